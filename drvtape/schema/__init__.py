@@ -1,0 +1,1 @@
+"""The vocabulary of drvtape: messages, values, event models, tables. Imports nothing else of ours."""

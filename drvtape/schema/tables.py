@@ -1,0 +1,63 @@
+"""SQLAlchemy tables and the schema version stored in every drvtape database."""
+
+import sqlalchemy as sa
+
+SCHEMA_VERSION = 1
+APPLICATION = "drvtape"
+
+metadata = sa.MetaData()
+
+meta = sa.Table(
+    "drvtape_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(256), nullable=False),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("pk", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("driver", sa.String(4096), nullable=False),
+    sa.Column("driver_hash", sa.String(128)),
+    sa.Column("target", sa.String(4096)),
+    sa.Column("machine", sa.String(256), nullable=False),
+    sa.Column("os", sa.String(256), nullable=False),
+    sa.Column("process", sa.String(1024), nullable=False),
+    sa.Column("pid", sa.BigInteger),
+    sa.Column("recorder_version", sa.String(64), nullable=False),
+    sa.Column("started_us", sa.BigInteger, nullable=False),  # Unix time in microseconds, UTC
+    sa.Column("clock", sa.String(64), nullable=False),
+    sa.Column("origin", sa.String(36)),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Index("ix_sessions_started", "started_us"),
+    sa.Index("ix_sessions_machine", "machine"),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("session_pk", sa.Integer, sa.ForeignKey("sessions.pk", ondelete="CASCADE"), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("kind", sa.SmallInteger, nullable=False),
+    sa.Column("ts_ns", sa.BigInteger, nullable=False),
+    sa.Column("thread", sa.BigInteger, nullable=False),
+    sa.Column("msg", sa.BigInteger),
+    sa.Column("driver_id", sa.BigInteger),
+    sa.Column("hdrvr", sa.BigInteger),
+    sa.Column("lparam1", sa.BigInteger),
+    sa.Column("lparam2", sa.BigInteger),
+    sa.Column("result", sa.BigInteger),
+    sa.Column("call_seq", sa.BigInteger),
+    sa.Column("depth", sa.Integer),
+    sa.Column("duration_ns", sa.BigInteger),
+    sa.Column("payload", sa.Text),
+    sa.PrimaryKeyConstraint("session_pk", "seq", name="pk_events"),
+    # one session's events of one message (e.g. its DRV_EXITSESSION calls)
+    sa.Index("ix_events_session_msg", "session_pk", "msg", "seq"),
+    # which sessions got a message, across the whole history
+    sa.Index("ix_events_msg_session", "msg", "kind", "session_pk"),
+    # faults and ends across sessions
+    sa.Index("ix_events_kind_session", "kind", "session_pk"),
+)
