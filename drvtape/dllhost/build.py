@@ -1,0 +1,91 @@
+"""Build Windows binaries (drvhost.exe, test drivers) with mingw-w64, cached by content.
+
+The documented build command: `python -m drvtape.dllhost.build [--out FILE]` (native/build.sh
+runs it): compiles native/drvhost/drvhost.c and prints the path of drvhost.exe.
+The compiler is x86_64-w64-mingw32-gcc on PATH, or the one env DRVTAPE_MINGW_GCC names.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from drvtape.errors import DrvtapeError
+
+from .cache import cache_root
+
+GCC_ENV = "DRVTAPE_MINGW_GCC"
+GCC_NAME = "x86_64-w64-mingw32-gcc"
+GCC_PACKAGE = "gcc-mingw-w64-x86-64"
+CFLAGS = ("-O2", "-Wall", "-Wextra", "-s", "-static-libgcc")
+DRVHOST_SOURCE = Path(__file__).resolve().parents[2] / "native" / "drvhost" / "drvhost.c"
+
+
+def compiler() -> str:
+    """The mingw-w64 x86_64 C compiler, or DrvtapeError naming the Debian package."""
+    override = os.environ.get(GCC_ENV)
+    found = shutil.which(override or GCC_NAME)
+    if found is None:
+        named = f"{GCC_ENV}={override}" if override else GCC_NAME
+        raise DrvtapeError(f"mingw-w64 compiler not found ({named}): install the Debian package {GCC_PACKAGE}")
+    return found
+
+
+def compile_pe(sources: Sequence[Path], *, dll: bool = False, flags: Sequence[str] = ()) -> Path:
+    """Compile sources into one .exe (or .dll) in the cache; reused while sources and flags are unchanged."""
+    gcc = compiler()
+    args = [*CFLAGS, *flags, *(["-shared"] if dll else [])]
+    digest = hashlib.sha256("\0".join([gcc, *args]).encode())
+    for src in sources:
+        digest.update(src.name.encode() + b"\0" + Path(src).read_bytes())
+    out_dir = cache_root() / "build"
+    out = out_dir / f"{Path(sources[0]).stem}-{digest.hexdigest()[:16]}{'.dll' if dll else '.exe'}"
+    if out.exists():
+        return out
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out_dir, suffix=out.suffix)
+    os.close(fd)
+    try:
+        proc = subprocess.run([gcc, *args, "-o", tmp, *map(str, sources)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            first = next((line for line in proc.stderr.splitlines() if "error" in line), proc.stderr.strip())
+            raise DrvtapeError(f"compiling {Path(sources[0]).name} failed: {first}")
+        os.replace(tmp, out)  # atomic: parallel builds of the same key are harmless
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return out
+
+
+def build_drvhost() -> Path:
+    """drvhost.exe built from native/drvhost (a source checkout is needed)."""
+    if not DRVHOST_SOURCE.is_file():
+        raise DrvtapeError(f"drvhost source not found at {DRVHOST_SOURCE}: use a drvtape source checkout")
+    return compile_pe([DRVHOST_SOURCE], flags=["-municode"])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m drvtape.dllhost.build", description="Build drvhost.exe.")
+    parser.add_argument("--out", type=Path, help="also copy drvhost.exe here")
+    args = parser.parse_args(argv)
+    try:
+        exe = build_drvhost()
+    except DrvtapeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(exe, args.out)
+        exe = args.out
+    print(exe)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

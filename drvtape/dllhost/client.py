@@ -1,0 +1,173 @@
+"""Run a driver DLL in a fresh drvhost process and collect one result per issued call."""
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from drvtape.errors import DrvtapeError
+
+from . import protocol as p
+from . import wine
+from .build import build_drvhost, compiler
+from .model import HostCall, HostResult
+
+STARTUP_S = 60.0  # hello -> READY: Wine may be starting its wineserver or updating the prefix
+SILENCE_S = 5.0  # the host writes at least every second (HEARTBEAT); this much silence means it is wedged
+EXIT_S = 5.0
+
+
+@dataclass
+class HostRun:
+    results: list[HostResult]
+    replay_s: float  # encoding, and READY (DLL loaded) to the last record: host start-up excluded
+
+
+def host_available() -> None:
+    """DrvtapeError naming the Debian package when the compiler or (off Windows) Wine is missing."""
+    compiler()
+    if os.name != "nt":
+        wine.wine_binary()
+
+
+def run_dll(path: str, calls: Sequence[HostCall], *, timeout_s: float = 5.0,
+            stop_on_divergence: bool = True) -> list[HostResult]:
+    """Start a fresh drvhost for the DLL at path, run the calls, return one HostResult per call
+    issued, in seq order. Stops after a fault or hang (the host is gone), and, with
+    stop_on_divergence, after a call whose result differs from its expect (DRV_OPEN
+    compares zero vs nonzero only). Calls still in flight at a fault or hang get no result."""
+    return run_host(path, calls, timeout_s=timeout_s, stop_on_divergence=stop_on_divergence).results
+
+
+def run_host(path: str, calls: Sequence[HostCall], *, timeout_s: float = 5.0,
+             stop_on_divergence: bool = True) -> HostRun:
+    if not os.path.isfile(path):
+        raise DrvtapeError(f"no such driver DLL: {path}")
+    encode_started = time.perf_counter()
+    dense = {t: i for i, t in enumerate(sorted({c.thread for c in calls}))}
+    batch = p.encode_batch(calls, [dense[c.thread] for c in calls])
+    encode_s = time.perf_counter() - encode_started
+    hello = p.encode_hello(wine.windows_path(path), timeout_s, stop_on_divergence)
+    argv, env = wine.command(build_drvhost())
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    try:
+        run = _Session(proc, calls).run(hello, batch)
+        run.replay_s += encode_s
+        return run
+    finally:
+        _end(proc)
+
+
+def _end(proc: subprocess.Popen) -> None:
+    try:
+        proc.wait(timeout=EXIT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    for f in (proc.stdin, proc.stdout):
+        try:
+            f.close()
+        except OSError:
+            pass
+
+
+class _Session:
+    def __init__(self, proc: subprocess.Popen, calls: Sequence[HostCall]):
+        self.proc = proc
+        self.calls = calls
+        self.chunks: queue.Queue[bytes] = queue.Queue()
+        self.reader = p.RecordReader()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        out = self.proc.stdout
+        while chunk := out.read1(1 << 20):
+            self.chunks.put(chunk)
+        self.chunks.put(b"")
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self.proc.stdin.write(data)
+            self.proc.stdin.close()
+        except OSError:
+            pass  # the host is gone; what it said before going tells why
+
+    def _records(self, first_wait_s: float):
+        wait = first_wait_s
+        while True:
+            try:
+                chunk = self.chunks.get(timeout=wait)
+            except queue.Empty:
+                yield None  # silence
+                return
+            if not chunk:
+                return
+            yield from self.reader.feed(chunk)
+            wait = SILENCE_S
+
+    def run(self, hello: bytes, batch: bytes) -> HostRun:
+        try:
+            self.proc.stdin.write(hello)
+            self.proc.stdin.flush()
+        except OSError:
+            pass
+        records = self._records(STARTUP_S)
+        first = next(records, None)
+        if first is None or first.kind != p.READY:
+            self._fail(first, "before loading the DLL")
+        started = time.perf_counter()
+        threading.Thread(target=self._write, args=(batch,), daemon=True).start()
+        results: list[HostResult] = []
+        calls = self.calls
+        for rec in records:
+            if rec is None:
+                results.append(self._silent(results))
+                break
+            if rec.kind == p.RETURN:
+                results.append(HostResult(calls[rec.index].seq, "return", result=rec.a, duration_ns=rec.b))
+            elif rec.kind == p.DONE:
+                break
+            elif rec.kind in (p.FAULT, p.HANG) and rec.index < len(calls):
+                results.append(self._stop_result(rec))
+                break
+            elif rec.kind != p.HEARTBEAT:
+                self._fail(rec, "while running the calls")
+        else:
+            self._fail(None, "while running the calls")
+        replay_s = time.perf_counter() - started
+        results.sort(key=lambda r: r.seq)
+        return HostRun(results, replay_s)
+
+    def _stop_result(self, rec: p.Record) -> HostResult:
+        seq = self.calls[rec.index].seq
+        if rec.kind == p.HANG:
+            return HostResult(seq, "hang", duration_ns=rec.a)
+        return HostResult(seq, "fault", code=rec.a & 0xFFFFFFFF, module=rec.tail or None, offset=rec.b)
+
+    def _silent(self, results: list[HostResult]) -> HostResult:
+        """The host's own watchdog went quiet too: kill it, a hang at the oldest call without a result."""
+        self.proc.kill()
+        answered = {r.seq for r in results}
+        pending = next((c for c in self.calls if c.seq not in answered), None)
+        if pending is None:
+            self._fail(None, "after the last call")
+        return HostResult(pending.seq, "hang")
+
+    def _fail(self, rec: p.Record | None, when: str) -> None:
+        if rec is not None and rec.kind == p.ERROR:
+            raise DrvtapeError(rec.tail)
+        if rec is not None and rec.kind == p.FAULT:
+            raise DrvtapeError(f"drvhost crashed {when}: exception 0x{rec.a & 0xFFFFFFFF:08X} at "
+                               f"{rec.tail or '?'}+0x{rec.b:X}")
+        silent = self.proc.poll() is None
+        self.proc.kill()
+        code = self.proc.wait()
+        if rec is not None:
+            what = f"sent an unexpected record (kind {rec.kind})"
+        else:
+            what = "stopped answering" if silent else f"exited with code {code} without a final record"
+        raise DrvtapeError(f"drvhost {what} {when}")

@@ -1,0 +1,95 @@
+"""Running Windows programs: natively on Windows, under Wine (a private prefix) elsewhere.
+
+The prefix is $XDG_CACHE_HOME/drvtape/wineprefix (env DRVTAPE_WINEPREFIX overrides),
+initialised once (wineboot takes ~10 s) under a file lock so parallel runs do not race,
+and reused. The Wine binary is /usr/lib/wine/wine64 (Debian's wine64), or wine64 on
+PATH, or whatever env DRVTAPE_WINE names.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from drvtape.errors import DrvtapeError
+
+from .cache import cache_root
+
+WINE_ENV = "DRVTAPE_WINE"
+PREFIX_ENV = "DRVTAPE_WINEPREFIX"
+WINE_DEFAULT = "/usr/lib/wine/wine64"
+WINE_PACKAGE = "wine64"
+_READY_MARK = ".drvtape-ready"
+# Wine's default prefix names winedbg as the AeDebug debugger; drvhost handles its own
+# faults, and with the value gone (and winedbg disabled) no crash can ever start it.
+_AEDEBUG = r"HKLM\Software\Microsoft\Windows NT\CurrentVersion\AeDebug"
+_DLLOVERRIDES = "mscoree,mshtml=;winedbg.exe=d"  # no Mono/Gecko install prompts, no winedbg
+
+
+def wine_binary() -> str:
+    """The wine64 loader, or DrvtapeError naming the Debian package."""
+    override = os.environ.get(WINE_ENV)
+    if override:
+        found = shutil.which(override)
+    else:
+        found = WINE_DEFAULT if os.access(WINE_DEFAULT, os.X_OK) else shutil.which("wine64")
+    if found is None:
+        named = f"{WINE_ENV}={override}" if override else WINE_DEFAULT
+        raise DrvtapeError(f"Wine not found ({named}): install the Debian package {WINE_PACKAGE}")
+    return found
+
+
+def prefix_dir() -> Path:
+    return Path(os.environ.get(PREFIX_ENV) or cache_root() / "wineprefix")
+
+
+def wine_env(prefix: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(WINEPREFIX=str(prefix), WINEDEBUG="-all", WINEDLLOVERRIDES=_DLLOVERRIDES)
+    return env
+
+
+def _wineserver(wine: str) -> str:
+    beside = Path(wine).with_name("wineserver")
+    return str(beside) if beside.exists() else shutil.which("wineserver") or "wineserver"
+
+
+def _init_prefix(wine: str, prefix: Path) -> None:
+    env = wine_env(prefix)
+    quiet = dict(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    boot = subprocess.run([wine, "wineboot", "--init"], **quiet)
+    if boot.returncode != 0:
+        raise DrvtapeError(f"wineboot failed for {prefix}: {boot.stderr.decode(errors='replace').strip()[-200:]}")
+    subprocess.run([wine, "reg", "delete", _AEDEBUG, "/v", "Debugger", "/f"], **quiet)
+    subprocess.run([_wineserver(wine), "-w"], **quiet)  # the registry is on disk when it exits
+
+
+def ensure_prefix() -> Path:
+    """The private Wine prefix, created on first use."""
+    wine = wine_binary()
+    prefix = prefix_dir()
+    if (prefix / _READY_MARK).exists():
+        return prefix
+    import fcntl  # POSIX only, and only needed where there is Wine
+
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    with open(prefix.parent / f"{prefix.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (prefix / _READY_MARK).exists():
+            _init_prefix(wine, prefix)
+            (prefix / _READY_MARK).touch()
+    return prefix
+
+
+def command(exe: Path) -> tuple[list[str], dict[str, str] | None]:
+    """argv and environment that run a Windows exe here."""
+    if os.name == "nt":
+        return [str(exe)], None
+    return [wine_binary(), str(exe)], wine_env(ensure_prefix())
+
+
+def windows_path(path: str) -> str:
+    """The path as the Windows program sees it (Wine maps / to drive Z: in every prefix)."""
+    path = os.path.abspath(path)
+    return path if os.name == "nt" else "Z:" + path.replace("/", "\\")
