@@ -1,0 +1,157 @@
+"""The JSONL interchange format: sessions as lines of JSON, exact and self-describing.
+
+A file holds one or more sessions. Each is a header line
+`{"type": "session", "format": "drvtape-jsonl", "version": 1, ...SessionHeader...}`
+followed by one line per event, in seq order (the event models' JSON, with "kind").
+64-bit values are JSON integers, never floats or strings.
+"""
+
+import json
+import uuid
+from collections.abc import Iterable, Iterator
+from datetime import timezone
+from typing import Literal
+
+from pydantic import BaseModel, ValidationError
+from pydantic.json_schema import models_json_schema
+
+from drvtape.errors import DrvtapeError
+from drvtape.schema.events import (
+    EVENT_TYPES, CallEvent, EndEvent, Event, FaultEvent, ReturnEvent, SessionHeader,
+)
+
+FORMAT = "drvtape-jsonl"
+VERSION = 1
+SCHEMA_ID = f"urn:drvtape:interchange:{FORMAT}:v{VERSION}"
+
+_EVENT_BY_KIND: dict[str, type[BaseModel]] = {m.model_fields["kind"].default: m for m in EVENT_TYPES}
+
+
+class HeaderLine(SessionHeader):
+    """The first line of a session: its header, tagged with the format and version."""
+
+    type: Literal["session"]
+    format: Literal["drvtape-jsonl"]
+    version: Literal[1]
+
+
+def _dumps(obj: dict) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+def dump_session(header: SessionHeader, events: Iterable[Event]) -> Iterator[str]:
+    """The lines of one session, without newlines."""
+    utc = header.model_copy(update={"started_at": header.started_at.astimezone(timezone.utc)})
+    yield _dumps({"type": "session", "format": FORMAT, "version": VERSION, **utc.model_dump(mode="json")})
+    for ev in events:
+        yield _dumps(ev.model_dump(mode="json"))
+
+
+class _SessionChecks:
+    """What the events of one session must satisfy beyond each event's own model."""
+
+    def __init__(self, header: SessionHeader):
+        self.header = header
+        self.events: list[Event] = []
+        self.calls: set[int] = set()
+        self.answered: set[int] = set()
+        self.ended = False
+
+    def add(self, ev: Event) -> None:
+        if self.ended:
+            raise ValueError(f"event after the session's end event (seq {self.events[-1].seq})")
+        expected = len(self.events) + 1
+        if ev.seq != expected:
+            raise ValueError(f"seq {ev.seq} where {expected} was expected (seq is contiguous from 1 in a session)")
+        call_seq = getattr(ev, "call_seq", None)
+        if call_seq is not None and call_seq not in self.calls:
+            raise ValueError(f"call_seq {call_seq} does not name an earlier call event of this session")
+        if isinstance(ev, (ReturnEvent, FaultEvent)):
+            if call_seq in self.answered:
+                raise ValueError(f"call {call_seq} already has a return or fault")
+            self.answered.add(call_seq)
+        elif isinstance(ev, CallEvent):
+            self.calls.add(ev.seq)
+        elif isinstance(ev, EndEvent):
+            self.ended = True
+        self.events.append(ev)
+
+
+def _validation_problem(exc: ValidationError) -> str:
+    err = exc.errors(include_url=False)[0]
+    field = ".".join(str(part) for part in err["loc"])
+    return f"field {field!r}: {err['msg']}" if field else err["msg"]
+
+
+def _parse_header(obj: dict) -> SessionHeader:
+    fmt, version = obj.get("format"), obj.get("version")
+    if fmt != FORMAT:
+        raise ValueError(f"unknown format {fmt!r} (expected {FORMAT!r})")
+    if version != VERSION or isinstance(version, bool):
+        raise ValueError(f"unsupported {FORMAT} version {version!r} (this drvtape reads version {VERSION})")
+    fields = {k: v for k, v in obj.items() if k not in ("type", "format", "version")}
+    return SessionHeader.model_validate(fields)
+
+
+def _parse_event(obj: dict) -> Event:
+    kind = obj.get("kind")
+    model = _EVENT_BY_KIND.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        known = ", ".join(_EVENT_BY_KIND)
+        raise ValueError(f"unknown event kind {kind!r} (expected one of {known})")
+    return model.model_validate(obj)
+
+
+def parse_jsonl(lines: Iterable[str], source: str) -> list[tuple[SessionHeader, list[Event]]]:
+    """Every session in the lines, validated; DrvtapeError names source:line of the first problem."""
+    sessions: list[_SessionChecks] = []
+    seen: set[uuid.UUID] = set()
+    line_no = 0
+    for line_no, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DrvtapeError(f"{source}:{line_no}: not JSON: {exc.msg} (column {exc.colno})") from None
+        if not isinstance(obj, dict):
+            raise DrvtapeError(f"{source}:{line_no}: a line must be a JSON object, not {type(obj).__name__}")
+        try:
+            if obj.get("type") == "session":
+                header = _parse_header(obj)
+                if header.id in seen:
+                    raise ValueError(f"session {header.id} appears twice in this file")
+                seen.add(header.id)
+                sessions.append(_SessionChecks(header))
+            elif "kind" not in obj:
+                raise ValueError('neither a session header ("type": "session") nor an event ("kind")')
+            elif not sessions:
+                raise ValueError("an event before any session header")
+            else:
+                sessions[-1].add(_parse_event(obj))
+        except ValidationError as exc:
+            raise DrvtapeError(f"{source}:{line_no}: {_validation_problem(exc)}") from None
+        except ValueError as exc:
+            raise DrvtapeError(f"{source}:{line_no}: {exc}") from None
+    if not sessions:
+        raise DrvtapeError(f"{source}: no sessions (the file is empty)" if line_no == 0 else
+                           f"{source}: no session header in {line_no} line(s)")
+    return [(s.header, s.events) for s in sessions]
+
+
+def json_schema() -> dict:
+    """The JSON Schema (draft 2020-12) of one line of the interchange format."""
+    models = (HeaderLine, *EVENT_TYPES)
+    refs, defs = models_json_schema([(m, "validation") for m in models], ref_template="#/$defs/{model}")
+    for model in EVENT_TYPES:
+        required = defs["$defs"][model.__name__].setdefault("required", [])
+        if "kind" not in required:  # kind has a default in the model, but a line must say it
+            required.insert(0, "kind")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": f"drvtape interchange format ({FORMAT} version {VERSION}): one line",
+        "description": "A file is one or more sessions: a session header line, then one line per event in seq order.",
+        "oneOf": [refs[(m, "validation")] for m in models],
+        **defs,
+    }
