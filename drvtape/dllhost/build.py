@@ -38,12 +38,14 @@ def compiler() -> str:
 
 
 def compile_pe(sources: Sequence[Path], *, dll: bool = False, flags: Sequence[str] = ()) -> Path:
-    """Compile sources into one .exe (or .dll) in the cache; reused while sources and flags are unchanged."""
+    """Compile sources into one .exe (or .dll) in the cache; reused while the sources, the
+    headers beside them and the flags are unchanged."""
     gcc = compiler()
     args = [*CFLAGS, *flags, *(["-shared"] if dll else [])]
+    headers = sorted({h for src in sources for h in Path(src).parent.glob("*.h")})
     digest = hashlib.sha256("\0".join([gcc, *args]).encode())
-    for src in sources:
-        digest.update(src.name.encode() + b"\0" + Path(src).read_bytes())
+    for src in [*map(Path, sources), *headers]:
+        digest.update(src.name.encode() + b"\0" + src.read_bytes())
     out_dir = cache_root() / "build"
     out = out_dir / f"{Path(sources[0]).stem}-{digest.hexdigest()[:16]}{'.dll' if dll else '.exe'}"
     if out.exists():

@@ -1,0 +1,57 @@
+"""Fixtures for the drvhost tests: one built drvhost, one Wine prefix, test drivers built once.
+
+In CI (CI=true) a missing Wine or mingw-w64 fails these tests; elsewhere it skips them."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from drvtape.dllhost import host_available, wine
+from drvtape.dllhost.build import build_drvhost, compile_pe
+from drvtape.errors import DrvtapeError
+
+DRIVERS = Path(__file__).parent / "drivers"
+WINE_DRIVERS = Path("/usr/lib/x86_64-linux-gnu/wine/x86_64-windows")  # Debian's wine64
+WINE_DRIVER_FILES = ("msrle32.dll", "iccvid.dll", "msvidc32.dll", "msadp32.acm", "imaadp32.acm", "msg711.acm")
+
+
+def unavailable(reason: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"required in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def host() -> None:
+    """drvhost built and (off Windows) the Wine prefix ready, or skip/fail."""
+    try:
+        host_available()
+        build_drvhost()
+        if os.name != "nt":
+            wine.ensure_prefix()
+    except DrvtapeError as e:
+        unavailable(str(e))
+
+
+@pytest.fixture(scope="session")
+def driver(host):
+    """driver("name") -> path of tests/native/drivers/name.c built as a DLL."""
+    built: dict[str, str] = {}
+
+    def build(name: str) -> str:
+        if name not in built:
+            built[name] = str(compile_pe([DRIVERS / f"{name}.c"], dll=True))
+        return built[name]
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def wine_drivers(host) -> Path:
+    """The folder holding Wine's own installable drivers."""
+    missing = [f for f in WINE_DRIVER_FILES if not (WINE_DRIVERS / f).is_file()]
+    if missing:
+        unavailable(f"Wine's drivers {missing} are not in {WINE_DRIVERS}")
+    return WINE_DRIVERS
