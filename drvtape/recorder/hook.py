@@ -1,0 +1,218 @@
+"""The hook: wraps a DriverProc so that every message it receives is recorded.
+
+The caller's thread only builds a tuple per event under one lock (one global seq, each
+thread's own order kept); a writer thread stores batches. The hook returns exactly what the
+driver returned and re-raises what it raised.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import json
+import os
+import platform
+import sys
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from time import perf_counter_ns
+
+from drvtape import __version__
+from drvtape.errors import DrvtapeError
+from drvtape.recorder.writer import BatchWriter
+from drvtape.runtime.faults import fault_of
+from drvtape.runtime.pointers import capture, ctypes_arg
+from drvtape.schema.events import EndReason, SessionHeader, utc_now
+from drvtape.schema.payloads import CallPayloads
+from drvtape.schema.rows import Kind
+from drvtape.schema.values import INT64_MAX, INT64_MIN, UINT32_MAX, UINT64_MAX
+from drvtape.store import EventFilter, Store
+
+CALL, RETURN, FAULT, MARK, END = (int(k) for k in Kind)
+DRIVER_PROC_TYPE = ctypes.CFUNCTYPE(ctypes.c_ssize_t, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_uint,
+                                    ctypes.c_ssize_t, ctypes.c_ssize_t)
+
+
+class Recorder:
+    """One recording session. Use as a context manager, or call close()."""
+
+    def __init__(self, db: str | Store | None = None, *, driver: str, target: str | None = None,
+                 source: str = "hook", session_id: uuid.UUID | None = None, batch_size: int = 8192,
+                 flush_interval: float = 0.05):
+        self._own_store = not isinstance(db, Store)
+        self.store = Store.open(db, create=True) if self._own_store else db
+        self.header = SessionHeader(
+            id=session_id or uuid.uuid4(), driver=driver, target=target, machine=platform.node(),
+            os=platform.platform(), process=Path(sys.argv[0]).name or sys.executable, pid=os.getpid(),
+            recorder_version=__version__, started_at=utc_now(), clock="perf_counter_ns", source=source,
+        )
+        self._pk = self.store.begin_session(self.header)
+        self._lock = threading.Lock()
+        self._rows: list[tuple] = []
+        self._seq = 0
+        self._t0 = perf_counter_ns()
+        self._tls = threading.local()
+        self._batch_size = batch_size
+        self._closed = False
+        self.fault_call_seq: int | None = None
+        self._writer = BatchWriter(self.store, self._pk, self._take, self._give_back, flush_interval)
+
+    @property
+    def session_id(self) -> uuid.UUID:
+        return self.header.id
+
+    # ---- the hot path --------------------------------------------------------------------
+
+    def wrap(self, proc: Callable) -> Callable:
+        """A DriverProc that records every call, then calls proc. Also usable as a decorator."""
+        if isinstance(proc, ctypes._CFuncPtr):
+            return self._wrap_ctypes(proc)
+        lock, rows, t0, tls, get_ident = self._lock, self, self._t0, self._tls, threading.get_ident
+
+        @functools.wraps(proc)
+        def hooked(driver_id, hdrvr, msg, lparam1, lparam2):
+            if type(lparam1) is int and type(lparam2) is int:
+                raw1, raw2, payload = lparam1, lparam2, None
+            else:
+                raw1, raw2, payload = _capture_pair(lparam1, lparam2)
+            if not (0 <= driver_id <= UINT64_MAX and 0 <= hdrvr <= UINT64_MAX and 0 <= msg <= UINT32_MAX
+                    and INT64_MIN <= raw1 <= INT64_MAX and INT64_MIN <= raw2 <= INT64_MAX):
+                raise ValueError("DriverProc arguments out of range: dwDriverId and hdrvr are unsigned 64-bit, "
+                                 "msg a UINT, lParam1/lParam2 signed 64-bit")
+            try:
+                stack = tls.stack
+            except AttributeError:
+                stack = tls.stack = []
+            ident = get_ident()
+            with lock:
+                seq = rows._seq = rows._seq + 1
+                start = perf_counter_ns()
+                rows._rows.append((seq, CALL, start - t0, ident, msg, driver_id, hdrvr, raw1, raw2,
+                                   None, None, len(stack), None, payload))
+            stack.append(seq)
+            try:
+                result = proc(driver_id, hdrvr, msg, lparam1, lparam2)
+                if type(result) is not int or not INT64_MIN <= result <= INT64_MAX:
+                    result = _as_lresult(result)
+            except Exception as exc:
+                stack.pop()
+                rows._record_fault(seq, ident, msg, driver_id, hdrvr, exc)
+                raise
+            end = perf_counter_ns()
+            stack.pop()
+            with lock:
+                if rows._closed:
+                    return result
+                ret = rows._seq = rows._seq + 1
+                rows._rows.append((ret, RETURN, end - t0, ident, msg, driver_id, hdrvr, None, None,
+                                   result, seq, None, end - start, None))
+                full = len(rows._rows) >= rows._batch_size
+            if full:
+                rows._writer.kick()
+            return result
+
+        return hooked
+
+    hook = wrap
+
+    def _wrap_ctypes(self, func) -> Callable:
+        # The C function behind a ctypes pointer, typed as a DriverProc whatever argtypes it had.
+        typed = DRIVER_PROC_TYPE(ctypes.cast(func, ctypes.c_void_p).value)
+
+        def call_c(driver_id, hdrvr, msg, lparam1, lparam2):
+            keep: list = []
+            return typed(driver_id, hdrvr, msg, ctypes_arg(lparam1, keep), ctypes_arg(lparam2, keep))
+
+        return self.wrap(call_c)
+
+    def _record_fault(self, call_seq, ident, msg, driver_id, hdrvr, exc) -> None:
+        fault = fault_of(exc)
+        detail = json.dumps({"code": fault.code, "module": fault.module, "offset": fault.offset,
+                             "description": fault.description}, separators=(",", ":"))
+        with self._lock:
+            if self._closed:
+                return
+            seq = self._seq = self._seq + 1
+            self._rows.append((seq, FAULT, perf_counter_ns() - self._t0, ident, msg, driver_id, hdrvr,
+                               None, None, None, call_seq, None, None, detail))
+            if self.fault_call_seq is None:
+                self.fault_call_seq = call_seq
+
+    # ---- the rest ------------------------------------------------------------------------
+
+    def mark(self, text: str) -> int:
+        """Add a user's annotation to the session; returns its seq."""
+        with self._lock:
+            self._check_open()
+            seq = self._seq = self._seq + 1
+            self._rows.append((seq, MARK, perf_counter_ns() - self._t0, threading.get_ident(), None, None, None,
+                               None, None, None, None, None, None, json.dumps({"text": text})))
+        return seq
+
+    def close(self, reason: EndReason = EndReason.CLOSED, *, call_seq: int | None = None,
+              detail: str | None = None) -> None:
+        """End the session: every event, then the `end` event, is in the database on return."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            seq = self._seq = self._seq + 1
+            self._rows.append((seq, END, perf_counter_ns() - self._t0, threading.get_ident(), None, None, None,
+                               None, None, None, call_seq, None, None,
+                               json.dumps({"reason": EndReason(reason).value, "detail": detail})))
+        self._writer.stop()
+        error = self._writer.error
+        if self._own_store:
+            self.store.close()
+        if error is not None:
+            raise DrvtapeError(f"could not store the session's last events: {error}")
+
+    def in_flight(self, ident: int) -> int | None:
+        """The innermost call of an OS thread that has no return yet."""
+        self._writer.flush()
+        rows = self.store.rows(self._pk, EventFilter(threads=(ident,)))
+        answered = {r[10] for r in rows if r[1] in (RETURN, FAULT)}
+        pending = [r[0] for r in rows if r[1] == CALL and r[0] not in answered]
+        return max(pending, default=None)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise DrvtapeError("the recording is closed")
+
+    def _take(self) -> list:
+        with self._lock:
+            rows, self._rows = self._rows, []
+        return rows
+
+    def _give_back(self, rows: list) -> None:
+        with self._lock:
+            self._rows[:0] = rows
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc is None:
+            self.close()
+        elif self.fault_call_seq is not None:
+            self.close(EndReason.CRASH, call_seq=self.fault_call_seq, detail=str(exc))
+        else:
+            self.close(EndReason.CLOSED, detail=f"closed by {type(exc).__name__}: {exc}")
+
+
+def _capture_pair(lparam1, lparam2) -> tuple[int, int, str | None]:
+    raw1, p1 = capture(lparam1)
+    raw2, p2 = capture(lparam2)
+    if p1 is None and p2 is None:
+        return raw1, raw2, None
+    return raw1, raw2, CallPayloads(lparam1=p1, lparam2=p2).model_dump_json(exclude_none=True)
+
+
+def _as_lresult(result) -> int:
+    if isinstance(result, bool):
+        return int(result)
+    if type(result) is int:
+        raise OverflowError(f"DriverProc returned {result}, outside the signed 64-bit LRESULT range")
+    raise TypeError(f"DriverProc returned {type(result).__name__}, not an int LRESULT")

@@ -1,0 +1,183 @@
+"""Workloads: what an application does to a driver, as a TOML file of [[steps]], recorded
+under the hook. docs/workloads.md describes the format."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from drvtape.errors import DrvtapeError
+from drvtape.recorder.hook import Recorder
+from drvtape.runtime.schedule import StopRun, Unit, run_schedule
+from drvtape.runtime.system import DriverSystem
+from drvtape.runtime.targets import Target
+from drvtape.schema.events import EndReason
+from drvtape.schema.messages import parse_message
+from drvtape.schema.values import as_signed64, fits_64_bits
+
+Param = int | str
+
+
+class Step(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["open", "send", "close", "shutdown", "exit"]
+    instance: str | None = Field(None, min_length=1, max_length=200)
+    msg: int | None = None
+    lparam1: Param = 0
+    lparam2: Param = 0
+    thread: str = Field("main", min_length=1, max_length=200)
+
+    @field_validator("msg", mode="before")
+    @classmethod
+    def _message(cls, value):
+        if isinstance(value, str):
+            return parse_message(value)
+        if isinstance(value, int) and not 0 <= value <= 0xFFFFFFFF:
+            raise ValueError("a message number is a UINT: 0..0xFFFFFFFF")
+        return value
+
+    @field_validator("lparam1", "lparam2")
+    @classmethod
+    def _lparam(cls, value):
+        if isinstance(value, int):
+            if not fits_64_bits(value):
+                raise ValueError("an LPARAM is 64 bits: -2**63..2**64-1")
+            return as_signed64(value)  # LPARAM is signed: 0xFFFFFFFFFFFFFFFF means -1
+        return value
+
+
+class Workload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    steps: list[Step] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    session_id: str
+    reason: EndReason
+    call_seq: int | None
+    detail: str | None
+
+
+def load_workload(path: str | Path) -> Workload:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DrvtapeError(f"cannot read workload {path}: {exc}") from None
+    return parse_workload(text, str(path))
+
+
+def parse_workload(text: str, source: str) -> Workload:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise DrvtapeError(f"{source}: invalid TOML: {exc}") from None
+    try:
+        workload = Workload.model_validate(data)
+    except ValidationError as exc:
+        raise DrvtapeError(f"{source}: {_where(exc, text)}") from None
+    except DrvtapeError as exc:
+        raise DrvtapeError(f"{source}: {exc}") from None
+    _check_order(workload, text, source)
+    return workload
+
+
+def _step_lines(text: str) -> list[int]:
+    return [n for n, line in enumerate(text.splitlines(), 1) if line.strip().startswith("[[steps]]")]
+
+
+def _where(exc: ValidationError, text: str) -> str:
+    err = exc.errors()[0]
+    loc = list(err["loc"])
+    message = err["msg"].removeprefix("Value error, ")
+    if len(loc) >= 2 and loc[0] == "steps" and isinstance(loc[1], int):
+        lines = _step_lines(text)
+        line = f"line {lines[loc[1]]}: " if loc[1] < len(lines) else ""
+        field = ".".join(str(p) for p in loc[2:] if not str(p).startswith(("int", "str")))
+        return f"{line}step {loc[1] + 1}{': ' + field if field else ''}: {message}"
+    return f"{'.'.join(str(p) for p in loc) or 'workload'}: {message}"
+
+
+def _check_order(workload: Workload, text: str, source: str) -> None:
+    """The steps make sense in file order: instances opened before use, nothing after exit."""
+    lines = _step_lines(text)
+    opened: set[str] = set()
+    for i, step in enumerate(workload.steps):
+        where = f"{source}: {'line ' + str(lines[i]) + ': ' if i < len(lines) else ''}step {i + 1} ({step.action})"
+
+        def bad(why: str):
+            raise DrvtapeError(f"{where}: {why}")
+
+        if step.action == "exit" and i != len(workload.steps) - 1:
+            bad("exit ends the process: it must be the last step")
+        if (step.msg is None) == (step.action == "send"):
+            bad("'msg' is required for send" if step.action == "send" else "'msg' goes only with send")
+        if step.action in ("open", "send", "close") and step.instance is None:
+            bad("'instance' is required")
+        if step.action == "exit" and step.instance is not None:
+            bad("exit takes no instance")
+        if step.action == "open":
+            if step.instance in opened:
+                bad(f"instance {step.instance!r} is already open")
+            opened.add(step.instance)
+        elif step.instance is not None and step.instance not in opened:
+            bad(f"instance {step.instance!r} is not open here (open it in an earlier step)")
+        elif step.action == "close":
+            opened.discard(step.instance)
+
+
+def record_workload(workload: Workload, target: Target, db, *, threads: str = "faithful",
+                    timeout: float = 5.0) -> RecordResult:
+    """Run the workload against a fresh driver under the hook and store the session."""
+    if not target.in_process:
+        raise DrvtapeError(f"{target.spec}: recording a workload needs an in-process target (sim: or py:); "
+                           "record a real driver with the drvtap proxy")
+    running = target.start()
+    recorder = Recorder(db, driver=target.spec, target=target.spec, source="workload")
+    system = DriverSystem(recorder.wrap(running.proc))
+    units = [Unit(step.thread, _step_runner(system, step, recorder, n), n)
+             for n, step in enumerate(workload.steps, 1)]
+    done = run_schedule(units, running.coordinator, threads=threads, cooperative=running.cooperative,
+                        timeout=timeout)
+    reason, call_seq, detail = EndReason.CLOSED, None, None
+    if done.kind == "hang":
+        reason = EndReason.HANG
+        call_seq = recorder.in_flight(done.idents[done.unit.thread])
+        detail = f"step {done.unit.label} never returned"
+    elif done.kind == "stopped" and isinstance(done.error, StopRun):
+        reason, detail = EndReason.PROCESS_EXIT, "the workload's exit step"
+    elif done.kind == "stopped":
+        if recorder.fault_call_seq is None:  # not the driver's failure: ours or the user's
+            recorder.close(EndReason.UNKNOWN, detail=str(done.error))
+            raise done.error
+        reason, call_seq, detail = EndReason.CRASH, recorder.fault_call_seq, str(done.error)
+    recorder.close(reason, call_seq=call_seq, detail=detail)
+    return RecordResult(str(recorder.session_id), reason, call_seq, detail)
+
+
+def _step_runner(system: DriverSystem, step: Step, recorder: Recorder, number: int):
+    def run():
+        if step.action == "exit":
+            raise StopRun()
+        if step.action == "open":
+            system.open(step.instance, step.lparam1, step.lparam2)
+            return
+        inst = system.instance(step.instance) if step.instance else None
+        if step.instance and inst is None:
+            recorder.mark(f"step {number} ({step.action} {step.instance}) skipped: the instance is not open")
+            return
+        if step.action == "send":
+            system.send(inst, step.msg, step.lparam1, step.lparam2)
+        elif step.action == "close":
+            system.close(inst, step.lparam1, step.lparam2)
+        else:
+            system.shutdown(inst)
+
+    return run

@@ -1,0 +1,67 @@
+"""Replay: re-drive a recorded session against a target and say whether it reproduced."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from drvtape.replay.outcome import Outcome
+from drvtape.replay.recording import Recording, load_recording
+from drvtape.runtime.targets import Target
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    recording: Recording
+    target: str
+    threads: str
+    runs: list[Outcome]
+
+    @property
+    def reproduced_runs(self) -> int:
+        return sum(1 for o in self.runs if o.same_place(self.recording.outcome))
+
+    @property
+    def reproduced(self) -> bool:
+        """Every run ended as the recording did, at the same place, with every earlier return equal."""
+        return self.reproduced_runs == len(self.runs)
+
+    @property
+    def first_divergence(self) -> Outcome | None:
+        return next((o for o in self.runs if o.kind == "diverged"), None)
+
+    def to_json(self) -> dict:
+        first = self.runs[0]
+        return {
+            "session": str(self.recording.header.id),
+            "target": self.target,
+            "threads": self.threads,
+            "recorded": self.recording.outcome.to_json(),
+            "outcome": first.to_json(),
+            "reproduced": self.reproduced,
+            "first_divergence": self.first_divergence.to_json() if self.first_divergence else None,
+            "location": {k: v for k, v in first.to_json().items() if k in ("seq", "msg", "msg_name", "code",
+                                                                            "module", "offset")} or None,
+            "runs": len(self.runs),
+            "reproduced_runs": self.reproduced_runs,
+            "outcomes": [o.to_json() for o in self.runs],
+        }
+
+
+def replay_recording(recording: Recording, target: Target, *, threads: str = "faithful", repeat: int = 1,
+                     timeout: float = 5.0, on_run: Callable[[int, Outcome], None] | None = None) -> ReplayReport:
+    """Replay a recording `repeat` times, each against a fresh driver."""
+    if target.in_process:
+        from drvtape.replay.inprocess import run_in_process as run_once
+    else:
+        from drvtape.replay.dll import run_dll_target as run_once
+    runs = []
+    for i in range(repeat):
+        outcome = run_once(recording, target, threads=threads, timeout=timeout)
+        runs.append(outcome)
+        if on_run is not None:
+            on_run(i, outcome)
+    return ReplayReport(recording, target.spec, threads, runs)
+
+
+__all__ = ["Outcome", "Recording", "ReplayReport", "load_recording", "replay_recording"]

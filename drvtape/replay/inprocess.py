@@ -1,0 +1,41 @@
+"""One replay run against an in-process target (sim: or py:)."""
+
+from drvtape.replay.outcome import Diverged, Outcome, check_return
+from drvtape.replay.recording import Recording
+from drvtape.runtime.faults import fault_of
+from drvtape.runtime.pointers import python_arg
+from drvtape.runtime.schedule import Unit, run_schedule
+from drvtape.runtime.targets import Target
+from drvtape.schema.messages import DRV_OPEN
+
+
+def run_in_process(recording: Recording, target: Target, *, threads: str, timeout: float) -> Outcome:
+    running = target.start()
+    proc = running.proc
+    recorded = recording.outcome
+    ids: dict[int, int] = {}  # recorded dwDriverId -> this run's
+
+    def unit_for(call) -> Unit:
+        lparam1 = python_arg(call.lparam1, call.payload.lparam1 if call.payload else None)
+        lparam2 = python_arg(call.lparam2, call.payload.lparam2 if call.payload else None)
+
+        def run():
+            actual = proc(ids.get(call.driver_id, call.driver_id), call.hdrvr, call.msg, lparam1, lparam2)
+            if call.msg == DRV_OPEN and call.result and actual:
+                ids[call.result] = actual
+            check_return(call, actual, recorded)
+
+        return Unit(call.thread, run, call.seq)
+
+    calls = {c.seq: c for c in recording.calls}
+    done = run_schedule([unit_for(c) for c in recording.calls], running.coordinator, threads=threads,
+                        cooperative=running.cooperative, timeout=timeout)
+    if done.kind == "completed":
+        return Outcome("completed")
+    call = calls[done.unit.label]
+    if done.kind == "hang":
+        return Outcome("hang", seq=call.seq, msg=call.msg)
+    if isinstance(done.error, Diverged):
+        return done.error.outcome
+    fault = fault_of(done.error)
+    return Outcome("fault", seq=call.seq, msg=call.msg, code=fault.code, module=fault.module, offset=fault.offset)

@@ -1,0 +1,67 @@
+"""A stored session as replay needs it: its top-level calls and how the recording ended."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from drvtape.replay.outcome import Outcome
+from drvtape.schema.events import EndReason, SessionHeader
+from drvtape.schema.payloads import CallPayloads
+from drvtape.schema.rows import Kind
+from drvtape.store import Store
+
+
+@dataclass(frozen=True)
+class RecordedCall:
+    seq: int
+    thread: int  # 0, 1, ...: recorded threads in order of first appearance
+    msg: int
+    driver_id: int
+    hdrvr: int
+    lparam1: int
+    lparam2: int
+    payload: CallPayloads | None
+    result: int | None  # None: the call never returned in the recording
+
+
+@dataclass(frozen=True)
+class Recording:
+    header: SessionHeader
+    calls: list[RecordedCall]
+    outcome: Outcome  # how the recording ended: completed, fault or hang
+
+    @property
+    def threads(self) -> int:
+        return len({c.thread for c in self.calls})
+
+
+def load_recording(store: Store, ref: str) -> Recording:
+    stored = store.resolve(ref)
+    return recording_from_rows(stored.header, store.rows(stored.pk))
+
+
+def recording_from_rows(header: SessionHeader, rows: list[tuple]) -> Recording:
+    threads: dict[int, int] = {}
+    calls: dict[int, list] = {}
+    results: dict[int, int] = {}
+    outcome = Outcome("completed")
+    for (seq, kind, _ts, thread, msg, driver_id, hdrvr, l1, l2, result, call_seq, depth, _dur, payload) in rows:
+        if kind == Kind.CALL:
+            # Re-entrant calls (depth > 0) are made by the driver itself; replay sends only the outer ones.
+            if depth == 0:
+                lane = threads.setdefault(thread, len(threads))
+                calls[seq] = [seq, lane, msg, driver_id, hdrvr, l1, l2,
+                              CallPayloads.model_validate_json(payload) if payload else None]
+        elif kind == Kind.RETURN:
+            results[call_seq] = result
+        elif kind == Kind.FAULT and outcome.kind == "completed":
+            detail = json.loads(payload)
+            outcome = Outcome("fault", seq=call_seq, msg=msg, code=detail["code"], module=detail["module"],
+                              offset=detail["offset"])
+        elif kind == Kind.END and outcome.kind == "completed":
+            if json.loads(payload)["reason"] == EndReason.HANG.value and call_seq is not None:
+                msg_of = calls.get(call_seq, [None] * 3)[2]
+                outcome = Outcome("hang", seq=call_seq, msg=msg_of)
+    recorded = [RecordedCall(*c, result=results.get(c[0])) for c in calls.values()]
+    return Recording(header, recorded, outcome)

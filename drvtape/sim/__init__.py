@@ -1,0 +1,43 @@
+"""Simulated drivers (sim:NAME), bundled and from the `drvtape.drivers` entry-point group.
+
+An entry point names a factory called with a Coordinator that returns a DriverProc: a
+callable taking (dwDriverId, hdrvr, msg, lParam1, lParam2). SimDriver subclasses are such
+factories.
+"""
+
+from importlib.metadata import entry_points
+
+from drvtape.errors import DrvtapeError
+from drvtape.runtime.faults import DriverFault
+from drvtape.sim.base import SimDriver, def_driver_proc
+from drvtape.sim.bugs import DisableWithOpenDriver, ExitSpinDriver, ThreadAffinityDriver, UseAfterReleaseDriver
+from drvtape.sim.reference import ReferenceDriver
+
+ENTRY_POINT_GROUP = "drvtape.drivers"
+BUNDLED = {cls.name: cls for cls in (ReferenceDriver, ExitSpinDriver, UseAfterReleaseDriver,
+                                     DisableWithOpenDriver, ThreadAffinityDriver)}
+
+
+def driver_factories() -> dict:
+    """Every simulated driver by name: bundled ones, then third parties' entry points."""
+    found = dict(BUNDLED)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name not in found:
+            found[ep.name] = ep
+    return found
+
+
+def load_factory(name: str):
+    factories = driver_factories()
+    if name not in factories:
+        raise DrvtapeError(f"unknown simulated driver sim:{name} (known: {', '.join(sorted(factories))})")
+    factory = factories[name]
+    if hasattr(factory, "load"):
+        try:
+            factory = factory.load()
+        except Exception as exc:  # a third party's broken plugin is the user's input
+            raise DrvtapeError(f"cannot load sim:{name} from its entry point: {exc}") from None
+    return factory
+
+
+__all__ = ["DriverFault", "SimDriver", "def_driver_proc", "driver_factories", "load_factory", "BUNDLED"]
