@@ -1,0 +1,69 @@
+"""Faults, hangs and thread affinity, with drivers written for the purpose (drivers/*.c)."""
+from __future__ import annotations
+
+import time
+
+from drvtape.dllhost import HostCall, run_dll
+
+DRV_LOAD, DRV_ENABLE, DRV_OPEN, DRV_CLOSE, DRV_EXITSESSION, DRV_USER = 1, 2, 3, 4, 0xB, 0x4000
+EXCEPTION_ACCESS_VIOLATION = 0xC0000005
+
+
+def calls(*spec) -> list[HostCall]:
+    """spec: (thread, msg[, driver_id]) per call; seqs 1.. in order."""
+    return [HostCall(seq=i, thread=s[0], driver_id=s[2] if len(s) > 2 else 0, hdrvr=0x10, msg=s[1],
+                     lparam1=0, lparam2=0) for i, s in enumerate(spec, 1)]
+
+
+def test_close_after_exitsession_faults_the_same_way_every_run(driver, capfd):
+    dll = driver("use_after_release")
+    session = calls((0, DRV_LOAD), (0, DRV_OPEN), (0, DRV_EXITSESSION), (0, DRV_CLOSE, 1), (0, DRV_USER, 1))
+    outcomes = []
+    for _ in range(5):
+        results = run_dll(dll, session)
+        assert [(r.seq, r.kind) for r in results] == [(1, "return"), (2, "return"), (3, "return"), (4, "fault")]
+        fault = results[-1]
+        outcomes.append((fault.code, fault.module, fault.offset))
+    assert outcomes == [outcomes[0]] * 5
+    code, module, offset = outcomes[0]
+    assert code == EXCEPTION_ACCESS_VIOLATION
+    assert module == dll.rsplit("/", 1)[-1]
+    assert 0x1000 <= offset < 0x100000  # in the DLL's code, not its headers
+    assert capfd.readouterr().err == ""  # no crash dump from Wine, no winedbg
+
+
+def test_exitsession_spinning_while_another_thread_opens_is_a_hang(driver):
+    """Thread 1 is inside DRV_OPEN when thread 0's DRV_EXITSESSION starts; the open leaves its
+    pending count behind and DRV_EXITSESSION never returns."""
+    session = calls((0, DRV_LOAD), (1, DRV_OPEN), (0, DRV_EXITSESSION), (0, DRV_CLOSE, 0x100))
+    started = time.monotonic()
+    results = run_dll(driver("exit_spin"), session, timeout_s=1.0)
+    elapsed = time.monotonic() - started
+    assert [(r.seq, r.kind) for r in results] == [(1, "return"), (2, "return"), (3, "hang")]
+    assert results[1].result == 0  # the open gave up: it saw the exiting flag
+    assert results[2].duration_ns >= 1_000_000_000
+    assert elapsed < 1.0 + 2.0
+
+
+def test_the_same_calls_on_one_thread_do_not_hang(driver):
+    session = calls((0, DRV_LOAD), (0, DRV_OPEN), (0, DRV_EXITSESSION), (0, DRV_CLOSE, 0x100))
+    results = run_dll(driver("exit_spin"), session, timeout_s=1.0)
+    assert [r.kind for r in results] == ["return"] * 4
+    assert results[1].result == 0x100
+
+
+def test_a_serial_hang_is_reported_at_its_call(driver):
+    results = run_dll(driver("sleeper"), calls((0, DRV_LOAD), (0, DRV_USER), (0, DRV_CLOSE)), timeout_s=0.5)
+    assert [(r.seq, r.kind) for r in results] == [(1, "return"), (2, "hang")]
+
+
+def test_each_thread_index_is_one_os_thread(driver):
+    """thread_affinity's DRV_CLOSE returns 1 only on the thread that opened the instance."""
+    dll = driver("thread_affinity")
+    same = run_dll(dll, calls((0, DRV_OPEN), (1, DRV_USER), (0, DRV_USER), (0, DRV_CLOSE)))
+    other = run_dll(dll, calls((0, DRV_OPEN), (1, DRV_USER), (0, DRV_USER), (1, DRV_CLOSE)),
+                    stop_on_divergence=False)
+    assert [r.result for r in same][3] == 1
+    assert [r.result for r in other][3] == 0
+    thread1, thread0 = same[1].result, same[2].result
+    assert thread0 != thread1
