@@ -1,0 +1,3 @@
+from drvtape.cli import main
+
+main()

@@ -1,0 +1,24 @@
+"""Output for people (rich tables on stdout, progress on stderr) and for programs (--json)."""
+
+import json
+import sys
+from typing import NoReturn
+
+from rich.console import Console
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+
+def fail(message: str) -> NoReturn:
+    """A user error: one line on stderr, exit code 2."""
+    err.print(f"drvtape: error: {message}", markup=False)
+    sys.exit(2)
+
+
+def print_json(document) -> None:
+    sys.stdout.write(json.dumps(document, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+def hexval(value: int | None) -> str:
+    return "" if value is None else (f"0x{value:X}" if value >= 0 else str(value))
