@@ -149,7 +149,9 @@ class _Session:
         return HostResult(seq, "fault", code=rec.a & 0xFFFFFFFF, module=rec.tail or None, offset=rec.b)
 
     def _silent(self, results: list[HostResult]) -> HostResult:
-        """The host's own watchdog went quiet too: kill it, a hang at the oldest call without a result."""
+        """The host's own watchdog went quiet too (the driver stopped every thread): kill it and
+        report a hang at the oldest call without a result. Returns the host had buffered are
+        lost with it, so this can be a call earlier than the one that hung."""
         self.proc.kill()
         answered = {r.seq for r in results}
         pending = next((c for c in self.calls if c.seq not in answered), None)

@@ -67,3 +67,21 @@ def test_each_thread_index_is_one_os_thread(driver):
     assert [r.result for r in other][3] == 0
     thread1, thread0 = same[1].result, same[2].result
     assert thread0 != thread1
+
+
+def test_a_host_that_stops_answering_is_killed_and_reported_as_a_hang(driver, monkeypatch):
+    """freezer suspends the host's watchdog too; the client notices the silence. DRV_LOAD's
+    return may still sit in the frozen host's buffer, so the hang is at seq 2 or before."""
+    monkeypatch.setattr("drvtape.dllhost.client.SILENCE_S", 2.0)
+    started = time.monotonic()
+    results = run_dll(driver("freezer"), calls((0, DRV_LOAD), (0, DRV_USER), (0, DRV_CLOSE)), timeout_s=30.0)
+    assert results[-1].kind == "hang" and results[-1].seq <= 2
+    assert [r.kind for r in results[:-1]] == ["return"] * (len(results) - 1)
+    assert time.monotonic() - started < 10.0
+
+
+def test_what_a_driver_writes_to_stdout_goes_to_stderr(driver, capfd):
+    results = run_dll(driver("chatty"), calls((0, DRV_LOAD), (0, DRV_USER)))
+    assert [r.result for r in results] == [DRV_LOAD, DRV_USER]
+    err = capfd.readouterr().err
+    assert "chatty-handle" in err and "chatty-printf" in err
