@@ -1,0 +1,436 @@
+"""drvtape benchmarks: `python bench/run.py [--json] [--quick] [--events N]`.
+
+Every figure is a ratio or a rate measured side by side in this one run (the thing
+measured against a baseline doing the same work), with the sizes used and the target
+from issue 2 beside it. Nothing here fails on a slow machine: it reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import platform
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from time import perf_counter, perf_counter_ns
+
+import sqlalchemy as sa
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from drvtape import __version__
+from drvtape.recorder.hook import Recorder
+from drvtape.recorder.workload import parse_workload, record_workload
+from drvtape.replay import load_recording, replay_recording
+from drvtape.runtime.system import DriverSystem
+from drvtape.runtime.targets import parse_target
+from drvtape.schema import messages as m
+from drvtape.schema import tables as t
+from drvtape.schema.events import SessionHeader, utc_now
+from drvtape.schema.rows import ROW_COLUMNS, Kind
+from drvtape.sim.reference import ReferenceDriver
+from drvtape.store import EventFilter, Store
+
+DRV_USER_1 = m.DRV_USER + 1
+THREAD_IDENT = 0x7F3A_5C2D_E700  # a realistic Linux pthread id
+FULL = dict(hook_calls=200_000, append_rows=200_000, replay_sends=100_000, faithful_sends=100_000,
+            events=1_000_000, dll_calls=100_000)
+QUICK = dict(hook_calls=20_000, append_rows=20_000, replay_sends=10_000, faithful_sends=4_000,
+             events=50_000, dll_calls=10_000)
+EVENTS_PER_SESSION = 1_000
+QUERY_REPS = 50
+BATCH = 1_000  # calls per timed batch
+
+progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=Console(stderr=True), transient=True, disable=not sys.stderr.isatty())
+
+
+# ---- shared helpers -------------------------------------------------------------------------
+
+@contextmanager
+def step(description: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr for a long step; yields advance(n)."""
+    task = progress.add_task(description, total=total)
+    try:
+        yield lambda n=1: progress.advance(task, n)
+    finally:
+        progress.remove_task(task)
+
+
+def batch_ns(fn: Callable, args: tuple, n: int = BATCH) -> float:
+    """ns per call of fn(*args), over one batch of n calls (the loop's own cost included)."""
+    start = perf_counter_ns()
+    for _ in itertools.repeat(None, n):
+        fn(*args)
+    return (perf_counter_ns() - start) / n
+
+
+def timed(fn: Callable, *args, **kwargs) -> tuple[float, object]:
+    """(seconds, result) of one call."""
+    start = perf_counter()
+    result = fn(*args, **kwargs)
+    return perf_counter() - start, result
+
+
+def rate(count: int, seconds: float) -> float:
+    return round(count / seconds, 1) if seconds > 0 else float("inf")
+
+
+def open_instance(proc: Callable) -> tuple[int, int, int]:
+    """DRV_LOAD, DRV_ENABLE, DRV_OPEN through proc: (driver_id, hdrvr, calls made)."""
+    hdrvr = 0x7E10
+    proc(0, hdrvr, m.DRV_LOAD, 0, 0)
+    proc(0, hdrvr, m.DRV_ENABLE, 0, 0)
+    return proc(0, hdrvr, m.DRV_OPEN, 0, 0), hdrvr, 3
+
+
+def new_header(driver: str = "bench") -> SessionHeader:
+    return SessionHeader(id=uuid.uuid4(), driver=driver, target=driver, machine=platform.node(), os=platform.platform(),
+                         process="bench", pid=0, recorder_version=__version__, started_at=utc_now(),
+                         clock="perf_counter_ns", source="bench")
+
+
+def call_return_rows(first_seq: int, pairs: int, msg_at: Callable[[int], int] = lambda i: DRV_USER_1) -> list[tuple]:
+    """Rows as the hook writes them (ROW_COLUMNS order): a call and its return per message."""
+    rows = []
+    for i in range(pairs):
+        seq, ts, msg = first_seq + 2 * i, 1_000 * i, msg_at(i)
+        rows.append((seq, Kind.CALL, ts, THREAD_IDENT, msg, 0x1001, 0x7E10, i, -1, None, None, 0, None, None))
+        rows.append((seq + 1, Kind.RETURN, ts + 400, THREAD_IDENT, msg, 0x1001, 0x7E10, None, None, 0, seq, None,
+                     400, None))
+    return rows
+
+
+def target_check(value: float, target: float, higher_is_better: bool) -> bool:
+    return value >= target if higher_is_better else value < target
+
+
+# ---- 1. hook --------------------------------------------------------------------------------
+
+def bench_hook(tmp: Path, calls: int) -> dict:
+    """Median ns per DRV_USER+1 call to an open ReferenceDriver instance: bare, then hooked."""
+    batches = max(1, calls // BATCH)
+    bare = ReferenceDriver()
+    driver_id, hdrvr, _ = open_instance(bare)
+    args = (driver_id, hdrvr, DRV_USER_1, 0, 0)
+    with step("hook: bare calls", batches) as advance:
+        bare_ns = []
+        for _ in range(batches):
+            bare_ns.append(batch_ns(bare, args))
+            advance()
+
+    db = tmp / "hook.db"
+    recorder = Recorder(str(db), driver="sim:reference", target="sim:reference")
+    hooked = recorder.wrap(ReferenceDriver())
+    driver_id, hdrvr, opening = open_instance(hooked)
+    args = (driver_id, hdrvr, DRV_USER_1, 0, 0)
+    with step("hook: hooked calls", batches) as advance:
+        hooked_ns = []
+        for _ in range(batches):
+            hooked_ns.append(batch_ns(hooked, args))
+            advance()
+    close_s, _ = timed(recorder.close)
+
+    with Store.open(str(db)) as store:
+        stored = store.event_count()
+    expected = 2 * (opening + batches * BATCH) + 1  # a call and a return per message, then `end`
+    bare_med, hooked_med = statistics.median(bare_ns), statistics.median(hooked_ns)
+    return {
+        "what": "ns per DriverProc call (DRV_USER+1 to an open sim:reference instance), median of "
+                f"{batches} batches of {BATCH}; recorder writing to a SQLite file",
+        "calls": batches * BATCH,
+        "bare_median_ns": round(bare_med, 1),
+        "hooked_median_ns": round(hooked_med, 1),
+        "hooked_mean_ns": round(statistics.fmean(hooked_ns), 1),
+        "overhead_ns": round(hooked_med - bare_med, 1),
+        "ratio": round(hooked_med / bare_med, 2),
+        "close_ms": round(close_s * 1e3, 1),
+        "events_expected": expected,
+        "events_stored": stored,
+        "all_events_stored": stored == expected,
+        "target_hooked_median_ns": 3_000,
+        "meets_target": hooked_med < 3_000 and stored == expected,
+    }
+
+
+# ---- 2. appends -----------------------------------------------------------------------------
+
+def raw_baseline(path: Path) -> sqlite3.Connection:
+    """A second file with drvtape's own DDL (same tables and indexes), opened with raw sqlite3
+    and the same settings the store uses (WAL, synchronous NORMAL, foreign keys on)."""
+    engine = sa.create_engine(f"sqlite:///{path}")
+    t.metadata.create_all(engine)
+    engine.dispose()
+    conn = sqlite3.connect(path, isolation_level=None)
+    for pragma in ("journal_mode = WAL", "synchronous = NORMAL", "foreign_keys = ON"):
+        conn.execute(f"PRAGMA {pragma}")
+    return conn
+
+
+def bench_appends(tmp: Path, count: int, repeats: int = 3, batch: int = 8_192) -> dict:
+    """Store.append_rows against raw sqlite3 executemany, the same rows in the same batches
+    (the recorder's batch size, one transaction each); alternating order, best of `repeats`."""
+    rows = call_return_rows(1, count // 2)
+    batches = [rows[i:i + batch] for i in range(0, len(rows), batch)]
+    store = Store.open(str(tmp / "appends-store.db"), create=True)
+    raw = raw_baseline(tmp / "appends-raw.db")
+    insert = f"INSERT INTO events (session_pk, {', '.join(ROW_COLUMNS)}) VALUES ({', '.join('?' * 15)})"
+
+    def run_store() -> float:
+        pk = store.begin_session(new_header())
+        start = perf_counter()
+        for b in batches:
+            store.append_rows(pk, b)
+        return perf_counter() - start
+
+    def run_raw(pk: int) -> float:
+        raw.execute("INSERT INTO sessions (pk, uuid, driver, machine, os, process, recorder_version, started_us, "
+                    "clock, source) VALUES (?, ?, 'bench', '', '', '', '', 0, '', 'bench')", (pk, str(uuid.uuid4())))
+        with_pk = [[(pk, *r) for r in b] for b in batches]  # session_pk included, prepared untimed
+        start = perf_counter()
+        for b in with_pk:
+            raw.execute("BEGIN")
+            raw.executemany(insert, b)
+            raw.execute("COMMIT")
+        return perf_counter() - start
+
+    store_s, raw_s = [], []
+    with step("appends: store vs raw sqlite3", 2 * repeats) as advance:
+        for i in range(repeats):
+            for which in (("store", "raw") if i % 2 == 0 else ("raw", "store")):
+                (store_s.append(run_store()) if which == "store" else raw_s.append(run_raw(i + 1)))
+                advance()
+    with Store.open(str(tmp / "appends-store.db")) as check:
+        stored = check.event_count()
+    store.close()
+    raw.close()
+    store_rate, raw_rate = rate(len(rows), min(store_s)), rate(len(rows), min(raw_s))
+    return {
+        "what": f"rows/s appending {len(rows)} call/return rows in batches of {batch} (one transaction each), "
+                f"best of {repeats}, order alternated; raw = sqlite3 executemany into the same DDL",
+        "rows": len(rows),
+        "batch_rows": batch,
+        "store_rows_per_s": store_rate,
+        "raw_sqlite3_rows_per_s": raw_rate,
+        "ratio": round(store_rate / raw_rate, 3),
+        "rows_stored_check": stored == repeats * len(rows),
+        "target_ratio": 0.7,
+        "meets_target": store_rate / raw_rate >= 0.7,
+    }
+
+
+# ---- 3. replay ------------------------------------------------------------------------------
+
+def record_alternating(store: Store, sends: int, threads: int) -> str:
+    """Record a workload against sim:reference: one instance per thread, `sends` DRV_USER+1
+    sends alternating between them, then the closes. Returns the session id."""
+    names = [f"t{k}" for k in range(threads)]
+    steps = [f'[[steps]]\naction = "open"\ninstance = "{n}"\nthread = "{n}"\n' for n in names]
+    steps += [f'[[steps]]\naction = "send"\ninstance = "{names[i % threads]}"\nmsg = "DRV_USER+1"\n'
+              f'lparam1 = {i}\nthread = "{names[i % threads]}"\n' for i in range(sends)]
+    steps += [f'[[steps]]\naction = "close"\ninstance = "{n}"\nthread = "{n}"\n' for n in names]
+    workload = parse_workload("\n".join(steps), "bench")
+    return record_workload(workload, parse_target("sim:reference"), store).session_id
+
+
+def bench_replay(tmp: Path, sends: int, faithful_sends: int) -> dict:
+    """replay_recording against sim:reference (serial; thread-faithful on a 2-thread session)
+    in messages/s, beside a bare loop making the same calls to a fresh ReferenceDriver."""
+    target = parse_target("sim:reference")
+    out = {"what": "messages/s replaying a recorded session against sim:reference (load excluded); "
+                   "bare = a loop calling a fresh ReferenceDriver with the same calls"}
+    with Store.open(str(tmp / "replay.db"), create=True) as store:
+        for mode, n, threads in (("serial", sends, 1), ("faithful", faithful_sends, 2)):
+            with step(f"replay: record {n} sends on {threads} thread(s)"):
+                recording = load_recording(store, record_alternating(store, n, threads))
+            calls = [(c.driver_id, c.hdrvr, c.msg, c.lparam1, c.lparam2) for c in recording.calls]
+            with step(f"replay: {mode}, {len(calls)} messages"):
+                seconds, report = timed(replay_recording, recording, target, threads=mode)
+                bare = ReferenceDriver()
+                bare_s, _ = timed(lambda: [bare(*c) for c in calls])
+            out[mode] = {
+                "messages": len(calls),
+                "recorded_threads": recording.threads,
+                "outcome": report.runs[0].kind,
+                "reproduced": report.reproduced,
+                "replay_messages_per_s": rate(len(calls), seconds),
+                "bare_messages_per_s": rate(len(calls), bare_s),
+                "replay_over_bare": round(bare_s / seconds, 4),
+            }
+    out["target_serial_messages_per_s"] = 200_000
+    out["meets_target"] = out["serial"]["replay_messages_per_s"] >= 200_000 and out["serial"]["reproduced"]
+    return out
+
+
+# ---- 4. query -------------------------------------------------------------------------------
+
+def build_query_db(path: Path, events: int) -> tuple[Store, list[int]]:
+    """`events` events in sessions of EVENTS_PER_SESSION (an open, DRV_USER+1 calls, close); every
+    fourth session gets a DRV_EXITSESSION. Returns the store and the pks of those sessions."""
+    store = Store.open(str(path), create=True)
+    sessions = max(1, events // EVENTS_PER_SESSION)
+    pairs = EVENTS_PER_SESSION // 2
+    exit_at = pairs - 4
+    plain = call_return_rows(1, pairs, lambda i: (m.DRV_OPEN, m.DRV_ENABLE, m.DRV_LOAD)[i] if i < 3 else DRV_USER_1)
+    with_exit = call_return_rows(1, pairs, lambda i: m.DRV_EXITSESSION if i == exit_at
+                                 else (m.DRV_OPEN, m.DRV_ENABLE, m.DRV_LOAD)[i] if i < 3 else DRV_USER_1)
+    exiting = []
+    with step(f"query: build {sessions * pairs * 2:,} events", sessions) as advance:
+        for k in range(sessions):
+            pk = store.begin_session(new_header("sim:bench"))
+            store.append_rows(pk, with_exit if k % 4 == 0 else plain)
+            if k % 4 == 0:
+                exiting.append(pk)
+            advance()
+    return store, exiting
+
+
+def bench_query(tmp: Path, events: int) -> dict:
+    """ms to fetch one session's DRV_EXITSESSION events (median over QUERY_REPS sessions), and
+    Store.sessions_with(DRV_EXITSESSION) across the whole database, once."""
+    build_s, (store, exiting) = timed(build_query_db, tmp / "query.db", events)
+    with store:
+        total = store.event_count()
+        flt = EventFilter(msgs=(m.DRV_EXITSESSION,))
+        store.rows(exiting[0], flt)  # warm: first connection, statement compiled once
+        times, found = [], set()
+        for i in range(QUERY_REPS):
+            seconds, rows = timed(store.rows, exiting[(i * 7919) % len(exiting)], flt)
+            times.append(seconds * 1e3)
+            found.add(len(rows))
+        cross_s, with_exit = timed(store.sessions_with, m.DRV_EXITSESSION)
+    median_ms = statistics.median(times)
+    return {
+        "what": "ms to fetch one session's DRV_EXITSESSION events, median of "
+                f"{QUERY_REPS} fetches on different sessions",
+        "events_in_db": total,
+        "sessions_in_db": max(1, events // EVENTS_PER_SESSION),
+        "build_s": round(build_s, 2),
+        "build_events_per_s": rate(total, build_s),
+        "rows_per_fetch": sorted(found),
+        "session_exitsession_median_ms": round(median_ms, 3),
+        "session_exitsession_max_ms": round(max(times), 3),
+        "sessions_with_exitsession_ms": round(cross_s * 1e3, 2),
+        "sessions_with_exitsession_found": len(with_exit),
+        "target_ms": 10,
+        "meets_target": median_ms < 10 and found == {2} and len(with_exit) == len(exiting),
+    }
+
+
+# ---- 5. dll ---------------------------------------------------------------------------------
+
+def bench_dll(calls: int) -> dict:
+    """drvtape.dllhost.bench: serial replay through drvhost (under Wine off Windows)."""
+    out: dict = {"target_messages_per_s": 100_000}
+    try:
+        from drvtape.dllhost import bench as dll_bench
+
+        with step(f"dll: replay {calls} messages through drvhost"):
+            out.update(dll_bench.bench_dll_replay(calls))
+        out["meets_target"] = out["messages_per_s"] >= 100_000
+    except Exception as exc:  # noqa: BLE001 - another engineer's part: report, don't crash
+        out["error"] = f"{type(exc).__name__}: {exc}"
+    tap = getattr(sys.modules.get("drvtape.dllhost.bench"), "bench_tap_overhead", None)
+    if tap is None:
+        out["tap_overhead"] = {"error": "drvtape.dllhost.bench has no bench_tap_overhead"}
+    else:
+        try:
+            out["tap_overhead"] = tap(calls)
+        except Exception as exc:  # noqa: BLE001
+            out["tap_overhead"] = {"error": f"{type(exc).__name__}: {exc}"}
+    return out
+
+
+# ---- main -----------------------------------------------------------------------------------
+
+def run(quick: bool, events: int | None) -> dict:
+    sizes = dict(QUICK if quick else FULL)
+    if events is not None:
+        sizes["events"] = events
+    figures: dict = {
+        "bench": "drvtape",
+        "drvtape_version": __version__,
+        "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": platform.node(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "quick": quick,
+        "sizes": sizes,
+    }
+    jobs = {
+        "hook": lambda tmp: bench_hook(tmp, sizes["hook_calls"]),
+        "appends": lambda tmp: bench_appends(tmp, sizes["append_rows"]),
+        "replay": lambda tmp: bench_replay(tmp, sizes["replay_sends"], sizes["faithful_sends"]),
+        "query": lambda tmp: bench_query(tmp, sizes["events"]),
+        "dll": lambda tmp: bench_dll(sizes["dll_calls"]),
+    }
+    started = time.perf_counter()
+    with progress, tempfile.TemporaryDirectory(prefix="drvtape-bench-") as tmp:
+        for name, job in jobs.items():
+            try:
+                figures[name] = job(Path(tmp))
+            except Exception as exc:  # noqa: BLE001 - report the figure as missing, keep the others
+                figures[name] = {"error": f"{type(exc).__name__}: {exc}",
+                                 "traceback": traceback.format_exc(limit=-3)}
+    figures["total_s"] = round(time.perf_counter() - started, 1)
+    return figures
+
+
+def print_table(figures: dict) -> None:
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"drvtape {figures['drvtape_version']} bench on {figures['machine']} ({figures['timestamp']}), "
+                  f"Python {figures['python']}, SQLite {figures['sqlite']}, total {figures['total_s']} s")
+    table = Table("figure", "measure", "value")
+    for name, fig in figures.items():
+        if not isinstance(fig, dict) or name == "sizes":
+            continue
+        for key, value in _flatten(fig):
+            table.add_row(name, key, f"{value:,}" if isinstance(value, (int, float)) and not isinstance(value, bool)
+                          else str(value))
+        table.add_section()
+    console.print(table)
+
+
+def _flatten(d: dict, prefix: str = "") -> Iterator[tuple[str, object]]:
+    for key, value in d.items():
+        if key in ("what", "traceback"):
+            continue
+        if isinstance(value, dict):
+            yield from _flatten(value, f"{prefix}{key}.")
+        else:
+            yield prefix + key, value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--quick", action="store_true", help="small sizes (a smoke test, under 30 s)")
+    parser.add_argument("--events", type=int, default=None,
+                        help=f"events in the query database (default {FULL['events']:,}; {QUICK['events']:,} "
+                             "with --quick)")
+    args = parser.parse_args(argv)
+    if args.events is not None and args.events < EVENTS_PER_SESSION:
+        parser.error(f"--events must be at least {EVENTS_PER_SESSION}")
+    figures = run(args.quick, args.events)
+    if args.json:
+        print(json.dumps(figures, indent=2))
+    else:
+        print_table(figures)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
