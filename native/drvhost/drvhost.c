@@ -77,6 +77,8 @@
 #define DRV_OPEN_MSG 3u
 #define MAX_THREADS 256u
 #define MAX_PAYLOAD 65536u
+#define MAX_RELOCS (MAX_PAYLOAD / 8u) /* a pointer takes 8 bytes of its image */
+#define MAX_PAYLOAD_WIRE (8u + MAX_PAYLOAD + 8u * MAX_RELOCS)
 #define MAX_CALLS (1u << 26)
 #define NO_CALL 0xFFFFFFFFu
 
@@ -245,8 +247,8 @@ static void build_payloads(unsigned char *wire, uint64_t wire_len)
         memcpy(&n_relocs, wire + pos + 4, 4);
         pos += 8;
         uint64_t padded = ((uint64_t)size + 7) & ~7ull;
-        if (size > MAX_PAYLOAD || wire_len - pos < padded + (uint64_t)n_relocs * 8)
-            fail("drvhost: payload %u is too large or truncated (%u bytes)", i, size);
+        if (size > MAX_PAYLOAD || n_relocs > size / 8 || wire_len - pos < padded + (uint64_t)n_relocs * 8)
+            fail("drvhost: payload %u is too large or truncated (%u bytes, %u pointers)", i, size, n_relocs);
         unsigned char *image = wire + pos; /* 8-aligned: headers, images, relocs all are */
         pos += padded;
         for (uint32_t r = 0; r < n_relocs; r++, pos += 8) {
@@ -269,7 +271,7 @@ static void read_batch(void)
     batch_t b;
     read_exact(&b, sizeof b, "the batch header");
     if (b.n_calls > MAX_CALLS || !b.n_threads || b.n_threads > MAX_THREADS ||
-        b.payload_bytes > (uint64_t)b.n_payloads * (MAX_PAYLOAD + 8 + 8 * MAX_PAYLOAD))
+        b.payload_bytes > (uint64_t)b.n_payloads * MAX_PAYLOAD_WIRE)
         fail("drvhost: bad batch header (%u calls, %u threads)", b.n_calls, b.n_threads);
     n_calls = b.n_calls;
     n_threads = b.n_threads;

@@ -12,13 +12,17 @@ DRIVERPROC_EXPORT DriverProc(DWORD_PTR id, HDRVR hdrvr, UINT msg, LPARAM l1, LPA
     switch (msg) {
     case DRV_OPEN:
         InterlockedIncrement(&pending);
-        Sleep(300); /* the open's slow part: long enough for DRV_EXITSESSION to start */
+        /* The open's slow part: it waits up to a second for its device, and gives up early
+           when the driver is exiting (which only another thread can make it see). */
+        for (int ms = 0; ms < 1000 && !exiting; ms++)
+            Sleep(1);
         if (exiting)
             return 0; /* the bug: pending stays incremented */
         InterlockedDecrement(&pending);
         return 0x100;
     case DRV_EXITSESSION:
         exiting = 1;
+        Sleep(100); /* let an open that another thread has just entered count itself */
         while (pending)
             SwitchToThread();
         return 0;
