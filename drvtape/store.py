@@ -30,9 +30,9 @@ _UNSIGNED_COLUMNS = tuple(ROW_COLUMNS.index(c) + 1 for c in ("thread", "driver_i
 _SELECT_COLUMNS = [t.events.c[name] for name in ROW_COLUMNS]
 
 
-def database_url(path_or_url: str | None) -> str:
+def database_url(path_or_url: str | os.PathLike | None) -> str:
     """A SQLAlchemy URL from --db: URLs pass through, anything else is a SQLite file path."""
-    value = path_or_url or os.environ.get("DRVTAPE_DB") or DEFAULT_DB
+    value = os.fspath(path_or_url or os.environ.get("DRVTAPE_DB") or DEFAULT_DB)
     if "://" in value:
         return value
     return "sqlite:///" + str(Path(value).expanduser().resolve())
@@ -110,7 +110,7 @@ class Store:
     # ---- opening -------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path_or_url: str | None = None, *, create: bool = False) -> Store:
+    def open(cls, path_or_url: str | os.PathLike | None = None, *, create: bool = False) -> Store:
         """Open a drvtape database. create=True makes a new one where there is none."""
         url = database_url(path_or_url)
         path = _sqlite_path(url)

@@ -12,7 +12,8 @@ err = Console(stderr=True, highlight=False)
 
 def fail(message: str) -> NoReturn:
     """A user error: one line on stderr, exit code 2."""
-    err.print(f"drvtape: error: {message}", markup=False)
+    # written raw: a console would wrap a long message onto several lines
+    sys.stderr.write("drvtape: error: " + " ".join(message.split()) + "\n")
     sys.exit(2)
 
 

@@ -27,7 +27,7 @@ from drvtape.runtime.pointers import capture, ctypes_arg
 from drvtape.schema.events import EndReason, SessionHeader, utc_now
 from drvtape.schema.payloads import CallPayloads
 from drvtape.schema.rows import Kind
-from drvtape.schema.values import INT64_MAX, INT64_MIN, UINT32_MAX, UINT64_MAX
+from drvtape.schema.values import INT64_MAX, INT64_MIN, UINT32_MAX, UINT64_MAX, as_signed64, fits_64_bits
 from drvtape.store import EventFilter, Store
 
 CALL, RETURN, FAULT, MARK, END = (int(k) for k in Kind)
@@ -214,5 +214,7 @@ def _as_lresult(result) -> int:
     if isinstance(result, bool):
         return int(result)
     if type(result) is int:
-        raise OverflowError(f"DriverProc returned {result}, outside the signed 64-bit LRESULT range")
+        if fits_64_bits(result):  # e.g. a pointer-sized id written unsigned: the same 64 bits
+            return as_signed64(result)
+        raise OverflowError(f"DriverProc returned {result}, which does not fit a 64-bit LRESULT")
     raise TypeError(f"DriverProc returned {type(result).__name__}, not an int LRESULT")

@@ -7,6 +7,7 @@ from drvtape.runtime.pointers import python_arg
 from drvtape.runtime.schedule import Unit, run_schedule
 from drvtape.runtime.targets import Target
 from drvtape.schema.messages import DRV_OPEN
+from drvtape.schema.values import as_signed64, as_unsigned64
 
 
 def run_in_process(recording: Recording, target: Target, *, threads: str, timeout: float) -> Outcome:
@@ -20,9 +21,9 @@ def run_in_process(recording: Recording, target: Target, *, threads: str, timeou
         lparam2 = python_arg(call.lparam2, call.payload.lparam2 if call.payload else None)
 
         def run():
-            actual = proc(ids.get(call.driver_id, call.driver_id), call.hdrvr, call.msg, lparam1, lparam2)
+            actual = as_signed64(proc(ids.get(call.driver_id, call.driver_id), call.hdrvr, call.msg, lparam1, lparam2))
             if call.msg == DRV_OPEN and call.result and actual:
-                ids[call.result] = actual
+                ids[as_unsigned64(call.result)] = as_unsigned64(actual)  # an LRESULT becomes a DWORD_PTR id
             check_return(call, actual, recorded)
 
         return Unit(call.thread, run, call.seq)

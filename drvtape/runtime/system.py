@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from drvtape.schema import messages as m
+from drvtape.schema.values import as_unsigned64
 
 FIRST_HANDLE = 0x7E10  # the HDRVR values handed out are this, this + 0x10, ...
 
@@ -47,7 +48,7 @@ class DriverSystem:
                     inst.state, self.loaded = "refused", False
                 return False
             proc(0, h, m.DRV_ENABLE, 0, 0)
-        driver_id = proc(0, h, m.DRV_OPEN, lparam1, lparam2)
+        driver_id = as_unsigned64(proc(0, h, m.DRV_OPEN, lparam1, lparam2))  # the LRESULT, as a DWORD_PTR
         with self._lock:
             inst.driver_id = driver_id
             inst.state = "open" if driver_id else "refused"
