@@ -1,5 +1,6 @@
 """Shared fixtures: real SQLite database files built through the Store API, and a CLI runner."""
 
+import sys
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -139,21 +140,33 @@ def open_tape() -> Tape:
     return tape
 
 
-@dataclass(frozen=True)
-class TapeDb:
-    path: Path
-    tapes: dict[str, Tape]  # by session id
+class Tapes:
+    """What tests build sessions from, as the `tapes` fixture: a test module cannot
+    `import conftest` reliably once a subfolder has its own conftest.py."""
+
+    T0, T1, H1, INSTANCE, ACCESS_VIOLATION, START, STEP_NS = T0, T1, H1, INSTANCE, ACCESS_VIOLATION, START, STEP_NS
+    IDS = {"shutdown": SHUTDOWN_ID, "hang": HANG_ID, "clean": CLEAN_ID, "open": OPEN_ID}
+    Tape = Tape
+    header = staticmethod(header)
+    shutdown = staticmethod(shutdown_tape)
+    hang = staticmethod(hang_tape)
+    clean = staticmethod(clean_tape)
+    open = staticmethod(open_tape)
 
 
 @pytest.fixture
-def tape_db(tmp_path) -> TapeDb:
+def tapes() -> type[Tapes]:
+    return Tapes
+
+
+@pytest.fixture
+def tape_db(tmp_path) -> Path:
     """A SQLite file with four sessions: shutdown (fault), hang, clean and open, oldest first."""
-    tapes = {str(t.header.id): t for t in (shutdown_tape(), hang_tape(), clean_tape(), open_tape())}
     path = tmp_path / "tapes.db"
     with Store.open(str(path), create=True) as store:
-        for tape in tapes.values():
-            tape.store_in(store)
-    return TapeDb(path, tapes)
+        for make in (shutdown_tape, hang_tape, clean_tape, open_tape):
+            make().store_in(store)
+    return path
 
 
 @dataclass(frozen=True)
@@ -172,5 +185,8 @@ def drvtape():
                 main([str(a) for a in args])
             except SystemExit as exc:
                 code = exc.code
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
         return Run(code, stdout.getvalue().decode(), stderr.getvalue().decode())
     return run

@@ -5,11 +5,12 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from conftest import CLEAN_ID, HANG_ID, OPEN_ID, SHUTDOWN_ID, T1, Tape, header
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drvtape.errors import DrvtapeError
+from drvtape.schema.events import EndReason
+from drvtape.schema.interchange import dump_session, parse_jsonl
 from drvtape.schema import tables
 from drvtape.schema.messages import DRV_EXITSESSION, DRV_USER
 from drvtape.schema.rows import Kind, event_to_row
@@ -21,6 +22,7 @@ uint64 = st.integers(0, UINT64_MAX)
 # the edges of both ranges, where signed/unsigned mix-ups show
 int64_edges = st.one_of(int64, st.sampled_from([INT64_MIN, -1, 0, 1, INT64_MAX]))
 uint64_edges = st.one_of(uint64, st.sampled_from([0, INT64_MAX, INT64_MAX + 1, UINT64_MAX]))
+exact_values = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def _meta(path) -> dict:
@@ -34,10 +36,10 @@ def test_a_new_database_stores_the_schema_version(tmp_path):
 
 
 def test_a_database_of_a_newer_schema_version_is_refused_clearly(tape_db):
-    with sqlite3.connect(tape_db.path) as conn:
+    with sqlite3.connect(tape_db) as conn:
         conn.execute("UPDATE drvtape_meta SET value = '99' WHERE key = 'schema_version'")
     with pytest.raises(DrvtapeError, match=r"schema version 99.*newer.*upgrade drvtape"):
-        Store.open(str(tape_db.path))
+        Store.open(str(tape_db))
 
 
 def test_a_sqlite_file_of_another_application_is_not_a_drvtape_database(tmp_path):
@@ -65,8 +67,8 @@ def test_reading_never_creates_a_file(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_seq_is_unique_within_a_session(tmp_path):
-    tape = Tape(header(SHUTDOWN_ID))
+def test_seq_is_unique_within_a_session(tmp_path, tapes):
+    tape = tapes.Tape(tapes.header(str(uuid.uuid4())))
     tape.send(1, 1)
     with Store.open(str(tmp_path / "u.db"), create=True) as store:
         pk = store.begin_session(tape.header)
@@ -76,60 +78,84 @@ def test_seq_is_unique_within_a_session(tmp_path):
         assert store.events(pk) == tape.events  # the failed append left nothing behind
 
 
-def test_import_sessions_is_all_or_nothing(tmp_path, tape_db):
-    fresh, duplicate = Tape(header(str(uuid.uuid4()))), Tape(header(SHUTDOWN_ID))
+def test_import_sessions_is_all_or_nothing(tape_db, tapes):
+    ids = tapes.IDS
+    fresh, duplicate = tapes.Tape(tapes.header(str(uuid.uuid4()))), tapes.Tape(tapes.header(ids["shutdown"]))
     fresh.send(1, 1)
-    with Store.open(str(tape_db.path)) as store:
+    with Store.open(str(tape_db)) as store:
         before = store.event_count()
-        with pytest.raises(DrvtapeError, match=f"{SHUTDOWN_ID} is already in the database"):
+        with pytest.raises(DrvtapeError, match=f"{ids['shutdown']} is already in the database"):
             store.import_sessions([(fresh.header, fresh.events), (duplicate.header, duplicate.events)])
         assert store.event_count() == before
         with pytest.raises(DrvtapeError, match="no session matches"):
             store.resolve(str(fresh.header.id))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(lparam1=int64_edges, lparam2=int64_edges, result=int64_edges,
-       driver_id=uint64_edges, hdrvr=uint64_edges, thread=uint64_edges)
-def test_64_bit_values_round_trip_exactly_through_a_sqlite_file(tmp_path, lparam1, lparam2, result,
-                                                                driver_id, hdrvr, thread):
-    tape = Tape(header(str(uuid.uuid4())))
+def _tape_of_values(tapes, lparam1, lparam2, result, driver_id, hdrvr, thread):
+    tape = tapes.Tape(tapes.header(str(uuid.uuid4())))
     seq = tape.call(DRV_USER + 7, thread=thread, driver_id=driver_id, hdrvr=hdrvr, lparam1=lparam1, lparam2=lparam2)
     tape.ret(seq, result)
+    tape.end(EndReason.CLOSED)
+    return tape
+
+
+@exact_values
+@given(lparam1=int64_edges, lparam2=int64_edges, result=int64_edges,
+       driver_id=uint64_edges, hdrvr=uint64_edges, thread=uint64_edges)
+def test_64_bit_values_round_trip_exactly_through_a_sqlite_file(tmp_path, tapes, lparam1, lparam2, result,
+                                                                driver_id, hdrvr, thread):
+    tape = _tape_of_values(tapes, lparam1, lparam2, result, driver_id, hdrvr, thread)
     with Store.open(str(tmp_path / "exact.db"), create=True) as store:
         tape.store_in(store)
     with Store.open(str(tmp_path / "exact.db")) as store:  # a fresh connection: values came from the file
         stored = store.resolve(str(tape.header.id))
         assert store.events(stored.pk) == tape.events
-        assert store.events(stored.pk, EventFilter(threads=(thread,), results=(result,))) == tape.events[1:]
+        assert store.events(stored.pk, EventFilter(threads=(thread,), results=(result,))) == [tape.events[1]]
 
 
-def test_resolve_by_uuid_prefix_and_last(tape_db):
-    with Store.open(str(tape_db.path)) as store:
-        assert str(store.resolve(CLEAN_ID).header.id) == CLEAN_ID
-        assert str(store.resolve("BBBB").header.id) == CLEAN_ID
-        assert str(store.resolve("last").header.id) == OPEN_ID
+@exact_values
+@given(lparam1=int64_edges, lparam2=int64_edges, result=int64_edges,
+       driver_id=uint64_edges, hdrvr=uint64_edges, thread=uint64_edges)
+def test_64_bit_values_round_trip_exactly_through_export_and_import(tmp_path, tapes, lparam1, lparam2, result,
+                                                                    driver_id, hdrvr, thread):
+    tape = _tape_of_values(tapes, lparam1, lparam2, result, driver_id, hdrvr, thread)
+    exported = list(dump_session(tape.header, tape.events))
+    with Store.open(str(tmp_path / "rt.db"), create=True) as store:
+        store.import_sessions(parse_jsonl(exported, "rt.jsonl"))
+        stored = store.resolve(str(tape.header.id))
+        assert store.events(stored.pk) == tape.events
+        assert list(dump_session(stored.header, store.events(stored.pk))) == exported
+
+
+def test_resolve_by_uuid_prefix_and_last(tape_db, tapes):
+    ids = tapes.IDS
+    with Store.open(str(tape_db)) as store:
+        assert str(store.resolve(ids["clean"]).header.id) == ids["clean"]
+        assert str(store.resolve("BBBB").header.id) == ids["clean"]
+        assert str(store.resolve("last").header.id) == ids["open"]
         with pytest.raises(DrvtapeError, match="ambiguous"):
             store.resolve("aaaa")
         with pytest.raises(DrvtapeError, match="no session matches"):
             store.resolve("dddd")
 
 
-def test_cross_session_queries(tape_db):
-    with Store.open(str(tape_db.path)) as store:
-        assert [str(u) for u in store.sessions_with(DRV_EXITSESSION)] == [SHUTDOWN_ID, HANG_ID]
+def test_cross_session_queries(tape_db, tapes):
+    ids = tapes.IDS
+    with Store.open(str(tape_db)) as store:
+        assert [str(u) for u in store.sessions_with(DRV_EXITSESSION)] == [ids["shutdown"], ids["hang"]]
         summaries = {str(s.header.id): s for s in store.sessions()}
-        assert summaries[SHUTDOWN_ID].fault_seq == 14 and summaries[SHUTDOWN_ID].threads == 2
-        assert summaries[HANG_ID].hang_seq == 6
-        assert summaries[OPEN_ID].end_reason is None
-        assert [str(s.header.id) for s in store.sessions(machine="box-b")] == [HANG_ID, CLEAN_ID]
+        assert summaries[ids["shutdown"]].fault_seq == 14 and summaries[ids["shutdown"]].threads == 2
+        assert summaries[ids["hang"]].hang_seq == 6
+        assert summaries[ids["open"]].end_reason is None
+        assert [str(s.header.id) for s in store.sessions(machine="box-b")] == [ids["hang"], ids["clean"]]
 
 
-def test_event_filters(tape_db):
-    with Store.open(str(tape_db.path)) as store:
-        pk = store.resolve(SHUTDOWN_ID).pk
+def test_event_filters(tape_db, tapes):
+    ids = tapes.IDS
+    with Store.open(str(tape_db)) as store:
+        pk = store.resolve(ids["shutdown"]).pk
         seqs = lambda **f: [ev.seq for ev in store.events(pk, EventFilter(**f))]  # noqa: E731
-        assert seqs(threads=(T1,)) == [5, 6, 7, 8]
+        assert seqs(threads=(tapes.T1,)) == [5, 6, 7, 8]
         assert seqs(kinds=(Kind.FAULT, Kind.END)) == [15, 16]
         assert seqs(msgs=(DRV_EXITSESSION,)) == [10, 11]
         assert seqs(from_seq=3, to_seq=5) == [3, 4, 5]
