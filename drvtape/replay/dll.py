@@ -1,0 +1,39 @@
+"""One replay run against a real driver DLL in a drvhost process (under Wine on Linux).
+
+The host runs the whole schedule itself (thread-faithful, ids remapped, pointer payloads
+rebuilt) and streams back one result per issued call; this module turns them into an Outcome
+with the same comparison as in-process replay.
+"""
+
+from drvtape.dllhost import HostCall, host_available, run_dll
+from drvtape.replay.outcome import Diverged, Outcome, check_return
+from drvtape.replay.recording import Recording
+from drvtape.runtime.targets import Target
+
+
+def run_dll_target(recording: Recording, target: Target, *, threads: str, timeout: float) -> Outcome:
+    host_available()
+    calls = {c.seq: c for c in recording.calls}
+    host_calls = [
+        HostCall(seq=c.seq, thread=0 if threads == "serial" else c.thread, driver_id=c.driver_id, hdrvr=c.hdrvr,
+                 msg=c.msg, lparam1=c.lparam1, lparam2=c.lparam2,
+                 payload1=_payload(c.payload, "lparam1"), payload2=_payload(c.payload, "lparam2"), expect=c.result)
+        for c in recording.calls
+    ]
+    for result in run_dll(target.name, host_calls, timeout_s=timeout):
+        call = calls[result.seq]
+        if result.kind == "fault":
+            return Outcome("fault", seq=call.seq, msg=call.msg, code=result.code, module=result.module,
+                           offset=result.offset)
+        if result.kind == "hang":
+            return Outcome("hang", seq=call.seq, msg=call.msg)
+        try:
+            check_return(call, result.result, recording.outcome)
+        except Diverged as diverged:
+            return diverged.outcome
+    return Outcome("completed")
+
+
+def _payload(payloads, which: str) -> dict | None:
+    value = getattr(payloads, which) if payloads is not None else None
+    return value.model_dump(mode="json") if value is not None else None
