@@ -8,6 +8,7 @@ from issue 2 beside it. Nothing here fails on a slow machine: it reports.
 from __future__ import annotations
 
 import argparse
+import gc
 import itertools
 import json
 import platform
@@ -139,6 +140,8 @@ def bench_hook(tmp: Path, calls: int) -> dict:
         for _ in range(batches):
             hooked_ns.append(batch_ns(hooked, args))
             advance()
+    with Store.open(str(db)) as store:  # a second connection: what the writer thread has committed so far
+        before_close = store.event_count()
     close_s, _ = timed(recorder.close)
 
     with Store.open(str(db)) as store:
@@ -154,6 +157,7 @@ def bench_hook(tmp: Path, calls: int) -> dict:
         "hooked_mean_ns": round(statistics.fmean(hooked_ns), 1),
         "overhead_ns": round(hooked_med - bare_med, 1),
         "ratio": round(hooked_med / bare_med, 2),
+        "events_stored_before_close": before_close,
         "close_ms": round(close_s * 1e3, 1),
         "events_expected": expected,
         "events_stored": stored,
@@ -378,6 +382,7 @@ def run(quick: bool, events: int | None) -> dict:
     started = time.perf_counter()
     with progress, tempfile.TemporaryDirectory(prefix="drvtape-bench-") as tmp:
         for name, job in jobs.items():
+            gc.collect()  # no garbage of an earlier figure is collected on this one's clock
             try:
                 figures[name] = job(Path(tmp))
             except Exception as exc:  # noqa: BLE001 - report the figure as missing, keep the others
