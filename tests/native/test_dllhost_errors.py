@@ -39,3 +39,8 @@ def test_a_file_that_is_not_a_dll(host, tmp_path):
 def test_a_dll_without_driverproc(driver):
     with pytest.raises(DrvtapeError, match="does not export DriverProc"):
         run_dll(driver("no_driverproc"), LOAD)
+
+
+def test_a_dllmain_that_never_returns(driver):
+    with pytest.raises(DrvtapeError, match="loading the DLL did not finish within 500 ms"):
+        run_dll(driver("dllmain_hang"), LOAD, timeout_s=0.5)
