@@ -43,6 +43,7 @@ from drvtape.sim.reference import ReferenceDriver
 from drvtape.store import EventFilter, Store
 
 DRV_USER_1 = m.DRV_USER + 1
+CALL, RETURN = int(Kind.CALL), int(Kind.RETURN)  # plain ints, as the hook buffers them
 THREAD_IDENT = 0x7F3A_5C2D_E700  # a realistic Linux pthread id
 FULL = dict(hook_calls=200_000, append_rows=200_000, replay_sends=100_000, faithful_sends=100_000,
             events=1_000_000, dll_calls=100_000)
@@ -83,6 +84,24 @@ def timed(fn: Callable, *args, **kwargs) -> tuple[float, object]:
     return perf_counter() - start, result
 
 
+@contextmanager
+def gc_clock() -> Iterator[dict]:
+    """Seconds the cyclic garbage collector ran inside the block, in the yielded dict's "s"."""
+    spent, started = {"s": 0.0}, [0.0]
+
+    def on_gc(phase: str, _info: dict) -> None:
+        if phase == "start":
+            started[0] = perf_counter()
+        else:
+            spent["s"] += perf_counter() - started[0]
+
+    gc.callbacks.append(on_gc)
+    try:
+        yield spent
+    finally:
+        gc.callbacks.remove(on_gc)
+
+
 def rate(count: int, seconds: float) -> float:
     return round(count / seconds, 1) if seconds > 0 else float("inf")
 
@@ -106,14 +125,10 @@ def call_return_rows(first_seq: int, pairs: int, msg_at: Callable[[int], int] = 
     rows = []
     for i in range(pairs):
         seq, ts, msg = first_seq + 2 * i, 1_000 * i, msg_at(i)
-        rows.append((seq, Kind.CALL, ts, THREAD_IDENT, msg, 0x1001, 0x7E10, i, -1, None, None, 0, None, None))
-        rows.append((seq + 1, Kind.RETURN, ts + 400, THREAD_IDENT, msg, 0x1001, 0x7E10, None, None, 0, seq, None,
+        rows.append((seq, CALL, ts, THREAD_IDENT, msg, 0x1001, 0x7E10, i, -1, None, None, 0, None, None))
+        rows.append((seq + 1, RETURN, ts + 400, THREAD_IDENT, msg, 0x1001, 0x7E10, None, None, 0, seq, None,
                      400, None))
     return rows
-
-
-def target_check(value: float, target: float, higher_is_better: bool) -> bool:
-    return value >= target if higher_is_better else value < target
 
 
 # ---- 1. hook --------------------------------------------------------------------------------
@@ -135,7 +150,7 @@ def bench_hook(tmp: Path, calls: int) -> dict:
     hooked = recorder.wrap(ReferenceDriver())
     driver_id, hdrvr, opening = open_instance(hooked)
     args = (driver_id, hdrvr, DRV_USER_1, 0, 0)
-    with step("hook: hooked calls", batches) as advance:
+    with step("hook: hooked calls", batches) as advance, gc_clock() as gc_s:
         hooked_ns = []
         for _ in range(batches):
             hooked_ns.append(batch_ns(hooked, args))
@@ -157,6 +172,7 @@ def bench_hook(tmp: Path, calls: int) -> dict:
         "hooked_mean_ns": round(statistics.fmean(hooked_ns), 1),
         "overhead_ns": round(hooked_med - bare_med, 1),
         "ratio": round(hooked_med / bare_med, 2),
+        "gc_share_of_hooked": round(gc_s["s"] * 1e9 / sum(hooked_ns) / BATCH, 3),
         "events_stored_before_close": before_close,
         "close_ms": round(close_s * 1e3, 1),
         "events_expected": expected,
@@ -259,7 +275,8 @@ def bench_replay(tmp: Path, sends: int, faithful_sends: int) -> dict:
                 recording = load_recording(store, record_alternating(store, n, threads))
             calls = [(c.driver_id, c.hdrvr, c.msg, c.lparam1, c.lparam2) for c in recording.calls]
             with step(f"replay: {mode}, {len(calls)} messages"):
-                seconds, report = timed(replay_recording, recording, target, threads=mode)
+                with gc_clock() as gc_s:
+                    seconds, report = timed(replay_recording, recording, target, threads=mode)
                 bare = ReferenceDriver()
                 bare_s, _ = timed(lambda: [bare(*c) for c in calls])
             out[mode] = {
@@ -270,6 +287,7 @@ def bench_replay(tmp: Path, sends: int, faithful_sends: int) -> dict:
                 "replay_messages_per_s": rate(len(calls), seconds),
                 "bare_messages_per_s": rate(len(calls), bare_s),
                 "replay_over_bare": round(bare_s / seconds, 4),
+                "gc_share_of_replay": round(gc_s["s"] / seconds, 3),
             }
     out["target_serial_messages_per_s"] = 200_000
     out["meets_target"] = out["serial"]["replay_messages_per_s"] >= 200_000 and out["serial"]["reproduced"]
@@ -279,15 +297,18 @@ def bench_replay(tmp: Path, sends: int, faithful_sends: int) -> dict:
 # ---- 4. query -------------------------------------------------------------------------------
 
 def build_query_db(path: Path, events: int) -> tuple[Store, list[int]]:
-    """`events` events in sessions of EVENTS_PER_SESSION (an open, DRV_USER+1 calls, close); every
+    """`events` events in sessions of EVENTS_PER_SESSION (LOAD, ENABLE, OPEN, then DRV_USER+1); every
     fourth session gets a DRV_EXITSESSION. Returns the store and the pks of those sessions."""
     store = Store.open(str(path), create=True)
     sessions = max(1, events // EVENTS_PER_SESSION)
     pairs = EVENTS_PER_SESSION // 2
-    exit_at = pairs - 4
-    plain = call_return_rows(1, pairs, lambda i: (m.DRV_OPEN, m.DRV_ENABLE, m.DRV_LOAD)[i] if i < 3 else DRV_USER_1)
-    with_exit = call_return_rows(1, pairs, lambda i: m.DRV_EXITSESSION if i == exit_at
-                                 else (m.DRV_OPEN, m.DRV_ENABLE, m.DRV_LOAD)[i] if i < 3 else DRV_USER_1)
+    opening = (m.DRV_LOAD, m.DRV_ENABLE, m.DRV_OPEN)
+
+    def session_rows(exit_at: int | None) -> list[tuple]:
+        return call_return_rows(1, pairs, lambda i: opening[i] if i < len(opening)
+                                else m.DRV_EXITSESSION if i == exit_at else DRV_USER_1)
+
+    plain, with_exit = session_rows(None), session_rows(pairs - 4)
     exiting = []
     with step(f"query: build {sessions * pairs * 2:,} events", sessions) as advance:
         for k in range(sessions):
