@@ -48,7 +48,6 @@ CALL_P1 = 2
 CALL_P2 = 4
 
 READY, RETURN, HEARTBEAT, DONE, FAULT, HANG, ERROR = range(1, 8)
-NO_CALL = 0xFFFFFFFF
 
 _HELLO = struct.Struct("<IHHII")
 _BATCH = struct.Struct("<IIIIQ")
