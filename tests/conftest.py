@@ -188,5 +188,6 @@ def drvtape():
             finally:
                 sys.stdout.flush()
                 sys.stderr.flush()
-        return Run(code, stdout.getvalue().decode(), stderr.getvalue().decode())
+            # read inside: typer's runner closes its buffers when the block ends
+            return Run(code, stdout.getvalue().decode(), stderr.getvalue().decode())
     return run
