@@ -191,8 +191,8 @@ def run_schedule(units: Sequence[Unit], coordinator: Coordinator, *, threads: st
     Cooperative drivers run a single thread's units on the caller's thread; the others always
     run on a lane so that a call that never returns can be timed out.
     """
+    if cooperative and (threads == "serial" or len({u.thread for u in units}) <= 1):
+        return run_serial(units, coordinator)
     if threads == "serial":
         units = [replace(u, thread=0) for u in units]
-    if cooperative and len({u.thread for u in units}) <= 1:
-        return run_serial(units, coordinator)
     return run_faithful(units, coordinator, cooperative=cooperative, timeout=timeout)
