@@ -54,11 +54,11 @@ def _tune_sqlite(dbapi_conn, _record) -> None:
 
 
 def _to_db_row(session_pk: int, row: Sequence) -> tuple:
-    out = (session_pk, *row)
-    if any(out[i] is not None and out[i] > INT64_MAX for i in _UNSIGNED_COLUMNS):
-        out = tuple(v - (1 << 64) if i in _UNSIGNED_COLUMNS and v is not None and v > INT64_MAX else v
-                    for i, v in enumerate(out))
-    return out
+    # thread, driver_id, hdrvr: the common case (all below 2**63) costs three comparisons
+    thread, driver_id, hdrvr = row[3], row[5], row[6]
+    if thread > INT64_MAX or (driver_id or 0) > INT64_MAX or (hdrvr or 0) > INT64_MAX:
+        row = tuple(_signed(v) if i + 1 in _UNSIGNED_COLUMNS and v is not None else v for i, v in enumerate(row))
+    return (session_pk, *row)
 
 
 def _from_db_row(row: Sequence) -> tuple:

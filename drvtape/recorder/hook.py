@@ -57,7 +57,7 @@ class Recorder:
         self._batch_size = batch_size
         self._closed = False
         self.fault_call_seq: int | None = None
-        self._writer = BatchWriter(self.store, self._pk, self._take, self._give_back, flush_interval)
+        self._writer = BatchWriter(self.store, self._pk, self._take, self._give_back, flush_interval, batch_size)
 
     @property
     def session_id(self) -> uuid.UUID:

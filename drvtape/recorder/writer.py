@@ -8,12 +8,13 @@ from drvtape.store import Store
 
 class BatchWriter:
     def __init__(self, store: Store, session_pk: int, take: Callable[[], list], give_back: Callable[[list], None],
-                 interval: float):
+                 interval: float, batch_rows: int):
         self._store = store
         self._pk = session_pk
         self._take = take
         self._give_back = give_back
         self._interval = interval
+        self._batch_rows = batch_rows
         self._wake = threading.Event()
         self._stopping = False
         self.error: BaseException | None = None
@@ -38,14 +39,15 @@ class BatchWriter:
 
     def _write_once(self) -> None:
         rows = self._take()
-        if not rows:
-            return
-        try:
-            self._store.append_rows(self._pk, rows)
-            self.error = None
-        except Exception as exc:  # keep the rows; a later flush retries them
-            self._give_back(rows)
-            self.error = exc
+        # One transaction per batch: a backlog is committed steadily, not all at the end.
+        for start in range(0, len(rows), self._batch_rows):
+            try:
+                self._store.append_rows(self._pk, rows[start:start + self._batch_rows])
+                self.error = None
+            except Exception as exc:  # keep the rows; a later flush retries them
+                self._give_back(rows[start:])
+                self.error = exc
+                return
 
     def stop(self) -> None:
         """Stop the thread and write what is left (once more if the last try failed)."""
