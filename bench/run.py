@@ -33,7 +33,6 @@ from drvtape import __version__
 from drvtape.recorder.hook import Recorder
 from drvtape.recorder.workload import parse_workload, record_workload
 from drvtape.replay import load_recording, replay_recording
-from drvtape.runtime.system import DriverSystem
 from drvtape.runtime.targets import parse_target
 from drvtape.schema import messages as m
 from drvtape.schema import tables as t

@@ -77,6 +77,7 @@ class StoredSession:
 
 @dataclass(frozen=True)
 class SessionSummary:
+    pk: int
     header: SessionHeader
     events: int
     calls: int
@@ -227,8 +228,8 @@ class Store:
         """A session by full UUID, unique prefix of it, or `last`."""
         s = t.sessions
         text = ref.strip().lower()
-        if text == "last":
-            query = sa.select(s).order_by(s.c.started_us.desc(), s.c.pk.desc()).limit(1)
+        if text == "last":  # the session stored most recently (recorded, imported or ingested)
+            query = sa.select(s).order_by(s.c.pk.desc()).limit(1)
         elif re.fullmatch(r"[0-9a-f-]{1,36}", text):
             query = sa.select(s).where(s.c.uuid.startswith(text, autoescape=True)).limit(2)
         else:
@@ -241,36 +242,47 @@ class Store:
             raise DrvtapeError(f"session prefix {ref!r} is ambiguous: give more of the UUID")
         return StoredSession(found[0]["pk"], _header(found[0]))
 
-    def sessions(self, *, machine: str | None = None, driver: str | None = None,
+    def sessions(self, *, machine: str | None = None, driver: str | None = None, with_msg: int | None = None,
                  limit: int | None = None) -> list[SessionSummary]:
+        """Session summaries, oldest first; limit keeps the newest."""
         s, e = t.sessions, t.events
-        query = sa.select(s).order_by(s.c.started_us, s.c.pk)
+        query = sa.select(s).order_by(s.c.started_us.desc(), s.c.pk.desc())
         if machine is not None:
             query = query.where(s.c.machine == machine)
         if driver is not None:
             query = query.where(s.c.driver.contains(driver, autoescape=True))
+        if with_msg is not None:
+            query = query.where(s.c.pk.in_(
+                sa.select(e.c.session_pk).where(e.c.msg == with_msg, e.c.kind == Kind.CALL)))
+        if limit is not None:
+            query = query.limit(limit)
         with self.engine.connect() as conn:
-            headers = conn.execute(query).mappings().all()
-            if limit is not None:
-                headers = headers[-limit:]
-            pks = [h["pk"] for h in headers]
-            counts = {}
-            for chunk in _chunks(pks, 500):
-                counts.update({
-                    row.session_pk: row for row in conn.execute(
-                        sa.select(e.c.session_pk, sa.func.count().label("events"),
-                                  sa.func.sum(sa.case((e.c.kind == Kind.CALL, 1), else_=0)).label("calls"),
-                                  sa.func.count(sa.distinct(e.c.thread)).label("threads"))
-                        .where(e.c.session_pk.in_(chunk)).group_by(e.c.session_pk))
-                })
-            endings = {}
-            for chunk in _chunks(pks, 500):
-                for row in conn.execute(
-                    sa.select(e.c.session_pk, e.c.kind, e.c.call_seq, e.c.payload)
-                    .where(e.c.kind.in_([Kind.FAULT, Kind.END]), e.c.session_pk.in_(chunk))
-                    .order_by(e.c.session_pk, e.c.seq)
-                ):
-                    endings.setdefault(row.session_pk, []).append(row)
+            headers = conn.execute(query).mappings().all()[::-1]
+            return self._summaries(conn, headers)
+
+    def summary(self, session_pk: int) -> SessionSummary:
+        with self.engine.connect() as conn:
+            headers = conn.execute(sa.select(t.sessions).where(t.sessions.c.pk == session_pk)).mappings().all()
+            return self._summaries(conn, headers)[0]
+
+    def _summaries(self, conn, headers) -> list[SessionSummary]:
+        e = t.events
+        pks = [h["pk"] for h in headers]
+        counts, endings = {}, {}
+        for chunk in _chunks(pks, 500):
+            counts.update({
+                row.session_pk: row for row in conn.execute(
+                    sa.select(e.c.session_pk, sa.func.count().label("events"),
+                              sa.func.sum(sa.case((e.c.kind == Kind.CALL, 1), else_=0)).label("calls"),
+                              sa.func.count(sa.distinct(e.c.thread)).label("threads"))
+                    .where(e.c.session_pk.in_(chunk)).group_by(e.c.session_pk))
+            })
+            for row in conn.execute(
+                sa.select(e.c.session_pk, e.c.kind, e.c.call_seq, e.c.payload)
+                .where(e.c.kind.in_([Kind.FAULT, Kind.END]), e.c.session_pk.in_(chunk))
+                .order_by(e.c.session_pk, e.c.seq)
+            ):
+                endings.setdefault(row.session_pk, []).append(row)
         out = []
         for h in headers:
             c = counts.get(h["pk"])
@@ -283,10 +295,27 @@ class Store:
                     if reason is EndReason.HANG:
                         hang_seq = row.call_seq
             out.append(SessionSummary(
-                header=_header(h), events=c.events if c else 0, calls=int(c.calls or 0) if c else 0,
+                pk=h["pk"], header=_header(h), events=c.events if c else 0, calls=int(c.calls or 0) if c else 0,
                 threads=c.threads if c else 0, end_reason=reason, fault_seq=fault_seq, hang_seq=hang_seq,
             ))
         return out
+
+    def threads(self, session_pk: int) -> list[int]:
+        """A session's OS thread ids in order of first appearance."""
+        e = t.events
+        first = sa.func.min(e.c.seq)
+        query = (sa.select(e.c.thread, first).where(e.c.session_pk == session_pk)
+                 .group_by(e.c.thread).order_by(first))
+        with self.engine.connect() as conn:
+            return [as_unsigned64(thread) for thread, _ in conn.execute(query)]
+
+    def call_counts(self, session_pk: int) -> dict[int, int]:
+        """How many calls of each message a session received."""
+        e = t.events
+        query = (sa.select(e.c.msg, sa.func.count()).where(e.c.session_pk == session_pk, e.c.kind == Kind.CALL)
+                 .group_by(e.c.msg).order_by(e.c.msg))
+        with self.engine.connect() as conn:
+            return dict(conn.execute(query).all())
 
     def rows(self, session_pk: int, flt: EventFilter | None = None) -> list[tuple]:
         """A session's event rows (ROW_COLUMNS order, unsigned values restored), in seq order."""

@@ -4,7 +4,6 @@ import csv
 import json
 import re
 import sys
-from collections import Counter
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -19,7 +18,7 @@ from drvtape.cli.app import app, open_store
 from drvtape.cli.render import hexval, out, print_json
 from drvtape.errors import DrvtapeError
 from drvtape.schema import interchange
-from drvtape.schema.events import CallEvent, EndEvent, EndReason, Event, FaultEvent, MarkEvent, ReturnEvent, SessionHeader
+from drvtape.schema.events import CallEvent, EndEvent, EndReason, Event, FaultEvent, MarkEvent, ReturnEvent
 from drvtape.schema.messages import DRV_EXITSESSION, message_name, parse_message
 from drvtape.schema.payloads import AcmDrvOpenDescW, DrvConfigInfo, IcOpen, RawBytes, WideString
 from drvtape.schema.rows import KIND_BY_NAME, Kind
@@ -92,12 +91,9 @@ def _offset_ns(text: str, started_at: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 10**9 + delta.microseconds * 1000
 
 
-def _thread_names(events: list[Event]) -> dict[int, str]:
-    """T0, T1, ... for the OS thread ids of a session, in order of first appearance."""
-    names: dict[int, str] = {}
-    for ev in events:
-        names.setdefault(ev.thread, f"T{len(names)}")
-    return names
+def _thread_names(threads: list[int]) -> dict[int, str]:
+    """T0, T1, ... for a session's OS thread ids, given in order of first appearance."""
+    return {thread: f"T{n}" for n, thread in enumerate(threads)}
 
 
 def _thread(text: str, names: dict[int, str]) -> int:
@@ -232,11 +228,7 @@ def sessions(
 ) -> None:
     """List the recorded sessions, oldest first."""
     with open_store(ctx) as store:
-        found = store.sessions(machine=machine, driver=driver, limit=None if with_msg is not None else limit)
-        if with_msg is not None:
-            received = set(store.sessions_with(with_msg))
-            found = [s for s in found if s.header.id in received]
-    found = found[-limit:] if limit else found
+        found = store.sessions(machine=machine, driver=driver, with_msg=with_msg, limit=limit)
     if as_json:
         print_json([_summary_json(s) for s in found])
         return
@@ -250,17 +242,6 @@ def sessions(
     _print_table(table)
 
 
-def _summarize(header: SessionHeader, events: list[Event]) -> SessionSummary:
-    end = next((ev for ev in events if isinstance(ev, EndEvent)), None)
-    fault = next((ev for ev in events if isinstance(ev, FaultEvent)), None)
-    return SessionSummary(
-        header=header, events=len(events), calls=sum(isinstance(ev, CallEvent) for ev in events),
-        threads=len({ev.thread for ev in events}), end_reason=end.reason if end else None,
-        fault_seq=fault.call_seq if fault else None,
-        hang_seq=end.call_seq if end and end.reason is EndReason.HANG else None,
-    )
-
-
 @app.command()
 def show(
     ctx: typer.Context,
@@ -270,13 +251,11 @@ def show(
     """One session: its header, calls per message, threads, outcome and DRV_EXITSESSION events."""
     with open_store(ctx) as store:
         stored = store.resolve(session)
-        events = store.events(stored.pk)
-    summary = _summarize(stored.header, events)
-    threads = _thread_names(events)
-    calls = Counter(ev.msg for ev in events if isinstance(ev, CallEvent))
-    per_msg = {message_name(code): calls[code] for code in sorted(calls)}
-    end = next((ev for ev in events if isinstance(ev, EndEvent)), None)
-    exits = [ev for ev in events if getattr(ev, "msg", None) == DRV_EXITSESSION]
+        summary = store.summary(stored.pk)
+        threads = _thread_names(store.threads(stored.pk))
+        per_msg = {message_name(code): count for code, count in store.call_counts(stored.pk).items()}
+        end = next(iter(store.events(stored.pk, EventFilter(kinds=(Kind.END,)))), None)
+        exits = store.events(stored.pk, EventFilter(msgs=(DRV_EXITSESSION,)))
     if as_json:
         print_json({
             "session": _summary_json(summary),
@@ -329,7 +308,7 @@ def events(
     """A session's events in seq order, filtered."""
     with open_store(ctx) as store:
         stored = store.resolve(session)
-        threads = _thread_names(store.events(stored.pk))
+        threads = _thread_names(store.threads(stored.pk))
         started = stored.header.started_at
         flt = EventFilter(
             msgs=tuple(msg or ()), kinds=tuple(kind or ()), threads=tuple(_thread(t, threads) for t in thread or ()),

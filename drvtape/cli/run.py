@@ -42,9 +42,8 @@ def record(
     tgt = parse_target(target)
     open_store(ctx, create=True).close()  # a bad --db fails here, before the driver runs
     result = record_workload(steps, tgt, ctx.find_root().obj.db, threads=threads.value, timeout=timeout)
-    store = open_store(ctx)
-    summary = next(s for s in store.sessions() if str(s.header.id) == result.session_id)
-    store.close()
+    with open_store(ctx) as store:
+        summary = store.summary(store.resolve(result.session_id).pk)
     if as_json:
         print_json({"session": result.session_id, "target": tgt.spec, "events": summary.events,
                     "calls": summary.calls, "threads": summary.threads, "end_reason": result.reason.value,

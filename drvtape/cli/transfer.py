@@ -67,7 +67,7 @@ def _chosen(store: Store, refs: list[str], everything: bool) -> list[StoredSessi
     if bool(refs) == everything:
         raise DrvtapeError("give SESSION... or --all, not both")
     if everything:
-        refs = [str(s.header.id) for s in store.sessions()]
+        return [StoredSession(s.pk, s.header) for s in store.sessions()]
     unique = {}
     for ref in refs:
         stored = store.resolve(ref)
