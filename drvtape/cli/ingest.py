@@ -1,0 +1,82 @@
+"""`drvtape ingest TAPE...`: tapes written by the native tap (native/drvtap) into sessions.
+
+Every tape is read and checked before the database is touched; the new sessions of all
+of them are stored in one transaction. A session already in the database (same id: the
+id is derived from the tape's bytes) is reported and skipped, so ingesting a tape twice
+does not duplicate it. Damage (a torn last record, a bad CRC in the middle) is reported
+with its offset and the intact records are kept; it is not an error (exit 0). A file that
+is not a tape at all is (exit 2, nothing written).
+"""
+
+import typer
+
+from drvtape.cli.app import app, open_store
+from drvtape.cli.render import err, out, print_json
+from drvtape.errors import DrvtapeError
+from drvtape.store import Store
+from drvtape.tape import Tape, TapeSession, read_tape
+
+
+def _stored(store: Store, session: TapeSession) -> bool:
+    try:
+        store.resolve(str(session.header.id))
+    except DrvtapeError:
+        return False
+    return True
+
+
+def _session_json(s: TapeSession, status: str) -> dict:
+    return {
+        "session": str(s.header.id), "status": status, "driver": s.header.driver, "process": s.header.process,
+        "pid": s.header.pid, "machine": s.header.machine, "calls": s.calls, "events": len(s.events),
+        "end_reason": s.end.reason.value, "call_seq": s.end.call_seq, "detail": s.end.detail,
+    }
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    tapes: list[str] = typer.Argument(..., metavar="TAPE...", help="tape files written by drvtap"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
+) -> None:
+    """Store the sessions of drvtap tapes; damage is reported and the intact records kept."""
+    parsed: list[Tape] = []
+    seen: set[str] = set()
+    for path in tapes:
+        tape = read_tape(path)
+        parsed.append(tape)
+    statuses: list[list[str]] = []
+    new = []
+    with open_store(ctx, create=True) as store:
+        for tape in parsed:
+            row = []
+            for s in tape.sessions:
+                key = str(s.header.id)
+                if key in seen or _stored(store, s):
+                    row.append("already ingested")
+                else:
+                    seen.add(key)
+                    new.append((s.header, s.events))
+                    row.append("ingested")
+            statuses.append(row)
+        store.import_sessions(new)
+    if as_json:
+        print_json({
+            "tapes": [{"path": tape.source, "problems": [p.to_json() for p in tape.problems],
+                       "sessions": [_session_json(s, st) for s, st in zip(tape.sessions, row)]}
+                      for tape, row in zip(parsed, statuses)],
+            "ingested": len(new),
+            "skipped": sum(row.count("already ingested") for row in statuses),
+        })
+        return
+    for tape, row in zip(parsed, statuses):
+        for problem in tape.problems:
+            err.print(f"warning: {tape.source}: {problem.detail}", markup=False)
+        for s, status in zip(tape.sessions, row):
+            if status != "ingested":
+                out.print(f"{tape.source}: session {s.header.id} already ingested, skipped", markup=False)
+                continue
+            ending = s.end.reason.value + (f" at seq {s.end.call_seq}" if s.end.call_seq else "")
+            out.print(f"{tape.source}: session {s.header.id} ingested: {s.calls} calls, {len(s.events)} events "
+                      f"of {s.header.driver} in pid {s.header.pid}; ended: {ending}"
+                      + (f" ({s.end.detail})" if s.end.detail else ""), markup=False)

@@ -1,0 +1,72 @@
+/*
+ * drvtap tape format, version 1. drvtape/tape.py is the reader; keep the two in step.
+ *
+ * A tape is a sequence of frames, all little-endian:
+ *     u32 length       of the body, 4 .. DRVTAP_MAX_BODY
+ *     u32 crc32        of the body (IEEE 802.3 / zlib polynomial)
+ *     body             length bytes; its first u32 is the record type
+ *
+ * A session starts with a HEADER record; the CALL / RETURN / END records after it belong
+ * to the latest header with the same process id. A file may hold several sessions (the tap
+ * appends: a fixed DRVTAP_TAPE reused by later runs, or the tap unloaded and loaded again
+ * in one process).
+ *
+ * HEADER body (72 bytes, then 5 strings):
+ *     u32 type = 1, char magic[8] = "DRVTAPE1", u32 version = 1,
+ *     u32 pid, u32 flags (bit 0: DRVTAP_FLUSH=every), u32 pointer_size (8), u32 reserved,
+ *     u64 qpc_frequency, u64 qpc_start, u64 filetime_start (UTC, 100 ns since 1601),
+ *     u64 reserved2, u64 reserved3
+ *     then 5 strings, each u32 n_units + n_units UTF-16LE code units (no NUL):
+ *     machine name, OS description, process image path, real driver path, tap DLL path
+ * CALL body (72 bytes, then payloads):
+ *     u32 type = 2, u32 pid, u32 thread, u32 depth (re-entrancy: 0 = outermost),
+ *     u64 seq (1, 2, ... per session, shared by all record types but the header),
+ *     u64 qpc, u32 msg, u32 n_payloads, u64 driver_id, u64 hdrvr, i64 lparam1, i64 lparam2
+ *     then n_payloads payloads: u8 param (1 or 2), u8 kind, u16 flags (bit 0: truncated
+ *     at the size cap), u32 length, length bytes (see DRVTAP_P_*)
+ * RETURN body (72 bytes):
+ *     u32 type = 3, u32 pid, u32 thread, u32 depth, u64 seq, u64 qpc, u64 call_seq,
+ *     u32 msg, u32 reserved, u64 driver_id, u64 hdrvr, i64 lresult
+ * END body (40 bytes), written by DllMain(DLL_PROCESS_DETACH):
+ *     u32 type = 4, u32 pid, u32 thread, u32 reason (1 unloaded by FreeLibrary,
+ *     2 process exit), u64 seq, u64 qpc, u32 calls_in_flight, u32 reserved
+ *
+ * Payload kinds (copied only after VirtualQuery says the memory is committed and
+ * readable, with the caps below):
+ *     1 WSTR        UTF-16LE code units, no NUL (cap DRVTAP_MAX_WSTR units)
+ *     2 ICOPEN      the struct's bytes as read (min(dwSize, sizeof(ICOPEN)) = 56 on x64)
+ *     3 BYTES       raw bytes: the first DWORD says how many (cap DRVTAP_MAX_BYTES)
+ *     4 DRVCONFIGINFO  u32 dwDCISize, then 2 strings (section, alias), each
+ *                   u32 n_units (0xFFFFFFFF: NULL pointer or unreadable) + UTF-16LE units
+ *     5 ACMDRVOPENDESCW  u32 cbStruct, fccType, fccComp, dwVersion, dwFlags, dwError,
+ *                   dnDevNode, then 2 strings as for DRVCONFIGINFO (section, alias)
+ */
+#ifndef DRVTAP_H
+#define DRVTAP_H
+
+#define DRVTAP_MAGIC "DRVTAPE1"
+#define DRVTAP_VERSION 1u
+#define DRVTAP_MAX_BODY (1u << 20)
+
+#define DRVTAP_REC_HEADER 1u
+#define DRVTAP_REC_CALL 2u
+#define DRVTAP_REC_RETURN 3u
+#define DRVTAP_REC_END 4u
+
+#define DRVTAP_P_WSTR 1u
+#define DRVTAP_P_ICOPEN 2u
+#define DRVTAP_P_BYTES 3u
+#define DRVTAP_P_DRVCONFIGINFO 4u
+#define DRVTAP_P_ACMDRVOPENDESCW 5u
+#define DRVTAP_PF_TRUNCATED 1u
+#define DRVTAP_NULL_STRING 0xFFFFFFFFu
+
+#define DRVTAP_MAX_WSTR 1024u  /* UTF-16 code units per string */
+#define DRVTAP_MAX_BYTES 4096u /* raw payload bytes */
+
+#define DRVTAP_END_UNLOADED 1u
+#define DRVTAP_END_PROCESS_EXIT 2u
+
+#define DRVTAP_FLAG_FLUSH_EVERY 1u
+
+#endif

@@ -1,0 +1,194 @@
+"""The recording proxy (native/drvtap) under Wine: a winmm client opens drvtap.dll, which
+forwards to a real driver and writes a tape; `drvtape ingest` turns the tape into a session
+that is what Wine really sent, and `drvtape replay` reproduces it against the real DLL."""
+
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import drvtape.cli.ingest  # noqa: F401  (registers `drvtape ingest` for the in-process CLI)
+from drvtape.dllhost import wine
+from drvtape.dllhost.build import compile_pe
+from drvtape.schema.messages import (DRV_CLOSE, DRV_DISABLE, DRV_ENABLE, DRV_EXITSESSION, DRV_FREE, DRV_LOAD,
+                                     DRV_OPEN, DRV_USER)
+from drvtape.store import Store
+from drvtape.tape import read_tape
+
+ROOT = Path(__file__).resolve().parents[2]
+TAP_SOURCE = ROOT / "native" / "drvtap" / "drvtap.c"
+CLIENT_SOURCE = Path(__file__).parent / "clients" / "tapclient.c"
+INSTANCE = 0x200  # what tests/native/drivers/thread_affinity.c returns from DRV_OPEN
+
+
+@pytest.fixture(scope="module")
+def tap(host) -> Path:
+    return compile_pe([TAP_SOURCE], dll=True)
+
+
+@pytest.fixture(scope="module")
+def client(host) -> Path:
+    return compile_pe([CLIENT_SOURCE], flags=["-municode"])
+
+
+def run_client(client: Path, tap: Path, *args: str, real: str | None = None, tape: Path | None = None,
+               cwd: Path | None = None, **extra_env: str) -> subprocess.CompletedProcess:
+    argv, env = wine.command(client)
+    env = dict(env or os.environ)
+    for name in ("DRVTAP_REAL", "DRVTAP_TAPE", "DRVTAP_FLUSH"):
+        env.pop(name, None)
+    if real is not None:
+        env["DRVTAP_REAL"] = wine.windows_path(real)
+    if tape is not None:
+        env["DRVTAP_TAPE"] = wine.windows_path(str(tape))
+    env.update(extra_env)
+    return subprocess.run([*argv, wine.windows_path(str(tap)), *args], env=env, cwd=cwd, capture_output=True,
+                          text=True, timeout=120)
+
+
+def ingest(drvtape, db: Path, *tapes: Path) -> dict:
+    run = drvtape("--db", db, "ingest", *tapes, "--json")
+    assert run.code == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+def replay(db: Path, session: str, dll: str) -> tuple[int, dict | None, str]:
+    proc = subprocess.run([sys.executable, "-m", "drvtape", "--db", str(db), "replay", session, "--target",
+                           f"dll:{dll}", "--json"], capture_output=True, text=True, timeout=120)
+    return proc.returncode, json.loads(proc.stdout) if proc.stdout else None, proc.stderr
+
+
+def messages(events) -> list[tuple]:
+    """(msg, handle role, driver_id, lparam1, lparam2, result) per call; handles named H0, H1, ...
+    in order of first appearance."""
+    roles: dict[int, str] = {}
+    results = {ev.call_seq: ev.result for ev in events if ev.kind == "return"}
+    out = []
+    for ev in events:
+        if ev.kind == "call":
+            role = roles.setdefault(ev.hdrvr, f"H{len(roles)}")
+            out.append((ev.msg, role, ev.driver_id, ev.lparam1, ev.lparam2, results.get(ev.seq)))
+    return out
+
+
+def handles(events) -> list[int]:
+    return list(dict.fromkeys(ev.hdrvr for ev in events if ev.kind == "call"))
+
+
+def printed_handles(stdout: str) -> list[int]:
+    line = next(line for line in stdout.splitlines() if line.startswith("open "))
+    return [int(h, 16) for h in line.split()[1:]]
+
+
+def test_a_winmm_session_recorded_by_the_tap_is_what_wine_sent_and_replays(tmp_path, tap, client, driver, drvtape):
+    real = driver("thread_affinity")
+    tape = tmp_path / "winmm.drvtape"
+    proc = run_client(client, tap, "77", "88", real=real, tape=tape)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[1:5] == ["user1 1", "exitsession 1", "close1 1", "close2 1"]
+
+    doc = ingest(drvtape, tmp_path / "t.db", tape)
+    (session,) = doc["tapes"][0]["sessions"]
+    assert doc["tapes"][0]["problems"] == []
+    assert session["status"] == "ingested" and session["end_reason"] == "closed"  # the tap was unloaded
+    with Store.open(tmp_path / "t.db") as store:
+        stored = store.resolve(session["session"])
+        events = store.events(stored.pk)
+    assert stored.header.driver == wine.windows_path(real) and stored.header.pid > 0
+    assert "Wine" in stored.header.os and stored.header.process.lower().endswith(".exe")
+
+    # domain.md's sequence: Wine opens a hidden first instance (lParam2 0) before the
+    # caller's, closes it last, and passes the last id, not 0, to DRV_DISABLE/DRV_FREE.
+    i = INSTANCE
+    assert messages(events) == [
+        (DRV_LOAD, "H0", 0, 0, 0, 1),
+        (DRV_ENABLE, "H0", 0, 0, 0, 1),
+        (DRV_OPEN, "H0", 0, 0, 0, i),
+        (DRV_OPEN, "H1", 0, 0, 0x77, i),
+        (DRV_OPEN, "H2", 0, 0, 0x88, i),
+        (DRV_USER + 1, "H1", i, 5, 6, 1),
+        (DRV_EXITSESSION, "H1", i, 0, 0, 1),
+        (DRV_CLOSE, "H1", i, 0, 0, 1),
+        (DRV_CLOSE, "H2", i, 0, 0, 1),
+        (DRV_CLOSE, "H0", i, 0, 0, 1),
+        (DRV_DISABLE, "H0", i, 0, 0, 1),
+        (DRV_FREE, "H0", i, 0, 0, 1),
+    ]
+    assert handles(events)[1:] == printed_handles(proc.stdout)  # H1, H2 are what OpenDriver returned
+    assert len({ev.thread for ev in events}) == 1  # all on the caller's thread
+    calls = [ev for ev in events if ev.kind == "call"]
+    assert all(a.ts_ns <= b.ts_ns for a, b in zip(events, events[1:]))
+    assert all(c.payload is None for c in calls)  # 0x77 is a value, not readable memory
+
+    code, report, err = replay(tmp_path / "t.db", session["session"], real)
+    assert code == 0, (report, err)
+    assert report["reproduced"] and report["outcome"]["kind"] == "completed"
+
+    again = ingest(drvtape, tmp_path / "t.db", tape)
+    assert again["ingested"] == 0 and again["tapes"][0]["sessions"][0]["status"] == "already ingested"
+
+
+def test_with_lparam2_zero_wine_opens_no_hidden_instance_and_msrle32_replays(tmp_path, tap, client, wine_drivers,
+                                                                            drvtape):
+    """Wine's two-phase open happens only when the caller's lParam2 is nonzero: with 0 the
+    first OpenDriver is the first instance. (Wine's msrle32 reads lParam2 as an ICOPEN*, so
+    0x77 would crash it: see the crash test.)"""
+    real = str(wine_drivers / "msrle32.dll")
+    tape = tmp_path / "msrle32.drvtape"
+    proc = run_client(client, tap, "0", "0", real=real, tape=tape)
+    assert proc.returncode == 0, proc.stderr
+    doc = ingest(drvtape, tmp_path / "t.db", tape)
+    (session,) = doc["tapes"][0]["sessions"]
+    with Store.open(tmp_path / "t.db") as store:
+        events = store.events(store.resolve(session["session"]).pk)
+    seen = messages(events)
+    assert [(m, role) for m, role, *_ in seen] == [
+        (DRV_LOAD, "H0"), (DRV_ENABLE, "H0"), (DRV_OPEN, "H0"), (DRV_OPEN, "H1"), (DRV_USER + 1, "H0"),
+        (DRV_EXITSESSION, "H0"), (DRV_CLOSE, "H0"), (DRV_CLOSE, "H1"), (DRV_DISABLE, "H1"), (DRV_FREE, "H1"),
+    ]
+    assert handles(events) == printed_handles(proc.stdout)
+    opened = seen[2][5]
+    assert opened != 0 and seen[4][2] == opened  # the instance id msrle32 gave is passed back
+    code, report, err = replay(tmp_path / "t.db", session["session"], real)
+    assert code == 0, (report, err)
+    assert report["reproduced"]
+
+
+def test_a_crash_in_the_driver_leaves_its_call_on_the_tape(tmp_path, tap, client, driver, drvtape):
+    """use_after_release frees its state in DRV_EXITSESSION; the DRV_CLOSE after it faults and
+    the process dies: the call record was written before forwarding, its return never."""
+    tape = tmp_path / "crash.drvtape"
+    proc = run_client(client, tap, "crash", real=driver("use_after_release"), tape=tape, DRVTAP_FLUSH="every")
+    assert proc.returncode != 0 and "close" not in proc.stdout
+    doc = ingest(drvtape, tmp_path / "t.db", tape)
+    (session,) = doc["tapes"][0]["sessions"]
+    assert session["end_reason"] == "unknown" and "DRV_CLOSE" in session["detail"]
+    with Store.open(tmp_path / "t.db") as store:
+        events = store.events(store.resolve(session["session"]).pk)
+    last_call = [ev for ev in events if ev.kind == "call"][-1]
+    assert last_call.msg == DRV_CLOSE and session["call_seq"] == last_call.seq
+    assert [ev.kind for ev in events[-2:]] == ["call", "end"]
+    header = tape.read_bytes()[8:8 + 72]
+    assert header[4:12] == b"DRVTAPE1" and struct.unpack_from("<I", header, 20)[0] & 1  # flushed every record
+
+
+def test_the_cfg_file_beside_the_tap_names_the_real_driver_and_the_default_tape(tmp_path, tap, client, driver):
+    folder = tmp_path / "tap"
+    folder.mkdir()
+    shutil.copyfile(tap, folder / "drvtap.dll")
+    shutil.copyfile(driver("thread_affinity"), folder / "real_driver.dll")
+    (folder / "drvtap.cfg").write_text("real_driver.dll\n", encoding="utf-8")  # relative to the cfg's folder
+    work = tmp_path / "cwd"
+    work.mkdir()
+    proc = run_client(client, folder / "drvtap.dll", "0", "0", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    (written,) = work.glob("*.drvtape")
+    (session,) = read_tape(written).sessions
+    assert written.name == f"real_driver.{session.header.pid}.drvtape"
+    assert session.header.driver.lower().endswith("\\tap\\real_driver.dll")
+    assert session.calls == 10 and session.end.reason.value == "closed"
