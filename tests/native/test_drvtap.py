@@ -192,3 +192,38 @@ def test_the_cfg_file_beside_the_tap_names_the_real_driver_and_the_default_tape(
     assert written.name == f"real_driver.{session.header.pid}.drvtape"
     assert session.header.driver.lower().endswith("\\tap\\real_driver.dll")
     assert session.calls == 10 and session.end.reason.value == "closed"
+
+
+def fourcc(text: str) -> int:
+    return int.from_bytes(text.encode("ascii"), "little")
+
+
+def test_an_msvfw32_session_captures_the_icopen_and_replays_against_msrle32(tmp_path, tap, client, wine_drivers,
+                                                                           drvtape):
+    """ICOpen on vidc.mrle (the tap's DriverProc installed as a function driver, so no
+    registry change): msvfw32 passes an ICOPEN*, which the tap copies and replay rebuilds."""
+    real = str(wine_drivers / "msrle32.dll")
+    tape = tmp_path / "vfw.drvtape"
+    proc = run_client(client, tap, "vfw", real=real, tape=tape)
+    assert proc.returncode == 0, proc.stderr
+    assert "icopen 0000000000000000" not in proc.stdout
+    doc = ingest(drvtape, tmp_path / "t.db", tape)
+    (session,) = doc["tapes"][0]["sessions"]
+    # the tap was loaded with LoadLibrary and never freed: the process exit ends the tape
+    assert session["end_reason"] == "process-exit"
+    with Store.open(tmp_path / "t.db") as store:
+        events = store.events(store.resolve(session["session"]).pk)
+    calls = [ev for ev in events if ev.kind == "call"]
+    icm_configure = DRV_USER + 0x100A
+    assert [c.msg for c in calls] == [DRV_LOAD, DRV_ENABLE, DRV_OPEN, icm_configure, DRV_CLOSE, DRV_DISABLE,
+                                      DRV_FREE]
+    opened = calls[2]
+    assert opened.payload.lparam1 is None
+    icopen = opened.payload.lparam2
+    assert (icopen.type, icopen.dwSize, icopen.fccType, icopen.fccHandler, icopen.dwFlags) == (
+        "ICOPEN", 56, fourcc("vidc"), fourcc("mrle"), 2)  # sizeof(ICOPEN) on x64; ICMODE_DECOMPRESS
+    instance = next(ev.result for ev in events if ev.kind == "return" and ev.call_seq == opened.seq)
+    assert instance != 0 and all(c.driver_id == instance for c in calls[3:])
+    code, report, err = replay(tmp_path / "t.db", session["session"], real)
+    assert code == 0, (report, err)
+    assert report["reproduced"]
