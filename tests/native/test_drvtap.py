@@ -227,3 +227,29 @@ def test_an_msvfw32_session_captures_the_icopen_and_replays_against_msrle32(tmp_
     code, report, err = replay(tmp_path / "t.db", session["session"], real)
     assert code == 0, (report, err)
     assert report["reproduced"]
+
+
+def test_threads_sending_at_once_give_a_whole_tape_in_seq_order(tmp_path, tap, client, driver):
+    """8 threads x 500 messages to one instance at the same time: no record lost or torn,
+    every call answered, each thread's calls in its own order, alternating with its returns."""
+    tape = tmp_path / "threads.drvtape"
+    n, m = 8, 500
+    proc = run_client(client, tap, "threads", str(n), str(m), real=driver("thread_affinity"), tape=tape)
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
+    parsed = read_tape(tape)
+    assert parsed.problems == []
+    (session,) = parsed.sessions
+    assert session.calls == n * m + 6 and session.end.reason.value == "closed"
+    events = session.events[:-1]
+    answered = {ev.call_seq for ev in events if ev.kind == "return"}
+    assert answered == {ev.seq for ev in events if ev.kind == "call"}
+    by_thread: dict[int, list] = {}
+    for ev in events:
+        by_thread.setdefault(ev.thread, []).append(ev)
+    senders = [evs for evs in by_thread.values() if any(e.kind == "call" and e.msg == DRV_USER + 1 for e in evs)]
+    assert len(senders) == n
+    for evs in senders:
+        assert [e.kind for e in evs] == ["call", "return"] * m
+        calls = [e for e in evs if e.kind == "call"]
+        assert [c.lparam2 for c in calls] == list(range(m)) and len({c.lparam1 for c in calls}) == 1
+        assert all(c.driver_id == INSTANCE for c in calls)

@@ -4,6 +4,10 @@
                                 and DRV_EXITSESSION to the first, close the first, then the second
      tapclient DRIVER crash     open (lParam2 0), DRV_EXITSESSION, close: for a driver that
                                 faults in DRV_CLOSE after DRV_EXITSESSION (the process dies)
+     tapclient DRIVER threads N M   open (lParam2 0); N threads each send M x DRV_USER+1
+                                (lParam1 = thread index, lParam2 = i) to it at once; close
+     tapclient DRIVER bench N   call the DLL's DriverProc directly N times (DRV_USER+1) after
+                                DRV_LOAD/ENABLE/OPEN; print the mean ns per call
      tapclient DRIVER vfw       msvfw32: load DRIVER, ICInstall its DriverProc as the function
                                 driver vidc.mrle (ahead of the registry's), ICOpen it for decompression (msvfw32 passes an
                                 ICOPEN*), ICM_CONFIGURE query, ICClose
@@ -12,6 +16,7 @@
 #include <windows.h>
 #include <mmsystem.h>
 #include <vfw.h> /* (its msacm.h warns about UNICODE under -municode: harmless) */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <wchar.h>
@@ -23,6 +28,65 @@ typedef BOOL(VFWAPI *icinstall_fn)(DWORD, DWORD, LPARAM, LPSTR, UINT);
 typedef HIC(VFWAPI *icopen_fn)(DWORD, DWORD, UINT);
 typedef LRESULT(VFWAPI *icsend_fn)(HIC, UINT, DWORD_PTR, DWORD_PTR);
 typedef LRESULT(VFWAPI *icclose_fn)(HIC);
+
+static send_fn send_message;
+static HDRVR shared;
+static LONG per_thread;
+
+static DWORD WINAPI sender(void *arg)
+{
+    LPARAM index = (LPARAM)(uintptr_t)arg;
+    for (LONG i = 0; i < per_thread; i++)
+        if (send_message(shared, DRV_USER + 1, index, i) == 0)
+            return 1;
+    return 0;
+}
+
+static int threads(open_fn open, send_fn send, close_fn close, const wchar_t *driver, int n, LONG m)
+{
+    HANDLE h[64];
+    if (n < 1 || n > 64)
+        return 2;
+    send_message = send;
+    per_thread = m;
+    shared = open(driver, NULL, 0);
+    if (!shared)
+        return 1;
+    for (int i = 0; i < n; i++)
+        h[i] = CreateThread(NULL, 0, sender, (void *)(uintptr_t)i, 0, NULL);
+    WaitForMultipleObjects((DWORD)n, h, TRUE, INFINITE);
+    int failed = 0;
+    for (int i = 0; i < n; i++) {
+        DWORD code = 1;
+        GetExitCodeThread(h[i], &code);
+        failed |= code != 0;
+    }
+    printf("threads %d x %ld: %s\n", n, (long)m, failed ? "some calls returned 0" : "ok");
+    printf("close %lld\n", (long long)close(shared, 0, 0));
+    return failed;
+}
+
+typedef LRESULT(WINAPI *driverproc_fn)(DWORD_PTR, HDRVR, UINT, LPARAM, LPARAM);
+
+static int bench(const wchar_t *driver, long n)
+{
+    HMODULE dll = LoadLibraryW(driver);
+    driverproc_fn proc = dll ? (driverproc_fn)(void *)GetProcAddress(dll, "DriverProc") : NULL;
+    if (!proc || n < 1)
+        return 3;
+    HDRVR h = (HDRVR)(uintptr_t)0x7E10;
+    proc(0, h, DRV_LOAD, 0, 0);
+    proc(0, h, DRV_ENABLE, 0, 0);
+    DWORD_PTR id = (DWORD_PTR)proc(0, h, DRV_OPEN, 0, 0);
+    LARGE_INTEGER f, t0, t1;
+    QueryPerformanceFrequency(&f);
+    QueryPerformanceCounter(&t0);
+    for (long i = 0; i < n; i++)
+        proc(id, h, DRV_USER + 1, i, 0);
+    QueryPerformanceCounter(&t1);
+    printf("bench %ld calls %.1f ns/call\n", n, (double)(t1.QuadPart - t0.QuadPart) * 1e9 / (double)f.QuadPart / (double)n);
+    return 0;
+}
 
 static int vfw(const wchar_t *driver)
 {
@@ -56,6 +120,8 @@ int wmain(int argc, wchar_t **argv)
     setvbuf(stdout, NULL, _IONBF, 0);
     if (wcscmp(argv[2], L"vfw") == 0)
         return vfw(argv[1]);
+    if (wcscmp(argv[2], L"bench") == 0 && argc >= 4)
+        return bench(argv[1], wcstol(argv[3], NULL, 10));
     HMODULE winmm = LoadLibraryW(L"winmm.dll");
     open_fn open = winmm ? (open_fn)(void *)GetProcAddress(winmm, "OpenDriver") : NULL;
     send_fn send = winmm ? (send_fn)(void *)GetProcAddress(winmm, "SendDriverMessage") : NULL;
@@ -64,6 +130,8 @@ int wmain(int argc, wchar_t **argv)
         fprintf(stderr, "tapclient: winmm's driver functions are missing\n");
         return 3;
     }
+    if (wcscmp(argv[2], L"threads") == 0 && argc >= 5)
+        return threads(open, send, close, argv[1], (int)wcstol(argv[3], NULL, 10), wcstol(argv[4], NULL, 10));
     if (wcscmp(argv[2], L"crash") == 0) {
         HDRVR h = open(argv[1], NULL, 0);
         printf("open %p\n", (void *)h);
