@@ -45,6 +45,7 @@ appended more to it) finds the same ids.
 
 from __future__ import annotations
 
+import re
 import struct
 import uuid
 import zlib
@@ -78,7 +79,7 @@ END = struct.Struct("<IIIIQQII")  # 40
 PAYLOAD = struct.Struct("<BBHI")
 ICOPEN = struct.Struct("<IIIIIxxxxqQQIxxxx")  # 56: x64 natural alignment
 ACM_FIELDS = struct.Struct("<7I")
-_RECORD_TYPES = (REC_HEADER, REC_CALL, REC_RETURN, REC_END)
+_TYPE_AT_BODY = re.compile(rb"(?=[\x01-\x04]\x00\x00\x00)")  # a body's u32 record type, 1..4
 _FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=timezone.utc)
 
 
@@ -126,14 +127,14 @@ def _frame_at(data: bytes, pos: int) -> tuple[str, int]:
 
 
 def _resync(data: bytes, start: int) -> int | None:
-    """The first offset >= start where a whole frame with a matching CRC starts."""
+    """The first offset >= start where a whole frame with a matching CRC starts. Only offsets
+    whose body would begin with a known record type are checked (found by a regex, in C), so
+    a long damaged stretch costs little."""
     view = memoryview(data)
-    last = len(data) - FRAME.size - 4
-    for pos in range(start, last + 1):
+    for match in _TYPE_AT_BODY.finditer(data, start + FRAME.size):
+        pos = match.start() - FRAME.size
         length, crc = FRAME.unpack_from(data, pos)
         if length < 4 or length > MAX_BODY or pos + FRAME.size + length > len(data):
-            continue
-        if struct.unpack_from("<I", data, pos + FRAME.size)[0] not in _RECORD_TYPES:
             continue
         if zlib.crc32(view[pos + FRAME.size:pos + FRAME.size + length]) == crc:
             return pos

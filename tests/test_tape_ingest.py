@@ -357,3 +357,22 @@ def test_the_same_tape_twice_in_one_command_is_stored_once(tmp_path, drvtape):
     doc = json.loads(run.stdout)
     assert run.code == 0 and doc["ingested"] == 1 and doc["skipped"] == 1
     assert uuid.UUID(doc["tapes"][0]["sessions"][0]["session"])
+
+
+def test_a_long_damaged_stretch_is_skipped_quickly():
+    import random
+    import time
+
+    w = Writer()
+    w.header()
+    w.send(DRV_LOAD, 1)
+    garbage_at = len(w.data)
+    w.data += random.Random(7).randbytes(2_000_000)
+    w.seq += 10
+    w.send(DRV_ENABLE, 1)
+    started = time.perf_counter()
+    tape = parse_tape(bytes(w.data))
+    assert time.perf_counter() - started < 5
+    bad = [p for p in tape.problems if p.kind in ("bad-crc", "bad-length")]
+    assert bad[0].offset == garbage_at and f"resynchronized at offset {garbage_at + 2_000_000}" in bad[0].detail
+    assert kinds(tape.sessions[0].events)[2:4] == [("call", DRV_ENABLE), ("return", DRV_ENABLE)]

@@ -7,7 +7,7 @@
  * Configuration (read on the first message):
  *   real driver  env DRVTAP_REAL, else line 1 of drvtap.cfg beside drvtap.dll (UTF-8; a
  *                relative path is relative to the cfg's folder)
- *   tape         env DRVTAP_TAPE, else line 2 of drvtap.cfg, else
+ *   tape         env DRVTAP_TAPE, else line 2 of drvtap.cfg (relative: to the cfg's folder), else
  *                "<real driver name without extension>.<pid>.drvtape" in the current folder
  *   durability   env DRVTAP_FLUSH=every: FlushFileBuffers after each record; otherwise each
  *                record is handed to the OS with one WriteFile (survives the process dying,
@@ -429,7 +429,9 @@ static void configure(void)
     n = GetEnvironmentVariableW(L"DRVTAP_TAPE", tape_path, PATH_UNITS);
     if (n == 0 || n >= PATH_UNITS) {
         tape_path[0] = 0;
-        if (!cfg_line(1, tape_path, PATH_UNITS, dir, PATH_UNITS)) {
+        if (cfg_line(1, tape_path, PATH_UNITS, dir, PATH_UNITS)) {
+            resolve_against(tape_path, PATH_UNITS, dir);
+        } else {
             const WCHAR *base = wcsrchr(real_path, L'\\');
             const WCHAR *fwd = wcsrchr(real_path, L'/');
             base = fwd > base ? fwd : base;
@@ -478,8 +480,8 @@ static void ensure_started(void)
     LeaveCriticalSection(&start_lock);
 }
 
-/* After the outermost DRV_FREE returned with nothing else in flight, the system unloads a
-   driver: unload the real one too, so a later DRV_LOAD finds it fresh. */
+/* After the outermost DRV_FREE returned (or DRV_LOAD failed) with nothing else in flight,
+   the system unloads a driver: unload the real one too, so a later DRV_LOAD finds it fresh. */
 static void unload_real_after_free(void)
 {
     EnterCriticalSection(&start_lock);
@@ -559,7 +561,7 @@ __declspec(dllexport) LRESULT WINAPI DriverProc(DWORD_PTR id, HDRVR hdrvr, UINT 
 
     InterlockedDecrement(&in_flight);
     TlsSetValue(tls_depth, (void *)(uintptr_t)depth);
-    if (msg == DRV_FREE && depth == 0)
+    if (depth == 0 && (msg == DRV_FREE || (msg == DRV_LOAD && r == 0)))
         unload_real_after_free();
     SetLastError(last_error);
     return r;

@@ -253,3 +253,20 @@ def test_threads_sending_at_once_give_a_whole_tape_in_seq_order(tmp_path, tap, c
         calls = [e for e in evs if e.kind == "call"]
         assert [c.lparam2 for c in calls] == list(range(m)) and len({c.lparam1 for c in calls}) == 1
         assert all(c.driver_id == INSTANCE for c in calls)
+
+
+def test_a_missing_real_driver_fails_drv_load_and_is_on_the_tape(tmp_path, tap, client):
+    folder = tmp_path / "tap"
+    folder.mkdir()
+    shutil.copyfile(tap, folder / "drvtap.dll")
+    (folder / "drvtap.cfg").write_text("missing.dll\nout.drvtape\n", encoding="utf-8")  # both relative to it
+    proc = run_client(client, folder / "drvtap.dll", "0", "0", cwd=tmp_path)
+    assert proc.returncode == 1 and "open 0000000000000000" in proc.stdout
+    # each OpenDriver loads the tap, gets 0 from DRV_LOAD and unloads it: two sessions, one file
+    sessions = read_tape(folder / "out.drvtape").sessions
+    assert len(sessions) == 2
+    for session in sessions:
+        assert [(ev.kind, getattr(ev, "msg", None), getattr(ev, "result", None)) for ev in session.events] == [
+            ("call", DRV_LOAD, None), ("return", DRV_LOAD, 0), ("end", None, None)]
+        assert session.end.reason.value == "closed"
+        assert session.header.driver.lower().endswith("\\tap\\missing.dll")
