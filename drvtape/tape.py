@@ -16,6 +16,12 @@ a sequence of frames, little-endian: u32 body length (4 .. 1 MiB), u32 CRC32 of 
               u64 call_seq, u32 msg, u32 reserved, u64 driver_id, u64 hdrvr, i64 lresult
     END    4  40 bytes: type, u32 pid, u32 thread, u32 reason (1 unloaded, 2 process
               exit), u64 seq, u64 QPC, u32 calls in flight, u32 reserved
+    FAULT  5  64 bytes: type, u32 pid, u32 thread, u32 depth, u64 seq, u64 QPC, u64 call_seq,
+              u32 exception code, u32 reserved, u64 address, u64 offset in the module;
+              then 1 string: the module's file name (empty: in no module, offset = address).
+              Written by a vectored handler for exceptions >= 0xC0000000 raised inside a
+              forwarded call (so before any handler runs: a RETURN for the call after it
+              means the driver handled the exception)
 
 Payload kinds: 1 wide string (UTF-16LE, no NUL); 2 ICOPEN (the struct's 56 x64 bytes);
 3 raw bytes; 4 DRVCONFIGINFO (u32 dwDCISize, 2 strings); 5 ACMDRVOPENDESCW (7 u32:
@@ -32,11 +38,14 @@ with its offset and skipped; reading resumes at the next offset where a whole fr
 a matching CRC starts. A frame cut short by the end of the file (the process died while
 writing it) is a torn tail: everything before it is kept and the session ends "killed".
 
-How a session ends: an END record -> "process-exit" (2) or "closed" (1, the tap was
-unloaded); no END record and a torn tail -> "killed"; no END record and calls that never
-returned -> "unknown" with the innermost such call (the process died inside it: a crash
-or a kill; the tap does not see faults); no END record otherwise -> "unknown" (the process
-died between messages, or was still running when the tape was read).
+How a session ends: a FAULT record for a call that never returned -> a fault event (the
+call's last FAULT record) and "crash" at that call; an END record -> "process-exit" (2)
+or "closed" (1, the tap was unloaded); no END record and a torn tail -> "killed"; no END
+record and calls that never returned -> "unknown" with the innermost such call (the
+process died inside it, killed or hung, or of an exception the tap did not see); no END
+record otherwise -> "unknown" (the process died between messages, or was still running
+when the tape was read). FAULT records of calls that returned are exceptions the driver
+handled: counted (TapeSession.handled_exceptions), not events.
 
 A session's id is a UUID5 of its header's offset, its header body and its first record
 body, so ingesting the same tape again (or a copy, or the same tape after the tap
@@ -56,14 +65,14 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from drvtape.errors import DrvtapeError
-from drvtape.schema.events import CallEvent, EndEvent, EndReason, Event, ReturnEvent, SessionHeader
+from drvtape.schema.events import CallEvent, EndEvent, EndReason, Event, FaultEvent, ReturnEvent, SessionHeader
 from drvtape.schema.messages import message_name
 from drvtape.schema.payloads import AcmDrvOpenDescW, CallPayloads, DrvConfigInfo, IcOpen, RawBytes, WideString
 
 MAGIC = b"DRVTAPE1"
 VERSION = 1
 MAX_BODY = 1 << 20
-REC_HEADER, REC_CALL, REC_RETURN, REC_END = 1, 2, 3, 4
+REC_HEADER, REC_CALL, REC_RETURN, REC_END, REC_FAULT = 1, 2, 3, 4, 5
 P_WSTR, P_ICOPEN, P_BYTES, P_DRVCONFIGINFO, P_ACMDRVOPENDESCW = 1, 2, 3, 4, 5
 PF_TRUNCATED = 1
 NULL_STRING = 0xFFFFFFFF
@@ -76,10 +85,11 @@ HEADER = struct.Struct("<I8sIIIIIQQQQQ")  # 72
 CALL = struct.Struct("<IIIIQQIIQQqq")  # 72
 RETURN = struct.Struct("<IIIIQQQIIQQq")  # 72
 END = struct.Struct("<IIIIQQII")  # 40
+FAULT = struct.Struct("<IIIIQQQIIQQ")  # 64
 PAYLOAD = struct.Struct("<BBHI")
 ICOPEN = struct.Struct("<IIIIIxxxxqQQIxxxx")  # 56: x64 natural alignment
 ACM_FIELDS = struct.Struct("<7I")
-_TYPE_AT_BODY = re.compile(rb"(?=[\x01-\x04]\x00\x00\x00)")  # a body's u32 record type, 1..4
+_TYPE_AT_BODY = re.compile(rb"(?=[\x01-\x05]\x00\x00\x00)")  # a body's u32 record type, 1..5
 _FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=timezone.utc)
 
 
@@ -99,6 +109,7 @@ class TapeSession:
     events: list[Event]
     calls: int
     end: EndEvent
+    handled_exceptions: int = 0
 
 
 @dataclass
@@ -311,7 +322,7 @@ def parse_tape(data: bytes, source: str = "<tape>") -> Tape:
             sessions.append(session)
             current[session.pid] = last_touched = session
             continue
-        shape = {REC_CALL: CALL, REC_RETURN: RETURN, REC_END: END}.get(rtype)
+        shape = {REC_CALL: CALL, REC_RETURN: RETURN, REC_END: END, REC_FAULT: FAULT}.get(rtype)
         if shape is None:
             problems.append(TapeProblem(offset, "unknown-record", f"record type {rtype} at offset {offset} skipped"))
             continue
@@ -356,6 +367,10 @@ def _build(s: _Session, problems: list[TapeProblem], torn: TapeProblem | None) -
     def ts(qpc: int) -> int:
         return max(0, (qpc - s.qpc_start) * 1_000_000_000 // s.freq)
 
+    returned = {fields[6] for _, rtype, fields, _ in s.records if rtype == REC_RETURN}
+    last_fault = {fields[6]: offset for offset, rtype, fields, _ in s.records if rtype == REC_FAULT}
+    handled = 0
+    faulted: tuple[CallEvent, FaultEvent] | None = None
     events: list[Event] = []
     by_tape_seq: dict[int, CallEvent] = {}
     answered: set[int] = set()
@@ -378,6 +393,23 @@ def _build(s: _Session, problems: list[TapeProblem], torn: TapeProblem | None) -
                 by_tape_seq[tape_seq] = ev
                 call_qpc[ev.seq] = qpc
                 calls += 1
+            elif rtype == REC_FAULT:
+                _, _, thread, _, _, qpc, call_tape_seq, code, _, _, offset_in = fields
+                call = by_tape_seq.get(call_tape_seq)
+                if call is None or call.seq in answered:
+                    problems.append(TapeProblem(offset, "orphan", (
+                        f"the fault record for tape seq {call_tape_seq} at offset {offset}: "
+                        f"{'its call already ended' if call else 'its call record is missing'}; skipped")))
+                    continue
+                if call_tape_seq in returned or last_fault[call_tape_seq] != offset:
+                    handled += 1  # the driver handled it (its call returned), or a later one ended the call
+                    continue
+                module = _Reader(body, FAULT.size).string() or None
+                ev = FaultEvent(seq=len(events) + 1, ts_ns=ts(qpc), thread=thread, call_seq=call.seq, msg=call.msg,
+                                driver_id=call.driver_id, hdrvr=call.hdrvr, code=code, module=module,
+                                offset=offset_in)
+                answered.add(call.seq)
+                faulted = (call, ev)
             else:
                 _, _, thread, _, _, qpc, call_tape_seq, msg, _, driver_id, hdrvr, result = fields
                 call = by_tape_seq.get(call_tape_seq)
@@ -393,6 +425,9 @@ def _build(s: _Session, problems: list[TapeProblem], torn: TapeProblem | None) -
         except ValidationError as exc:
             problems.append(TapeProblem(offset, "bad-record", f"record at offset {offset} skipped: {exc.errors()[0]['msg']}"))
             continue
+        except ValueError as exc:
+            problems.append(TapeProblem(offset, "bad-record", f"record at offset {offset} skipped: {exc}"))
+            continue
         events.append(ev)
 
     outstanding = [ev for ev in by_tape_seq.values() if ev.seq not in answered]
@@ -401,7 +436,15 @@ def _build(s: _Session, problems: list[TapeProblem], torn: TapeProblem | None) -
                f"({message_name(inner.msg)})") if inner else ""
     last_ts = events[-1].ts_ns if events else 0
     last_thread = events[-1].thread if events else 0
-    if s.end is not None:
+    if faulted is not None:
+        call, fault = faulted
+        where = f"{fault.module}+0x{fault.offset:X}" if fault.module else f"0x{fault.offset:X}"
+        exited = s.end is not None and s.end[3] == END_PROCESS_EXIT
+        end = EndEvent(seq=len(events) + 1, ts_ns=last_ts, thread=call.thread,
+                       reason=EndReason.PROCESS_EXIT if exited else EndReason.CRASH, call_seq=call.seq,
+                       detail=(f"exception 0x{fault.code:08X} at {where} in call seq {call.seq} "
+                               f"({message_name(call.msg)}), which never returned" + waiting))
+    elif s.end is not None:
         _, _, thread, reason, _, qpc, _, _ = s.end
         kind = EndReason.PROCESS_EXIT if reason == END_PROCESS_EXIT else EndReason.CLOSED
         text = ("the process exited with the driver loaded" if kind is EndReason.PROCESS_EXIT
@@ -422,7 +465,7 @@ def _build(s: _Session, problems: list[TapeProblem], torn: TapeProblem | None) -
                        detail="the tape has no end record: the process died between messages, "
                               "or was still running when the tape was read")
     events.append(end)
-    return TapeSession(header, events, calls, end)
+    return TapeSession(header, events, calls, end, handled)
 
 
 def read_tape(path: str | Path) -> Tape:

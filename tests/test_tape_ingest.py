@@ -376,3 +376,58 @@ def test_a_long_damaged_stretch_is_skipped_quickly():
     bad = [p for p in tape.problems if p.kind in ("bad-crc", "bad-length")]
     assert bad[0].offset == garbage_at and f"resynchronized at offset {garbage_at + 2_000_000}" in bad[0].detail
     assert kinds(tape.sessions[0].events)[2:4] == [("call", DRV_ENABLE), ("return", DRV_ENABLE)]
+
+
+def fault(w: Writer, call_seq: int, *, code: int = 0xC0000005, module: str = "buggy.dll", offset: int = 0x1417) -> None:
+    w.seq += 1
+    w.frame(struct.pack("<IIIIQQQIIQQ", 5, w.pid, TID, 0, w.seq, QPC0 + 10 * w.seq, call_seq, code, 0,
+                        0x1_8000_0000 + offset, offset) + struct.pack("<I", len(module)) + _u16(module))
+
+
+def test_a_fault_record_of_a_call_that_never_returned_ends_the_session_crash():
+    w = Writer()
+    w.header()
+    w.send(DRV_LOAD, 1)
+    w.send(DRV_OPEN, 1)
+    close = w.call(DRV_CLOSE, driver_id=1)
+    fault(w, close, code=0x80000001)  # not of error severity: the tap never writes these, but harmless
+    fault(w, close)
+    s = parse_tape(bytes(w.data)).sessions[0]
+    assert kinds(s.events) == [("call", DRV_LOAD), ("return", DRV_LOAD), ("call", DRV_OPEN), ("return", DRV_OPEN),
+                               ("call", DRV_CLOSE), ("fault", DRV_CLOSE), ("end", None)]
+    f = s.events[5]
+    assert (f.call_seq, f.code, f.module, f.offset, f.driver_id) == (5, 0xC0000005, "buggy.dll", 0x1417, 1)
+    assert s.end.reason is EndReason.CRASH and s.end.call_seq == 5 and "buggy.dll+0x1417" in s.end.detail
+    assert s.handled_exceptions == 1  # the earlier exception of the same call
+
+
+def test_a_fault_record_followed_by_the_calls_return_was_handled_by_the_driver(tmp_path, drvtape):
+    w = Writer()
+    w.header()
+    w.send(DRV_LOAD, 1)
+    probe = w.call(DRV_OPEN)
+    fault(w, probe, module="")  # e.g. an access violation the driver's own __except caught
+    w.ret(probe, 0x20, msg=DRV_OPEN)
+    w.end()
+    s = parse_tape(bytes(w.data)).sessions[0]
+    assert "fault" not in [e.kind for e in s.events] and s.handled_exceptions == 1
+    assert s.end.reason is EndReason.CLOSED
+    run = drvtape("--db", tmp_path / "t.db", "ingest", w.save(tmp_path / "h.drvtape"), "--json")
+    assert json.loads(run.stdout)["tapes"][0]["sessions"][0]["handled_exceptions"] == 1
+
+
+def test_a_crash_session_from_a_tape_replays_as_a_fault(tmp_path):
+    """What replay reads back from an ingested crash: the fault's call, code and place."""
+    from drvtape.replay import load_recording
+
+    w = Writer()
+    w.header()
+    w.send(DRV_LOAD, 1)
+    freed = w.call(DRV_FREE)
+    fault(w, freed, module="buggy.dll", offset=0x42)
+    (s,) = parse_tape(bytes(w.data)).sessions
+    with Store.open(tmp_path / "t.db", create=True) as store:
+        store.import_sessions([(s.header, s.events)])
+        recording = load_recording(store, "last")
+    assert recording.outcome.kind == "fault" and recording.outcome.seq == 3
+    assert (recording.outcome.code, recording.outcome.module, recording.outcome.offset) == (0xC0000005, "buggy.dll", 0x42)

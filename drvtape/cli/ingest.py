@@ -30,6 +30,7 @@ def _session_json(s: TapeSession, status: str) -> dict:
         "session": str(s.header.id), "status": status, "driver": s.header.driver, "process": s.header.process,
         "pid": s.header.pid, "machine": s.header.machine, "calls": s.calls, "events": len(s.events),
         "end_reason": s.end.reason.value, "call_seq": s.end.call_seq, "detail": s.end.detail,
+        "handled_exceptions": s.handled_exceptions,
     }
 
 

@@ -54,6 +54,8 @@ static HINSTANCE self;
 static CRITICAL_SECTION start_lock; /* loading the real driver, opening the tape */
 static CRITICAL_SECTION write_lock; /* seq + QPC + WriteFile: file order is seq order */
 static DWORD tls_depth = TLS_OUT_OF_INDEXES;
+static DWORD tls_call = TLS_OUT_OF_INDEXES; /* (innermost call's seq << 8) | exceptions recorded in it */
+static PVOID exception_handler;
 static volatile LONG started;
 static volatile LONG in_flight;
 static HANDLE tape = INVALID_HANDLE_VALUE;
@@ -449,6 +451,54 @@ static void configure(void)
     flush_every = n > 0 && n < ARRAYSIZE(value) && lstrcmpiW(value, L"every") == 0;
 }
 
+/* An exception of error severity raised while this thread is inside a forwarded call: a
+   FAULT record (at most DRVTAP_MAX_FAULTS per call). Vectored, so it runs before any
+   handler: if the driver handles the exception itself, the call's RETURN follows and the
+   reader knows it was not fatal; if the process dies, the FAULT is the last word. */
+static LONG CALLBACK on_exception(EXCEPTION_POINTERS *ep)
+{
+    DWORD code = ep->ExceptionRecord->ExceptionCode;
+    if ((code & 0xC0000000u) != 0xC0000000u || tape == INVALID_HANDLE_VALUE)
+        return EXCEPTION_CONTINUE_SEARCH;
+    uint32_t depth = (uint32_t)(uintptr_t)TlsGetValue(tls_depth);
+    uintptr_t call = (uintptr_t)TlsGetValue(tls_call);
+    if (depth == 0 || call == 0 || (call & 0xFF) >= DRVTAP_MAX_FAULTS)
+        return EXCEPTION_CONTINUE_SEARCH;
+    TlsSetValue(tls_call, (void *)(call + 1));
+    uintptr_t addr = (uintptr_t)ep->ExceptionRecord->ExceptionAddress;
+    HMODULE mod = NULL;
+    WCHAR path[MAX_PATH] = L"";
+    const WCHAR *base = path;
+    uint64_t offset = addr;
+    if (GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+                           (LPCWSTR)addr, &mod) &&
+        GetModuleFileNameW(mod, path, MAX_PATH)) {
+        path[MAX_PATH - 1] = 0;
+        for (const WCHAR *p = path; *p; p++)
+            if (*p == L'\\' || *p == L'/')
+                base = p + 1;
+        offset = addr - (uintptr_t)mod;
+    } else {
+        path[0] = 0;
+    }
+    uint8_t frame[8 + 64 + 4 + MAX_PATH * sizeof(WCHAR)];
+    buf_t b = {frame + 8, 0, sizeof frame - 8};
+    put32(&b, DRVTAP_REC_FAULT);
+    put32(&b, pid);
+    put32(&b, GetCurrentThreadId());
+    put32(&b, depth - 1);
+    put64(&b, 0);
+    put64(&b, 0);
+    put64(&b, (uint64_t)(call >> 8));
+    put32(&b, code);
+    put32(&b, 0);
+    put64(&b, (uint64_t)addr);
+    put64(&b, offset);
+    put_wide(&b, base);
+    write_record(frame, &b, TRUE);
+    return EXCEPTION_CONTINUE_SEARCH;
+}
+
 /* On the first message (and again after DRV_FREE unloaded the real driver): configure,
    open the tape and write the session header, load the real driver. */
 static void ensure_started(void)
@@ -465,6 +515,8 @@ static void ensure_started(void)
                 debug("drvtap: cannot open the tape; messages are forwarded unrecorded\n");
             else
                 write_header();
+            if (tape != INVALID_HANDLE_VALUE && !exception_handler)
+                exception_handler = AddVectoredExceptionHandler(0, on_exception);
         }
         if (real_path[0]) {
             real_module = LoadLibraryExW(real_path, NULL, is_absolute(real_path) ? LOAD_WITH_ALTERED_SEARCH_PATH : 0);
@@ -537,10 +589,13 @@ __declspec(dllexport) LRESULT WINAPI DriverProc(DWORD_PTR id, HDRVR hdrvr, UINT 
         call_seq = write_record(frame, &b, TRUE);
     }
 
+    void *outer_call = TlsGetValue(tls_call);
+    TlsSetValue(tls_call, (void *)(uintptr_t)(call_seq << 8));
     driverproc_fn proc = real_proc;
     SetLastError(last_error);
     LRESULT r = proc ? proc(id, hdrvr, msg, l1, l2) : 0;
     last_error = GetLastError();
+    TlsSetValue(tls_call, outer_call);
 
     if (tape != INVALID_HANDLE_VALUE) {
         b.len = 0;
@@ -592,6 +647,7 @@ BOOL WINAPI DllMain(HINSTANCE inst, DWORD reason, LPVOID reserved)
         InitializeCriticalSection(&start_lock);
         InitializeCriticalSection(&write_lock);
         tls_depth = TlsAlloc();
+        tls_call = TlsAlloc();
         DisableThreadLibraryCalls(inst);
         break;
     case DLL_PROCESS_DETACH:
@@ -608,8 +664,12 @@ BOOL WINAPI DllMain(HINSTANCE inst, DWORD reason, LPVOID reserved)
             }
         }
         if (!reserved) {
+            if (exception_handler)
+                RemoveVectoredExceptionHandler(exception_handler);
             if (tls_depth != TLS_OUT_OF_INDEXES)
                 TlsFree(tls_depth);
+            if (tls_call != TLS_OUT_OF_INDEXES)
+                TlsFree(tls_call);
             DeleteCriticalSection(&start_lock);
             DeleteCriticalSection(&write_lock);
         }

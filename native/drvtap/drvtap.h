@@ -27,6 +27,13 @@
  * RETURN body (72 bytes):
  *     u32 type = 3, u32 pid, u32 thread, u32 depth, u64 seq, u64 qpc, u64 call_seq,
  *     u32 msg, u32 reserved, u64 driver_id, u64 hdrvr, i64 lresult
+ * FAULT body (64 bytes, then 1 string), written by a vectored exception handler when an
+ * exception of error severity (code >= 0xC0000000) is raised on a thread that is inside a
+ * forwarded call (at most DRVTAP_MAX_FAULTS per call):
+ *     u32 type = 5, u32 pid, u32 thread, u32 depth, u64 seq, u64 qpc, u64 call_seq,
+ *     u32 exception code, u32 reserved, u64 address, u64 offset in the module (the
+ *     address when in no module), then the module's file name (u32 units + units; 0 units
+ *     when in no module). If the call's RETURN follows, the driver handled the exception.
  * END body (40 bytes), written by DllMain(DLL_PROCESS_DETACH):
  *     u32 type = 4, u32 pid, u32 thread, u32 reason (1 unloaded by FreeLibrary,
  *     2 process exit), u64 seq, u64 qpc, u32 calls_in_flight, u32 reserved
@@ -52,6 +59,8 @@
 #define DRVTAP_REC_CALL 2u
 #define DRVTAP_REC_RETURN 3u
 #define DRVTAP_REC_END 4u
+#define DRVTAP_REC_FAULT 5u
+#define DRVTAP_MAX_FAULTS 8u
 
 #define DRVTAP_P_WSTR 1u
 #define DRVTAP_P_ICOPEN 2u

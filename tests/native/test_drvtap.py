@@ -159,22 +159,38 @@ def test_with_lparam2_zero_wine_opens_no_hidden_instance_and_msrle32_replays(tmp
     assert report["reproduced"]
 
 
-def test_a_crash_in_the_driver_leaves_its_call_on_the_tape(tmp_path, tap, client, driver, drvtape):
+def test_a_crash_in_the_driver_is_on_the_tape_and_replays_5_of_5(tmp_path, tap, client, driver, drvtape):
     """use_after_release frees its state in DRV_EXITSESSION; the DRV_CLOSE after it faults and
-    the process dies: the call record was written before forwarding, its return never."""
+    the process dies. The call record was written before forwarding, the tap's vectored
+    handler wrote a fault record, no return ever came: ingest ends the session "crash", and
+    replay against the real DLL faults at the same call, code and module+offset."""
+    real = driver("use_after_release")
     tape = tmp_path / "crash.drvtape"
-    proc = run_client(client, tap, "crash", real=driver("use_after_release"), tape=tape, DRVTAP_FLUSH="every")
+    proc = run_client(client, tap, "crash", real=real, tape=tape, DRVTAP_FLUSH="every")
     assert proc.returncode != 0 and "close" not in proc.stdout
     doc = ingest(drvtape, tmp_path / "t.db", tape)
     (session,) = doc["tapes"][0]["sessions"]
-    assert session["end_reason"] == "unknown" and "DRV_CLOSE" in session["detail"]
+    assert session["end_reason"] == "crash" and "DRV_CLOSE" in session["detail"]
+    assert "0xC0000005" in session["detail"] and session["handled_exceptions"] == 0
     with Store.open(tmp_path / "t.db") as store:
         events = store.events(store.resolve(session["session"]).pk)
     last_call = [ev for ev in events if ev.kind == "call"][-1]
     assert last_call.msg == DRV_CLOSE and session["call_seq"] == last_call.seq
-    assert [ev.kind for ev in events[-2:]] == ["call", "end"]
+    assert [ev.kind for ev in events[-3:]] == ["call", "fault", "end"]
+    fault = events[-2]
+    assert fault.call_seq == last_call.seq and fault.code == 0xC0000005
+    assert fault.module.lower() == Path(real).name.lower() and fault.offset > 0
     header = tape.read_bytes()[8:8 + 72]
     assert header[4:12] == b"DRVTAPE1" and struct.unpack_from("<I", header, 20)[0] & 1  # flushed every record
+
+    proc = subprocess.run([sys.executable, "-m", "drvtape", "--db", str(tmp_path / "t.db"), "replay",
+                           session["session"], "--target", f"dll:{real}", "--repeat", "5", "--json"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
+    report = json.loads(proc.stdout)
+    assert report["reproduced_runs"] == 5
+    assert report["location"] == {"seq": last_call.seq, "msg": DRV_CLOSE, "msg_name": "DRV_CLOSE",
+                                  "code": 0xC0000005, "module": fault.module, "offset": fault.offset}
 
 
 def test_the_cfg_file_beside_the_tap_names_the_real_driver_and_the_default_tape(tmp_path, tap, client, driver):
