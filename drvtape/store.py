@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import re
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -20,6 +21,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
 
 from drvtape.errors import DrvtapeError
+from drvtape.processes import process_alive
 from drvtape.schema import tables as t
 from drvtape.schema.events import EndReason, Event, SessionHeader
 from drvtape.schema.rows import ROW_COLUMNS, Kind, event_to_row, row_to_event
@@ -102,6 +104,30 @@ class EventFilter:
     limit: int | None = None
 
 
+class Appender:
+    """Commits one event at a time on its own connection: for the recorder's durable modes.
+
+    With fsync, SQLite syncs the WAL at each commit (synchronous=FULL): the event survives
+    the machine going down. Without, the commit is written to the OS (synchronous=NORMAL in
+    WAL mode): it survives the process dying.
+    """
+
+    def __init__(self, store: Store, session_pk: int, fsync: bool):
+        self._store = store
+        self._pk = session_pk
+        self._conn = store.engine.connect()
+        if store.engine.dialect.name == "sqlite":
+            self._conn.exec_driver_sql(f"PRAGMA synchronous = {'FULL' if fsync else 'NORMAL'}")
+            self._conn.commit()
+
+    def append(self, row: Sequence) -> None:
+        self._store._insert_rows(self._conn, [_to_db_row(self._pk, row)])
+        self._conn.commit()
+
+    def close(self) -> None:
+        self._conn.close()
+
+
 class Store:
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -132,6 +158,7 @@ class Store:
         store = cls(engine)
         try:
             store._check_or_create(create, path)
+            store._end_orphaned_sessions()
         except sa.exc.DatabaseError as exc:
             engine.dispose()
             where = path if path is not None else url
@@ -168,6 +195,36 @@ class Store:
             )
         if int(version) < t.SCHEMA_VERSION:
             raise DrvtapeError(f"unknown drvtape schema version {version} in {path or self.engine.url}")
+
+    def _end_orphaned_sessions(self) -> None:
+        """Give an end event to sessions whose recording process on this machine is gone.
+
+        A killed recorder cannot write its own end; without this the session would look open
+        forever. The end says what is known: a fault last means the driver crashed the
+        process; otherwise the reason is unknown (SIGKILL, power, a native crash).
+        """
+        s, e = t.sessions, t.events
+        ended = sa.select(e.c.session_pk).where(e.c.kind == Kind.END)
+        query = sa.select(s.c.pk, s.c.pid).where(s.c.machine == platform.node(), s.c.pid.is_not(None),
+                                                 s.c.pid != os.getpid(), s.c.pk.not_in(ended))
+        with self.engine.connect() as conn:
+            orphans = [(pk, pid) for pk, pid in conn.execute(query) if not process_alive(pid)]
+        for pk, pid in orphans:
+            with self.engine.begin() as conn:
+                last = conn.execute(sa.select(e.c.seq, e.c.ts_ns, e.c.kind, e.c.call_seq).where(e.c.session_pk == pk)
+                                    .order_by(e.c.seq.desc()).limit(1)).first()
+                if conn.execute(sa.select(e.c.seq).where(e.c.session_pk == pk, e.c.kind == Kind.END)).first():
+                    continue  # another process ended it meanwhile
+                crashed = last is not None and last.kind == Kind.FAULT
+                detail = {"reason": (EndReason.CRASH if crashed else EndReason.UNKNOWN).value,
+                          "detail": f"the recording process (pid {pid}) ended without closing the session; "
+                                    "ended when the database was next opened"}
+                self._insert_rows(conn, [_to_db_row(pk, (
+                    (last.seq if last else 0) + 1, Kind.END, last.ts_ns if last else 0, 0, None, None, None,
+                    None, None, None, last.call_seq if crashed else None, None, None, json.dumps(detail)))])
+
+    def appender(self, session_pk: int, *, fsync: bool) -> Appender:
+        return Appender(self, session_pk, fsync)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -2,7 +2,7 @@
 
 from contextlib import contextmanager
 
-from drvtape.recorder.hook import Recorder
+from drvtape.recorder.hook import Durability, Recorder
 
 
 @contextmanager
@@ -12,4 +12,4 @@ def hooked(proc, db=None, *, driver: str, **options):
         yield recorder.wrap(proc)
 
 
-__all__ = ["Recorder", "hooked"]
+__all__ = ["Durability", "Recorder", "hooked"]

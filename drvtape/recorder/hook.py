@@ -16,6 +16,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable
+from enum import Enum
 from pathlib import Path
 from time import perf_counter_ns
 
@@ -35,12 +36,30 @@ DRIVER_PROC_TYPE = ctypes.CFUNCTYPE(ctypes.c_ssize_t, ctypes.c_size_t, ctypes.c_
                                     ctypes.c_ssize_t, ctypes.c_ssize_t)
 
 
+class Durability(str, Enum):
+    """When an event is safe (docs/reliability.md says which test shows each)."""
+
+    MACHINE = "machine"  # committed and fsync'ed before the driver sees the message
+    PROCESS = "process"  # committed (written to the OS) before the driver sees the message
+    BATCHED = "batched"  # buffered; written in batches off the caller's thread
+
+
 class Recorder:
-    """One recording session. Use as a context manager, or call close()."""
+    """One recording session. Use as a context manager, or call close().
+
+    In batched mode at most 2 * max_pending events are not yet stored at any moment (when
+    the writer falls behind, the caller writes the backlog itself); normally nothing is
+    older than flush_interval.
+    """
 
     def __init__(self, db: str | Store | None = None, *, driver: str, target: str | None = None,
-                 source: str = "hook", session_id: uuid.UUID | None = None, batch_size: int = 8192,
-                 flush_interval: float = 0.05):
+                 source: str = "hook", session_id: uuid.UUID | None = None,
+                 durability: Durability | str = Durability.BATCHED, batch_size: int = 8192,
+                 max_pending: int | None = None, flush_interval: float = 0.05):
+        try:
+            self.durability = Durability(durability)
+        except ValueError:
+            raise DrvtapeError(f"unknown durability {durability!r}: use machine, process or batched") from None
         self._own_store = not isinstance(db, Store)
         self.store = Store.open(db, create=True) if self._own_store else db
         self.header = SessionHeader(
@@ -55,9 +74,17 @@ class Recorder:
         self._t0 = perf_counter_ns()
         self._tls = threading.local()
         self._batch_size = batch_size
+        self._max_pending = max_pending or 16 * batch_size
         self._closed = False
         self.fault_call_seq: int | None = None
-        self._writer = BatchWriter(self.store, self._pk, self._take, self._give_back, flush_interval, batch_size)
+        self._writer = self._appender = None
+        if self.durability is Durability.BATCHED:
+            self._emit = self._rows.append
+            self._writer = BatchWriter(self.store, self._pk, self._take, self._give_back, flush_interval, batch_size)
+        else:
+            # Written under the recorder's lock, so what survives a crash is a contiguous prefix.
+            self._appender = self.store.appender(self._pk, fsync=self.durability is Durability.MACHINE)
+            self._emit = self._appender.append
 
     @property
     def session_id(self) -> uuid.UUID:
@@ -70,6 +97,7 @@ class Recorder:
         if isinstance(proc, ctypes._CFuncPtr):
             return self._wrap_ctypes(proc)
         lock, rows, t0, tls, get_ident = self._lock, self, self._t0, self._tls, threading.get_ident
+        emit, buffer, batch, max_pending = self._emit, self._rows, self._batch_size, self._max_pending
 
         @functools.wraps(proc)
         def hooked(driver_id, hdrvr, msg, lparam1, lparam2):
@@ -89,8 +117,8 @@ class Recorder:
             with lock:
                 seq = rows._seq = rows._seq + 1
                 start = perf_counter_ns()
-                rows._rows.append((seq, CALL, start - t0, ident, msg, driver_id, hdrvr, raw1, raw2,
-                                   None, None, len(stack), None, payload))
+                emit((seq, CALL, start - t0, ident, msg, driver_id, hdrvr, raw1, raw2,
+                      None, None, len(stack), None, payload))
             stack.append(seq)
             try:
                 result = proc(driver_id, hdrvr, msg, lparam1, lparam2)
@@ -106,11 +134,13 @@ class Recorder:
                 if rows._closed:
                     return result
                 ret = rows._seq = rows._seq + 1
-                rows._rows.append((ret, RETURN, end - t0, ident, msg, driver_id, hdrvr, None, None,
-                                   result, seq, None, end - start, None))
-                full = len(rows._rows) >= rows._batch_size
-            if full:
+                emit((ret, RETURN, end - t0, ident, msg, driver_id, hdrvr, None, None,
+                      result, seq, None, end - start, None))
+                pending = len(buffer)
+            if pending >= batch:
                 rows._writer.kick()
+                if pending >= max_pending:  # the writer is behind: bound what a crash can lose
+                    rows._writer.flush()
             return result
 
         return hooked
@@ -135,7 +165,7 @@ class Recorder:
             if self._closed:
                 return
             seq = self._seq = self._seq + 1
-            self._rows.append((seq, FAULT, perf_counter_ns() - self._t0, ident, msg, driver_id, hdrvr,
+            self._emit((seq, FAULT, perf_counter_ns() - self._t0, ident, msg, driver_id, hdrvr,
                                None, None, None, call_seq, None, None, detail))
             if self.fault_call_seq is None:
                 self.fault_call_seq = call_seq
@@ -147,7 +177,7 @@ class Recorder:
         with self._lock:
             self._check_open()
             seq = self._seq = self._seq + 1
-            self._rows.append((seq, MARK, perf_counter_ns() - self._t0, threading.get_ident(), None, None, None,
+            self._emit((seq, MARK, perf_counter_ns() - self._t0, threading.get_ident(), None, None, None,
                                None, None, None, None, None, None, json.dumps({"text": text})))
         return seq
 
@@ -159,11 +189,15 @@ class Recorder:
                 return
             self._closed = True
             seq = self._seq = self._seq + 1
-            self._rows.append((seq, END, perf_counter_ns() - self._t0, threading.get_ident(), None, None, None,
+            self._emit((seq, END, perf_counter_ns() - self._t0, threading.get_ident(), None, None, None,
                                None, None, None, call_seq, None, None,
                                json.dumps({"reason": EndReason(reason).value, "detail": detail})))
-        self._writer.stop()
-        error = self._writer.error
+        error = None
+        if self._writer is not None:
+            self._writer.stop()
+            error = self._writer.error
+        else:
+            self._appender.close()
         if self._own_store:
             self.store.close()
         if error is not None:
@@ -171,7 +205,8 @@ class Recorder:
 
     def in_flight(self, ident: int) -> int | None:
         """The innermost call of an OS thread that has no return yet."""
-        self._writer.flush()
+        if self._writer is not None:
+            self._writer.flush()
         rows = self.store.rows(self._pk, EventFilter(threads=(ident,)))
         answered = {r[10] for r in rows if r[1] in (RETURN, FAULT)}
         pending = [r[0] for r in rows if r[1] == CALL and r[0] not in answered]
@@ -183,7 +218,8 @@ class Recorder:
 
     def _take(self) -> list:
         with self._lock:
-            rows, self._rows = self._rows, []
+            rows = self._rows[:]
+            self._rows.clear()  # in place: the hot path holds this list's append
         return rows
 
     def _give_back(self, rows: list) -> None:
