@@ -1,0 +1,66 @@
+"""A session is ended on next open only when its recording process is really gone."""
+
+import subprocess
+import sys
+import time
+
+from drvtape.schema.rows import Kind
+from drvtape.store import Store
+
+CHILD = r"""
+import sys, time
+from drvtape.recorder import Recorder
+from drvtape.runtime.faults import DriverFault
+db, fault = sys.argv[1], sys.argv[2] == "fault"
+def driver(d, h, msg, l1, l2):
+    if fault and msg == 4:
+        raise DriverFault(0xC0000005, "x.dll", 0x10)
+    return 1
+rec = Recorder(db, driver="alive", durability="process")
+h = rec.wrap(driver)
+h(0, 1, 1, 0, 0)
+try:
+    h(0, 1, 4, 0, 0)
+except DriverFault:
+    pass
+print("recorded", flush=True)
+time.sleep(60)
+"""
+
+
+def start(db, *args):
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(db), *args], stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "recorded"
+    return child
+
+
+def end_of(db):
+    with Store.open(db) as store:
+        events = store.events(store.resolve("last").pk)
+    return next((e for e in events if e.kind == "end"), None), events
+
+
+def test_a_live_recorders_session_stays_open_and_is_ended_once_the_process_is_gone(tmp_path):
+    db = tmp_path / "o.db"
+    child = start(db, "plain")
+    try:
+        end, _ = end_of(db)
+        assert end is None  # still recording in another process: not ours to end
+    finally:
+        child.kill()
+        child.wait()
+    end, events = end_of(db)
+    assert end is not None and end.reason.value == "unknown" and f"pid {child.pid}" in end.detail
+    assert end.seq == events[-2].seq + 1
+    end_again, events_again = end_of(db)
+    assert len(events_again) == len(events)  # ended once, not at every open
+
+
+def test_a_process_that_died_after_a_fault_is_ended_as_a_crash_at_that_call(tmp_path):
+    db = tmp_path / "o.db"
+    child = start(db, "fault")
+    child.kill()
+    child.wait()
+    end, events = end_of(db)
+    fault = next(e for e in events if e.kind == "fault")
+    assert end.reason.value == "crash" and end.call_seq == fault.call_seq
