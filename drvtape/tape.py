@@ -44,7 +44,10 @@ or "closed" (1, the tap was unloaded); no END record and a torn tail -> "killed"
 record and calls that never returned -> "unknown" with the innermost such call (the
 process died inside it, killed or hung, or of an exception the tap did not see); no END
 record otherwise -> "unknown" (the process died between messages, or was still running
-when the tape was read). FAULT records of calls that returned are exceptions the driver
+when the tape was read). With unfinished="hang" (`drvtape ingest --unfinished hang`: the
+user killed the process because it hung) calls that never returned, with no END record
+and no torn tail, end the session "hang" at the oldest outermost one, which is what a
+replay with a per-call timeout reports. FAULT records of calls that returned are exceptions the driver
 handled: counted (TapeSession.handled_exceptions), not events.
 
 A session's id is a UUID5 of its header's offset, its header body and its first record
@@ -301,8 +304,14 @@ def _payload(kind: int, data: bytes):
 # ---- sessions ----------------------------------------------------------------------------
 
 
-def parse_tape(data: bytes, source: str = "<tape>") -> Tape:
-    """Every session of a tape. DrvtapeError when the data is not a tape at all."""
+UNFINISHED = ("unknown", "hang")
+
+
+def parse_tape(data: bytes, source: str = "<tape>", *, unfinished: str = "unknown") -> Tape:
+    """Every session of a tape. DrvtapeError when the data is not a tape at all.
+    unfinished: how calls that never returned end a session with no END record (see above)."""
+    if unfinished not in UNFINISHED:
+        raise DrvtapeError(f"unfinished must be one of {', '.join(UNFINISHED)}, not {unfinished!r}")
     if not data:
         raise DrvtapeError(f"{source}: the file is empty (not a drvtap tape)")
     problems: list[TapeProblem] = []
@@ -348,12 +357,12 @@ def parse_tape(data: bytes, source: str = "<tape>") -> Tape:
         if problems and problems[0].kind == "bad-record":
             raise DrvtapeError(f"{source}: {problems[0].detail}")
         raise DrvtapeError(f"{source}: not a drvtap tape (no intact {MAGIC.decode()} header record)")
-    built = [_build(s, problems, torn if s is last_touched else None) for s in sessions]
+    built = [_build(s, problems, torn if s is last_touched else None, unfinished) for s in sessions]
     problems.sort(key=lambda p: p.offset)
     return Tape(source, built, problems)
 
 
-def _build(s: _Session, problems: list[TapeProblem], torn: TapeProblem | None) -> TapeSession:
+def _build(s: _Session, problems: list[TapeProblem], torn: TapeProblem | None, unfinished: str) -> TapeSession:
     machine, os_name, image, real, _tap = s.strings
     first = s.records[0][3] if s.records else b""
     header = SessionHeader(
@@ -455,6 +464,12 @@ def _build(s: _Session, problems: list[TapeProblem], torn: TapeProblem | None) -
         end = EndEvent(seq=len(events) + 1, ts_ns=last_ts, thread=last_thread, reason=EndReason.KILLED,
                        call_seq=inner.seq if inner else None,
                        detail=f"torn record at offset {torn.offset}: the process died while writing it" + waiting)
+    elif inner is not None and unfinished == "hang":
+        hung = min(outstanding, key=lambda ev: (ev.depth, ev.seq))
+        end = EndEvent(seq=len(events) + 1, ts_ns=last_ts, thread=hung.thread, reason=EndReason.HANG,
+                       call_seq=hung.seq,
+                       detail=(f"call seq {hung.seq} ({message_name(hung.msg)}) never returned and the tape has "
+                               "no end record: taken as a hang (ingest --unfinished hang)" + waiting))
     elif inner is not None:
         end = EndEvent(seq=len(events) + 1, ts_ns=last_ts, thread=inner.thread, reason=EndReason.UNKNOWN,
                        call_seq=inner.seq,
@@ -468,11 +483,11 @@ def _build(s: _Session, problems: list[TapeProblem], torn: TapeProblem | None) -
     return TapeSession(header, events, calls, end, handled)
 
 
-def read_tape(path: str | Path) -> Tape:
+def read_tape(path: str | Path, *, unfinished: str = "unknown") -> Tape:
     try:
         data = Path(path).read_bytes()
     except IsADirectoryError:
         raise DrvtapeError(f"{path} is a directory, not a tape") from None
     except OSError as exc:
         raise DrvtapeError(f"cannot read {path}: {exc.strerror}") from None
-    return parse_tape(data, str(path))
+    return parse_tape(data, str(path), unfinished=unfinished)

@@ -431,3 +431,22 @@ def test_a_crash_session_from_a_tape_replays_as_a_fault(tmp_path):
         recording = load_recording(store, "last")
     assert recording.outcome.kind == "fault" and recording.outcome.seq == 3
     assert (recording.outcome.code, recording.outcome.module, recording.outcome.offset) == (0xC0000005, "buggy.dll", 0x42)
+
+
+def test_unfinished_hang_ends_the_session_at_the_oldest_outer_call_that_never_returned(tmp_path, drvtape):
+    w = Writer()
+    w.header()
+    w.send(DRV_LOAD, 1)
+    w.send(DRV_OPEN, 1)
+    stuck = w.call(DRV_USER, driver_id=1)
+    w.call(DRV_USER + 2, driver_id=1, thread=TID + 1)  # another thread, stuck behind it
+    path = w.save(tmp_path / "hung.drvtape")
+    assert read_tape(path).sessions[0].end.reason is EndReason.UNKNOWN
+    (s,) = read_tape(path, unfinished="hang").sessions
+    assert s.end.reason is EndReason.HANG and s.end.call_seq == stuck and "DRV_USER" in s.end.detail
+    run = drvtape("--db", tmp_path / "t.db", "ingest", "--unfinished", "hang", path, "--json")
+    assert run.code == 0 and json.loads(run.stdout)["tapes"][0]["sessions"][0]["end_reason"] == "hang"
+    bad = drvtape("--db", tmp_path / "t.db", "ingest", "--unfinished", "maybe", path)
+    assert bad.code == 2
+    with pytest.raises(DrvtapeError, match="unfinished"):
+        parse_tape(bytes(w.data), unfinished="maybe")

@@ -5,8 +5,12 @@ of them are stored in one transaction. A session already in the database (same i
 id is derived from the tape's bytes) is reported and skipped, so ingesting a tape twice
 does not duplicate it. Damage (a torn last record, a bad CRC in the middle) is reported
 with its offset and the intact records are kept; it is not an error (exit 0). A file that
-is not a tape at all is (exit 2, nothing written).
+is not a tape at all is (exit 2, nothing written). `--unfinished hang` ends a session whose
+calls never returned (no end record: the process was killed) as a hang at the oldest of
+them, so that `drvtape replay` with a timeout can reproduce it.
 """
+
+from enum import Enum
 
 import typer
 
@@ -15,6 +19,11 @@ from drvtape.cli.render import err, out, print_json
 from drvtape.errors import DrvtapeError
 from drvtape.store import Store
 from drvtape.tape import Tape, TapeSession, read_tape
+
+
+class Unfinished(str, Enum):
+    unknown = "unknown"
+    hang = "hang"
 
 
 def _stored(store: Store, session: TapeSession) -> bool:
@@ -38,13 +47,16 @@ def _session_json(s: TapeSession, status: str) -> dict:
 def ingest(
     ctx: typer.Context,
     tapes: list[str] = typer.Argument(..., metavar="TAPE...", help="tape files written by drvtap"),
+    unfinished: Unfinished = typer.Option(
+        Unfinished.unknown, help="how to end a session whose calls never returned and whose process left no end "
+                                 "record: unknown, or hang (the process was killed because it hung)"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Store the sessions of drvtap tapes; damage is reported and the intact records kept."""
     parsed: list[Tape] = []
     seen: set[str] = set()
     for path in tapes:
-        tape = read_tape(path)
+        tape = read_tape(path, unfinished=unfinished.value)
         parsed.append(tape)
     statuses: list[list[str]] = []
     new = []

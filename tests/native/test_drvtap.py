@@ -286,3 +286,34 @@ def test_a_missing_real_driver_fails_drv_load_and_is_on_the_tape(tmp_path, tap, 
             ("call", DRV_LOAD, None), ("return", DRV_LOAD, 0), ("end", None, None)]
         assert session.end.reason.value == "closed"
         assert session.header.driver.lower().endswith("\\tap\\missing.dll")
+
+
+def test_a_hang_recorded_by_the_tap_and_killed_replays_as_a_hang(tmp_path, tap, client, driver, drvtape):
+    """sleeper's DRV_USER never returns; the process is killed. `ingest --unfinished hang`
+    ends the session as a hang at that call, and replay with a timeout reproduces it."""
+    real = driver("sleeper")
+    tape = tmp_path / "hang.drvtape"
+    argv, env = wine.command(client)
+    env = dict(env or os.environ, DRVTAP_REAL=wine.windows_path(real), DRVTAP_TAPE=wine.windows_path(str(tape)))
+    env.pop("DRVTAP_FLUSH", None)
+    proc = subprocess.Popen([*argv, wine.windows_path(str(tap)), "send", f"{DRV_USER:x}"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout.readline().startswith("open ")
+        with pytest.raises(subprocess.TimeoutExpired):
+            proc.wait(timeout=2)  # stuck in DRV_USER
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    doc = ingest(drvtape, tmp_path / "t.db", tape)
+    assert doc["tapes"][0]["sessions"][0]["end_reason"] == "unknown"  # the tap cannot tell a hang from a kill
+    run = drvtape("--db", tmp_path / "h.db", "ingest", "--unfinished", "hang", tape, "--json")
+    (session,) = json.loads(run.stdout)["tapes"][0]["sessions"]
+    assert session["end_reason"] == "hang" and "DRV_USER" in session["detail"]
+    proc = subprocess.run([sys.executable, "-m", "drvtape", "--db", str(tmp_path / "h.db"), "replay",
+                           session["session"], "--target", f"dll:{real}", "--timeout", "1", "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
+    report = json.loads(proc.stdout)
+    assert report["outcome"] == {"kind": "hang", "seq": session["call_seq"], "msg": DRV_USER,
+                                 "msg_name": "DRV_USER"}

@@ -4,6 +4,7 @@
                                 and DRV_EXITSESSION to the first, close the first, then the second
      tapclient DRIVER crash     open (lParam2 0), DRV_EXITSESSION, close: for a driver that
                                 faults in DRV_CLOSE after DRV_EXITSESSION (the process dies)
+     tapclient DRIVER send MSG  open (lParam2 0), send MSG (hex) with lParams 0, close
      tapclient DRIVER threads N M   open (lParam2 0); N threads each send M x DRV_USER+1
                                 (lParam1 = thread index, lParam2 = i) to it at once; close
      tapclient DRIVER bench N   call the DLL's DriverProc directly N times (DRV_USER+1) after
@@ -132,6 +133,15 @@ int wmain(int argc, wchar_t **argv)
     }
     if (wcscmp(argv[2], L"threads") == 0 && argc >= 5)
         return threads(open, send, close, argv[1], (int)wcstol(argv[3], NULL, 10), wcstol(argv[4], NULL, 10));
+    if (wcscmp(argv[2], L"send") == 0 && argc >= 4) {
+        HDRVR h = open(argv[1], NULL, 0);
+        printf("open %p\n", (void *)h);
+        if (!h)
+            return 1;
+        printf("send %lld\n", (long long)send(h, (UINT)wcstoul(argv[3], NULL, 16), 0, 0));
+        printf("close %lld\n", (long long)close(h, 0, 0));
+        return 0;
+    }
     if (wcscmp(argv[2], L"crash") == 0) {
         HDRVR h = open(argv[1], NULL, 0);
         printf("open %p\n", (void *)h);
