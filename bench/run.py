@@ -182,6 +182,34 @@ def bench_hook(tmp: Path, calls: int) -> dict:
     }
 
 
+def bench_durability(tmp: Path, calls: int) -> dict:
+    """Median ns per hooked call in each durability mode (the bare call is the baseline)."""
+    bare = ReferenceDriver()
+    driver_id, hdrvr, _ = open_instance(bare)
+    bare_med = statistics.median(batch_ns(bare, (driver_id, hdrvr, DRV_USER_1, 0, 0), 100) for _ in range(20))
+    modes = {}
+    for mode, n in (("batched", calls), ("process", calls // 20), ("machine", calls // 200)):
+        batch = max(10, min(BATCH, n // 10))
+        recorder = Recorder(str(tmp / f"durability-{mode}.db"), driver="sim:reference", durability=mode)
+        hooked = recorder.wrap(ReferenceDriver())
+        driver_id, hdrvr, _ = open_instance(hooked)
+        with step(f"durability: {mode}", max(1, n // batch)) as advance:
+            per_call = []
+            for _ in range(max(1, n // batch)):
+                per_call.append(batch_ns(hooked, (driver_id, hdrvr, DRV_USER_1, 0, 0), batch))
+                advance()
+        recorder.close()
+        median = statistics.median(per_call)
+        modes[mode] = {"calls": max(1, n // batch) * batch, "hooked_median_ns": round(median, 1),
+                       "overhead_ns": round(median - bare_med, 1), "ratio_to_bare": round(median / bare_med, 1)}
+    return {
+        "what": "ns per hooked DriverProc call in each durability mode (two events per call), "
+                "median over batches; SQLite WAL file on this machine's disk",
+        "bare_median_ns": round(bare_med, 1),
+        **modes,
+    }
+
+
 # ---- 2. appends -----------------------------------------------------------------------------
 
 def raw_baseline(path: Path) -> sqlite3.Connection:
@@ -394,6 +422,7 @@ def run(quick: bool, events: int | None) -> dict:
     }
     jobs = {
         "hook": lambda tmp: bench_hook(tmp, sizes["hook_calls"]),
+        "durability": lambda tmp: bench_durability(tmp, sizes["hook_calls"]),
         "appends": lambda tmp: bench_appends(tmp, sizes["append_rows"]),
         "replay": lambda tmp: bench_replay(tmp, sizes["replay_sends"], sizes["faithful_sends"]),
         "query": lambda tmp: bench_query(tmp, sizes["events"]),

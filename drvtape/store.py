@@ -113,18 +113,24 @@ class Appender:
     """
 
     def __init__(self, store: Store, session_pk: int, fsync: bool):
-        self._store = store
         self._pk = session_pk
-        self._conn = store.engine.connect()
+        self._sql = store._insert_sql
+        self._names = None if store._positional else ("session_pk", *ROW_COLUMNS)
+        # One statement per commit: SQLAlchemy's per-execute work cost more than the commit
+        # itself (45 vs 14 us per event), so this path uses the DBAPI connection it hands out.
+        self._conn = store.engine.raw_connection()
+        self._cursor = self._conn.cursor()
         if store.engine.dialect.name == "sqlite":
-            self._conn.exec_driver_sql(f"PRAGMA synchronous = {'FULL' if fsync else 'NORMAL'}")
+            self._cursor.execute(f"PRAGMA synchronous = {'FULL' if fsync else 'NORMAL'}")
             self._conn.commit()
 
     def append(self, row: Sequence) -> None:
-        self._store._insert_rows(self._conn, [_to_db_row(self._pk, row)])
+        values = _to_db_row(self._pk, row)
+        self._cursor.execute(self._sql, values if self._names is None else dict(zip(self._names, values)))
         self._conn.commit()
 
     def close(self) -> None:
+        self._cursor.close()
         self._conn.close()
 
 
