@@ -317,3 +317,40 @@ def test_a_hang_recorded_by_the_tap_and_killed_replays_as_a_hang(tmp_path, tap, 
     report = json.loads(proc.stdout)
     assert report["outcome"] == {"kind": "hang", "seq": session["call_seq"], "msg": DRV_USER,
                                  "msg_name": "DRV_USER"}
+
+
+DRIVERS32 = r"HKLM\Software\Microsoft\Windows NT\CurrentVersion\Drivers32"
+
+
+def test_through_a_drivers32_alias_the_section_arguments_arrive_as_lparam1(tmp_path, tap, client, driver, drvtape):
+    """The alias's value is "<drvtap path> my-args"; Wine 8.0 passes the text after the first
+    space as DRV_OPEN's lParam1, a wide string the tap copies, but not for every instance:
+    the hidden first instance and later opens get it, the caller's first instance gets NULL."""
+    real = driver("thread_affinity")
+    tape = tmp_path / "alias.drvtape"
+    alias = f"drvtap.t{os.getpid()}"
+    argv, env = wine.command(client)
+    reg = [argv[0], "reg"] if len(argv) > 1 else ["reg"]
+    added = subprocess.run([*reg, "add", DRIVERS32, "/v", alias, "/d", f"{wine.windows_path(str(tap))} my-args", "/f"],
+                           env=env, capture_output=True, text=True, timeout=120)
+    assert added.returncode == 0, added.stderr
+    try:
+        argv, env = wine.command(client)
+        env = dict(env or os.environ, DRVTAP_REAL=wine.windows_path(real), DRVTAP_TAPE=wine.windows_path(str(tape)))
+        env.pop("DRVTAP_FLUSH", None)
+        proc = subprocess.run([*argv, alias, "77", "88"], env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        subprocess.run([*reg, "delete", DRIVERS32, "/v", alias, "/f"], env=env, capture_output=True, timeout=120)
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
+    doc = ingest(drvtape, tmp_path / "t.db", tape)
+    (session,) = doc["tapes"][0]["sessions"]
+    with Store.open(tmp_path / "t.db") as store:
+        events = store.events(store.resolve(session["session"]).pk)
+    opens = [(ev.lparam2, ev.payload.lparam1.text if ev.payload and ev.payload.lparam1 else None)
+             for ev in events if ev.kind == "call" and ev.msg == DRV_OPEN]
+    assert opens == [(0, "my-args"), (0x77, None), (0x88, "my-args")]
+    assert [m for m, *_ in messages(events)] == [DRV_LOAD, DRV_ENABLE, DRV_OPEN, DRV_OPEN, DRV_OPEN, DRV_USER + 1,
+                                                 DRV_EXITSESSION, DRV_CLOSE, DRV_CLOSE, DRV_CLOSE, DRV_DISABLE,
+                                                 DRV_FREE]
+    code, report, err = replay(tmp_path / "t.db", session["session"], real)
+    assert code == 0, (report, err)
