@@ -19,6 +19,7 @@ from drvtape.errors import DrvtapeError
 from drvtape.schema.events import (
     EVENT_TYPES, CallEvent, EndEvent, Event, FaultEvent, ReturnEvent, SessionHeader,
 )
+from drvtape.schema.values import INT64_MAX
 
 FORMAT = "drvtape-jsonl"
 VERSION = 1
@@ -83,6 +84,31 @@ def _validation_problem(exc: ValidationError) -> str:
     return f"field {field!r}: {err['msg']}" if field else err["msg"]
 
 
+# Counters the store keeps in signed 64-bit columns: the models bound them below, not above.
+_SIGNED_COUNTERS = ("seq", "ts_ns", "depth", "duration_ns", "call_seq", "pid")
+
+
+def _check_storable(obj: dict, model: BaseModel) -> None:
+    """What a model accepts but a database or a UTF-8 file cannot hold: refused here, so an
+    import that parsed never fails half-way in the store (or in a later export)."""
+    for name in _SIGNED_COUNTERS:
+        value = getattr(model, name, None)
+        if isinstance(value, int) and value > INT64_MAX:
+            raise ValueError(f"field {name!r}: {value} is larger than 2**63-1")
+    pending = [obj]
+    while pending:
+        item = pending.pop()
+        values = item.values() if isinstance(item, dict) else item
+        for value in values:
+            if isinstance(value, str):
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise ValueError("a string with a lone UTF-16 surrogate (not representable in UTF-8)") from None
+            elif isinstance(value, (dict, list)):
+                pending.append(value)
+
+
 def _parse_header(obj: dict) -> SessionHeader:
     fmt, version = obj.get("format"), obj.get("version")
     if fmt != FORMAT:
@@ -90,7 +116,13 @@ def _parse_header(obj: dict) -> SessionHeader:
     if version != VERSION or isinstance(version, bool):
         raise ValueError(f"unsupported {FORMAT} version {version!r} (this drvtape reads version {VERSION})")
     fields = {k: v for k, v in obj.items() if k not in ("type", "format", "version")}
-    return SessionHeader.model_validate(fields)
+    header = SessionHeader.model_validate(fields)
+    _check_storable(fields, header)
+    try:
+        header.started_at.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError(f"field 'started_at': {header.started_at.isoformat()} is outside the years 1..9999 in UTC") from None
+    return header
 
 
 def _parse_event(obj: dict) -> Event:
@@ -99,7 +131,9 @@ def _parse_event(obj: dict) -> Event:
     if model is None:
         known = ", ".join(_EVENT_BY_KIND)
         raise ValueError(f"unknown event kind {kind!r} (expected one of {known})")
-    return model.model_validate(obj)
+    event = model.model_validate(obj)
+    _check_storable(obj, event)
+    return event
 
 
 def parse_jsonl(lines: Iterable[str], source: str) -> list[tuple[SessionHeader, list[Event]]]:
@@ -114,6 +148,10 @@ def parse_jsonl(lines: Iterable[str], source: str) -> list[tuple[SessionHeader, 
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             raise DrvtapeError(f"{source}:{line_no}: not JSON: {exc.msg} (column {exc.colno})") from None
+        except RecursionError:
+            raise DrvtapeError(f"{source}:{line_no}: not a drvtape line: JSON nested too deeply") from None
+        except ValueError as exc:  # e.g. an integer of more digits than int() converts
+            raise DrvtapeError(f"{source}:{line_no}: not JSON drvtape can read: {str(exc).split(';')[0]}") from None
         if not isinstance(obj, dict):
             raise DrvtapeError(f"{source}:{line_no}: a line must be a JSON object, not {type(obj).__name__}")
         try:
