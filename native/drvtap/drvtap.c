@@ -464,6 +464,7 @@ static LONG CALLBACK on_exception(EXCEPTION_POINTERS *ep)
     uintptr_t call = (uintptr_t)TlsGetValue(tls_call);
     if (depth == 0 || call == 0 || (call & 0xFF) >= DRVTAP_MAX_FAULTS)
         return EXCEPTION_CONTINUE_SEARCH;
+    DWORD last_error = GetLastError(); /* a driver that handles the exception may read it */
     TlsSetValue(tls_call, (void *)(call + 1));
     uintptr_t addr = (uintptr_t)ep->ExceptionRecord->ExceptionAddress;
     HMODULE mod = NULL;
@@ -496,6 +497,7 @@ static LONG CALLBACK on_exception(EXCEPTION_POINTERS *ep)
     put64(&b, offset);
     put_wide(&b, base);
     write_record(frame, &b, TRUE);
+    SetLastError(last_error);
     return EXCEPTION_CONTINUE_SEARCH;
 }
 
