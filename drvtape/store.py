@@ -12,6 +12,7 @@ import platform
 import re
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -22,6 +23,7 @@ from sqlalchemy.engine import Engine
 
 from drvtape.errors import DrvtapeError
 from drvtape.processes import process_alive
+from drvtape.schema import chain
 from drvtape.schema import tables as t
 from drvtape.schema.events import EndReason, Event, SessionHeader
 from drvtape.schema.rows import ROW_COLUMNS, Kind, event_to_row, row_to_event
@@ -30,6 +32,7 @@ from drvtape.schema.values import INT64_MAX, as_unsigned64
 DEFAULT_DB = "drvtape.db"
 _UNSIGNED_COLUMNS = tuple(ROW_COLUMNS.index(c) + 1 for c in ("thread", "driver_id", "hdrvr"))
 _SELECT_COLUMNS = [t.events.c[name] for name in ROW_COLUMNS]
+_INSERT_NAMES = ("session_pk", *ROW_COLUMNS, "chain")
 
 
 def database_url(path_or_url: str | os.PathLike | None) -> str:
@@ -40,7 +43,7 @@ def database_url(path_or_url: str | os.PathLike | None) -> str:
     return "sqlite:///" + str(Path(value).expanduser().resolve())
 
 
-def _sqlite_path(url: str) -> Path | None:
+def sqlite_path(url: str) -> Path | None:
     parsed = sa.engine.make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
         return None
@@ -55,12 +58,23 @@ def _tune_sqlite(dbapi_conn, _record) -> None:
     cur.close()
 
 
-def _to_db_row(session_pk: int, row: Sequence) -> tuple:
-    # thread, driver_id, hdrvr: the common case (all below 2**63) costs three comparisons
-    thread, driver_id, hdrvr = row[3], row[5], row[6]
-    if thread > INT64_MAX or (driver_id or 0) > INT64_MAX or (hdrvr or 0) > INT64_MAX:
-        row = tuple(_signed(v) if i + 1 in _UNSIGNED_COLUMNS and v is not None else v for i, v in enumerate(row))
-    return (session_pk, *row)
+def _to_db_rows(session_pk: int, rows: Sequence[Sequence], tip: bytes) -> tuple[list[tuple], bytes]:
+    """Rows as stored: the session key first, unsigned values as signed bits, the chain link last.
+
+    Written as comprehensions around one sequential loop: this is the append hot path.
+    """
+    links = []
+    for text in [chain.canonical(row) for row in rows]:
+        tip = chain.next_link(tip, text)
+        links.append(tip)
+    return [(session_pk, *row, link) if row[3] <= INT64_MAX and (row[5] or 0) <= INT64_MAX
+            and (row[6] or 0) <= INT64_MAX else _signed_row(session_pk, row, link)
+            for row, link in zip(rows, links)], tip
+
+
+def _signed_row(session_pk: int, row: Sequence, link: bytes) -> tuple:
+    return (session_pk, *(_signed(v) if i + 1 in _UNSIGNED_COLUMNS and v is not None else v
+                          for i, v in enumerate(row)), link)
 
 
 def _from_db_row(row: Sequence) -> tuple:
@@ -113,9 +127,10 @@ class Appender:
     """
 
     def __init__(self, store: Store, session_pk: int, fsync: bool):
+        self._store = store
         self._pk = session_pk
         self._sql = store._insert_sql
-        self._names = None if store._positional else ("session_pk", *ROW_COLUMNS)
+        self._names = None if store._positional else _INSERT_NAMES
         # One statement per commit: SQLAlchemy's per-execute work cost more than the commit
         # itself (45 vs 14 us per event), so this path uses the DBAPI connection it hands out.
         self._conn = store.engine.raw_connection()
@@ -125,9 +140,10 @@ class Appender:
             self._conn.commit()
 
     def append(self, row: Sequence) -> None:
-        values = _to_db_row(self._pk, row)
+        (values,), tip = _to_db_rows(self._pk, [row], self._store._tip(self._pk))
         self._cursor.execute(self._sql, values if self._names is None else dict(zip(self._names, values)))
         self._conn.commit()
+        self._store._tips[self._pk] = tip
 
     def close(self) -> None:
         self._cursor.close()
@@ -139,6 +155,7 @@ class Store:
         self.engine = engine
         self._insert_sql = str(t.events.insert().compile(dialect=engine.dialect))
         self._positional = engine.dialect.positional
+        self._tips: dict[int, bytes] = {}  # the last chain link of each session this store appended to
 
     # ---- opening -------------------------------------------------------------------------
 
@@ -146,7 +163,7 @@ class Store:
     def open(cls, path_or_url: str | os.PathLike | None = None, *, create: bool = False) -> Store:
         """Open a drvtape database. create=True makes a new one where there is none."""
         url = database_url(path_or_url)
-        path = _sqlite_path(url)
+        path = sqlite_path(url)
         if path is not None:
             if path.is_dir():
                 raise DrvtapeError(f"{path} is a directory, not a drvtape database")
@@ -188,19 +205,13 @@ class Store:
                     {"key": "schema_version", "value": str(t.SCHEMA_VERSION)},
                 ])
                 return
-            meta = dict(conn.execute(sa.select(t.meta.c.key, t.meta.c.value)).all())
-        if meta.get("application") != t.APPLICATION:
-            raise DrvtapeError(f"{path or self.engine.url} is not a drvtape database")
-        version = meta.get("schema_version", "")
-        if not version.isdigit():
-            raise DrvtapeError(f"unknown drvtape schema version {version!r} in {path or self.engine.url}")
-        if int(version) > t.SCHEMA_VERSION:
+            version = schema_version(conn, path or self.engine.url)
+        if version < t.SCHEMA_VERSION:
+            where = path or self.engine.url
             raise DrvtapeError(
-                f"the database has schema version {version}, newer than this drvtape knows "
-                f"({t.SCHEMA_VERSION}): upgrade drvtape to read it"
+                f"the database has schema version {version}, older than this drvtape's ({t.SCHEMA_VERSION}): "
+                f"run 'drvtape --db {where} db upgrade' (it keeps a backup)"
             )
-        if int(version) < t.SCHEMA_VERSION:
-            raise DrvtapeError(f"unknown drvtape schema version {version} in {path or self.engine.url}")
 
     def _end_orphaned_sessions(self) -> None:
         """Give an end event to sessions whose recording process on this machine is gone.
@@ -225,9 +236,12 @@ class Store:
                 detail = {"reason": (EndReason.CRASH if crashed else EndReason.UNKNOWN).value,
                           "detail": f"the recording process (pid {pid}) ended without closing the session; "
                                     "ended when the database was next opened"}
-                self._insert_rows(conn, [_to_db_row(pk, (
+                rows, _ = _to_db_rows(pk, [(
                     (last.seq if last else 0) + 1, Kind.END, last.ts_ns if last else 0, 0, None, None, None,
-                    None, None, None, last.call_seq if crashed else None, None, None, json.dumps(detail)))])
+                    None, None, None, last.call_seq if crashed else None, None, None, json.dumps(detail))],
+                    self._tip(pk, conn))
+                self._insert_rows(conn, rows)
+            self._tips.pop(pk, None)
 
     def appender(self, session_pk: int, *, fsync: bool) -> Appender:
         return Appender(self, session_pk, fsync)
@@ -260,17 +274,32 @@ class Store:
 
     def append_rows(self, session_pk: int, rows: Iterable[Sequence]) -> None:
         """Append event rows (ROW_COLUMNS order) in one transaction: the recorder's hot path."""
-        db_rows = [_to_db_row(session_pk, r) for r in rows]
-        if db_rows:
-            with self.engine.begin() as conn:
-                self._insert_rows(conn, db_rows)
+        rows = list(rows)
+        if not rows:
+            return
+        with self.engine.begin() as conn:
+            db_rows, tip = _to_db_rows(session_pk, rows, self._tip(session_pk, conn))
+            self._insert_rows(conn, db_rows)
+        self._tips[session_pk] = tip
+
+    def _tip(self, session_pk: int, conn=None) -> bytes:
+        """The last chain link of a session: the genesis link when it has no events yet."""
+        tip = self._tips.get(session_pk)
+        if tip is not None:
+            return tip
+        e, s = t.events, t.sessions
+        with _using(self.engine, conn) as c:
+            last = c.execute(sa.select(e.c.chain).where(e.c.session_pk == session_pk)
+                             .order_by(e.c.seq.desc()).limit(1)).scalar()
+            if last is None:
+                last = chain.genesis(uuid.UUID(c.execute(sa.select(s.c.uuid).where(s.c.pk == session_pk)).scalar_one()))
+        return last
 
     def _insert_rows(self, conn, db_rows: list[tuple]) -> None:
         # A statement compiled by SQLAlchemy, run as one executemany: as fast as raw DBAPI,
         # where Core's dict-per-row path measured 0.2-0.3x of it.
         if not self._positional:
-            names = ("session_pk", *ROW_COLUMNS)
-            db_rows = [dict(zip(names, r)) for r in db_rows]
+            db_rows = [dict(zip(_INSERT_NAMES, r)) for r in db_rows]
         conn.exec_driver_sql(self._insert_sql, db_rows)
 
     def import_sessions(self, sessions: Iterable[tuple[SessionHeader, Sequence[Event]]]) -> list[uuid.UUID]:
@@ -279,7 +308,7 @@ class Store:
         with self.engine.begin() as conn:
             for header, events in sessions:
                 pk = self._insert_header(conn, header)
-                rows = [_to_db_row(pk, event_to_row(ev)) for ev in events]
+                rows, _ = _to_db_rows(pk, [event_to_row(ev) for ev in events], chain.genesis(header.id))
                 if rows:
                     self._insert_rows(conn, rows)
                 stored.append(header.id)
@@ -395,6 +424,32 @@ class Store:
     def events(self, session_pk: int, flt: EventFilter | None = None) -> list[Event]:
         return [row_to_event(r) for r in self.rows(session_pk, flt)]
 
+    def verify(self, session_pk: int) -> list[tuple[int, str]]:
+        """Check a session's events against its hash chain: (seq, what is wrong), first first.
+
+        A missing seq means an event was removed; a link that does not match means the event
+        at that seq was altered, inserted or moved (every later link then differs too, so only
+        the first is reported).
+        """
+        e, s = t.events, t.sessions
+        with self.engine.connect() as conn:
+            session_id = conn.execute(sa.select(s.c.uuid).where(s.c.pk == session_pk)).scalar_one()
+            stored = conn.execute(sa.select(*_SELECT_COLUMNS, e.c.chain).where(e.c.session_pk == session_pk)
+                                  .order_by(e.c.seq)).all()
+        problems = []
+        tip = chain.genesis(uuid.UUID(session_id))
+        for expected_seq, row in enumerate(stored, 1):
+            values, link = _from_db_row(row[:-1]), row[-1]
+            if values[0] != expected_seq:
+                problems.append((expected_seq, f"seq {expected_seq} is missing: an event was removed"))
+                break
+            tip = chain.link(tip, values)
+            if link != tip:
+                what = "has no chain link" if link is None else "does not match the hash chain"
+                problems.append((values[0], f"seq {values[0]} {what}: altered, inserted or moved"))
+                break
+        return problems
+
     def sessions_with(self, msg: int) -> list[uuid.UUID]:
         """Every session that received a message (a call event for it), oldest first."""
         s, e = t.sessions, t.events
@@ -429,8 +484,32 @@ def _apply_filter(query, flt: EventFilter):
     return query
 
 
+def schema_version(conn, where) -> int:
+    """The drvtape schema version of a database; refuses one that is not drvtape's or too new."""
+    meta = dict(conn.execute(sa.select(t.meta.c.key, t.meta.c.value)).all())
+    if meta.get("application") != t.APPLICATION:
+        raise DrvtapeError(f"{where} is not a drvtape database")
+    version = meta.get("schema_version", "")
+    if not version.isdigit():
+        raise DrvtapeError(f"unknown drvtape schema version {version!r} in {where}")
+    if int(version) > t.SCHEMA_VERSION:
+        raise DrvtapeError(f"the database has schema version {version}, newer than this drvtape knows "
+                           f"({t.SCHEMA_VERSION}): upgrade drvtape to read it")
+    return int(version)
+
+
 def _signed(value: int) -> int:
     return value - (1 << 64) if value > INT64_MAX else value
+
+
+@contextmanager
+def _using(engine: Engine, conn):
+    """conn when given, else a connection of our own for the block."""
+    if conn is not None:
+        yield conn
+    else:
+        with engine.connect() as own:
+            yield own
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:

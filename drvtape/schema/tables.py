@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 1: first release; 2: events.chain (drvtape.schema.chain)
 APPLICATION = "drvtape"
 
 metadata = sa.MetaData()
@@ -53,6 +53,7 @@ events = sa.Table(
     sa.Column("depth", sa.Integer),
     sa.Column("duration_ns", sa.BigInteger),
     sa.Column("payload", sa.Text),
+    sa.Column("chain", sa.LargeBinary(16)),  # this event's link in the session's hash chain
     sa.PrimaryKeyConstraint("session_pk", "seq", name="pk_events"),
     # one session's events of one message (e.g. its DRV_EXITSESSION calls)
     sa.Index("ix_events_session_msg", "session_pk", "msg", "seq"),

@@ -1,0 +1,72 @@
+"""Schema migrations (Alembic). Revision "000N" brings a database to drvtape schema version N.
+
+`upgrade` is what `drvtape db upgrade` runs: a backup first (SQLite files), then every
+migration from the database's version to this drvtape's, in one transaction.
+"""
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from drvtape.errors import DrvtapeError
+from drvtape.schema import tables as t
+from drvtape.store import Store, database_url, schema_version, sqlite_path
+
+
+@dataclass(frozen=True)
+class Upgrade:
+    before: int
+    after: int
+    backup: Path | None
+
+
+def upgrade(path_or_url) -> Upgrade:
+    url = database_url(path_or_url)
+    path = sqlite_path(url)
+    if path is not None and not path.is_file():
+        raise DrvtapeError(f"no drvtape database at {path}")
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            before = schema_version(conn, path or url)
+        if before == t.SCHEMA_VERSION:
+            return Upgrade(before, before, None)
+        backup = _backup(path, before) if path is not None else None
+        with engine.begin() as conn:
+            config = alembic_config(conn)
+            if "alembic_version" not in sa.inspect(conn).get_table_names():
+                command.stamp(config, f"{before:04d}")
+            command.upgrade(config, f"{t.SCHEMA_VERSION:04d}")
+    except sa.exc.DatabaseError as exc:
+        raise DrvtapeError(f"cannot upgrade {path or url}: {str(getattr(exc, 'orig', exc)).splitlines()[0]}") from None
+    finally:
+        engine.dispose()
+    Store.open(url).close()  # the upgraded database opens as this drvtape's
+    return Upgrade(before, t.SCHEMA_VERSION, backup)
+
+
+def alembic_config(conn) -> Config:
+    """Alembic's configuration for running these migrations on an open connection."""
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent))
+    config.attributes["connection"] = conn
+    return config
+
+
+def _backup(path: Path, version: int) -> Path:
+    """A consistent copy (SQLite's backup API, WAL included) beside the database."""
+    target = path.with_name(f"{path.name}.schema-v{version}.bak")
+    if target.exists():
+        raise DrvtapeError(f"{target} is in the way: move it, then upgrade again")
+    source = sqlite3.connect(path)
+    copy = sqlite3.connect(target)
+    try:
+        source.backup(copy)
+    finally:
+        copy.close()
+        source.close()
+    return target
