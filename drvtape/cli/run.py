@@ -14,6 +14,7 @@ from rich.table import Table
 from drvtape.cli.app import app, open_store
 from drvtape.cli.render import err, out, print_json
 from drvtape.errors import DrvtapeError
+from drvtape.recorder.hook import Durability
 from drvtape.recorder.workload import load_workload, record_workload
 from drvtape.replay import ReplayReport, load_recording, replay_recording
 from drvtape.runtime.targets import parse_target
@@ -35,13 +36,17 @@ def record(
     workload: Path = typer.Option(..., "--workload", "-w", help="the steps to run, a TOML file (docs/workloads.md)"),
     threads: Threads = typer.Option(Threads.faithful, help=THREADS_HELP),
     timeout: float = typer.Option(5.0, min=0.001, help=TIMEOUT_HELP),
+    durability: Durability = typer.Option(
+        Durability.BATCHED, help="machine: each event fsync'ed before the driver sees it; process: written to "
+                                 "the OS first; batched: fastest, a bounded number may be lost (docs/reliability.md)"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Run a workload against a target under the hook and store the session."""
     steps = load_workload(workload)
     tgt = parse_target(target)
     open_store(ctx, create=True).close()  # a bad --db fails here, before the driver runs
-    result = record_workload(steps, tgt, ctx.find_root().obj.db, threads=threads.value, timeout=timeout)
+    result = record_workload(steps, tgt, ctx.find_root().obj.db, threads=threads.value, timeout=timeout,
+                             durability=durability.value)
     with open_store(ctx) as store:
         summary = store.summary(store.resolve(result.session_id).pk)
     if as_json:

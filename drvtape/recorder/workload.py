@@ -134,13 +134,13 @@ def _check_order(workload: Workload, text: str, source: str) -> None:
 
 
 def record_workload(workload: Workload, target: Target, db, *, threads: str = "faithful",
-                    timeout: float = 5.0) -> RecordResult:
+                    timeout: float = 5.0, durability: str = "batched") -> RecordResult:
     """Run the workload against a fresh driver under the hook and store the session."""
     if not target.in_process:
         raise DrvtapeError(f"{target.spec}: recording a workload needs an in-process target (sim: or py:); "
                            "record a real driver with the drvtap proxy")
     running = target.start()
-    recorder = Recorder(db, driver=target.spec, target=target.spec, source="workload")
+    recorder = Recorder(db, driver=target.spec, target=target.spec, source="workload", durability=durability)
     system = DriverSystem(recorder.wrap(running.proc))
     units = [Unit(step.thread, _step_runner(system, step, recorder, n), n)
              for n, step in enumerate(workload.steps, 1)]
