@@ -1,0 +1,73 @@
+"""A private PostgreSQL server on loopback for the engine tests, started once per test run.
+
+DRVTAPE_TEST_PG_URL names a server to use instead. Otherwise the server binaries of Debian's
+`postgresql` package are used: initdb into a temporary folder (as the postgres user when we
+are root, which initdb refuses to be), then pg_ctl start on 127.0.0.1.
+"""
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+import sqlalchemy as sa
+
+
+class PostgresUnavailable(Exception):
+    pass
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PostgresServer:
+    def __init__(self):
+        self.url = os.environ.get("DRVTAPE_TEST_PG_URL")
+        self._dir = None
+        self._as = []
+        self._bin = None
+        if self.url is None:
+            self._start()
+        self._counter = 0
+
+    def _start(self) -> None:
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        if not found:
+            raise PostgresUnavailable("PostgreSQL server binaries not found: apt-get install postgresql")
+        self._bin = Path(found[-1]).parent
+        self._dir = Path(tempfile.mkdtemp(prefix="drvtape-pg-"))
+        if os.geteuid() == 0:
+            shutil.chown(self._dir, "postgres", "postgres")
+            self._as = ["runuser", "-u", "postgres", "--"]
+        port = _free_port()
+        data = self._dir / "data"
+        self._run("initdb", "-D", str(data), "--auth=trust", "-U", "postgres")
+        self._run("pg_ctl", "-D", str(data), "-l", str(self._dir / "log"), "-w", "start", "-o",
+                  f"-k {self._dir} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off")
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+
+    def _run(self, tool: str, *args: str) -> None:
+        proc = subprocess.run([*self._as, str(self._bin / tool), *args], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise PostgresUnavailable(f"{tool} failed: {proc.stderr.strip() or proc.stdout.strip()}")
+
+    def new_database(self) -> str:
+        """The URL of a new, empty database on the server."""
+        self._counter += 1
+        name = f"drvtape_test_{os.getpid()}_{self._counter}"
+        engine = sa.create_engine(self.url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        engine.dispose()
+        return self.url.rsplit("/", 1)[0] + "/" + name
+
+    def stop(self) -> None:
+        if self._dir is not None:
+            self._run("pg_ctl", "-D", str(self._dir / "data"), "-m", "immediate", "stop")
+            shutil.rmtree(self._dir, ignore_errors=True)
