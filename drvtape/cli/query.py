@@ -22,7 +22,7 @@ from drvtape.schema.events import CallEvent, EndEvent, EndReason, Event, FaultEv
 from drvtape.schema.messages import DRV_EXITSESSION, message_name, parse_message
 from drvtape.schema.payloads import AcmDrvOpenDescW, DrvConfigInfo, IcOpen, RawBytes, WideString
 from drvtape.schema.rows import KIND_BY_NAME, Kind
-from drvtape.schema.values import UINT64_MAX, as_signed64, fits_64_bits
+from drvtape.schema.values import INT64_MAX, INT64_MIN, UINT64_MAX, as_signed64, fits_64_bits
 from drvtape.store import EventFilter, SessionSummary
 
 # ---- parsing option values (errors are DrvtapeError: one line, exit 2) ----------------------
@@ -42,7 +42,8 @@ def _positive(text: str) -> int:
     value = _integer(text)
     if value < 1:
         raise DrvtapeError(f"{text!r} must be a positive integer")
-    return value
+    # A seq or a limit beyond the store's 64-bit integers selects the same as the largest one.
+    return min(value, INT64_MAX)
 
 
 def _result(text: str) -> int:
@@ -73,10 +74,18 @@ _NS_PER_UNIT = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 
 
 def _offset_ns(text: str, started_at: datetime) -> int:
-    """A TIME option as nanoseconds from the session start: a duration, or an ISO-8601 UTC time."""
+    """A TIME option as nanoseconds from the session start: a duration, or an ISO-8601 UTC time.
+    Clamped to the store's 64-bit integers: a time beyond them selects the same events."""
+    return max(INT64_MIN, min(INT64_MAX, _unclamped_offset_ns(text, started_at)))
+
+
+def _unclamped_offset_ns(text: str, started_at: datetime) -> int:
     body = text.strip()
-    if body.isdigit():
-        return int(body)
+    if body.isascii() and body.isdigit():  # not str.isdigit alone: it is true for '²', which int() refuses
+        try:
+            return int(body)
+        except ValueError:  # more digits than int() converts: far past any 64-bit time
+            return INT64_MAX
     match = _DURATION.fullmatch(body)
     if match:
         return int(Decimal(match[1]) * _NS_PER_UNIT[match[2].lower()])

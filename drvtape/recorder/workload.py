@@ -32,6 +32,13 @@ class Step(BaseModel):
     lparam2: Param = 0
     thread: str = Field("main", min_length=1, max_length=200)
 
+    @field_validator("msg", "lparam1", "lparam2", mode="before")
+    @classmethod
+    def _not_boolean(cls, value):
+        if isinstance(value, bool):  # TOML true is not the number 1
+            raise ValueError("a boolean is not a message or an LPARAM: give a number")
+        return value
+
     @field_validator("msg", mode="before")
     @classmethod
     def _message(cls, value):
@@ -79,6 +86,10 @@ def parse_workload(text: str, source: str) -> Workload:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise DrvtapeError(f"{source}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise DrvtapeError(f"{source}: invalid TOML: arrays or tables nested too deeply") from None
+    except ValueError as exc:  # an integer of more digits than int() converts
+        raise DrvtapeError(f"{source}: invalid TOML: {str(exc).split(';')[0]}") from None
     try:
         workload = Workload.model_validate(data)
     except ValidationError as exc:
