@@ -450,3 +450,58 @@ def test_unfinished_hang_ends_the_session_at_the_oldest_outer_call_that_never_re
     assert bad.code == 2
     with pytest.raises(DrvtapeError, match="unfinished"):
         parse_tape(bytes(w.data), unfinished="maybe")
+
+
+# ---- any damage: never a crash, always valid sessions -------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from drvtape.schema.interchange import dump_session, parse_jsonl  # noqa: E402
+
+
+@st.composite
+def damaged_tapes(draw) -> bytes:
+    w = Writer()
+    w.header()
+    for _ in range(draw(st.integers(0, 12))):
+        msg = draw(st.sampled_from([DRV_LOAD, DRV_OPEN, DRV_CLOSE, DRV_USER, DRV_USER + 7, DRV_CONFIGURE]))
+        payloads = draw(st.sampled_from([(), (wstr(1, "abc"),), (icopen(),), (drvconfiginfo(2, "s", None),),
+                                         (raw(2, b"\x08\0\0\0xyzw"),), (acm(),)]))
+        seq = w.call(msg, driver_id=draw(st.integers(0, (1 << 64) - 1)), l1=draw(st.integers(-(1 << 63), (1 << 63) - 1)),
+                     payloads=payloads)
+        outcome = draw(st.sampled_from(["return", "return", "fault", "none"]))
+        if outcome == "return":
+            w.ret(seq, draw(st.integers(-(1 << 63), (1 << 63) - 1)), msg=msg)
+        elif outcome == "fault":
+            fault(w, seq)
+    if draw(st.booleans()):
+        w.end(draw(st.sampled_from([1, 2])))
+    data = bytearray(w.data)
+    for _ in range(draw(st.integers(0, 3))):
+        kind = draw(st.sampled_from(["flip", "truncate", "insert", "zero-length"]))
+        if not data:
+            break
+        at = draw(st.integers(0, len(data) - 1))
+        if kind == "flip":
+            data[at] ^= draw(st.integers(1, 255))
+        elif kind == "truncate":
+            del data[at:]
+        elif kind == "insert":
+            data[at:at] = draw(st.binary(min_size=1, max_size=40))
+        else:
+            data[at:at + 4] = b"\xff\xff\xff\x7f"
+    return bytes(data)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(damaged_tapes())
+def test_any_damage_gives_valid_sessions_or_a_clean_error(data):
+    try:
+        tape = parse_tape(data, "fuzz")
+    except DrvtapeError:
+        return
+    for s in tape.sessions:
+        lines = list(dump_session(s.header, s.events))
+        ((header, events),) = parse_jsonl(lines, "fuzz")  # seq contiguous, call_seq refs, one answer per call
+        assert events == s.events and isinstance(events[-1], EndEvent)
