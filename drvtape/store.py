@@ -450,6 +450,29 @@ class Store:
                 break
         return problems
 
+    def find(self, session_id: uuid.UUID) -> StoredSession | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t.sessions).where(t.sessions.c.uuid == str(session_id))).mappings().first()
+        return StoredSession(row["pk"], _header(row)) if row else None
+
+    def add_session(self, header: SessionHeader) -> int:
+        """Store a header unless a session with its id is here already; its key either way."""
+        found = self.find(header.id)
+        return found.pk if found else self.begin_session(header)
+
+    def last_link(self, session_pk: int) -> tuple[int, bytes | None]:
+        """(the highest seq stored, its chain link); (0, None) for a session with no events."""
+        e = t.events
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(e.c.seq, e.c.chain).where(e.c.session_pk == session_pk)
+                               .order_by(e.c.seq.desc()).limit(1)).first()
+        return (row.seq, row.chain) if row else (0, None)
+
+    def link_at(self, session_pk: int, seq: int) -> bytes | None:
+        e = t.events
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(e.c.chain).where(e.c.session_pk == session_pk, e.c.seq == seq)).scalar()
+
     def sessions_with(self, msg: int) -> list[uuid.UUID]:
         """Every session that received a message (a call event for it), oldest first."""
         s, e = t.sessions, t.events

@@ -1,5 +1,6 @@
 """Shared fixtures: real SQLite database files built through the Store API, and a CLI runner."""
 
+import os
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from drvtape.schema.messages import (
 from drvtape.schema.payloads import CallPayloads, IcOpen, WideString
 from drvtape.schema.rows import event_to_row
 from drvtape.store import Store
+from postgres_server import PostgresServer, PostgresUnavailable
 
 T0 = 0x1A2B  # the thread that loads the driver
 T1 = 0xFFFF_FFFF_FFFF_FFF0  # a second thread whose id needs all 64 bits
@@ -191,3 +193,26 @@ def drvtape():
             # read inside: typer's runner closes its buffers when the block ends
             return Run(code, stdout.getvalue().decode(), stderr.getvalue().decode())
     return run
+
+
+# ---- both engines -------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def postgres():
+    try:
+        import psycopg  # noqa: F401
+        server = PostgresServer()
+    except (ImportError, PostgresUnavailable) as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"required in CI: {exc}", pytrace=False)
+        pytest.skip(str(exc))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request, tmp_path):
+    """A --db value for a new, empty database on each engine."""
+    if request.param == "sqlite":
+        return str(tmp_path / "engine.db")
+    return request.getfixturevalue("postgres").new_database()

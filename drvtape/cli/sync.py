@@ -1,0 +1,67 @@
+"""push and pull: sessions between a machine's database and a central one."""
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from drvtape.cli.app import app, open_store
+from drvtape.cli.render import err, out, print_json
+from drvtape.errors import DrvtapeError
+from drvtape.store import Store
+from drvtape.sync import CHUNK_EVENTS, copy_sessions
+
+
+CHUNK_HELP = "events per transaction: an interrupted copy keeps every whole chunk"
+
+
+def _copy(source: Store, destination: Store, refs: list[str], every: bool, quiet: bool, verb: str,
+          chunk: int) -> list:
+    if bool(refs) == every:
+        raise DrvtapeError("give SESSION... or --all")
+    chosen = ([source.resolve(str(s.header.id)) for s in source.sessions()] if every
+              else [source.resolve(r) for r in refs])
+    total = sum(source.summary(s.pk).events for s in chosen)
+    with Progress(TextColumn(verb), BarColumn(), MofNCompleteColumn(), TextColumn("events"), console=err,
+                  transient=True, disable=quiet or not err.is_terminal) as progress:
+        task = progress.add_task(verb, total=total)
+        return copy_sessions(source, destination, chosen, on_events=lambda n: progress.advance(task, n), chunk=chunk)
+
+
+def _report(copied: list, as_json: bool, where: str) -> None:
+    if as_json:
+        print_json([{"session": c.session, "copied_events": c.events, "events": c.total} for c in copied])
+        return
+    for c in copied:
+        state = f"{c.events} events copied" if c.events else "already there"
+        out.print(f"{c.session}: {state} ({c.total} events {where})", markup=False)
+
+
+@app.command()
+def push(
+    ctx: typer.Context,
+    to: str = typer.Option(..., "--to", metavar="URL", help="the central database (a SQLAlchemy URL or a file)"),
+    sessions: list[str] = typer.Argument(None, metavar="[SESSION]...", help="UUIDs, unique prefixes, or 'last'"),
+    every: bool = typer.Option(False, "--all", help="push every session"),
+    chunk: int = typer.Option(CHUNK_EVENTS, min=1, help=CHUNK_HELP),
+    quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
+) -> None:
+    """Copy sessions to another database; again after an interruption, it continues."""
+    with open_store(ctx) as source, Store.open(to, create=True) as destination:
+        copied = _copy(source, destination, sessions or [], every, quiet, "pushing", chunk)
+    _report(copied, as_json, "there")
+
+
+@app.command()
+def pull(
+    ctx: typer.Context,
+    source_url: str = typer.Option(..., "--from", metavar="URL", help="the database to copy from"),
+    sessions: list[str] = typer.Argument(None, metavar="[SESSION]...", help="UUIDs, unique prefixes, or 'last'"),
+    every: bool = typer.Option(False, "--all", help="pull every session"),
+    chunk: int = typer.Option(CHUNK_EVENTS, min=1, help=CHUNK_HELP),
+    quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
+) -> None:
+    """Copy sessions from another database into this one."""
+    with Store.open(source_url) as source, open_store(ctx, create=True) as destination:
+        copied = _copy(source, destination, sessions or [], every, quiet, "pulling", chunk)
+    _report(copied, as_json, "here")

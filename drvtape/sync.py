@@ -1,0 +1,51 @@
+"""Copying sessions between databases (push to a central one, pull back), resumably.
+
+Per session: the source's chain must verify, and the destination's highest seq and its
+chain link must equal the source's link at that seq (else the two histories differ and
+nothing is written); the events after it go
+over in chunks, one transaction each, so an interrupted copy leaves a verified prefix that
+the next copy continues. Copying a session that is already whole writes nothing.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from drvtape.errors import DrvtapeError
+from drvtape.store import EventFilter, StoredSession, Store
+
+CHUNK_EVENTS = 10_000
+
+
+@dataclass(frozen=True)
+class Copied:
+    session: str
+    events: int  # copied now
+    total: int  # the session's events at the destination afterwards
+
+
+def copy_sessions(source: Store, destination: Store, chosen: Sequence[StoredSession],
+                  on_events: Callable[[int], None] = lambda n: None, chunk: int = CHUNK_EVENTS) -> list[Copied]:
+    return [_copy(source, destination, s, on_events, chunk) for s in chosen]
+
+
+def _copy(source: Store, destination: Store, session: StoredSession, on_events, chunk: int) -> Copied:
+    damaged = source.verify(session.pk)
+    if damaged:
+        raise DrvtapeError(f"session {session.header.id} is damaged where it comes from: {damaged[0][1]}; "
+                           "nothing copied")
+    dest_pk = destination.add_session(session.header)
+    done, dest_link = destination.last_link(dest_pk)
+    if done and source.link_at(session.pk, done) != dest_link:
+        raise DrvtapeError(f"session {session.header.id} differs at seq {done} between the two databases: "
+                           "nothing copied (run verify on both)")
+    copied = 0
+    while True:
+        rows = source.rows(session.pk, EventFilter(from_seq=done + 1, limit=chunk))
+        if not rows:
+            break
+        destination.append_rows(dest_pk, rows)
+        done, copied = rows[-1][0], copied + len(rows)
+        on_events(len(rows))
+    if destination.last_link(dest_pk)[1] != source.last_link(session.pk)[1]:
+        raise DrvtapeError(f"session {session.header.id}: the copy's hash chain does not match the source's")
+    return Copied(str(session.header.id), copied, done)
