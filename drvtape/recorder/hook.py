@@ -53,7 +53,7 @@ class Recorder:
     """
 
     def __init__(self, db: str | Store | None = None, *, driver: str, target: str | None = None,
-                 source: str = "hook", session_id: uuid.UUID | None = None,
+                 source: str = "hook", session_id: uuid.UUID | None = None, origin: uuid.UUID | None = None,
                  durability: Durability | str = Durability.BATCHED, batch_size: int = 8192,
                  max_pending: int | None = None, flush_interval: float = 0.05):
         try:
@@ -66,6 +66,7 @@ class Recorder:
             id=session_id or uuid.uuid4(), driver=driver, target=target, machine=platform.node(),
             os=platform.platform(), process=Path(sys.argv[0]).name or sys.executable, pid=os.getpid(),
             recorder_version=__version__, started_at=utc_now(), clock="perf_counter_ns", source=source,
+            origin=origin,
         )
         self._pk = self.store.begin_session(self.header)
         self._lock = threading.Lock()

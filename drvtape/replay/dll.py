@@ -14,13 +14,7 @@ from drvtape.runtime.targets import Target
 def run_dll_target(recording: Recording, target: Target, *, threads: str, timeout: float) -> Outcome:
     host_available()
     calls = {c.seq: c for c in recording.calls}
-    host_calls = [
-        HostCall(seq=c.seq, thread=0 if threads == "serial" else c.thread, driver_id=c.driver_id, hdrvr=c.hdrvr,
-                 msg=c.msg, lparam1=c.lparam1, lparam2=c.lparam2,
-                 payload1=_payload(c.payload, "lparam1"), payload2=_payload(c.payload, "lparam2"), expect=c.result)
-        for c in recording.calls
-    ]
-    for result in run_dll(target.name, host_calls, timeout_s=timeout):
+    for result in run_dll(target.name, host_calls(recording, threads), timeout_s=timeout):
         call = calls[result.seq]
         if result.kind == "fault":
             return Outcome("fault", seq=call.seq, msg=call.msg, code=result.code, module=result.module,
@@ -32,6 +26,15 @@ def run_dll_target(recording: Recording, target: Target, *, threads: str, timeou
         except Diverged as diverged:
             return diverged.outcome
     return Outcome("completed")
+
+
+def host_calls(recording: Recording, threads: str) -> list[HostCall]:
+    return [
+        HostCall(seq=c.seq, thread=0 if threads == "serial" else c.thread, driver_id=c.driver_id, hdrvr=c.hdrvr,
+                 msg=c.msg, lparam1=c.lparam1, lparam2=c.lparam2,
+                 payload1=_payload(c.payload, "lparam1"), payload2=_payload(c.payload, "lparam2"), expect=c.result)
+        for c in recording.calls
+    ]
 
 
 def _payload(payloads, which: str) -> dict | None:

@@ -1,18 +1,26 @@
 """One replay run against an in-process target (sim: or py:)."""
 
+from collections.abc import Callable
+
 from drvtape.replay.outcome import Diverged, Outcome, check_return
 from drvtape.replay.recording import Recording
 from drvtape.runtime.faults import fault_of
 from drvtape.runtime.pointers import python_arg
-from drvtape.runtime.schedule import Unit, run_schedule
-from drvtape.runtime.targets import Target
+from drvtape.runtime.schedule import ScheduleOutcome, Unit, run_schedule
+from drvtape.runtime.targets import RunningDriver, Target
 from drvtape.schema.messages import DRV_OPEN
 from drvtape.schema.values import as_signed64, as_unsigned64
 
 
 def run_in_process(recording: Recording, target: Target, *, threads: str, timeout: float) -> Outcome:
     running = target.start()
-    proc = running.proc
+    return drive(recording, running, running.proc, threads=threads, timeout=timeout)[0]
+
+
+def drive(recording: Recording, running: RunningDriver, proc: Callable, *, threads: str,
+          timeout: float) -> tuple[Outcome, ScheduleOutcome]:
+    """Issue the recording's calls to proc (running's DriverProc, or a hook around it) on the
+    replay schedule; the outcome, and the schedule's own account of the run."""
     recorded = recording.outcome
     ids: dict[int, int] = {}  # recorded dwDriverId -> this run's
 
@@ -32,11 +40,12 @@ def run_in_process(recording: Recording, target: Target, *, threads: str, timeou
     done = run_schedule([unit_for(c) for c in recording.calls], running.coordinator, threads=threads,
                         cooperative=running.cooperative, timeout=timeout)
     if done.kind == "completed":
-        return Outcome("completed")
+        return Outcome("completed"), done
     call = calls[done.unit.label]
     if done.kind == "hang":
-        return Outcome("hang", seq=call.seq, msg=call.msg)
+        return Outcome("hang", seq=call.seq, msg=call.msg), done
     if isinstance(done.error, Diverged):
-        return done.error.outcome
+        return done.error.outcome, done
     fault = fault_of(done.error)
-    return Outcome("fault", seq=call.seq, msg=call.msg, code=fault.code, module=fault.module, offset=fault.offset)
+    return Outcome("fault", seq=call.seq, msg=call.msg, code=fault.code, module=fault.module,
+                   offset=fault.offset), done

@@ -1,0 +1,86 @@
+"""Commands that search for the calls that matter: minimize, explore."""
+
+from __future__ import annotations
+
+import re
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from drvtape.cli.app import app, open_store
+from drvtape.cli.render import err, out, print_json
+from drvtape.cli.run import THREADS_HELP, TIMEOUT_HELP, Threads
+from drvtape.errors import DrvtapeError
+from drvtape.replay import load_recording
+from drvtape.runtime.targets import parse_target
+from drvtape.schema.messages import message_name
+
+SESSION_HELP = "a session UUID, a unique prefix of one, or 'last'"
+TARGET_HELP = "sim:NAME, py:MODULE:ATTR or dll:PATH [default: the target it was recorded against]"
+
+
+def _load(ctx: typer.Context, session: str, target: str | None):
+    store = open_store(ctx)
+    try:
+        recording = load_recording(store, session)
+    finally:
+        store.close()
+    spec = target or recording.header.target
+    if not spec:
+        raise DrvtapeError("the session does not say which target it was recorded against: pass --target")
+    return recording, parse_target(spec)
+
+
+def _progress(label: str, total: int | None) -> Progress:
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), console=err, transient=True,
+                    disable=not err.is_terminal)
+
+
+@app.command()
+def minimize(
+    ctx: typer.Context,
+    session: str = typer.Argument(..., help=SESSION_HELP),
+    target: str = typer.Option(None, "--target", "-t", help=TARGET_HELP),
+    repeat: int = typer.Option(None, min=1, max=1000,
+                               help="runs per candidate, all of which must reproduce [default: 1 for sim:, 3 else]"),
+    max_replays: int = typer.Option(1000, min=1, help="stop after this many driver runs, keeping the best so far"),
+    threads: Threads = typer.Option(Threads.faithful, help=THREADS_HELP),
+    timeout: float = typer.Option(5.0, min=0.001, help=TIMEOUT_HELP),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
+) -> None:
+    """Delta-debug a failing session down to the calls that still make it fail; store the result."""
+    from drvtape.replay.minimize import minimize as run_minimize
+    from drvtape.replay.minimize import replays_as_stored, save_derived
+
+    recording, tgt = _load(ctx, session, target)
+    open_store(ctx, create=True).close()
+    db = ctx.find_root().obj.db
+    with _progress("minimizing", max_replays) as progress:
+        task = progress.add_task("minimize", total=max_replays)
+        result = run_minimize(recording, tgt, repeat=repeat, max_replays=max_replays, threads=threads.value,
+                              timeout=timeout, on_replay=lambda n: progress.update(task, completed=n))
+    result.session_id, result.saved_outcome = save_derived(recording, result.calls, tgt, db, source="minimize",
+                                                           threads=threads.value, timeout=timeout)
+    result.verified = replays_as_stored(db, result.session_id, tgt, threads=threads.value, timeout=timeout)
+    if as_json:
+        print_json(result.to_json())
+    else:
+        out.print(f"session {recording.header.id}: {recording.outcome.describe()}")
+        out.print(f"before: {len(recording.calls)} calls on {recording.threads} thread(s); "
+                  f"after: {len(result.calls)} calls on {len({c.thread for c in result.calls})} thread(s)")
+        for c in result.calls:
+            out.print(f"  seq {c.seq:>6}  thread {c.thread}  {message_name(c.msg)}")
+        spent = f"{result.replays} replays, {result.candidates} candidates, {result.seconds:.2f}s"
+        out.print(f"used {spent}" + (" (budget exhausted: not 1-minimal)" if result.exhausted else ""))
+        out.print(f"minimized session {result.session_id} (origin {recording.header.id}); "
+                  f"replay {'reproduces' if result.verified else 'does NOT reproduce'} it")
+    if not result.verified:
+        raise typer.Exit(1)
+
+
+def parse_budget(text: str) -> tuple[int | None, float | None]:
+    """'200' -> 200 replays; '30s' -> 30 seconds."""
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s?)\s*", text or "")
+    if not found or (not found[2] and "." in found[1]) or float(found[1]) <= 0:
+        raise DrvtapeError(f"--budget {text!r}: give a number of replays (200) or of seconds (30s)")
+    return (None, float(found[1])) if found[2] else (int(found[1]), None)
