@@ -1,0 +1,132 @@
+"""The driver's state at any seq, folded from a session's event rows (a projection, never stored).
+
+Transitions follow what the system has committed to when it sends a message, not what the
+driver answers: DRV_LOAD and DRV_OPEN take effect when they return (their LRESULT decides:
+0 = not loaded / refused); DRV_ENABLE, DRV_DISABLE, DRV_FREE and DRV_CLOSE take effect when
+sent, because their return is ignored (Wine's CloseDriver drops the handle whatever
+DRV_CLOSE returns, and the DLL is unloaded after DRV_FREE whatever it returns).
+
+An instance is known by its hdrvr, the system's handle: dwDriverId is the driver's own value
+and may be shared (Wine's winmm hands the same id to every instance of some drivers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from drvtape.schema import messages as m
+from drvtape.schema.rows import Kind
+from drvtape.schema.values import as_unsigned64
+
+
+@dataclass(frozen=True)
+class OpenInstance:
+    driver_id: int  # what DRV_OPEN returned, as the DWORD_PTR the system passes back
+    hdrvr: int
+    seq: int  # the DRV_OPEN call
+    thread: int  # the OS thread that opened it
+
+
+@dataclass(frozen=True)
+class CallInFlight:
+    seq: int
+    msg: int
+    thread: int
+    depth: int
+    driver_id: int
+    hdrvr: int
+
+
+@dataclass(frozen=True)
+class LastMessage:
+    seq: int  # the call
+    msg: int
+    status: str  # "returned", "in flight" or "faulted"
+    result: int | None = None
+
+
+@dataclass(frozen=True)
+class DriverState:
+    at: int  # the last seq folded in (0: nothing yet)
+    loaded: bool
+    enabled: bool
+    freed: bool  # DRV_FREE was sent and no DRV_LOAD since
+    instances: tuple[OpenInstance, ...]
+    in_flight: tuple[CallInFlight, ...]
+    last: dict[int, LastMessage]  # per OS thread, in order of first appearance
+
+
+@dataclass
+class Projection:
+    """Folds rows (ROW_COLUMNS order) one at a time; `state()` is the state after the last one.
+
+    Lint folds with this too, checking each call against the state just before it.
+    """
+
+    at: int = 0
+    loaded: bool = False
+    enabled: bool = False
+    freed: bool = False
+    instances: dict[int, OpenInstance] = field(default_factory=dict)  # by hdrvr
+    closed: dict[int, int] = field(default_factory=dict)  # hdrvr -> the DRV_CLOSE seq
+    in_flight: dict[int, CallInFlight] = field(default_factory=dict)  # by call seq
+    last: dict[int, LastMessage] = field(default_factory=dict)
+
+    def instance_for(self, driver_id: int, hdrvr: int) -> OpenInstance | None:
+        """The open instance a per-instance message is addressed to: by handle, else by a nonzero id."""
+        inst = self.instances.get(hdrvr)
+        if inst is None and driver_id:
+            inst = next((i for i in self.instances.values() if i.driver_id == driver_id), None)
+        return inst
+
+    def apply(self, row) -> None:
+        seq, kind, _ts, thread, msg, driver_id, hdrvr, _l1, _l2, result, call_seq, depth, _dur, _p = row
+        self.at = seq
+        if kind == Kind.CALL:
+            self.in_flight[seq] = CallInFlight(seq, msg, thread, depth or 0, driver_id, hdrvr)
+            self.last[thread] = LastMessage(seq, msg, "in flight")
+            self._sent(seq, msg, driver_id, hdrvr)
+        elif kind in (Kind.RETURN, Kind.FAULT):
+            call = self.in_flight.pop(call_seq, None)
+            returned = kind == Kind.RETURN
+            if self.last.get(thread) is not None and self.last[thread].seq == call_seq:
+                self.last[thread] = replace(self.last[thread], status="returned" if returned else "faulted",
+                                            result=result)
+            if returned and call is not None:
+                self._returned(call, result)
+
+    def _sent(self, seq: int, msg: int, driver_id: int, hdrvr: int) -> None:
+        if msg == m.DRV_ENABLE:
+            self.enabled = True
+        elif msg == m.DRV_DISABLE:
+            self.enabled = False
+        elif msg == m.DRV_FREE:
+            self.loaded, self.enabled, self.freed = False, False, True
+        elif msg == m.DRV_CLOSE:
+            inst = self.instance_for(driver_id, hdrvr)
+            if inst is not None:
+                del self.instances[inst.hdrvr]
+                self.closed[inst.hdrvr] = seq
+
+    def _returned(self, call: CallInFlight, result: int) -> None:
+        if call.msg == m.DRV_LOAD:
+            self.loaded = result != 0
+            if self.loaded:
+                self.freed = False
+        elif call.msg == m.DRV_OPEN and result != 0:
+            self.instances[call.hdrvr] = OpenInstance(as_unsigned64(result), call.hdrvr, call.seq, call.thread)
+            self.closed.pop(call.hdrvr, None)
+
+    def state(self) -> DriverState:
+        return DriverState(self.at, self.loaded, self.enabled, self.freed, tuple(self.instances.values()),
+                           tuple(self.in_flight.values()), dict(self.last))
+
+
+def fold(rows, at: int | None = None) -> DriverState:
+    """The state after every row up to and including seq `at` (all of them when None)."""
+    projection = Projection()
+    for row in rows:
+        if at is not None and row[0] > at:
+            break
+        projection.apply(row)
+    return projection.state()
