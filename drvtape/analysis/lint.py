@@ -1,0 +1,226 @@
+"""Protocol lint: the lifecycle of domain.md as rules, checked while folding a session's rows.
+
+Each rule is data (id, severity, a one-line why, its check). A call check sees one call and
+the driver's state just before it (drvtape.analysis.state.Projection); an end check sees the
+state after the last event. Checks yield (seq, detail, related seqs).
+
+Severity is what a driver engineer does about it: an error is a sequence that breaks drivers
+or cannot come from a correct system (look at it); a warning is a sequence Windows really
+sends that a driver must be ready for (know that it happened).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from drvtape.analysis.state import CallInFlight, Projection
+from drvtape.errors import DrvtapeError
+from drvtape.schema import messages as m
+from drvtape.schema.messages import describe, message_name
+from drvtape.schema.rows import Kind
+
+ERROR, WARNING = "error", "warning"
+Hit = tuple[int, str, tuple[int, ...]]  # seq, detail, related seqs
+
+
+@dataclass(frozen=True)
+class SessionEnd:
+    reason: str | None  # the end event's reason; None when the session has no end (still recording)
+    call_seq: int | None  # the call the end names (the hang, the crash)
+    faults: dict[int, dict]  # call seq -> the fault's detail
+
+
+def _instances(p: Projection) -> str:
+    return ", ".join(f"0x{i.driver_id:X} (hdrvr 0x{i.hdrvr:X}, opened at seq {i.seq})" for i in p.instances.values())
+
+
+def _opened(p: Projection) -> tuple[int, ...]:
+    return tuple(i.seq for i in p.instances.values())
+
+
+# ---- call checks: each docstring names the fact of domain.md it comes from -------------------
+
+
+def _open_before_load(p: Projection, call: CallInFlight) -> Iterator[Hit]:
+    """domain.md, the lifecycle: the first OpenDriver sends DRV_LOAD, DRV_ENABLE, DRV_OPEN. A
+    DRV_OPEN to a driver not loaded and enabled runs instance code before the driver's
+    initialization; no correct system sends it (a recording that starts mid-session shows it
+    too, and cannot be replayed faithfully). After DRV_FREE, message-after-free reports it."""
+    if call.msg == m.DRV_OPEN and not p.freed and not (p.loaded and p.enabled):
+        yield call.seq, f"DRV_OPEN with no successful {'DRV_ENABLE' if p.loaded else 'DRV_LOAD'} before it", ()
+
+
+def _unaddressed(p: Projection, call: CallInFlight) -> bool:
+    """A per-instance message (not DRV_OPEN) to a driver not freed that reaches no open instance."""
+    return (call.msg != m.DRV_OPEN and describe(call.msg).per_instance and not p.freed
+            and p.instance_for(call.driver_id, call.hdrvr) is None)
+
+
+def _message_to_unopened_instance(p: Projection, call: CallInFlight) -> Iterator[Hit]:
+    """domain.md: dwDriverId is 0 until DRV_OPEN returns, then the value DRV_OPEN returned. A
+    per-instance message whose handle and id name no open instance (never opened, refused, or
+    still opening on another thread) hands the driver an id it never gave out; drivers that
+    treat the id as a pointer crash on it (domain-facts.md: msrle32, iccvid, msvidc32)."""
+    if _unaddressed(p, call) and call.hdrvr not in p.closed:
+        yield call.seq, (f"{message_name(call.msg)} to dwDriverId 0x{call.driver_id:X}, hdrvr 0x{call.hdrvr:X}: "
+                         "no open instance has them"), ()
+
+
+def _message_to_closed_instance(p: Projection, call: CallInFlight) -> Iterator[Hit]:
+    """domain.md: DRV_OPEN, DRV_CLOSE and everything between concern one instance. A message to
+    the instance after its DRV_CLOSE reaches memory the driver released: a use after free."""
+    if _unaddressed(p, call) and call.hdrvr in p.closed:
+        closed = p.closed[call.hdrvr]
+        yield call.seq, f"{message_name(call.msg)} to hdrvr 0x{call.hdrvr:X}, closed at seq {closed}", (closed,)
+
+
+def _disable_with_open_instances(p: Projection, call: CallInFlight) -> Iterator[Hit]:
+    """domain.md, shutdown bug 3: DRV_DISABLE/DRV_FREE while instances are open (Windows ending,
+    or a process that leaked one); the driver frees per-instance memory twice or walks a freed
+    list. Windows does send this, but it is the one path where "every instance is closed by
+    now" breaks, and those instances never get DRV_CLOSE: an error to look at, every time."""
+    if call.msg in (m.DRV_DISABLE, m.DRV_FREE) and p.instances:
+        yield call.seq, (f"{message_name(call.msg)} with {len(p.instances)} instance(s) open: "
+                         f"{_instances(p)}"), _opened(p)
+
+
+def _message_after_free(p: Projection, call: CallInFlight) -> Iterator[Hit]:
+    """domain.md: after DRV_FREE the DLL is unloaded (shutdown bug 6). Anything but a new
+    DRV_LOAD after it runs code in a driver that has torn itself down."""
+    if p.freed and call.msg != m.DRV_LOAD:
+        yield call.seq, f"{message_name(call.msg)} after DRV_FREE with no DRV_LOAD since", ()
+
+
+def _exitsession_with_open_instance(p: Projection, call: CallInFlight) -> Iterator[Hit]:
+    """domain.md: Windows ending sends DRV_EXITSESSION (per instance, domain-facts.md); instances
+    open then may never get DRV_CLOSE, DRV_DISABLE and DRV_FREE follow. A warning: this is the
+    normal shutdown sequence, not a fault; it marks the sessions whose driver had to survive
+    the situation of shutdown bugs 2 and 3."""
+    if call.msg == m.DRV_EXITSESSION and p.instances:
+        yield call.seq, f"DRV_EXITSESSION with {len(p.instances)} instance(s) open: {_instances(p)}", _opened(p)
+
+
+def _exitsession_with_calls_in_flight(p: Projection, call: CallInFlight) -> Iterator[Hit]:
+    """domain.md, shutdown bug 1: DRV_EXITSESSION while another call (a DRV_OPEN on another
+    thread) has not returned. A driver that waits in DRV_EXITSESSION for it (the DDK wave
+    sample's Yield loop) hangs logoff: an error."""
+    if call.msg == m.DRV_EXITSESSION and p.in_flight:
+        others = ", ".join(f"{message_name(c.msg)} at seq {c.seq}" for c in p.in_flight.values())
+        yield call.seq, f"DRV_EXITSESSION while {others} had not returned", tuple(p.in_flight)
+
+
+def _close_on_other_thread(p: Projection, call: CallInFlight) -> Iterator[Hit]:
+    """domain.md, shutdown bug 4: an instance opened on one thread and closed (at shutdown,
+    typically) on another. Legal, hence a warning, but a driver keeping per-instance state in
+    thread-local storage fails here."""
+    inst = p.instance_for(call.driver_id, call.hdrvr) if call.msg == m.DRV_CLOSE else None
+    if inst is not None and inst.thread != call.thread:
+        yield call.seq, (f"DRV_CLOSE of 0x{inst.driver_id:X} on another thread than its DRV_OPEN "
+                         f"(seq {inst.seq})"), (inst.seq,)
+
+
+# ---- end checks ------------------------------------------------------------------------------
+
+
+def _session_ends_with_open_instances(p: Projection, end: SessionEnd) -> Iterator[Hit]:
+    """domain.md, Wine's winmm: a process that exits with instances open sends nothing more (no
+    DRV_CLOSE, DRV_DISABLE or DRV_FREE), only DllMain's DLL_PROCESS_DETACH. A warning: a real
+    system does this at process exit, but the driver's detach must release what those messages
+    would have. Not reported after DRV_FREE: disable-with-open-instances has it already."""
+    if p.instances and not p.freed:
+        how = f"ends ({end.reason})" if end.reason else "has no end yet"
+        yield p.at, f"the session {how} with {len(p.instances)} instance(s) open: {_instances(p)}", _opened(p)
+
+
+def _call_without_return(p: Projection, end: SessionEnd) -> Iterator[Hit]:
+    """design.md's event model: a call with no return is a crash or a hang inside the driver.
+    Each is reported, the one the session's end names too: that hang or crash is the finding."""
+    for seq in sorted([*p.in_flight, *end.faults]):
+        fault = end.faults.get(seq)
+        if fault is not None:
+            detail = f"{message_name(fault['msg'])} faulted: 0x{fault['code']:08X} in {fault.get('module') or '?'}"
+        elif seq == end.call_seq and end.reason == "hang":
+            detail = f"{message_name(p.in_flight[seq].msg)} never returned: the session ended as a hang here"
+        else:
+            ended = f"ended ({end.reason})" if end.reason else "stopped"
+            detail = f"{message_name(p.in_flight[seq].msg)} had no return when the session {ended}"
+        yield seq, detail, ()
+
+
+# ---- the rules -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: str
+    why: str  # one line
+    check: Callable[..., Iterator[Hit]]
+    at_end: bool = False  # checked once, on the state after the last event
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("open-before-load", ERROR, "DRV_OPEN before a successful DRV_LOAD and DRV_ENABLE", _open_before_load),
+    Rule("message-to-unopened-instance", ERROR, "a message to an instance never opened (or refused)",
+         _message_to_unopened_instance),
+    Rule("message-to-closed-instance", ERROR, "a message to an instance after its DRV_CLOSE",
+         _message_to_closed_instance),
+    Rule("disable-with-open-instances", ERROR, "DRV_DISABLE or DRV_FREE while instances are open",
+         _disable_with_open_instances),
+    Rule("message-after-free", ERROR, "a message after DRV_FREE with no new DRV_LOAD", _message_after_free),
+    Rule("exitsession-with-open-instance", WARNING,
+         "DRV_EXITSESSION with instances open: they may never get DRV_CLOSE", _exitsession_with_open_instance),
+    Rule("exitsession-with-calls-in-flight", ERROR, "DRV_EXITSESSION while another call has not returned",
+         _exitsession_with_calls_in_flight),
+    Rule("close-on-other-thread", WARNING, "DRV_CLOSE on another thread than the instance's DRV_OPEN",
+         _close_on_other_thread),
+    Rule("session-ends-with-open-instances", WARNING, "the session ends with instances open, the driver not freed",
+         _session_ends_with_open_instances, at_end=True),
+    Rule("call-without-return", ERROR, "a call that never returned: a fault or a hang", _call_without_return,
+         at_end=True),
+)
+RULES_BY_ID = {r.id: r for r in RULES}
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: Rule
+    seq: int  # where it fires
+    detail: str
+    related: tuple[int, ...] = ()  # seqs that explain it: an instance's DRV_OPEN, its DRV_CLOSE ...
+
+
+def select_rules(ids: list[str] | None) -> tuple[Rule, ...]:
+    """The rules named (all of them when none are); an unknown id is bad input."""
+    unknown = [i for i in ids or () if i not in RULES_BY_ID]
+    if unknown:
+        raise DrvtapeError(f"unknown lint rule {unknown[0]!r}: 'drvtape lint --rules' lists them")
+    return tuple(RULES_BY_ID[i] for i in dict.fromkeys(ids)) if ids else RULES
+
+
+def lint_rows(rows, rules: tuple[Rule, ...] = RULES) -> list[Finding]:
+    """The findings in a session's rows (ROW_COLUMNS order, seq order), ordered by seq."""
+    p = Projection()
+    findings: list[Finding] = []
+    faults: dict[int, dict] = {}
+    reason = end_call = None
+    on_call = [r for r in rules if not r.at_end]
+    for row in rows:
+        seq, kind, _ts, thread, msg, driver_id, hdrvr, *_, call_seq, depth, _dur, payload = row
+        if kind == Kind.CALL:
+            call = CallInFlight(seq, msg, thread, depth or 0, driver_id, hdrvr)
+            findings += [Finding(r, *hit) for r in on_call for hit in r.check(p, call)]
+        elif kind == Kind.FAULT:
+            faults[call_seq] = {**json.loads(payload), "msg": msg}
+        elif kind == Kind.END:
+            reason, end_call = json.loads(payload)["reason"], call_seq
+        p.apply(row)
+    end = SessionEnd(reason, end_call, faults)
+    findings += [Finding(r, *hit) for r in rules if r.at_end for hit in r.check(p, end)]
+    return sorted(findings, key=lambda f: f.seq)
+
+
+def has_errors(findings: list[Finding]) -> bool:
+    return any(f.rule.severity == ERROR for f in findings)
