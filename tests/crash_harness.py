@@ -50,7 +50,15 @@ def run_trial(workdir: Path, mode: str, seed: int, batch: int = 64) -> TrialResu
     db, seen_path = workdir / f"t{seed}.db", workdir / f"t{seed}.seen"
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(db), str(seen_path), mode, str(batch)],
                              stderr=subprocess.PIPE)
-    time.sleep(rng.uniform(0.3, 0.9))  # from start-up, through the session's creation, into the loop
+    if rng.random() < 0.25:
+        time.sleep(rng.uniform(0.0, 0.8))  # any moment: start-up, the session's creation, the loop
+    else:
+        # once the session exists, so that start-up time on a loaded machine cannot eat the trial
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and child.poll() is None and \
+                (not seen_path.exists() or seen_path.stat().st_size < 8):
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0.0, 0.25))
     child.send_signal(signal.SIGKILL)
     child.wait()  # reaped: its pid no longer names a live process
     raw = seen_path.read_bytes() if seen_path.exists() else b""

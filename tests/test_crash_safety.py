@@ -38,4 +38,4 @@ def test_killed_recordings_keep_what_they_promise(tmp_path, mode):
             # the call event is stored before the driver sees the message: the driver can have
             # seen only calls that are stored (the kill may land between commit and the driver)
             assert lost <= 0, f"seed {seed}: the driver saw {lost} messages that are not stored"
-    assert started >= TRIALS[mode] * 0.8, "most trials should be killed after the session began"
+    assert started >= TRIALS[mode] * 0.7, "most trials should be killed after the session began"

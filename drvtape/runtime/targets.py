@@ -63,10 +63,14 @@ def parse_target(spec: str) -> Target:
         if not sep or not module or not attr:
             raise DrvtapeError(f"target {spec!r}: write py:MODULE:ATTR, e.g. py:mydriver:DriverProc")
     else:
-        path = Path(rest).expanduser()
-        if not path.is_file():
-            raise DrvtapeError(f"target {spec!r}: no driver file at {path}")
-        rest = str(path.resolve())
+        try:
+            path = Path(rest).expanduser().resolve()
+            found = path.is_file()
+        except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL
+            raise DrvtapeError(f"target {spec[:200]!r}: not a usable path ({exc.__class__.__name__})") from None
+        if not found:
+            raise DrvtapeError(f"target {spec[:200]!r}: no driver file at {str(path)[:300]}")
+        rest = str(path)
     return Target(spec, kind, rest)
 
 
