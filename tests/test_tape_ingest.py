@@ -505,3 +505,18 @@ def test_any_damage_gives_valid_sessions_or_a_clean_error(data):
         lines = list(dump_session(s.header, s.events))
         ((header, events),) = parse_jsonl(lines, "fuzz")  # seq contiguous, call_seq refs, one answer per call
         assert events == s.events and isinstance(events[-1], EndEvent)
+
+
+def test_a_tape_that_grew_after_it_was_ingested_is_skipped_with_a_warning(tmp_path, drvtape):
+    w = Writer()
+    w.header()
+    w.send(DRV_LOAD, 1)
+    path = w.save(tmp_path / "live.drvtape")
+    assert drvtape("--db", tmp_path / "t.db", "ingest", path).code == 0  # ingested while still being written
+    w.send(DRV_ENABLE, 1)
+    w.end()
+    w.save(tmp_path / "live.drvtape")
+    run = drvtape("--db", tmp_path / "t.db", "ingest", path)
+    assert run.code == 0 and "already ingested" in run.stdout and "now gives 5 events" in run.stderr
+    doc = json.loads(drvtape("--db", tmp_path / "t.db", "ingest", path, "--json").stdout)
+    assert doc["tapes"][0]["sessions"][0]["stored_events"] == 3

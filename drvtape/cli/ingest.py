@@ -8,6 +8,10 @@ with its offset and the intact records are kept; it is not an error (exit 0). A 
 is not a tape at all is (exit 2, nothing written). `--unfinished hang` ends a session whose
 calls never returned (no end record: the process was killed) as a hang at the oldest of
 them, so that `drvtape replay` with a timeout can reproduce it.
+
+Ingest a tape once its process has ended: a session's id comes from its header and first
+record, so a tape ingested while still being written keeps the events it had then (a
+later ingest says "already ingested" and warns that the tape has grown).
 """
 
 from enum import Enum
@@ -26,20 +30,21 @@ class Unfinished(str, Enum):
     hang = "hang"
 
 
-def _stored(store: Store, session: TapeSession) -> bool:
+def _stored_events(store: Store, session: TapeSession) -> int | None:
+    """How many events the database holds for this session; None when it is not there."""
     try:
-        store.resolve(str(session.header.id))
+        stored = store.resolve(str(session.header.id))
     except DrvtapeError:
-        return False
-    return True
+        return None
+    return store.summary(stored.pk).events
 
 
-def _session_json(s: TapeSession, status: str) -> dict:
+def _session_json(s: TapeSession, status: str, stored: int | None) -> dict:
     return {
         "session": str(s.header.id), "status": status, "driver": s.header.driver, "process": s.header.process,
         "pid": s.header.pid, "machine": s.header.machine, "calls": s.calls, "events": len(s.events),
         "end_reason": s.end.reason.value, "call_seq": s.end.call_seq, "detail": s.end.detail,
-        "handled_exceptions": s.handled_exceptions,
+        "handled_exceptions": s.handled_exceptions, "stored_events": stored,
     }
 
 
@@ -59,13 +64,16 @@ def ingest(
         tape = read_tape(path, unfinished=unfinished.value)
         parsed.append(tape)
     statuses: list[list[str]] = []
+    stored_counts: dict[str, int | None] = {}
     new = []
     with open_store(ctx, create=True) as store:
         for tape in parsed:
             row = []
             for s in tape.sessions:
                 key = str(s.header.id)
-                if key in seen or _stored(store, s):
+                if key not in stored_counts:
+                    stored_counts[key] = _stored_events(store, s)
+                if key in seen or stored_counts[key] is not None:
                     row.append("already ingested")
                 else:
                     seen.add(key)
@@ -76,7 +84,8 @@ def ingest(
     if as_json:
         print_json({
             "tapes": [{"path": tape.source, "problems": [p.to_json() for p in tape.problems],
-                       "sessions": [_session_json(s, st) for s, st in zip(tape.sessions, row)]}
+                       "sessions": [_session_json(s, st, stored_counts[str(s.header.id)])
+                                    for s, st in zip(tape.sessions, row)]}
                       for tape, row in zip(parsed, statuses)],
             "ingested": len(new),
             "skipped": sum(row.count("already ingested") for row in statuses),
@@ -88,6 +97,11 @@ def ingest(
         for s, status in zip(tape.sessions, row):
             if status != "ingested":
                 out.print(f"{tape.source}: session {s.header.id} already ingested, skipped", markup=False)
+                stored = stored_counts[str(s.header.id)]
+                if stored is not None and stored != len(s.events):
+                    err.print(f"warning: {tape.source}: the tape now gives {len(s.events)} events for session "
+                              f"{s.header.id}, the database has {stored} (was it ingested while still being "
+                              "written?)", markup=False)
                 continue
             ending = s.end.reason.value + (f" at seq {s.end.call_seq}" if s.end.call_seq else "")
             out.print(f"{tape.source}: session {s.header.id} ingested: {s.calls} calls, {len(s.events)} events "
