@@ -14,9 +14,12 @@
                                 ICOPEN*), ICM_CONFIGURE query, ICClose
    winmm is loaded at run time, so the build needs no import library. */
 #define WIN32_LEAN_AND_MEAN
+#ifndef _UNICODE
+#define _UNICODE /* -municode defines UNICODE; msacm.h (via vfw.h) wants both */
+#endif
 #include <windows.h>
 #include <mmsystem.h>
-#include <vfw.h> /* (its msacm.h warns about UNICODE under -municode: harmless) */
+#include <vfw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
