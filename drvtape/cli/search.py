@@ -84,3 +84,41 @@ def parse_budget(text: str) -> tuple[int | None, float | None]:
     if not found or (not found[2] and "." in found[1]) or float(found[1]) <= 0:
         raise DrvtapeError(f"--budget {text!r}: give a number of replays (200) or of seconds (30s)")
     return (None, float(found[1])) if found[2] else (int(found[1]), None)
+
+
+@app.command()
+def explore(
+    ctx: typer.Context,
+    session: str = typer.Argument(..., help=SESSION_HELP),
+    target: str = typer.Option(None, "--target", "-t", help=TARGET_HELP),
+    budget: str = typer.Option("200", help="replays (200) or seconds (30s) to spend"),
+    seed: int = typer.Option(0, min=0, help="the first seed of the thread reorderings"),
+    threads: Threads = typer.Option(Threads.faithful, help=THREADS_HELP),
+    timeout: float = typer.Option(5.0, min=0.001, help=TIMEOUT_HELP),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
+) -> None:
+    """Find failures the recording did not hit: shutdown at every point, and thread reorderings."""
+    from drvtape.replay.explore import explore as run_explore
+    from drvtape.replay.explore import save_findings
+
+    max_replays, seconds = parse_budget(budget)
+    recording, tgt = _load(ctx, session, target)
+    open_store(ctx, create=True).close()
+    with _progress("exploring", max_replays) as progress:
+        task = progress.add_task("explore", total=max_replays)
+        result = run_explore(recording, tgt, max_replays=max_replays, seconds=seconds, seed=seed,
+                             threads=threads.value, timeout=timeout,
+                             on_replay=lambda n, _found: progress.update(task, completed=n))
+    save_findings(result, tgt, ctx.find_root().obj.db, threads=threads.value, timeout=timeout)
+    if as_json:
+        print_json(result.to_json())
+        return
+    out.print(f"session {recording.header.id}: {len(recording.calls)} calls on {recording.threads} thread(s); "
+              f"recorded: {recording.outcome.describe()}")
+    out.print(f"{result.replays} replays in {result.seconds:.2f}s; the recorded failure came back "
+              f"{result.recorded_hit} time(s)")
+    if not result.findings:
+        out.print("no other failure found")
+    for finding in result.findings:
+        check = "replay reproduces it" if finding.verified else "replay does NOT reproduce it"
+        out.print(f"  {finding.describe()}\n    saved as {finding.session_id} ({check})", markup=False)

@@ -1,0 +1,154 @@
+"""Explore: the failures a recording did not hit.
+
+(a) Shutdown at every point: each prefix of the calls, ended as Windows ends (what
+runtime/system.py's DriverSystem.shutdown sends: DRV_EXITSESSION to each instance open at
+that point, then DRV_DISABLE and DRV_FREE, on a thread of its own), and ended as a process
+exit (nothing more is sent). (b) With several threads: seeded interleavings that keep each
+thread's own order. Failures (fault, hang) are told apart by a fingerprint; each distinct
+one is stored as a session derived from the recording, which `replay` reproduces.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+
+from drvtape.replay import replay_recording
+from drvtape.replay.minimize import loose, replays_as_stored, save_derived
+from drvtape.replay.outcome import Outcome
+from drvtape.replay.recording import RecordedCall, Recording
+from drvtape.runtime.system import DriverSystem, Instance
+from drvtape.runtime.targets import Target
+from drvtape.schema import messages as m
+from drvtape.schema.values import as_unsigned64
+
+
+def fingerprint(outcome: Outcome) -> tuple:
+    return (outcome.kind, outcome.msg, outcome.code, outcome.module, outcome.offset)
+
+
+@dataclass
+class Finding:
+    outcome: Outcome
+    how: str  # "shutdown" | "process-exit" | "reorder"
+    prefix: int | None  # how many of the recording's calls ran before the ending
+    seed: int | None
+    calls: list[RecordedCall]
+    session_id: str | None = None
+    verified: bool | None = None
+
+    def describe(self) -> str:
+        found = f"seed {self.seed}" if self.how == "reorder" else f"{self.how} after {self.prefix} call(s)"
+        return f"{self.outcome.describe()}  [{found}]"
+
+    def to_json(self) -> dict:
+        return {"outcome": self.outcome.to_json(), "how": self.how, "prefix": self.prefix, "seed": self.seed,
+                "calls": len(self.calls), "session": self.session_id, "verified": self.verified}
+
+
+@dataclass
+class ExploreResult:
+    recording: Recording
+    findings: list[Finding]
+    replays: int
+    seconds: float
+    recorded_hit: int  # runs that ended in the recording's own failure
+
+    def to_json(self) -> dict:
+        return {"session": str(self.recording.header.id), "recorded": self.recording.outcome.to_json(),
+                "replays": self.replays, "seconds": round(self.seconds, 3), "recorded_failure_hits": self.recorded_hit,
+                "findings": [f.to_json() for f in self.findings]}
+
+
+def windows_ending(prefix: list[RecordedCall], thread: int, first_seq: int) -> list[RecordedCall]:
+    """What Windows sends when it ends after `prefix`: DriverSystem.shutdown, driven from the
+    state the prefix leaves (the driver loaded or not, the instances open by handle)."""
+    sent: list[tuple[int, int, int]] = []
+    system = DriverSystem(lambda driver_id, hdrvr, msg, _l1, _l2: sent.append((driver_id, hdrvr, msg)) or 0)
+    for c in prefix:
+        if c.msg == m.DRV_LOAD:
+            system.loaded = c.result != 0
+            system.instances.setdefault(f"load@{c.seq}", Instance(c.hdrvr, c.driver_id, "closed"))
+        elif c.msg == m.DRV_FREE:
+            system.loaded = False
+        elif c.msg == m.DRV_OPEN and c.result:
+            system.instances[str(c.hdrvr)] = Instance(c.hdrvr, as_unsigned64(c.result), "open")
+        elif c.msg == m.DRV_CLOSE and str(c.hdrvr) in system.instances:
+            system.instances[str(c.hdrvr)].state = "closed"
+    system.shutdown()
+    return [RecordedCall(first_seq + i, thread, msg, driver_id, hdrvr, 0, 0, None, None)
+            for i, (driver_id, hdrvr, msg) in enumerate(sent)]
+
+
+def interleaving(calls: list[RecordedCall], seed: int) -> list[RecordedCall]:
+    """A random merge of the threads' calls, each thread's in its recorded order; renumbered."""
+    rng = random.Random(seed)
+    lanes: dict[int, list[RecordedCall]] = {}
+    for c in calls:
+        lanes.setdefault(c.thread, []).append(c)
+    for lane in lanes.values():
+        lane.reverse()
+    merged = []
+    while lanes:
+        thread = rng.choice(sorted(lanes))
+        merged.append(lanes[thread].pop())
+        if not lanes[thread]:
+            del lanes[thread]
+    return [replace(c, seq=i) for i, c in enumerate(merged, 1)]
+
+
+def candidates(recording: Recording, seed: int) -> Iterator[tuple[str, int | None, int | None, list[RecordedCall]]]:
+    calls = recording.calls
+    shutdown_thread = max((c.thread for c in calls), default=-1) + 1
+    after = max((c.seq for c in calls), default=0) + 1
+    for k in range(1, len(calls) + 1):
+        prefix = calls[:k]
+        ending = windows_ending(prefix, shutdown_thread, after)
+        if ending:
+            yield "shutdown", k, None, prefix + ending
+        yield "process-exit", k, None, prefix
+    if recording.threads > 1:
+        s = seed
+        while True:
+            yield "reorder", None, s, interleaving(calls, s)
+            s += 1
+
+
+def explore(recording: Recording, target: Target, *, max_replays: int | None = 200, seconds: float | None = None,
+            seed: int = 0, threads: str = "faithful", timeout: float = 5.0,
+            on_replay: Callable[[int, int], None] | None = None) -> ExploreResult:
+    """Replay candidates until the budget (replays, or seconds) is spent or none are left."""
+    # Candidates end however they end: no recorded failure to compare with, no returns to check.
+    base = replace(recording, outcome=Outcome("completed"))
+    started = time.monotonic()
+    seen = {fingerprint(recording.outcome)} if recording.outcome.kind in ("fault", "hang") else set()
+    findings, replays, recorded_hit = [], 0, 0
+    for how, prefix, s, calls in candidates(recording, seed):
+        if max_replays is not None and replays >= max_replays:
+            break
+        if seconds is not None and time.monotonic() - started >= seconds:
+            break
+        outcome = replay_recording(loose(base, calls), target, threads=threads, timeout=timeout).runs[0]
+        replays += 1
+        if on_replay is not None:
+            on_replay(replays, len(findings))
+        if outcome.kind not in ("fault", "hang"):
+            continue
+        if fingerprint(outcome) == fingerprint(recording.outcome):
+            recorded_hit += 1
+        if fingerprint(outcome) not in seen:
+            seen.add(fingerprint(outcome))
+            findings.append(Finding(outcome, how, prefix, s, calls))
+    return ExploreResult(recording, findings, replays, time.monotonic() - started, recorded_hit)
+
+
+def save_findings(result: ExploreResult, target: Target, db, *, threads: str = "faithful",
+                  timeout: float = 5.0) -> None:
+    """Store each finding as a session derived from the recording, and check that it replays."""
+    base = replace(result.recording, outcome=Outcome("completed"))
+    for finding in result.findings:
+        finding.session_id, _ = save_derived(base, finding.calls, target, db, source="explore", threads=threads,
+                                             timeout=timeout)
+        finding.verified = replays_as_stored(db, finding.session_id, target, threads=threads, timeout=timeout)
