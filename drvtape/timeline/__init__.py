@@ -1,0 +1,56 @@
+"""A session as one self-contained HTML sequence diagram (`drvtape timeline`)."""
+
+import json
+from importlib import resources
+
+from drvtape.schema.messages import describe, message_name
+from drvtape.schema.rows import Kind
+
+# Lanes: one per thread (where calls come from), then the driver as a whole (DRV_LOAD,
+# DRV_ENABLE, DRV_DISABLE, DRV_FREE ...) and one per instance. Instances are told apart by
+# hdrvr: Wine hands every instance of a driver the same dwDriverId (domain.md).
+DRIVER_LANE = "driver"
+
+
+def timeline_data(header, rows) -> dict:
+    """What the page draws: lanes, and one compact array per event."""
+    threads: dict[int, int] = {}
+    instances: dict[int, int] = {}
+    calls: dict[int, tuple] = {}
+    events = []
+    for seq, kind, ts, thread, msg, driver_id, hdrvr, l1, l2, result, call_seq, depth, _dur, payload in rows:
+        t = threads.setdefault(thread, len(threads))
+        if kind == Kind.CALL:
+            target = -1 if not describe(msg).per_instance else instances.setdefault(hdrvr, len(instances))
+            calls[seq] = (target, msg)
+            events.append([seq, "call", ts, t, target, message_name(msg),
+                           f"id=0x{driver_id:X} hdrvr=0x{hdrvr:X} l1={l1} l2={l2}" + (f" {payload}" if payload else ""),
+                           depth])
+        elif kind in (Kind.RETURN, Kind.FAULT):
+            target, msg = calls.get(call_seq, (-1, msg))
+            detail = f"-> {result}" if kind == Kind.RETURN else json.loads(payload)
+            if kind == Kind.FAULT:
+                detail = (f"fault 0x{detail['code']:08X} in {detail.get('module') or '?'}"
+                          + (f"+0x{detail['offset']:X}" if detail.get("offset") is not None else ""))
+            events.append([seq, "return" if kind == Kind.RETURN else "fault", ts, t, target, message_name(msg),
+                           detail, call_seq])
+        else:
+            text = json.loads(payload)
+            detail = text.get("text") if kind == Kind.MARK else f"{text['reason']}: {text.get('detail') or ''}"
+            events.append([seq, "mark" if kind == Kind.MARK else "end", ts, t, -1, "", detail, call_seq])
+    answered = {e[7] for e in events if e[1] in ("return", "fault")}
+    hung = sorted(seq for seq in calls if seq not in answered)
+    return {
+        "session": str(header.id), "driver": header.driver, "started_at": header.started_at.isoformat(),
+        "threads": [f"{thread} (0x{thread:X})" for thread in threads],
+        "instances": [f"hdrvr 0x{h:X}" for h in instances],
+        "events": events,
+        "hung": hung,
+    }
+
+
+def timeline_html(data: dict) -> str:
+    template = resources.files("drvtape.timeline").joinpath("page.html").read_text(encoding="utf-8")
+    # </script> inside the data must not end the script element
+    payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    return template.replace("/*DATA*/null", payload)
