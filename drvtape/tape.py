@@ -68,6 +68,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from drvtape.errors import DrvtapeError
+from drvtape.schema.values import INT64_MAX
 from drvtape.schema.events import CallEvent, EndEvent, EndReason, Event, FaultEvent, ReturnEvent, SessionHeader
 from drvtape.schema.messages import message_name
 from drvtape.schema.payloads import AcmDrvOpenDescW, CallPayloads, DrvConfigInfo, IcOpen, RawBytes, WideString
@@ -250,7 +251,11 @@ def _parse_header(offset: int, body: bytes) -> _Session:
         raise ValueError("header with a zero QueryPerformanceFrequency")
     reader = _Reader(body, HEADER.size)
     strings = [reader.string() for _ in range(5)]
-    started = _FILETIME_EPOCH + timedelta(microseconds=filetime // 10)
+    try:
+        started = _FILETIME_EPOCH + timedelta(microseconds=filetime // 10)
+        started.isoformat()
+    except OverflowError:
+        raise ValueError(f"header start time (FILETIME {filetime}) past the year 9999") from None
     return _Session(offset, body, pid, freq, qpc_start, started, strings, flags)
 
 
@@ -357,7 +362,10 @@ def parse_tape(data: bytes, source: str = "<tape>", *, unfinished: str = "unknow
         if problems and problems[0].kind == "bad-record":
             raise DrvtapeError(f"{source}: {problems[0].detail}")
         raise DrvtapeError(f"{source}: not a drvtap tape (no intact {MAGIC.decode()} header record)")
-    built = [_build(s, problems, torn if s is last_touched else None, unfinished) for s in sessions]
+    try:
+        built = [_build(s, problems, torn if s is last_touched else None, unfinished) for s in sessions]
+    except DrvtapeError as exc:
+        raise DrvtapeError(f"{source}: {exc}") from None
     problems.sort(key=lambda p: p.offset)
     return Tape(source, built, problems)
 
@@ -365,16 +373,24 @@ def parse_tape(data: bytes, source: str = "<tape>", *, unfinished: str = "unknow
 def _build(s: _Session, problems: list[TapeProblem], torn: TapeProblem | None, unfinished: str) -> TapeSession:
     machine, os_name, image, real, _tap = s.strings
     first = s.records[0][3] if s.records else b""
-    header = SessionHeader(
-        id=uuid.uuid5(NAMESPACE, f"{s.offset}:{(s.header_body + first).hex()}"),
-        driver=real or "<unknown driver>", target=f"dll:{real}" if real else None,
-        machine=machine, os=os_name, process=image, pid=s.pid,
-        recorder_version=f"drvtap (tape format {VERSION})", started_at=s.started_at,
-        clock="qpc", source="ingest",
-    )
+    try:
+        header = SessionHeader(
+            id=uuid.uuid5(NAMESPACE, f"{s.offset}:{(s.header_body + first).hex()}"),
+            driver=real or "<unknown driver>", target=f"dll:{real}" if real else None,
+            machine=machine, os=os_name, process=image, pid=s.pid,
+            recorder_version=f"drvtap (tape format {VERSION})", started_at=s.started_at,
+            clock="qpc", source="ingest",
+        )
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise DrvtapeError(f"the tape header at offset {s.offset} has a {'.'.join(map(str, err['loc']))} "
+                           f"drvtape cannot store: {err['msg']}") from None
 
     def ts(qpc: int) -> int:
-        return max(0, (qpc - s.qpc_start) * 1_000_000_000 // s.freq)
+        ns = max(0, (qpc - s.qpc_start) * 1_000_000_000 // s.freq)
+        if ns > INT64_MAX:
+            raise ValueError(f"a time {ns} ns after the start, past what a 64-bit clock can hold")
+        return ns
 
     returned = {fields[6] for _, rtype, fields, _ in s.records if rtype == REC_RETURN}
     last_fault = {fields[6]: offset for offset, rtype, fields, _ in s.records if rtype == REC_FAULT}
@@ -458,7 +474,11 @@ def _build(s: _Session, problems: list[TapeProblem], torn: TapeProblem | None, u
         kind = EndReason.PROCESS_EXIT if reason == END_PROCESS_EXIT else EndReason.CLOSED
         text = ("the process exited with the driver loaded" if kind is EndReason.PROCESS_EXIT
                 else "the tap was unloaded")
-        end = EndEvent(seq=len(events) + 1, ts_ns=max(last_ts, ts(qpc)), thread=thread, reason=kind,
+        try:
+            ended_at = max(last_ts, ts(qpc))
+        except ValueError:
+            ended_at = last_ts  # a damaged clock in the end record: the last good time stands
+        end = EndEvent(seq=len(events) + 1, ts_ns=ended_at, thread=thread, reason=kind,
                        call_seq=inner.seq if inner else None, detail=text + waiting)
     elif torn is not None:
         end = EndEvent(seq=len(events) + 1, ts_ns=last_ts, thread=last_thread, reason=EndReason.KILLED,

@@ -10,10 +10,10 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Annotated, Literal, Union
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from drvtape.schema.payloads import CallPayloads
-from drvtape.schema.values import Int64, UInt32, UInt64
+from drvtape.schema.values import Count, Int64, Ordinal, UInt32, UInt64
 
 
 class EndReason(str, Enum):
@@ -37,7 +37,7 @@ class SessionHeader(_Model):
     machine: str = ""
     os: str = ""
     process: str = ""
-    pid: NonNegativeInt | None = None
+    pid: Count | None = None
     recorder_version: str = ""
     started_at: AwareDatetime
     clock: str = "monotonic_ns"
@@ -46,8 +46,8 @@ class SessionHeader(_Model):
 
 
 class _Event(_Model):
-    seq: PositiveInt
-    ts_ns: NonNegativeInt
+    seq: Ordinal
+    ts_ns: Count
     thread: UInt64
 
 
@@ -58,23 +58,23 @@ class CallEvent(_Event):
     hdrvr: UInt64
     lparam1: Int64
     lparam2: Int64
-    depth: NonNegativeInt = 0
+    depth: Count = 0
     payload: CallPayloads | None = None
 
 
 class ReturnEvent(_Event):
     kind: Literal["return"] = "return"
-    call_seq: PositiveInt
+    call_seq: Ordinal
     msg: UInt32
     driver_id: UInt64
     hdrvr: UInt64
     result: Int64
-    duration_ns: NonNegativeInt
+    duration_ns: Count
 
 
 class FaultEvent(_Event):
     kind: Literal["fault"] = "fault"
-    call_seq: PositiveInt
+    call_seq: Ordinal
     msg: UInt32
     driver_id: UInt64
     hdrvr: UInt64
@@ -92,7 +92,7 @@ class MarkEvent(_Event):
 class EndEvent(_Event):
     kind: Literal["end"] = "end"
     reason: EndReason
-    call_seq: PositiveInt | None = None  # the call that never returned (hang) or faulted (crash)
+    call_seq: Ordinal | None = None  # the call that never returned (hang) or faulted (crash)
     detail: str | None = None
 
 

@@ -17,6 +17,9 @@ UINT32_MAX = (1 << 32) - 1
 Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX, strict=True)]
 UInt64 = Annotated[int, Field(ge=0, le=UINT64_MAX, strict=True)]
 UInt32 = Annotated[int, Field(ge=0, le=UINT32_MAX, strict=True)]
+# seq, times, durations, depths: stored as signed BIGINT, so at most 2**63 - 1
+Count = Annotated[int, Field(ge=0, le=INT64_MAX, strict=True)]
+Ordinal = Annotated[int, Field(ge=1, le=INT64_MAX, strict=True)]
 
 
 def as_signed64(value: int) -> int:
