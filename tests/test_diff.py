@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 
-import drvtape.cli.analysis  # noqa: F401  (registers state, lint, diff)
 from drvtape.analysis.diff import diff_recordings
 from drvtape.replay.recording import recording_from_rows
 from drvtape.schema.events import EndReason

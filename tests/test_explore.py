@@ -5,7 +5,6 @@ from importlib import resources
 
 import pytest
 
-import drvtape.cli.search  # noqa: F401  (registers minimize and explore)
 from drvtape.cli.search import parse_budget
 from drvtape.errors import DrvtapeError
 from drvtape.recorder.workload import load_workload, record_workload

@@ -14,7 +14,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import drvtape.cli.ingest  # noqa: F401  (registers `drvtape ingest`)
 from drvtape.errors import DrvtapeError
 from drvtape.tape import Tape, parse_tape
 

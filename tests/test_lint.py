@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 
-import drvtape.cli.analysis  # noqa: F401  (registers state, lint, diff)
 from drvtape.analysis.lint import RULES, has_errors, lint_rows, select_rules
 from drvtape.errors import DrvtapeError
 from drvtape.schema.events import EndReason

@@ -4,7 +4,6 @@ import json
 
 import pytest
 
-import drvtape.cli.search  # noqa: F401  (registers minimize and explore)
 from drvtape.recorder.workload import Workload, record_workload
 from drvtape.replay import load_recording
 from drvtape.replay.minimize import minimize, replays_as_stored, save_derived, structure

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 
-import drvtape.cli.analysis  # noqa: F401  (registers state, lint, diff)
 from drvtape.analysis.state import fold
 from drvtape.schema.messages import DRV_CLOSE, DRV_ENABLE, DRV_EXITSESSION, DRV_FREE, DRV_LOAD, DRV_OPEN
 from drvtape.schema.rows import event_to_row

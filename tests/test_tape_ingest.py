@@ -9,7 +9,6 @@ from datetime import datetime, timezone
 
 import pytest
 
-import drvtape.cli.ingest  # noqa: F401  (registers `drvtape ingest`)
 from drvtape.errors import DrvtapeError
 from drvtape.schema.events import CallEvent, EndEvent, EndReason, ReturnEvent
 from drvtape.schema.messages import (DRV_CLOSE, DRV_CONFIGURE, DRV_DISABLE, DRV_ENABLE, DRV_FREE, DRV_LOAD,

@@ -25,6 +25,7 @@ GCC_NAME = "x86_64-w64-mingw32-gcc"
 GCC_PACKAGE = "gcc-mingw-w64-x86-64"
 CFLAGS = ("-O2", "-Wall", "-Wextra", "-s", "-static-libgcc")
 DRVHOST_SOURCE = Path(__file__).resolve().parents[2] / "native" / "drvhost" / "drvhost.c"
+DRVTAP_SOURCE = Path(__file__).resolve().parents[2] / "native" / "drvtap" / "drvtap.c"
 
 
 def compiler() -> str:
@@ -65,27 +66,38 @@ def compile_pe(sources: Sequence[Path], *, dll: bool = False, flags: Sequence[st
     return out
 
 
+def _source(path: Path) -> Path:
+    if not path.is_file():
+        raise DrvtapeError(f"{path.stem} source not found at {path}: use a drvtape source checkout")
+    return path
+
+
 def build_drvhost() -> Path:
     """drvhost.exe built from native/drvhost (a source checkout is needed)."""
-    if not DRVHOST_SOURCE.is_file():
-        raise DrvtapeError(f"drvhost source not found at {DRVHOST_SOURCE}: use a drvtape source checkout")
-    return compile_pe([DRVHOST_SOURCE], flags=["-municode"])
+    return compile_pe([_source(DRVHOST_SOURCE)], flags=["-municode"])
+
+
+def build_drvtap() -> Path:
+    """drvtap.dll, the recording proxy driver, built from native/drvtap."""
+    return compile_pe([_source(DRVTAP_SOURCE)], dll=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m drvtape.dllhost.build", description="Build drvhost.exe.")
-    parser.add_argument("--out", type=Path, help="also copy drvhost.exe here")
+    parser = argparse.ArgumentParser(prog="python -m drvtape.dllhost.build",
+                                     description="Build drvhost.exe (or, with --tap, drvtap.dll).")
+    parser.add_argument("--tap", action="store_true", help="build drvtap.dll, the recording proxy driver")
+    parser.add_argument("--out", type=Path, help="also copy the binary here")
     args = parser.parse_args(argv)
     try:
-        exe = build_drvhost()
+        built = build_drvtap() if args.tap else build_drvhost()
     except DrvtapeError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(exe, args.out)
-        exe = args.out
-    print(exe)
+        shutil.copyfile(built, args.out)
+        built = args.out
+    print(built)
     return 0
 
 

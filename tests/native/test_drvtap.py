@@ -12,23 +12,20 @@ from pathlib import Path
 
 import pytest
 
-import drvtape.cli.ingest  # noqa: F401  (registers `drvtape ingest` for the in-process CLI)
 from drvtape.dllhost import wine
-from drvtape.dllhost.build import compile_pe
+from drvtape.dllhost.build import build_drvtap, compile_pe
 from drvtape.schema.messages import (DRV_CLOSE, DRV_DISABLE, DRV_ENABLE, DRV_EXITSESSION, DRV_FREE, DRV_LOAD,
                                      DRV_OPEN, DRV_USER)
 from drvtape.store import Store
 from drvtape.tape import read_tape
 
-ROOT = Path(__file__).resolve().parents[2]
-TAP_SOURCE = ROOT / "native" / "drvtap" / "drvtap.c"
 CLIENT_SOURCE = Path(__file__).parent / "clients" / "tapclient.c"
 INSTANCE = 0x200  # what tests/native/drivers/thread_affinity.c returns from DRV_OPEN
 
 
 @pytest.fixture(scope="module")
 def tap(host) -> Path:
-    return compile_pe([TAP_SOURCE], dll=True)
+    return build_drvtap()
 
 
 @pytest.fixture(scope="module")
