@@ -31,6 +31,9 @@ def _global_options(
     ctx.obj = Options(db=db)
 
 
+QUIET = typer.Option(False, "--quiet", help="no progress bar on stderr")
+
+
 def open_store(ctx: typer.Context, *, create: bool = False) -> Store:
     """The database named by --db / DRVTAPE_DB; create=True for commands that write."""
     return Store.open(ctx.find_root().obj.db, create=create)

@@ -18,8 +18,8 @@ from enum import Enum
 
 import typer
 
-from drvtape.cli.app import app, open_store
-from drvtape.cli.render import err, out, print_json
+from drvtape.cli.app import QUIET, app, open_store
+from drvtape.cli.render import err, out, print_json, progress
 from drvtape.errors import DrvtapeError
 from drvtape.store import Store
 from drvtape.tape import Tape, TapeSession, read_tape
@@ -55,14 +55,17 @@ def ingest(
     unfinished: Unfinished = typer.Option(
         Unfinished.unknown, help="how to end a session whose calls never returned and whose process left no end "
                                  "record: unknown, or hang (the process was killed because it hung)"),
+    quiet: bool = QUIET,
     as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Store the sessions of drvtap tapes; damage is reported and the intact records kept."""
     parsed: list[Tape] = []
     seen: set[str] = set()
-    for path in tapes:
-        tape = read_tape(path, unfinished=unfinished.value)
-        parsed.append(tape)
+    with progress("reading tapes", len(tapes), quiet=quiet) as bar:
+        task = bar.add_task("read", total=len(tapes))
+        for path in tapes:
+            parsed.append(read_tape(path, unfinished=unfinished.value))
+            bar.advance(task)
     statuses: list[list[str]] = []
     stored_counts: dict[str, int | None] = {}
     new = []

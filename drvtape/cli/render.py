@@ -5,9 +5,16 @@ import sys
 from typing import NoReturn
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
+
+
+def progress(label: str, total: int | None, *, quiet: bool = False) -> Progress:
+    """A progress bar on stderr for long work; silent when stderr is not a terminal, or with --quiet."""
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), console=err, transient=True,
+                    disable=quiet or not err.is_terminal)
 
 
 def fail(message: str) -> NoReturn:

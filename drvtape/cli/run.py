@@ -8,11 +8,10 @@ from importlib import resources
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from drvtape.cli.app import app, open_store
-from drvtape.cli.render import err, out, print_json
+from drvtape.cli.app import QUIET, app, open_store
+from drvtape.cli.render import out, print_json, progress
 from drvtape.errors import DrvtapeError
 from drvtape.recorder.hook import Durability
 from drvtape.recorder.workload import load_workload, record_workload
@@ -68,6 +67,7 @@ def replay(
     threads: Threads = typer.Option(Threads.faithful, help=THREADS_HELP),
     repeat: int = typer.Option(1, min=1, max=100_000, help="replay this many times, each against a fresh driver"),
     timeout: float = typer.Option(5.0, min=0.001, help=TIMEOUT_HELP),
+    quiet: bool = QUIET,
     as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Re-drive a recorded session against a target; exit 0 when every run reproduced it."""
@@ -80,11 +80,10 @@ def replay(
     if not spec:
         raise DrvtapeError("the session does not say which target it was recorded against: pass --target")
     tgt = parse_target(spec)
-    with Progress(TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), console=err, transient=True,
-                  disable=repeat == 1 or not err.is_terminal) as progress:
-        task = progress.add_task("replay", total=repeat)
+    with progress("replaying", repeat, quiet=quiet or repeat == 1) as bar:
+        task = bar.add_task("replay", total=repeat)
         report = replay_recording(recording, tgt, threads=threads.value, repeat=repeat, timeout=timeout,
-                                  on_run=lambda i, o: progress.advance(task))
+                                  on_run=lambda i, o: bar.advance(task))
     if as_json:
         print_json(report.to_json())
     else:

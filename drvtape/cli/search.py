@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from drvtape.cli.app import app, open_store
-from drvtape.cli.render import err, out, print_json
+from drvtape.cli.app import QUIET, app, open_store
+from drvtape.cli.render import out, print_json, progress
 from drvtape.cli.run import THREADS_HELP, TIMEOUT_HELP, Threads
 from drvtape.errors import DrvtapeError
 from drvtape.replay import load_recording
@@ -31,11 +30,6 @@ def _load(ctx: typer.Context, session: str, target: str | None):
     return recording, parse_target(spec)
 
 
-def _progress(label: str, total: int | None) -> Progress:
-    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), console=err, transient=True,
-                    disable=not err.is_terminal)
-
-
 @app.command()
 def minimize(
     ctx: typer.Context,
@@ -46,6 +40,7 @@ def minimize(
     max_replays: int = typer.Option(1000, min=1, help="stop after this many driver runs, keeping the best so far"),
     threads: Threads = typer.Option(Threads.faithful, help=THREADS_HELP),
     timeout: float = typer.Option(5.0, min=0.001, help=TIMEOUT_HELP),
+    quiet: bool = QUIET,
     as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Delta-debug a failing session down to the calls that still make it fail; store the result."""
@@ -55,10 +50,10 @@ def minimize(
     recording, tgt = _load(ctx, session, target)
     open_store(ctx, create=True).close()
     db = ctx.find_root().obj.db
-    with _progress("minimizing", max_replays) as progress:
-        task = progress.add_task("minimize", total=max_replays)
+    with progress("minimizing", max_replays, quiet=quiet) as bar:
+        task = bar.add_task("minimize", total=max_replays)
         result = run_minimize(recording, tgt, repeat=repeat, max_replays=max_replays, threads=threads.value,
-                              timeout=timeout, on_replay=lambda n: progress.update(task, completed=n))
+                              timeout=timeout, on_replay=lambda n: bar.update(task, completed=n))
     result.session_id, result.saved_outcome = save_derived(recording, result.calls, tgt, db, source="minimize",
                                                            threads=threads.value, timeout=timeout)
     result.verified = replays_as_stored(db, result.session_id, tgt, threads=threads.value, timeout=timeout)
@@ -95,6 +90,7 @@ def explore(
     seed: int = typer.Option(0, min=0, help="the first seed of the thread reorderings"),
     threads: Threads = typer.Option(Threads.faithful, help=THREADS_HELP),
     timeout: float = typer.Option(5.0, min=0.001, help=TIMEOUT_HELP),
+    quiet: bool = QUIET,
     as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Find failures the recording did not hit: shutdown at every point, and thread reorderings."""
@@ -104,11 +100,11 @@ def explore(
     max_replays, seconds = parse_budget(budget)
     recording, tgt = _load(ctx, session, target)
     open_store(ctx, create=True).close()
-    with _progress("exploring", max_replays) as progress:
-        task = progress.add_task("explore", total=max_replays)
+    with progress("exploring", max_replays, quiet=quiet) as bar:
+        task = bar.add_task("explore", total=max_replays)
         result = run_explore(recording, tgt, max_replays=max_replays, seconds=seconds, seed=seed,
                              threads=threads.value, timeout=timeout,
-                             on_replay=lambda n, _found: progress.update(task, completed=n))
+                             on_replay=lambda n, _found: bar.update(task, completed=n))
     save_findings(result, tgt, ctx.find_root().obj.db, threads=threads.value, timeout=timeout)
     if as_json:
         print_json(result.to_json())

@@ -1,10 +1,9 @@
 """push and pull: sessions between a machine's database and a central one."""
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from drvtape.cli.app import app, open_store
-from drvtape.cli.render import err, out, print_json
+from drvtape.cli.app import QUIET, app, open_store
+from drvtape.cli.render import out, print_json, progress
 from drvtape.errors import DrvtapeError
 from drvtape.store import Store
 from drvtape.sync import CHUNK_EVENTS, copy_sessions
@@ -20,10 +19,9 @@ def _copy(source: Store, destination: Store, refs: list[str], every: bool, quiet
     chosen = ([source.resolve(str(s.header.id)) for s in source.sessions()] if every
               else [source.resolve(r) for r in refs])
     total = sum(source.summary(s.pk).events for s in chosen)
-    with Progress(TextColumn(verb), BarColumn(), MofNCompleteColumn(), TextColumn("events"), console=err,
-                  transient=True, disable=quiet or not err.is_terminal) as progress:
-        task = progress.add_task(verb, total=total)
-        return copy_sessions(source, destination, chosen, on_events=lambda n: progress.advance(task, n), chunk=chunk)
+    with progress(f"{verb} events", total, quiet=quiet) as bar:
+        task = bar.add_task(verb, total=total)
+        return copy_sessions(source, destination, chosen, on_events=lambda n: bar.advance(task, n), chunk=chunk)
 
 
 def _report(copied: list, as_json: bool, where: str) -> None:
@@ -42,7 +40,7 @@ def push(
     sessions: list[str] = typer.Argument(None, metavar="[SESSION]...", help="UUIDs, unique prefixes, or 'last'"),
     every: bool = typer.Option(False, "--all", help="push every session"),
     chunk: int = typer.Option(CHUNK_EVENTS, min=1, help=CHUNK_HELP),
-    quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
+    quiet: bool = QUIET,
     as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Copy sessions to another database; again after an interruption, it continues."""
@@ -58,7 +56,7 @@ def pull(
     sessions: list[str] = typer.Argument(None, metavar="[SESSION]...", help="UUIDs, unique prefixes, or 'last'"),
     every: bool = typer.Option(False, "--all", help="pull every session"),
     chunk: int = typer.Option(CHUNK_EVENTS, min=1, help=CHUNK_HELP),
-    quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
+    quiet: bool = QUIET,
     as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Copy sessions from another database into this one."""

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import typer
 
-from drvtape.cli.app import app, open_store
-from drvtape.cli.render import out, print_json
+from drvtape.cli.app import QUIET, app, open_store
+from drvtape.cli.render import out, print_json, progress
 from drvtape.errors import DrvtapeError
 from drvtape.schema.events import Event, SessionHeader
 from drvtape.schema.interchange import dump_session, parse_jsonl
@@ -41,17 +41,21 @@ def _read_sessions(path: str) -> list[tuple[SessionHeader, list[Event]]]:
 def import_(
     ctx: typer.Context,
     files: list[str] = typer.Argument(..., metavar="FILE...", help="JSONL files; - reads stdin."),
+    quiet: bool = QUIET,
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Add the sessions of JSONL files to the database, all in one transaction: all of them or nothing."""
     found: list[tuple[SessionHeader, list[Event]]] = []
     file_of = {}
-    for path in files:
-        for header, events in _read_sessions(path):
-            if header.id in file_of:
-                raise DrvtapeError(f"session {header.id} is in both {file_of[header.id]} and {path}")
-            file_of[header.id] = path
-            found.append((header, events))
+    with progress("reading files", len(files), quiet=quiet) as bar:
+        task = bar.add_task("read", total=len(files))
+        for path in files:
+            for header, events in _read_sessions(path):
+                if header.id in file_of:
+                    raise DrvtapeError(f"session {header.id} is in both {file_of[header.id]} and {path}")
+                file_of[header.id] = path
+                found.append((header, events))
+            bar.advance(task)
     # Opened only once every file is valid, so a bad file never creates an empty database.
     with open_store(ctx, create=True) as store:
         imported = store.import_sessions(found)
