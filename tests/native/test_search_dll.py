@@ -6,7 +6,7 @@ import sys
 
 from test_replay_dll_target import RECORDED_ID, learn, store_session
 
-from drvtape.schema.messages import (DRV_CLOSE, DRV_ENABLE, DRV_EXITSESSION, DRV_LOAD, DRV_OPEN,
+from drvtape.schema.messages import (DRV_CLOSE, DRV_DISABLE, DRV_ENABLE, DRV_EXITSESSION, DRV_FREE, DRV_LOAD, DRV_OPEN,
                                      DRV_QUERYCONFIGURE, DRV_USER)
 
 
@@ -32,3 +32,20 @@ def test_a_use_after_release_session_minimizes_against_the_dll(tmp_path, driver)
     assert [e["msg_name"] for e in kept] == ["DRV_LOAD", "DRV_ENABLE", "DRV_OPEN", "DRV_EXITSESSION", "DRV_CLOSE"]
     code, replayed = drvtape(db, "replay", doc["minimized"], "--target", f"dll:{dll}", "--repeat", "3", "--json")
     assert code == 0 and replayed["reproduced_runs"] == 3 and replayed["location"]["code"] == 0xC0000005
+
+
+def test_explore_finds_the_shutdown_crash_a_clean_dll_session_did_not_hit(tmp_path, driver):
+    dll = driver("free_with_open")  # clean when its instance is closed first; not when Windows ends
+    calls = [(DRV_LOAD, 0, None), (DRV_ENABLE, 0, None), (DRV_OPEN, 0, None), (DRV_USER, RECORDED_ID, None),
+             (DRV_CLOSE, RECORDED_ID, None), (DRV_DISABLE, 0, None), (DRV_FREE, 0, None)]
+    results = learn(dll, calls)
+    assert all(r.kind == "return" for r in results)
+    db = tmp_path / "e.db"
+    session = store_session(db, dll, calls, results)
+    code, doc = drvtape(db, "explore", session, "--target", f"dll:{dll}", "--budget", "40", "--json")
+    assert code == 0, doc
+    crashes = [f for f in doc["findings"] if f["outcome"]["kind"] == "fault"]
+    assert crashes and crashes[0]["outcome"]["msg_name"] == "DRV_FREE", doc
+    assert crashes[0]["outcome"]["code"] == 0xC0000005
+    code, replayed = drvtape(db, "replay", crashes[0]["session"], "--target", f"dll:{dll}", "--repeat", "3", "--json")
+    assert code == 0 and replayed["reproduced_runs"] == 3 and replayed["location"]["msg_name"] == "DRV_FREE"
