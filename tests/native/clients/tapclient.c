@@ -12,6 +12,13 @@
      tapclient DRIVER vfw       msvfw32: load DRIVER, ICInstall its DriverProc as the function
                                 driver vidc.mrle (ahead of the registry's), ICOpen it for decompression (msvfw32 passes an
                                 ICOPEN*), ICM_CONFIGURE query, ICClose
+     tapclient DRIVER exitspin  a second thread opens (lParam2 0; exit_spin's open takes 1 s) and
+                                opens again; while that second open runs, this thread sends
+                                DRV_EXITSESSION to the first instance (for exit_spin: it never
+                                returns, the process hangs)
+     tapclient DRIVER disable   open (lParam2 0), send DRV_DISABLE, close (for disable_with_open:
+                                the driver faults in DRV_CLOSE, the process dies)
+     tapclient DRIVER affinity  open (lParam2 0) on this thread, close on another thread
    winmm is loaded at run time, so the build needs no import library. */
 #define WIN32_LEAN_AND_MEAN
 #ifndef _UNICODE
@@ -68,6 +75,35 @@ static int threads(open_fn open, send_fn send, close_fn close, const wchar_t *dr
     printf("threads %d x %ld: %s\n", n, (long)m, failed ? "some calls returned 0" : "ok");
     printf("close %lld\n", (long long)close(shared, 0, 0));
     return failed;
+}
+
+static open_fn second_open;
+static const wchar_t *second_driver;
+
+static HDRVR first;
+static HANDLE opened;
+
+/* exitspin: both opens on this thread (so a replay, which keeps each thread's order, has
+   the second open in flight when the other thread's DRV_EXITSESSION starts) */
+static DWORD WINAPI opener(void *arg)
+{
+    (void)arg;
+    first = second_open(second_driver, NULL, 0);
+    printf("open %p\n", (void *)first);
+    SetEvent(opened);
+    if (!first)
+        return 1;
+    HDRVR h = second_open(second_driver, NULL, 0);
+    printf("open2 %p\n", (void *)h);
+    return 0;
+}
+
+static close_fn other_close;
+
+static DWORD WINAPI closer(void *arg)
+{
+    printf("close %lld\n", (long long)other_close((HDRVR)arg, 0, 0));
+    return 0;
 }
 
 typedef LRESULT(WINAPI *driverproc_fn)(DWORD_PTR, HDRVR, UINT, LPARAM, LPARAM);
@@ -143,6 +179,39 @@ int wmain(int argc, wchar_t **argv)
             return 1;
         printf("send %lld\n", (long long)send(h, (UINT)wcstoul(argv[3], NULL, 16), 0, 0));
         printf("close %lld\n", (long long)close(h, 0, 0));
+        return 0;
+    }
+    if (wcscmp(argv[2], L"exitspin") == 0) {
+        second_open = open;
+        second_driver = argv[1];
+        opened = CreateEventW(NULL, TRUE, FALSE, NULL);
+        HANDLE t = CreateThread(NULL, 0, opener, NULL, 0, NULL);
+        WaitForSingleObject(opened, INFINITE);
+        if (!first)
+            return 1;
+        Sleep(200); /* the second open is inside DRV_OPEN, waiting for its device */
+        printf("exitsession %lld\n", (long long)send(first, DRV_EXITSESSION, 0, 0)); /* spins forever */
+        WaitForSingleObject(t, INFINITE);
+        printf("close %lld\n", (long long)close(first, 0, 0));
+        return 0;
+    }
+    if (wcscmp(argv[2], L"disable") == 0) {
+        HDRVR h = open(argv[1], NULL, 0);
+        printf("open %p\n", (void *)h);
+        if (!h)
+            return 1;
+        printf("disable %lld\n", (long long)send(h, DRV_DISABLE, 0, 0));
+        printf("close %lld\n", (long long)close(h, 0, 0)); /* the driver faults here */
+        return 0;
+    }
+    if (wcscmp(argv[2], L"affinity") == 0) {
+        HDRVR h = open(argv[1], NULL, 0);
+        printf("open %p\n", (void *)h);
+        if (!h)
+            return 1;
+        other_close = close;
+        HANDLE t = CreateThread(NULL, 0, closer, (void *)h, 0, NULL);
+        WaitForSingleObject(t, INFINITE);
         return 0;
     }
     if (wcscmp(argv[2], L"crash") == 0) {
