@@ -8,7 +8,6 @@ traceback, and the database byte-identical (or still absent).
 
 import hashlib
 import json
-import os
 import re
 import subprocess
 import sys
@@ -18,9 +17,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from drvtape.cli import main
+from cli_runner import run_cli
 from drvtape.cli.transfer import _read_sessions
 from drvtape.errors import DrvtapeError
 from drvtape.schema.interchange import dump_session, parse_jsonl
@@ -111,6 +109,15 @@ def test_arbitrary_bytes_through_the_import_reader(chunks):
             assert str(exc).startswith(f"{path}"), str(exc)
 
 
+def as_bytes(text: str) -> bytes:
+    """The bytes a file holds for this text: a byte flip's surrogateescape characters become the
+    raw bytes again, and a lone surrogate (a field set to one) its invalid UTF-8 form."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+
+
 @st.composite
 def mutated(draw) -> list[str]:
     lines = list(VALID_LINES)
@@ -125,7 +132,7 @@ def mutated(draw) -> list[str]:
             j = draw(st.integers(0, len(lines) - 1))
             lines[i], lines[j] = lines[j], lines[i]
         elif op == "flip" and lines[i]:
-            raw = bytearray(lines[i].encode())
+            raw = bytearray(as_bytes(lines[i]))
             at = draw(st.integers(0, len(raw) - 1))
             raw[at] ^= 1 << draw(st.integers(0, 7))
             lines[i] = raw.decode("utf-8", errors="surrogateescape")
@@ -153,13 +160,7 @@ def mutated(draw) -> list[str]:
 
 
 def as_file_bytes(lines: list[str]) -> bytes:
-    """The bytes of a file holding these lines: a byte flip's surrogateescape characters become
-    the raw bytes again, and a lone surrogate (a field set to one) its invalid UTF-8 form."""
-    text = "\n".join(lines) + "\n"
-    try:
-        return text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogatepass")
+    return as_bytes("\n".join(lines) + "\n")
 
 
 @BOUNDED
@@ -210,19 +211,6 @@ def _sha(path: Path) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
 
 
-def _run_in_process(*args: str) -> tuple[int, str, str]:
-    with CliRunner().isolation() as (stdout, stderr, _):
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        return code, stdout.getvalue().decode(), stderr.getvalue().decode(errors="replace")
-
-
 def _assert_refused(code: int, stdout: str, stderr: str) -> None:
     assert code == 2, (code, stderr[-2000:])
     assert stderr.startswith("drvtape: error: ") and stderr.count("\n") == 1, stderr[-2000:]
@@ -235,7 +223,7 @@ def existing_db(tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("import") / "existing.db"
     src = db.with_suffix(".jsonl")
     src.write_text("\n".join(VALID_LINES) + "\n", encoding="utf-8")
-    code, _, stderr = _run_in_process("--db", str(db), "import", str(src))
+    code, _, stderr = run_cli("--db", str(db), "import", str(src))
     assert code == 0, stderr
     return db
 
@@ -272,7 +260,7 @@ def test_cli_import_in_process_leaves_an_existing_database_byte_identical(tmp_pa
     src = tmp_path / f"{name}.jsonl"
     src.write_bytes(content)
     before = _sha(existing_db)
-    _assert_refused(*_run_in_process("--db", str(existing_db), "import", str(src)))
+    _assert_refused(*run_cli("--db", str(existing_db), "import", str(src)))
     assert _sha(existing_db) == before
 
 
@@ -285,7 +273,7 @@ def test_cli_import_of_hypothesis_mutations_refuses_cleanly_or_imports(tmp_path,
         fresh = tmp_path / "m.db"
         for path in tmp_path.glob("m.db*"):
             path.unlink()
-        code, stdout, stderr = _run_in_process("--db", str(fresh), "import", str(src))
+        code, stdout, stderr = run_cli("--db", str(fresh), "import", str(src))
         if code == 0:
             assert fresh.exists() and stderr == ""
         else:
@@ -293,7 +281,7 @@ def test_cli_import_of_hypothesis_mutations_refuses_cleanly_or_imports(tmp_path,
             assert not fresh.exists()
         # Every mutation also collides with, or adds to, a database that exists: all or nothing.
         before = _sha(existing_db)
-        code, stdout, stderr = _run_in_process("--db", str(existing_db), "import", str(src))
+        code, stdout, stderr = run_cli("--db", str(existing_db), "import", str(src))
         if code != 0:
             _assert_refused(code, stdout, stderr)
             assert _sha(existing_db) == before

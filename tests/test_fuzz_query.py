@@ -8,16 +8,14 @@ parameters) and after all of them the database has every table and row it had.
 import hashlib
 import json
 import sqlite3
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from drvtape.cli import main
+from cli_runner import run_cli
 from drvtape.schema.interchange import dump_session
 from drvtape.schema.values import INT64_MAX, as_signed64
 from drvtape.store import Store
@@ -38,19 +36,6 @@ VALUES = st.one_of(
     st.integers().map(str), st.integers(min_value=0).map(hex),
 )
 OPTIONS = ["--msg", "--kind", "--thread", "--since", "--until", "--result", "--from-seq", "--to-seq", "--limit"]
-
-
-def _run(*args: str) -> tuple[int, str, str]:
-    with CliRunner().isolation() as (stdout, stderr, _):
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        return code, stdout.getvalue().decode(), stderr.getvalue().decode(errors="replace")
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +74,7 @@ def _snapshot(path: Path) -> tuple:
 
 
 def _events(db: Path) -> list[dict]:
-    code, stdout, stderr = _run("--db", str(db), "events", "aaaa", "--format", "json")
+    code, stdout, stderr = run_cli("--db", str(db), "events", "aaaa", "--format", "json")
     assert code == 0, stderr
     return json.loads(stdout)
 
@@ -109,7 +94,7 @@ def test_hostile_filter_values_are_results_or_one_line_refusals_and_change_nothi
            st.sampled_from(["json", "csv", "table"]))
     def one(options, fmt):
         args = [part for option, value in options for part in (option, value)]
-        code, stdout, stderr = _run("--db", str(db), "events", "aaaa", "--format", fmt, *args)
+        code, stdout, stderr = run_cli("--db", str(db), "events", "aaaa", "--format", fmt, *args)
         if code != 0:
             _assert_refused(code, stdout, stderr)
             return
@@ -163,7 +148,7 @@ def test_numeric_filter_values_select_what_a_python_filter_selects(db):
                 refuse |= not 0 <= value < 2**64
             elif name == "result":
                 refuse |= not -(2**63) <= value < 2**64
-        code, stdout, stderr = _run("--db", str(db), "events", "aaaa", "--format", "json", *args)
+        code, stdout, stderr = run_cli("--db", str(db), "events", "aaaa", "--format", "json", *args)
         if refuse:
             _assert_refused(code, stdout, stderr)
             return
@@ -192,17 +177,17 @@ def test_numeric_filter_values_select_what_a_python_filter_selects(db):
     ("--since", "0001-01-01T00:00:00+05:00", list(range(1, 13))),
 ])
 def test_values_beyond_64_bits_select_as_the_largest_do(db, option, value, seqs):
-    code, stdout, stderr = _run("--db", str(db), "events", "aaaa", "--format", "json", option, value)
+    code, stdout, stderr = run_cli("--db", str(db), "events", "aaaa", "--format", "json", option, value)
     assert code == 0, stderr
     assert [ev["seq"] for ev in json.loads(stdout)] == seqs
 
 
 @pytest.mark.parametrize("value", ["²", "³", "¹²"])
 def test_a_superscript_digit_is_not_a_time(db, value):
-    _assert_refused(*_run("--db", str(db), "events", "aaaa", "--since", value))
+    _assert_refused(*run_cli("--db", str(db), "events", "aaaa", "--since", value))
 
 
 def test_sessions_limit_beyond_64_bits(db):
-    code, stdout, stderr = _run("--db", str(db), "sessions", "--json", "--limit", str(10**30))
+    code, stdout, stderr = run_cli("--db", str(db), "sessions", "--json", "--limit", str(10**30))
     assert code == 0, stderr
     assert len(json.loads(stdout)) == 2

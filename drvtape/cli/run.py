@@ -15,8 +15,8 @@ from drvtape.cli.render import out, print_json, progress
 from drvtape.errors import DrvtapeError
 from drvtape.recorder.hook import Durability
 from drvtape.recorder.workload import load_workload, record_workload
-from drvtape.replay import ReplayReport, load_recording, replay_recording
-from drvtape.runtime.targets import parse_target
+from drvtape.replay import Recording, ReplayReport, load_recording, replay_recording
+from drvtape.runtime.targets import Target, parse_target
 
 
 class Threads(str, Enum):
@@ -71,15 +71,7 @@ def replay(
     as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Re-drive a recorded session against a target; exit 0 when every run reproduced it."""
-    store = open_store(ctx)
-    try:
-        recording = load_recording(store, session)
-    finally:
-        store.close()
-    spec = target or recording.header.target
-    if not spec:
-        raise DrvtapeError("the session does not say which target it was recorded against: pass --target")
-    tgt = parse_target(spec)
+    recording, tgt = load_with_target(ctx, session, target)
     with progress("replaying", repeat, quiet=quiet or repeat == 1) as bar:
         task = bar.add_task("replay", total=repeat)
         report = replay_recording(recording, tgt, threads=threads.value, repeat=repeat, timeout=timeout,
@@ -90,6 +82,16 @@ def replay(
         _print_report(report)
     if not report.reproduced:
         raise typer.Exit(1)
+
+
+def load_with_target(ctx: typer.Context, session: str, target: str | None) -> tuple[Recording, Target]:
+    """A stored session, and the target given, or else the one it was recorded against."""
+    with open_store(ctx) as store:
+        recording = load_recording(store, session)
+    spec = target or recording.header.target
+    if not spec:
+        raise DrvtapeError("the session does not say which target it was recorded against: pass --target")
+    return recording, parse_target(spec)
 
 
 def _print_report(report: ReplayReport) -> None:

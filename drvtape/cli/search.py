@@ -8,26 +8,12 @@ import typer
 
 from drvtape.cli.app import QUIET, app, open_store
 from drvtape.cli.render import out, print_json, progress
-from drvtape.cli.run import THREADS_HELP, TIMEOUT_HELP, Threads
+from drvtape.cli.run import THREADS_HELP, TIMEOUT_HELP, Threads, load_with_target
 from drvtape.errors import DrvtapeError
-from drvtape.replay import load_recording
-from drvtape.runtime.targets import parse_target
 from drvtape.schema.messages import message_name
 
 SESSION_HELP = "a session UUID, a unique prefix of one, or 'last'"
 TARGET_HELP = "sim:NAME, py:MODULE:ATTR or dll:PATH [default: the target it was recorded against]"
-
-
-def _load(ctx: typer.Context, session: str, target: str | None):
-    store = open_store(ctx)
-    try:
-        recording = load_recording(store, session)
-    finally:
-        store.close()
-    spec = target or recording.header.target
-    if not spec:
-        raise DrvtapeError("the session does not say which target it was recorded against: pass --target")
-    return recording, parse_target(spec)
 
 
 @app.command()
@@ -47,7 +33,7 @@ def minimize(
     from drvtape.replay.minimize import minimize as run_minimize
     from drvtape.replay.minimize import replays_as_stored, save_derived
 
-    recording, tgt = _load(ctx, session, target)
+    recording, tgt = load_with_target(ctx, session, target)
     open_store(ctx, create=True).close()
     db = ctx.find_root().obj.db
     with progress("minimizing", max_replays, quiet=quiet) as bar:
@@ -98,7 +84,7 @@ def explore(
     from drvtape.replay.explore import save_findings
 
     max_replays, seconds = parse_budget(budget)
-    recording, tgt = _load(ctx, session, target)
+    recording, tgt = load_with_target(ctx, session, target)
     open_store(ctx, create=True).close()
     with progress("exploring", max_replays, quiet=quiet) as bar:
         task = bar.add_task("explore", total=max_replays)
