@@ -5,7 +5,7 @@ Each command module registers its commands on `app` when imported below.
 
 import sys
 
-from drvtape.cli import analysis, ingest, integrity, query, run, search, sync, timeline, transfer  # noqa: F401  (registers the commands)
+from drvtape.cli import analysis, ingest, integrity, query, run, search, sync, tap, timeline, transfer  # noqa: F401  (registers the commands)
 from drvtape.cli.app import app
 from drvtape.cli.render import fail
 from drvtape.errors import DrvtapeError
