@@ -6,6 +6,7 @@ against the real driver; uninstall puts back exactly the value that was there, o
 alias when there was none."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -31,8 +32,8 @@ def alias(host, request):
     """A fresh alias name, removed from the registry (and the install record) afterwards."""
     name = f"drvtap.i{os.getpid()}.{request.node.name[-12:]}"
     yield name
-    from drvtape.tapinstall import installs_root, _folder_name
-    (installs_root() / _folder_name(name) / "install.json").unlink(missing_ok=True)
+    from drvtape.tapinstall import _folder_name, installs_root
+    shutil.rmtree(installs_root() / _folder_name(name), ignore_errors=True)
     registry().delete(name)
 
 
