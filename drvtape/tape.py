@@ -233,8 +233,6 @@ class _Session:
     flags: int
     records: list[tuple[int, int, tuple, bytes]] = field(default_factory=list)  # (offset, type, fields, body)
     end: tuple | None = None
-    end_offset: int = 0
-    last_offset: int = 0
 
 
 def _parse_header(offset: int, body: bytes) -> _Session:
@@ -353,9 +351,8 @@ def parse_tape(data: bytes, source: str = "<tape>", *, unfinished: str = "unknow
             problems.append(TapeProblem(offset, "orphan", f"a record after its session's end at offset {offset}: skipped"))
             continue
         last_touched = session
-        session.last_offset = offset
         if rtype == REC_END:
-            session.end, session.end_offset = fields, offset
+            session.end = fields
         else:
             session.records.append((offset, rtype, fields, body))
     if not sessions:

@@ -79,11 +79,11 @@ def test_a_200_message_session_shrinks_to_the_known_minimal_sequence(bug, tmp_pa
     assert result.replays <= 300 and not result.exhausted
     assert result.calls[-1].seq == recording.outcome.seq or recording.outcome.kind == "hang"
 
-    session_id, outcome = save_derived(recording, result.calls, target, db, source="minimize")
-    assert outcome.kind == recording.outcome.kind
+    session_id = save_derived(recording, result.calls, target, db, source="minimize")
     with Store.open(db) as store:
         saved = store.resolve(session_id).header
         stored = load_recording(store, session_id)
+    assert stored.outcome.kind == recording.outcome.kind
     assert saved.origin == recording.header.id and saved.source == "minimize"
     assert [(c.thread, message_name(c.msg)) for c in stored.calls] == MINIMAL[bug]
     assert replays_as_stored(db, session_id, target, repeat=3)
@@ -116,7 +116,7 @@ def test_a_python_target_accepts_a_candidate_only_when_every_repeat_reproduces(t
     assert [message_name(c.msg) for c in result.calls] == [m for _, m in MINIMAL["use-after-release"]]
     # a rejected candidate stops at its first failing run; an accepted one takes all three
     assert result.replays == len(runs) and result.candidates < result.replays < 3 * result.candidates
-    session_id, _ = save_derived(recording, result.calls, target, db, source="minimize")
+    session_id = save_derived(recording, result.calls, target, db, source="minimize")
     assert replays_as_stored(db, session_id, target, repeat=3)
 
 

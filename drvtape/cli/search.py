@@ -40,8 +40,8 @@ def minimize(
         task = bar.add_task("minimize", total=max_replays)
         result = run_minimize(recording, tgt, repeat=repeat, max_replays=max_replays, threads=threads.value,
                               timeout=timeout, on_replay=lambda n: bar.update(task, completed=n))
-    result.session_id, result.saved_outcome = save_derived(recording, result.calls, tgt, db, source="minimize",
-                                                           threads=threads.value, timeout=timeout)
+    result.session_id = save_derived(recording, result.calls, tgt, db, source="minimize", threads=threads.value,
+                                     timeout=timeout)
     result.verified = replays_as_stored(db, result.session_id, tgt, threads=threads.value, timeout=timeout)
     if as_json:
         print_json(result.to_json())

@@ -149,6 +149,6 @@ def save_findings(result: ExploreResult, target: Target, db, *, threads: str = "
     """Store each finding as a session derived from the recording, and check that it replays."""
     base = replace(result.recording, outcome=Outcome("completed"))
     for finding in result.findings:
-        finding.session_id, _ = save_derived(base, finding.calls, target, db, source="explore", threads=threads,
+        finding.session_id = save_derived(base, finding.calls, target, db, source="explore", threads=threads,
                                              timeout=timeout)
         finding.verified = replays_as_stored(db, finding.session_id, target, threads=threads, timeout=timeout)

@@ -151,7 +151,6 @@ class MinimizeResult:
     seconds: float
     exhausted: bool  # the budget ran out before ddmin finished
     session_id: str | None = None  # the stored minimized session
-    saved_outcome: Outcome | None = None
     verified: bool | None = None  # a replay of the stored session reproduced it
 
     def to_json(self) -> dict:
@@ -214,9 +213,9 @@ def minimize(recording: Recording, target: Target, *, repeat: int | None = None,
 # ---- derived sessions ---------------------------------------------------------------------
 
 def save_derived(recording: Recording, calls: Sequence[RecordedCall], target: Target, db: str | Store | None, *,
-                 source: str, threads: str = "faithful", timeout: float = 5.0) -> tuple[str, Outcome]:
+                 source: str, threads: str = "faithful", timeout: float = 5.0) -> str:
     """Run the calls once more and store what the driver received as a new session whose
-    header names the recording as its origin; its id and how it ended."""
+    header names the recording as its origin; its id."""
     candidate = loose(recording, calls)
     if target.in_process:
         return _record_in_process(candidate, target, db, source=source, threads=threads, timeout=timeout)
@@ -224,7 +223,7 @@ def save_derived(recording: Recording, calls: Sequence[RecordedCall], target: Ta
 
 
 def _record_in_process(candidate: Recording, target: Target, db, *, source: str, threads: str,
-                       timeout: float) -> tuple[str, Outcome]:
+                       timeout: float) -> str:
     from drvtape.recorder.hook import Recorder
     from drvtape.replay.inprocess import drive
 
@@ -239,17 +238,17 @@ def _record_in_process(candidate: Recording, target: Target, db, *, source: str,
         recorder.close(EndReason.CRASH, call_seq=recorder.fault_call_seq, detail=str(done.error))
     else:
         recorder.close()
-    return str(recorder.session_id), outcome
+    return str(recorder.session_id)
 
 
 def _store_host_run(candidate: Recording, target: Target, db, *, source: str, threads: str,
-                    timeout: float) -> tuple[str, Outcome]:
+                    timeout: float) -> str:
     from drvtape.dllhost import run_dll
     from drvtape.replay.dll import host_calls
 
     results = run_dll(target.name, host_calls(candidate, threads), timeout_s=timeout, stop_on_divergence=False)
     by_seq = {c.seq: c for c in candidate.calls}
-    events, outcome = [], Outcome("completed")
+    events = []
     ts = 0
     for r in results:
         c = by_seq[r.seq]
@@ -265,9 +264,6 @@ def _store_host_run(candidate: Recording, target: Target, db, *, source: str, th
         if r.kind == "fault":
             events.append(FaultEvent(seq=len(events) + 1, ts_ns=ts, call_seq=call.seq, code=r.code,
                                      module=r.module, offset=r.offset, **ident))
-            outcome = Outcome("fault", seq=c.seq, msg=c.msg, code=r.code, module=r.module, offset=r.offset)
-        else:
-            outcome = Outcome("hang", seq=c.seq, msg=c.msg)
         reason = EndReason.CRASH if r.kind == "fault" else EndReason.HANG
         events.append(EndEvent(seq=len(events) + 1, ts_ns=ts, thread=c.thread, reason=reason, call_seq=call.seq))
         break
@@ -284,7 +280,7 @@ def _store_host_run(candidate: Recording, target: Target, db, *, source: str, th
     finally:
         if store is not db:
             store.close()
-    return str(header.id), outcome
+    return str(header.id)
 
 
 def replays_as_stored(db: str | Store | None, session_id: str, target: Target, *, repeat: int = 1,

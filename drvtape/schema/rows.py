@@ -78,6 +78,3 @@ def row_to_event(row) -> Event:
         data.update(call_seq=call_seq, **json.loads(payload))
     return _event_adapter.validate_python(data)
 
-
-def validate_event(data: dict) -> Event:
-    return _event_adapter.validate_python(data)
