@@ -97,7 +97,7 @@ class Recorder:
         """A DriverProc that records every call, then calls proc. Also usable as a decorator."""
         if isinstance(proc, ctypes._CFuncPtr):
             return self._wrap_ctypes(proc)
-        lock, rows, t0, tls, get_ident = self._lock, self, self._t0, self._tls, threading.get_ident
+        recorder, lock, t0, tls, get_ident = self, self._lock, self._t0, self._tls, threading.get_ident
         emit, buffer, batch, max_pending = self._emit, self._rows, self._batch_size, self._max_pending
 
         @functools.wraps(proc)
@@ -116,7 +116,7 @@ class Recorder:
                 stack = tls.stack = []
             ident = get_ident()
             with lock:
-                seq = rows._seq = rows._seq + 1
+                seq = recorder._seq = recorder._seq + 1
                 start = perf_counter_ns()
                 emit((seq, CALL, start - t0, ident, msg, driver_id, hdrvr, raw1, raw2,
                       None, None, len(stack), None, payload))
@@ -127,21 +127,21 @@ class Recorder:
                     result = _as_lresult(result)
             except Exception as exc:
                 stack.pop()
-                rows._record_fault(seq, ident, msg, driver_id, hdrvr, exc)
+                recorder._record_fault(seq, ident, msg, driver_id, hdrvr, exc)
                 raise
             end = perf_counter_ns()
             stack.pop()
             with lock:
-                if rows._closed:
+                if recorder._closed:
                     return result
-                ret = rows._seq = rows._seq + 1
+                ret = recorder._seq = recorder._seq + 1
                 emit((ret, RETURN, end - t0, ident, msg, driver_id, hdrvr, None, None,
                       result, seq, None, end - start, None))
                 pending = len(buffer)
             if pending >= batch:
-                rows._writer.kick()
+                recorder._writer.kick()
                 if pending >= max_pending:  # the writer is behind: bound what a crash can lose
-                    rows._writer.flush()
+                    recorder._writer.flush()
             return result
 
         return hooked

@@ -61,7 +61,7 @@ def recording_from_rows(header: SessionHeader, rows: list[tuple]) -> Recording:
                               offset=detail["offset"])
         elif kind == Kind.END and outcome.kind == "completed":
             if json.loads(payload)["reason"] == EndReason.HANG.value and call_seq is not None:
-                msg_of = calls.get(call_seq, [None] * 3)[2]
-                outcome = Outcome("hang", seq=call_seq, msg=msg_of)
+                hung = calls.get(call_seq)  # None when the hung call was a re-entrant one
+                outcome = Outcome("hang", seq=call_seq, msg=hung[2] if hung else None)
     recorded = [RecordedCall(*c, result=results.get(c[0])) for c in calls.values()]
     return Recording(header, recorded, outcome)
