@@ -13,7 +13,7 @@ import atheris
 
 with atheris.instrument_imports():
     from drvtape.errors import DrvtapeError
-    from drvtape.schema.interchange import dump_session, parse_jsonl
+    from drvtape.formats.jsonl import dump_session, parse_jsonl
 
 
 def one(data: bytes) -> None:

@@ -35,11 +35,11 @@ from drvtape.recorder.workload import parse_workload, record_workload
 from drvtape.replay import load_recording, replay_recording
 from drvtape.runtime.targets import parse_target
 from drvtape.schema import messages as m
-from drvtape.schema import chain
-from drvtape.schema import tables as t
+from drvtape.store import chain
+from drvtape.store import tables as t
 from drvtape.schema.events import SessionHeader, utc_now
 from drvtape.schema.rows import ROW_COLUMNS, Kind
-from drvtape.sim.reference import ReferenceDriver
+from drvtape.runtime.sim.reference import ReferenceDriver
 from drvtape.store import EventFilter, Store
 
 DRV_USER_1 = m.DRV_USER + 1
@@ -388,19 +388,19 @@ def bench_query(tmp: Path, events: int) -> dict:
 # ---- 5. dll ---------------------------------------------------------------------------------
 
 def bench_dll(calls: int) -> dict:
-    """drvtape.dllhost.bench: serial replay through drvhost (under Wine off Windows)."""
+    """bench/dllhost_bench.py: serial replay through drvhost (under Wine off Windows)."""
     out: dict = {"target_messages_per_s": 100_000}
     try:
-        from drvtape.dllhost import bench as dll_bench
+        import dllhost_bench as dll_bench
 
         with step(f"dll: replay {calls} messages through drvhost"):
             out.update(dll_bench.bench_dll_replay(calls))
         out["meets_target"] = out["messages_per_s"] >= 100_000
     except Exception as exc:  # noqa: BLE001 - another engineer's part: report, don't crash
         out["error"] = f"{type(exc).__name__}: {exc}"
-    tap = getattr(sys.modules.get("drvtape.dllhost.bench"), "bench_tap_overhead", None)
+    tap = getattr(sys.modules.get("dllhost_bench"), "bench_tap_overhead", None)
     if tap is None:
-        out["tap_overhead"] = {"error": "drvtape.dllhost.bench has no bench_tap_overhead"}
+        out["tap_overhead"] = {"error": "dllhost_bench has no bench_tap_overhead"}
     else:
         try:
             out["tap_overhead"] = tap(calls)

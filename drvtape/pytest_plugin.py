@@ -18,9 +18,9 @@ import pytest
 
 from drvtape.errors import DrvtapeError
 from drvtape.replay import ReplayReport, load_recording, replay_recording
-from drvtape.replay.recording import Recording, recording_from_rows
+from drvtape.schema.recording import Recording, recording_from_rows
 from drvtape.runtime.targets import parse_target
-from drvtape.schema.interchange import parse_jsonl
+from drvtape.formats.jsonl import parse_jsonl
 from drvtape.schema.rows import event_to_row
 from drvtape.store import Store
 

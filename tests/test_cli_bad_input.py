@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from drvtape.schema.interchange import dump_session
+from drvtape.formats.jsonl import dump_session
 from drvtape.store import Store
 
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from drvtape.schema.interchange import json_schema
+from drvtape.formats.jsonl import json_schema
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import time
 
 from drvtape.recorder import Recorder
 from drvtape.schema.rows import Kind
-from drvtape.sim.reference import ReferenceDriver
+from drvtape.runtime.sim.reference import ReferenceDriver
 from drvtape.store import Store
 
 THREADS, PER_THREAD = 8, 50_000
@@ -46,7 +46,7 @@ def test_8_threads_x_50000_messages_all_recorded_in_each_threads_order(tmp_path)
 CHILD = r"""
 import sys
 from drvtape.recorder import Recorder
-from drvtape.sim.reference import ReferenceDriver
+from drvtape.runtime.sim.reference import ReferenceDriver
 db, n, calls = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 with Recorder(db, driver=f"process-{n}", batch_size=256) as rec:
     h = rec.wrap(ReferenceDriver())

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from drvtape.analysis.diff import diff_recordings
-from drvtape.replay.recording import recording_from_rows
+from drvtape.schema.recording import recording_from_rows
 from drvtape.schema.events import EndReason
 from drvtape.schema.messages import DRV_CLOSE, DRV_ENABLE, DRV_LOAD, DRV_OPEN, DRV_QUERYCONFIGURE, DRV_USER
 from drvtape.schema.rows import event_to_row

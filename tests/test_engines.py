@@ -6,7 +6,7 @@ import sys
 
 
 from drvtape.recorder import Recorder
-from drvtape.sim.reference import ReferenceDriver
+from drvtape.runtime.sim.reference import ReferenceDriver
 from drvtape.store import Store
 
 EXTREMES = (0, 1, (1 << 63) - 1, 1 << 63, (1 << 64) - 1)

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from cli_runner import run_cli
 from drvtape.cli.transfer import _read_sessions
 from drvtape.errors import DrvtapeError
-from drvtape.schema.interchange import dump_session, parse_jsonl
+from drvtape.formats.jsonl import dump_session, parse_jsonl
 from drvtape.store import Store
 
 SOURCE = "fuzz.jsonl"

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cli_runner import run_cli
-from drvtape.schema.interchange import dump_session
+from drvtape.formats.jsonl import dump_session
 from drvtape.schema.values import INT64_MAX, as_signed64
 from drvtape.store import Store
 

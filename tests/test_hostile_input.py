@@ -16,7 +16,7 @@ from drvtape.errors import DrvtapeError
 from drvtape.replay import load_recording, replay_recording
 from drvtape.runtime.pointers import ctypes_arg, python_arg
 from drvtape.runtime.targets import parse_target
-from drvtape.schema.interchange import parse_jsonl
+from drvtape.formats.jsonl import parse_jsonl
 from drvtape.schema.payloads import MAX_PAYLOAD_BYTES, MAX_TEXT_CHARS, RawBytes, WideString
 from drvtape.store import Store
 

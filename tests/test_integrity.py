@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from drvtape.migrations import alembic_config
+from drvtape.store.migrations import alembic_config
 from drvtape.store import Store
 
 FIXTURES = Path(__file__).parent / "fixtures"

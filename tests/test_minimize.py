@@ -110,7 +110,7 @@ def test_removing_an_open_removes_what_was_sent_to_its_instance(tmp_path):
 def test_a_python_target_accepts_a_candidate_only_when_every_repeat_reproduces(tmp_path):
     db = str(tmp_path / "m.db")
     recording = record_noisy("use-after-release", db, calls=60)
-    target = parse_target("py:drvtape.sim.bugs:UseAfterReleaseDriver")
+    target = parse_target("py:drvtape.runtime.sim.bugs:UseAfterReleaseDriver")
     runs = []
     result = minimize(recording, target, repeat=3, on_replay=runs.append)
     assert [message_name(c.msg) for c in result.calls] == [m for _, m in MINIMAL["use-after-release"]]

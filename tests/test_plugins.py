@@ -14,7 +14,7 @@ def test_a_driver_from_an_installed_distribution_is_a_sim_target(tmp_path):
     (site / "acme_drivers-1.0.dist-info" / "entry_points.txt").write_text(
         "[drvtape.drivers]\nacme-wave = acme_wave:AcmeWave\n")
     (site / "acme_wave.py").write_text(textwrap.dedent("""
-        from drvtape.sim import SimDriver
+        from drvtape.runtime.sim import SimDriver
 
         class AcmeWave(SimDriver):
             name = "acme-wave"

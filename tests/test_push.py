@@ -10,7 +10,7 @@ import uuid
 
 from drvtape.recorder import Recorder
 from drvtape.schema.events import CallEvent, ReturnEvent, SessionHeader, utc_now
-from drvtape.sim.reference import ReferenceDriver
+from drvtape.runtime.sim.reference import ReferenceDriver
 from drvtape.store import Store
 
 

@@ -11,7 +11,7 @@ from drvtape.recorder import Recorder, hooked
 from drvtape.runtime.faults import DriverFault
 from drvtape.schema.events import EndReason
 from drvtape.schema.messages import DRV_CLOSE, DRV_LOAD, DRV_OPEN, DRV_USER
-from drvtape.sim.reference import ReferenceDriver
+from drvtape.runtime.sim.reference import ReferenceDriver
 from drvtape.store import Store
 
 

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from drvtape.errors import DrvtapeError
 from drvtape.schema.events import EndReason
-from drvtape.schema.interchange import dump_session, parse_jsonl
-from drvtape.schema import tables
+from drvtape.formats.jsonl import dump_session, parse_jsonl
+from drvtape.store import tables
 from drvtape.schema.messages import DRV_EXITSESSION, DRV_USER
 from drvtape.schema.rows import Kind, event_to_row
 from drvtape.schema.values import INT64_MAX, INT64_MIN, UINT64_MAX

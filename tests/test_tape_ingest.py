@@ -15,7 +15,7 @@ from drvtape.schema.messages import (DRV_CLOSE, DRV_CONFIGURE, DRV_DISABLE, DRV_
                                      DRV_OPEN, DRV_USER)
 from drvtape.schema.payloads import AcmDrvOpenDescW, DrvConfigInfo, IcOpen, RawBytes, WideString
 from drvtape.store import Store
-from drvtape.tape import MAX_BODY, parse_tape, read_tape
+from drvtape.formats.tape import MAX_BODY, parse_tape, read_tape
 
 FREQ = 10_000_000  # QPC ticks per second, as Windows 10 reports
 QPC0 = 5_000_000_000
@@ -456,7 +456,7 @@ def test_unfinished_hang_ends_the_session_at_the_oldest_outer_call_that_never_re
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from drvtape.schema.interchange import dump_session, parse_jsonl  # noqa: E402
+from drvtape.formats.jsonl import dump_session, parse_jsonl  # noqa: E402
 
 
 @st.composite

@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from drvtape.replay.outcome import Outcome, lresult
-from drvtape.replay.recording import RecordedCall, Recording
+from drvtape.schema.outcome import Outcome, lresult
+from drvtape.schema.recording import RecordedCall, Recording
 from drvtape.schema.messages import DRV_OPEN, message_name
 from drvtape.schema.values import as_unsigned64
 

@@ -10,7 +10,7 @@ from drvtape.cli.app import app, open_store
 from drvtape.cli.query import _add_row, _positive, _print_table, _thread_names
 from drvtape.cli.render import hexval, out, print_json
 from drvtape.errors import DrvtapeError
-from drvtape.replay.recording import recording_from_rows
+from drvtape.schema.recording import recording_from_rows
 from drvtape.schema.messages import message_name
 
 _SESSION = typer.Argument(..., metavar="SESSION", help="UUID, unique prefix, or 'last'.")

@@ -44,7 +44,7 @@ def verify(
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Upgrade the database to this drvtape's schema, keeping a backup of the old file."""
-    from drvtape.migrations import upgrade
+    from drvtape.store.migrations import upgrade
 
     done = upgrade(ctx.find_root().obj.db)
     if done.before == done.after:

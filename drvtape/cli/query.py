@@ -17,7 +17,7 @@ from rich.text import Text
 from drvtape.cli.app import app, open_store
 from drvtape.cli.render import hexval, out, print_json
 from drvtape.errors import DrvtapeError
-from drvtape.schema import interchange
+from drvtape.formats import jsonl as interchange
 from drvtape.schema.events import CallEvent, EndEvent, EndReason, Event, FaultEvent, MarkEvent, ReturnEvent
 from drvtape.schema.messages import DRV_EXITSESSION, message_name, parse_message
 from drvtape.schema.payloads import AcmDrvOpenDescW, DrvConfigInfo, IcOpen, RawBytes, WideString

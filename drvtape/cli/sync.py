@@ -6,7 +6,7 @@ from drvtape.cli.app import QUIET, app, open_store
 from drvtape.cli.render import out, print_json, progress
 from drvtape.errors import DrvtapeError
 from drvtape.store import Store
-from drvtape.sync import CHUNK_EVENTS, copy_sessions
+from drvtape.store.sync import CHUNK_EVENTS, copy_sessions
 
 
 CHUNK_HELP = "events per transaction: an interrupted copy keeps every whole chunk"

@@ -1,5 +1,5 @@
 """`drvtape tap install/uninstall/status`: record a real driver's sessions by pointing its
-Drivers32 alias at the drvtap proxy (see drvtape.tapinstall and docs/drvtap.md)."""
+Drivers32 alias at the drvtap proxy (see drvtape.recorder.tapinstall and docs/drvtap.md)."""
 
 import typer
 
@@ -23,7 +23,7 @@ def tap_install(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Point ALIAS at a copy of drvtap.dll that forwards to DLL, keeping the alias's value."""
-    from drvtape.tapinstall import install
+    from drvtape.recorder.tapinstall import install
 
     done = install(alias, real, tap=tap, tape=tape, folder=folder)
     if as_json:
@@ -41,7 +41,7 @@ def tap_uninstall(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Put back exactly what ALIAS held before install (delete it if it did not exist)."""
-    from drvtape.tapinstall import uninstall
+    from drvtape.recorder.tapinstall import uninstall
 
     done = uninstall(alias, force=force)
     if as_json:
@@ -59,7 +59,7 @@ def tap_status(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """What ALIAS holds now and whether drvtape installed the tap on it."""
-    from drvtape.tapinstall import status
+    from drvtape.recorder.tapinstall import status
 
     st = status(alias)
     if as_json:

@@ -7,7 +7,7 @@ import typer
 from drvtape.cli.app import app, open_store
 from drvtape.cli.render import out
 from drvtape.errors import DrvtapeError
-from drvtape.timeline import timeline_data, timeline_html
+from drvtape.present.timeline import timeline_data, timeline_html
 
 
 @app.command()

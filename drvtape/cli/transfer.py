@@ -1,4 +1,4 @@
-"""`drvtape import` and `drvtape export`: sessions as JSONL files (see drvtape.schema.interchange)."""
+"""`drvtape import` and `drvtape export`: sessions as JSONL files (see drvtape.formats.jsonl)."""
 
 import os
 import sys
@@ -12,7 +12,7 @@ from drvtape.cli.app import QUIET, app, open_store
 from drvtape.cli.render import out, print_json, progress
 from drvtape.errors import DrvtapeError
 from drvtape.schema.events import Event, SessionHeader
-from drvtape.schema.interchange import dump_session, parse_jsonl
+from drvtape.formats.jsonl import dump_session, parse_jsonl
 from drvtape.store import Store, StoredSession
 
 STDIN = "-"

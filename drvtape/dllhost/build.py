@@ -18,7 +18,7 @@ from pathlib import Path
 
 from drvtape.errors import DrvtapeError
 
-from .cache import cache_root
+from drvtape.dllhost.cache import cache_root
 
 GCC_ENV = "DRVTAPE_MINGW_GCC"
 GCC_NAME = "x86_64-w64-mingw32-gcc"

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from drvtape.errors import DrvtapeError
 
-from . import protocol as p
-from . import wine
-from .build import build_drvhost, compiler
-from .model import HostCall, HostResult
+from drvtape.formats import host_protocol as p
+from drvtape.dllhost import wine
+from drvtape.dllhost.build import build_drvhost, compiler
+from drvtape.formats.host_calls import HostCall, HostResult
 
 STARTUP_S = 60.0  # hello -> READY: Wine may be starting its wineserver or updating the prefix
 SILENCE_S = 5.0  # the host writes at least every second (HEARTBEAT); this much silence means it is wedged

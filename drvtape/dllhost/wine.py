@@ -14,7 +14,7 @@ from pathlib import Path
 
 from drvtape.errors import DrvtapeError
 
-from .cache import cache_root
+from drvtape.dllhost.cache import cache_root
 
 WINE_ENV = "DRVTAPE_WINE"
 PREFIX_ENV = "DRVTAPE_WINEPREFIX"

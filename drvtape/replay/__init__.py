@@ -7,8 +7,8 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from drvtape.replay.outcome import Outcome
-from drvtape.replay.recording import Recording, load_recording
+from drvtape.schema.outcome import Outcome
+from drvtape.schema.recording import Recording, load_recording
 from drvtape.runtime.targets import Target
 
 

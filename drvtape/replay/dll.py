@@ -6,8 +6,8 @@ with the same comparison as in-process replay.
 """
 
 from drvtape.dllhost import HostCall, host_available, run_dll
-from drvtape.replay.outcome import Diverged, Outcome, check_return
-from drvtape.replay.recording import Recording
+from drvtape.schema.outcome import Diverged, Outcome, check_return
+from drvtape.schema.recording import Recording
 from drvtape.runtime.targets import Target
 
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, replace
 
 from drvtape.replay import replay_recording
 from drvtape.replay.minimize import loose, replays_as_stored, save_derived
-from drvtape.replay.outcome import Outcome
-from drvtape.replay.recording import RecordedCall, Recording
+from drvtape.schema.outcome import Outcome
+from drvtape.schema.recording import RecordedCall, Recording
 from drvtape.runtime.system import DriverSystem, Instance
 from drvtape.runtime.targets import Target
 from drvtape.schema import messages as m

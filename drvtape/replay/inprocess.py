@@ -2,8 +2,8 @@
 
 from collections.abc import Callable
 
-from drvtape.replay.outcome import Diverged, Outcome, check_return
-from drvtape.replay.recording import Recording
+from drvtape.schema.outcome import Diverged, Outcome, check_return
+from drvtape.schema.recording import Recording
 from drvtape.runtime.faults import fault_of
 from drvtape.runtime.pointers import python_arg
 from drvtape.runtime.schedule import ScheduleOutcome, Unit, run_schedule

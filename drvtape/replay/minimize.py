@@ -24,8 +24,8 @@ from dataclasses import dataclass, replace
 from drvtape import __version__
 from drvtape.errors import DrvtapeError
 from drvtape.replay import replay_recording
-from drvtape.replay.outcome import Outcome
-from drvtape.replay.recording import RecordedCall, Recording
+from drvtape.schema.outcome import Outcome
+from drvtape.schema.recording import RecordedCall, Recording
 from drvtape.runtime.targets import Target
 from drvtape.schema import messages as m
 from drvtape.schema.events import (

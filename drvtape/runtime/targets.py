@@ -41,7 +41,7 @@ class Target:
     def start(self) -> RunningDriver:
         coordinator = Coordinator()
         if self.kind == "sim":
-            from drvtape.sim import load_factory
+            from drvtape.runtime.sim import load_factory
 
             return RunningDriver(load_factory(self.name)(coordinator), coordinator, cooperative=True)
         if self.kind == "py":
@@ -54,7 +54,7 @@ def parse_target(spec: str) -> Target:
     if not sep or not rest or kind not in ("sim", "py", "dll"):
         raise DrvtapeError(f"unknown target {spec!r}: use sim:NAME, py:MODULE:ATTR or dll:PATH")
     if kind == "sim":
-        from drvtape.sim import driver_factories
+        from drvtape.runtime.sim import driver_factories
 
         if rest not in driver_factories():
             raise DrvtapeError(f"unknown simulated driver {spec} (known: {', '.join(sorted(driver_factories()))})")

@@ -1,4 +1,8 @@
-from drvtape.dllhost.bench import bench_dll_replay
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from dllhost_bench import bench_dll_replay  # noqa: E402  (bench/ is scripts, not a package)
 
 
 def test_bench_dll_replay_reports_a_rate(wine_drivers):

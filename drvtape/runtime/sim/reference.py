@@ -1,6 +1,6 @@
 """sim:reference: a correct driver. Opens and closes instances; DefDriverProc for the rest."""
 
-from drvtape.sim.base import SimDriver
+from drvtape.runtime.sim.base import SimDriver
 
 FIRST_INSTANCE_ID = 0x1001
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .client import run_host
-from .model import HostCall
+from drvtape.dllhost.client import run_host
+from drvtape.formats.host_calls import HostCall
 
 # Debian's wine64 puts Wine's own drivers here; on Windows msrle32 is a system DLL.
 MSRLE32 = (Path(os.environ.get("SystemRoot", "C:/Windows")) / "System32" / "msrle32.dll" if os.name == "nt"
@@ -39,7 +39,7 @@ def _client_bench(client: Path, driver: Path, n: int, env_extra: dict[str, str])
 
     from drvtape.errors import DrvtapeError
 
-    from . import wine
+    from drvtape.dllhost import wine
 
     argv, env = wine.command(client)
     env = dict(env or os.environ)
@@ -64,8 +64,8 @@ def bench_tap_overhead(n: int) -> dict:
 
     from drvtape.errors import DrvtapeError
 
-    from . import wine
-    from .build import build_drvtap, compile_pe
+    from drvtape.dllhost import wine
+    from drvtape.dllhost.build import build_drvtap, compile_pe
 
     if not TAPCLIENT_SOURCE.is_file():
         raise DrvtapeError(f"the tap benchmark needs the test client's source ({TAPCLIENT_SOURCE}): "

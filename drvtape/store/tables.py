@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 
-SCHEMA_VERSION = 2  # 1: first release; 2: events.chain (drvtape.schema.chain)
+SCHEMA_VERSION = 2  # 1: first release; 2: events.chain (drvtape.store.chain)
 APPLICATION = "drvtape"
 
 metadata = sa.MetaData()

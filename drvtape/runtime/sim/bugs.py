@@ -6,7 +6,7 @@ sim:reference shows where the correct driver answers differently.
 
 import threading
 
-from drvtape.sim.reference import ReferenceDriver
+from drvtape.runtime.sim.reference import ReferenceDriver
 
 
 class ExitSpinDriver(ReferenceDriver):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from drvtape.replay.outcome import Outcome
+from drvtape.schema.outcome import Outcome
 from drvtape.schema.events import EndReason, SessionHeader
 from drvtape.schema.payloads import CallPayloads
 from drvtape.schema.rows import Kind

@@ -22,9 +22,9 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
 
 from drvtape.errors import DrvtapeError
-from drvtape.processes import process_alive
-from drvtape.schema import chain
-from drvtape.schema import tables as t
+from drvtape.store.processes import process_alive
+from drvtape.store import chain
+from drvtape.store import tables as t
 from drvtape.schema.events import EndReason, Event, SessionHeader
 from drvtape.schema.rows import ROW_COLUMNS, Kind, event_to_row, row_to_event
 from drvtape.schema.values import INT64_MAX, as_unsigned64

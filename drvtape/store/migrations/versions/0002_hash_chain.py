@@ -9,7 +9,7 @@ import uuid
 import sqlalchemy as sa
 from alembic import op
 
-from drvtape.schema import chain
+from drvtape.store import chain
 from drvtape.schema.rows import ROW_COLUMNS
 
 revision = "0002"

@@ -9,9 +9,9 @@ from importlib.metadata import entry_points
 
 from drvtape.errors import DrvtapeError
 from drvtape.runtime.faults import DriverFault
-from drvtape.sim.base import SimDriver, def_driver_proc
-from drvtape.sim.bugs import DisableWithOpenDriver, ExitSpinDriver, ThreadAffinityDriver, UseAfterReleaseDriver
-from drvtape.sim.reference import ReferenceDriver
+from drvtape.runtime.sim.base import SimDriver, def_driver_proc
+from drvtape.runtime.sim.bugs import DisableWithOpenDriver, ExitSpinDriver, ThreadAffinityDriver, UseAfterReleaseDriver
+from drvtape.runtime.sim.reference import ReferenceDriver
 
 ENTRY_POINT_GROUP = "drvtape.drivers"
 BUNDLED = {cls.name: cls for cls in (ReferenceDriver, ExitSpinDriver, UseAfterReleaseDriver,

@@ -36,8 +36,8 @@ import struct
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from .model import HostCall
-from .payloads import payload_image
+from drvtape.formats.host_calls import HostCall
+from drvtape.formats.host_payloads import payload_image
 
 MAGIC = 0x48565244
 VERSION = 1

@@ -49,7 +49,7 @@ def timeline_data(header, rows) -> dict:
 
 
 def timeline_html(data: dict) -> str:
-    template = resources.files("drvtape.timeline").joinpath("page.html").read_text(encoding="utf-8")
+    template = resources.files("drvtape.present.timeline").joinpath("page.html").read_text(encoding="utf-8")
     # </script> inside the data must not end the script element
     payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
     return template.replace("/*DATA*/null", payload)

@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 
 from drvtape.errors import DrvtapeError
-from drvtape.schema import tables as t
+from drvtape.store import tables as t
 from drvtape.store import Store, database_url, schema_version, sqlite_path
 
 

@@ -1,0 +1,1 @@
+"""The formats drvtape reads and writes: JSONL interchange, drvtap tapes, the drvhost protocol."""

@@ -1,0 +1,1 @@
+"""Presentation: how events, faults and sessions are shown (CLI text, timeline, reports)."""
