@@ -2,7 +2,9 @@
 
 import subprocess
 import sys
+import sysconfig
 import time
+from pathlib import Path
 
 import pytest
 
@@ -29,5 +31,9 @@ def test_demo_records_shows_and_replays_a_shutdown_bug(tmp_path, bug):
 
 
 def test_console_script_runs(tmp_path):
-    proc = subprocess.run(["drvtape", "demo"], cwd=tmp_path, capture_output=True, text=True)
+    # The script pip installed beside this interpreter, as a user of that environment runs it;
+    # not whatever `drvtape` happens to be on PATH (there may be none).
+    script = Path(sysconfig.get_path("scripts")) / ("drvtape.exe" if sys.platform == "win32" else "drvtape")
+    assert script.is_file(), f"no console script at {script}: is drvtape installed in this environment?"
+    proc = subprocess.run([str(script), "demo"], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
