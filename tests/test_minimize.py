@@ -6,7 +6,8 @@ import pytest
 
 from drvtape.recorder.workload import Workload, record_workload
 from drvtape.replay import load_recording
-from drvtape.replay.minimize import minimize, replays_as_stored, save_derived, structure
+from drvtape.replay.derive import replays_as_stored, save_derived
+from drvtape.replay.minimize import minimize, structure
 from drvtape.runtime.targets import parse_target
 from drvtape.schema.messages import message_name
 from drvtape.store import Store

@@ -31,7 +31,7 @@ def minimize(
 ) -> None:
     """Delta-debug a failing session down to the calls that still make it fail; store the result."""
     from drvtape.replay.minimize import minimize as run_minimize
-    from drvtape.replay.minimize import replays_as_stored, save_derived
+    from drvtape.replay.derive import replays_as_stored, save_derived
 
     recording, tgt = load_with_target(ctx, session, target)
     open_store(ctx, create=True).close()

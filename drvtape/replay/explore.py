@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from drvtape.replay import replay_recording
-from drvtape.replay.minimize import loose, replays_as_stored, save_derived
+from drvtape.replay.derive import loose, replays_as_stored, save_derived
 from drvtape.schema.outcome import Outcome
 from drvtape.schema.recording import RecordedCall, Recording
 from drvtape.runtime.system import DriverSystem, Instance

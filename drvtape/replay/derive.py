@@ -1,0 +1,114 @@
+"""Derived sessions: calls cut from a recording, run once more and stored as a new session.
+
+minimize and explore store what they find this way. The new session's header names the
+recording as its origin (SessionHeader.origin); it is recorded under the hook (sim:, py:) or
+built from the host's results (dll:), so its returns are this run's.
+"""
+
+from __future__ import annotations
+
+import platform
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+
+from drvtape import __version__
+from drvtape.replay import replay_recording
+from drvtape.runtime.targets import Target
+from drvtape.schema import messages as m
+from drvtape.schema.events import (
+    CallEvent, EndEvent, EndReason, FaultEvent, ReturnEvent, SessionHeader, utc_now,
+)
+from drvtape.schema.recording import RecordedCall, Recording
+from drvtape.store import Store
+
+
+def loose(recording: Recording, calls: Sequence[RecordedCall]) -> Recording:
+    """The calls as a recording that only the ending is compared against. DRV_OPEN keeps its
+    recorded id: later calls name the instance by it, and replay remaps it to this run's."""
+    return replace(recording, calls=[c if c.msg == m.DRV_OPEN else replace(c, result=None) for c in calls])
+
+
+def save_derived(recording: Recording, calls: Sequence[RecordedCall], target: Target, db: str | Store | None, *,
+                 source: str, threads: str = "faithful", timeout: float = 5.0) -> str:
+    """Run the calls once more and store what the driver received as a new session whose
+    header names the recording as its origin; its id."""
+    candidate = loose(recording, calls)
+    if target.in_process:
+        return _record_in_process(candidate, target, db, source=source, threads=threads, timeout=timeout)
+    return _store_host_run(candidate, target, db, source=source, threads=threads, timeout=timeout)
+
+
+def _record_in_process(candidate: Recording, target: Target, db, *, source: str, threads: str,
+                       timeout: float) -> str:
+    from drvtape.recorder.hook import Recorder
+    from drvtape.replay.inprocess import drive
+
+    running = target.start()
+    recorder = Recorder(db, driver=candidate.header.driver, target=target.spec, source=source,
+                        origin=candidate.header.id)
+    outcome, done = drive(candidate, running, recorder.wrap(running.proc), threads=threads, timeout=timeout)
+    if outcome.kind == "hang":
+        recorder.close(EndReason.HANG, call_seq=recorder.in_flight(done.idents[done.unit.thread]),
+                       detail=f"the call replayed from seq {outcome.seq} never returned")
+    elif outcome.kind == "fault" and recorder.fault_call_seq is not None:
+        recorder.close(EndReason.CRASH, call_seq=recorder.fault_call_seq, detail=str(done.error))
+    else:
+        recorder.close()
+    return str(recorder.session_id)
+
+
+def _store_host_run(candidate: Recording, target: Target, db, *, source: str, threads: str,
+                    timeout: float) -> str:
+    from drvtape.dllhost import run_dll
+    from drvtape.replay.dll import host_calls
+
+    results = run_dll(target.name, host_calls(candidate, threads), timeout_s=timeout, stop_on_divergence=False)
+    by_seq = {c.seq: c for c in candidate.calls}
+    events = []
+    ts = 0
+    for r in results:
+        c = by_seq[r.seq]
+        ident = dict(thread=c.thread, msg=c.msg, driver_id=c.driver_id, hdrvr=c.hdrvr)
+        call = CallEvent(seq=len(events) + 1, ts_ns=ts, lparam1=c.lparam1, lparam2=c.lparam2, payload=c.payload,
+                         **ident)
+        events.append(call)
+        ts += r.duration_ns or 0
+        if r.kind == "return":
+            events.append(ReturnEvent(seq=len(events) + 1, ts_ns=ts, call_seq=call.seq, result=r.result,
+                                      duration_ns=r.duration_ns or 0, **ident))
+            continue
+        if r.kind == "fault":
+            events.append(FaultEvent(seq=len(events) + 1, ts_ns=ts, call_seq=call.seq, code=r.code,
+                                     module=r.module, offset=r.offset, **ident))
+        reason = EndReason.CRASH if r.kind == "fault" else EndReason.HANG
+        events.append(EndEvent(seq=len(events) + 1, ts_ns=ts, thread=c.thread, reason=reason, call_seq=call.seq))
+        break
+    else:
+        events.append(EndEvent(seq=len(events) + 1, ts_ns=ts, thread=0, reason=EndReason.CLOSED))
+    origin = candidate.header
+    header = SessionHeader(id=uuid.uuid4(), driver=origin.driver, driver_hash=origin.driver_hash, target=target.spec,
+                           machine=platform.node(), os=platform.platform(), process="drvhost",
+                           recorder_version=__version__, started_at=utc_now(), clock="host", origin=origin.id,
+                           source=source)
+    store = Store.open(db, create=True) if not isinstance(db, Store) else db
+    try:
+        store.import_sessions([(header, events)])
+    finally:
+        if store is not db:
+            store.close()
+    return str(header.id)
+
+
+def replays_as_stored(db: str | Store | None, session_id: str, target: Target, *, repeat: int = 1,
+                      threads: str = "faithful", timeout: float = 5.0) -> bool:
+    """`drvtape replay SESSION` would reproduce the stored session."""
+    from drvtape.replay import load_recording
+
+    store = Store.open(db) if not isinstance(db, Store) else db
+    try:
+        stored = load_recording(store, session_id)
+    finally:
+        if store is not db:
+            store.close()
+    return replay_recording(stored, target, threads=threads, repeat=repeat, timeout=timeout).reproduced
