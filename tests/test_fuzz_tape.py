@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drvtape.errors import DrvtapeError
-from drvtape.formats.tape import Tape, parse_tape
+from drvtape.recorder.ingest import Tape, parse_tape
 
 FREQ, QPC0, PID, TID = 10_000_000, 5_000_000_000, 4242, 0x1A2C
 FILETIME = 133_590_240_000_000_000  # 2024-05-01 12:00 UTC

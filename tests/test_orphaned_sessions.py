@@ -1,4 +1,4 @@
-"""A session is ended on next open only when its recording process is really gone."""
+"""A session is ended by the next writer only when its recording process is really gone."""
 
 import subprocess
 import sys
@@ -6,6 +6,7 @@ import time
 
 from drvtape.schema.rows import Kind
 from drvtape.store import Store
+from drvtape.store.recovery import end_orphaned_sessions
 
 CHILD = r"""
 import sys, time
@@ -35,7 +36,9 @@ def start(db, *args):
 
 
 def end_of(db):
+    """Open the database as a writer does (recovering orphans first), then read the last session."""
     with Store.open(db) as store:
+        end_orphaned_sessions(store)
         events = store.events(store.resolve("last").pk)
     return next((e for e in events if e.kind == "end"), None), events
 

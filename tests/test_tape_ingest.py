@@ -15,7 +15,8 @@ from drvtape.schema.messages import (DRV_CLOSE, DRV_CONFIGURE, DRV_DISABLE, DRV_
                                      DRV_OPEN, DRV_USER)
 from drvtape.schema.payloads import AcmDrvOpenDescW, DrvConfigInfo, IcOpen, RawBytes, WideString
 from drvtape.store import Store
-from drvtape.formats.tape import MAX_BODY, parse_tape, read_tape
+from drvtape.formats.tape import MAX_BODY
+from drvtape.recorder.ingest import parse_tape, read_tape
 
 FREQ = 10_000_000  # QPC ticks per second, as Windows 10 reports
 QPC0 = 5_000_000_000

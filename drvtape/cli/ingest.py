@@ -22,7 +22,7 @@ from drvtape.cli.app import QUIET, app, open_store
 from drvtape.cli.render import err, out, print_json, progress
 from drvtape.errors import DrvtapeError
 from drvtape.store import Store
-from drvtape.formats.tape import Tape, TapeSession, read_tape
+from drvtape.recorder.ingest import Tape, TapeSession, read_tape
 
 
 class Unfinished(str, Enum):

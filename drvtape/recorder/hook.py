@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import json
 import os
 import platform
 import sys
 import threading
 import uuid
 from collections.abc import Callable
+from contextlib import ExitStack
 from enum import Enum
 from pathlib import Path
 from time import perf_counter_ns
@@ -26,12 +26,12 @@ from drvtape.recorder.writer import BatchWriter
 from drvtape.runtime.faults import fault_of
 from drvtape.runtime.pointers import capture, ctypes_arg
 from drvtape.schema.events import EndReason, SessionHeader, utc_now
+from drvtape.schema import details
 from drvtape.schema.payloads import CallPayloads
-from drvtape.schema.rows import Kind
+from drvtape.schema.rows import CALL, FAULT, RETURN, end_row, fault_row, mark_row
 from drvtape.schema.values import INT64_MAX, INT64_MIN, UINT32_MAX, UINT64_MAX, as_signed64, fits_64_bits
-from drvtape.store import EventFilter, Store
-
-CALL, RETURN, FAULT, MARK, END = (int(k) for k in Kind)
+from drvtape.store import EventFilter, Store, opened
+from drvtape.store.recovery import end_orphaned_sessions
 DRIVER_PROC_TYPE = ctypes.CFUNCTYPE(ctypes.c_ssize_t, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_uint,
                                     ctypes.c_ssize_t, ctypes.c_ssize_t)
 
@@ -60,8 +60,9 @@ class Recorder:
             self.durability = Durability(durability)
         except ValueError:
             raise DrvtapeError(f"unknown durability {durability!r}: use machine, process or batched") from None
-        self._own_store = not isinstance(db, Store)
-        self.store = Store.open(db, create=True) if self._own_store else db
+        self._resources = ExitStack()
+        self.store = self._resources.enter_context(opened(db, create=True))
+        end_orphaned_sessions(self.store)
         self.header = SessionHeader(
             id=session_id or uuid.uuid4(), driver=driver, target=target, machine=platform.node(),
             os=platform.platform(), process=Path(sys.argv[0]).name or sys.executable, pid=os.getpid(),
@@ -100,6 +101,8 @@ class Recorder:
         recorder, lock, t0, tls, get_ident = self, self._lock, self._t0, self._tls, threading.get_ident
         emit, buffer, batch, max_pending = self._emit, self._rows, self._batch_size, self._max_pending
 
+        # The call and return rows are schema.rows.call_row/return_row written out as tuple
+        # literals: the builder calls measured +0.4 us per message (two rows) on a ~5 us path.
         @functools.wraps(proc)
         def hooked(driver_id, hdrvr, msg, lparam1, lparam2):
             if type(lparam1) is int and type(lparam2) is int:
@@ -160,14 +163,12 @@ class Recorder:
 
     def _record_fault(self, call_seq, ident, msg, driver_id, hdrvr, exc) -> None:
         fault = fault_of(exc)
-        detail = json.dumps({"code": fault.code, "module": fault.module, "offset": fault.offset,
-                             "description": fault.description}, separators=(",", ":"))
         with self._lock:
             if self._closed:
                 return
             seq = self._seq = self._seq + 1
-            self._emit((seq, FAULT, perf_counter_ns() - self._t0, ident, msg, driver_id, hdrvr,
-                               None, None, None, call_seq, None, None, detail))
+            self._emit(fault_row(seq, perf_counter_ns() - self._t0, ident, msg, driver_id, hdrvr, call_seq,
+                                 fault.code, fault.module, fault.offset, fault.description))
             if self.fault_call_seq is None:
                 self.fault_call_seq = call_seq
 
@@ -178,8 +179,7 @@ class Recorder:
         with self._lock:
             self._check_open()
             seq = self._seq = self._seq + 1
-            self._emit((seq, MARK, perf_counter_ns() - self._t0, threading.get_ident(), None, None, None,
-                               None, None, None, None, None, None, json.dumps({"text": text})))
+            self._emit(mark_row(seq, perf_counter_ns() - self._t0, threading.get_ident(), text))
         return seq
 
     def close(self, reason: EndReason = EndReason.CLOSED, *, call_seq: int | None = None,
@@ -190,17 +190,14 @@ class Recorder:
                 return
             self._closed = True
             seq = self._seq = self._seq + 1
-            self._emit((seq, END, perf_counter_ns() - self._t0, threading.get_ident(), None, None, None,
-                               None, None, None, call_seq, None, None,
-                               json.dumps({"reason": EndReason(reason).value, "detail": detail})))
+            self._emit(end_row(seq, perf_counter_ns() - self._t0, threading.get_ident(), reason, call_seq, detail))
         error = None
         if self._writer is not None:
             self._writer.stop()
             error = self._writer.error
         else:
             self._appender.close()
-        if self._own_store:
-            self.store.close()
+        self._resources.close()
         if error is not None:
             raise DrvtapeError(f"could not store the session's last events: {error}")
 
@@ -209,8 +206,8 @@ class Recorder:
         if self._writer is not None:
             self._writer.flush()
         rows = self.store.rows(self._pk, EventFilter(threads=(ident,)))
-        answered = {r[10] for r in rows if r[1] in (RETURN, FAULT)}
-        pending = [r[0] for r in rows if r[1] == CALL and r[0] not in answered]
+        answered = {r.call_seq for r in rows if r.kind in (RETURN, FAULT)}
+        pending = [r.seq for r in rows if r.kind == CALL and r.seq not in answered]
         return max(pending, default=None)
 
     def _check_open(self) -> None:
@@ -244,7 +241,7 @@ def _capture_pair(lparam1, lparam2) -> tuple[int, int, str | None]:
     raw2, p2 = capture(lparam2)
     if p1 is None and p2 is None:
         return raw1, raw2, None
-    return raw1, raw2, CallPayloads(lparam1=p1, lparam2=p2).model_dump_json(exclude_none=True)
+    return raw1, raw2, details.encode_call(CallPayloads(lparam1=p1, lparam2=p2))
 
 
 def _as_lresult(result) -> int:

@@ -16,11 +16,12 @@ from drvtape import __version__
 from drvtape.replay import replay_recording
 from drvtape.runtime.targets import Target
 from drvtape.schema import messages as m
-from drvtape.schema.events import (
-    CallEvent, EndEvent, EndReason, FaultEvent, ReturnEvent, SessionHeader, utc_now,
-)
+from drvtape.schema import details
+from drvtape.schema.events import EndReason, SessionHeader, utc_now
 from drvtape.schema.recording import RecordedCall, Recording
-from drvtape.store import Store
+from drvtape.schema.rows import call_row, end_row, fault_row, return_row
+from drvtape.store import Store, opened
+from drvtape.store.recovery import end_orphaned_sessions
 
 
 def loose(recording: Recording, calls: Sequence[RecordedCall]) -> Recording:
@@ -65,38 +66,32 @@ def _store_host_run(candidate: Recording, target: Target, db, *, source: str, th
 
     results = run_dll(target.name, host_calls(candidate, threads), timeout_s=timeout, stop_on_divergence=False)
     by_seq = {c.seq: c for c in candidate.calls}
-    events = []
+    rows = []
     ts = 0
     for r in results:
         c = by_seq[r.seq]
-        ident = dict(thread=c.thread, msg=c.msg, driver_id=c.driver_id, hdrvr=c.hdrvr)
-        call = CallEvent(seq=len(events) + 1, ts_ns=ts, lparam1=c.lparam1, lparam2=c.lparam2, payload=c.payload,
-                         **ident)
-        events.append(call)
+        ident = (c.thread, c.msg, c.driver_id, c.hdrvr)
+        call_seq = len(rows) + 1
+        rows.append(call_row(call_seq, ts, *ident, c.lparam1, c.lparam2, 0, details.encode_call(c.payload)))
         ts += r.duration_ns or 0
         if r.kind == "return":
-            events.append(ReturnEvent(seq=len(events) + 1, ts_ns=ts, call_seq=call.seq, result=r.result,
-                                      duration_ns=r.duration_ns or 0, **ident))
+            rows.append(return_row(len(rows) + 1, ts, *ident, r.result, call_seq, r.duration_ns or 0))
             continue
         if r.kind == "fault":
-            events.append(FaultEvent(seq=len(events) + 1, ts_ns=ts, call_seq=call.seq, code=r.code,
-                                     module=r.module, offset=r.offset, **ident))
+            rows.append(fault_row(len(rows) + 1, ts, *ident, call_seq, r.code, r.module, r.offset))
         reason = EndReason.CRASH if r.kind == "fault" else EndReason.HANG
-        events.append(EndEvent(seq=len(events) + 1, ts_ns=ts, thread=c.thread, reason=reason, call_seq=call.seq))
+        rows.append(end_row(len(rows) + 1, ts, c.thread, reason, call_seq))
         break
     else:
-        events.append(EndEvent(seq=len(events) + 1, ts_ns=ts, thread=0, reason=EndReason.CLOSED))
+        rows.append(end_row(len(rows) + 1, ts, 0, EndReason.CLOSED))
     origin = candidate.header
     header = SessionHeader(id=uuid.uuid4(), driver=origin.driver, driver_hash=origin.driver_hash, target=target.spec,
                            machine=platform.node(), os=platform.platform(), process="drvhost",
                            recorder_version=__version__, started_at=utc_now(), clock="host", origin=origin.id,
                            source=source)
-    store = Store.open(db, create=True) if not isinstance(db, Store) else db
-    try:
-        store.import_sessions([(header, events)])
-    finally:
-        if store is not db:
-            store.close()
+    with opened(db, create=True) as store:
+        end_orphaned_sessions(store)
+        store.store_session(header, rows)
     return str(header.id)
 
 
@@ -105,10 +100,6 @@ def replays_as_stored(db: str | Store | None, session_id: str, target: Target, *
     """`drvtape replay SESSION` would reproduce the stored session."""
     from drvtape.replay import load_recording
 
-    store = Store.open(db) if not isinstance(db, Store) else db
-    try:
+    with opened(db) as store:
         stored = load_recording(store, session_id)
-    finally:
-        if store is not db:
-            store.close()
     return replay_recording(stored, target, threads=threads, repeat=repeat, timeout=timeout).reproduced

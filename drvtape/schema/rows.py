@@ -1,22 +1,22 @@
 """The flat row shape of an event: what the database stores and the recorder buffers.
 
-One tuple per event, in ROW_COLUMNS order. 64-bit unsigned values (thread, driver_id,
-hdrvr) are kept unsigned here; the store converts them to the signed BIGINT bits on the way
-in and back on the way out. Details that have no column of their own (a fault's code and
-place, a mark's text, an end's reason, a call's pointer payloads) are JSON in `payload`.
+One EventRow per event, its fields in ROW_COLUMNS order; being a tuple, a row may also be
+written as a plain tuple in that order (the hook's hot path does). 64-bit unsigned values
+(thread, driver_id, hdrvr) are kept unsigned here; the store converts them to the signed
+BIGINT bits on the way in and back on the way out. Details that have no column of their
+own are JSON in `payload` (drvtape.schema.details).
+
+Every producer of events builds its rows with the builders below (directly, or from event
+models through event_to_row).
 """
 
-import json
 from enum import IntEnum
+from typing import NamedTuple
 
 from pydantic import TypeAdapter
 
-from drvtape.schema.events import CallEvent, EndEvent, Event, FaultEvent, MarkEvent, ReturnEvent
-
-ROW_COLUMNS = (
-    "seq", "kind", "ts_ns", "thread", "msg", "driver_id", "hdrvr", "lparam1", "lparam2",
-    "result", "call_seq", "depth", "duration_ns", "payload",
-)
+from drvtape.schema import details
+from drvtape.schema.events import CallEvent, EndEvent, EndReason, Event, FaultEvent, MarkEvent, ReturnEvent
 
 
 class Kind(IntEnum):
@@ -27,54 +27,93 @@ class Kind(IntEnum):
     END = 4
 
 
+class EventRow(NamedTuple):
+    seq: int
+    kind: int
+    ts_ns: int
+    thread: int
+    msg: int | None
+    driver_id: int | None
+    hdrvr: int | None
+    lparam1: int | None
+    lparam2: int | None
+    result: int | None
+    call_seq: int | None
+    depth: int | None
+    duration_ns: int | None
+    payload: str | None
+
+
+ROW_COLUMNS = EventRow._fields
 KIND_NAMES = {k: k.name.lower() for k in Kind}
 KIND_BY_NAME = {v: k for k, v in KIND_NAMES.items()}
+CALL, RETURN, FAULT, MARK, END = (int(k) for k in Kind)  # plain ints: what rows hold
 
 _event_adapter: TypeAdapter = TypeAdapter(Event)
 
 
-def _dumps(obj: dict) -> str:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+def call_row(seq: int, ts_ns: int, thread: int, msg: int, driver_id: int, hdrvr: int, lparam1: int,
+             lparam2: int, depth: int, payload: str | None = None) -> EventRow:
+    """payload: the call's CallPayloads as details.encode_call gives them (None: no pointer data)."""
+    return EventRow(seq, CALL, ts_ns, thread, msg, driver_id, hdrvr, lparam1, lparam2, None, None, depth, None,
+                    payload)
 
 
-def event_to_row(ev) -> tuple:
+def return_row(seq: int, ts_ns: int, thread: int, msg: int, driver_id: int, hdrvr: int, result: int,
+               call_seq: int, duration_ns: int) -> EventRow:
+    return EventRow(seq, RETURN, ts_ns, thread, msg, driver_id, hdrvr, None, None, result, call_seq, None,
+                    duration_ns, None)
+
+
+def fault_row(seq: int, ts_ns: int, thread: int, msg: int, driver_id: int, hdrvr: int, call_seq: int, code: int,
+              module: str | None = None, offset: int | None = None, description: str | None = None) -> EventRow:
+    return EventRow(seq, FAULT, ts_ns, thread, msg, driver_id, hdrvr, None, None, None, call_seq, None, None,
+                    details.encode_fault(code, module, offset, description))
+
+
+def mark_row(seq: int, ts_ns: int, thread: int, text: str) -> EventRow:
+    return EventRow(seq, MARK, ts_ns, thread, None, None, None, None, None, None, None, None, None,
+                    details.encode_mark(text))
+
+
+def end_row(seq: int, ts_ns: int, thread: int, reason: EndReason | str, call_seq: int | None = None,
+            detail: str | None = None) -> EventRow:
+    return EventRow(seq, END, ts_ns, thread, None, None, None, None, None, None, call_seq, None, None,
+                    details.encode_end(reason, detail))
+
+
+def event_to_row(ev) -> EventRow:
     if isinstance(ev, CallEvent):
-        payload = _dumps(ev.payload.model_dump(exclude_none=True)) if ev.payload else None
-        return (ev.seq, Kind.CALL, ev.ts_ns, ev.thread, ev.msg, ev.driver_id, ev.hdrvr,
-                ev.lparam1, ev.lparam2, None, None, ev.depth, None, payload)
+        return call_row(ev.seq, ev.ts_ns, ev.thread, ev.msg, ev.driver_id, ev.hdrvr, ev.lparam1, ev.lparam2,
+                        ev.depth, details.encode_call(ev.payload))
     if isinstance(ev, ReturnEvent):
-        return (ev.seq, Kind.RETURN, ev.ts_ns, ev.thread, ev.msg, ev.driver_id, ev.hdrvr,
-                None, None, ev.result, ev.call_seq, None, ev.duration_ns, None)
+        return return_row(ev.seq, ev.ts_ns, ev.thread, ev.msg, ev.driver_id, ev.hdrvr, ev.result, ev.call_seq,
+                          ev.duration_ns)
     if isinstance(ev, FaultEvent):
-        detail = {"code": ev.code, "module": ev.module, "offset": ev.offset, "description": ev.description}
-        return (ev.seq, Kind.FAULT, ev.ts_ns, ev.thread, ev.msg, ev.driver_id, ev.hdrvr,
-                None, None, None, ev.call_seq, None, None, _dumps(detail))
+        return fault_row(ev.seq, ev.ts_ns, ev.thread, ev.msg, ev.driver_id, ev.hdrvr, ev.call_seq, ev.code,
+                         ev.module, ev.offset, ev.description)
     if isinstance(ev, MarkEvent):
-        return (ev.seq, Kind.MARK, ev.ts_ns, ev.thread, None, None, None,
-                None, None, None, None, None, None, _dumps({"text": ev.text}))
+        return mark_row(ev.seq, ev.ts_ns, ev.thread, ev.text)
     if isinstance(ev, EndEvent):
-        detail = {"reason": ev.reason.value, "detail": ev.detail}
-        return (ev.seq, Kind.END, ev.ts_ns, ev.thread, None, None, None,
-                None, None, None, ev.call_seq, None, None, _dumps(detail))
+        return end_row(ev.seq, ev.ts_ns, ev.thread, ev.reason, ev.call_seq, ev.detail)
     raise TypeError(f"not an event: {ev!r}")
 
 
-def row_to_event(row) -> Event:
-    (seq, kind, ts_ns, thread, msg, driver_id, hdrvr, lparam1, lparam2,
-     result, call_seq, depth, duration_ns, payload) = row
-    kind = Kind(kind)
-    data: dict = {"kind": KIND_NAMES[kind], "seq": seq, "ts_ns": ts_ns, "thread": thread}
+def row_to_event(row: EventRow) -> Event:
+    kind = Kind(row.kind)
+    data: dict = {"kind": KIND_NAMES[kind], "seq": row.seq, "ts_ns": row.ts_ns, "thread": row.thread}
     if kind is Kind.CALL:
-        data.update(msg=msg, driver_id=driver_id, hdrvr=hdrvr, lparam1=lparam1, lparam2=lparam2,
-                    depth=depth, payload=json.loads(payload) if payload else None)
+        data.update(msg=row.msg, driver_id=row.driver_id, hdrvr=row.hdrvr, lparam1=row.lparam1,
+                    lparam2=row.lparam2, depth=row.depth, payload=details.decode_call(row.payload))
     elif kind is Kind.RETURN:
-        data.update(msg=msg, driver_id=driver_id, hdrvr=hdrvr, result=result,
-                    call_seq=call_seq, duration_ns=duration_ns)
+        data.update(msg=row.msg, driver_id=row.driver_id, hdrvr=row.hdrvr, result=row.result,
+                    call_seq=row.call_seq, duration_ns=row.duration_ns)
     elif kind is Kind.FAULT:
-        data.update(msg=msg, driver_id=driver_id, hdrvr=hdrvr, call_seq=call_seq, **json.loads(payload))
+        data.update(msg=row.msg, driver_id=row.driver_id, hdrvr=row.hdrvr, call_seq=row.call_seq,
+                    **details.decode_fault(row.payload)._asdict())
     elif kind is Kind.MARK:
-        data.update(json.loads(payload))
+        data.update(text=details.decode_mark(row.payload))
     else:
-        data.update(call_seq=call_seq, **json.loads(payload))
+        data.update(call_seq=row.call_seq, **details.decode_end(row.payload)._asdict())
     return _event_adapter.validate_python(data)
 

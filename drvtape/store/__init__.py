@@ -2,14 +2,14 @@
 
 from drvtape.store.database import (
     DEFAULT_DB,
-    EventFilter,
-    SessionSummary,
     Store,
     StoredSession,
     database_url,
+    opened,
     schema_version,
     sqlite_path,
 )
+from drvtape.store.queries import EventFilter, SessionSummary
 
-__all__ = ["DEFAULT_DB", "EventFilter", "SessionSummary", "Store", "StoredSession", "database_url",
+__all__ = ["DEFAULT_DB", "EventFilter", "SessionSummary", "Store", "StoredSession", "database_url", "opened",
            "schema_version", "sqlite_path"]

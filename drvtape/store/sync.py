@@ -44,7 +44,7 @@ def _copy(source: Store, destination: Store, session: StoredSession, on_events, 
         if not rows:
             break
         destination.append_rows(dest_pk, rows)
-        done, copied = rows[-1][0], copied + len(rows)
+        done, copied = rows[-1].seq, copied + len(rows)
         on_events(len(rows))
     if destination.last_link(dest_pk)[1] != source.last_link(session.pk)[1]:
         raise DrvtapeError(f"session {session.header.id}: the copy's hash chain does not match the source's")

@@ -17,7 +17,7 @@ from drvtape.dllhost.build import build_drvtap, compile_pe
 from drvtape.schema.messages import (DRV_CLOSE, DRV_DISABLE, DRV_ENABLE, DRV_EXITSESSION, DRV_FREE, DRV_LOAD,
                                      DRV_OPEN, DRV_USER)
 from drvtape.store import Store
-from drvtape.formats.tape import read_tape
+from drvtape.recorder.ingest import read_tape
 
 CLIENT_SOURCE = Path(__file__).parent / "clients" / "tapclient.c"
 INSTANCE = 0x200  # what tests/native/drivers/thread_affinity.c returns from DRV_OPEN

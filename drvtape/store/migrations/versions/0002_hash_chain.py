@@ -9,13 +9,11 @@ import uuid
 import sqlalchemy as sa
 from alembic import op
 
-from drvtape.store import chain
 from drvtape.schema.rows import ROW_COLUMNS
+from drvtape.store import chain, codec
 
 revision = "0002"
 down_revision = "0001"
-
-_UNSIGNED = {"thread", "driver_id", "hdrvr"}
 
 
 def upgrade() -> None:
@@ -26,10 +24,9 @@ def upgrade() -> None:
     for pk, session_id in conn.execute(sa.text("SELECT pk, uuid FROM sessions ORDER BY pk")).all():
         rows = conn.execute(sa.text(f"SELECT {columns} FROM events WHERE session_pk = :pk ORDER BY seq"),
                             {"pk": pk}).all()
-        rows = [tuple(v + (1 << 64) if name in _UNSIGNED and v is not None and v < 0 else v
-                      for name, v in zip(ROW_COLUMNS, row)) for row in rows]
+        rows = [codec.from_db_row(row) for row in rows]
         links = chain.links(chain.genesis(uuid.UUID(session_id)), rows)
-        params = [{"chain": link, "pk": pk, "seq": row[0]} for row, link in zip(rows, links)]
+        params = [{"chain": link, "pk": pk, "seq": row.seq} for row, link in zip(rows, links)]
         if params:
             conn.execute(update, params)
     conn.execute(sa.text("UPDATE drvtape_meta SET value = '2' WHERE key = 'schema_version'"))

@@ -1,0 +1,75 @@
+"""Rows and headers as the database holds them, and back.
+
+Every 64-bit column is a signed BIGINT, so the unsigned values of a row (thread, driver_id,
+hdrvr) go in as their two's-complement bits (drvtape.schema.values) and come back
+unsigned. A stored row also carries its session's key first and its hash-chain link last
+(drvtape.store.chain). Header times are Unix microseconds, UTC.
+"""
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+
+from drvtape.schema.events import SessionHeader
+from drvtape.schema.rows import ROW_COLUMNS, EventRow
+from drvtape.schema.values import INT64_MAX, as_signed64, as_unsigned64
+from drvtape.store import chain
+
+UNSIGNED_COLUMNS = ("thread", "driver_id", "hdrvr")
+_UNSIGNED_AT = tuple(ROW_COLUMNS.index(c) for c in UNSIGNED_COLUMNS)
+_THREAD, _DRIVER_ID, _HDRVR = _UNSIGNED_AT
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def to_db_rows(session_pk: int, rows: Sequence[Sequence], tip: bytes) -> tuple[list[tuple], bytes]:
+    """Rows as stored, after the chain link `tip`; and the new tip.
+
+    Written as comprehensions around one sequential loop: this is the append hot path.
+    """
+    links = []
+    for text in [chain.canonical(row) for row in rows]:
+        tip = chain.next_link(tip, text)
+        links.append(tip)
+    return [(session_pk, *row, link) if row[_THREAD] <= INT64_MAX and (row[_DRIVER_ID] or 0) <= INT64_MAX
+            and (row[_HDRVR] or 0) <= INT64_MAX else (session_pk, *signed_row(row), link)
+            for row, link in zip(rows, links)], tip
+
+
+def signed_row(row: Sequence) -> tuple:
+    """A row's values as the database holds them (ROW_COLUMNS order)."""
+    return tuple(as_signed64(v) if i in _UNSIGNED_AT and v is not None else v for i, v in enumerate(row))
+
+
+def from_db_row(values: Sequence) -> EventRow:
+    """A stored row's values (ROW_COLUMNS order, no key, no link) with unsigned values restored."""
+    if any(values[i] is not None and values[i] < 0 for i in _UNSIGNED_AT):
+        values = [as_unsigned64(v) if i in _UNSIGNED_AT and v is not None else v for i, v in enumerate(values)]
+    return EventRow._make(values)
+
+
+def header_values(header: SessionHeader) -> dict:
+    """A header as the sessions table's columns."""
+    values = header.model_dump(mode="json")
+    values["uuid"] = values.pop("id")
+    values["started_us"] = to_micros(header.started_at)
+    del values["started_at"]
+    return values
+
+
+def header_from_columns(row) -> SessionHeader:
+    """A header from a mapping of the sessions table's columns."""
+    return SessionHeader(
+        id=uuid.UUID(row["uuid"]), driver=row["driver"], driver_hash=row["driver_hash"], target=row["target"],
+        machine=row["machine"], os=row["os"], process=row["process"], pid=row["pid"],
+        recorder_version=row["recorder_version"], started_at=from_micros(row["started_us"]),
+        clock=row["clock"], origin=uuid.UUID(row["origin"]) if row["origin"] else None, source=row["source"],
+    )
+
+
+def to_micros(when: datetime) -> int:
+    delta = when.astimezone(timezone.utc) - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(micros: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=micros)

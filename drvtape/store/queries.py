@@ -1,0 +1,110 @@
+"""The read side's query pieces: event filters and session summaries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from drvtape.schema import details
+from drvtape.schema.events import EndReason, SessionHeader
+from drvtape.schema.rows import Kind
+from drvtape.schema.values import as_signed64
+from drvtape.store import codec
+from drvtape.store import tables as t
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """What `drvtape events` can ask for; every value is bound as a parameter, never spliced."""
+
+    msgs: tuple[int, ...] = ()
+    kinds: tuple[Kind, ...] = ()
+    threads: tuple[int, ...] = ()
+    from_seq: int | None = None
+    to_seq: int | None = None
+    from_ts_ns: int | None = None
+    to_ts_ns: int | None = None
+    results: tuple[int, ...] = ()
+    limit: int | None = None
+
+
+def apply_filter(query, flt: EventFilter):
+    e = t.events
+    if flt.msgs:
+        query = query.where(e.c.msg.in_(flt.msgs))
+    if flt.kinds:
+        query = query.where(e.c.kind.in_([int(k) for k in flt.kinds]))
+    if flt.threads:
+        query = query.where(e.c.thread.in_([as_signed64(v) for v in flt.threads]))
+    if flt.from_seq is not None:
+        query = query.where(e.c.seq >= flt.from_seq)
+    if flt.to_seq is not None:
+        query = query.where(e.c.seq <= flt.to_seq)
+    if flt.from_ts_ns is not None:
+        query = query.where(e.c.ts_ns >= flt.from_ts_ns)
+    if flt.to_ts_ns is not None:
+        query = query.where(e.c.ts_ns <= flt.to_ts_ns)
+    if flt.results:
+        query = query.where(e.c.kind == Kind.RETURN, e.c.result.in_(flt.results))
+    return query
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    pk: int
+    header: SessionHeader
+    events: int
+    calls: int
+    threads: int
+    end_reason: EndReason | None
+    fault_seq: int | None
+    hang_seq: int | None
+
+
+def summaries(conn: Connection, headers) -> list[SessionSummary]:
+    """The summary of each session whose sessions-table row (a mapping) is in headers."""
+    counts, endings = {}, {}
+    for chunk in _chunks([h["pk"] for h in headers], 500):
+        counts.update({row.session_pk: row for row in conn.execute(_counts(chunk))})
+        for row in conn.execute(_endings(chunk)):
+            endings.setdefault(row.session_pk, []).append(row)
+    return [_summary(h, counts.get(h["pk"]), endings.get(h["pk"], [])) for h in headers]
+
+
+def _counts(pks: list[int]):
+    e = t.events
+    return (sa.select(e.c.session_pk, sa.func.count().label("events"),
+                      sa.func.sum(sa.case((e.c.kind == Kind.CALL, 1), else_=0)).label("calls"),
+                      sa.func.count(sa.distinct(e.c.thread)).label("threads"))
+            .where(e.c.session_pk.in_(pks)).group_by(e.c.session_pk))
+
+
+def _endings(pks: list[int]):
+    e = t.events
+    return (sa.select(e.c.session_pk, e.c.kind, e.c.call_seq, e.c.payload)
+            .where(e.c.kind.in_([Kind.FAULT, Kind.END]), e.c.session_pk.in_(pks))
+            .order_by(e.c.session_pk, e.c.seq))
+
+
+def _summary(h, counted, endings) -> SessionSummary:
+    reason = fault_seq = hang_seq = None
+    for row in endings:
+        if row.kind == Kind.FAULT and fault_seq is None:
+            fault_seq = row.call_seq
+        elif row.kind == Kind.END:
+            reason = details.decode_end(row.payload).reason
+            if reason is EndReason.HANG:
+                hang_seq = row.call_seq
+    return SessionSummary(
+        pk=h["pk"], header=codec.header_from_columns(h), events=counted.events if counted else 0,
+        calls=int(counted.calls or 0) if counted else 0, threads=counted.threads if counted else 0,
+        end_reason=reason, fault_seq=fault_seq, hang_seq=hang_seq,
+    )
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
