@@ -11,12 +11,12 @@ sends that a driver must be ready for (know that it happened).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from drvtape.analysis.state import CallInFlight, Projection
 from drvtape.errors import DrvtapeError
+from drvtape.schema import details
 from drvtape.schema import messages as m
 from drvtape.schema.messages import describe, message_name
 from drvtape.schema.rows import Kind
@@ -213,9 +213,9 @@ def lint_rows(rows, rules: tuple[Rule, ...] = RULES) -> list[Finding]:
             call = CallInFlight(seq, msg, thread, depth or 0, driver_id, hdrvr)
             findings += [Finding(r, *hit) for r in on_call for hit in r.check(p, call)]
         elif kind == Kind.FAULT:
-            faults[call_seq] = {**json.loads(payload), "msg": msg}
+            faults[call_seq] = {**details.decode_fault(payload)._asdict(), "msg": msg}
         elif kind == Kind.END:
-            reason, end_call = json.loads(payload)["reason"], call_seq
+            reason, end_call = details.decode_end(payload).reason.value, call_seq
         p.apply(row)
     end = SessionEnd(reason, end_call, faults)
     findings += [Finding(r, *hit) for r in rules if r.at_end for hit in r.check(p, end)]

@@ -126,7 +126,7 @@ def fold(rows, at: int | None = None) -> DriverState:
     """The state after every row up to and including seq `at` (all of them when None)."""
     projection = Projection()
     for row in rows:
-        if at is not None and row[0] > at:
+        if at is not None and row.seq > at:
             break
         projection.apply(row)
     return projection.state()

@@ -66,7 +66,7 @@ def state(
         stored = store.resolve(session)
         rows = store.rows(stored.pk)
         names = _thread_names(store.threads(stored.pk))
-    if at is not None and (not rows or at > rows[-1][0]):
+    if at is not None and (not rows or at > rows[-1].seq):
         raise DrvtapeError(f"--at {at}: session {stored.header.id} has {len(rows)} events")
     found = fold(rows, at)
     if as_json:

@@ -22,6 +22,7 @@ from drvtape.cli.app import QUIET, app, open_store
 from drvtape.cli.render import err, out, print_json, progress
 from drvtape.errors import DrvtapeError
 from drvtape.store import Store
+from drvtape.store.recovery import end_orphaned_sessions
 from drvtape.recorder.ingest import Tape, TapeSession, read_tape
 
 
@@ -70,6 +71,7 @@ def ingest(
     stored_counts: dict[str, int | None] = {}
     new = []
     with open_store(ctx, create=True) as store:
+        end_orphaned_sessions(store)
         for tape in parsed:
             row = []
             for s in tape.sessions:

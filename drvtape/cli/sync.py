@@ -6,6 +6,7 @@ from drvtape.cli.app import QUIET, app, open_store
 from drvtape.cli.render import out, print_json, progress
 from drvtape.errors import DrvtapeError
 from drvtape.store import Store
+from drvtape.store.recovery import end_orphaned_sessions
 from drvtape.store.sync import CHUNK_EVENTS, copy_sessions
 
 
@@ -45,6 +46,7 @@ def push(
 ) -> None:
     """Copy sessions to another database; again after an interruption, it continues."""
     with open_store(ctx) as source, Store.open(to, create=True) as destination:
+        end_orphaned_sessions(source)  # this machine's own database: the central one's are not ours to end
         copied = _copy(source, destination, sessions or [], every, quiet, "pushing", chunk)
     _report(copied, as_json, "there")
 
@@ -61,5 +63,6 @@ def pull(
 ) -> None:
     """Copy sessions from another database into this one."""
     with Store.open(source_url) as source, open_store(ctx, create=True) as destination:
+        end_orphaned_sessions(destination)
         copied = _copy(source, destination, sessions or [], every, quiet, "pulling", chunk)
     _report(copied, as_json, "here")

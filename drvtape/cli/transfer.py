@@ -14,6 +14,7 @@ from drvtape.errors import DrvtapeError
 from drvtape.schema.events import Event, SessionHeader
 from drvtape.formats.jsonl import dump_session, parse_jsonl
 from drvtape.store import Store, StoredSession
+from drvtape.store.recovery import end_orphaned_sessions
 
 STDIN = "-"
 
@@ -58,6 +59,7 @@ def import_(
             bar.advance(task)
     # Opened only once every file is valid, so a bad file never creates an empty database.
     with open_store(ctx, create=True) as store:
+        end_orphaned_sessions(store)
         imported = store.import_sessions(found)
     if as_json:
         print_json({"imported": [str(i) for i in imported], "events": sum(len(evs) for _, evs in found)})

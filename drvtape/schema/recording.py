@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from drvtape.schema.outcome import Outcome
 from drvtape.schema.events import EndReason, SessionHeader
+from drvtape.schema import details
 from drvtape.schema.payloads import CallPayloads
 from drvtape.schema.rows import Kind
 from drvtape.store import Store
@@ -51,16 +51,15 @@ def recording_from_rows(header: SessionHeader, rows: list[tuple]) -> Recording:
             # Re-entrant calls (depth > 0) are made by the driver itself; replay sends only the outer ones.
             if depth == 0:
                 lane = threads.setdefault(thread, len(threads))
-                calls[seq] = [seq, lane, msg, driver_id, hdrvr, l1, l2,
-                              CallPayloads.model_validate_json(payload) if payload else None]
+                calls[seq] = [seq, lane, msg, driver_id, hdrvr, l1, l2, details.decode_call(payload)]
         elif kind == Kind.RETURN:
             results[call_seq] = result
         elif kind == Kind.FAULT and outcome.kind == "completed":
-            detail = json.loads(payload)
-            outcome = Outcome("fault", seq=call_seq, msg=msg, code=detail["code"], module=detail["module"],
-                              offset=detail["offset"])
+            fault = details.decode_fault(payload)
+            outcome = Outcome("fault", seq=call_seq, msg=msg, code=fault.code, module=fault.module,
+                              offset=fault.offset)
         elif kind == Kind.END and outcome.kind == "completed":
-            if json.loads(payload)["reason"] == EndReason.HANG.value and call_seq is not None:
+            if details.decode_end(payload).reason is EndReason.HANG and call_seq is not None:
                 hung = calls.get(call_seq)  # None when the hung call was a re-entrant one
                 outcome = Outcome("hang", seq=call_seq, msg=hung[2] if hung else None)
     recorded = [RecordedCall(*c, result=results.get(c[0])) for c in calls.values()]

@@ -3,6 +3,7 @@
 import json
 from importlib import resources
 
+from drvtape.schema import details
 from drvtape.schema.messages import describe, message_name
 from drvtape.schema.rows import Kind
 
@@ -27,15 +28,19 @@ def timeline_data(header, rows) -> dict:
                            depth])
         elif kind in (Kind.RETURN, Kind.FAULT):
             target, msg = calls.get(call_seq, (-1, msg))
-            detail = f"-> {result}" if kind == Kind.RETURN else json.loads(payload)
+            detail = f"-> {result}"
             if kind == Kind.FAULT:
-                detail = (f"fault 0x{detail['code']:08X} in {detail.get('module') or '?'}"
-                          + (f"+0x{detail['offset']:X}" if detail.get("offset") is not None else ""))
+                fault = details.decode_fault(payload)
+                detail = (f"fault 0x{fault.code:08X} in {fault.module or '?'}"
+                          + (f"+0x{fault.offset:X}" if fault.offset is not None else ""))
             events.append([seq, "return" if kind == Kind.RETURN else "fault", ts, t, target, message_name(msg),
                            detail, call_seq])
         else:
-            text = json.loads(payload)
-            detail = text.get("text") if kind == Kind.MARK else f"{text['reason']}: {text.get('detail') or ''}"
+            if kind == Kind.MARK:
+                detail = details.decode_mark(payload)
+            else:
+                end = details.decode_end(payload)
+                detail = f"{end.reason.value}: {end.detail or ''}"
             events.append([seq, "mark" if kind == Kind.MARK else "end", ts, t, -1, "", detail, call_seq])
     answered = {e[7] for e in events if e[1] in ("return", "fault")}
     hung = sorted(seq for seq in calls if seq not in answered)
