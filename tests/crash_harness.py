@@ -15,8 +15,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from drvtape.schema.details import decode_end
 from drvtape.schema.rows import Kind
 from drvtape.store import Store
+from drvtape.store.recovery import end_orphaned_sessions
 
 CHILD = r"""
 import os, struct, sys
@@ -67,12 +69,13 @@ def run_trial(workdir: Path, mode: str, seed: int, batch: int = 64) -> TrialResu
     if not started:
         return TrialResult([], [], [], None, False)
     with Store.open(db) as store:
+        end_orphaned_sessions(store)  # as the next writer to open the database does
         session = store.resolve("last")
         rows = store.rows(session.pk)
     return TrialResult(
         seen=values[1:],
-        calls=[r[7] for r in rows if r[1] == Kind.CALL],
-        seqs=[r[0] for r in rows],
-        end_reason=next((__import__("json").loads(r[13])["reason"] for r in rows if r[1] == Kind.END), None),
+        calls=[r.lparam1 for r in rows if r.kind == Kind.CALL],
+        seqs=[r.seq for r in rows],
+        end_reason=next((decode_end(r.payload).reason.value for r in rows if r.kind == Kind.END), None),
         session_exists=True,
     )

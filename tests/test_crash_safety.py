@@ -25,7 +25,7 @@ def test_killed_recordings_keep_what_they_promise(tmp_path, mode):
             continue
         started += 1
         assert result.seqs == list(range(1, len(result.seqs) + 1)), f"seed {seed}: seq has a gap"
-        assert result.end_reason == "unknown", f"seed {seed}: the killed session was not ended on open"
+        assert result.end_reason == "unknown", f"seed {seed}: the killed session was not ended by the next writer"
         shorter = min(len(result.calls), len(result.seen))
         assert result.calls[:shorter] == result.seen[:shorter], f"seed {seed}: stored calls differ from seen"
         # a kill can land after a call is stored and before the driver sees it: one at most

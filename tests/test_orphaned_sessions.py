@@ -67,3 +67,39 @@ def test_a_process_that_died_after_a_fault_is_ended_as_a_crash_at_that_call(tmp_
     end, events = end_of(db)
     fault = next(e for e in events if e.kind == "fault")
     assert end.reason.value == "crash" and end.call_seq == fault.call_seq
+
+
+RECOVER = r"""
+import sys
+from drvtape.store import Store
+from drvtape.store.recovery import end_orphaned_sessions
+with Store.open(sys.argv[1]) as store:
+    print(len(end_orphaned_sessions(store)))
+"""
+
+
+def test_writers_recovering_the_same_orphan_at_once_end_it_once(tmp_path):
+    db = tmp_path / "o.db"
+    child = start(db, "plain")
+    child.kill()
+    child.wait()
+    recoverers = [subprocess.Popen([sys.executable, "-c", RECOVER, str(db)], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    results = [r.communicate(timeout=120) for r in recoverers]
+    assert [r.returncode for r in recoverers] == [0] * 4, [err for _, err in results]
+    assert sum(int(out) for out, _ in results) == 1  # one of them ended it; the others saw it ended
+    with Store.open(db) as store:
+        events = store.events(store.resolve("last").pk)
+        assert store.verify(store.resolve("last").pk) == []
+    assert [e.kind for e in events].count("end") == 1
+
+
+def test_recovering_again_changes_nothing(tmp_path):
+    db = tmp_path / "o.db"
+    child = start(db, "plain")
+    child.kill()
+    child.wait()
+    with Store.open(db) as store:
+        assert len(end_orphaned_sessions(store)) == 1
+        assert end_orphaned_sessions(store) == []
+        assert [e.kind for e in store.events(store.resolve("last").pk)].count("end") == 1

@@ -60,16 +60,17 @@ class Recorder:
             self.durability = Durability(durability)
         except ValueError:
             raise DrvtapeError(f"unknown durability {durability!r}: use machine, process or batched") from None
-        self._resources = ExitStack()
-        self.store = self._resources.enter_context(opened(db, create=True))
-        end_orphaned_sessions(self.store)
         self.header = SessionHeader(
             id=session_id or uuid.uuid4(), driver=driver, target=target, machine=platform.node(),
             os=platform.platform(), process=Path(sys.argv[0]).name or sys.executable, pid=os.getpid(),
             recorder_version=__version__, started_at=utc_now(), clock="perf_counter_ns", source=source,
             origin=origin,
         )
-        self._pk = self.store.begin_session(self.header)
+        with ExitStack() as opening:  # a store opened here is closed again if the session cannot begin
+            self.store = opening.enter_context(opened(db, create=True))
+            end_orphaned_sessions(self.store)
+            self._pk = self.store.begin_session(self.header)
+            self._resources = opening.pop_all()
         self._lock = threading.Lock()
         self._rows: list[tuple] = []
         self._seq = 0

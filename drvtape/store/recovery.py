@@ -51,10 +51,12 @@ def _end_session(store: Store, pk: int, pid: int) -> bool:
     store.tips.forget(pk)  # whoever ends it, the tip this store knew is no longer the last
     try:
         with store.engine.begin() as conn:
-            if conn.execute(sa.select(e.c.seq).where(e.c.session_pk == pk, e.c.kind == Kind.END)).first():
-                return False
+            # One read: an end is always a session's last event, and whoever commits one after
+            # this read has taken the seq this insert wants.
             last = conn.execute(sa.select(e.c.seq, e.c.ts_ns, e.c.kind, e.c.call_seq).where(e.c.session_pk == pk)
                                 .order_by(e.c.seq.desc()).limit(1)).first()
+            if last is not None and last.kind == Kind.END:
+                return False
             crashed = last is not None and last.kind == Kind.FAULT
             row = end_row(
                 (last.seq if last else 0) + 1, last.ts_ns if last else 0, 0,
