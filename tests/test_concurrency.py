@@ -31,7 +31,7 @@ def test_8_threads_x_50000_messages_all_recorded_in_each_threads_order(tmp_path)
     with Store.open(db) as store:
         rows = store.rows(store.resolve("last").pk)
     assert len(rows) == 2 * THREADS * PER_THREAD + 1
-    assert [r[0] for r in rows] == list(range(1, len(rows) + 1))
+    assert [r.seq for r in rows] == list(range(1, len(rows) + 1))
     expected_next = [0] * THREADS
     callers = {}
     for seq, kind, _ts, thread, msg, _d, hdrvr, l1, l2, *_rest in rows:
@@ -84,7 +84,7 @@ def test_queries_while_recording_see_a_contiguous_prefix(tmp_path):
             while child.poll() is None:
                 found = store.sessions()
                 if found:
-                    seqs = [r[0] for r in store.rows(found[0].pk)]
+                    seqs = [r.seq for r in store.rows(found[0].pk)]
                     assert seqs == list(range(1, len(seqs) + 1))  # never a gap, never half a batch
                     seen_sizes.append(len(seqs))
                 time.sleep(0.01)

@@ -73,6 +73,7 @@ ICOPEN = struct.Struct("<IIIIIxxxxqQQIxxxx")  # 56: x64 natural alignment
 ACM_FIELDS = struct.Struct("<7I")
 _TYPE_AT_BODY = re.compile(rb"(?=[\x01-\x05]\x00\x00\x00)")  # a body's u32 record type, 1..5
 _FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=timezone.utc)
+_new_tuple = tuple.__new__  # a named tuple without _make's second length check: once per record
 
 
 @dataclass(frozen=True)
@@ -259,8 +260,7 @@ _SHAPES = {REC_CALL: (CALL, CallRecord), REC_RETURN: (RETURN, ReturnRecord), REC
            REC_FAULT: (FAULT, FaultRecord)}
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     """A CALL, RETURN, END or FAULT record: its fixed fields, and the body for what follows them."""
 
     offset: int
@@ -287,7 +287,7 @@ def records(data: bytes, problems: list[TapeProblem]) -> Iterator[TapeHeader | R
         if len(body) < layout.size:
             problems.append(TapeProblem(offset, "bad-record", f"record of {len(body)} bytes at offset {offset} skipped"))
             continue
-        yield Record(offset, named._make(layout.unpack_from(body)), body)
+        yield _new_tuple(Record, (offset, _new_tuple(named, layout.unpack_from(body)), body))
 
 
 def parse_header(offset: int, body: bytes) -> TapeHeader:

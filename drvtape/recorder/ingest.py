@@ -33,7 +33,7 @@ from pydantic import ValidationError
 
 from drvtape.errors import DrvtapeError
 from drvtape.formats.tape import (
-    END_PROCESS_EXIT, MAGIC, VERSION, CallRecord, EndRecord, FaultRecord, Record, ReturnRecord, TapeHeader,
+    END_PROCESS_EXIT, MAGIC, REC_CALL, REC_END, REC_FAULT, REC_RETURN, VERSION, EndRecord, Record, TapeHeader,
     TapeProblem, call_payloads, fault_module, records,
 )
 from drvtape.schema.events import CallEvent, EndEvent, EndReason, Event, FaultEvent, ReturnEvent, SessionHeader
@@ -122,7 +122,7 @@ def _group(data: bytes, problems: list[TapeProblem]) -> tuple[list[_RawSession],
             problems.append(TapeProblem(offset, "orphan", f"a record after its session's end at offset {offset}: skipped"))
             continue
         last_touched = session
-        if isinstance(item.fields, EndRecord):
+        if item.fields.type == REC_END:
             session.end = item.fields
         else:
             session.records.append(item)
@@ -161,8 +161,9 @@ class _Events:
     def __init__(self, s: _RawSession, problems: list[TapeProblem]):
         self._tape = s.header
         self._problems = problems
-        self._returned = {r.fields.call_seq for r in s.records if isinstance(r.fields, ReturnRecord)}
-        self._last_fault = {r.fields.call_seq: r.offset for r in s.records if isinstance(r.fields, FaultRecord)}
+        self._returned = {r.fields.call_seq for r in s.records if r.fields.type == REC_RETURN}
+        self._last_fault = {r.fields.call_seq: r.offset for r in s.records if r.fields.type == REC_FAULT}
+        self._by_type = {REC_CALL: self._call, REC_RETURN: self._return, REC_FAULT: self._fault}
         self._by_tape_seq: dict[int, CallEvent] = {}
         self._answered: set[int] = set()
         self._call_qpc: dict[int, int] = {}
@@ -190,12 +191,7 @@ class _Events:
                 f"{'records are missing' if fields.seq > self._last_seq else 'out of order'}")))
         self._last_seq = fields.seq
         try:
-            if isinstance(fields, CallRecord):
-                ev = self._call(record)
-            elif isinstance(fields, FaultRecord):
-                ev = self._fault(record)
-            else:
-                ev = self._return(record)
+            ev = self._by_type[fields.type](record)
         except ValidationError as exc:
             self._problems.append(TapeProblem(offset, "bad-record",
                                               f"record at offset {offset} skipped: {exc.errors()[0]['msg']}"))
