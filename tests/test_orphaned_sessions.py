@@ -2,9 +2,7 @@
 
 import subprocess
 import sys
-import time
 
-from drvtape.schema.rows import Kind
 from drvtape.store import Store
 from drvtape.store.recovery import end_orphaned_sessions
 
