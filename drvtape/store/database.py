@@ -80,7 +80,10 @@ class Store:
 
     @classmethod
     def open(cls, path_or_url: str | os.PathLike | None = None, *, create: bool = False) -> Store:
-        """Open a drvtape database. create=True makes a new one where there is none."""
+        """Open a drvtape database. create=True makes a new one where there is none.
+
+        Opening an existing database writes nothing to it: orphaned sessions are ended by the
+        writers that call drvtape.store.recovery, never here."""
         url = database_url(path_or_url)
         path = sqlite_path(url)
         if path is not None:
