@@ -26,6 +26,7 @@ GCC_PACKAGE = "gcc-mingw-w64-x86-64"
 CFLAGS = ("-O2", "-Wall", "-Wextra", "-s", "-static-libgcc")
 DRVHOST_SOURCE = Path(__file__).resolve().parents[2] / "native" / "drvhost" / "drvhost.c"
 DRVTAP_SOURCE = Path(__file__).resolve().parents[2] / "native" / "drvtap" / "drvtap.c"
+NATIVE_COMMON = Path(__file__).resolve().parents[2] / "native" / "common"  # drvcommon.h
 
 
 def compiler() -> str:
@@ -40,10 +41,11 @@ def compiler() -> str:
 
 def compile_pe(sources: Sequence[Path], *, dll: bool = False, flags: Sequence[str] = ()) -> Path:
     """Compile sources into one .exe (or .dll) in the cache; reused while the sources, the
-    headers beside them and the flags are unchanged."""
+    headers beside them and in the -I folders of flags, and the flags are unchanged."""
     gcc = compiler()
     args = [*CFLAGS, *flags, *(["-shared"] if dll else [])]
-    headers = sorted({h for src in sources for h in Path(src).parent.glob("*.h")})
+    folders = [Path(src).parent for src in sources] + [Path(f[2:]) for f in flags if f.startswith("-I")]
+    headers = sorted({h for folder in folders for h in folder.glob("*.h")})
     digest = hashlib.sha256("\0".join([gcc, *args]).encode())
     for src in [*map(Path, sources), *headers]:
         digest.update(src.name.encode() + b"\0" + src.read_bytes())
@@ -74,12 +76,12 @@ def _source(path: Path) -> Path:
 
 def build_drvhost() -> Path:
     """drvhost.exe built from native/drvhost (a source checkout is needed)."""
-    return compile_pe([_source(DRVHOST_SOURCE)], flags=["-municode"])
+    return compile_pe([_source(DRVHOST_SOURCE)], flags=["-municode", f"-I{NATIVE_COMMON}"])
 
 
 def build_drvtap() -> Path:
     """drvtap.dll, the recording proxy driver, built from native/drvtap."""
-    return compile_pe([_source(DRVTAP_SOURCE)], dll=True)
+    return compile_pe([_source(DRVTAP_SOURCE)], dll=True, flags=[f"-I{NATIVE_COMMON}"])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

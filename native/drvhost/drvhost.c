@@ -63,6 +63,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "drvcommon.h"
+
 #define MAGIC 0x48565244u
 #define VERSION 1
 #define FLAG_STOP_ON_DIVERGENCE 1u
@@ -86,8 +88,6 @@
 #define MAX_PAYLOAD_WIRE (8u + MAX_PAYLOAD + 8u * MAX_RELOCS)
 #define MAX_CALLS (1u << 26)
 #define NO_CALL 0xFFFFFFFFu
-
-typedef LRESULT(WINAPI *driverproc_fn)(DWORD_PTR, HANDLE, UINT, LPARAM, LPARAM);
 
 #pragma pack(push, 1)
 typedef struct {
@@ -126,7 +126,7 @@ static HANDLE in_h, out_h;
 static LARGE_INTEGER qpc_freq;
 static uint32_t timeout_ms;
 static uint16_t hello_flags;
-static driverproc_fn driver_proc;
+static DRIVERPROC driver_proc;
 static volatile LONG loading = 1;
 static DWORD tls_slot = TLS_OUT_OF_INDEXES;
 
@@ -378,13 +378,6 @@ static int64_t ticks_to_ns(int64_t t)
     return t / qpc_freq.QuadPart * 1000000000LL + t % qpc_freq.QuadPart * 1000000000LL / qpc_freq.QuadPart;
 }
 
-static LONG64 now_ticks(void)
-{
-    LARGE_INTEGER t;
-    QueryPerformanceCounter(&t);
-    return t.QuadPart;
-}
-
 static int diverges(const call_t *c, LRESULT r)
 {
     if (!(c->flags & CALL_HAS_EXPECT))
@@ -400,9 +393,9 @@ static void run_call(uint32_t i, slot_t *s)
     const call_t *c = &calls[i];
     LPARAM l1 = (c->flags & CALL_P1) ? payload_ptrs[c->lparam1] : (LPARAM)c->lparam1;
     LPARAM l2 = (c->flags & CALL_P2) ? payload_ptrs[c->lparam2] : (LPARAM)c->lparam2;
-    LRESULT r = driver_proc((DWORD_PTR)map_lookup(c->driver_id), (HANDLE)(uintptr_t)c->hdrvr,
+    LRESULT r = driver_proc((DWORD_PTR)map_lookup(c->driver_id), (HDRVR)(uintptr_t)c->hdrvr,
                             c->msg, l1, l2);
-    LONG64 end = now_ticks();
+    LONG64 end = (LONG64)qpc_now();
     if (c->msg == DRV_OPEN_MSG && r && (c->flags & CALL_HAS_EXPECT) && c->expect)
         map_put((uint64_t)c->expect, (uint64_t)r);
     int64_t ns = ticks_to_ns(end - s->start);
@@ -419,7 +412,7 @@ static void run_call(uint32_t i, slot_t *s)
 static void mark_issued(slot_t *s, uint32_t i)
 {
     s->index = (LONG)i;
-    s->start = now_ticks();
+    s->start = (LONG64)qpc_now();
     issued = (LONG)i + 1;
 }
 
@@ -486,7 +479,7 @@ static DWORD WINAPI watchdog(void *running)
     LONG64 limit = (LONG64)timeout_ms * qpc_freq.QuadPart / 1000;
     for (;;) {
         Sleep(10);
-        LONG64 now = now_ticks(), st = load_slot.start;
+        LONG64 now = (LONG64)qpc_now(), st = load_slot.start;
         if (st && now - st > limit) {
             char msg[160];
             snprintf(msg, sizeof msg, "drvhost: loading the DLL did not finish within %u ms", timeout_ms);
@@ -515,21 +508,11 @@ static DWORD WINAPI watchdog(void *running)
 static LONG WINAPI on_unhandled(EXCEPTION_POINTERS *ep)
 {
     DWORD code = ep->ExceptionRecord->ExceptionCode;
-    uintptr_t addr = (uintptr_t)ep->ExceptionRecord->ExceptionAddress;
-    HMODULE mod = NULL;
-    WCHAR wpath[MAX_PATH] = L"";
+    WCHAR module[MAX_PATH];
     char name[MAX_PATH * 3] = "";
-    int64_t offset = (int64_t)addr;
-    if (GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
-                           (LPCWSTR)addr, &mod) &&
-        GetModuleFileNameW(mod, wpath, MAX_PATH)) {
-        WCHAR *base = wpath;
-        for (WCHAR *p = wpath; *p; p++)
-            if (*p == L'\\' || *p == L'/')
-                base = p + 1;
-        WideCharToMultiByte(CP_UTF8, 0, base, -1, name, sizeof name, NULL, NULL);
-        offset = (int64_t)(addr - (uintptr_t)mod);
-    }
+    int64_t offset = (int64_t)module_offset((uintptr_t)ep->ExceptionRecord->ExceptionAddress, module, MAX_PATH);
+    if (module[0])
+        WideCharToMultiByte(CP_UTF8, 0, module, -1, name, sizeof name, NULL, NULL);
     if (loading) {
         char msg[MAX_PATH * 3 + 96];
         snprintf(msg, sizeof msg, "drvhost: exception 0x%08lX at %s+0x%llX while loading the DLL",
@@ -548,6 +531,16 @@ static LONG WINAPI on_unhandled(EXCEPTION_POINTERS *ep)
 
 /* ---------------------------------------------------------------- main */
 
+/* Before stdout is ours the protocol cannot carry a message: stderr does, and exit 2. */
+static void __attribute__((noreturn)) fail_early(const char *what)
+{
+    char msg[160];
+    int n = snprintf(msg, sizeof msg, "drvhost: %s failed (error %lu)\n", what, GetLastError());
+    DWORD wrote;
+    WriteFile(GetStdHandle(STD_ERROR_HANDLE), msg, (DWORD)(n > 0 ? n : 0), &wrote, NULL);
+    ExitProcess(2);
+}
+
 /* Keep the protocol's pipes to ourselves: the driver's stdout goes to stderr, its stdin is NUL. */
 static void take_stdio(void)
 {
@@ -555,9 +548,13 @@ static void take_stdio(void)
     _setmode(1, _O_BINARY);
     HANDLE self = GetCurrentProcess();
     /* Own copies: _dup2 below closes the handle behind CRT fd 1. */
-    DuplicateHandle(self, GetStdHandle(STD_INPUT_HANDLE), self, &in_h, 0, FALSE, DUPLICATE_SAME_ACCESS);
-    DuplicateHandle(self, GetStdHandle(STD_OUTPUT_HANDLE), self, &out_h, 0, FALSE, DUPLICATE_SAME_ACCESS);
+    if (!DuplicateHandle(self, GetStdHandle(STD_OUTPUT_HANDLE), self, &out_h, 0, FALSE, DUPLICATE_SAME_ACCESS))
+        fail_early("DuplicateHandle(stdout)");
+    if (!DuplicateHandle(self, GetStdHandle(STD_INPUT_HANDLE), self, &in_h, 0, FALSE, DUPLICATE_SAME_ACCESS))
+        fail("drvhost: DuplicateHandle(stdin) failed (error %lu)", GetLastError());
     HANDLE nul = CreateFileW(L"NUL", GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING, 0, NULL);
+    if (nul == INVALID_HANDLE_VALUE)
+        fail("drvhost: cannot open NUL for the driver's stdin (error %lu)", GetLastError());
     SetStdHandle(STD_INPUT_HANDLE, nul);
     SetStdHandle(STD_OUTPUT_HANDLE, GetStdHandle(STD_ERROR_HANDLE));
     _dup2(2, 1);
@@ -567,13 +564,13 @@ static void load_driver(const WCHAR *path)
 {
     char shown[MAX_PATH * 3] = "";
     WideCharToMultiByte(CP_UTF8, 0, path, -1, shown, sizeof shown, NULL, NULL);
-    load_slot.start = now_ticks();
+    load_slot.start = (LONG64)qpc_now();
     HMODULE dll = LoadLibraryW(path);
     DWORD err = GetLastError();
     load_slot.start = 0;
     if (!dll)
         fail("drvhost: cannot load %s: error %lu", shown, err);
-    driver_proc = (driverproc_fn)(void *)GetProcAddress(dll, "DriverProc");
+    driver_proc = (DRIVERPROC)(void *)GetProcAddress(dll, "DriverProc");
     if (!driver_proc)
         fail("drvhost: %s does not export DriverProc", shown);
     SetUnhandledExceptionFilter(on_unhandled); /* again: DllMain may have replaced it */
@@ -606,6 +603,8 @@ int wmain(void)
     /* The watchdog must be past its own start-up (DLL_THREAD_ATTACH needs the loader lock)
        before LoadLibrary takes the loader lock, or a DllMain that never returns stops it too. */
     HANDLE running = CreateEventW(NULL, TRUE, FALSE, NULL);
+    if (!running)
+        fail("drvhost: CreateEventW failed (error %lu)", GetLastError());
     if (!CreateThread(NULL, 64 * 1024, watchdog, running, 0, NULL))
         fail("drvhost: cannot start the watchdog (%lu)", GetLastError());
     WaitForSingleObject(running, INFINITE);

@@ -28,9 +28,8 @@
 #include <string.h>
 #include <wchar.h>
 
+#include "drvcommon.h"
 #include "drvtap.h"
-
-typedef LRESULT(WINAPI *driverproc_fn)(DWORD_PTR, HDRVR, UINT, LPARAM, LPARAM);
 
 /* Not in mingw-w64's headers; the layout of Wine's msacmdrv.h (48 bytes on x64). */
 typedef struct {
@@ -60,7 +59,7 @@ static volatile LONG started;
 static volatile LONG in_flight;
 static HANDLE tape = INVALID_HANDLE_VALUE;
 static HMODULE real_module;
-static driverproc_fn volatile real_proc;
+static DRIVERPROC volatile real_proc;
 static uint64_t seq;
 static BOOL flush_every;
 static DWORD pid;
@@ -91,13 +90,6 @@ static uint32_t crc32(const uint8_t *p, size_t n)
     while (n--)
         c = crc_table[(c ^ *p++) & 0xFF] ^ (c >> 8);
     return c ^ 0xFFFFFFFFu;
-}
-
-static uint64_t qpc(void)
-{
-    LARGE_INTEGER t;
-    QueryPerformanceCounter(&t);
-    return (uint64_t)t.QuadPart;
 }
 
 /* A growing record body in a caller-supplied buffer; writes past the end are dropped
@@ -279,7 +271,7 @@ static uint64_t write_record(uint8_t *frame, buf_t *body, BOOL lock)
         EnterCriticalSection(&write_lock);
     uint64_t s = ++seq;
     patch64(body, 16, s);
-    patch64(body, 24, qpc());
+    patch64(body, 24, qpc_now());
     write_frame_locked(frame, body->len);
     if (lock)
         LeaveCriticalSection(&write_lock);
@@ -330,7 +322,7 @@ static void write_header(void)
     FILETIME now;
     QueryPerformanceFrequency(&freq);
     GetSystemTimeAsFileTime(&now);
-    uint64_t start = qpc();
+    uint64_t start = qpc_now();
     put32(&b, DRVTAP_REC_HEADER);
     put(&b, DRVTAP_MAGIC, 8);
     put32(&b, DRVTAP_VERSION);
@@ -467,21 +459,8 @@ static LONG CALLBACK on_exception(EXCEPTION_POINTERS *ep)
     DWORD last_error = GetLastError(); /* a driver that handles the exception may read it */
     TlsSetValue(tls_call, (void *)(call + 1));
     uintptr_t addr = (uintptr_t)ep->ExceptionRecord->ExceptionAddress;
-    HMODULE mod = NULL;
-    WCHAR path[MAX_PATH] = L"";
-    const WCHAR *base = path;
-    uint64_t offset = addr;
-    if (GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
-                           (LPCWSTR)addr, &mod) &&
-        GetModuleFileNameW(mod, path, MAX_PATH)) {
-        path[MAX_PATH - 1] = 0;
-        for (const WCHAR *p = path; *p; p++)
-            if (*p == L'\\' || *p == L'/')
-                base = p + 1;
-        offset = addr - (uintptr_t)mod;
-    } else {
-        path[0] = 0;
-    }
+    WCHAR base[MAX_PATH];
+    uint64_t offset = module_offset(addr, base, MAX_PATH);
     uint8_t frame[8 + 64 + 4 + MAX_PATH * sizeof(WCHAR)];
     buf_t b = {frame + 8, 0, sizeof frame - 8};
     put32(&b, DRVTAP_REC_FAULT);
@@ -523,7 +502,7 @@ static void ensure_started(void)
         if (real_path[0]) {
             real_module = LoadLibraryExW(real_path, NULL, is_absolute(real_path) ? LOAD_WITH_ALTERED_SEARCH_PATH : 0);
             if (real_module)
-                real_proc = (driverproc_fn)(void *)GetProcAddress(real_module, "DriverProc");
+                real_proc = (DRIVERPROC)(void *)GetProcAddress(real_module, "DriverProc");
             if (!real_proc)
                 debug("drvtap: cannot load the real driver or find its DriverProc\n");
         } else {
@@ -593,7 +572,7 @@ __declspec(dllexport) LRESULT WINAPI DriverProc(DWORD_PTR id, HDRVR hdrvr, UINT 
 
     void *outer_call = TlsGetValue(tls_call);
     TlsSetValue(tls_call, (void *)(uintptr_t)(call_seq << 8));
-    driverproc_fn proc = real_proc;
+    DRIVERPROC proc = real_proc;
     SetLastError(last_error);
     LRESULT r = proc ? proc(id, hdrvr, msg, l1, l2) : 0;
     last_error = GetLastError();
