@@ -81,7 +81,8 @@ def build_drvhost() -> Path:
 
 def build_drvtap() -> Path:
     """drvtap.dll, the recording proxy driver, built from native/drvtap."""
-    return compile_pe([_source(DRVTAP_SOURCE)], dll=True, flags=[f"-I{NATIVE_COMMON}"])
+    sources = [_source(DRVTAP_SOURCE), *(DRVTAP_SOURCE.with_name(n) for n in ("record.c", "tape_writer.c"))]
+    return compile_pe(sources, dll=True, flags=[f"-I{NATIVE_COMMON}"])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

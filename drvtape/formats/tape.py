@@ -1,8 +1,12 @@
 """The tape format of the native recording proxy (native/drvtap): frames and records.
 
-The format (version 1; native/drvtap/drvtap.h is the writer's copy of this text). A tape is
-a sequence of frames, little-endian: u32 body length (4 .. 1 MiB), u32 CRC32 of the body
-(zlib's), the body; a body starts with its u32 record type.
+The format (version 2, and version 1 which older taps wrote; native/drvtap/drvtap.h is the
+writer's copy of this text). A tape is a sequence of frames, little-endian: u32 body length
+(4 .. 1 MiB), u32 CRC32 of the body (zlib's), the body; a body starts with its u32 record type.
+Version 2 is written into mapped chunks of the file that start at multiples of 64 KiB
+(CHUNK_ALIGN): zeros where a frame would start that run to such a boundary or to the end of
+the file are padding, not damage; the length is written last, so a frame of length 0 with
+bytes after it is a record its process died writing (torn when nothing intact follows it).
 
     HEADER 1  72 bytes: type, magic "DRVTAPE1", u32 version, u32 pid, u32 flags (bit 0:
               flush every record), u32 pointer size, u32 reserved, u64 QPC frequency,
@@ -15,7 +19,10 @@ a sequence of frames, little-endian: u32 body length (4 .. 1 MiB), u32 CRC32 of 
     RETURN 3  72 bytes: type, u32 pid, u32 thread, u32 depth, u64 seq, u64 QPC,
               u64 call_seq, u32 msg, u32 reserved, u64 driver_id, u64 hdrvr, i64 lresult
     END    4  40 bytes: type, u32 pid, u32 thread, u32 reason (1 unloaded, 2 process
-              exit), u64 seq, u64 QPC, u32 calls in flight, u32 reserved
+              exit: version 1 only), u64 seq, u64 QPC, u32 calls in flight, u32 reserved
+    DETACH 6  the END layout, reason 0 (version 2): the process is exiting. Not the last
+              record: messages sent after the tap's detach (msacm32 closing its instances)
+              follow it and belong to the session
     FAULT  5  64 bytes: type, u32 pid, u32 thread, u32 depth, u64 seq, u64 QPC, u64 call_seq,
               u32 exception code, u32 reserved, u64 address, u64 offset in the module;
               then 1 string: the module's file name (empty: in no module, offset = address).
@@ -54,9 +61,11 @@ from drvtape.errors import DrvtapeError
 from drvtape.schema.payloads import AcmDrvOpenDescW, CallPayloads, DrvConfigInfo, IcOpen, RawBytes, WideString
 
 MAGIC = b"DRVTAPE1"
-VERSION = 1
+VERSION = 2
+VERSIONS = (1, 2)  # version 1: written with WriteFile, no padding, no DETACH record
+CHUNK_ALIGN = 1 << 16
 MAX_BODY = 1 << 20
-REC_HEADER, REC_CALL, REC_RETURN, REC_END, REC_FAULT = 1, 2, 3, 4, 5
+REC_HEADER, REC_CALL, REC_RETURN, REC_END, REC_FAULT, REC_DETACH = 1, 2, 3, 4, 5, 6
 P_WSTR, P_ICOPEN, P_BYTES, P_DRVCONFIGINFO, P_ACMDRVOPENDESCW = 1, 2, 3, 4, 5
 PF_TRUNCATED = 1
 NULL_STRING = 0xFFFFFFFF
@@ -71,7 +80,8 @@ FAULT = struct.Struct("<IIIIQQQIIQQ")  # 64
 PAYLOAD = struct.Struct("<BBHI")
 ICOPEN = struct.Struct("<IIIIIxxxxqQQIxxxx")  # 56: x64 natural alignment
 ACM_FIELDS = struct.Struct("<7I")
-_TYPE_AT_BODY = re.compile(rb"(?=[\x01-\x05]\x00\x00\x00)")  # a body's u32 record type, 1..5
+_TYPE_AT_BODY = re.compile(rb"(?=[\x01-\x06]\x00\x00\x00)")  # a body's u32 record type, 1..6
+_NONZERO = re.compile(rb"[^\x00]")
 _FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=timezone.utc)
 _new_tuple = tuple.__new__  # a named tuple without _make's second length check: once per record
 
@@ -119,12 +129,25 @@ def _resync(data: bytes, start: int) -> int | None:
     return None
 
 
+def _padding_end(data: bytes, pos: int) -> int | None:
+    """Where zero padding at pos ends: zeros running to a multiple of CHUNK_ALIGN (the next
+    chunk of a mapped tape) or to the end of the file. None: the zeros at pos are not padding."""
+    found = _NONZERO.search(data, pos)
+    if found is None:
+        return len(data)
+    aligned = found.start() - found.start() % CHUNK_ALIGN
+    return aligned if aligned > pos else None
+
+
 def frames(data: bytes, problems: list[TapeProblem]) -> list[tuple[int, bytes]]:
-    """(offset, body) of every intact frame; damage goes to problems. A torn tail is
-    reported as kind 'torn' (always the last problem when present)."""
+    """(offset, body) of every intact frame; damage goes to problems, padding is skipped. A
+    torn tail is reported as kind 'torn' (always the last problem when present)."""
     out = []
     pos = 0
     while pos < len(data):
+        if data[pos] == 0 and (end := _padding_end(data, pos)) is not None:
+            pos = end
+            continue
         state, length = _frame_at(data, pos)
         if state == "ok":
             end = pos + FRAME.size + length
@@ -137,6 +160,10 @@ def frames(data: bytes, problems: list[TapeProblem]) -> list[tuple[int, bytes]]:
                 problems.append(TapeProblem(pos, "torn", (
                     f"the tape ends inside a record at offset {pos} ({len(data) - pos} of "
                     f"{'?' if length < 0 else FRAME.size + length} bytes): the process died while writing it;"
+                    " everything before it is kept")))
+            elif state == "bad-length" and length == 0:  # mapped tape: the length is written last
+                problems.append(TapeProblem(pos, "torn", (
+                    f"the record at offset {pos} has no length yet: the process died while writing it;"
                     " everything before it is kept")))
             else:
                 problems.append(TapeProblem(pos, state, (
@@ -151,6 +178,9 @@ def frames(data: bytes, problems: list[TapeProblem]) -> list[tuple[int, bytes]]:
 
 
 def _damage(state: str, length: int) -> str:
+    if state == "bad-length" and length == 0:
+        return (f"a record length of 0 bytes (allowed: 4 to {MAX_BODY}; in a mapped tape, a record its "
+                "process died writing: the length is written last)")
     if state == "bad-length":
         return f"a record length of {length} bytes (allowed: 4 to {MAX_BODY})"
     return "a record whose CRC does not match"
@@ -188,6 +218,7 @@ class _Reader:
 class TapeHeader:
     offset: int
     body: bytes
+    version: int
     pid: int
     flags: int
     freq: int  # QPC ticks per second
@@ -234,7 +265,7 @@ class EndRecord(NamedTuple):
     type: int
     pid: int
     thread: int
-    reason: int  # END_UNLOADED or END_PROCESS_EXIT
+    reason: int  # END_UNLOADED or END_PROCESS_EXIT; 0 in a DETACH record
     seq: int
     qpc: int
     in_flight: int
@@ -257,11 +288,11 @@ class FaultRecord(NamedTuple):
 
 Fields = CallRecord | ReturnRecord | EndRecord | FaultRecord
 _SHAPES = {REC_CALL: (CALL, CallRecord), REC_RETURN: (RETURN, ReturnRecord), REC_END: (END, EndRecord),
-           REC_FAULT: (FAULT, FaultRecord)}
+           REC_FAULT: (FAULT, FaultRecord), REC_DETACH: (END, EndRecord)}
 
 
 class Record(NamedTuple):
-    """A CALL, RETURN, END or FAULT record: its fixed fields, and the body for what follows them."""
+    """A CALL, RETURN, END, FAULT or DETACH record: its fixed fields, and the body for what follows them."""
 
     offset: int
     fields: Fields
@@ -296,8 +327,9 @@ def parse_header(offset: int, body: bytes) -> TapeHeader:
     (_, magic, version, pid, flags, ptr_size, _, freq, qpc_start, filetime, _, _) = HEADER.unpack_from(body)
     if magic != MAGIC:
         raise ValueError(f"header record without the {MAGIC.decode()} magic")
-    if version != VERSION:
-        raise DrvtapeError(f"tape format version {version} at offset {offset}: this drvtape reads version {VERSION}")
+    if version not in VERSIONS:
+        raise DrvtapeError(f"tape format version {version} at offset {offset}: this drvtape reads versions "
+                           f"{', '.join(map(str, VERSIONS))}")
     if ptr_size != 8:
         raise ValueError(f"a tape of a {ptr_size * 8}-bit process (only 64-bit tapes are read)")
     if freq == 0:
@@ -309,7 +341,8 @@ def parse_header(offset: int, body: bytes) -> TapeHeader:
         started.isoformat()
     except OverflowError:
         raise ValueError(f"header start time (FILETIME {filetime}) past the year 9999") from None
-    return TapeHeader(offset, body, pid, flags, freq, qpc_start, started, machine, os_name, image, driver, tap)
+    return TapeHeader(offset, body, version, pid, flags, freq, qpc_start, started, machine, os_name, image, driver,
+                      tap)
 
 
 def fault_module(record: Record) -> str | None:

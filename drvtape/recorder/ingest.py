@@ -1,13 +1,16 @@
 """Tapes written by the native tap -> sessions (the format itself: drvtape.formats.tape).
 
-A header starts a session; CALL/RETURN/END records belong to the latest header with the
-same pid (a file may hold several sessions: the tap appends). The tape's seq counts the
-records of a session from 1; events are renumbered 1, 2, ... in file order (which is seq
-order: the tap assigns seq and writes under one lock), so a lost record leaves no gap.
+A header starts a session; the other records belong to the latest header with the same pid
+(a file may hold several sessions: the tap appends, and processes may share a tape). The
+tape's seq counts the records of a session from 1; events are renumbered 1, 2, ... in file
+order (which is seq order: the tap takes a record's seq and its place in the file together),
+so a lost record leaves no gap.
 
 How a session ends: a FAULT record for a call that never returned -> a fault event (the
 call's last FAULT record) and "crash" at that call; an END record -> "process-exit" (2)
-or "closed" (1, the tap was unloaded); no END record and a torn tail -> "killed"; no END
+or "closed" (1, the tap was unloaded); a DETACH record (the process was exiting) ->
+"process-exit", with every record after it kept (messages sent after the tap's detach, such
+as msacm32 closing its instances); no END record and a torn tail -> "killed"; no END
 record and calls that never returned -> "unknown" with the innermost such call (the
 process died inside it, killed or hung, or of an exception the tap did not see); no END
 record otherwise -> "unknown" (the process died between messages, or was still running
@@ -33,7 +36,7 @@ from pydantic import ValidationError
 
 from drvtape.errors import DrvtapeError
 from drvtape.formats.tape import (
-    END_PROCESS_EXIT, MAGIC, REC_CALL, REC_END, REC_FAULT, REC_RETURN, VERSION, EndRecord, Record, TapeHeader,
+    END_PROCESS_EXIT, MAGIC, REC_CALL, REC_DETACH, REC_END, REC_FAULT, REC_RETURN, EndRecord, Record, TapeHeader,
     TapeProblem, call_payloads, fault_module, records,
 )
 from drvtape.schema.events import CallEvent, EndEvent, EndReason, Event, FaultEvent, ReturnEvent, SessionHeader
@@ -65,8 +68,9 @@ class _RawSession:
     """A header and the records that belong to it, as the tape holds them."""
 
     header: TapeHeader
-    records: list[Record] = field(default_factory=list)  # CALL, RETURN and FAULT records
+    records: list[Record] = field(default_factory=list)  # CALL, RETURN, FAULT and DETACH records
     end: EndRecord | None = None
+    detached: EndRecord | None = None  # the DETACH record: the process was exiting
 
 
 def read_tape(path: str | Path, *, unfinished: str = "unknown") -> Tape:
@@ -124,8 +128,10 @@ def _group(data: bytes, problems: list[TapeProblem]) -> tuple[list[_RawSession],
         last_touched = session
         if item.fields.type == REC_END:
             session.end = item.fields
-        else:
-            session.records.append(item)
+            continue
+        session.records.append(item)  # a DETACH too: its seq is counted, and records follow it
+        if item.fields.type == REC_DETACH:
+            session.detached = item.fields
     return sessions, last_touched
 
 
@@ -133,7 +139,7 @@ def _build(s: _RawSession, problems: list[TapeProblem], torn: TapeProblem | None
     built = _Events(s, problems)
     for record in s.records:
         built.add(record)
-    end = EndEvent(seq=len(built.events) + 1, **_ending(built, s.end, torn, unfinished)._asdict())
+    end = EndEvent(seq=len(built.events) + 1, **_ending(built, s.end or s.detached, torn, unfinished)._asdict())
     built.events.append(end)
     return TapeSession(_header(s), built.events, built.calls, end, built.handled)
 
@@ -146,7 +152,7 @@ def _header(s: _RawSession) -> SessionHeader:
             id=uuid.uuid5(NAMESPACE, f"{h.offset}:{(h.body + first).hex()}"),
             driver=h.driver or "<unknown driver>", target=f"dll:{h.driver}" if h.driver else None,
             machine=h.machine, os=h.os, process=h.process, pid=h.pid,
-            recorder_version=f"drvtap (tape format {VERSION})", started_at=h.started_at,
+            recorder_version=f"drvtap (tape format {h.version})", started_at=h.started_at,
             clock="qpc", source="ingest",
         )
     except ValidationError as exc:
@@ -163,7 +169,8 @@ class _Events:
         self._problems = problems
         self._returned = {r.fields.call_seq for r in s.records if r.fields.type == REC_RETURN}
         self._last_fault = {r.fields.call_seq: r.offset for r in s.records if r.fields.type == REC_FAULT}
-        self._by_type = {REC_CALL: self._call, REC_RETURN: self._return, REC_FAULT: self._fault}
+        self._by_type = {REC_CALL: self._call, REC_RETURN: self._return, REC_FAULT: self._fault,
+                         REC_DETACH: self._detach}
         self._by_tape_seq: dict[int, CallEvent] = {}
         self._answered: set[int] = set()
         self._call_qpc: dict[int, int] = {}
@@ -172,6 +179,7 @@ class _Events:
         self.calls = 0
         self.handled = 0  # exceptions the driver handled (its call returned), or a later one ended the call
         self.faulted: tuple[CallEvent, FaultEvent] | None = None
+        self.after_detach: int | None = None  # calls after the DETACH record, when there is one
 
     def ts(self, qpc: int) -> int:
         ns = max(0, (qpc - self._tape.qpc_start) * 1_000_000_000 // self._tape.freq)
@@ -210,7 +218,12 @@ class _Events:
         self._by_tape_seq[f.seq] = ev
         self._call_qpc[ev.seq] = f.qpc
         self.calls += 1
+        if self.after_detach is not None:
+            self.after_detach += 1
         return ev
+
+    def _detach(self, record: Record) -> None:
+        self.after_detach = 0
 
     def _fault(self, record: Record) -> FaultEvent | None:
         f, offset = record.fields, record.offset
@@ -255,7 +268,7 @@ class _Ending(NamedTuple):
 
 
 def _ending(built: _Events, end: EndRecord | None, torn: TapeProblem | None, unfinished: str) -> _Ending:
-    """How the session ended (see the module's docstring)."""
+    """How the session ended (see the module's docstring); end: its END or DETACH record."""
     outstanding = built.outstanding()
     inner = max(outstanding, key=lambda ev: (ev.depth, ev.seq)) if outstanding else None
     waiting = (f"; {len(outstanding)} call(s) never returned, the innermost seq {inner.seq} "
@@ -265,13 +278,15 @@ def _ending(built: _Events, end: EndRecord | None, torn: TapeProblem | None, unf
     if built.faulted is not None:
         call, fault = built.faulted
         where = f"{fault.module}+0x{fault.offset:X}" if fault.module else f"0x{fault.offset:X}"
-        exited = end is not None and end.reason == END_PROCESS_EXIT
+        exited = end is not None and (end.type == REC_DETACH or end.reason == END_PROCESS_EXIT)
         return _Ending(last_ts, call.thread, EndReason.PROCESS_EXIT if exited else EndReason.CRASH, call.seq,
                        f"exception 0x{fault.code:08X} at {where} in call seq {call.seq} "
                        f"({message_name(call.msg)}), which never returned" + waiting)
     if end is not None:
-        exited = end.reason == END_PROCESS_EXIT
+        exited = end.type == REC_DETACH or end.reason == END_PROCESS_EXIT
         text = "the process exited with the driver loaded" if exited else "the tap was unloaded"
+        if built.after_detach is not None:
+            text += f"; {built.after_detach} message(s) came after the tap's process-exit detach"
         try:
             ended_at = max(last_ts, built.ts(end.qpc))
         except ValueError:

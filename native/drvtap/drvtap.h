@@ -1,18 +1,27 @@
 /*
- * drvtap tape format, version 1. drvtape/tape.py is the reader; keep the two in step.
+ * drvtap tape format, version 2. drvtape/formats/tape.py is the reader (it reads version 1
+ * too); keep the two in step, and docs/drvtap.md.
  *
  * A tape is a sequence of frames, all little-endian:
- *     u32 length       of the body, 4 .. DRVTAP_MAX_BODY
+ *     u32 length       of the body, 4 .. DRVTAP_MAX_BODY; written last (see below)
  *     u32 crc32        of the body (IEEE 802.3 / zlib polynomial)
  *     body             length bytes; its first u32 is the record type
  *
- * A session starts with a HEADER record; the CALL / RETURN / END records after it belong
- * to the latest header with the same process id. A file may hold several sessions (the tap
- * appends: a fixed DRVTAP_TAPE reused by later runs, or the tap unloaded and loaded again
- * in one process).
+ * Version 2 is written through mapped views: a process appends into chunks it claims at
+ * the end of the file, each starting at a multiple of DRVTAP_CHUNK_ALIGN (64 KiB). So
+ *   - zero bytes where a frame would start, running to the next multiple of 64 KiB or to
+ *     the end of the file, are padding (the unused end of a chunk), not damage;
+ *   - a frame whose length is 0 but whose next bytes are not all zero is a record its
+ *     process died writing (the length is stored after the CRC and the body).
+ * Several processes may append to one file; each claims its chunks under a named mutex.
+ *
+ * A session starts with a HEADER record; the other records after it belong to the latest
+ * header with the same process id. A file may hold several sessions (a fixed DRVTAP_TAPE
+ * reused by later or concurrent runs, or the tap unloaded and loaded again in one
+ * process). In a session, file order is seq order.
  *
  * HEADER body (72 bytes, then 5 strings):
- *     u32 type = 1, char magic[8] = "DRVTAPE1", u32 version = 1,
+ *     u32 type = 1, char magic[8] = "DRVTAPE1", u32 version = 2,
  *     u32 pid, u32 flags (bit 0: DRVTAP_FLUSH=every), u32 pointer_size (8), u32 reserved,
  *     u64 qpc_frequency, u64 qpc_start, u64 filetime_start (UTC, 100 ns since 1601),
  *     u64 reserved2, u64 reserved3
@@ -34,9 +43,15 @@
  *     u32 exception code, u32 reserved, u64 address, u64 offset in the module (the
  *     address when in no module), then the module's file name (u32 units + units; 0 units
  *     when in no module). If the call's RETURN follows, the driver handled the exception.
- * END body (40 bytes), written by DllMain(DLL_PROCESS_DETACH):
- *     u32 type = 4, u32 pid, u32 thread, u32 reason (1 unloaded by FreeLibrary,
- *     2 process exit), u64 seq, u64 qpc, u32 calls_in_flight, u32 reserved
+ * END body (40 bytes), written by DllMain(DLL_PROCESS_DETACH) when the tap is unloaded
+ * (FreeLibrary); the session's last record:
+ *     u32 type = 4, u32 pid, u32 thread, u32 reason (1 unloaded by FreeLibrary; version 1
+ *     tapes also have 2, process exit), u64 seq, u64 qpc, u32 calls_in_flight, u32 reserved
+ * DETACH body (40 bytes, the END layout with reason 0), written by DllMain(DLL_PROCESS_DETACH)
+ * when the process is exiting. Not the last record: messages sent after the tap's detach
+ * (Wine 8.0: winmm's exit-time DRV_CLOSE, DRV_DISABLE, DRV_FREE) follow it in the session.
+ *     u32 type = 6, u32 pid, u32 thread, u32 0, u64 seq, u64 qpc, u32 calls_in_flight,
+ *     u32 reserved
  *
  * Payload kinds (copied only after VirtualQuery says the memory is committed and
  * readable, with the caps below):
@@ -52,7 +67,8 @@
 #define DRVTAP_H
 
 #define DRVTAP_MAGIC "DRVTAPE1"
-#define DRVTAP_VERSION 1u
+#define DRVTAP_VERSION 2u
+#define DRVTAP_CHUNK_ALIGN (64u << 10)
 #define DRVTAP_MAX_BODY (1u << 20)
 
 #define DRVTAP_REC_HEADER 1u
@@ -60,6 +76,7 @@
 #define DRVTAP_REC_RETURN 3u
 #define DRVTAP_REC_END 4u
 #define DRVTAP_REC_FAULT 5u
+#define DRVTAP_REC_DETACH 6u
 #define DRVTAP_MAX_FAULTS 8u
 
 #define DRVTAP_P_WSTR 1u

@@ -19,6 +19,12 @@
      tapclient DRIVER disable   open (lParam2 0), send DRV_DISABLE, close (for disable_with_open:
                                 the driver faults in DRV_CLOSE, the process dies)
      tapclient DRIVER affinity  open (lParam2 0) on this thread, close on another thread
+     tapclient DRIVER exitopen  open twice (lParam2 0), DRV_USER+1 (5, 6) to the first, then exit
+                                with both open (the system closes them)
+     tapclient DRIVER acmexit   msacm32: add DRIVER's DriverProc as an ACM function driver, open
+                                it twice, exit with both open (msacm32 closes them at exit)
+     tapclient DRIVER stream    open (lParam2 0), then DRV_USER+1 (lParam1 0, lParam2 = i) for
+                                i = 0, 1, ... until killed
    winmm is loaded at run time, so the build needs no import library. */
 #define WIN32_LEAN_AND_MEAN
 #ifndef _UNICODE
@@ -27,6 +33,7 @@
 #include <windows.h>
 #include <mmsystem.h>
 #include <vfw.h>
+#include <msacm.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,6 +158,26 @@ static int vfw(const wchar_t *driver)
     return 0;
 }
 
+typedef MMRESULT(ACMAPI *acmadd_fn)(LPHACMDRIVERID, HINSTANCE, LPARAM, DWORD, DWORD);
+typedef MMRESULT(ACMAPI *acmopen_fn)(LPHACMDRIVER, HACMDRIVERID, DWORD);
+
+/* msacm32 is loaded before the driver, so (the loader detaching in reverse order) the
+   driver's DllMain sees the process exit before msacm32 closes the two instances. */
+static int acm_exit(const wchar_t *driver)
+{
+    HMODULE msacm = LoadLibraryW(L"msacm32.dll"), dll = LoadLibraryW(driver);
+    acmadd_fn add = msacm ? (acmadd_fn)(void *)GetProcAddress(msacm, "acmDriverAddW") : NULL;
+    acmopen_fn acmopen = msacm ? (acmopen_fn)(void *)GetProcAddress(msacm, "acmDriverOpen") : NULL;
+    FARPROC proc = dll ? GetProcAddress(dll, "DriverProc") : NULL;
+    if (!add || !acmopen || !proc)
+        return 3;
+    HACMDRIVERID id;
+    HACMDRIVER h1 = NULL, h2 = NULL;
+    printf("add %u\n", add(&id, dll, (LPARAM)proc, 0, ACM_DRIVERADDF_FUNCTION));
+    printf("open %u %u\n", acmopen(&h1, id, 0), acmopen(&h2, id, 0));
+    return h1 && h2 ? 0 : 1;
+}
+
 int wmain(int argc, wchar_t **argv)
 {
     if (argc < 3) {
@@ -160,6 +187,8 @@ int wmain(int argc, wchar_t **argv)
     setvbuf(stdout, NULL, _IONBF, 0);
     if (wcscmp(argv[2], L"vfw") == 0)
         return vfw(argv[1]);
+    if (wcscmp(argv[2], L"acmexit") == 0)
+        return acm_exit(argv[1]);
     if (wcscmp(argv[2], L"bench") == 0 && argc >= 4)
         return bench(argv[1], wcstol(argv[3], NULL, 10));
     HMODULE winmm = LoadLibraryW(L"winmm.dll");
@@ -213,6 +242,22 @@ int wmain(int argc, wchar_t **argv)
         HANDLE t = CreateThread(NULL, 0, closer, (void *)h, 0, NULL);
         WaitForSingleObject(t, INFINITE);
         return 0;
+    }
+    if (wcscmp(argv[2], L"exitopen") == 0) {
+        HDRVR h1 = open(argv[1], NULL, 0), h2 = open(argv[1], NULL, 0);
+        printf("open %p %p\n", (void *)h1, (void *)h2);
+        if (!h1 || !h2)
+            return 1;
+        printf("user1 %lld\n", (long long)send(h1, DRV_USER + 1, 5, 6));
+        return 0;
+    }
+    if (wcscmp(argv[2], L"stream") == 0) {
+        HDRVR h = open(argv[1], NULL, 0);
+        printf("open %p\n", (void *)h);
+        if (!h)
+            return 1;
+        for (LPARAM i = 0;; i++)
+            send(h, DRV_USER + 1, 0, i);
     }
     if (wcscmp(argv[2], L"crash") == 0) {
         HDRVR h = open(argv[1], NULL, 0);

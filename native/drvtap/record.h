@@ -1,0 +1,41 @@
+/* Building a tape record's body in a caller's buffer (record.c), and the payloads a CALL
+   record carries for the messages whose lParams point at structures (drvtap.h's
+   DRVTAP_P_*). */
+#ifndef DRVTAP_RECORD_H
+#define DRVTAP_RECORD_H
+
+#include <windows.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* A growing record body; writes past cap are dropped and mark it overflowed (len > cap).
+   The caps on payloads keep every record far below the buffers the tap uses. */
+typedef struct {
+    uint8_t *p;
+    size_t len, cap;
+} buf_t;
+
+/* Inline: the hook's hot path builds two records per message with these. */
+static inline void put(buf_t *b, const void *data, size_t n)
+{
+    if (b->len + n > b->cap) {
+        b->len = b->cap + 1;
+        return;
+    }
+    memcpy(b->p + b->len, data, n);
+    b->len += n;
+}
+
+static inline void put32(buf_t *b, uint32_t v) { put(b, &v, 4); }
+static inline void put64(buf_t *b, uint64_t v) { put(b, &v, 8); }
+static inline void patch32(buf_t *b, size_t at, uint32_t v) { memcpy(b->p + at, &v, 4); }
+static inline void patch64(buf_t *b, size_t at, uint64_t v) { memcpy(b->p + at, &v, 8); }
+
+/* u32 n_units + the units of a NUL-terminated string the tap itself owns. */
+void put_wide(buf_t *b, const WCHAR *s);
+
+/* The payloads of a CALL record for msg, after its fixed fields; returns how many. */
+unsigned add_payloads(buf_t *b, UINT msg, LPARAM l1, LPARAM l2);
+
+#endif
