@@ -19,8 +19,9 @@
  * The real driver's lifetime is the tap's: loaded with the first message, freed when the
  * tap is unloaded, so every message (DRV_LOAD and DRV_FREE included) is forwarded as it
  * comes and no message of another thread can meet a driver unloaded under it. That is how
- * the system would hold the real driver had it loaded it itself: winmm and msvfw32 load the
- * tap once per OpenDriver/ICOpen and free it when the instance closes.
+ * the system would hold the real driver had it loaded it itself: winmm's OpenDriver loads
+ * the tap's DLL and CloseDriver frees it, so it is unloaded (and the tap's END record ends
+ * the session) when the last instance closes.
  *
  * Build: drvtape.dllhost.build.build_drvtap (x86_64-w64-mingw32-gcc, -shared, with
  * native/common on the include path) compiles drvtap.c, record.c and tape_writer.c.
@@ -374,9 +375,11 @@ BOOL WINAPI DllMain(HINSTANCE inst, DWORD reason, LPVOID reserved)
         break;
     case DLL_PROCESS_DETACH:
         if (reserved) {
-            /* Process exit. Messages still come after this: under Wine 8.0 winmm's own detach
-               (it runs after ours: we were loaded after it) closes the instances still open
-               and sends DRV_CLOSE, DRV_DISABLE and DRV_FREE. So: a DETACH record, the views
+            /* Process exit. Messages can still come after this: the loader detaches DLLs in
+               the reverse order of loading, so a DLL loaded before us detaches after us and
+               may close its instances then. Observed under Wine 8.0: msacm32's detach sends
+               DRV_CLOSE for each ACM instance still open, DRV_DISABLE and DRV_FREE; winmm
+               sends nothing for OpenDriver instances left open. So: a DETACH record, the views
                and the real driver left as they are (the system takes them with the process),
                and every later record still written. */
             tape_exiting();

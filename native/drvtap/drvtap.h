@@ -49,7 +49,8 @@
  *     tapes also have 2, process exit), u64 seq, u64 qpc, u32 calls_in_flight, u32 reserved
  * DETACH body (40 bytes, the END layout with reason 0), written by DllMain(DLL_PROCESS_DETACH)
  * when the process is exiting. Not the last record: messages sent after the tap's detach
- * (Wine 8.0: winmm's exit-time DRV_CLOSE, DRV_DISABLE, DRV_FREE) follow it in the session.
+ * (Wine 8.0: msacm32's exit-time DRV_CLOSE per open instance, DRV_DISABLE, DRV_FREE) follow
+ * it in the session.
  *     u32 type = 6, u32 pid, u32 thread, u32 0, u64 seq, u64 qpc, u32 calls_in_flight,
  *     u32 reserved
  *

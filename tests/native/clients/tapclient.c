@@ -7,6 +7,7 @@
      tapclient DRIVER send MSG  open (lParam2 0), send MSG (hex) with lParams 0, close
      tapclient DRIVER threads N M   open (lParam2 0); N threads each send M x DRV_USER+1
                                 (lParam1 = thread index, lParam2 = i) to it at once; close
+                                (env TAPCLIENT_GATE=PATH: print "ready" and wait for PATH first)
      tapclient DRIVER bench N   call the DLL's DriverProc directly N times (DRV_USER+1) after
                                 DRV_LOAD/ENABLE/OPEN; print the mean ns per call
      tapclient DRIVER vfw       msvfw32: load DRIVER, ICInstall its DriverProc as the function
@@ -24,7 +25,7 @@
      tapclient DRIVER acmexit   msacm32: add DRIVER's DriverProc as an ACM function driver, open
                                 it twice, exit with both open (msacm32 closes them at exit)
      tapclient DRIVER stream    open (lParam2 0), then DRV_USER+1 (lParam1 0, lParam2 = i) for
-                                i = 0, 1, ... until killed
+                                i = 0, 1, ... until killed, in bursts of 32 with Sleep(1) between
    winmm is loaded at run time, so the build needs no import library. */
 #define WIN32_LEAN_AND_MEAN
 #ifndef _UNICODE
@@ -60,6 +61,19 @@ static DWORD WINAPI sender(void *arg)
     return 0;
 }
 
+/* With env TAPCLIENT_GATE=PATH: say "ready", then wait until PATH exists (so two
+   processes can be made to send at the same time). */
+static void wait_for_gate(void)
+{
+    wchar_t gate[MAX_PATH];
+    DWORD n = GetEnvironmentVariableW(L"TAPCLIENT_GATE", gate, MAX_PATH);
+    if (n == 0 || n >= MAX_PATH)
+        return;
+    printf("ready\n");
+    while (GetFileAttributesW(gate) == INVALID_FILE_ATTRIBUTES)
+        Sleep(1);
+}
+
 static int threads(open_fn open, send_fn send, close_fn close, const wchar_t *driver, int n, LONG m)
 {
     HANDLE h[64];
@@ -70,6 +84,7 @@ static int threads(open_fn open, send_fn send, close_fn close, const wchar_t *dr
     shared = open(driver, NULL, 0);
     if (!shared)
         return 1;
+    wait_for_gate();
     for (int i = 0; i < n; i++)
         h[i] = CreateThread(NULL, 0, sender, (void *)(uintptr_t)i, 0, NULL);
     WaitForMultipleObjects((DWORD)n, h, TRUE, INFINITE);
@@ -256,8 +271,11 @@ int wmain(int argc, wchar_t **argv)
         printf("open %p\n", (void *)h);
         if (!h)
             return 1;
-        for (LPARAM i = 0;; i++)
+        for (LPARAM i = 0;; i++) {
             send(h, DRV_USER + 1, 0, i);
+            if (i % 32 == 31)
+                Sleep(1); /* bursts: a kill lands in one now and then, and the tape stays small */
+        }
     }
     if (wcscmp(argv[2], L"crash") == 0) {
         HDRVR h = open(argv[1], NULL, 0);
