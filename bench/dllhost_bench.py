@@ -1,11 +1,19 @@
-"""Replay speed through drvhost: serial messages per second against Wine's msrle32.dll."""
+"""Replay speed through drvhost (serial messages per second against Wine's msrle32.dll), and
+the recording tap's cost per message and per record."""
 from __future__ import annotations
 
 import os
+import re
+import subprocess
+import tempfile
 from pathlib import Path
 
+from drvtape.dllhost import wine
+from drvtape.dllhost.build import build_drvtap, compile_pe
 from drvtape.dllhost.client import run_host
+from drvtape.errors import DrvtapeError
 from drvtape.formats.host_calls import HostCall
+from drvtape.formats.tape import frames
 
 # Debian's wine64 puts Wine's own drivers here; on Windows msrle32 is a system DLL.
 MSRLE32 = (Path(os.environ.get("SystemRoot", "C:/Windows")) / "System32" / "msrle32.dll" if os.name == "nt"
@@ -29,23 +37,24 @@ def bench_dll_replay(n: int) -> dict:
             "messages_per_s": len(calls) / run.replay_s}
 
 
-TAPCLIENT_SOURCE = Path(__file__).resolve().parents[2] / "tests" / "native" / "clients" / "tapclient.c"
+REPO = Path(__file__).resolve().parents[1]
+TAPCLIENT_SOURCE = REPO / "tests" / "native" / "clients" / "tapclient.c"
+# The tap as it was before the mapped tape (one WriteFile per record under a lock), built
+# from git for the comparison: the last main commit with that writer.
+WRITEFILE_TAP = "712d5a2"
+WRITEFILE_TAP_FILES = ("native/drvtap/drvtap.c", "native/drvtap/drvtap.h")
+TARGET_NS_PER_RECORD = 600
+RECORDS_PER_MESSAGE = 2  # a CALL before forwarding, a RETURN after
 
 
-def _client_bench(client: Path, driver: Path, n: int, env_extra: dict[str, str]) -> float:
+def _client_bench(client: Path, driver: Path, n: int, tape: Path | None) -> float:
     """ns per call that `tapclient DRIVER bench n` measured (DriverProc called directly)."""
-    import re
-    import subprocess
-
-    from drvtape.errors import DrvtapeError
-
-    from drvtape.dllhost import wine
-
     argv, env = wine.command(client)
     env = dict(env or os.environ)
     for name in ("DRVTAP_REAL", "DRVTAP_TAPE", "DRVTAP_FLUSH"):
         env.pop(name, None)
-    env.update(env_extra)
+    if tape is not None:
+        env.update(DRVTAP_REAL=wine.windows_path(str(MSRLE32)), DRVTAP_TAPE=wine.windows_path(str(tape)))
     proc = subprocess.run([*argv, wine.windows_path(str(driver)), "bench", str(n)], env=env, capture_output=True,
                           text=True, timeout=600)
     found = re.search(r"([0-9.]+) ns/call", proc.stdout)
@@ -55,30 +64,50 @@ def _client_bench(client: Path, driver: Path, n: int, env_extra: dict[str, str])
     return float(found.group(1))
 
 
+def _writefile_tap(folder: Path) -> Path:
+    """drvtap.dll as of WRITEFILE_TAP (needs git and this checkout's history)."""
+    for name in WRITEFILE_TAP_FILES:
+        shown = subprocess.run(["git", "-C", str(REPO), "show", f"{WRITEFILE_TAP}:{name}"], capture_output=True,
+                               timeout=60)
+        if shown.returncode != 0:
+            raise DrvtapeError(f"git show {WRITEFILE_TAP}:{name} failed: {shown.stderr.decode(errors='replace')[-200:]}")
+        (folder / Path(name).name).write_bytes(shown.stdout)
+    return compile_pe([folder / "drvtap.c"], dll=True)
+
+
+def _per_record(tap_ns: float, direct_ns: float) -> float:
+    return round((tap_ns - direct_ns) / RECORDS_PER_MESSAGE, 1)
+
+
 def bench_tap_overhead(n: int) -> dict:
-    """The tap's added time per message: n DRV_USER+1 calls to msrle32's DriverProc called
-    directly, then the same through drvtap.dll (which writes a call and a return record per
-    message to a tape, flushed to the OS), both measured inside the process by the test
-    client's bench mode (tests/native/clients/tapclient.c, so a source checkout is needed)."""
-    import tempfile
-
-    from drvtape.errors import DrvtapeError
-
-    from drvtape.dllhost import wine
-    from drvtape.dllhost.build import build_drvtap, compile_pe
-
+    """The tap's added time per message and per record, in one run: n DRV_USER+1 calls to
+    msrle32's DriverProc called directly, through drvtap.dll (records stored into a mapped
+    view of the tape), and through the previous drvtap (a WriteFile per record), each measured
+    inside the process by the test client's bench mode (tests/native/clients/tapclient.c, so
+    a source checkout is needed)."""
     if not TAPCLIENT_SOURCE.is_file():
         raise DrvtapeError(f"the tap benchmark needs the test client's source ({TAPCLIENT_SOURCE}): "
                            "use a drvtape source checkout")
     n = max(int(n), 1000)
     client = compile_pe([TAPCLIENT_SOURCE], flags=["-municode"])
-    tap = build_drvtap()
-    direct = _client_bench(client, MSRLE32, n, {})
     with tempfile.TemporaryDirectory(prefix="drvtape-tapbench-") as tmp:
-        tape = Path(tmp) / "bench.drvtape"
-        tapped = _client_bench(client, tap, n, {"DRVTAP_REAL": wine.windows_path(str(MSRLE32)),
-                                                "DRVTAP_TAPE": wine.windows_path(str(tape))})
-        tape_bytes = tape.stat().st_size if tape.exists() else 0
-    return {"dll": MSRLE32.name, "messages": n, "direct_ns_per_message": round(direct, 1),
-            "tap_ns_per_message": round(tapped, 1), "added_ns_per_message": round(tapped - direct, 1),
-            "tape_bytes_per_message": round(tape_bytes / n, 1)}
+        folder = Path(tmp)
+        direct = _client_bench(client, MSRLE32, n, None)
+        mapped = _client_bench(client, build_drvtap(), n, folder / "mapped.drvtape")
+        tape_bytes = sum(8 + len(body) for _, body in frames((folder / "mapped.drvtape").read_bytes(), []))
+        try:
+            writefile: float | str = _client_bench(client, _writefile_tap(folder), n, folder / "writefile.drvtape")
+        except DrvtapeError as exc:
+            writefile = str(exc)
+    per_record = _per_record(mapped, direct)
+    out = {"dll": MSRLE32.name, "messages": n, "direct_ns_per_message": round(direct, 1),
+           "tap_ns_per_message": round(mapped, 1), "added_ns_per_message": round(mapped - direct, 1),
+           "tap_ns_per_record": per_record, "target_ns_per_record": TARGET_NS_PER_RECORD,
+           "meets_target": per_record <= TARGET_NS_PER_RECORD,
+           "tape_bytes_per_message": round(tape_bytes / n, 1)}  # records only: not the unused chunk tail
+    if isinstance(writefile, str):
+        out["writefile_error"] = writefile
+    else:
+        out.update(writefile_tap_ns_per_message=round(writefile, 1),
+                   writefile_ns_per_record=_per_record(writefile, direct))
+    return out

@@ -180,6 +180,9 @@ uint64_t tape_append(uint8_t *body, size_t body_len, BOOL numbered)
     /* The length last: until it is there the frame reads as unfinished (length 0). */
     __atomic_store_n((uint32_t *)frame, len, __ATOMIC_RELEASE);
     if (flush_every) {
+        /* Windows writes a view's pages with FlushViewOfFile and the metadata with
+           FlushFileBuffers. Wine's source: FlushViewOfFile is msync(MS_ASYNC), which Linux
+           treats as a no-op (msync(2)); FlushFileBuffers' fsync writes the mapped pages too. */
         FlushViewOfFile(frame, body_len + 8);
         FlushFileBuffers(file);
     }
