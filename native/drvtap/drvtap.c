@@ -56,11 +56,6 @@ static DWORD pid;
 static WCHAR real_path[PATH_UNITS];
 static WCHAR tape_path[PATH_UNITS];
 
-static void debug(const char *text)
-{
-    OutputDebugStringA(text);
-}
-
 /* ---- the session header --------------------------------------------------------------- */
 
 static void os_description(WCHAR *out, size_t units)
@@ -266,16 +261,16 @@ static void ensure_started(void)
             write_header();
             exception_handler = AddVectoredExceptionHandler(0, on_exception);
         } else {
-            debug("drvtap: cannot open the tape; messages are forwarded unrecorded\n");
+            OutputDebugStringA("drvtap: cannot open the tape; messages are forwarded unrecorded\n");
         }
         if (real_path[0]) {
             real_module = LoadLibraryExW(real_path, NULL, is_absolute(real_path) ? LOAD_WITH_ALTERED_SEARCH_PATH : 0);
             if (real_module)
                 real_proc = (DRIVERPROC)(void *)GetProcAddress(real_module, "DriverProc");
             if (!real_proc)
-                debug("drvtap: cannot load the real driver or find its DriverProc\n");
+                OutputDebugStringA("drvtap: cannot load the real driver or find its DriverProc\n");
         } else {
-            debug("drvtap: no real driver configured (DRVTAP_REAL or drvtap.cfg)\n");
+            OutputDebugStringA("drvtap: no real driver configured (DRVTAP_REAL or drvtap.cfg)\n");
         }
         InterlockedExchange(&started, 1);
     }

@@ -91,8 +91,7 @@
 #define DRVTAP_MAX_WSTR 1024u  /* UTF-16 code units per string */
 #define DRVTAP_MAX_BYTES 4096u /* raw payload bytes */
 
-#define DRVTAP_END_UNLOADED 1u
-#define DRVTAP_END_PROCESS_EXIT 2u
+#define DRVTAP_END_UNLOADED 1u /* version 1 taps also wrote 2, process exit */
 
 #define DRVTAP_FLAG_FLUSH_EVERY 1u
 

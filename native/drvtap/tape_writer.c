@@ -66,11 +66,6 @@ static inline BOOL cas_cursor(volatile cursor_t *dst, cursor_t *expected, cursor
     return ok;
 }
 
-static void debug(const char *text)
-{
-    OutputDebugStringA(text);
-}
-
 static BOOL lock_file(void)
 {
     DWORD r = WaitForSingleObject(file_mutex, exiting ? 0 : MUTEX_WAIT_MS);
@@ -82,7 +77,7 @@ static chunk_t *claim_chunk(size_t need)
 {
     chunk_t *ch = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof *ch);
     if (!ch || !lock_file()) {
-        debug("drvtap: cannot lock the tape to grow it; records are dropped\n");
+        OutputDebugStringA("drvtap: cannot lock the tape to grow it; records are dropped\n");
         if (ch)
             HeapFree(GetProcessHeap(), 0, ch);
         return NULL;
@@ -103,7 +98,7 @@ static chunk_t *claim_chunk(size_t need)
     }
     ReleaseMutex(file_mutex);
     if (!ch->view) {
-        debug("drvtap: cannot map more of the tape; records are dropped\n");
+        OutputDebugStringA("drvtap: cannot map more of the tape; records are dropped\n");
         HeapFree(GetProcessHeap(), 0, ch);
         return NULL;
     }
@@ -206,7 +201,6 @@ static BOOL open_file_mutex(void)
 BOOL tape_open(const WCHAR *path, BOOL flush)
 {
     crc_init();
-    InitializeCriticalSection(&grow_lock);
     flush_every = flush;
     file = CreateFileW(path, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_ALWAYS,
                        FILE_ATTRIBUTE_NORMAL, NULL);
@@ -220,6 +214,7 @@ BOOL tape_open(const WCHAR *path, BOOL flush)
         file = INVALID_HANDLE_VALUE;
         return FALSE;
     }
+    InitializeCriticalSection(&grow_lock);
     current = first;
     cursor.seq = 0;
     cursor.pos = first->start;
