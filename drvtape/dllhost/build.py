@@ -27,6 +27,8 @@ CFLAGS = ("-O2", "-Wall", "-Wextra", "-s", "-static-libgcc")
 DRVHOST_SOURCE = Path(__file__).resolve().parents[2] / "native" / "drvhost" / "drvhost.c"
 DRVTAP_SOURCE = Path(__file__).resolve().parents[2] / "native" / "drvtap" / "drvtap.c"
 NATIVE_COMMON = Path(__file__).resolve().parents[2] / "native" / "common"  # drvcommon.h
+DRVHOST_PARTS = ("host_output.c", "host_batch.c", "id_map.c")  # beside drvhost.c
+DRVTAP_PARTS = ("record.c", "tape_writer.c")  # beside drvtap.c
 
 
 def compiler() -> str:
@@ -76,12 +78,13 @@ def _source(path: Path) -> Path:
 
 def build_drvhost() -> Path:
     """drvhost.exe built from native/drvhost (a source checkout is needed)."""
-    return compile_pe([_source(DRVHOST_SOURCE)], flags=["-municode", f"-I{NATIVE_COMMON}"])
+    sources = [_source(DRVHOST_SOURCE), *(DRVHOST_SOURCE.with_name(n) for n in DRVHOST_PARTS)]
+    return compile_pe(sources, flags=["-municode", f"-I{NATIVE_COMMON}"])
 
 
 def build_drvtap() -> Path:
     """drvtap.dll, the recording proxy driver, built from native/drvtap."""
-    sources = [_source(DRVTAP_SOURCE), *(DRVTAP_SOURCE.with_name(n) for n in ("record.c", "tape_writer.c"))]
+    sources = [_source(DRVTAP_SOURCE), *(DRVTAP_SOURCE.with_name(n) for n in DRVTAP_PARTS)]
     return compile_pe(sources, dll=True, flags=[f"-I{NATIVE_COMMON}"])
 
 

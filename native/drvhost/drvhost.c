@@ -6,7 +6,7 @@
  * Build: python -m drvtape.dllhost.build (or native/build.sh), x86_64-w64-mingw32-gcc.
  *
  * Protocol (stdin -> host, host -> stdout; everything little-endian). The same text is
- * in drvtape/dllhost/protocol.py, which is the other end.
+ * in drvtape/formats/host_protocol.py, which is the other end.
  *
  *   hello   u32 magic 'DRVH' (0x48565244), u16 version (1), u16 flags (bit 0: stop on
  *           divergence), u32 timeout_ms (per call), u32 path_units, then the DLL path as
@@ -58,36 +58,20 @@
 #include <windows.h>
 #include <fcntl.h>
 #include <io.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "drvcommon.h"
+#include "host_batch.h"
+#include "host_output.h"
+#include "id_map.h"
 
 #define MAGIC 0x48565244u
 #define VERSION 1
 #define FLAG_STOP_ON_DIVERGENCE 1u
 
-#define CALL_HAS_EXPECT 1u
-#define CALL_P1 2u
-#define CALL_P2 4u
-
-#define REC_READY 1
-#define REC_RETURN 2
-#define REC_HEARTBEAT 3
-#define REC_DONE 4
-#define REC_FAULT 5
-#define REC_HANG 6
-#define REC_ERROR 7
-
 #define DRV_OPEN_MSG 3u
-#define MAX_THREADS 256u
-#define MAX_PAYLOAD 65536u
-#define MAX_RELOCS (MAX_PAYLOAD / 8u) /* a pointer takes 8 bytes of its image */
-#define MAX_PAYLOAD_WIRE (8u + MAX_PAYLOAD + 8u * MAX_RELOCS)
-#define MAX_CALLS (1u << 26)
-#define NO_CALL 0xFFFFFFFFu
 
 #pragma pack(push, 1)
 typedef struct {
@@ -95,34 +79,8 @@ typedef struct {
     uint16_t version, flags;
     uint32_t timeout_ms, path_units;
 } hello_t;
-
-typedef struct {
-    uint32_t n_calls, n_threads, n_payloads, reserved;
-    uint64_t payload_bytes;
-} batch_t;
-
-typedef struct {
-    uint64_t driver_id, hdrvr;
-    int64_t lparam1, lparam2, expect;
-    uint32_t msg, thread, flags, reserved;
-} call_t;
-
-typedef struct {
-    uint32_t kind, index;
-    int64_t a, b;
-    uint32_t tail_len, reserved;
-} record_t;
 #pragma pack(pop)
 
-/* One per replay thread: what it has in flight, read by the watchdog and fault filter. */
-typedef struct {
-    volatile LONG64 start; /* QueryPerformanceCounter at issue; 0 when idle */
-    volatile LONG index;
-    uint32_t *calls; /* indices of this thread's calls, in order */
-    uint32_t n;
-} slot_t;
-
-static HANDLE in_h, out_h;
 static LARGE_INTEGER qpc_freq;
 static uint32_t timeout_ms;
 static uint16_t hello_flags;
@@ -130,10 +88,6 @@ static DRIVERPROC driver_proc;
 static volatile LONG loading = 1;
 static DWORD tls_slot = TLS_OUT_OF_INDEXES;
 
-static call_t *calls;
-static LPARAM *payload_ptrs;
-static uint32_t n_calls, n_threads, n_payloads;
-static slot_t *slots;
 static slot_t load_slot; /* in flight while LoadLibrary runs */
 
 /* Schedule state: calls issued so far, and the stop flag (divergence). */
@@ -141,235 +95,6 @@ static volatile LONG issued;
 static volatile LONG stop;
 static SRWLOCK sched_lock = SRWLOCK_INIT;
 static CONDITION_VARIABLE sched_cv = CONDITION_VARIABLE_INIT;
-
-/* ---------------------------------------------------------------- output */
-
-static SRWLOCK out_lock = SRWLOCK_INIT;
-static unsigned char out_buf[1 << 18];
-static size_t out_len;
-static volatile LONG64 last_write; /* GetTickCount64 of the last write */
-
-static void write_all(const void *p, size_t n)
-{
-    const unsigned char *c = p;
-    while (n) {
-        DWORD done = 0;
-        if (!WriteFile(out_h, c, (DWORD)(n > (1u << 20) ? (1u << 20) : n), &done, NULL))
-            TerminateProcess(GetCurrentProcess(), 9); /* the reader is gone */
-        c += done;
-        n -= done;
-    }
-}
-
-/* Caller holds out_lock. */
-static void flush_locked(void)
-{
-    if (out_len)
-        write_all(out_buf, out_len);
-    out_len = 0;
-    last_write = (LONG64)GetTickCount64();
-}
-
-/* Caller holds out_lock. */
-static void append_locked(uint32_t kind, uint32_t index, int64_t a, int64_t b, const char *tail,
-                          uint32_t tail_len)
-{
-    record_t r = {kind, index, a, b, tail_len, 0};
-    if (out_len + sizeof r + tail_len > sizeof out_buf)
-        flush_locked();
-    memcpy(out_buf + out_len, &r, sizeof r);
-    out_len += sizeof r;
-    if (tail_len) {
-        memcpy(out_buf + out_len, tail, tail_len);
-        out_len += tail_len;
-    }
-}
-
-static void emit_return(uint32_t index, int64_t result, int64_t ns)
-{
-    AcquireSRWLockExclusive(&out_lock);
-    append_locked(REC_RETURN, index, result, ns, NULL, 0);
-    if (out_len >= sizeof out_buf / 4)
-        flush_locked();
-    ReleaseSRWLockExclusive(&out_lock);
-}
-
-/* A final record: write it with everything buffered before it, then end the process. */
-static void __attribute__((noreturn))
-emit_final(uint32_t kind, uint32_t index, int64_t a, int64_t b, const char *tail, UINT exit_code)
-{
-    AcquireSRWLockExclusive(&out_lock);
-    append_locked(kind, index, a, b, tail, tail ? (uint32_t)strlen(tail) : 0);
-    flush_locked();
-    TerminateProcess(GetCurrentProcess(), exit_code);
-    for (;;)
-        Sleep(INFINITE);
-}
-
-static void __attribute__((noreturn)) fail(const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    emit_final(REC_ERROR, NO_CALL, 0, 0, msg, 2);
-}
-
-/* ---------------------------------------------------------------- input */
-
-static void read_exact(void *p, size_t n, const char *what)
-{
-    unsigned char *c = p;
-    while (n) {
-        DWORD got = 0;
-        if (!ReadFile(in_h, c, (DWORD)(n > (1u << 20) ? (1u << 20) : n), &got, NULL) || !got)
-            fail("drvhost: input ended while reading %s", what);
-        c += got;
-        n -= got;
-    }
-}
-
-static void *alloc_or_fail(size_t n, const char *what)
-{
-    void *p = n ? VirtualAlloc(NULL, n, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE) : NULL;
-    if (n && !p)
-        fail("drvhost: out of memory for %s (%zu bytes)", what, n);
-    return p;
-}
-
-/* Rebuild every payload in place in the buffer it was read into (host memory);
-   payload_ptrs[i] is the address of payload i. */
-static void build_payloads(unsigned char *wire, uint64_t wire_len)
-{
-    uint64_t pos = 0;
-    payload_ptrs = alloc_or_fail((size_t)n_payloads * sizeof *payload_ptrs, "payload table");
-    for (uint32_t i = 0; i < n_payloads; i++) {
-        uint32_t size, n_relocs;
-        if (wire_len - pos < 8)
-            fail("drvhost: payload %u is truncated", i);
-        memcpy(&size, wire + pos, 4);
-        memcpy(&n_relocs, wire + pos + 4, 4);
-        pos += 8;
-        uint64_t padded = ((uint64_t)size + 7) & ~7ull;
-        if (size > MAX_PAYLOAD || n_relocs > size / 8 || wire_len - pos < padded + (uint64_t)n_relocs * 8)
-            fail("drvhost: payload %u is too large or truncated (%u bytes, %u pointers)", i, size, n_relocs);
-        unsigned char *image = wire + pos; /* 8-aligned: headers, images, relocs all are */
-        pos += padded;
-        for (uint32_t r = 0; r < n_relocs; r++, pos += 8) {
-            uint32_t at, target;
-            memcpy(&at, wire + pos, 4);
-            memcpy(&target, wire + pos + 4, 4);
-            if ((uint64_t)at + 8 > size || target >= size)
-                fail("drvhost: payload %u has a pointer outside itself", i);
-            uint64_t addr = (uint64_t)(uintptr_t)(image + target);
-            memcpy(image + at, &addr, 8);
-        }
-        payload_ptrs[i] = (LPARAM)image;
-    }
-    if (pos != wire_len)
-        fail("drvhost: %llu bytes after the last payload", (unsigned long long)(wire_len - pos));
-}
-
-static void read_batch(void)
-{
-    batch_t b;
-    read_exact(&b, sizeof b, "the batch header");
-    if (b.n_calls > MAX_CALLS || !b.n_threads || b.n_threads > MAX_THREADS ||
-        b.payload_bytes > (uint64_t)b.n_payloads * MAX_PAYLOAD_WIRE)
-        fail("drvhost: bad batch header (%u calls, %u threads)", b.n_calls, b.n_threads);
-    n_calls = b.n_calls;
-    n_threads = b.n_threads;
-    n_payloads = b.n_payloads;
-    calls = alloc_or_fail((size_t)n_calls * sizeof *calls, "calls");
-    read_exact(calls, (size_t)n_calls * sizeof *calls, "the calls");
-    unsigned char *wire = alloc_or_fail((size_t)b.payload_bytes, "payloads");
-    read_exact(wire, (size_t)b.payload_bytes, "the payloads");
-    build_payloads(wire, b.payload_bytes);
-
-    slots = alloc_or_fail(n_threads * sizeof *slots, "threads");
-    for (uint32_t i = 0; i < n_calls; i++) {
-        call_t *c = &calls[i];
-        if (c->thread >= n_threads)
-            fail("drvhost: call %u names thread %u of %u", i, c->thread, n_threads);
-        if (((c->flags & CALL_P1) && (uint64_t)c->lparam1 >= n_payloads) ||
-            ((c->flags & CALL_P2) && (uint64_t)c->lparam2 >= n_payloads))
-            fail("drvhost: call %u names a payload that was not sent", i);
-        slots[c->thread].n++;
-    }
-    for (uint32_t t = 0; t < n_threads; t++) {
-        slots[t].calls = alloc_or_fail((size_t)slots[t].n * 4 + 4, "schedule");
-        slots[t].n = 0;
-        slots[t].index = (LONG)NO_CALL;
-    }
-    for (uint32_t i = 0; i < n_calls; i++) {
-        slot_t *s = &slots[calls[i].thread];
-        s->calls[s->n++] = i;
-    }
-}
-
-/* ---------------------------------------------------------------- id map */
-
-typedef struct {
-    uint64_t recorded, actual;
-} id_pair;
-
-static SRWLOCK map_lock = SRWLOCK_INIT;
-static id_pair *map;
-static size_t map_cap, map_len; /* open addressing; recorded == 0 marks an empty entry */
-
-static size_t map_home(uint64_t key)
-{
-    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 20) & (map_cap - 1);
-}
-
-static uint64_t map_lookup(uint64_t recorded)
-{
-    uint64_t actual = recorded;
-    AcquireSRWLockShared(&map_lock);
-    if (map_len && recorded)
-        for (size_t i = map_home(recorded);; i = (i + 1) & (map_cap - 1)) {
-            if (!map[i].recorded)
-                break;
-            if (map[i].recorded == recorded) {
-                actual = map[i].actual;
-                break;
-            }
-        }
-    ReleaseSRWLockShared(&map_lock);
-    return actual;
-}
-
-static void map_put_locked(uint64_t recorded, uint64_t actual)
-{
-    size_t i = map_home(recorded);
-    while (map[i].recorded && map[i].recorded != recorded)
-        i = (i + 1) & (map_cap - 1);
-    if (!map[i].recorded)
-        map_len++;
-    map[i].recorded = recorded;
-    map[i].actual = actual;
-}
-
-static void map_put(uint64_t recorded, uint64_t actual)
-{
-    AcquireSRWLockExclusive(&map_lock);
-    if ((map_len + 1) * 2 > map_cap) {
-        id_pair *old = map;
-        size_t old_cap = map_cap;
-        map_cap = map_cap ? map_cap * 2 : 64;
-        map = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, map_cap * sizeof *map);
-        if (!map)
-            fail("drvhost: out of memory for the id map");
-        map_len = 0;
-        for (size_t i = 0; i < old_cap; i++)
-            if (old[i].recorded)
-                map_put_locked(old[i].recorded, old[i].actual);
-        HeapFree(GetProcessHeap(), 0, old);
-    }
-    map_put_locked(recorded, actual);
-    ReleaseSRWLockExclusive(&map_lock);
-}
 
 /* ---------------------------------------------------------------- calls */
 
@@ -493,15 +218,7 @@ static DWORD WINAPI watchdog(void *running)
                 emit_final(REC_HANG, idx, ticks_to_ns(now - oldest_start), 0, NULL, 4);
             }
         }
-        AcquireSRWLockExclusive(&out_lock);
-        LONG64 quiet = (LONG64)GetTickCount64() - last_write;
-        if (out_len && quiet > 200)
-            flush_locked();
-        else if (quiet > 1000) {
-            append_locked(REC_HEARTBEAT, NO_CALL, 0, 0, NULL, 0);
-            flush_locked();
-        }
-        ReleaseSRWLockExclusive(&out_lock);
+        keep_alive();
     }
 }
 
@@ -548,8 +265,10 @@ static void take_stdio(void)
     _setmode(1, _O_BINARY);
     HANDLE self = GetCurrentProcess();
     /* Own copies: _dup2 below closes the handle behind CRT fd 1. */
-    if (!DuplicateHandle(self, GetStdHandle(STD_OUTPUT_HANDLE), self, &out_h, 0, FALSE, DUPLICATE_SAME_ACCESS))
+    HANDLE out;
+    if (!DuplicateHandle(self, GetStdHandle(STD_OUTPUT_HANDLE), self, &out, 0, FALSE, DUPLICATE_SAME_ACCESS))
         fail_early("DuplicateHandle(stdout)");
+    output_start(out);
     if (!DuplicateHandle(self, GetStdHandle(STD_INPUT_HANDLE), self, &in_h, 0, FALSE, DUPLICATE_SAME_ACCESS))
         fail("drvhost: DuplicateHandle(stdin) failed (error %lu)", GetLastError());
     HANDLE nul = CreateFileW(L"NUL", GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING, 0, NULL);
@@ -575,10 +294,7 @@ static void load_driver(const WCHAR *path)
         fail("drvhost: %s does not export DriverProc", shown);
     SetUnhandledExceptionFilter(on_unhandled); /* again: DllMain may have replaced it */
     loading = 0;
-    AcquireSRWLockExclusive(&out_lock);
-    append_locked(REC_READY, NO_CALL, (int64_t)(uintptr_t)dll, 0, NULL, 0);
-    flush_locked();
-    ReleaseSRWLockExclusive(&out_lock);
+    emit_now(REC_READY, NO_CALL, (int64_t)(uintptr_t)dll, 0);
 }
 
 int wmain(void)
@@ -589,7 +305,6 @@ int wmain(void)
     QueryPerformanceFrequency(&qpc_freq);
     tls_slot = TlsAlloc();
     take_stdio();
-    last_write = (LONG64)GetTickCount64();
 
     read_exact(&hello, sizeof hello, "the hello");
     if (hello.magic != MAGIC || hello.version != VERSION)

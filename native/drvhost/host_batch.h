@@ -1,0 +1,44 @@
+/* The batch drvtape sends (drvhost.c's header comment): its calls, their payloads rebuilt
+   in host memory, and each replay thread's share of the calls. */
+#ifndef DRVHOST_BATCH_H
+#define DRVHOST_BATCH_H
+
+#include <windows.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MAX_THREADS 256u
+
+#define CALL_HAS_EXPECT 1u
+#define CALL_P1 2u
+#define CALL_P2 4u
+
+#pragma pack(push, 1)
+typedef struct {
+    uint64_t driver_id, hdrvr;
+    int64_t lparam1, lparam2, expect;
+    uint32_t msg, thread, flags, reserved;
+} call_t;
+#pragma pack(pop)
+
+/* One per replay thread: what it has in flight, read by the watchdog and fault filter. */
+typedef struct {
+    volatile LONG64 start; /* QueryPerformanceCounter at issue; 0 when idle */
+    volatile LONG index;
+    uint32_t *calls; /* indices of this thread's calls, in order */
+    uint32_t n;
+} slot_t;
+
+extern HANDLE in_h; /* the protocol's input pipe */
+extern call_t *calls;
+extern LPARAM *payload_ptrs; /* payload i's address in host memory */
+extern uint32_t n_calls, n_threads, n_payloads;
+extern slot_t *slots;
+
+/* n bytes of input, or fail() naming `what`. */
+void read_exact(void *p, size_t n, const char *what);
+void *alloc_or_fail(size_t n, const char *what);
+/* The batch: calls, payloads, slots; any inconsistency fails. */
+void read_batch(void);
+
+#endif
