@@ -123,11 +123,27 @@ def test_a_bad_line_in_the_second_file_imports_nothing(refused, tapes, tape_db, 
     assert _session_count(tape_db) == 4
 
 
-def test_a_session_already_in_the_database_imports_nothing(refused, tapes, tape_db, tmp_path):
+def test_a_session_already_in_the_database_is_reported_and_not_stored_twice(drvtape, tapes, tape_db, tmp_path):
+    # issue 15: adding something already stored says so and exits 0 (import, ingest, push, pull alike)
     fresh = tapes.Tape(tapes.header("dddd0005-0000-4000-8000-000000000005"))
     both = tmp_path / "both.jsonl"
     both.write_text("\n".join(_tape_lines(fresh) + _tape_lines(tapes.hang())) + "\n")
-    refused("import", both, phrases=(f"session {tapes.IDS['hang']} is already in the database",))
+    result = drvtape("--db", tape_db, "import", both, "--json")
+    assert (result.code, result.stderr) == (0, ""), result
+    doc = json.loads(result.stdout)
+    assert doc["imported"] == [str(fresh.header.id)] and doc["already_there"] == [tapes.IDS["hang"]]
+    assert _session_count(tape_db) == 5
+    again = drvtape("--db", tape_db, "import", both)
+    assert again.code == 0 and "2 already there" in again.stdout and _session_count(tape_db) == 5
+
+
+def test_a_session_with_the_id_of_another_imports_nothing(refused, tapes, tape_db, tmp_path):
+    fresh = tapes.Tape(tapes.header("dddd0005-0000-4000-8000-000000000005"))
+    other = tapes.hang()
+    other.header = other.header.model_copy(update={"machine": "another-box"})
+    both = tmp_path / "both.jsonl"
+    both.write_text("\n".join(_tape_lines(fresh) + _tape_lines(other)) + "\n")
+    refused("import", both, phrases=(f"session {tapes.IDS['hang']} is already in the database with other content",))
     assert _session_count(tape_db) == 4
 
 

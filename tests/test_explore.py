@@ -5,7 +5,7 @@ from importlib import resources
 
 import pytest
 
-from drvtape.cli.search import parse_budget
+from drvtape.cli.explore import parse_budget
 from drvtape.errors import DrvtapeError
 from drvtape.recorder.workload import load_workload, record_workload
 from drvtape.replay import load_recording

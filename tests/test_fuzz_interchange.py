@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cli_runner import run_cli
-from drvtape.cli.transfer import _read_sessions
+from drvtape.cli.import_export import read_sessions as _read_sessions
 from drvtape.errors import DrvtapeError
 from drvtape.formats.jsonl import dump_session, parse_jsonl
 from drvtape.store import Store

@@ -1,19 +1,23 @@
 """The drvtape command line: thin; parses, calls the library, renders.
 
-Each command module registers its commands on `app` when imported below.
+One module per command (or command group), named by the command; each registers itself
+on `app` when imported below. Shared options live in options.py, output in output.py.
 """
 
 import sys
 
-from drvtape.cli import analysis, ingest, integrity, query, run, search, sync, tap, timeline, transfer  # noqa: F401  (registers the commands)
-from drvtape.cli.app import app
-from drvtape.cli.render import fail
+from drvtape.cli import (  # noqa: F401  (registers the commands)
+    db, demo, diff, events, explore, import_export, ingest, lint, minimize, push_pull, record, replay, schema,
+    sessions, show, state, tap, timeline, verify,
+)
+from drvtape.cli.app import app, command
+from drvtape.cli.output import fail
 from drvtape.errors import DrvtapeError
 
 
 def main(argv: list[str] | None = None) -> None:
     try:
-        code = app(args=argv, prog_name="drvtape", standalone_mode=False)
+        code = command().main(args=argv, prog_name="drvtape", standalone_mode=False)
     except DrvtapeError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
@@ -22,10 +26,10 @@ def main(argv: list[str] | None = None) -> None:
         # Usage errors. Recent typer vendors its own click, so match click's exception
         # protocol rather than click's classes.
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
-            command = getattr(getattr(exc, "ctx", None), "command_path", "drvtape")
-            fail(f"{exc.format_message()} (see: {command} --help)")
+            command_path = getattr(getattr(exc, "ctx", None), "command_path", "drvtape")
+            fail(f"{exc.format_message()} (see: {command_path} --help)")
         raise
     sys.exit(code or 0)
 
 
-__all__ = ["app", "main"]
+__all__ = ["app", "command", "main"]

@@ -1,17 +1,32 @@
-"""The typer application and the options every command shares."""
+"""The typer application, its global options, and the conventions every command follows.
+
+`command()` is the click command the console script runs: the typer app with `--db`
+accepted after the subcommand too, `-h` beside `--help`, and placeholders (never type
+names such as <str>) in every help.
+"""
 
 from dataclasses import dataclass
+from functools import cache
 
 import typer
+from rich.markup import escape
+from typer.core import TyperArgument
+from typer.main import get_command
 
+from drvtape import __version__
+from drvtape.cli.output import out
 from drvtape.store import Store
+
+HELP_OPTION_NAMES = ["-h", "--help"]
+DB_HELP = "SQLite file or SQLAlchemy URL; ./drvtape.db when not given."
 
 app = typer.Typer(
     name="drvtape",
     help="Record, query and replay the DRV_* messages a Windows installable driver receives.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": HELP_OPTION_NAMES},
+    epilog="Run 'drvtape COMMAND -h' for a command's options and examples.",
 )
 
 
@@ -20,20 +35,88 @@ class Options:
     db: str | None
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        out.print(f"drvtape {__version__}", markup=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def _global_options(
     ctx: typer.Context,
-    db: str = typer.Option(
-        None, "--db", envvar="DRVTAPE_DB", metavar="PATH_OR_URL",
-        help="SQLite file or SQLAlchemy URL [default: ./drvtape.db]",
-    ),
+    db: str = typer.Option(None, "--db", envvar="DRVTAPE_DB", metavar="PATH_OR_URL", help=DB_HELP),
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                 help="Print drvtape's version and exit."),
 ) -> None:
     ctx.obj = Options(db=db)
 
 
-QUIET = typer.Option(False, "--quiet", help="no progress bar on stderr")
+def db_of(ctx: typer.Context) -> str | None:
+    """The database named by --db / DRVTAPE_DB (None: the default)."""
+    return ctx.find_root().obj.db
 
 
 def open_store(ctx: typer.Context, *, create: bool = False) -> Store:
     """The database named by --db / DRVTAPE_DB; create=True for commands that write."""
-    return Store.open(ctx.find_root().obj.db, create=create)
+    return Store.open(db_of(ctx), create=create)
+
+
+def examples(*lines: str) -> str:
+    """The end of a command's help: commands to copy, one a line."""
+    return "Examples:\n" + "\n".join(f"  {escape(line)}" for line in lines)
+
+
+# ---- the conventions, applied to every command ------------------------------------------
+
+
+def _db_after_subcommand(ctx: typer.Context, _param, value: str | None) -> None:
+    if value is not None:
+        ctx.find_root().obj.db = value
+
+
+_carrier = typer.Typer()
+
+
+@_carrier.command()
+def _db_option_carrier(
+    db: str = typer.Option(None, "--db", metavar="PATH_OR_URL", expose_value=False, callback=_db_after_subcommand,
+                           help="As drvtape --db PATH_OR_URL (accepted after the command too): " + DB_HELP),
+) -> None:
+    """Only here so that typer builds the --db option that every subcommand gets."""
+
+
+DB_AFTER_SUBCOMMAND = get_command(_carrier).params[0]
+
+
+class _PlaceholderArgument(TyperArgument):
+    """An argument whose help shows its placeholder alone, not its Python type (<str>)."""
+
+    def display_type_rich(self, ctx) -> None:
+        return None
+
+
+def _with_placeholders(command) -> None:
+    """Flags show no placeholder; other parameters their metavar, else their name in capitals."""
+    help_option = command.get_help_option(typer.Context(command, help_option_names=HELP_OPTION_NAMES))
+    for param in [*command.params, *([help_option] if help_option else [])]:
+        if param.metavar is None:
+            param.metavar = "" if getattr(param, "is_flag", False) else param.name.upper()
+        if type(param) is TyperArgument:  # typer has no setting for this: the class says it
+            param.__class__ = _PlaceholderArgument
+
+
+def _apply_conventions(command, *, root: bool) -> None:
+    subcommands = getattr(command, "commands", None)
+    if subcommands is None and not root:
+        command.params.append(DB_AFTER_SUBCOMMAND)
+    _with_placeholders(command)
+    for sub in (subcommands or {}).values():
+        _apply_conventions(sub, root=False)
+
+
+@cache
+def command():
+    """The click command `drvtape` runs."""
+    built = get_command(app)
+    _apply_conventions(built, root=True)
+    return built

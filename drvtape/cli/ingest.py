@@ -14,16 +14,20 @@ record, so a tape ingested while still being written keeps the events it had the
 later ingest says "already ingested" and warns that the tape has grown).
 """
 
+from dataclasses import dataclass
 from enum import Enum
 
 import typer
 
-from drvtape.cli.app import QUIET, app, open_store
-from drvtape.cli.render import err, out, print_json, progress
+from drvtape.cli.app import app, examples, open_store
+from drvtape.cli.options import FORMAT, JSON, QUIET, output_format
+from drvtape.cli.output import STDIO, Format, RecordView, err, out, print_json, print_records, progress, read_input
 from drvtape.errors import DrvtapeError
+from drvtape.recorder.ingest import Tape, TapeSession, parse_tape, read_tape
 from drvtape.store import Store
 from drvtape.store.recovery import end_orphaned_sessions
-from drvtape.recorder.ingest import Tape, TapeSession, read_tape
+
+INGESTED, ALREADY = "ingested", "already ingested"
 
 
 class Unfinished(str, Enum):
@@ -31,84 +35,120 @@ class Unfinished(str, Enum):
     hang = "hang"
 
 
+@dataclass(frozen=True)
+class Ingested:
+    """One session of one tape, and what ingesting it did."""
+    tape: Tape
+    session: TapeSession
+    status: str
+    stored_events: int | None  # the events the database held for it before; None: it was not there
+
+
+def _read(path: str, unfinished: Unfinished) -> Tape:
+    if path != STDIO:
+        return read_tape(path, unfinished=unfinished.value)
+    data, source = read_input(path)
+    return parse_tape(data, source, unfinished=unfinished.value)
+
+
 def _stored_events(store: Store, session: TapeSession) -> int | None:
     """How many events the database holds for this session; None when it is not there."""
-    try:
-        stored = store.resolve(str(session.header.id))
-    except DrvtapeError:
-        return None
-    return store.summary(stored.pk).events
+    stored = store.find(session.header.id)
+    return None if stored is None else store.summary(stored.pk).events
 
 
-def _session_json(s: TapeSession, status: str, stored: int | None) -> dict:
+def _ingest(store: Store, tapes: list[Tape]) -> list[Ingested]:
+    done: list[Ingested] = []
+    stored: dict[str, int | None] = {}
+    for tape in tapes:
+        for s in tape.sessions:
+            key = str(s.header.id)
+            first = key not in stored
+            if first:
+                stored[key] = _stored_events(store, s)
+            new = first and stored[key] is None
+            done.append(Ingested(tape, s, INGESTED if new else ALREADY, stored[key]))
+    store.import_sessions([(d.session.header, d.session.events) for d in done if d.status == INGESTED])
+    return done
+
+
+def _session_json(d: Ingested) -> dict:
+    s = d.session
     return {
-        "session": str(s.header.id), "status": status, "driver": s.header.driver, "process": s.header.process,
+        "session": str(s.header.id), "status": d.status, "driver": s.header.driver, "process": s.header.process,
         "pid": s.header.pid, "machine": s.header.machine, "calls": s.calls, "events": len(s.events),
         "end_reason": s.end.reason.value, "call_seq": s.end.call_seq, "detail": s.end.detail,
-        "handled_exceptions": s.handled_exceptions, "stored_events": stored,
+        "handled_exceptions": s.handled_exceptions, "stored_events": d.stored_events,
     }
 
 
-@app.command()
+def _print_json(tapes: list[Tape], done: list[Ingested]) -> None:
+    print_json({
+        "tapes": [{"path": tape.source, "problems": [p.to_json() for p in tape.problems],
+                   "sessions": [_session_json(d) for d in done if d.tape is tape]} for tape in tapes],
+        "ingested": sum(d.status == INGESTED for d in done),
+        "skipped": sum(d.status == ALREADY for d in done),
+    })
+
+
+def _print_lines(d: Ingested) -> None:
+    s, source = d.session, d.tape.source
+    if d.status == ALREADY:
+        out.print(f"{source}: session {s.header.id} already ingested, skipped", markup=False)
+        if d.stored_events is not None and d.stored_events != len(s.events):
+            err.print(f"warning: {source}: the tape now gives {len(s.events)} events for session "
+                      f"{s.header.id}, the database has {d.stored_events} (was it ingested while still being "
+                      "written?)", markup=False)
+        return
+    ending = s.end.reason.value + (f" at seq {s.end.call_seq}" if s.end.call_seq else "")
+    out.print(f"{source}: session {s.header.id} ingested: {s.calls} calls, {len(s.events)} events "
+              f"of {s.header.driver} in pid {s.header.pid}; ended: {ending}"
+              + (f" ({s.end.detail})" if s.end.detail else ""), markup=False)
+
+
+@app.command(epilog=examples(
+    "drvtape ingest player.4242.drvtape",
+    "drvtape ingest --unfinished hang *.drvtape --json",
+    "cat player.4242.drvtape | drvtape ingest -",
+))
 def ingest(
     ctx: typer.Context,
-    tapes: list[str] = typer.Argument(..., metavar="TAPE...", help="tape files written by drvtap"),
+    tapes: list[str] = typer.Argument(..., metavar="TAPE", help="Tape files written by drvtap; - reads stdin.",
+                                      show_default=False),
     unfinished: Unfinished = typer.Option(
-        Unfinished.unknown, help="how to end a session whose calls never returned and whose process left no end "
-                                 "record: unknown, or hang (the process was killed because it hung)"),
+        Unfinished.unknown, metavar="unknown|hang",
+        help="How to end a session whose calls never returned and whose process left no end record: unknown, "
+             "or hang (the process was killed because it hung)."),
     quiet: bool = QUIET,
-    as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
+    fmt: Format = FORMAT,
+    as_json: bool = JSON,
 ) -> None:
     """Store the sessions of drvtap tapes; damage is reported and the intact records kept."""
+    fmt = output_format(fmt, as_json)
+    if tapes.count(STDIO) > 1:
+        raise DrvtapeError("stdin (-) can be read once")
     parsed: list[Tape] = []
-    seen: set[str] = set()
     with progress("reading tapes", len(tapes), quiet=quiet) as bar:
         task = bar.add_task("read", total=len(tapes))
         for path in tapes:
-            parsed.append(read_tape(path, unfinished=unfinished.value))
+            parsed.append(_read(path, unfinished))
             bar.advance(task)
-    statuses: list[list[str]] = []
-    stored_counts: dict[str, int | None] = {}
-    new = []
     with open_store(ctx, create=True) as store:
         end_orphaned_sessions(store)
-        for tape in parsed:
-            row = []
-            for s in tape.sessions:
-                key = str(s.header.id)
-                if key not in stored_counts:
-                    stored_counts[key] = _stored_events(store, s)
-                if key in seen or stored_counts[key] is not None:
-                    row.append("already ingested")
-                else:
-                    seen.add(key)
-                    new.append((s.header, s.events))
-                    row.append("ingested")
-            statuses.append(row)
-        store.import_sessions(new)
-    if as_json:
-        print_json({
-            "tapes": [{"path": tape.source, "problems": [p.to_json() for p in tape.problems],
-                       "sessions": [_session_json(s, st, stored_counts[str(s.header.id)])
-                                    for s, st in zip(tape.sessions, row)]}
-                      for tape, row in zip(parsed, statuses)],
-            "ingested": len(new),
-            "skipped": sum(row.count("already ingested") for row in statuses),
-        })
+        done = _ingest(store, parsed)
+    if fmt is Format.JSON:  # the document holds the problems
+        _print_json(parsed, done)
         return
-    for tape, row in zip(parsed, statuses):
+    for tape in parsed:
         for problem in tape.problems:
             err.print(f"warning: {tape.source}: {problem.detail}", markup=False)
-        for s, status in zip(tape.sessions, row):
-            if status != "ingested":
-                out.print(f"{tape.source}: session {s.header.id} already ingested, skipped", markup=False)
-                stored = stored_counts[str(s.header.id)]
-                if stored is not None and stored != len(s.events):
-                    err.print(f"warning: {tape.source}: the tape now gives {len(s.events)} events for session "
-                              f"{s.header.id}, the database has {stored} (was it ingested while still being "
-                              "written?)", markup=False)
-                continue
-            ending = s.end.reason.value + (f" at seq {s.end.call_seq}" if s.end.call_seq else "")
-            out.print(f"{tape.source}: session {s.header.id} ingested: {s.calls} calls, {len(s.events)} events "
-                      f"of {s.header.driver} in pid {s.header.pid}; ended: {ending}"
-                      + (f" ({s.end.detail})" if s.end.detail else ""), markup=False)
+    if fmt is Format.TABLE:
+        for d in done:
+            _print_lines(d)
+    else:
+        print_records(fmt, done, RecordView(
+            headers=("path", "session", "status", "calls", "events", "end_reason"),
+            document=lambda d: {"path": d.tape.source, **_session_json(d)},
+            cells=lambda d: [d.tape.source, str(d.session.header.id), d.status, d.session.calls,
+                             len(d.session.events), d.session.end.reason.value],
+        ))

@@ -3,30 +3,34 @@ Drivers32 alias at the drvtap proxy (see drvtape.recorder.tapinstall and docs/dr
 
 import typer
 
-from drvtape.cli.app import app
-from drvtape.cli.render import out, print_json
+from drvtape.cli.app import app, examples
+from drvtape.cli.options import DOCUMENT_FORMAT, JSON, output_format
+from drvtape.cli.output import Format, out, print_json
+from drvtape.recorder.tapinstall import install, status, uninstall
 
 tap_app = typer.Typer(help="Point a Drivers32 alias at the recording tap (drvtap.dll) and back.",
                       no_args_is_help=True)
 app.add_typer(tap_app, name="tap")
 
 
-@tap_app.command("install")
+@tap_app.command("install", epilog=examples(
+    "drvtape tap install --alias vidc.mrle --real msrle32.dll",
+    "drvtape tap install --alias vidc.mrle --real msrle32.dll --tape mrle.drvtape --json",
+))
 def tap_install(
-    alias: str = typer.Option(..., "--alias", help="The Drivers32 alias, e.g. vidc.mrle."),
+    alias: str = typer.Option(..., "--alias", metavar="ALIAS", help="The Drivers32 alias, e.g. vidc.mrle."),
     real: str = typer.Option(..., "--real", metavar="DLL", help="The real driver the tap forwards to."),
-    tap: str = typer.Option(None, "--tap", metavar="PATH", help="A built drvtap.dll [default: build it]."),
+    tap: str = typer.Option(None, "--tap", metavar="PATH", show_default="build it", help="A built drvtap.dll."),
     tape: str = typer.Option(None, "--tape", metavar="PATH",
-                             help="The tape file [default: <real name>.<pid>.drvtape in the application's folder]."),
+                             show_default="<real name>.<pid>.drvtape in the application's folder", help="The tape file."),
     folder: str = typer.Option(None, "--dir", metavar="DIR",
-                               help="Where the tap's copy and drvtap.cfg go [default: beside the Wine prefix]."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+                               show_default="beside the Wine prefix", help="Where the tap's copy and drvtap.cfg go."),
+    fmt: Format = DOCUMENT_FORMAT,
+    as_json: bool = JSON,
 ) -> None:
     """Point ALIAS at a copy of drvtap.dll that forwards to DLL, keeping the alias's value."""
-    from drvtape.recorder.tapinstall import install
-
     done = install(alias, real, tap=tap, tape=tape, folder=folder)
-    if as_json:
+    if output_format(fmt, as_json) is Format.JSON:
         print_json(done)
         return
     was = done["original"]["data"] if done["original"] else "(no value)"
@@ -34,17 +38,16 @@ def tap_install(
               f"was {was})", markup=False)
 
 
-@tap_app.command("uninstall")
+@tap_app.command("uninstall", epilog=examples("drvtape tap uninstall --alias vidc.mrle"))
 def tap_uninstall(
-    alias: str = typer.Option(..., "--alias", help="The Drivers32 alias given to install."),
+    alias: str = typer.Option(..., "--alias", metavar="ALIAS", help="The Drivers32 alias given to install."),
     force: bool = typer.Option(False, "--force", help="Restore the original even if the value changed since."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    fmt: Format = DOCUMENT_FORMAT,
+    as_json: bool = JSON,
 ) -> None:
     """Put back exactly what ALIAS held before install (delete it if it did not exist)."""
-    from drvtape.recorder.tapinstall import uninstall
-
     done = uninstall(alias, force=force)
-    if as_json:
+    if output_format(fmt, as_json) is Format.JSON:
         print_json(done)
         return
     if done["original"] is None:
@@ -53,16 +56,15 @@ def tap_uninstall(
         out.print(f"restored {alias} -> {done['original']['data']}", markup=False)
 
 
-@tap_app.command("status")
+@tap_app.command("status", epilog=examples("drvtape tap status --alias vidc.mrle --json"))
 def tap_status(
-    alias: str = typer.Option(..., "--alias", help="The Drivers32 alias."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    alias: str = typer.Option(..., "--alias", metavar="ALIAS", help="The Drivers32 alias."),
+    fmt: Format = DOCUMENT_FORMAT,
+    as_json: bool = JSON,
 ) -> None:
     """What ALIAS holds now and whether drvtape installed the tap on it."""
-    from drvtape.recorder.tapinstall import status
-
     st = status(alias)
-    if as_json:
+    if output_format(fmt, as_json) is Format.JSON:
         print_json(st)
         return
     value = st["value"]["data"] if st["value"] else "(no value)"

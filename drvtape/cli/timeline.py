@@ -1,29 +1,23 @@
-"""timeline: a session as one self-contained HTML sequence diagram."""
-
-from pathlib import Path
+"""`drvtape timeline SESSION`: a session as one self-contained HTML sequence diagram."""
 
 import typer
 
-from drvtape.cli.app import app, open_store
-from drvtape.cli.render import out
-from drvtape.errors import DrvtapeError
+from drvtape.cli.app import app, examples, open_store
+from drvtape.cli.options import SESSION
+from drvtape.cli.output import STDIO, out, write_output
 from drvtape.present.timeline import timeline_data, timeline_html
 
 
-@app.command()
+@app.command(epilog=examples("drvtape timeline last -o last.html", "drvtape timeline 27eb41c9 -o - > crash.html"))
 def timeline(
     ctx: typer.Context,
-    session: str = typer.Argument(..., metavar="SESSION", help="UUID, unique prefix, or 'last'."),
-    output: Path = typer.Option(..., "-o", "--output", help="the HTML file to write"),
+    session: str = SESSION,
+    output: str = typer.Option(..., "-o", "--output", metavar="FILE", help="The HTML file to write; - is stdout."),
 ) -> None:
     """Draw a session as a sequence diagram in one HTML file (no network needed to view it)."""
     with open_store(ctx) as store:
         stored = store.resolve(session)
         page = timeline_html(timeline_data(stored.header, store.rows(stored.pk)))
-    try:
-        partial = output.with_name(output.name + ".partial")
-        partial.write_text(page, encoding="utf-8")
-        partial.replace(output)
-    except OSError as exc:
-        raise DrvtapeError(f"cannot write {output}: {exc.strerror or exc}") from None
-    out.print(f"wrote {output} ({len(page) // 1024} KiB)", markup=False)
+    write_output(output, [page])
+    if output != STDIO:
+        out.print(f"wrote {output} ({len(page) // 1024} KiB)", markup=False)

@@ -1,0 +1,94 @@
+"""A stored event and a session summary as the CLI shows them: table cells, CSV cells, JSON."""
+
+import json
+
+from drvtape.cli.output import RecordView, hexval
+from drvtape.schema.events import CallEvent, EndEvent, EndReason, Event, FaultEvent, MarkEvent, ReturnEvent
+from drvtape.schema.messages import message_name
+from drvtape.schema.payloads import AcmDrvOpenDescW, DrvConfigInfo, IcOpen, RawBytes, WideString
+from drvtape.store import SessionSummary
+
+
+def session_outcome(s: SessionSummary) -> str:
+    if s.fault_seq is not None:
+        return f"fault at seq {s.fault_seq}"
+    if s.end_reason is EndReason.HANG:
+        return f"hang at seq {s.hang_seq}"
+    return "open" if s.end_reason is None else "completed"
+
+
+def summary_json(s: SessionSummary) -> dict:
+    return {
+        **s.header.model_dump(mode="json"), "events": s.events, "calls": s.calls, "threads": s.threads,
+        "outcome": session_outcome(s), "end_reason": s.end_reason.value if s.end_reason else None,
+        "fault_seq": s.fault_seq, "hang_seq": s.hang_seq,
+    }
+
+
+def event_json(ev: Event) -> dict:
+    msg = getattr(ev, "msg", None)
+    return {**ev.model_dump(mode="json"), "msg_name": None if msg is None else message_name(msg)}
+
+
+def _fourcc(value: int) -> str:
+    text = value.to_bytes(4, "little").decode("latin-1")
+    return text if text.isprintable() else f"0x{value:08X}"
+
+
+def _payload_text(p) -> str:
+    if isinstance(p, WideString):
+        return json.dumps(p.text, ensure_ascii=False)
+    if isinstance(p, IcOpen):
+        return f"ICOPEN({_fourcc(p.fccType)}/{_fourcc(p.fccHandler)})"
+    if isinstance(p, AcmDrvOpenDescW):
+        return f"ACMDRVOPENDESCW({_fourcc(p.fccType)}/{_fourcc(p.fccComp)})"
+    if isinstance(p, DrvConfigInfo):
+        return f"DRVCONFIGINFO({json.dumps(p.section, ensure_ascii=False)}, {json.dumps(p.alias, ensure_ascii=False)})"
+    if isinstance(p, RawBytes):
+        return f"bytes[{len(p.hex) // 2}]"
+    raise TypeError(f"unknown payload {p!r}")
+
+
+def _lparams(ev: Event) -> tuple:
+    if not isinstance(ev, CallEvent):
+        return None, None
+    copied = (ev.payload.lparam1, ev.payload.lparam2) if ev.payload else (None, None)
+    return tuple(value if c is None else _payload_text(c) for value, c in zip((ev.lparam1, ev.lparam2), copied))
+
+
+def event_detail(ev: Event):
+    """What an event says beyond its columns: a return's result, a fault, a mark's text, an end."""
+    if isinstance(ev, ReturnEvent):
+        return ev.result
+    if isinstance(ev, FaultEvent):
+        where = f" at {ev.module or '?'}+0x{ev.offset:X}" if ev.offset is not None else ""
+        return f"fault 0x{ev.code:08X}{where}" + (f": {ev.description}" if ev.description else "")
+    if isinstance(ev, MarkEvent):
+        return ev.text
+    if isinstance(ev, EndEvent):
+        return ev.reason.value + (f": {ev.detail}" if ev.detail else "")
+    return None
+
+
+EVENT_COLUMNS = ("seq", "kind", "t", "thread", "msg", "driver_id", "hdrvr", "lparam1", "lparam2", "result")
+
+
+def event_cells(ev: Event, threads: dict[int, str]) -> list:
+    """One event as EVENT_COLUMNS: 64-bit values stay ints (the format chooses hex or decimal);
+    t is milliseconds from the session start."""
+    msg = getattr(ev, "msg", None)
+    return [
+        str(ev.seq), ev.kind, f"{ev.ts_ns // 10**6}.{ev.ts_ns % 10**6 // 1000:03d}", threads[ev.thread],
+        "" if msg is None else message_name(msg), getattr(ev, "driver_id", None), getattr(ev, "hdrvr", None),
+        *_lparams(ev), event_detail(ev),
+    ]
+
+
+def events_view(threads: dict[int, str]) -> RecordView:
+    """Events in a table (hex values, t in ms), as CSV (exact decimal values) or as JSON."""
+    return RecordView(
+        headers=tuple("t (ms)" if c == "t" else c for c in EVENT_COLUMNS), csv_headers=EVENT_COLUMNS,
+        document=event_json, keys=("seq", "msg"),
+        cells=lambda ev: [hexval(v) if isinstance(v, int) or v is None else v for v in event_cells(ev, threads)],
+        csv_cells=lambda ev: event_cells(ev, threads),
+    )

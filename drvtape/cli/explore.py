@@ -1,0 +1,70 @@
+"""`drvtape explore SESSION`: failures the recording did not hit, each stored as a session."""
+
+import re
+
+import typer
+
+from drvtape.cli.app import app, db_of, examples, open_store
+from drvtape.cli.options import (
+    DOCUMENT_FORMAT, JSON, QUIET, REPLAY_THREADS, SESSION, TARGET_FOR_REPLAY, TIMEOUT, Threads, output_format,
+)
+from drvtape.cli.output import Format, out, print_json, progress
+from drvtape.cli.recorded import load_with_target, stored_recording
+from drvtape.errors import DrvtapeError
+from drvtape.replay.explore import ExploreResult, explore as run_explore, save_findings
+
+
+def parse_budget(text: str) -> tuple[int | None, float | None]:
+    """'200' -> 200 replays; '30s' -> 30 seconds."""
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s?)\s*", text or "")
+    if not found or (not found[2] and "." in found[1]) or float(found[1]) <= 0:
+        raise DrvtapeError(f"--budget {text!r}: give a number of replays (200) or of seconds (30s)")
+    return (None, float(found[1])) if found[2] else (int(found[1]), None)
+
+
+def _print_result(ctx: typer.Context, result: ExploreResult) -> None:
+    recording = result.recording
+    out.print(f"session {recording.header.id}: {len(recording.calls)} calls on {recording.threads} thread(s); "
+              f"recorded: {recording.outcome.describe()}", markup=False)
+    out.print(f"{result.replays} replays in {result.seconds:.2f}s; the recorded failure came back "
+              f"{result.recorded_hit} time(s)")
+    if not result.findings:
+        out.print("no other failure found")
+    for finding in result.findings:
+        check = "replay reproduces it" if finding.verified else "replay does NOT reproduce it"
+        stored = stored_recording(ctx, finding.session_id)
+        out.print(f"  {stored.outcome.describe()}: saved as {finding.session_id} ({check})\n"
+                  f"    found as {finding.describe()} (seqs of the explored run)", markup=False)
+
+
+@app.command(epilog=examples(
+    "drvtape explore last",
+    "drvtape explore 27eb41c9 --budget 30s --seed 7 --json",
+))
+def explore(
+    ctx: typer.Context,
+    session: str = SESSION,
+    target: str = TARGET_FOR_REPLAY,
+    budget: str = typer.Option("200", metavar="N|Ns", help="Replays (200) or seconds (30s) to spend."),
+    seed: int = typer.Option(0, min=0, metavar="N", help="The first seed of the thread reorderings."),
+    threads: Threads = REPLAY_THREADS,
+    timeout: float = TIMEOUT,
+    quiet: bool = QUIET,
+    fmt: Format = DOCUMENT_FORMAT,
+    as_json: bool = JSON,
+) -> None:
+    """Find failures the recording did not hit: shutdown at every point, and thread reorderings."""
+    fmt = output_format(fmt, as_json)
+    max_replays, seconds = parse_budget(budget)
+    recording, tgt = load_with_target(ctx, session, target)
+    open_store(ctx, create=True).close()
+    with progress("exploring", max_replays, quiet=quiet) as bar:
+        task = bar.add_task("explore", total=max_replays)
+        result = run_explore(recording, tgt, max_replays=max_replays, seconds=seconds, seed=seed,
+                             threads=threads.value, timeout=timeout,
+                             on_replay=lambda n, _found: bar.update(task, completed=n))
+    save_findings(result, tgt, db_of(ctx), threads=threads.value, timeout=timeout)
+    if fmt is Format.JSON:
+        print_json(result.to_json())
+    else:
+        _print_result(ctx, result)

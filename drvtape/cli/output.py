@@ -1,0 +1,155 @@
+"""Output: tables for people, JSON/JSON Lines/CSV for programs, progress on stderr, files or stdout.
+
+Every command that prints records renders them through `print_records`, so `--format`
+means the same everywhere.
+"""
+
+import csv
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any, NoReturn
+
+from rich.cells import cell_len
+from rich.console import Console
+from rich.measure import Measurement
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Column, Table
+from rich.text import Text
+
+from drvtape.errors import DrvtapeError
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+STDIO = "-"  # as a file name: stdout for output, stdin for input
+
+
+class Format(str, Enum):
+    TABLE = "table"
+    JSON = "json"
+    JSONL = "jsonl"
+    CSV = "csv"
+
+
+def progress(label: str, total: int | None, *, quiet: bool = False) -> Progress:
+    """A progress bar on stderr for long work; silent when stderr is not a terminal, or with --quiet."""
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), console=err, transient=True,
+                    disable=quiet or not err.is_terminal)
+
+
+def fail(message: str) -> NoReturn:
+    """A user error: one line on stderr, exit code 2."""
+    # written raw: a console would wrap a long message onto several lines
+    sys.stderr.write("drvtape: error: " + " ".join(message.split()) + "\n")
+    sys.exit(2)
+
+
+def json_text(document: Any, *, indent: int | None = 2) -> str:
+    separators = None if indent else (",", ":")
+    return json.dumps(document, indent=indent, separators=separators, default=str, ensure_ascii=False)
+
+
+def print_json(document: Any) -> None:
+    sys.stdout.write(json_text(document) + "\n")
+
+
+def hexval(value: int | None) -> str:
+    return "" if value is None else (f"0x{value:X}" if value >= 0 else str(value))
+
+
+# ---- tables -----------------------------------------------------------------------------
+
+
+def table(*headers: str, keys: Sequence[str] = (), **kwargs) -> Table:
+    """A table whose `keys` columns (ids, message names) are never cut or wrapped; on a narrow
+    terminal the other columns wrap, and a word too long for its column ends in an ellipsis."""
+    return Table(*(Column(h, no_wrap=h in keys) for h in headers), **kwargs)
+
+
+def add_row(tbl: Table, cells: Iterable[str]) -> None:
+    tbl.add_row(*(Text(cell) for cell in cells))  # recorded text is data, never rich markup
+
+
+def print_table(tbl: Table) -> None:
+    if not out.is_terminal:
+        # Piped output is read by grep and friends: never shrink or fold it to a terminal's width
+        # (Console.print's width= cannot exceed the console's own width, hence a console for it).
+        natural = Measurement.get(out, out.options.update(max_width=1_000_000), tbl).maximum
+        Console(highlight=False, width=max(out.width, natural)).print(tbl)
+        return
+    keys = 1  # the left border
+    for column in tbl.columns:
+        if column.no_wrap:  # else rich's last resort shrinks no-wrap columns too
+            column.min_width = max(cell_len(str(c)) for c in (column.header, *column.cells))
+        keys += (column.min_width or 1) + 3  # padding and border
+    # A terminal too narrow even for the key columns gets longer lines rather than cut ids.
+    Console(highlight=False, width=max(out.width, keys), force_terminal=True).print(tbl)
+
+
+# ---- records in every format ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordView:
+    """How one kind of record prints: `document` for json/jsonl, `cells` for the table (and
+    for csv unless `csv_cells` says otherwise), under `headers`; `keys` are never cut."""
+    headers: tuple[str, ...]
+    document: Callable[[Any], dict]
+    cells: Callable[[Any], Sequence[str]]
+    csv_cells: Callable[[Any], Sequence] | None = None
+    csv_headers: tuple[str, ...] | None = None
+    keys: tuple[str, ...] = ()
+
+
+def print_records(fmt: Format, items: Sequence, view: RecordView, *, title: str | None = None) -> None:
+    if fmt is Format.JSON:
+        print_json([view.document(i) for i in items])
+    elif fmt is Format.JSONL:
+        sys.stdout.writelines(json_text(view.document(i), indent=None) + "\n" for i in items)
+    elif fmt is Format.CSV:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(view.csv_headers or view.headers)
+        cells = view.csv_cells or view.cells
+        writer.writerows(["" if v is None else str(v) for v in cells(i)] for i in items)
+    else:
+        tbl = table(*view.headers, keys=view.keys, title=title)
+        for i in items:
+            add_row(tbl, view.cells(i))
+        print_table(tbl)
+
+
+# ---- files ------------------------------------------------------------------------------
+
+
+def write_output(path: str | None, lines: Iterable[str]) -> None:
+    """Lines to stdout (no path, or -), or to a file written completely or not at all."""
+    if path is None or path == STDIO:
+        sys.stdout.writelines(lines)
+        return
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as stream:
+            stream.writelines(lines)
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise DrvtapeError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_input(path: str) -> tuple[bytes, str]:
+    """A file's bytes, or stdin's for -; and the name to report problems under."""
+    if path == STDIO:
+        return sys.stdin.buffer.read(), "<stdin>"
+    try:
+        return Path(path).read_bytes(), path
+    except IsADirectoryError:
+        raise DrvtapeError(f"cannot read {path}: Is a directory") from None
+    except OSError as exc:
+        raise DrvtapeError(f"cannot read {path}: {exc.strerror}") from None

@@ -1,0 +1,59 @@
+"""`drvtape replay SESSION`: re-drive a recorded session against a target."""
+
+import typer
+from rich.table import Table
+
+from drvtape.cli.app import app, examples
+from drvtape.cli.options import (
+    DOCUMENT_FORMAT, JSON, QUIET, REPEAT, REPLAY_THREADS, SESSION, TARGET_FOR_REPLAY, TIMEOUT, Threads, output_format,
+)
+from drvtape.cli.output import Format, out, print_json, progress
+from drvtape.cli.recorded import load_with_target
+from drvtape.replay import ReplayReport, replay_recording
+
+
+def _print_report(report: ReplayReport) -> None:
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_row("session", str(report.recording.header.id))
+    table.add_row("target", f"{report.target} (threads: {report.threads})")
+    table.add_row("recorded", report.recording.outcome.describe())
+    distinct = {o.describe(): sum(1 for r in report.runs if r == o) for o in report.runs}
+    for text, count in distinct.items():
+        table.add_row("replayed", text + (f"  [{count} of {len(report.runs)} runs]" if len(report.runs) > 1 else ""))
+    out.print(table)
+    verdict = "reproduced" if report.reproduced else "NOT reproduced"
+    out.print(f"{verdict}: {report.reproduced_runs} of {len(report.runs)} run(s) ended as the recording did")
+    divergence = report.first_divergence
+    if divergence is not None:
+        out.print(f"first divergence: {divergence.describe()}", markup=False)
+
+
+@app.command(epilog=examples(
+    "drvtape replay last --repeat 5",
+    "drvtape replay last --target sim:reference",
+    "drvtape replay 27eb41c9 --target dll:./mydrv.dll --timeout 2 --json",
+))
+def replay(
+    ctx: typer.Context,
+    session: str = SESSION,
+    target: str = TARGET_FOR_REPLAY,
+    threads: Threads = REPLAY_THREADS,
+    repeat: int = REPEAT,
+    timeout: float = TIMEOUT,
+    quiet: bool = QUIET,
+    fmt: Format = DOCUMENT_FORMAT,
+    as_json: bool = JSON,
+) -> None:
+    """Re-drive a recorded session against a target; exit 0 when every run reproduced it."""
+    fmt = output_format(fmt, as_json)
+    recording, tgt = load_with_target(ctx, session, target)
+    with progress("replaying", repeat, quiet=quiet or repeat == 1) as bar:
+        task = bar.add_task("replay", total=repeat)
+        report = replay_recording(recording, tgt, threads=threads.value, repeat=repeat, timeout=timeout,
+                                  on_run=lambda i, o: bar.advance(task))
+    if fmt is Format.JSON:
+        print_json(report.to_json())
+    else:
+        _print_report(report)
+    if not report.reproduced:
+        raise typer.Exit(1)

@@ -1,0 +1,57 @@
+"""`drvtape show SESSION`: one session's header, calls per message, threads and shutdown events."""
+
+import typer
+from rich.table import Table
+
+from drvtape.cli.app import app, examples, open_store
+from drvtape.cli.event_view import event_detail, event_json, events_view, session_outcome, summary_json
+from drvtape.cli.options import DOCUMENT_FORMAT, JSON, SESSION, output_format
+from drvtape.cli.output import Format, add_row, hexval, out, print_json, print_records, print_table, table
+from drvtape.cli.values import thread_names
+from drvtape.schema.messages import DRV_EXITSESSION, message_name
+from drvtape.schema.rows import Kind
+from drvtape.store import EventFilter
+
+
+@app.command(epilog=examples("drvtape show last", "drvtape show 27eb41c9 --json"))
+def show(
+    ctx: typer.Context,
+    session: str = SESSION,
+    fmt: Format = DOCUMENT_FORMAT,
+    as_json: bool = JSON,
+) -> None:
+    """One session: its header, calls per message, threads, outcome and DRV_EXITSESSION events."""
+    fmt = output_format(fmt, as_json)
+    with open_store(ctx) as store:
+        stored = store.resolve(session)
+        summary = store.summary(stored.pk)
+        threads = thread_names(store.threads(stored.pk))
+        per_msg = {message_name(code): count for code, count in store.call_counts(stored.pk).items()}
+        end = next(iter(store.events(stored.pk, EventFilter(kinds=(Kind.END,)))), None)
+        exits = store.events(stored.pk, EventFilter(msgs=(DRV_EXITSESSION,)))
+    if fmt is Format.JSON:
+        print_json({
+            "session": summary_json(summary),
+            "calls_by_msg": per_msg,
+            "threads": [{"name": name, "thread": thread} for thread, name in threads.items()],
+            "end": end.model_dump(mode="json") if end else None,
+            "exitsession": [event_json(ev) for ev in exits],
+        })
+        return
+    grid = Table.grid(padding=(0, 2))
+    for key, value in stored.header.model_dump(mode="json").items():
+        add_row(grid, (key, "" if value is None else str(value)))
+    add_row(grid, ("events", f"{summary.events} ({summary.calls} calls)"))
+    add_row(grid, ("threads", ", ".join(f"{name} = {thread} ({hexval(thread)})" for thread, name in threads.items())))
+    add_row(grid, ("outcome", session_outcome(summary)))
+    add_row(grid, ("end", event_detail(end) if end else "none: the recording is open or was cut off"))
+    print_table(grid)
+    per_msg_table = table("msg", "calls", keys=("msg",))
+    for name, count in per_msg.items():
+        add_row(per_msg_table, (name, str(count)))
+    print_table(per_msg_table)
+    if exits:
+        out.print("DRV_EXITSESSION events:")
+        print_records(Format.TABLE, exits, events_view(threads))
+    else:
+        out.print("no DRV_EXITSESSION events")
