@@ -233,3 +233,10 @@ def test_minimize_prints_the_seqs_of_the_stored_session(drvtape, two_threads):
     stored = json.loads(drvtape("--db", db, "sessions", "--json").stdout)[-1]["id"]
     calls = json.loads(drvtape("--db", db, "events", stored, "--kind", "call", "--json").stdout)
     assert listed == [c["seq"] for c in calls]
+
+
+def test_a_sessions_threads_are_the_threads_that_sent_messages(drvtape, two_threads):
+    db, recorded = two_threads  # two workload threads; the end event is written by a third
+    assert recorded["threads"] == 2
+    (listed,) = json.loads(drvtape("--db", db, "sessions", "--json").stdout)
+    assert listed["threads"] == 2

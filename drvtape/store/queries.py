@@ -78,7 +78,7 @@ def _counts(pks: list[int]):
     e = t.events
     return (sa.select(e.c.session_pk, sa.func.count().label("events"),
                       sa.func.sum(sa.case((e.c.kind == Kind.CALL, 1), else_=0)).label("calls"),
-                      sa.func.count(sa.distinct(e.c.thread)).label("threads"))
+                      sa.func.count(sa.distinct(sa.case((e.c.kind == Kind.CALL, e.c.thread)))).label("threads"))
             .where(e.c.session_pk.in_(pks)).group_by(e.c.session_pk))
 
 
