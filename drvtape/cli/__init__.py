@@ -26,6 +26,8 @@ def main(argv: list[str] | None = None) -> None:
         # Usage errors. Recent typer vendors its own click, so match click's exception
         # protocol rather than click's classes.
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+            if not exc.format_message():  # a group run without a command: its help is shown already
+                sys.exit(exc.exit_code)
             command_path = getattr(getattr(exc, "ctx", None), "command_path", "drvtape")
             fail(f"{exc.format_message()} (see: {command_path} --help)")
         raise

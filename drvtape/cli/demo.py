@@ -4,6 +4,7 @@ import shlex
 from importlib import resources
 
 import typer
+from rich.markup import escape
 
 from drvtape.cli.app import app, command, db_of, examples
 from drvtape.cli.output import out
@@ -37,7 +38,7 @@ def demo(
     for args in _demo_steps(bug):
         line = "drvtape " + shlex.join(base + args)
         typed.append(line)
-        out.print(f"\n[bold]$ {line}[/bold]")
+        out.print(f"\n[bold]$ {escape(line)}[/bold]")
         code = command().main(args=base + args, prog_name="drvtape", standalone_mode=False)
         if args[0] == "replay" and args[-1] == "sim:reference":
             if code != 1:
