@@ -6,26 +6,16 @@ import csv
 import io
 import json
 import os
-import pty
 import re
-import subprocess
-import sys
 from importlib import resources
 
 import pytest
+from cli_runner import on_a_terminal
+from test_cli_query import run  # noqa: F401  (the fixture: drvtape on the fixture database)
 
 from drvtape import __version__
 from drvtape.cli import command
 from drvtape.formats.jsonl import json_schema
-
-
-@pytest.fixture
-def run(drvtape, tape_db):
-    def ok(*args, input=None) -> str:
-        result = drvtape("--db", tape_db, *args, input=input)
-        assert (result.code, result.stderr) == (0, ""), result
-        return result.stdout
-    return ok
 
 
 # ---- --format on every command that prints records ------------------------------------------
@@ -160,23 +150,7 @@ def test_completion_is_offered(drvtape):
 
 
 def _on_a_terminal(*args, columns=80) -> str:
-    master, slave = pty.openpty()
-    env = {**os.environ, "COLUMNS": str(columns), "TERM": "xterm", "NO_COLOR": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "drvtape", *args], stdout=slave, stderr=subprocess.DEVNULL,
-                            env=env)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:  # the other end closed
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(master)
-    proc.wait()
-    return re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", b"".join(chunks).decode(errors="replace"))
+    return on_a_terminal(*args, columns=columns)[1]
 
 
 def test_an_80_column_terminal_never_cuts_an_id_or_a_message_name(tape_db, tapes):

@@ -1,12 +1,11 @@
 """Long commands show progress on stderr when it is a terminal, and are silent otherwise or with --quiet."""
 
-import os
-import pty
 import subprocess
 import sys
 from importlib import resources
 
 import pytest
+from cli_runner import on_a_terminal
 
 
 @pytest.fixture
@@ -20,21 +19,7 @@ def recorded(tmp_path):
 
 def stderr_on_a_terminal(*args) -> tuple[int, str]:
     """Run drvtape with stderr on a pseudo-terminal; what it wrote there."""
-    master, slave = pty.openpty()
-    env = {**os.environ, "COLUMNS": "100", "TERM": "xterm"}
-    proc = subprocess.Popen([sys.executable, "-m", "drvtape", *args], stdout=subprocess.DEVNULL, stderr=slave, env=env)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 4096)
-        except OSError:  # the other end closed
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(master)
-    return proc.wait(), b"".join(chunks).decode(errors="replace")
+    return on_a_terminal(*args, stream="stderr")
 
 
 @pytest.mark.parametrize("command", [["replay", "last", "--repeat", "300"], ["minimize", "last"]])

@@ -12,8 +12,9 @@ app.add_typer(db_app, name="db")
 @db_app.command("upgrade", epilog=examples("drvtape db upgrade", "drvtape db upgrade --db old.db"))
 def db_upgrade(ctx: typer.Context) -> None:
     """Upgrade the database to this drvtape's schema, keeping a backup of the old file."""
-    # Lazy: alembic adds ~110 ms to the start-up of every command (measured: import drvtape.cli
-    # 528 ms, with drvtape.store.migrations 644 ms, best of 5), and only this command needs it.
+    # Lazy: alembic adds ~90 ms to the start-up of every command (import drvtape.cli: 498 ms,
+    # with drvtape.store.migrations: 585 ms, best of 7 on this 2-core machine), and only this
+    # command needs it.
     from drvtape.store.migrations import upgrade
 
     done = upgrade(db_of(ctx))
