@@ -16,6 +16,7 @@ from test_cli_query import run  # noqa: F401  (the fixture: drvtape on the fixtu
 from drvtape import __version__
 from drvtape.cli import command
 from drvtape.formats.jsonl import json_schema
+from drvtape.store import Store
 
 
 # ---- --format on every command that prints records ------------------------------------------
@@ -214,3 +215,19 @@ def test_a_sessions_threads_are_the_threads_that_sent_messages(drvtape, two_thre
     assert recorded["threads"] == 2
     (listed,) = json.loads(drvtape("--db", db, "sessions", "--json").stdout)
     assert listed["threads"] == 2
+
+
+def test_table_ids_are_the_shortest_unique_prefix_of_at_least_8_characters(drvtape, tapes, tmp_path):
+    db = tmp_path / "near.db"
+    near = ("12345678-9abc-4000-8000-000000000001", "12345678-9abd-4000-8000-000000000002",
+            "aaaa0001-0000-4000-8000-000000000003")
+    with Store.open(str(db), create=True) as store:
+        for session_id in near:
+            tapes.Tape(tapes.header(session_id)).store_in(store)
+    expected = ["12345678-9abc", "12345678-9abd", "aaaa0001"]
+    for args in (["sessions"], ["sessions", "--driver", ""], ["verify", "--all"], ["verify", *near]):
+        listed = drvtape("--db", db, *args).stdout
+        shown = [line.split()[1] for line in listed.splitlines() if line.startswith("│")]
+        assert shown == expected, (args, listed)
+        for prefix in shown:
+            assert drvtape("--db", db, "show", prefix).code == 0

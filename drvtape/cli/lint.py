@@ -1,12 +1,14 @@
 """`drvtape lint`: sessions checked against the DRV_* protocol (drvtape.analysis.lint)."""
 
+import uuid
+
 import typer
 
 from drvtape.analysis.lint import RULES, Finding, has_errors, lint_rows, select_rules
 from drvtape.cli.app import app, examples, open_store
 from drvtape.cli.options import ALL, FORMAT, JSON, SESSIONS, WIDE, output_format
 from drvtape.cli.output import Format, RecordView, out, print_json, print_records
-from drvtape.cli.selection import chosen_sessions, copyable_id
+from drvtape.cli.selection import chosen_sessions, copyable_ids
 from drvtape.schema.events import SessionHeader
 
 RULES_VIEW = RecordView(
@@ -21,12 +23,12 @@ def _finding_json(f: Finding) -> dict:
             "detail": f.detail, "why": f.rule.why}
 
 
-def _findings_view(shown: dict[str, str]) -> RecordView:
+def _findings_view(shown: dict[uuid.UUID, str]) -> RecordView:
     """One record per finding: (session header, finding)."""
     return RecordView(
         headers=("session", "seq", "severity", "rule", "detail"), keys=("session", "rule"),
         document=lambda hf: {"session": str(hf[0].id), **_finding_json(hf[1])},
-        cells=lambda hf: [shown[str(hf[0].id)], str(hf[1].seq), hf[1].rule.severity, hf[1].rule.id, hf[1].detail],
+        cells=lambda hf: [shown[hf[0].id], str(hf[1].seq), hf[1].rule.severity, hf[1].rule.id, hf[1].detail],
         csv_cells=lambda hf: [str(hf[0].id), hf[1].seq, hf[1].rule.severity, hf[1].rule.id, hf[1].detail],
     )
 
@@ -62,7 +64,7 @@ def lint(
     with open_store(ctx) as store:
         chosen = chosen_sessions(store, sessions, every)
         results = [(s.header, lint_rows(store.rows(s.pk), rules)) for s in chosen]
-        shown = {str(h.id): copyable_id(store, h.id, wide=wide) for h, found in results if found}
+        shown = copyable_ids(store, [h.id for h, _ in results], every=every, wide=wide)
     if fmt is Format.JSON:
         print_json(_lint_document(results, rules))
     else:

@@ -21,12 +21,31 @@ def chosen_sessions(store: Store, refs: list[str] | None, every: bool) -> list[S
     return list(unique.values())
 
 
-def copyable_id(store: Store, session_id: uuid.UUID, *, wide: bool = False) -> str:
-    """The shortest prefix of the id (at least 8 characters) that names this session alone in
-    the database: what a table shows, so that it can be pasted as SESSION. --wide: the full id."""
-    text = str(session_id)
+def copyable_ids(store: Store, ids: list[uuid.UUID], *, every: bool, wide: bool = False) -> dict[uuid.UUID, str]:
+    """For each id, the shortest prefix of it (at least 8 characters) that names its session
+    alone in the database: what a table shows, so that it can be pasted as SESSION. every:
+    the ids are all the database holds (then no query is needed). wide: the full ids."""
     if wide:
-        return text
+        return {i: str(i) for i in ids}
+    if not every:
+        return {i: _unique_prefix(store, str(i)) for i in ids}
+    texts = sorted(str(i) for i in ids)
+    shown = {}
+    for n, text in enumerate(texts):
+        neighbours = texts[max(n - 1, 0):n] + texts[n + 1:n + 2]
+        shared = max((_common_length(text, other) for other in neighbours), default=0)
+        shown[uuid.UUID(text)] = text[:max(SHORTEST_ID, shared + 1)]
+    return shown
+
+
+def _common_length(a: str, b: str) -> int:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n
+
+
+def _unique_prefix(store: Store, text: str) -> str:
     for length in range(SHORTEST_ID, len(text)):
         try:
             store.resolve(text[:length])

@@ -6,7 +6,7 @@ from drvtape.cli.app import app, examples, open_store
 from drvtape.cli.event_view import session_outcome, summary_json
 from drvtape.cli.options import FORMAT, JSON, WIDE, output_format
 from drvtape.cli.output import Format, RecordView, print_records
-from drvtape.cli.selection import copyable_id
+from drvtape.cli.selection import copyable_ids
 from drvtape.cli.values import positive
 from drvtape.schema.messages import parse_message
 from drvtape.store import SessionSummary
@@ -44,8 +44,10 @@ def sessions(
     fmt = output_format(fmt, as_json)
     with open_store(ctx) as store:
         found = store.sessions(machine=machine, driver=driver, with_msg=with_msg, limit=limit)
-        shown = {s.pk: copyable_id(store, s.header.id, wide=wide) for s in found} if fmt is Format.TABLE else {}
+        unfiltered = machine is None and driver is None and with_msg is None and limit is None
+        shown = copyable_ids(store, [s.header.id for s in found], every=unfiltered,
+                             wide=wide) if fmt is Format.TABLE else {}
     print_records(fmt, found, RecordView(
         headers=HEADERS, keys=("id",), document=summary_json,
-        cells=lambda s: _cells(s, shown[s.pk]), csv_cells=lambda s: _cells(s, str(s.header.id)),
+        cells=lambda s: _cells(s, shown[s.header.id]), csv_cells=lambda s: _cells(s, str(s.header.id)),
     ))

@@ -5,7 +5,7 @@ import typer
 from drvtape.cli.app import app, examples, open_store
 from drvtape.cli.options import ALL, FORMAT, JSON, SESSIONS, WIDE, output_format
 from drvtape.cli.output import Format, RecordView, out, print_json, print_records
-from drvtape.cli.selection import chosen_sessions, copyable_id
+from drvtape.cli.selection import chosen_sessions, copyable_ids
 
 
 def _verdict_json(session_id: str, problems: list[tuple[int, str]]) -> dict:
@@ -27,7 +27,8 @@ def verify(
     with open_store(ctx) as store:
         chosen = chosen_sessions(store, sessions, every)
         results = [(str(s.header.id), store.verify(s.pk)) for s in chosen]
-        shown = {s: copyable_id(store, c.header.id, wide=wide) for (s, _), c in zip(results, chosen)}
+        shown = {str(i): text for i, text in
+                 copyable_ids(store, [s.header.id for s in chosen], every=every, wide=wide).items()}
     bad = [(session_id, problems) for session_id, problems in results if problems]
     if fmt is Format.JSON:
         print_json({"sessions": len(results), "intact": len(results) - len(bad),
