@@ -35,7 +35,7 @@ REPEAT = typer.Option(1, min=1, max=100_000, metavar="N", help="Replay N times, 
 TIMEOUT = typer.Option(5.0, min=0.001, metavar="SECONDS",
                        help="How long a call of a real (dll:/py:) driver may take before it counts as a hang.")
 QUIET = typer.Option(False, "--quiet", help="No progress bar on stderr.")
-OUTPUT = typer.Option(None, "-o", "--output", metavar="FILE", help="Write to FILE (- is stdout) [default: stdout].")
+OUTPUT = typer.Option(None, "-o", "--output", metavar="FILE", show_default="stdout", help="Write to FILE; - is stdout.")
 
 
 def _format_option(allowed: tuple[Format, ...]):

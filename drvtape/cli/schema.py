@@ -1,6 +1,5 @@
 """`drvtape schema`: the JSON Schema of the JSONL interchange format."""
 
-import typer
 
 from drvtape.cli.app import app, examples
 from drvtape.cli.options import OUTPUT
