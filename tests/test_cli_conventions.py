@@ -230,3 +230,26 @@ def test_table_ids_are_the_shortest_unique_prefix_of_at_least_8_characters(drvta
         assert shown == expected, (args, listed)
         for prefix in shown:
             assert drvtape("--db", db, "show", prefix).code == 0
+
+
+def test_import_ingest_push_and_pull_print_records_in_every_format(drvtape, run, tmp_path):
+    from test_tape_ingest import Writer, lifecycle  # the tape writer of the ingest tests
+
+    exported = run("export", "aaaa0001", "bbbb0003")
+    tape = lifecycle(Writer()).save(tmp_path / "player.1.drvtape")
+    local, central = tmp_path / "local.db", tmp_path / "central.db"
+    commands = [
+        ["--db", local, "import", "-"],
+        ["--db", local, "ingest", tape],
+        ["--db", local, "push", "--to", central, "--all"],
+        ["--db", tmp_path / "desk.db", "pull", "--from", central, "--all"],
+    ]
+    for args in commands:
+        first = drvtape(*args, "--format", "jsonl", input=exported)  # the first run stores; the rest say so
+        assert first.code == 0, (args, first.stderr)
+        for fmt in ("jsonl", "csv", "table", "json"):
+            result = drvtape(*args, "--format", fmt, input=exported)
+            assert result.code == 0 and result.stdout, (args, fmt, result.stderr)
+        records = [json.loads(line) for line in drvtape(*args, "--format", "jsonl", input=exported).stdout.splitlines()]
+        rows = list(csv.DictReader(io.StringIO(drvtape(*args, "--format", "csv", input=exported).stdout)))
+        assert len(records) == len(rows) >= 1 and all("session" in r for r in records), args
