@@ -120,10 +120,10 @@ def test_version(drvtape):
 
 
 def _all_commands():
+    """Every command and command group, drvtape itself first."""
     def walk(cmd, path):
         subs = getattr(cmd, "commands", None)
-        if subs is None:
-            yield path
+        yield path
         for name, sub in (subs or {}).items():
             yield from walk(sub, [*path, name])
     return list(walk(command(), []))
@@ -138,7 +138,7 @@ def test_every_command_has_h_placeholders_and_examples(drvtape):
         assert shown.code == 0 and shown.stdout == drvtape(*path, "--help").stdout, path
         text = shown.stdout
         assert not re.search(r"<(str|bool|int|float|path|list\[[a-z]+\]|[a-z]+ range)>", text), (path, text)
-        assert "Examples:" in text and f"drvtape {' '.join(path)}" in text.split("Examples:")[1], (path, text)
+        assert "Examples:" in text and " ".join(["drvtape", *path]) in text.split("Examples:")[1], (path, text)
         assert not re.search(r"[\w)] [.,;]", text), (path, text)  # a stray space: where rich markup ate [...]
 
 

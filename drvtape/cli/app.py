@@ -20,13 +20,20 @@ from drvtape.store import Store
 HELP_OPTION_NAMES = ["-h", "--help"]
 DB_HELP = "SQLite file or SQLAlchemy URL; ./drvtape.db when not given."
 
+
+def examples(*lines: str) -> str:
+    """The end of a command's help: commands to copy, one a line."""
+    return "Examples:\n" + "\n".join(f"  {escape(line)}" for line in lines)
+
+
 app = typer.Typer(
     name="drvtape",
     help="Record, query and replay the DRV_* messages a Windows installable driver receives.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": HELP_OPTION_NAMES},
-    epilog="Run 'drvtape COMMAND -h' for a command's options and examples.",
+    epilog="Run 'drvtape COMMAND -h' for a command's options and examples.\n\n" + examples(
+        "drvtape demo", "drvtape sessions", "drvtape events last --msg DRV_EXITSESSION", "drvtape replay last --repeat 5"),
 )
 
 
@@ -59,11 +66,6 @@ def db_of(ctx: typer.Context) -> str | None:
 def open_store(ctx: typer.Context, *, create: bool = False) -> Store:
     """The database named by --db / DRVTAPE_DB; create=True for commands that write."""
     return Store.open(db_of(ctx), create=create)
-
-
-def examples(*lines: str) -> str:
-    """The end of a command's help: commands to copy, one a line."""
-    return "Examples:\n" + "\n".join(f"  {escape(line)}" for line in lines)
 
 
 # ---- the conventions, applied to every command ------------------------------------------

@@ -5,7 +5,8 @@ import typer
 from drvtape.cli.app import app, db_of, examples
 from drvtape.cli.output import out
 
-db_app = typer.Typer(help="The database itself: schema upgrades.", no_args_is_help=True)
+db_app = typer.Typer(help="The database itself: schema upgrades.", no_args_is_help=True,
+                     epilog=examples("drvtape db upgrade"))
 app.add_typer(db_app, name="db")
 
 

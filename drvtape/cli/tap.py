@@ -9,7 +9,8 @@ from drvtape.cli.output import Format, out, print_json
 from drvtape.recorder.tapinstall import install, status, uninstall
 
 tap_app = typer.Typer(help="Point a Drivers32 alias at the recording tap (drvtap.dll) and back.",
-                      no_args_is_help=True)
+                      no_args_is_help=True, epilog=examples("drvtape tap status --alias vidc.mrle",
+                                                            "drvtape tap install -h"))
 app.add_typer(tap_app, name="tap")
 
 
