@@ -86,9 +86,9 @@ def import_(
     found = _read_all(files, quiet)
     # Opened only once every file is valid, so a bad file never creates an empty database.
     with open_store(ctx, create=True) as store:
-        end_orphaned_sessions(store)
-        there = {h.id for h, evs in found if _already_stored(store, h, evs)}
+        there = {h.id for h, evs in found if _already_stored(store, h, evs)}  # refused before any write
         new = [(h, evs) for h, evs in found if h.id not in there]
+        end_orphaned_sessions(store)
         store.import_sessions(new)
     events = sum(len(evs) for _, evs in new)
     if fmt is Format.JSON:
