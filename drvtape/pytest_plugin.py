@@ -21,6 +21,7 @@ from drvtape.replay import ReplayReport, load_recording, replay_recording
 from drvtape.schema.recording import Recording, recording_from_rows
 from drvtape.runtime.targets import parse_target
 from drvtape.formats.jsonl import parse_jsonl
+from drvtape.present.text import outcome_text
 from drvtape.schema.rows import event_to_row
 from drvtape.store import Store
 
@@ -109,5 +110,5 @@ def _why(report: ReplayReport, expect: str) -> str:
     runs = f"{report.reproduced_runs} of {len(report.runs)} run(s) reproduced it"
     if expect == "reproduced":
         other = next(o for o in report.runs if not o.same_place(recorded))
-        return f"drvtape: the session did not replay as recorded ({recorded.describe()}): {runs}; {other.describe()}"
-    return f"drvtape: the recorded failure still happens against {report.target}: {recorded.describe()}; {runs}"
+        return f"drvtape: the session did not replay as recorded ({outcome_text(recorded)}): {runs}; {outcome_text(other)}"
+    return f"drvtape: the recorded failure still happens against {report.target}: {outcome_text(recorded)}; {runs}"

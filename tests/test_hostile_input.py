@@ -13,6 +13,7 @@ import pytest
 
 import drvtape.replay.dll as replay_dll
 from drvtape.errors import DrvtapeError
+from drvtape.present.text import outcome_text
 from drvtape.replay import load_recording, replay_recording
 from drvtape.runtime.pointers import ctypes_arg, python_arg
 from drvtape.runtime.targets import parse_target
@@ -64,7 +65,7 @@ def test_replay_hands_an_in_process_driver_recorded_addresses_as_the_same_intege
         store.import_sessions(parse_jsonl(_session(calls), "p.jsonl"))
         recording = load_recording(store, "last")
     report = replay_recording(recording, parse_target(f"py:{module}:DriverProc"))
-    assert report.reproduced, [o.describe() for o in report.runs]
+    assert report.reproduced, [outcome_text(o) for o in report.runs]
     seen = sys.modules[module].SEEN
     # Without a payload the driver gets the recorded integer, bit for bit; nothing is dereferenced.
     assert seen[:len(ADDRESSES)] == [(0x4000 + n, a, ADDRESSES[-1 - n]) for n, a in enumerate(ADDRESSES)]

@@ -8,6 +8,7 @@ from importlib import resources
 
 import pytest
 
+from drvtape.present.text import outcome_text
 from drvtape.recorder.workload import parse_workload, record_workload
 from drvtape.replay import load_recording, replay_recording
 from drvtape.runtime.targets import parse_target
@@ -88,7 +89,7 @@ def test_driver_ids_are_remapped_from_run_to_run(tmp_path, monkeypatch):
     with Store.open(tmp_path / "r.db") as store:
         recording = load_recording(store, result.session_id)
     report = replay_recording(recording, parse_target("py:randomids:Driver"), repeat=3)
-    assert report.reproduced, [o.describe() for o in report.runs]
+    assert report.reproduced, [outcome_text(o) for o in report.runs]
 
 
 def test_a_python_driver_that_never_returns_is_a_hang_after_the_timeout(tmp_path):
@@ -102,12 +103,12 @@ def test_a_python_driver_that_never_returns_is_a_hang_after_the_timeout(tmp_path
     wl = '[[steps]]\naction = "open"\ninstance = "a"\n[[steps]]\naction = "shutdown"\n'
     result = record_workload(parse_workload(wl, "w"), parse_target("py:stuck:DriverProc"), tmp_path / "r.db",
                              timeout=0.3)
-    assert result.reason.value == "hang"
+    assert result.ending.reason.value == "hang"
     with Store.open(tmp_path / "r.db") as store:
         recording = load_recording(store, result.session_id)
     assert recording.outcome.kind == "hang"
     report = replay_recording(recording, parse_target("py:stuck:DriverProc"), timeout=0.3)
-    assert report.reproduced and report.runs[0].seq == result.call_seq
+    assert report.reproduced and report.runs[0].seq == result.ending.call_seq
 
 
 def drvtape(*args, db):

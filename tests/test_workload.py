@@ -47,7 +47,7 @@ instance = "a"
 
 def test_open_send_close_sends_what_winmm_sends(tmp_path):
     result, events = recorded(tmp_path / "w.db", OPEN_USE_CLOSE)
-    assert result.reason.value == "closed"
+    assert result.ending.reason.value == "closed"
     assert calls(events) == ["DRV_LOAD", "DRV_ENABLE", "DRV_OPEN", "DRV_USER+1", "DRV_CLOSE", "DRV_DISABLE",
                              "DRV_FREE"]
     by_msg = {message_name(e.msg): e for e in events if e.kind == "call"}
@@ -69,7 +69,7 @@ def test_shutdown_sends_exitsession_to_each_open_instance_then_disable_and_free_
 def test_exit_ends_the_process_without_closing(tmp_path):
     text = '[[steps]]\naction = "open"\ninstance = "a"\n\n[[steps]]\naction = "exit"\n'
     result, events = recorded(tmp_path / "w.db", text)
-    assert result.reason.value == "process-exit"
+    assert result.ending.reason.value == "process-exit"
     assert calls(events) == ["DRV_LOAD", "DRV_ENABLE", "DRV_OPEN"]
     assert events[-1].kind == "end" and events[-1].reason.value == "process-exit"
 
@@ -85,11 +85,11 @@ def test_the_bundled_workloads_record_each_bug(tmp_path, bug, reason, last_call)
 
     text = (resources.files("drvtape") / "workloads" / f"{bug}.toml").read_text()
     result, events = recorded(tmp_path / "w.db", text, target=f"sim:{bug}")
-    assert result.reason.value == reason
-    failing = next(e for e in events if e.seq == result.call_seq)
+    assert result.ending.reason.value == reason
+    failing = next(e for e in events if e.seq == result.ending.call_seq)
     assert message_name(failing.msg) == last_call
     if reason == "hang":
-        assert not any(e.kind == "return" and e.call_seq == result.call_seq for e in events)
+        assert not any(e.kind == "return" and e.call_seq == result.ending.call_seq for e in events)
 
 
 @pytest.mark.parametrize("text, says", [

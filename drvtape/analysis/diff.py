@@ -17,10 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from drvtape.schema.outcome import Outcome, lresult
+from drvtape.present.text import outcome_text
+from drvtape.schema.outcome import Outcome
 from drvtape.schema.recording import RecordedCall, Recording
 from drvtape.schema.messages import DRV_OPEN, message_name
-from drvtape.schema.values import as_unsigned64
+from drvtape.schema.values import as_unsigned64, lresult
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def _param(call: RecordedCall, n: int):
 
 def _result(call: RecordedCall, outcome: Outcome, ids: _IdMap | None = None) -> str:
     if call.result is None:
-        return outcome.describe() if outcome.seq == call.seq else "no return"
+        return outcome_text(outcome) if outcome.seq == call.seq else "no return"
     if call.msg == DRV_OPEN and call.result:  # an instance id: a DWORD_PTR, in B's terms
         value = as_unsigned64(call.result)
         return lresult(ids.driver_id.get(value, value) if ids is not None else value)

@@ -6,6 +6,7 @@ from drvtape.analysis.diff import Diff, diff_recordings
 from drvtape.cli.app import app, examples, open_store
 from drvtape.cli.options import DOCUMENT_FORMAT, JSON, output_format
 from drvtape.cli.output import Format, add_row, out, print_json, print_table, table
+from drvtape.present.text import outcome_text
 from drvtape.schema.recording import recording_from_rows
 
 
@@ -21,8 +22,8 @@ def _diff_json(d: Diff, a, b) -> dict:
 
 
 def _print_diff(d: Diff, a, b) -> None:
-    out.print(f"A {a.id} ({a.target or a.driver}): {d.outcome_a.describe()}", markup=False)
-    out.print(f"B {b.id} ({b.target or b.driver}): {d.outcome_b.describe()}", markup=False)
+    out.print(f"A {a.id} ({a.target or a.driver}): {outcome_text(d.outcome_a)}", markup=False)
+    out.print(f"B {b.id} ({b.target or b.driver}): {outcome_text(d.outcome_b)}", markup=False)
     if d.equal:
         out.print(f"the sessions match: {d.matching} calls")
         return

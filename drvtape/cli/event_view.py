@@ -3,9 +3,10 @@
 import json
 
 from drvtape.cli.output import RecordView, hexval
-from drvtape.schema.events import CallEvent, EndEvent, EndReason, Event, FaultEvent, MarkEvent, ReturnEvent
+from drvtape.schema.events import CallEvent, EndReason, Event
 from drvtape.schema.messages import message_name
 from drvtape.schema.payloads import AcmDrvOpenDescW, DrvConfigInfo, IcOpen, RawBytes, WideString
+from drvtape.present.text import event_detail
 from drvtape.store import SessionSummary
 
 
@@ -54,20 +55,6 @@ def _lparams(ev: Event) -> tuple:
         return None, None
     copied = (ev.payload.lparam1, ev.payload.lparam2) if ev.payload else (None, None)
     return tuple(value if c is None else _payload_text(c) for value, c in zip((ev.lparam1, ev.lparam2), copied))
-
-
-def event_detail(ev: Event):
-    """What an event says beyond its columns: a return's result, a fault, a mark's text, an end."""
-    if isinstance(ev, ReturnEvent):
-        return ev.result
-    if isinstance(ev, FaultEvent):
-        where = f" at {ev.module or '?'}+0x{ev.offset:X}" if ev.offset is not None else ""
-        return f"fault 0x{ev.code:08X}{where}" + (f": {ev.description}" if ev.description else "")
-    if isinstance(ev, MarkEvent):
-        return ev.text
-    if isinstance(ev, EndEvent):
-        return ev.reason.value + (f": {ev.detail}" if ev.detail else "")
-    return None
 
 
 EVENT_COLUMNS = ("seq", "kind", "t", "thread", "msg", "driver_id", "hdrvr", "lparam1", "lparam2", "result")

@@ -11,6 +11,7 @@ from drvtape.cli.options import (
 from drvtape.cli.output import Format, out, print_json, progress
 from drvtape.cli.recorded import load_with_target, stored_recording
 from drvtape.errors import DrvtapeError
+from drvtape.present.text import outcome_text
 from drvtape.replay.explore import ExploreResult, explore as run_explore, save_findings
 
 
@@ -25,7 +26,7 @@ def parse_budget(text: str) -> tuple[int | None, float | None]:
 def _print_result(ctx: typer.Context, result: ExploreResult) -> None:
     recording = result.recording
     out.print(f"session {recording.header.id}: {len(recording.calls)} calls on {recording.threads} thread(s); "
-              f"recorded: {recording.outcome.describe()}", markup=False)
+              f"recorded: {outcome_text(recording.outcome)}", markup=False)
     out.print(f"{result.replays} replays in {result.seconds:.2f}s; the recorded failure came back "
               f"{result.recorded_hit} time(s)")
     if not result.findings:
@@ -33,7 +34,7 @@ def _print_result(ctx: typer.Context, result: ExploreResult) -> None:
     for finding in result.findings:
         check = "replay reproduces it" if finding.verified else "replay does NOT reproduce it"
         stored = stored_recording(ctx, finding.session_id)
-        out.print(f"  {stored.outcome.describe()}: saved as {finding.session_id} ({check})\n"
+        out.print(f"  {outcome_text(stored.outcome)}: saved as {finding.session_id} ({check})\n"
                   f"    found as {finding.describe()} (seqs of the explored run)", markup=False)
 
 

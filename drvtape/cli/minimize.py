@@ -10,6 +10,7 @@ from drvtape.cli.options import (
 )
 from drvtape.cli.output import Format, out, print_json, progress
 from drvtape.cli.recorded import load_with_target, stored_recording
+from drvtape.present.text import outcome_text
 from drvtape.replay.derive import replays_as_stored, save_derived
 from drvtape.replay.minimize import MinimizeResult, minimize as run_minimize
 from drvtape.schema.messages import message_name
@@ -33,7 +34,7 @@ def origin_seqs(stored: list[RecordedCall], origin: list[RecordedCall]) -> list[
 
 def _print_result(result: MinimizeResult, stored: list[RecordedCall]) -> None:
     recording = result.original
-    out.print(f"session {recording.header.id}: {recording.outcome.describe()}", markup=False)
+    out.print(f"session {recording.header.id}: {outcome_text(recording.outcome)}", markup=False)
     out.print(f"before: {len(recording.calls)} calls on {recording.threads} thread(s); "
               f"after: {len(result.calls)} calls on {len({c.thread for c in result.calls})} thread(s)")
     out.print(f"minimized session {result.session_id}, seqs as stored (the origin's beside them):", markup=False)

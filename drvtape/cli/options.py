@@ -1,17 +1,11 @@
 """The options and arguments several commands share, declared once, and the one check of
 "SESSION... or --all"."""
 
-from enum import Enum
-
 import typer
 
 from drvtape.cli.output import Format
 from drvtape.errors import DrvtapeError
-
-
-class Threads(str, Enum):
-    faithful = "faithful"
-    serial = "serial"
+from drvtape.runtime.schedule import Threads
 
 
 SESSION = typer.Argument(..., metavar="SESSION", help="A session: its UUID, a unique prefix of it, or 'last'.",
@@ -29,7 +23,7 @@ TARGET_FOR_REPLAY = typer.Option(
     None, "--target", "-t", metavar="TARGET", show_default="the target it was recorded against",
     help="sim:NAME, py:MODULE:ATTR or dll:PATH.")
 REPLAY_THREADS = typer.Option(
-    Threads.faithful, metavar="faithful|serial",
+    Threads.FAITHFUL, metavar="faithful|serial",
     help="faithful: a replay thread per recorded thread; serial: every call on one thread, in seq order.")
 REPEAT = typer.Option(1, min=1, max=100_000, metavar="N", help="Replay N times, each against a fresh driver.")
 TIMEOUT = typer.Option(5.0, min=0.001, metavar="SECONDS",

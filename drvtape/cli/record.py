@@ -34,7 +34,7 @@ def record(
                                     "real DLL with the drvtap proxy: docs/drvtap.md)."),
     workload: str = typer.Option(..., "--workload", "-w", metavar="FILE",
                                  help="The steps to run, a TOML file (docs/workloads.md); - reads stdin."),
-    threads: Threads = typer.Option(Threads.faithful, metavar="faithful|serial",
+    threads: Threads = typer.Option(Threads.FAITHFUL, metavar="faithful|serial",
                                     help="faithful: each thread the workload names is an OS thread of its own; "
                                          "serial: every step on one thread, in order."),
     timeout: float = TIMEOUT,
@@ -54,12 +54,13 @@ def record(
                              durability=durability.value)
     with open_store(ctx) as store:
         summary = store.summary(store.resolve(result.session_id).pk)
+    end = result.ending
     if fmt is Format.JSON:
         print_json({"session": result.session_id, "target": tgt.spec, "events": summary.events,
-                    "calls": summary.calls, "threads": summary.threads, "end_reason": result.reason.value,
-                    "call_seq": result.call_seq, "detail": result.detail})
+                    "calls": summary.calls, "threads": summary.threads, "end_reason": end.reason.value,
+                    "call_seq": end.call_seq, "detail": end.detail})
         return
-    ending = result.reason.value + (f" at seq {result.call_seq}" if result.call_seq else "")
+    ending = end.reason.value + (f" at seq {end.call_seq}" if end.call_seq else "")
     out.print(f"recorded session {result.session_id}: {summary.calls} calls, {summary.events} events, "
-              f"{summary.threads} thread(s); ended: {ending}" + (f" ({result.detail})" if result.detail else ""),
+              f"{summary.threads} thread(s); ended: {ending}" + (f" ({end.detail})" if end.detail else ""),
               markup=False)

@@ -9,6 +9,7 @@ from drvtape.cli.options import (
 )
 from drvtape.cli.output import Format, out, print_json, progress
 from drvtape.cli.recorded import load_with_target
+from drvtape.present.text import outcome_text
 from drvtape.replay import ReplayReport, replay_recording
 
 
@@ -16,8 +17,8 @@ def _print_report(report: ReplayReport) -> None:
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_row("session", str(report.recording.header.id))
     table.add_row("target", f"{report.target} (threads: {report.threads})")
-    table.add_row("recorded", report.recording.outcome.describe())
-    distinct = {o.describe(): sum(1 for r in report.runs if r == o) for o in report.runs}
+    table.add_row("recorded", outcome_text(report.recording.outcome))
+    distinct = {outcome_text(o): sum(1 for r in report.runs if r == o) for o in report.runs}
     for text, count in distinct.items():
         table.add_row("replayed", text + (f"  [{count} of {len(report.runs)} runs]" if len(report.runs) > 1 else ""))
     out.print(table)
@@ -25,7 +26,7 @@ def _print_report(report: ReplayReport) -> None:
     out.print(f"{verdict}: {report.reproduced_runs} of {len(report.runs)} run(s) ended as the recording did")
     divergence = report.first_divergence
     if divergence is not None:
-        out.print(f"first divergence: {divergence.describe()}", markup=False)
+        out.print(f"first divergence: {outcome_text(divergence)}", markup=False)
 
 
 @app.command(epilog=examples(

@@ -9,12 +9,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from drvtape.errors import DrvtapeError
-
-from drvtape.formats import host_protocol as p
 from drvtape.dllhost import wine
 from drvtape.dllhost.build import build_drvhost, compiler
-from drvtape.formats.host_calls import HostCall, HostResult
+from drvtape.errors import DrvtapeError
+from drvtape.formats import host_protocol as p
+from drvtape.formats.host_calls import RETURNED, HostCall, HostResult
+from drvtape.present.text import exception_code, fault_place
+from drvtape.schema.outcome import OutcomeKind
 
 STARTUP_S = 60.0  # hello -> READY: Wine may be starting its wineserver or updating the prefix
 SILENCE_S = 5.0  # the host writes at least every second (HEARTBEAT); this much silence means it is wedged
@@ -55,7 +56,7 @@ def run_host(path: str, calls: Sequence[HostCall], *, timeout_s: float = 5.0,
     argv, env = wine.command(build_drvhost())
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
     try:
-        run = _Session(proc, calls).run(hello, batch)
+        run = _HostConversation(proc, calls).run(hello, batch)
         run.replay_s += encode_s
         return run
     finally:
@@ -75,12 +76,14 @@ def _end(proc: subprocess.Popen) -> None:
             pass
 
 
-class _Session:
+class _HostConversation:
+    """One drvhost process: its output read off a thread, the batch written, the results collected."""
+
     def __init__(self, proc: subprocess.Popen, calls: Sequence[HostCall]):
         self.proc = proc
         self.calls = calls
         self.chunks: queue.Queue[bytes] = queue.Queue()
-        self.reader = p.RecordReader()
+        self.reader = p.HostRecordReader()
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -128,7 +131,7 @@ class _Session:
                 results.append(self._silent(results))
                 break
             if rec.kind == p.RETURN:
-                results.append(HostResult(calls[rec.index].seq, "return", result=rec.a, duration_ns=rec.b))
+                results.append(HostResult(calls[rec.index].seq, RETURNED, result=rec.a, duration_ns=rec.b))
             elif rec.kind == p.DONE:
                 break
             elif rec.kind in (p.FAULT, p.HANG) and rec.index < len(calls):
@@ -142,11 +145,11 @@ class _Session:
         results.sort(key=lambda r: r.seq)
         return HostRun(results, replay_s)
 
-    def _stop_result(self, rec: p.Record) -> HostResult:
+    def _stop_result(self, rec: p.HostRecord) -> HostResult:
         seq = self.calls[rec.index].seq
         if rec.kind == p.HANG:
-            return HostResult(seq, "hang", duration_ns=rec.a)
-        return HostResult(seq, "fault", code=rec.a & 0xFFFFFFFF, module=rec.tail or None, offset=rec.b)
+            return HostResult(seq, OutcomeKind.HANG, duration_ns=rec.a)
+        return HostResult(seq, OutcomeKind.FAULT, code=rec.a & 0xFFFFFFFF, module=rec.tail or None, offset=rec.b)
 
     def _silent(self, results: list[HostResult]) -> HostResult:
         """The host's own watchdog went quiet too (the driver stopped every thread): kill it and
@@ -157,14 +160,14 @@ class _Session:
         pending = next((c for c in self.calls if c.seq not in answered), None)
         if pending is None:
             self._fail(None, "after the last call")
-        return HostResult(pending.seq, "hang")
+        return HostResult(pending.seq, OutcomeKind.HANG)
 
-    def _fail(self, rec: p.Record | None, when: str) -> None:
+    def _fail(self, rec: p.HostRecord | None, when: str) -> None:
         if rec is not None and rec.kind == p.ERROR:
             raise DrvtapeError(rec.tail)
         if rec is not None and rec.kind == p.FAULT:
-            raise DrvtapeError(f"drvhost crashed {when}: exception 0x{rec.a & 0xFFFFFFFF:08X} at "
-                               f"{rec.tail or '?'}+0x{rec.b:X}")
+            raise DrvtapeError(f"drvhost crashed {when}: exception {exception_code(rec.a & 0xFFFFFFFF)} at "
+                               f"{fault_place(rec.tail or None, rec.b)}")
         silent = self.proc.poll() is None
         self.proc.kill()
         code = self.proc.wait()

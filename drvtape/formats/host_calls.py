@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+RETURNED = "return"  # HostResult.kind of a call that returned; one that did not is OutcomeKind.FAULT or HANG
+
 
 @dataclass(frozen=True)
 class HostCall:
@@ -21,10 +23,14 @@ class HostCall:
 @dataclass(frozen=True)
 class HostResult:
     seq: int
-    kind: str  # "return" | "fault" | "hang"
-    result: int | None = None  # signed 64-bit LRESULT for "return"
-    duration_ns: int | None = None  # call time ("return"), time in flight ("hang")
-    code: int | None = None  # exception code for "fault"
+    kind: str  # RETURNED, OutcomeKind.FAULT or OutcomeKind.HANG
+    result: int | None = None  # signed 64-bit LRESULT when it returned
+    duration_ns: int | None = None  # call time (returned), time in flight (hang)
+    code: int | None = None  # exception code of a fault
     module: str | None = None  # file name of the module holding the faulting address
     offset: int | None = None  # faulting address minus that module's base
 
+
+    @property
+    def returned(self) -> bool:
+        return self.kind == RETURNED

@@ -98,7 +98,9 @@ def encode_batch(calls: Sequence[HostCall], threads: Sequence[int]) -> bytes:
     return bytes(out)
 
 
-class Record(NamedTuple):
+class HostRecord(NamedTuple):
+    """One record the host wrote (READY, RETURN, ...)."""
+
     kind: int
     index: int
     a: int
@@ -106,13 +108,13 @@ class Record(NamedTuple):
     tail: str
 
 
-class RecordReader:
+class HostRecordReader:
     """Feed it the host's output in chunks; it yields whole records."""
 
     def __init__(self) -> None:
         self._buf = bytearray()
 
-    def feed(self, chunk: bytes) -> list[Record]:
+    def feed(self, chunk: bytes) -> list[HostRecord]:
         buf = self._buf
         buf += chunk
         records = []
@@ -123,7 +125,7 @@ class RecordReader:
             if end - pos < size + tail_len:
                 break
             tail = buf[pos + size:pos + size + tail_len].decode("utf-8", "replace") if tail_len else ""
-            records.append(Record(kind, index, a, b, tail))
+            records.append(HostRecord(kind, index, a, b, tail))
             pos += size + tail_len
         del buf[:pos]
         return records

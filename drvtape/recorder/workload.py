@@ -11,11 +11,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from drvtape.errors import DrvtapeError
-from drvtape.recorder.hook import Recorder
-from drvtape.runtime.schedule import StopRun, Unit, run_schedule
+from drvtape.recorder.ending import close_after
+from drvtape.recorder.hook import Durability, Recorder
+from drvtape.runtime.schedule import StopRun, Threads, Unit, run_schedule
 from drvtape.runtime.system import DriverSystem
 from drvtape.runtime.targets import Target
-from drvtape.schema.events import EndReason
+from drvtape.schema.events import Ending, EndReason
 from drvtape.schema.messages import parse_message
 from drvtape.schema.values import as_signed64, fits_64_bits
 
@@ -65,11 +66,9 @@ class Workload(BaseModel):
 
 
 @dataclass(frozen=True)
-class RecordResult:
+class RecordedWorkload:
     session_id: str
-    reason: EndReason
-    call_seq: int | None
-    detail: str | None
+    ending: Ending
 
 
 def load_workload(path: str | Path) -> Workload:
@@ -144,8 +143,8 @@ def _check_order(workload: Workload, text: str, source: str) -> None:
             opened.discard(step.instance)
 
 
-def record_workload(workload: Workload, target: Target, db, *, threads: str = "faithful",
-                    timeout: float = 5.0, durability: str = "batched") -> RecordResult:
+def record_workload(workload: Workload, target: Target, db, *, threads: Threads = Threads.FAITHFUL,
+                    timeout: float = 5.0, durability: Durability = Durability.BATCHED) -> RecordedWorkload:
     """Run the workload against a fresh driver under the hook and store the session."""
     if not target.in_process:
         raise DrvtapeError(f"{target.spec}: recording a workload needs an in-process target (sim: or py:); "
@@ -157,26 +156,16 @@ def record_workload(workload: Workload, target: Target, db, *, threads: str = "f
              for n, step in enumerate(workload.steps, 1)]
     done = run_schedule(units, running.coordinator, threads=threads, cooperative=running.cooperative,
                         timeout=timeout)
-    reason, call_seq, detail = EndReason.CLOSED, None, None
-    if done.kind == "hang":
-        reason = EndReason.HANG
-        call_seq = recorder.in_flight(done.idents[done.unit.thread])
-        detail = f"step {done.unit.label} never returned"
-    elif done.kind == "stopped" and isinstance(done.error, StopRun):
-        reason, detail = EndReason.PROCESS_EXIT, "the workload's exit step"
-    elif done.kind == "stopped":
-        if recorder.fault_call_seq is None:  # not the driver's failure: ours or the user's
-            recorder.close(EndReason.UNKNOWN, detail=str(done.error))
-            raise done.error
-        reason, call_seq, detail = EndReason.CRASH, recorder.fault_call_seq, str(done.error)
-    recorder.close(reason, call_seq=call_seq, detail=detail)
-    return RecordResult(str(recorder.session_id), reason, call_seq, detail)
+    ending = close_after(done, recorder, hung=lambda unit: f"step {unit.label} never returned")
+    if ending.reason is EndReason.UNKNOWN:  # not the driver's failure: ours or the user's
+        raise done.error
+    return RecordedWorkload(str(recorder.session_id), ending)
 
 
 def _step_runner(system: DriverSystem, step: Step, recorder: Recorder, number: int):
     def run():
         if step.action == "exit":
-            raise StopRun()
+            raise StopRun("the workload's exit step")
         if step.action == "open":
             system.open(step.instance, step.lparam1, step.lparam2)
             return

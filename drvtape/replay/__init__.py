@@ -7,16 +7,20 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from drvtape.schema.outcome import Outcome
-from drvtape.schema.recording import Recording, load_recording
+from drvtape.replay.dll import run_dll_target
+from drvtape.replay.inprocess import run_in_process
+from drvtape.runtime.schedule import Threads
 from drvtape.runtime.targets import Target
+from drvtape.schema.outcome import Outcome, OutcomeKind
+from drvtape.schema.recording import Recording, recording_from_rows
+from drvtape.store import Store
 
 
 @dataclass(frozen=True)
 class ReplayReport:
     recording: Recording
     target: str
-    threads: str
+    threads: Threads
     runs: list[Outcome]
 
     @property
@@ -30,14 +34,14 @@ class ReplayReport:
 
     @property
     def first_divergence(self) -> Outcome | None:
-        return next((o for o in self.runs if o.kind == "diverged"), None)
+        return next((o for o in self.runs if o.kind is OutcomeKind.DIVERGED), None)
 
     def to_json(self) -> dict:
         first = self.runs[0]
         return {
             "session": str(self.recording.header.id),
             "target": self.target,
-            "threads": self.threads,
+            "threads": self.threads.value,
             "recorded": self.recording.outcome.to_json(),
             "outcome": first.to_json(),
             "reproduced": self.reproduced,
@@ -50,13 +54,17 @@ class ReplayReport:
         }
 
 
-def replay_recording(recording: Recording, target: Target, *, threads: str = "faithful", repeat: int = 1,
+def load_recording(store: Store, ref: str) -> Recording:
+    """The stored session `ref` names (a UUID, a unique prefix or 'last'), as replay reads it."""
+    stored = store.resolve(ref)
+    return recording_from_rows(stored.header, store.rows(stored.pk))
+
+
+def replay_recording(recording: Recording, target: Target, *, threads: Threads = Threads.FAITHFUL, repeat: int = 1,
                      timeout: float = 5.0, on_run: Callable[[int, Outcome], None] | None = None) -> ReplayReport:
     """Replay a recording `repeat` times, each against a fresh driver."""
-    if target.in_process:
-        from drvtape.replay.inprocess import run_in_process as run_once
-    else:
-        from drvtape.replay.dll import run_dll_target as run_once
+    threads = Threads(threads)
+    run_once = run_in_process if target.in_process else run_dll_target
     runs = []
     for i in range(repeat):
         with _cyclic_gc_paused():

@@ -13,7 +13,13 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from drvtape import __version__
-from drvtape.replay import replay_recording
+from drvtape.dllhost import run_dll
+from drvtape.recorder.ending import close_after
+from drvtape.recorder.hook import Recorder
+from drvtape.replay import load_recording, replay_recording
+from drvtape.replay.dll import host_calls
+from drvtape.replay.inprocess import drive
+from drvtape.runtime.schedule import Threads
 from drvtape.runtime.targets import Target
 from drvtape.schema import messages as m
 from drvtape.schema import details
@@ -31,7 +37,7 @@ def loose(recording: Recording, calls: Sequence[RecordedCall]) -> Recording:
 
 
 def save_derived(recording: Recording, calls: Sequence[RecordedCall], target: Target, db: str | Store | None, *,
-                 source: str, threads: str = "faithful", timeout: float = 5.0) -> str:
+                 source: str, threads: Threads = Threads.FAITHFUL, timeout: float = 5.0) -> str:
     """Run the calls once more and store what the driver received as a new session whose
     header names the recording as its origin; its id."""
     candidate = loose(recording, calls)
@@ -40,30 +46,18 @@ def save_derived(recording: Recording, calls: Sequence[RecordedCall], target: Ta
     return _store_host_run(candidate, target, db, source=source, threads=threads, timeout=timeout)
 
 
-def _record_in_process(candidate: Recording, target: Target, db, *, source: str, threads: str,
+def _record_in_process(candidate: Recording, target: Target, db, *, source: str, threads: Threads,
                        timeout: float) -> str:
-    from drvtape.recorder.hook import Recorder
-    from drvtape.replay.inprocess import drive
-
     running = target.start()
     recorder = Recorder(db, driver=candidate.header.driver, target=target.spec, source=source,
                         origin=candidate.header.id)
-    outcome, done = drive(candidate, running, recorder.wrap(running.proc), threads=threads, timeout=timeout)
-    if outcome.kind == "hang":
-        recorder.close(EndReason.HANG, call_seq=recorder.in_flight(done.idents[done.unit.thread]),
-                       detail=f"the call replayed from seq {outcome.seq} never returned")
-    elif outcome.kind == "fault" and recorder.fault_call_seq is not None:
-        recorder.close(EndReason.CRASH, call_seq=recorder.fault_call_seq, detail=str(done.error))
-    else:
-        recorder.close()
+    _, done = drive(candidate, running, recorder.wrap(running.proc), threads=threads, timeout=timeout)
+    close_after(done, recorder, hung=lambda unit: f"the call replayed from seq {unit.label} never returned")
     return str(recorder.session_id)
 
 
-def _store_host_run(candidate: Recording, target: Target, db, *, source: str, threads: str,
+def _store_host_run(candidate: Recording, target: Target, db, *, source: str, threads: Threads,
                     timeout: float) -> str:
-    from drvtape.dllhost import run_dll
-    from drvtape.replay.dll import host_calls
-
     results = run_dll(target.name, host_calls(candidate, threads), timeout_s=timeout, stop_on_divergence=False)
     by_seq = {c.seq: c for c in candidate.calls}
     rows = []
@@ -96,10 +90,8 @@ def _store_host_run(candidate: Recording, target: Target, db, *, source: str, th
 
 
 def replays_as_stored(db: str | Store | None, session_id: str, target: Target, *, repeat: int = 1,
-                      threads: str = "faithful", timeout: float = 5.0) -> bool:
+                      threads: Threads = Threads.FAITHFUL, timeout: float = 5.0) -> bool:
     """`drvtape replay SESSION` would reproduce the stored session."""
-    from drvtape.replay import load_recording
-
     with opened(db) as store:
         stored = load_recording(store, session_id)
     return replay_recording(stored, target, threads=threads, repeat=repeat, timeout=timeout).reproduced

@@ -6,31 +6,32 @@ with the same comparison as in-process replay.
 """
 
 from drvtape.dllhost import HostCall, host_available, run_dll
-from drvtape.schema.outcome import Diverged, Outcome, check_return
-from drvtape.schema.recording import Recording
+from drvtape.runtime.schedule import Threads
 from drvtape.runtime.targets import Target
+from drvtape.schema.outcome import COMPLETED, Diverged, Outcome, OutcomeKind, check_return
+from drvtape.schema.recording import Recording
 
 
-def run_dll_target(recording: Recording, target: Target, *, threads: str, timeout: float) -> Outcome:
+def run_dll_target(recording: Recording, target: Target, *, threads: Threads, timeout: float) -> Outcome:
     host_available()
     calls = {c.seq: c for c in recording.calls}
     for result in run_dll(target.name, host_calls(recording, threads), timeout_s=timeout):
         call = calls[result.seq]
-        if result.kind == "fault":
-            return Outcome("fault", seq=call.seq, msg=call.msg, code=result.code, module=result.module,
+        if result.kind is OutcomeKind.FAULT:
+            return Outcome(OutcomeKind.FAULT, seq=call.seq, msg=call.msg, code=result.code, module=result.module,
                            offset=result.offset)
-        if result.kind == "hang":
-            return Outcome("hang", seq=call.seq, msg=call.msg)
+        if result.kind is OutcomeKind.HANG:
+            return Outcome(OutcomeKind.HANG, seq=call.seq, msg=call.msg)
         try:
             check_return(call, result.result, recording.outcome)
         except Diverged as diverged:
             return diverged.outcome
-    return Outcome("completed")
+    return COMPLETED
 
 
-def host_calls(recording: Recording, threads: str) -> list[HostCall]:
+def host_calls(recording: Recording, threads: Threads) -> list[HostCall]:
     return [
-        HostCall(seq=c.seq, thread=0 if threads == "serial" else c.thread, driver_id=c.driver_id, hdrvr=c.hdrvr,
+        HostCall(seq=c.seq, thread=0 if threads == Threads.SERIAL else c.thread, driver_id=c.driver_id, hdrvr=c.hdrvr,
                  msg=c.msg, lparam1=c.lparam1, lparam2=c.lparam2,
                  payload1=_payload(c.payload, "lparam1"), payload2=_payload(c.payload, "lparam2"), expect=c.result)
         for c in recording.calls

@@ -14,14 +14,17 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
+from drvtape.present.text import outcome_text
 from drvtape.replay import replay_recording
 from drvtape.replay.derive import loose, replays_as_stored, save_derived
-from drvtape.schema.outcome import Outcome
-from drvtape.schema.recording import RecordedCall, Recording
+from drvtape.runtime.schedule import Threads
 from drvtape.runtime.system import DriverSystem, Instance
 from drvtape.runtime.targets import Target
 from drvtape.schema import messages as m
+from drvtape.schema.outcome import COMPLETED, Outcome
+from drvtape.schema.recording import RecordedCall, Recording
 from drvtape.schema.values import as_unsigned64
 
 
@@ -29,10 +32,18 @@ def fingerprint(outcome: Outcome) -> tuple:
     return (outcome.kind, outcome.msg, outcome.code, outcome.module, outcome.offset)
 
 
+class FoundBy(StrEnum):
+    """The kind of candidate that ended in a failure."""
+
+    SHUTDOWN = "shutdown"  # a prefix of the calls, then Windows ending
+    PROCESS_EXIT = "process-exit"  # a prefix of the calls, then nothing (the process exited)
+    REORDER = "reorder"  # the threads' calls interleaved another way
+
+
 @dataclass
-class Finding:
+class FoundFailure:
     outcome: Outcome
-    how: str  # "shutdown" | "process-exit" | "reorder"
+    how: FoundBy
     prefix: int | None  # how many of the recording's calls ran before the ending
     seed: int | None
     calls: list[RecordedCall]
@@ -40,18 +51,18 @@ class Finding:
     verified: bool | None = None
 
     def describe(self) -> str:
-        found = f"seed {self.seed}" if self.how == "reorder" else f"{self.how} after {self.prefix} call(s)"
-        return f"{self.outcome.describe()}  [{found}]"
+        found = f"seed {self.seed}" if self.how is FoundBy.REORDER else f"{self.how} after {self.prefix} call(s)"
+        return f"{outcome_text(self.outcome)}  [{found}]"
 
     def to_json(self) -> dict:
-        return {"outcome": self.outcome.to_json(), "how": self.how, "prefix": self.prefix, "seed": self.seed,
+        return {"outcome": self.outcome.to_json(), "how": self.how.value, "prefix": self.prefix, "seed": self.seed,
                 "calls": len(self.calls), "session": self.session_id, "verified": self.verified}
 
 
 @dataclass
 class ExploreResult:
     recording: Recording
-    findings: list[Finding]
+    findings: list[FoundFailure]
     replays: int
     seconds: float
     recorded_hit: int  # runs that ended in the recording's own failure
@@ -99,7 +110,7 @@ def interleaving(calls: list[RecordedCall], seed: int) -> list[RecordedCall]:
     return [replace(c, seq=i) for i, c in enumerate(merged, 1)]
 
 
-def candidates(recording: Recording, seed: int) -> Iterator[tuple[str, int | None, int | None, list[RecordedCall]]]:
+def candidates(recording: Recording, seed: int) -> Iterator[tuple[FoundBy, int | None, int | None, list[RecordedCall]]]:
     calls = recording.calls
     shutdown_thread = max((c.thread for c in calls), default=-1) + 1
     after = max((c.seq for c in calls), default=0) + 1
@@ -107,23 +118,23 @@ def candidates(recording: Recording, seed: int) -> Iterator[tuple[str, int | Non
         prefix = calls[:k]
         ending = windows_ending(prefix, shutdown_thread, after)
         if ending:
-            yield "shutdown", k, None, prefix + ending
-        yield "process-exit", k, None, prefix
+            yield FoundBy.SHUTDOWN, k, None, prefix + ending
+        yield FoundBy.PROCESS_EXIT, k, None, prefix
     if recording.threads > 1:
         s = seed
         while True:
-            yield "reorder", None, s, interleaving(calls, s)
+            yield FoundBy.REORDER, None, s, interleaving(calls, s)
             s += 1
 
 
 def explore(recording: Recording, target: Target, *, max_replays: int | None = 200, seconds: float | None = None,
-            seed: int = 0, threads: str = "faithful", timeout: float = 5.0,
+            seed: int = 0, threads: Threads = Threads.FAITHFUL, timeout: float = 5.0,
             on_replay: Callable[[int, int], None] | None = None) -> ExploreResult:
     """Replay candidates until the budget (replays, or seconds) is spent or none are left."""
     # Candidates end however they end: no recorded failure to compare with, no returns to check.
-    base = replace(recording, outcome=Outcome("completed"))
+    base = replace(recording, outcome=COMPLETED)
     started = time.monotonic()
-    seen = {fingerprint(recording.outcome)} if recording.outcome.kind in ("fault", "hang") else set()
+    seen = {fingerprint(recording.outcome)} if recording.outcome.failed else set()
     findings, replays, recorded_hit = [], 0, 0
     for how, prefix, s, calls in candidates(recording, seed):
         if max_replays is not None and replays >= max_replays:
@@ -134,20 +145,20 @@ def explore(recording: Recording, target: Target, *, max_replays: int | None = 2
         replays += 1
         if on_replay is not None:
             on_replay(replays, len(findings))
-        if outcome.kind not in ("fault", "hang"):
+        if not outcome.failed:
             continue
         if fingerprint(outcome) == fingerprint(recording.outcome):
             recorded_hit += 1
         if fingerprint(outcome) not in seen:
             seen.add(fingerprint(outcome))
-            findings.append(Finding(outcome, how, prefix, s, calls))
+            findings.append(FoundFailure(outcome, how, prefix, s, calls))
     return ExploreResult(recording, findings, replays, time.monotonic() - started, recorded_hit)
 
 
-def save_findings(result: ExploreResult, target: Target, db, *, threads: str = "faithful",
+def save_findings(result: ExploreResult, target: Target, db, *, threads: Threads = Threads.FAITHFUL,
                   timeout: float = 5.0) -> None:
     """Store each finding as a session derived from the recording, and check that it replays."""
-    base = replace(result.recording, outcome=Outcome("completed"))
+    base = replace(result.recording, outcome=COMPLETED)
     for finding in result.findings:
         finding.session_id = save_derived(base, finding.calls, target, db, source="explore", threads=threads,
                                              timeout=timeout)

@@ -2,22 +2,22 @@
 
 from collections.abc import Callable
 
-from drvtape.schema.outcome import Diverged, Outcome, check_return
-from drvtape.schema.recording import Recording
 from drvtape.runtime.faults import fault_of
 from drvtape.runtime.pointers import python_arg
-from drvtape.runtime.schedule import ScheduleOutcome, Unit, run_schedule
+from drvtape.runtime.schedule import ScheduleOutcome, Threads, Unit, run_schedule
 from drvtape.runtime.targets import RunningDriver, Target
 from drvtape.schema.messages import DRV_OPEN
+from drvtape.schema.outcome import COMPLETED, Outcome, OutcomeKind, check_return
+from drvtape.schema.recording import Recording
 from drvtape.schema.values import as_signed64, as_unsigned64
 
 
-def run_in_process(recording: Recording, target: Target, *, threads: str, timeout: float) -> Outcome:
+def run_in_process(recording: Recording, target: Target, *, threads: Threads, timeout: float) -> Outcome:
     running = target.start()
     return drive(recording, running, running.proc, threads=threads, timeout=timeout)[0]
 
 
-def drive(recording: Recording, running: RunningDriver, proc: Callable, *, threads: str,
+def drive(recording: Recording, running: RunningDriver, proc: Callable, *, threads: Threads,
           timeout: float) -> tuple[Outcome, ScheduleOutcome]:
     """Issue the recording's calls to proc (running's DriverProc, or a hook around it) on the
     replay schedule; the outcome, and the schedule's own account of the run."""
@@ -39,13 +39,13 @@ def drive(recording: Recording, running: RunningDriver, proc: Callable, *, threa
     calls = {c.seq: c for c in recording.calls}
     done = run_schedule([unit_for(c) for c in recording.calls], running.coordinator, threads=threads,
                         cooperative=running.cooperative, timeout=timeout)
-    if done.kind == "completed":
-        return Outcome("completed"), done
+    if done.kind is OutcomeKind.COMPLETED:
+        return COMPLETED, done
     call = calls[done.unit.label]
-    if done.kind == "hang":
-        return Outcome("hang", seq=call.seq, msg=call.msg), done
-    if isinstance(done.error, Diverged):
+    if done.kind is OutcomeKind.HANG:
+        return Outcome(OutcomeKind.HANG, seq=call.seq, msg=call.msg), done
+    if done.kind is OutcomeKind.DIVERGED:
         return done.error.outcome, done
     fault = fault_of(done.error)
-    return Outcome("fault", seq=call.seq, msg=call.msg, code=fault.code, module=fault.module,
+    return Outcome(OutcomeKind.FAULT, seq=call.seq, msg=call.msg, code=fault.code, module=fault.module,
                    offset=fault.offset), done

@@ -19,12 +19,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from drvtape.errors import DrvtapeError
+from drvtape.present.text import outcome_text
 from drvtape.replay import replay_recording
 from drvtape.replay.derive import loose
+from drvtape.runtime.schedule import Threads
+from drvtape.runtime.targets import Target, TargetKind
+from drvtape.schema import messages as m
 from drvtape.schema.outcome import Outcome
 from drvtape.schema.recording import RecordedCall, Recording
-from drvtape.runtime.targets import Target
-from drvtape.schema import messages as m
 
 DRIVER_WIDE = (m.DRV_LOAD, m.DRV_ENABLE, m.DRV_DISABLE, m.DRV_FREE)
 
@@ -32,7 +34,7 @@ DRIVER_WIDE = (m.DRV_LOAD, m.DRV_ENABLE, m.DRV_DISABLE, m.DRV_FREE)
 # ---- candidates ---------------------------------------------------------------------------
 
 def ends_as(recording: Recording, calls: Sequence[RecordedCall], target: Target, *, repeat: int,
-            threads: str = "faithful", timeout: float = 5.0, on_run: Callable[[Outcome], None] | None = None) -> bool:
+            threads: Threads = Threads.FAITHFUL, timeout: float = 5.0, on_run: Callable[[Outcome], None] | None = None) -> bool:
     """Every one of `repeat` runs of the calls ends as the recording did, at the same call."""
     candidate = loose(recording, calls)
     for _ in range(repeat):
@@ -154,13 +156,13 @@ class MinimizeResult:
 
 
 def minimize(recording: Recording, target: Target, *, repeat: int | None = None, max_replays: int = 1000,
-             threads: str = "faithful", timeout: float = 5.0,
+             threads: Threads = Threads.FAITHFUL, timeout: float = 5.0,
              on_replay: Callable[[int], None] | None = None) -> MinimizeResult:
     """The smallest well-formed subset of the calls that still ends as the recording did."""
-    if recording.outcome.kind not in ("fault", "hang"):
+    if not recording.outcome.failed:
         raise DrvtapeError(f"session {recording.header.id} ended {recording.outcome.kind}: "
                            "minimize needs a session that ends in a fault or a hang")
-    repeat = repeat or (1 if target.kind == "sim" else 3)  # simulated drivers are deterministic
+    repeat = repeat or (1 if target.kind is TargetKind.SIM else 3)  # simulated drivers are deterministic
     shape = structure(recording)
     by_seq = {c.seq: c for c in recording.calls}
     started = time.monotonic()
@@ -186,7 +188,7 @@ def minimize(recording: Recording, target: Target, *, repeat: int | None = None,
 
     best: list = list(shape.atoms)
     if not test(best):
-        raise DrvtapeError(f"the session does not end as recorded ({recording.outcome.describe()}) when "
+        raise DrvtapeError(f"the session does not end as recorded ({outcome_text(recording.outcome)}) when "
                            f"replayed against {target.spec}: nothing to minimize")
     exhausted = False
     try:

@@ -15,9 +15,18 @@ import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 
 from drvtape.runtime.coop import Coordinator
 from drvtape.runtime.faults import Abandoned
+from drvtape.schema.outcome import Diverged, OutcomeKind
+
+
+class Threads(StrEnum):
+    """How a run uses threads."""
+
+    FAITHFUL = "faithful"  # a thread per recorded (or workload) thread, each in its own order
+    SERIAL = "serial"  # every unit on one thread, in order
 
 
 @dataclass(frozen=True)
@@ -29,7 +38,11 @@ class Unit:
 
 @dataclass
 class ScheduleOutcome:
-    kind: str  # "completed" | "stopped" | "hang"
+    """How a schedule ended: COMPLETED (every unit returned, or one ended the run on purpose with
+    StopRun), FAULT or DIVERGED (a unit raised `error`; whether a FAULT is the driver's, the
+    caller knows), or HANG (the `hung` units never returned)."""
+
+    kind: OutcomeKind
     unit: Unit | None = None  # the unit that stopped the run, or the oldest one that never returned
     error: BaseException | None = None
     hung: list[Unit] = field(default_factory=list)
@@ -38,6 +51,13 @@ class ScheduleOutcome:
 
 class StopRun(Exception):
     """Raised by a unit to end the run early without it being a fault (e.g. a workload's exit)."""
+
+
+def _stopped(unit: Unit, error: BaseException, idents: dict) -> ScheduleOutcome:
+    """A unit raised: a fault unless it stopped the run on purpose (StopRun) or diverged."""
+    kind = OutcomeKind.COMPLETED if isinstance(error, StopRun) else (
+        OutcomeKind.DIVERGED if isinstance(error, Diverged) else OutcomeKind.FAULT)
+    return ScheduleOutcome(kind, unit, error, idents=idents)
 
 
 def run_serial(units: Sequence[Unit], coordinator: Coordinator) -> ScheduleOutcome:
@@ -49,10 +69,10 @@ def run_serial(units: Sequence[Unit], coordinator: Coordinator) -> ScheduleOutco
         try:
             unit.run()
         except Abandoned:
-            return ScheduleOutcome("hang", unit, hung=[unit], idents=idents)
+            return ScheduleOutcome(OutcomeKind.HANG, unit, hung=[unit], idents=idents)
         except BaseException as exc:  # noqa: BLE001 - any failure of the unit ends the run
-            return ScheduleOutcome("stopped", unit, exc, idents=idents)
-    return ScheduleOutcome("completed", idents=idents)
+            return _stopped(unit, exc, idents)
+    return ScheduleOutcome(OutcomeKind.COMPLETED, idents=idents)
 
 
 class _Lane:
@@ -172,11 +192,11 @@ class _FaithfulRun:
         idents = {k: ln.ident for k, ln in self.lanes.items() if ln.ident is not None}
         if self.stopped is not None:
             unit, exc = self.stopped
-            return ScheduleOutcome("stopped", unit, exc, idents=idents)
+            return _stopped(unit, exc, idents)
         hung = sorted((ln.job for ln in self.lanes.values() if ln.busy), key=lambda u: u.label)
         if hung:
-            return ScheduleOutcome("hang", hung[0], hung=hung, idents=idents)
-        return ScheduleOutcome("completed", idents=idents)
+            return ScheduleOutcome(OutcomeKind.HANG, hung[0], hung=hung, idents=idents)
+        return ScheduleOutcome(OutcomeKind.COMPLETED, idents=idents)
 
 
 def run_faithful(units: Sequence[Unit], coordinator: Coordinator, *, cooperative: bool,
@@ -184,15 +204,16 @@ def run_faithful(units: Sequence[Unit], coordinator: Coordinator, *, cooperative
     return _FaithfulRun(coordinator, cooperative, timeout).execute(units)
 
 
-def run_schedule(units: Sequence[Unit], coordinator: Coordinator, *, threads: str = "faithful",
+def run_schedule(units: Sequence[Unit], coordinator: Coordinator, *, threads: Threads = Threads.FAITHFUL,
                  cooperative: bool = True, timeout: float = 5.0) -> ScheduleOutcome:
     """Run units thread-faithfully or serially.
 
     Cooperative drivers run a single thread's units on the caller's thread; the others always
     run on a lane so that a call that never returns can be timed out.
     """
-    if cooperative and (threads == "serial" or len({u.thread for u in units}) <= 1):
+    threads = Threads(threads)
+    if cooperative and (threads is Threads.SERIAL or len({u.thread for u in units}) <= 1):
         return run_serial(units, coordinator)
-    if threads == "serial":
+    if threads is Threads.SERIAL:
         units = [replace(u, thread=0) for u in units]
     return run_faithful(units, coordinator, cooperative=cooperative, timeout=timeout)

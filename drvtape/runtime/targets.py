@@ -13,10 +13,18 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from drvtape.errors import DrvtapeError
 from drvtape.runtime.coop import Coordinator
+from drvtape.runtime.sim import driver_factories, load_factory
+
+
+class TargetKind(StrEnum):
+    SIM = "sim"
+    PY = "py"
+    DLL = "dll"
 
 
 @dataclass
@@ -31,34 +39,31 @@ class RunningDriver:
 @dataclass(frozen=True)
 class Target:
     spec: str
-    kind: str  # "sim" | "py" | "dll"
+    kind: TargetKind
     name: str  # the driver name, module:attr, or DLL path
 
     @property
     def in_process(self) -> bool:
-        return self.kind != "dll"
+        return self.kind is not TargetKind.DLL
 
     def start(self) -> RunningDriver:
         coordinator = Coordinator()
-        if self.kind == "sim":
-            from drvtape.runtime.sim import load_factory
-
+        if self.kind is TargetKind.SIM:
             return RunningDriver(load_factory(self.name)(coordinator), coordinator, cooperative=True)
-        if self.kind == "py":
+        if self.kind is TargetKind.PY:
             return RunningDriver(_load_python_proc(self.name), coordinator, cooperative=False)
         raise DrvtapeError(f"{self.spec} runs out of process; it has no in-process DriverProc")
 
 
 def parse_target(spec: str) -> Target:
-    kind, sep, rest = spec.partition(":")
-    if not sep or not rest or kind not in ("sim", "py", "dll"):
+    prefix, sep, rest = spec.partition(":")
+    if not sep or not rest or prefix not in set(TargetKind):
         raise DrvtapeError(f"unknown target {spec!r}: use sim:NAME, py:MODULE:ATTR or dll:PATH")
-    if kind == "sim":
-        from drvtape.runtime.sim import driver_factories
-
+    kind = TargetKind(prefix)
+    if kind is TargetKind.SIM:
         if rest not in driver_factories():
             raise DrvtapeError(f"unknown simulated driver {spec} (known: {', '.join(sorted(driver_factories()))})")
-    elif kind == "py":
+    elif kind is TargetKind.PY:
         module, sep, attr = rest.rpartition(":")
         if not sep or not module or not attr:
             raise DrvtapeError(f"target {spec!r}: write py:MODULE:ATTR, e.g. py:mydriver:DriverProc")

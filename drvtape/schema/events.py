@@ -6,6 +6,7 @@ interchange). The recorder's hot path builds plain tuples in the same shape inst
 """
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Annotated, Literal, Union
@@ -23,6 +24,15 @@ class EndReason(str, Enum):
     KILLED = "killed"  # the recording process was killed
     HANG = "hang"  # a call never returned (timeout for real drivers, detected for simulated ones)
     UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How a session ended, as its end event says: Recorder.close()'s arguments."""
+
+    reason: EndReason = EndReason.CLOSED
+    call_seq: int | None = None  # the call that never returned (hang) or faulted (crash)
+    detail: str | None = None
 
 
 class _Model(BaseModel):

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from drvtape.schema.outcome import Outcome
 from drvtape.schema.events import EndReason, SessionHeader
 from drvtape.schema import details
+from drvtape.schema.outcome import COMPLETED, Outcome, OutcomeKind
 from drvtape.schema.payloads import CallPayloads
 from drvtape.schema.rows import Kind
-from drvtape.store import Store
 
 
 @dataclass(frozen=True)
@@ -36,16 +35,11 @@ class Recording:
         return len({c.thread for c in self.calls})
 
 
-def load_recording(store: Store, ref: str) -> Recording:
-    stored = store.resolve(ref)
-    return recording_from_rows(stored.header, store.rows(stored.pk))
-
-
 def recording_from_rows(header: SessionHeader, rows: list[tuple]) -> Recording:
     threads: dict[int, int] = {}
     calls: dict[int, list] = {}
     results: dict[int, int] = {}
-    outcome = Outcome("completed")
+    outcome = COMPLETED
     for (seq, kind, _ts, thread, msg, driver_id, hdrvr, l1, l2, result, call_seq, depth, _dur, payload) in rows:
         if kind == Kind.CALL:
             # Re-entrant calls (depth > 0) are made by the driver itself; replay sends only the outer ones.
@@ -54,13 +48,13 @@ def recording_from_rows(header: SessionHeader, rows: list[tuple]) -> Recording:
                 calls[seq] = [seq, lane, msg, driver_id, hdrvr, l1, l2, details.decode_call(payload)]
         elif kind == Kind.RETURN:
             results[call_seq] = result
-        elif kind == Kind.FAULT and outcome.kind == "completed":
+        elif kind == Kind.FAULT and outcome is COMPLETED:
             fault = details.decode_fault(payload)
-            outcome = Outcome("fault", seq=call_seq, msg=msg, code=fault.code, module=fault.module,
+            outcome = Outcome(OutcomeKind.FAULT, seq=call_seq, msg=msg, code=fault.code, module=fault.module,
                               offset=fault.offset)
-        elif kind == Kind.END and outcome.kind == "completed":
+        elif kind == Kind.END and outcome is COMPLETED:
             if details.decode_end(payload).reason is EndReason.HANG and call_seq is not None:
                 hung = calls.get(call_seq)  # None when the hung call was a re-entrant one
-                outcome = Outcome("hang", seq=call_seq, msg=hung[2] if hung else None)
+                outcome = Outcome(OutcomeKind.HANG, seq=call_seq, msg=hung[2] if hung else None)
     recorded = [RecordedCall(*c, result=results.get(c[0])) for c in calls.values()]
     return Recording(header, recorded, outcome)

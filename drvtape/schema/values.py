@@ -35,3 +35,8 @@ def as_unsigned64(value: int) -> int:
 def fits_64_bits(value: int) -> bool:
     """True when value is a 64-bit pattern written either signed or unsigned."""
     return INT64_MIN <= value <= UINT64_MAX
+
+
+def lresult(value: int) -> str:
+    """An LRESULT as every report shows it: decimal, then its 64 bits in hex."""
+    return f"{value} (0x{value & UINT64_MAX:X})" if value < 0 else f"{value} (0x{value:X})"

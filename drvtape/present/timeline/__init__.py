@@ -3,6 +3,7 @@
 import json
 from importlib import resources
 
+from drvtape.present.text import end_text, fault_text
 from drvtape.schema import details
 from drvtape.schema.messages import describe, message_name
 from drvtape.schema.rows import Kind
@@ -31,8 +32,7 @@ def timeline_data(header, rows) -> dict:
             detail = f"-> {result}"
             if kind == Kind.FAULT:
                 fault = details.decode_fault(payload)
-                detail = (f"fault 0x{fault.code:08X} in {fault.module or '?'}"
-                          + (f"+0x{fault.offset:X}" if fault.offset is not None else ""))
+                detail = fault_text(fault.code, fault.module, fault.offset)
             events.append([seq, "return" if kind == Kind.RETURN else "fault", ts, t, target, message_name(msg),
                            detail, call_seq])
         else:
@@ -40,7 +40,7 @@ def timeline_data(header, rows) -> dict:
                 detail = details.decode_mark(payload)
             else:
                 end = details.decode_end(payload)
-                detail = f"{end.reason.value}: {end.detail or ''}"
+                detail = end_text(end.reason.value, end.detail)
             events.append([seq, "mark" if kind == Kind.MARK else "end", ts, t, -1, "", detail, call_seq])
     answered = {e[7] for e in events if e[1] in ("return", "fault")}
     hung = sorted(seq for seq in calls if seq not in answered)
