@@ -1,9 +1,16 @@
 """The DRV_* catalog against domain.md's table, and message-name parsing."""
 
+import re
+from pathlib import Path
+
 import pytest
 
 from drvtape.errors import DrvtapeError
-from drvtape.schema.messages import describe, message_name, parse_message
+from drvtape.recorder.hook import Recorder
+from drvtape.schema.messages import (
+    CATALOG, DRV_CONFIGURE, DRV_OPEN, DRV_USER, describe, message_name, parse_message, pointer_kind,
+)
+from drvtape.schema.payloads import IcOpen, Pointer
 
 # domain.md, "The messages (mmsystem.h values)"
 DOMAIN_TABLE = {
@@ -66,3 +73,28 @@ def test_pointer_parameters_are_known_for_open_and_configuration_messages():
     assert describe(0x0003).pointer1 is not None  # DRV_OPEN: section name
     assert describe(0x0007).pointer2 is not None  # DRV_CONFIGURE: DRVCONFIGINFO*
     assert describe(0x000B).pointer1 is None and describe(0x000B).pointer2 is None
+
+
+def test_drvtap_copies_the_pointers_the_catalog_names():
+    """The catalog is where pointer parameters are known; the C tap's switch must agree with it."""
+    source = (Path(__file__).parents[1] / "native" / "drvtap" / "drvtap.c").read_text(encoding="utf-8")
+    start = source.rindex("switch (msg) {", 0, source.index("add_wstr_payload(&b"))  # the call record's payloads
+    indent = start - source.rindex("\n", 0, start) - 1
+    switch = source[start:source.index("\n" + " " * indent + "}", start)]
+    kinds = {"wstr": Pointer.WSTR, "open_struct": Pointer.OPEN_STRUCT, "drvconfiginfo": Pointer.DRVCONFIGINFO}
+    in_c: dict[tuple[int, int], Pointer] = {}
+    for case in switch.split("break;"):
+        for name in re.findall(r"case (DRV_\w+):", case):
+            for kind, param in re.findall(r"add_(\w+)_payload\(&b, (\d)", case):
+                in_c[parse_message(name), int(param)] = kinds[kind]
+    in_catalog = {(code, n): pointer_kind(code, n) for code in CATALOG for n in (1, 2) if pointer_kind(code, n)}
+    assert in_c == in_catalog
+
+
+def test_the_hook_refuses_data_the_catalog_says_a_parameter_cannot_point_to(tmp_path):
+    with Recorder(tmp_path / "p.db", driver="p") as rec:
+        hooked = rec.wrap(lambda *_: 1)
+        assert hooked(0, 1, DRV_OPEN, "section", IcOpen(dwSize=56, fccType=1, fccHandler=2)) == 1
+        assert hooked(0, 1, DRV_USER + 1, "anything", b"\x00") == 1  # driver-defined: any data
+        with pytest.raises(TypeError, match="DRV_CONFIGURE's lParam2 points to DRVCONFIGINFO data, not a str"):
+            hooked(0, 1, DRV_CONFIGURE, 0, "not a DRVCONFIGINFO")

@@ -141,3 +141,13 @@ def test_record_cli_reports_the_session_and_its_ending(tmp_path):
 
     doc = json.loads(proc.stdout)
     assert doc["calls"] == 7 and doc["events"] == 15 and doc["end_reason"] == "closed"
+
+
+def test_a_string_goes_only_where_the_catalog_has_a_wide_string_or_driver_defined_data():
+    steps = '[[steps]]\naction = "open"\ninstance = "a"\nlparam1 = "wave"\n' \
+            '[[steps]]\naction = "send"\ninstance = "a"\nmsg = "DRV_USER+1"\nlparam2 = "any"\n'
+    assert len(parse_workload(steps, "w.toml").steps) == 2
+    bad = steps + '[[steps]]\naction = "send"\ninstance = "a"\nmsg = "DRV_CONFIGURE"\nlparam2 = "x"\n'
+    with pytest.raises(DrvtapeError, match=r"^w\.toml: line 10: step 3 \(send\): lparam2: DRV_CONFIGURE's lParam2 "
+                                           r"points to DRVCONFIGINFO data, not a string$"):
+        parse_workload(bad, "w.toml")

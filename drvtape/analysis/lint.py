@@ -13,15 +13,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 
 from drvtape.analysis.state import CallInFlight, Projection
 from drvtape.errors import DrvtapeError
 from drvtape.schema import details
 from drvtape.schema import messages as m
+from drvtape.schema.events import EndReason
 from drvtape.schema.messages import describe, message_name
 from drvtape.schema.rows import Kind
 
-ERROR, WARNING = "error", "warning"
+
+class Severity(StrEnum):
+    ERROR = "error"  # breaks drivers, or cannot come from a correct system: look at it
+    WARNING = "warning"  # Windows really sends it; a driver must be ready for it
+
+
 Hit = tuple[int, str, tuple[int, ...]]  # seq, detail, related seqs
 
 
@@ -141,7 +148,7 @@ def _call_without_return(p: Projection, end: SessionEnd) -> Iterator[Hit]:
         fault = end.faults.get(seq)
         if fault is not None:
             detail = f"{message_name(fault['msg'])} faulted: 0x{fault['code']:08X} in {fault.get('module') or '?'}"
-        elif seq == end.call_seq and end.reason == "hang":
+        elif seq == end.call_seq and end.reason == EndReason.HANG:
             detail = f"{message_name(p.in_flight[seq].msg)} never returned: the session ended as a hang here"
         else:
             ended = f"ended ({end.reason})" if end.reason else "stopped"
@@ -155,30 +162,31 @@ def _call_without_return(p: Projection, end: SessionEnd) -> Iterator[Hit]:
 @dataclass(frozen=True)
 class Rule:
     id: str
-    severity: str
+    severity: Severity
     why: str  # one line
     check: Callable[..., Iterator[Hit]]
     at_end: bool = False  # checked once, on the state after the last event
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("open-before-load", ERROR, "DRV_OPEN before a successful DRV_LOAD and DRV_ENABLE", _open_before_load),
-    Rule("message-to-unopened-instance", ERROR, "a message to an instance never opened (or refused)",
+    Rule("open-before-load", Severity.ERROR, "DRV_OPEN before a successful DRV_LOAD and DRV_ENABLE", _open_before_load),
+    Rule("message-to-unopened-instance", Severity.ERROR, "a message to an instance never opened (or refused)",
          _message_to_unopened_instance),
-    Rule("message-to-closed-instance", ERROR, "a message to an instance after its DRV_CLOSE",
+    Rule("message-to-closed-instance", Severity.ERROR, "a message to an instance after its DRV_CLOSE",
          _message_to_closed_instance),
-    Rule("disable-with-open-instances", ERROR, "DRV_DISABLE or DRV_FREE while instances are open",
+    Rule("disable-with-open-instances", Severity.ERROR, "DRV_DISABLE or DRV_FREE while instances are open",
          _disable_with_open_instances),
-    Rule("message-after-free", ERROR, "a message after DRV_FREE with no new DRV_LOAD", _message_after_free),
-    Rule("exitsession-with-open-instance", WARNING,
+    Rule("message-after-free", Severity.ERROR, "a message after DRV_FREE with no new DRV_LOAD", _message_after_free),
+    Rule("exitsession-with-open-instance", Severity.WARNING,
          "DRV_EXITSESSION with instances open: they may never get DRV_CLOSE", _exitsession_with_open_instance),
-    Rule("exitsession-with-calls-in-flight", ERROR, "DRV_EXITSESSION while another call has not returned",
+    Rule("exitsession-with-calls-in-flight", Severity.ERROR, "DRV_EXITSESSION while another call has not returned",
          _exitsession_with_calls_in_flight),
-    Rule("close-on-other-thread", WARNING, "DRV_CLOSE on another thread than the instance's DRV_OPEN",
+    Rule("close-on-other-thread", Severity.WARNING, "DRV_CLOSE on another thread than the instance's DRV_OPEN",
          _close_on_other_thread),
-    Rule("session-ends-with-open-instances", WARNING, "the session ends with instances open, the driver not freed",
+    Rule("session-ends-with-open-instances", Severity.WARNING,
+         "the session ends with instances open, the driver not freed",
          _session_ends_with_open_instances, at_end=True),
-    Rule("call-without-return", ERROR, "a call that never returned: a fault or a hang", _call_without_return,
+    Rule("call-without-return", Severity.ERROR, "a call that never returned: a fault or a hang", _call_without_return,
          at_end=True),
 )
 RULES_BY_ID = {r.id: r for r in RULES}
@@ -223,4 +231,4 @@ def lint_rows(rows, rules: tuple[Rule, ...] = RULES) -> list[Finding]:
 
 
 def has_errors(findings: list[Finding]) -> bool:
-    return any(f.rule.severity == ERROR for f in findings)
+    return any(f.rule.severity is Severity.ERROR for f in findings)

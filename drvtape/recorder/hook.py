@@ -24,10 +24,9 @@ from drvtape import __version__
 from drvtape.errors import DrvtapeError
 from drvtape.recorder.writer import BatchWriter
 from drvtape.runtime.faults import fault_of
-from drvtape.runtime.pointers import capture, ctypes_arg
+from drvtape.runtime.pointers import capture_call, ctypes_arg
 from drvtape.schema.events import EndReason, SessionHeader, utc_now
 from drvtape.schema import details
-from drvtape.schema.payloads import CallPayloads
 from drvtape.schema.rows import CALL, FAULT, RETURN, end_row, fault_row, mark_row
 from drvtape.schema.values import INT64_MAX, INT64_MIN, UINT32_MAX, UINT64_MAX, as_signed64, fits_64_bits
 from drvtape.store import EventFilter, Store, opened
@@ -109,7 +108,7 @@ class Recorder:
             if type(lparam1) is int and type(lparam2) is int:
                 raw1, raw2, payload = lparam1, lparam2, None
             else:
-                raw1, raw2, payload = _capture_pair(lparam1, lparam2)
+                raw1, raw2, payload = _capture_pair(msg, lparam1, lparam2)
             if not (0 <= driver_id <= UINT64_MAX and 0 <= hdrvr <= UINT64_MAX and 0 <= msg <= UINT32_MAX
                     and INT64_MIN <= raw1 <= INT64_MAX and INT64_MIN <= raw2 <= INT64_MAX):
                 raise ValueError("DriverProc arguments out of range: dwDriverId and hdrvr are unsigned 64-bit, "
@@ -237,12 +236,9 @@ class Recorder:
             self.close(EndReason.CLOSED, detail=f"closed by {type(exc).__name__}: {exc}")
 
 
-def _capture_pair(lparam1, lparam2) -> tuple[int, int, str | None]:
-    raw1, p1 = capture(lparam1)
-    raw2, p2 = capture(lparam2)
-    if p1 is None and p2 is None:
-        return raw1, raw2, None
-    return raw1, raw2, details.encode_call(CallPayloads(lparam1=p1, lparam2=p2))
+def _capture_pair(msg, lparam1, lparam2) -> tuple[int, int, str | None]:
+    raw1, raw2, payloads = capture_call(msg, lparam1, lparam2)
+    return raw1, raw2, details.encode_call(payloads)
 
 
 def _as_lresult(result) -> int:

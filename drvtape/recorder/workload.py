@@ -4,6 +4,7 @@ under the hook. docs/workloads.md describes the format."""
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -17,7 +18,8 @@ from drvtape.runtime.schedule import StopRun, Threads, Unit, run_schedule
 from drvtape.runtime.system import DriverSystem
 from drvtape.runtime.targets import Target
 from drvtape.schema.events import Ending, EndReason
-from drvtape.schema.messages import parse_message
+from drvtape.schema.messages import DRV_CLOSE, DRV_OPEN, message_name, parse_message, pointer_kind
+from drvtape.schema.payloads import WideString, admits
 from drvtape.schema.values import as_signed64, fits_64_bits
 
 Param = int | str
@@ -115,6 +117,19 @@ def _where(exc: ValidationError, text: str) -> str:
     return f"{'.'.join(str(p) for p in loc) or 'workload'}: {message}"
 
 
+_MESSAGE_OF = {"open": DRV_OPEN, "close": DRV_CLOSE}  # the message a step's lparam1/lparam2 go with
+_A_STRING = WideString(text="")
+
+
+def _check_strings(step: Step, bad: Callable[[str], None]) -> None:
+    """A string goes as a wide-string pointer: only where the catalog allows one."""
+    msg = _MESSAGE_OF.get(step.action, step.msg)
+    for n, value in ((1, step.lparam1), (2, step.lparam2)):
+        kind = pointer_kind(msg, n) if msg is not None else None
+        if isinstance(value, str) and not admits(kind, _A_STRING):
+            bad(f"lparam{n}: {message_name(msg)}'s lParam{n} points to {kind.value} data, not a string")
+
+
 def _check_order(workload: Workload, text: str, source: str) -> None:
     """The steps make sense in file order: instances opened before use, nothing after exit."""
     lines = _step_lines(text)
@@ -133,6 +148,7 @@ def _check_order(workload: Workload, text: str, source: str) -> None:
             bad("'instance' is required")
         if step.action == "exit" and step.instance is not None:
             bad("exit takes no instance")
+        _check_strings(step, bad)
         if step.action == "open":
             if step.instance in opened:
                 bad(f"instance {step.instance!r} is already open")

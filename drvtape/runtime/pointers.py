@@ -7,10 +7,31 @@ payload model itself for a struct. ctypes DriverProcs get a real buffer's addres
 import ctypes
 
 from drvtape.errors import DrvtapeError
-from drvtape.schema.payloads import RawBytes, WideString, _Payload
+from drvtape.schema.messages import message_name, pointer_kind
+from drvtape.schema.payloads import CallPayloads, PayloadModel, RawBytes, WideString, admits
 
 
-def capture(value) -> tuple[int, _Payload | None]:
+def capture_call(msg: int, lparam1, lparam2) -> tuple[int, int, CallPayloads | None]:
+    """(lParam1, lParam2, their copied data) to record for one call to a hooked proc.
+
+    The message catalog says what a pointer parameter points to; data that cannot be that
+    (a str where a DRVCONFIGINFO goes) is refused like any argument of the wrong type.
+    """
+    raw1, p1 = _captured(msg, 1, lparam1)
+    raw2, p2 = _captured(msg, 2, lparam2)
+    return raw1, raw2, (CallPayloads(lparam1=p1, lparam2=p2) if p1 is not None or p2 is not None else None)
+
+
+def _captured(msg: int, param: int, value) -> tuple[int, PayloadModel | None]:
+    raw, payload = capture(value)
+    kind = pointer_kind(msg, param)
+    if payload is not None and not admits(kind, payload):
+        raise TypeError(f"{message_name(msg)}'s lParam{param} points to {kind.value} data, "
+                        f"not a {type(value).__name__}")
+    return raw, payload
+
+
+def capture(value) -> tuple[int, PayloadModel | None]:
     """(the LPARAM to record, the payload to record) for one argument given to a hooked proc."""
     if type(value) is int:
         return value, None
@@ -18,14 +39,14 @@ def capture(value) -> tuple[int, _Payload | None]:
         return 0, WideString(text=value)
     if isinstance(value, (bytes, bytearray)):
         return 0, RawBytes(hex=bytes(value).hex())
-    if isinstance(value, _Payload):
+    if isinstance(value, PayloadModel):
         return 0, value
     if isinstance(value, int):  # bool and int subclasses
         return int(value), None
     raise TypeError(f"a DriverProc parameter must be an int, a str or a drvtape payload, not {type(value).__name__}")
 
 
-def python_arg(lparam: int, payload: _Payload | None):
+def python_arg(lparam: int, payload: PayloadModel | None):
     """The argument an in-process driver receives at replay."""
     if payload is None:
         return lparam

@@ -5,17 +5,9 @@ computed name, anything else is shown as a hex number.
 """
 
 from dataclasses import dataclass
-from enum import Enum
 
 from drvtape.errors import DrvtapeError
-
-
-class Pointer(str, Enum):
-    """What a pointer parameter points to, so the recorder copies it instead of the address."""
-
-    WSTR = "wstr"  # NUL-terminated wide string
-    DRVCONFIGINFO = "DRVCONFIGINFO"
-    OPEN_STRUCT = "open-struct"  # driver-class open data: ICOPEN*, ACMDRVOPENDESCW*, or any LPARAM
+from drvtape.schema.payloads import Pointer
 
 
 @dataclass(frozen=True)
@@ -115,6 +107,15 @@ def message_name(code: int) -> str:
         if first <= code <= last:
             return base if code == first else f"{base}+{code - first}"
     return f"0x{code:04X}"
+
+
+def pointer_kind(code: int, param: int) -> Pointer | None:
+    """What lParam1 (param 1) or lParam2 (2) of a message points to; None when it is not a
+    pointer the catalog knows (driver-defined messages may pass anything)."""
+    info = CATALOG.get(code)
+    if info is None:
+        return None
+    return info.pointer1 if param == 1 else info.pointer2
 
 
 def describe(code: int) -> MessageInfo:
