@@ -173,3 +173,13 @@ def test_replay_to_a_missing_dll_exits_2_before_starting_a_host(tmp_path, drvtap
     result = drvtape("--db", tape_db, "replay", "last", "--target", "dll:nowhere/driver.dll")
     assert result.code == 2 and result.stderr.startswith("drvtape: error: ") and result.stderr.count("\n") == 1
     assert "no driver file" in result.stderr
+
+
+def test_a_replay_refuses_recorded_data_the_catalog_says_a_parameter_cannot_point_to(tmp_path):
+    payload = {"lparam2": {"type": "wstr", "text": "not a DRVCONFIGINFO"}}
+    with Store.open(str(tmp_path / "c.db"), create=True) as store:
+        store.import_sessions(parse_jsonl(_session([(7, 0, 0x7FF6_0000_1000, 1, payload)]), "c.jsonl"))
+        recording = load_recording(store, "last")
+    with pytest.raises(DrvtapeError, match=r"^seq 1: DRV_CONFIGURE's lParam2 points to DRVCONFIGINFO data, "
+                                           r"but the session holds wstr data there$"):
+        replay_recording(recording, parse_target("sim:reference"))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from drvtape.replay.dll import run_dll_target
 from drvtape.replay.inprocess import run_in_process
+from drvtape.runtime.pointers import check_replayable
 from drvtape.runtime.schedule import Threads
 from drvtape.runtime.targets import Target
 from drvtape.schema.outcome import Outcome, OutcomeKind
@@ -64,6 +65,9 @@ def replay_recording(recording: Recording, target: Target, *, threads: Threads =
                      timeout: float = 5.0, on_run: Callable[[int, Outcome], None] | None = None) -> ReplayReport:
     """Replay a recording `repeat` times, each against a fresh driver."""
     threads = Threads(threads)
+    for call in recording.calls:
+        if call.payload is not None:
+            check_replayable(call.msg, call.payload, call.seq)
     run_once = run_in_process if target.in_process else run_dll_target
     runs = []
     for i in range(repeat):

@@ -46,6 +46,17 @@ def capture(value) -> tuple[int, PayloadModel | None]:
     raise TypeError(f"a DriverProc parameter must be an int, a str or a drvtape payload, not {type(value).__name__}")
 
 
+def check_replayable(msg: int, payloads: CallPayloads | None, seq: int) -> None:
+    """DrvtapeError when recorded data cannot be what the catalog says a parameter points to
+    (an imported session may hold anything): a replay would hand the driver the wrong struct."""
+    for param in (1, 2):
+        payload = getattr(payloads, f"lparam{param}") if payloads is not None else None
+        kind = pointer_kind(msg, param)
+        if payload is not None and not admits(kind, payload):
+            raise DrvtapeError(f"seq {seq}: {message_name(msg)}'s lParam{param} points to {kind.value} data, "
+                               f"but the session holds {payload.type} data there")
+
+
 def python_arg(lparam: int, payload: PayloadModel | None):
     """The argument an in-process driver receives at replay."""
     if payload is None:
