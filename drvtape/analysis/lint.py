@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from drvtape.analysis.state import CallInFlight, Projection
 from drvtape.errors import DrvtapeError
+from drvtape.present.text import exception_code, fault_place
 from drvtape.schema import details
 from drvtape.schema import messages as m
 from drvtape.schema.events import EndReason
@@ -147,7 +148,8 @@ def _call_without_return(p: Projection, end: SessionEnd) -> Iterator[Hit]:
     for seq in sorted([*p.in_flight, *end.faults]):
         fault = end.faults.get(seq)
         if fault is not None:
-            detail = f"{message_name(fault['msg'])} faulted: 0x{fault['code']:08X} in {fault.get('module') or '?'}"
+            place = fault_place(fault.get("module"), fault.get("offset")) or "?"
+            detail = f"{message_name(fault['msg'])} faulted: {exception_code(fault['code'])} in {place}"
         elif seq == end.call_seq and end.reason == EndReason.HANG:
             detail = f"{message_name(p.in_flight[seq].msg)} never returned: the session ended as a hang here"
         else:
