@@ -1,6 +1,8 @@
 """How a driver's failure reaches drvtape: a fault with a Windows exception code, or a call
 that never returns."""
 
+from drvtape.present.text import exception_code
+
 EXCEPTION_ACCESS_VIOLATION = 0xC0000005
 # A Python exception escaping a py: DriverProc. Bit 29 (0x20000000) marks a customer-defined
 # NTSTATUS, so this cannot collide with a system exception code.
@@ -12,7 +14,7 @@ class DriverFault(Exception):
 
     def __init__(self, code: int, module: str | None = None, offset: int | None = None,
                  description: str | None = None):
-        super().__init__(description or f"exception 0x{code:08X}")
+        super().__init__(description or f"exception {exception_code(code)}")
         self.code = code
         self.module = module
         self.offset = offset
