@@ -20,7 +20,7 @@ from drvtape.present.text import outcome_text
 from drvtape.replay import replay_recording
 from drvtape.replay.derive import loose, replays_as_stored, save_derived
 from drvtape.runtime.schedule import Threads
-from drvtape.runtime.system import DriverSystem, Instance
+from drvtape.runtime.system import DriverSystem, Instance, InstanceState
 from drvtape.runtime.targets import Target
 from drvtape.schema import messages as m
 from drvtape.schema.outcome import COMPLETED, Outcome
@@ -81,13 +81,13 @@ def windows_ending(prefix: list[RecordedCall], thread: int, first_seq: int) -> l
     for c in prefix:
         if c.msg == m.DRV_LOAD:
             system.loaded = c.result != 0
-            system.instances.setdefault(f"load@{c.seq}", Instance(c.hdrvr, c.driver_id, "closed"))
+            system.instances.setdefault(f"load@{c.seq}", Instance(c.hdrvr, c.driver_id, InstanceState.CLOSED))
         elif c.msg == m.DRV_FREE:
             system.loaded = False
         elif c.msg == m.DRV_OPEN and c.result:
-            system.instances[str(c.hdrvr)] = Instance(c.hdrvr, as_unsigned64(c.result), "open")
+            system.instances[str(c.hdrvr)] = Instance(c.hdrvr, as_unsigned64(c.result), InstanceState.OPEN)
         elif c.msg == m.DRV_CLOSE and str(c.hdrvr) in system.instances:
-            system.instances[str(c.hdrvr)].state = "closed"
+            system.instances[str(c.hdrvr)].state = InstanceState.CLOSED
     system.shutdown()
     return [RecordedCall(first_seq + i, thread, msg, driver_id, hdrvr, 0, 0, None, None)
             for i, (driver_id, hdrvr, msg) in enumerate(sent)]

@@ -15,6 +15,7 @@ import itertools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from drvtape.schema import messages as m
 from drvtape.schema.values import as_unsigned64
@@ -22,11 +23,18 @@ from drvtape.schema.values import as_unsigned64
 FIRST_HANDLE = 0x7E10  # the HDRVR values handed out are this, this + 0x10, ...
 
 
+class InstanceState(StrEnum):
+    OPENING = "opening"  # DRV_OPEN sent, not returned
+    OPEN = "open"
+    REFUSED = "refused"  # DRV_LOAD or DRV_OPEN returned 0
+    CLOSED = "closed"
+
+
 @dataclass
 class Instance:
     hdrvr: int
     driver_id: int = 0
-    state: str = "opening"  # opening, open, refused, closed
+    state: InstanceState = InstanceState.OPENING
 
 
 class DriverSystem:
@@ -45,19 +53,19 @@ class DriverSystem:
         if first:
             if proc(0, h, m.DRV_LOAD, 0, 0) == 0:
                 with self._lock:
-                    inst.state, self.loaded = "refused", False
+                    inst.state, self.loaded = InstanceState.REFUSED, False
                 return False
             proc(0, h, m.DRV_ENABLE, 0, 0)
         driver_id = as_unsigned64(proc(0, h, m.DRV_OPEN, lparam1, lparam2))  # the LRESULT, as a DWORD_PTR
         with self._lock:
             inst.driver_id = driver_id
-            inst.state = "open" if driver_id else "refused"
+            inst.state = InstanceState.OPEN if driver_id else InstanceState.REFUSED
         return bool(driver_id)
 
     def instance(self, name: str) -> Instance | None:
         """The instance if it is open now (its DRV_OPEN returned nonzero and it is not closed)."""
         inst = self.instances.get(name)
-        return inst if inst is not None and inst.state == "open" else None
+        return inst if inst is not None and inst.state is InstanceState.OPEN else None
 
     def send(self, inst: Instance, msg: int, lparam1, lparam2) -> int:
         return self.proc(inst.driver_id, inst.hdrvr, msg, lparam1, lparam2)
@@ -65,8 +73,9 @@ class DriverSystem:
     def close(self, inst: Instance, lparam1, lparam2) -> int:
         result = self.proc(inst.driver_id, inst.hdrvr, m.DRV_CLOSE, lparam1, lparam2)
         with self._lock:
-            inst.state = "closed"
-            last = self.loaded and not any(i.state in ("open", "opening") for i in self.instances.values())
+            inst.state = InstanceState.CLOSED
+            last = self.loaded and not any(i.state in (InstanceState.OPEN, InstanceState.OPENING)
+                                           for i in self.instances.values())
             if last:
                 self.loaded = False
         if last:
@@ -75,7 +84,7 @@ class DriverSystem:
 
     def shutdown(self, only: Instance | None = None) -> None:
         with self._lock:
-            targets = [only] if only else [i for i in self.instances.values() if i.state == "open"]
+            targets = [only] if only else [i for i in self.instances.values() if i.state is InstanceState.OPEN]
             loaded, self.loaded = self.loaded, False
         for inst in targets:
             self.proc(inst.driver_id, inst.hdrvr, m.DRV_EXITSESSION, 0, 0)
