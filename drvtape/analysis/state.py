@@ -13,6 +13,7 @@ and may be shared (Wine's winmm hands the same id to every instance of some driv
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 
 from drvtape.schema import messages as m
 from drvtape.schema.rows import Kind
@@ -37,11 +38,17 @@ class CallInFlight:
     hdrvr: int
 
 
+class CallStatus(StrEnum):
+    RETURNED = "returned"
+    IN_FLIGHT = "in flight"
+    FAULTED = "faulted"
+
+
 @dataclass(frozen=True)
 class LastMessage:
     seq: int  # the call
     msg: int
-    status: str  # "returned", "in flight" or "faulted"
+    status: CallStatus
     result: int | None = None
 
 
@@ -84,14 +91,14 @@ class Projection:
         self.at = seq
         if kind == Kind.CALL:
             self.in_flight[seq] = CallInFlight(seq, msg, thread, depth or 0, driver_id, hdrvr)
-            self.last[thread] = LastMessage(seq, msg, "in flight")
+            self.last[thread] = LastMessage(seq, msg, CallStatus.IN_FLIGHT)
             self._sent(seq, msg, driver_id, hdrvr)
         elif kind in (Kind.RETURN, Kind.FAULT):
             call = self.in_flight.pop(call_seq, None)
             returned = kind == Kind.RETURN
             if self.last.get(thread) is not None and self.last[thread].seq == call_seq:
-                self.last[thread] = replace(self.last[thread], status="returned" if returned else "faulted",
-                                            result=result)
+                status = CallStatus.RETURNED if returned else CallStatus.FAULTED
+                self.last[thread] = replace(self.last[thread], status=status, result=result)
             if returned and call is not None:
                 self._returned(call, result)
 
