@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from enum import StrEnum
 
 from drvtape.present.text import outcome_text
 from drvtape.schema.outcome import Outcome
@@ -24,9 +25,22 @@ from drvtape.schema.messages import DRV_OPEN, message_name
 from drvtape.schema.values import as_unsigned64, lresult
 
 
+class What(StrEnum):
+    """How a pair of aligned calls differs."""
+
+    MESSAGE = "message"  # different messages at the same place
+    PARAMS = "params"  # the same message, other ids or parameters
+    RESULT = "result"  # the same call, another result
+    ONLY_IN_A = "only-in-a"
+    ONLY_IN_B = "only-in-b"
+
+
+DIFFERING = (What.MESSAGE, What.PARAMS, What.RESULT)
+
+
 @dataclass(frozen=True)
 class Divergence:
-    what: str  # "message", "params", "result", "only-in-a" or "only-in-b"
+    what: What
     lane: int
     seq_a: int | None
     seq_b: int | None
@@ -49,12 +63,12 @@ class Diff:
     def first(self) -> Divergence | None:
         return self.divergences[0] if self.divergences else None
 
-    def count(self, what: str) -> int:
+    def count(self, what: What) -> int:
         return sum(d.what == what for d in self.divergences)
 
     @property
     def differing(self) -> int:
-        return sum(d.what in ("message", "params", "result") for d in self.divergences)
+        return sum(d.what in DIFFERING for d in self.divergences)
 
 
 @dataclass
@@ -107,10 +121,10 @@ def _text(call: RecordedCall) -> str:
 def _compare(a: RecordedCall, b: RecordedCall, ids: _IdMap, ra: Recording, rb: Recording, lane: int):
     """A Divergence for a pair of calls with the same message, or None when they match."""
     if not ids.same(a, b) or _param(a, 1) != _param(b, 1) or _param(a, 2) != _param(b, 2):
-        return Divergence("params", lane, a.seq, b.seq, _text(a), _text(b))
+        return Divergence(What.PARAMS, lane, a.seq, b.seq, _text(a), _text(b))
     result_a, result_b = _result(a, ra.outcome, ids), _result(b, rb.outcome)
     if result_a != result_b:
-        return Divergence("result", lane, a.seq, b.seq, result_a, result_b)
+        return Divergence(What.RESULT, lane, a.seq, b.seq, result_a, result_b)
     return None
 
 
@@ -124,13 +138,13 @@ def _align_lane(lane: int, calls_a: list, calls_b: list, ids: _IdMap, ra: Record
             continue
         paired = min(i2 - i1, j2 - j1) if op == "replace" else 0
         for a, b in zip(calls_a[i1:i1 + paired], calls_b[j1:j1 + paired]):
-            yield Divergence("message", lane, a.seq, b.seq, _text(a), _text(b)), a.seq
+            yield Divergence(What.MESSAGE, lane, a.seq, b.seq, _text(a), _text(b)), a.seq
         for a in calls_a[i1 + paired:i2]:
-            yield Divergence("only-in-a", lane, a.seq, None, _text(a), None), a.seq
+            yield Divergence(What.ONLY_IN_A, lane, a.seq, None, _text(a), None), a.seq
         # a call only B has sorts just before the A call that follows it in the lane
         after = calls_a[i2].seq - 0.5 if i2 < len(calls_a) else float("inf")
         for b in calls_b[j1 + paired:j2]:
-            yield Divergence("only-in-b", lane, None, b.seq, None, _text(b)), after
+            yield Divergence(What.ONLY_IN_B, lane, None, b.seq, None, _text(b)), after
 
 
 def diff_recordings(ra: Recording, rb: Recording) -> Diff:
