@@ -11,6 +11,10 @@ from drvtape.schema.events import Ending, EndReason
 from drvtape.schema.outcome import OutcomeKind
 
 
+# How a session whose run failed ends; a completed run ends CLOSED, a diverged one UNKNOWN.
+END_REASON = {OutcomeKind.FAULT: EndReason.CRASH, OutcomeKind.HANG: EndReason.HANG}
+
+
 def ending_of(done: ScheduleOutcome, recorder: Recorder, *, hung: Callable[[Unit], str]) -> Ending:
     """The end event for a run; `hung(unit)` words the detail of a unit that never returned.
 
@@ -18,13 +22,13 @@ def ending_of(done: ScheduleOutcome, recorder: Recorder, *, hung: Callable[[Unit
     StopRun is the process exiting on purpose; anything else is not the driver's (UNKNOWN).
     """
     if done.kind is OutcomeKind.HANG:
-        return Ending(EndReason.HANG, recorder.in_flight(done.idents[done.unit.thread]), hung(done.unit))
+        return Ending(END_REASON[done.kind], recorder.in_flight(done.idents[done.unit.thread]), hung(done.unit))
     if done.error is None:
         return Ending()
     if isinstance(done.error, StopRun):
         return Ending(EndReason.PROCESS_EXIT, detail=str(done.error) or None)
     if done.kind is OutcomeKind.FAULT and recorder.fault_call_seq is not None:
-        return Ending(EndReason.CRASH, recorder.fault_call_seq, str(done.error))
+        return Ending(END_REASON[done.kind], recorder.fault_call_seq, str(done.error))
     return Ending(EndReason.UNKNOWN, detail=str(done.error))
 
 

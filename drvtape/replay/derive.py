@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from drvtape import __version__
 from drvtape.dllhost import run_dll
-from drvtape.recorder.ending import close_after
+from drvtape.recorder.ending import END_REASON, close_after
 from drvtape.recorder.hook import Recorder
 from drvtape.replay import load_recording, replay_recording
 from drvtape.replay.dll import host_calls
@@ -24,6 +24,7 @@ from drvtape.runtime.targets import Target
 from drvtape.schema import messages as m
 from drvtape.schema import details
 from drvtape.schema.events import EndReason, SessionHeader, utc_now
+from drvtape.schema.outcome import OutcomeKind
 from drvtape.schema.recording import RecordedCall, Recording
 from drvtape.schema.rows import call_row, end_row, fault_row, return_row
 from drvtape.store import Store, opened
@@ -68,13 +69,12 @@ def _store_host_run(candidate: Recording, target: Target, db, *, source: str, th
         call_seq = len(rows) + 1
         rows.append(call_row(call_seq, ts, *ident, c.lparam1, c.lparam2, 0, details.encode_call(c.payload)))
         ts += r.duration_ns or 0
-        if r.kind == "return":
+        if r.returned:
             rows.append(return_row(len(rows) + 1, ts, *ident, r.result, call_seq, r.duration_ns or 0))
             continue
-        if r.kind == "fault":
+        if r.kind is OutcomeKind.FAULT:
             rows.append(fault_row(len(rows) + 1, ts, *ident, call_seq, r.code, r.module, r.offset))
-        reason = EndReason.CRASH if r.kind == "fault" else EndReason.HANG
-        rows.append(end_row(len(rows) + 1, ts, c.thread, reason, call_seq))
+        rows.append(end_row(len(rows) + 1, ts, c.thread, END_REASON[r.kind], call_seq))
         break
     else:
         rows.append(end_row(len(rows) + 1, ts, 0, EndReason.CLOSED))
