@@ -7,9 +7,13 @@ import sys
 import pytest
 
 from drvtape.errors import DrvtapeError
+from drvtape.recorder.ending import ending_of
 from drvtape.recorder.workload import parse_workload, record_workload
+from drvtape.runtime.schedule import ScheduleOutcome, StopRun, Unit
 from drvtape.runtime.targets import parse_target
+from drvtape.schema.events import Ending, EndReason
 from drvtape.schema.messages import message_name
+from drvtape.schema.outcome import OutcomeKind
 from drvtape.store import Store
 
 
@@ -151,3 +155,29 @@ def test_a_string_goes_only_where_the_catalog_has_a_wide_string_or_driver_define
     with pytest.raises(DrvtapeError, match=r"^w\.toml: line 10: step 3 \(send\): lparam2: DRV_CONFIGURE's lParam2 "
                                            r"points to DRVCONFIGINFO data, not a string$"):
         parse_workload(bad, "w.toml")
+
+
+UNIT = Unit("app", lambda: None, 3)
+
+
+class _Recorder:
+    """What ending_of asks of a Recorder."""
+
+    def __init__(self, fault_call_seq=None):
+        self.fault_call_seq = fault_call_seq
+
+    def in_flight(self, ident):
+        return {101: 7}.get(ident)
+
+
+@pytest.mark.parametrize(("done", "fault_call_seq", "ending"), [
+    (ScheduleOutcome(OutcomeKind.COMPLETED), None, Ending()),
+    (ScheduleOutcome(OutcomeKind.HANG, UNIT, hung=[UNIT], idents={"app": 101}), None,
+     Ending(EndReason.HANG, 7, "unit 3 never returned")),
+    (ScheduleOutcome(OutcomeKind.COMPLETED, UNIT, StopRun("the exit step")), None,
+     Ending(EndReason.PROCESS_EXIT, None, "the exit step")),
+    (ScheduleOutcome(OutcomeKind.FAULT, UNIT, RuntimeError("boom")), 5, Ending(EndReason.CRASH, 5, "boom")),
+    (ScheduleOutcome(OutcomeKind.FAULT, UNIT, RuntimeError("ours")), None, Ending(EndReason.UNKNOWN, None, "ours")),
+])
+def test_a_hooked_run_ends_its_session_as_its_schedule_ended(done, fault_call_seq, ending):
+    assert ending_of(done, _Recorder(fault_call_seq), hung=lambda unit: f"unit {unit.label} never returned") == ending
