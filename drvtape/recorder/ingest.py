@@ -39,6 +39,7 @@ from drvtape.formats.tape import (
     END_PROCESS_EXIT, MAGIC, REC_CALL, REC_DETACH, REC_END, REC_FAULT, REC_RETURN, EndRecord, Record, TapeHeader,
     TapeProblem, call_payloads, fault_module, records,
 )
+from drvtape.present.text import exception_code, fault_place
 from drvtape.schema.events import CallEvent, EndEvent, EndReason, Event, FaultEvent, ReturnEvent, SessionHeader
 from drvtape.schema.messages import message_name
 from drvtape.schema.values import INT64_MAX
@@ -277,10 +278,10 @@ def _ending(built: _Events, end: EndRecord | None, torn: TapeProblem | None, unf
     last_thread = built.events[-1].thread if built.events else 0
     if built.faulted is not None:
         call, fault = built.faulted
-        where = f"{fault.module}+0x{fault.offset:X}" if fault.module else f"0x{fault.offset:X}"
         exited = end is not None and (end.type == REC_DETACH or end.reason == END_PROCESS_EXIT)
         return _Ending(last_ts, call.thread, EndReason.PROCESS_EXIT if exited else EndReason.CRASH, call.seq,
-                       f"exception 0x{fault.code:08X} at {where} in call seq {call.seq} "
+                       f"exception {exception_code(fault.code)} at {fault_place(fault.module, fault.offset)} "
+                       f"in call seq {call.seq} "
                        f"({message_name(call.msg)}), which never returned" + waiting)
     if end is not None:
         exited = end.type == REC_DETACH or end.reason == END_PROCESS_EXIT
