@@ -77,16 +77,18 @@ def test_pointer_parameters_are_known_for_open_and_configuration_messages():
 
 def test_drvtap_copies_the_pointers_the_catalog_names():
     """The catalog is where pointer parameters are known; the C tap's switch must agree with it."""
-    source = (Path(__file__).parents[1] / "native" / "drvtap" / "drvtap.c").read_text(encoding="utf-8")
-    start = source.rindex("switch (msg) {", 0, source.index("add_wstr_payload(&b"))  # the call record's payloads
-    indent = start - source.rindex("\n", 0, start) - 1
-    switch = source[start:source.index("\n" + " " * indent + "}", start)]
+    source = (Path(__file__).parents[1] / "native" / "drvtap" / "record.c").read_text(encoding="utf-8")
+    body = source[source.index("unsigned add_payloads("):]
+    switch = body[body.index("switch (msg) {"):body.index("\n}")]
     kinds = {"wstr": Pointer.WSTR, "open_struct": Pointer.OPEN_STRUCT, "drvconfiginfo": Pointer.DRVCONFIGINFO}
     in_c: dict[tuple[int, int], Pointer] = {}
-    for case in switch.split("break;"):
-        for name in re.findall(r"case (DRV_\w+):", case):
-            for kind, param in re.findall(r"add_(\w+)_payload\(&b, (\d)", case):
-                in_c[parse_message(name), int(param)] = kinds[kind]
+    labels: list[str] = []
+    for line in switch.splitlines():
+        labels += re.findall(r"case (DRV_\w+):", line)
+        for kind, param in re.findall(r"add_(\w+)_payload\(&?b, (\d)", line):
+            in_c.update({(parse_message(name), int(param)): kinds[kind] for name in labels})
+        if "return" in line or "break;" in line:
+            labels = []
     in_catalog = {(code, n): pointer_kind(code, n) for code in CATALOG for n in (1, 2) if pointer_kind(code, n)}
     assert in_c == in_catalog
 
