@@ -7,8 +7,6 @@ dependency too, only a hidden one. docs/architecture.md describes the layers.
 import ast
 from pathlib import Path
 
-import pytest
-
 import drvtape
 
 PACKAGE = Path(drvtape.__file__).parent
@@ -103,7 +101,6 @@ def test_no_import_cycles():
     assert not cycles, "\n".join(cycles)
 
 
-@pytest.mark.xfail(strict=True, reason="cli/analysis.py imports cli/query.py's _helpers until the CLI split lands")
 def test_no_private_names_imported_across_modules():
     known = modules()
     private = [f"{path.relative_to(PACKAGE.parent)}:{line}: {name} from {target}"
