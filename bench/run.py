@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from demo_bench import bench_demo
 from drvtape import __version__
 from drvtape.recorder.hook import Recorder
 from drvtape.recorder.workload import parse_workload, record_workload
@@ -433,6 +434,7 @@ def run(quick: bool, events: int | None) -> dict:
         "replay": lambda tmp: bench_replay(tmp, sizes["replay_sends"], sizes["faithful_sends"]),
         "query": lambda tmp: bench_query(tmp, sizes["events"]),
         "dll": lambda tmp: bench_dll(sizes["dll_calls"]),
+        "demo": lambda tmp: bench_demo(),
     }
     started = time.perf_counter()
     with progress, tempfile.TemporaryDirectory(prefix="drvtape-bench-") as tmp:

@@ -7,6 +7,7 @@ import typer
 from rich.markup import escape
 
 from drvtape.cli.app import app, command, db_of, examples
+from drvtape.cli.launcher import typed_prog
 from drvtape.cli.output import out
 from drvtape.errors import DrvtapeError
 
@@ -36,7 +37,7 @@ def demo(
     base = ["--db", db] if db else []
     typed = []
     for args in _demo_steps(bug):
-        line = "drvtape " + shlex.join(base + args)
+        line = typed_prog() + " " + shlex.join(base + args)
         typed.append(line)
         out.print(f"\n[bold]$ {escape(line)}[/bold]")
         code = command().main(args=base + args, prog_name="drvtape", standalone_mode=False)
