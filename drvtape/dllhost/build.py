@@ -1,12 +1,14 @@
 """Build Windows binaries (drvhost.exe, test drivers) with mingw-w64, cached by content.
 
 The documented build command: `python -m drvtape.dllhost.build [--out FILE]` (native/build.sh
-runs it): compiles native/drvhost/drvhost.c and prints the path of drvhost.exe.
+runs it): compiles native/drvhost/drvhost.c and prints the path of drvhost.exe. From a
+wheel, the same sources ship as package data (drvtape.dllhost.sources).
 The compiler is x86_64-w64-mingw32-gcc on PATH, or the one env DRVTAPE_MINGW_GCC names.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import shutil
@@ -19,14 +21,14 @@ from pathlib import Path
 from drvtape.errors import DrvtapeError
 
 from drvtape.dllhost.cache import cache_root
+from drvtape.dllhost.slowstep import announced
+from drvtape.dllhost.sources import native_root, native_source
 
 GCC_ENV = "DRVTAPE_MINGW_GCC"
 GCC_NAME = "x86_64-w64-mingw32-gcc"
 GCC_PACKAGE = "gcc-mingw-w64-x86-64"
 CFLAGS = ("-O2", "-Wall", "-Wextra", "-s", "-static-libgcc")
-DRVHOST_SOURCE = Path(__file__).resolve().parents[2] / "native" / "drvhost" / "drvhost.c"
-DRVTAP_SOURCE = Path(__file__).resolve().parents[2] / "native" / "drvtap" / "drvtap.c"
-NATIVE_COMMON = Path(__file__).resolve().parents[2] / "native" / "common"  # drvcommon.h
+NATIVE_COMMON = native_root() / "common"  # drvcommon.h
 DRVHOST_PARTS = ("host_output.c", "host_batch.c", "id_map.c")  # beside drvhost.c
 DRVTAP_PARTS = ("record.c", "tape_writer.c")  # beside drvtap.c
 
@@ -41,9 +43,11 @@ def compiler() -> str:
     return found
 
 
-def compile_pe(sources: Sequence[Path], *, dll: bool = False, flags: Sequence[str] = ()) -> Path:
+def compile_pe(sources: Sequence[Path], *, dll: bool = False, flags: Sequence[str] = (),
+               announce: str | None = None) -> Path:
     """Compile sources into one .exe (or .dll) in the cache; reused while the sources, the
-    headers beside them and in the -I folders of flags, and the flags are unchanged."""
+    headers beside them and in the -I folders of flags, and the flags are unchanged. A build
+    (not a reuse) says `announce` on stderr while it runs."""
     gcc = compiler()
     args = [*CFLAGS, *flags, *(["-shared"] if dll else [])]
     folders = [Path(src).parent for src in sources] + [Path(f[2:]) for f in flags if f.startswith("-I")]
@@ -59,7 +63,8 @@ def compile_pe(sources: Sequence[Path], *, dll: bool = False, flags: Sequence[st
     fd, tmp = tempfile.mkstemp(dir=out_dir, suffix=out.suffix)
     os.close(fd)
     try:
-        proc = subprocess.run([gcc, *args, "-o", tmp, *map(str, sources)], capture_output=True, text=True)
+        with announced(announce) if announce else contextlib.nullcontext():
+            proc = subprocess.run([gcc, *args, "-o", tmp, *map(str, sources)], capture_output=True, text=True)
         if proc.returncode != 0:
             first = next((line for line in proc.stderr.splitlines() if "error" in line), proc.stderr.strip())
             raise DrvtapeError(f"compiling {Path(sources[0]).name} failed: {first}")
@@ -70,22 +75,18 @@ def compile_pe(sources: Sequence[Path], *, dll: bool = False, flags: Sequence[st
     return out
 
 
-def _source(path: Path) -> Path:
-    if not path.is_file():
-        raise DrvtapeError(f"{path.stem} source not found at {path}: use a drvtape source checkout")
-    return path
-
-
 def build_drvhost() -> Path:
-    """drvhost.exe built from native/drvhost (a source checkout is needed)."""
-    sources = [_source(DRVHOST_SOURCE), *(DRVHOST_SOURCE.with_name(n) for n in DRVHOST_PARTS)]
-    return compile_pe(sources, flags=["-municode", f"-I{NATIVE_COMMON}"])
+    """drvhost.exe built from native/drvhost (drvtape.dllhost.sources says where that is)."""
+    entry = native_source("drvhost", "drvhost.c")
+    sources = [entry, *(entry.with_name(n) for n in DRVHOST_PARTS)]
+    return compile_pe(sources, flags=["-municode", f"-I{NATIVE_COMMON}"], announce="building drvhost")
 
 
 def build_drvtap() -> Path:
     """drvtap.dll, the recording proxy driver, built from native/drvtap."""
-    sources = [_source(DRVTAP_SOURCE), *(DRVTAP_SOURCE.with_name(n) for n in DRVTAP_PARTS)]
-    return compile_pe(sources, dll=True, flags=[f"-I{NATIVE_COMMON}"])
+    entry = native_source("drvtap", "drvtap.c")
+    sources = [entry, *(entry.with_name(n) for n in DRVTAP_PARTS)]
+    return compile_pe(sources, dll=True, flags=[f"-I{NATIVE_COMMON}"], announce="building drvtap")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

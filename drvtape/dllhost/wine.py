@@ -15,6 +15,7 @@ from pathlib import Path
 from drvtape.errors import DrvtapeError
 
 from drvtape.dllhost.cache import cache_root
+from drvtape.dllhost.slowstep import announced
 
 WINE_ENV = "DRVTAPE_WINE"
 PREFIX_ENV = "DRVTAPE_WINEPREFIX"
@@ -77,7 +78,8 @@ def ensure_prefix() -> Path:
     with open(prefix.parent / f"{prefix.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (prefix / _READY_MARK).exists():
-            _init_prefix(wine, prefix)
+            with announced(f"creating the Wine prefix {prefix}"):
+                _init_prefix(wine, prefix)
             (prefix / _READY_MARK).touch()
     return prefix
 
