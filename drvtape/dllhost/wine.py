@@ -26,6 +26,15 @@ _READY_MARK = ".drvtape-ready"
 # faults, and with the value gone (and winedbg disabled) no crash can ever start it.
 _AEDEBUG = r"HKLM\Software\Microsoft\Windows NT\CurrentVersion\AeDebug"
 _DLLOVERRIDES = "mscoree,mshtml=;winedbg.exe=d"  # no Mono/Gecko install prompts, no winedbg
+# Debian's wineserver wrapper runs `wineserver64 -p0`: the server (and services.exe, explorer...)
+# goes down the moment the prefix's last process exits, so every drvhost or `wine reg` started
+# after another ended pays Wine's whole start-up (`cmd /c exit`: 1.5-2.6 s, against 0.1-0.4 s
+# with the server up), and one starting just as the server goes down finds its socket closed:
+# the "wine client error:0: recvmsg: Connection reset by peer" the suite hit under load (seen
+# there, not reproduced in 220 back-to-back starts here). So a server is started first that
+# lingers this long once idle (a later -p overrides the wrapper's -p0; with a server already
+# running for the prefix it exits at once, status 2, in ~7 ms).
+SERVER_LINGER_S = 30
 
 
 def wine_binary() -> str:
@@ -66,12 +75,22 @@ def _init_prefix(wine: str, prefix: Path) -> None:
     subprocess.run([_wineserver(wine), "-w"], **quiet)  # the registry is on disk when it exits
 
 
+def _keep_server(wine: str, prefix: Path) -> None:
+    subprocess.run([_wineserver(wine), f"-p{SERVER_LINGER_S}"], env=wine_env(prefix), stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def ensure_prefix() -> Path:
-    """The private Wine prefix, created on first use."""
+    """The private Wine prefix, created on first use, with a wineserver running for it."""
     wine = wine_binary()
     prefix = prefix_dir()
-    if (prefix / _READY_MARK).exists():
-        return prefix
+    if not (prefix / _READY_MARK).exists():
+        _create_prefix(wine, prefix)
+    _keep_server(wine, prefix)
+    return prefix
+
+
+def _create_prefix(wine: str, prefix: Path) -> None:
     import fcntl  # POSIX only, and only needed where there is Wine
 
     prefix.parent.mkdir(parents=True, exist_ok=True)
@@ -81,7 +100,6 @@ def ensure_prefix() -> Path:
             with announced(f"creating the Wine prefix {prefix}"):
                 _init_prefix(wine, prefix)
             (prefix / _READY_MARK).touch()
-    return prefix
 
 
 def command(exe: Path) -> tuple[list[str], dict[str, str] | None]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 
 from drvtape.dllhost import HostCall, run_dll
+from drvtape.dllhost.client import run_host
 
 DRV_LOAD, DRV_ENABLE, DRV_OPEN, DRV_CLOSE, DRV_EXITSESSION, DRV_USER = 1, 2, 3, 4, 0xB, 0x4000
 EXCEPTION_ACCESS_VIOLATION = 0xC0000005
@@ -36,13 +37,12 @@ def test_exitsession_spinning_while_another_thread_opens_is_a_hang(driver):
     """Thread 1 is inside DRV_OPEN when thread 0's DRV_EXITSESSION starts; the open leaves its
     pending count behind and DRV_EXITSESSION never returns."""
     session = calls((0, DRV_LOAD), (1, DRV_OPEN), (0, DRV_EXITSESSION), (0, DRV_CLOSE, 0x100))
-    started = time.monotonic()
-    results = run_dll(driver("exit_spin"), session, timeout_s=1.0)
-    elapsed = time.monotonic() - started
+    run = run_host(driver("exit_spin"), session, timeout_s=1.0)
+    results = run.results
     assert [(r.seq, r.kind) for r in results] == [(1, "return"), (2, "return"), (3, "hang")]
     assert results[1].result == 0  # the open gave up: it saw the exiting flag
     assert results[2].duration_ns >= 1_000_000_000
-    assert elapsed < 1.0 + 2.0
+    assert run.replay_s < 1.0 + 2.0  # timed from the DLL loaded: Wine's own start-up varies with load
 
 
 def test_the_same_calls_on_one_thread_do_not_hang(driver):
