@@ -1,16 +1,24 @@
-"""Ships native/ (the C sources drvtape builds drvhost and drvtap from) inside the wheel.
+"""Ships native/ (the C sources drvtape builds drvhost and drvtap from) inside the wheel, and
+drvhost.exe and drvtap.dll built from them where this build has mingw-w64.
 
 native/ stays at the repository root, where it is edited; building the package copies its
-.c and .h files into drvtape/_native in the build tree, never into the source tree. A source
-checkout, and so an editable install, uses native/ itself (drvtape.dllhost.sources).
+.c and .h files into drvtape/_native in the build tree, never into the source tree, and
+builds the binaries into drvtape/_native/bin with drvtape's own build command (its imports
+are the standard library's only). A source checkout, and so an editable install, uses
+native/ itself (drvtape.dllhost.sources).
 """
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from setuptools import setup
 from setuptools.command.build_py import build_py
 
-NATIVE = Path(__file__).resolve().parent / "native"
+ROOT = Path(__file__).resolve().parent
+NATIVE = ROOT / "native"
 SHIPPED = ("*.c", "*.h")
+BINARIES = {"drvhost.exe": [], "drvtap.dll": ["--tap"]}
 
 
 class BuildPyWithNative(build_py):
@@ -26,6 +34,16 @@ class BuildPyWithNative(build_py):
                     continue
                 self.mkpath(str((target / rel).parent))
                 self.copy_file(str(src), str(target / rel), preserve_mode=False)
+        self.build_binaries(target / "bin")
+
+    def build_binaries(self, out: Path) -> None:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        for name, args in BINARIES.items():
+            done = subprocess.run([sys.executable, "-m", "drvtape.dllhost.build", *args, "--out", str(out / name)],
+                                  env=env, cwd=ROOT, capture_output=True, text=True)
+            if done.returncode != 0:  # no mingw-w64 here: the wheel builds them on first use instead
+                self.warn(f"shipping no built {name}: {done.stderr.strip()}")
+                return
 
 
 setup(cmdclass={"build_py": BuildPyWithNative})

@@ -20,6 +20,9 @@ class PostgresUnavailable(Exception):
     pass
 
 
+PORT_ATTEMPTS = 3
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -45,11 +48,18 @@ class PostgresServer:
         if os.geteuid() == 0:
             shutil.chown(self._dir, "postgres", "postgres")
             self._as = ["runuser", "-u", "postgres", "--"]
-        port = _free_port()
         data = self._dir / "data"
         self._run("initdb", "-D", str(data), "--auth=trust", "-U", "postgres")
-        self._run("pg_ctl", "-D", str(data), "-l", str(self._dir / "log"), "-w", "start", "-o",
-                  f"-k {self._dir} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off")
+        for attempt in range(PORT_ATTEMPTS):
+            # a free port can be taken between asking and binding (by another test worker)
+            port = _free_port()
+            try:
+                self._run("pg_ctl", "-D", str(data), "-l", str(self._dir / "log"), "-w", "start", "-o",
+                          f"-k {self._dir} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off")
+                break
+            except PostgresUnavailable:
+                if attempt == PORT_ATTEMPTS - 1:
+                    raise
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
 
     def _run(self, tool: str, *args: str) -> None:

@@ -22,7 +22,7 @@ from drvtape.errors import DrvtapeError
 
 from drvtape.dllhost.cache import cache_root
 from drvtape.dllhost.slowstep import announced
-from drvtape.dllhost.sources import native_root, native_source
+from drvtape.dllhost.sources import native_root, native_source, shipped_binary
 
 GCC_ENV = "DRVTAPE_MINGW_GCC"
 GCC_NAME = "x86_64-w64-mingw32-gcc"
@@ -76,17 +76,30 @@ def compile_pe(sources: Sequence[Path], *, dll: bool = False, flags: Sequence[st
 
 
 def build_drvhost() -> Path:
-    """drvhost.exe built from native/drvhost (drvtape.dllhost.sources says where that is)."""
+    """drvhost.exe as the wheel ships it, or built from native/drvhost (drvtape.dllhost.sources
+    says where that is)."""
+    shipped = shipped_binary("drvhost.exe")
+    if shipped is not None:
+        return shipped
     entry = native_source("drvhost", "drvhost.c")
     sources = [entry, *(entry.with_name(n) for n in DRVHOST_PARTS)]
     return compile_pe(sources, flags=["-municode", f"-I{NATIVE_COMMON}"], announce="building drvhost")
 
 
 def build_drvtap() -> Path:
-    """drvtap.dll, the recording proxy driver, built from native/drvtap."""
+    """drvtap.dll, the recording proxy driver: shipped built, or built from native/drvtap."""
+    shipped = shipped_binary("drvtap.dll")
+    if shipped is not None:
+        return shipped
     entry = native_source("drvtap", "drvtap.c")
     sources = [entry, *(entry.with_name(n) for n in DRVTAP_PARTS)]
     return compile_pe(sources, dll=True, flags=[f"-I{NATIVE_COMMON}"], announce="building drvtap")
+
+
+def drvhost_obtainable() -> None:
+    """DrvtapeError naming the compiler's Debian package, unless drvhost ships built."""
+    if shipped_binary("drvhost.exe") is None:
+        compiler()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

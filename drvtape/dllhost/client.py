@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from drvtape.dllhost import wine
-from drvtape.dllhost.build import build_drvhost, compiler
+from drvtape.dllhost.build import build_drvhost, drvhost_obtainable
 from drvtape.errors import DrvtapeError
 from drvtape.formats import host_protocol as p
 from drvtape.formats.host_calls import RETURNED, HostCall, HostResult
@@ -29,8 +29,9 @@ class HostRun:
 
 
 def host_available() -> None:
-    """DrvtapeError naming the Debian package when the compiler or (off Windows) Wine is missing."""
-    compiler()
+    """DrvtapeError naming the Debian package when the compiler (unless drvhost ships built) or
+    (off Windows) Wine is missing."""
+    drvhost_obtainable()
     if os.name != "nt":
         wine.wine_binary()
 

@@ -1,5 +1,6 @@
 """Where the C sources of drvhost and drvtap are: native/ in a source checkout (and an
-editable install), or the copy a built wheel ships as drvtape/_native (setup.py)."""
+editable install), or the copy a built wheel ships as drvtape/_native (setup.py), with the
+binaries built from them in drvtape/_native/bin where the wheel's build had mingw-w64."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,6 +14,12 @@ CHECKOUT = _PACKAGE.parent / "native"
 
 def native_root() -> Path:
     return SHIPPED if SHIPPED.is_dir() else CHECKOUT
+
+
+def shipped_binary(name: str) -> Path | None:
+    """drvhost.exe or drvtap.dll as the wheel ships it built, if it does."""
+    path = SHIPPED / "bin" / name
+    return path if path.is_file() else None
 
 
 def native_source(*parts: str) -> Path:

@@ -35,6 +35,7 @@ _DLLOVERRIDES = "mscoree,mshtml=;winedbg.exe=d"  # no Mono/Gecko install prompts
 # lingers this long once idle (a later -p overrides the wrapper's -p0; with a server already
 # running for the prefix it exits at once, status 2, in ~7 ms).
 SERVER_LINGER_S = 30
+SERVER_START_S = 60  # a server starting on a loaded machine; never wait without bound
 
 
 def wine_binary() -> str:
@@ -76,8 +77,11 @@ def _init_prefix(wine: str, prefix: Path) -> None:
 
 
 def _keep_server(wine: str, prefix: Path) -> None:
-    subprocess.run([_wineserver(wine), f"-p{SERVER_LINGER_S}"], env=wine_env(prefix), stdin=subprocess.DEVNULL,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        subprocess.run([_wineserver(wine), f"-p{SERVER_LINGER_S}"], env=wine_env(prefix), stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=SERVER_START_S)
+    except subprocess.TimeoutExpired as e:
+        raise DrvtapeError(f"wineserver did not start within {SERVER_START_S} s for {prefix}") from e
 
 
 def ensure_prefix() -> Path:
