@@ -28,6 +28,7 @@ seen = os.open(seen_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
 def driver(driver_id, hdrvr, msg, lparam1, lparam2):
     os.write(seen, struct.pack("<q", lparam1))
     return lparam1 & 0xFF
+os.write(seen, struct.pack("<q", -2))  # imported: the recorder is made from here on
 rec = Recorder(db, driver="crash-trial", durability=mode, batch_size=batch, max_pending=2 * batch)
 proc = rec.wrap(driver)
 os.write(seen, struct.pack("<q", -1))  # the session exists from here on
@@ -47,24 +48,31 @@ class TrialResult:
     session_exists: bool
 
 
+def wait_for(child: subprocess.Popen, seen_path: Path, size: int) -> None:
+    """Until the seen file holds size bytes (or the child is gone, or a minute passed)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and child.poll() is None and \
+            (not seen_path.exists() or seen_path.stat().st_size < size):
+        time.sleep(0.005)
+
+
 def run_trial(workdir: Path, mode: str, seed: int, batch: int = 64) -> TrialResult:
     rng = random.Random(seed)
     db, seen_path = workdir / f"t{seed}.db", workdir / f"t{seed}.seen"
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(db), str(seen_path), mode, str(batch)],
                              stderr=subprocess.PIPE)
+    # Python's start-up and imports are not what a trial tests, and on a loaded machine they
+    # can outlast any fixed delay: each trial's clock starts once the child has imported drvtape
+    wait_for(child, seen_path, 8)
     if rng.random() < 0.25:
-        time.sleep(rng.uniform(0.0, 0.8))  # any moment: start-up, the session's creation, the loop
+        time.sleep(rng.uniform(0.0, 0.8))  # any moment: the recorder's creation, the session's, the loop
     else:
-        # once the session exists, so that start-up time on a loaded machine cannot eat the trial
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and child.poll() is None and \
-                (not seen_path.exists() or seen_path.stat().st_size < 8):
-            time.sleep(0.005)
+        wait_for(child, seen_path, 16)  # once the session exists
         time.sleep(rng.uniform(0.0, 0.25))
     child.send_signal(signal.SIGKILL)
     child.wait()  # reaped: its pid no longer names a live process
     raw = seen_path.read_bytes() if seen_path.exists() else b""
-    values = [v for (v,) in struct.iter_unpack("<q", raw[: len(raw) // 8 * 8])]
+    values = [v for (v,) in struct.iter_unpack("<q", raw[: len(raw) // 8 * 8])][1:]  # after the -2 mark
     started = bool(values) and values[0] == -1
     if not started:
         return TrialResult([], [], [], None, False)
