@@ -77,26 +77,28 @@ def _init_prefix(wine: str, prefix: Path) -> None:
 
 
 def _keep_server(wine: str, prefix: Path) -> None:
+    """A lingering server for the prefix. A new server's system processes (services.exe,
+    explorer.exe, ...) are started by its first Wine process and inherit its stdout and
+    stderr: a caller reading those pipes to their end would wait for as long as the server
+    lives (checked: `wine64 cmd /c exit 2>&1 | cat` takes the 30 s of linger). So a new
+    server's first process is one of ours with no pipes."""
+    quiet = dict(env=wine_env(prefix), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                 stderr=subprocess.DEVNULL, timeout=SERVER_START_S)
     try:
-        subprocess.run([_wineserver(wine), f"-p{SERVER_LINGER_S}"], env=wine_env(prefix), stdin=subprocess.DEVNULL,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=SERVER_START_S)
+        started = subprocess.run([_wineserver(wine), f"-p{SERVER_LINGER_S}"], **quiet).returncode == 0
+        if started:
+            subprocess.run([wine, "cmd", "/c", "exit"], **quiet)
     except subprocess.TimeoutExpired as e:
         raise DrvtapeError(f"wineserver did not start within {SERVER_START_S} s for {prefix}") from e
 
 
 def ensure_prefix() -> Path:
-    """The private Wine prefix, created on first use, with a wineserver running for it."""
-    wine = wine_binary()
-    prefix = prefix_dir()
-    if not (prefix / _READY_MARK).exists():
-        _create_prefix(wine, prefix)
-    _keep_server(wine, prefix)
-    return prefix
-
-
-def _create_prefix(wine: str, prefix: Path) -> None:
+    """The private Wine prefix, created on first use, with a wineserver running for it
+    (under a file lock, so parallel runs neither race the creation nor the server's start)."""
     import fcntl  # POSIX only, and only needed where there is Wine
 
+    wine = wine_binary()
+    prefix = prefix_dir()
     prefix.parent.mkdir(parents=True, exist_ok=True)
     with open(prefix.parent / f"{prefix.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -104,6 +106,8 @@ def _create_prefix(wine: str, prefix: Path) -> None:
             with announced(f"creating the Wine prefix {prefix}"):
                 _init_prefix(wine, prefix)
             (prefix / _READY_MARK).touch()
+        _keep_server(wine, prefix)
+    return prefix
 
 
 def command(exe: Path) -> tuple[list[str], dict[str, str] | None]:
