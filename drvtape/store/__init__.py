@@ -1,14 +1,8 @@
 """The store: SQL, the codec of stored values and the hash chain, migrations, recovery."""
 
-from drvtape.store.database import (
-    DEFAULT_DB,
-    Store,
-    StoredSession,
-    database_url,
-    opened,
-    schema_version,
-    sqlite_path,
-)
+from drvtape.store.database import Store, StoredSession, opened
+from drvtape.store.engines import DEFAULT_DB, database_url, sqlite_path
+from drvtape.store.opening import schema_version
 from drvtape.store.queries import EventFilter, SessionSummary
 
 __all__ = ["DEFAULT_DB", "EventFilter", "SessionSummary", "Store", "StoredSession", "database_url", "opened",

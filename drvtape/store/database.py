@@ -12,55 +12,30 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy import event as sa_event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from drvtape.errors import DrvtapeError
 from drvtape.schema.events import Event, SessionHeader
 from drvtape.schema.rows import ROW_COLUMNS, EventRow, Kind, event_to_row, row_to_event
 from drvtape.schema.values import as_unsigned64
-from drvtape.store import chain, codec
+from drvtape.store import chain, codec, damage, opening
 from drvtape.store import tables as t
 from drvtape.store.appends import Appender, ChainTips, EventInserter
+from drvtape.store.engines import WRITE, create_engine, database_url, sqlite_path
 from drvtape.store.queries import EventFilter, SessionSummary, apply_filter, summaries
 
-DEFAULT_DB = "drvtape.db"
 _SELECT_COLUMNS = [t.events.c[name] for name in ROW_COLUMNS]
 
 
-def database_url(path_or_url: str | os.PathLike | None) -> str:
-    """A SQLAlchemy URL from --db: URLs pass through, anything else is a SQLite file path."""
-    value = os.fspath(path_or_url or os.environ.get("DRVTAPE_DB") or DEFAULT_DB)
-    if "://" in value:
-        return value
-    return "sqlite:///" + str(Path(value).expanduser().resolve())
-
-
-def sqlite_path(url: str) -> Path | None:
-    parsed = sa.engine.make_url(url)
-    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
-        return None
-    return Path(parsed.database)
-
-
-def _tune_sqlite(dbapi_conn, _record) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA busy_timeout = 30000")
-    cur.execute("PRAGMA foreign_keys = ON")
-    cur.execute("PRAGMA synchronous = NORMAL")
-    cur.close()
-
-
 @contextmanager
-def opened(db: str | os.PathLike | Store | None, *, create: bool = False) -> Iterator[Store]:
+def opened(db: str | os.PathLike | Store | None, *, create: bool = False, read_only: bool = False) -> Iterator[Store]:
     """The Store given, or the database at a path or URL opened for the block and closed after it."""
     if isinstance(db, Store):
         yield db
         return
-    with Store.open(db, create=create) as store:
+    with Store.open(db, create=create, read_only=read_only) as store:
         yield store
 
 
@@ -71,68 +46,49 @@ class StoredSession:
 
 
 class Store:
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, where: str):
         self.engine = engine
+        self.where = where  # the file, or the URL without its password: what messages name
         self.inserter = EventInserter(engine)
         self.tips = ChainTips(engine)
 
     # ---- opening -------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path_or_url: str | os.PathLike | None = None, *, create: bool = False) -> Store:
-        """Open a drvtape database. create=True makes a new one where there is none.
+    def open(cls, path_or_url: str | os.PathLike | None = None, *, create: bool = False,
+             read_only: bool = False) -> Store:
+        """Open a drvtape database. create=True makes a new one where there is none;
+        read_only=True opens a SQLite file so that nothing can write to it.
 
         Opening an existing database writes nothing to it: orphaned sessions are ended by the
         writers that call drvtape.store.recovery, never here."""
         url = database_url(path_or_url)
         path = sqlite_path(url)
         if path is not None:
-            if path.is_dir():
-                raise DrvtapeError(f"{path} is a directory, not a drvtape database")
+            opening.check_file(path, create)
             if not path.exists():
-                if not create:
-                    raise DrvtapeError(f"no drvtape database at {path} (record or import a session first, or pass --db)")
-                if not path.parent.is_dir():
-                    raise DrvtapeError(f"cannot create {path}: folder {path.parent} does not exist")
+                opening.create_sqlite_file(path)
+        engine = create_engine(url, path, read_only=read_only)
+        where = str(path) if path is not None else engine.url.render_as_string(hide_password=True)
+        damage.translate_engine_errors(engine, where, str(path) if path is not None else None)
         try:
-            engine = sa.create_engine(url)
-        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
-            raise DrvtapeError(f"cannot use database URL {url!r}: {exc}") from None
-        if path is not None:
-            sa_event.listen(engine, "connect", _tune_sqlite)
-        store = cls(engine)
-        try:
-            store._check_or_create(create, path)
+            version = opening.checked_version(engine, where, create_tables=create and path is None)
+            opening.refuse_older(version, where)
         except sa.exc.DatabaseError as exc:
             engine.dispose()
-            where = path if path is not None else url
             raise DrvtapeError(f"{where} is not a usable drvtape database: {_first_line(exc)}") from None
         except DrvtapeError:
             engine.dispose()
             raise
-        return store
+        return cls(engine, where)
 
-    def _check_or_create(self, create: bool, path: Path | None) -> None:
-        with self.engine.begin() as conn:
-            names = set(sa.inspect(conn).get_table_names())
-            if t.meta.name not in names:
-                if names or not create:
-                    raise DrvtapeError(f"{path or self.engine.url} is not a drvtape database")
-                if path is not None:
-                    conn.exec_driver_sql("PRAGMA journal_mode = WAL")
-                t.metadata.create_all(conn)
-                conn.execute(t.meta.insert(), [
-                    {"key": "application", "value": t.APPLICATION},
-                    {"key": "schema_version", "value": str(t.SCHEMA_VERSION)},
-                ])
-                return
-            version = schema_version(conn, path or self.engine.url)
-        if version < t.SCHEMA_VERSION:
-            where = path or self.engine.url
-            raise DrvtapeError(
-                f"the database has schema version {version}, older than this drvtape's ({t.SCHEMA_VERSION}): "
-                f"run 'drvtape --db {where} db upgrade' (it keeps a backup)"
-            )
+    @contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """A connection in a write transaction (on SQLite it holds the write lock from its start)."""
+        with self.engine.connect() as conn:
+            conn.execution_options(**WRITE)
+            with conn.begin():
+                yield conn
 
     def appender(self, session_pk: int, *, fsync: bool) -> Appender:
         return Appender(self.engine, self.inserter, self.tips, session_pk, fsync)
@@ -150,7 +106,7 @@ class Store:
 
     def begin_session(self, header: SessionHeader) -> int:
         """Store a session header; returns the key that append_rows takes."""
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             return self._insert_header(conn, header)
 
     def _insert_header(self, conn, header: SessionHeader) -> int:
@@ -165,14 +121,14 @@ class Store:
         rows = list(rows)
         if not rows:
             return
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             tip = self.inserter.insert(conn, session_pk, rows, self.tips.tip(session_pk, conn))
         self.tips.advance(session_pk, tip)
 
     def import_sessions(self, sessions: Iterable[tuple[SessionHeader, Sequence[Event]]]) -> list[uuid.UUID]:
         """Store whole sessions (validated events) in one transaction: all of them, or nothing."""
         stored = []
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             for header, events in sessions:
                 self._insert_session(conn, header, [event_to_row(ev) for ev in events])
                 stored.append(header.id)
@@ -180,7 +136,7 @@ class Store:
 
     def store_session(self, header: SessionHeader, rows: Sequence[Sequence]) -> int:
         """Store a whole session (its header, then its rows) in one transaction; its key."""
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             return self._insert_session(conn, header, rows)
 
     def _insert_session(self, conn, header: SessionHeader, rows: Sequence[Sequence]) -> int:
@@ -190,6 +146,7 @@ class Store:
 
     # ---- reading -------------------------------------------------------------------------
 
+    @damage.reads
     def resolve(self, ref: str) -> StoredSession:
         """A session by full UUID, unique prefix of it, or `last`."""
         s = t.sessions
@@ -208,6 +165,7 @@ class Store:
             raise DrvtapeError(f"session prefix {ref!r} is ambiguous: give more of the UUID")
         return StoredSession(found[0]["pk"], codec.header_from_columns(found[0]))
 
+    @damage.reads
     def sessions(self, *, machine: str | None = None, driver: str | None = None, with_msg: int | None = None,
                  limit: int | None = None) -> list[SessionSummary]:
         """Session summaries, oldest first; limit keeps the newest."""
@@ -226,11 +184,13 @@ class Store:
             headers = conn.execute(query).mappings().all()[::-1]
             return summaries(conn, headers)
 
+    @damage.reads
     def summary(self, session_pk: int) -> SessionSummary:
         with self.engine.connect() as conn:
             headers = conn.execute(sa.select(t.sessions).where(t.sessions.c.pk == session_pk)).mappings().all()
             return summaries(conn, headers)[0]
 
+    @damage.reads
     def threads(self, session_pk: int) -> list[int]:
         """A session's OS thread ids in order of first appearance."""
         e = t.events
@@ -248,6 +208,7 @@ class Store:
         with self.engine.connect() as conn:
             return dict(conn.execute(query).all())
 
+    @damage.reads
     def rows(self, session_pk: int, flt: EventFilter | None = None) -> list[EventRow]:
         """A session's event rows (ROW_COLUMNS order, unsigned values restored), in seq order."""
         e = t.events
@@ -260,9 +221,11 @@ class Store:
         with self.engine.connect() as conn:
             return [codec.from_db_row(r) for r in conn.execute(query)]
 
+    @damage.reads
     def events(self, session_pk: int, flt: EventFilter | None = None) -> list[Event]:
         return [row_to_event(r) for r in self.rows(session_pk, flt)]
 
+    @damage.reads
     def verify(self, session_pk: int) -> list[tuple[int, str]]:
         """Check a session's events against its hash chain: (seq, what is wrong), first first.
 
@@ -289,6 +252,7 @@ class Store:
                 break
         return problems
 
+    @damage.reads
     def find(self, session_id: uuid.UUID) -> StoredSession | None:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(t.sessions).where(t.sessions.c.uuid == str(session_id))).mappings().first()
@@ -312,6 +276,7 @@ class Store:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(e.c.chain).where(e.c.session_pk == session_pk, e.c.seq == seq)).scalar()
 
+    @damage.reads
     def sessions_with(self, msg: int) -> list[uuid.UUID]:
         """Every session that received a message (a call event for it), oldest first."""
         s, e = t.sessions, t.events
@@ -323,20 +288,6 @@ class Store:
     def event_count(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(sa.func.count()).select_from(t.events)).scalar_one()
-
-
-def schema_version(conn, where) -> int:
-    """The drvtape schema version of a database; refuses one that is not drvtape's or too new."""
-    meta = dict(conn.execute(sa.select(t.meta.c.key, t.meta.c.value)).all())
-    if meta.get("application") != t.APPLICATION:
-        raise DrvtapeError(f"{where} is not a drvtape database")
-    version = meta.get("schema_version", "")
-    if not version.isdigit():
-        raise DrvtapeError(f"unknown drvtape schema version {version!r} in {where}")
-    if int(version) > t.SCHEMA_VERSION:
-        raise DrvtapeError(f"the database has schema version {version}, newer than this drvtape knows "
-                           f"({t.SCHEMA_VERSION}): upgrade drvtape to read it")
-    return int(version)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -50,7 +50,7 @@ def _end_session(store: Store, pk: int, pid: int) -> bool:
     e = t.events
     store.tips.forget(pk)  # whoever ends it, the tip this store knew is no longer the last
     try:
-        with store.engine.begin() as conn:
+        with store.writing() as conn:
             # One read: an end is always a session's last event, and whoever commits one after
             # this read has taken the seq this insert wants.
             last = conn.execute(sa.select(e.c.seq, e.c.ts_ns, e.c.kind, e.c.call_seq).where(e.c.session_pk == pk)

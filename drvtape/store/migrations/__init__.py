@@ -1,7 +1,8 @@
 """Schema migrations (Alembic). Revision "000N" brings a database to drvtape schema version N.
 
 `upgrade` is what `drvtape db upgrade` runs: a backup first (SQLite files), then every
-migration from the database's version to this drvtape's, in one transaction.
+migration from the database's version to this drvtape's, in one transaction (the
+alembic_version stamp included: DDL is transactional on SQLite too, drvtape.store.engines).
 """
 
 import sqlite3
@@ -15,6 +16,7 @@ from alembic.config import Config
 from drvtape.errors import DrvtapeError
 from drvtape.store import tables as t
 from drvtape.store import Store, database_url, schema_version, sqlite_path
+from drvtape.store.engines import WRITE, create_engine
 
 
 @dataclass(frozen=True)
@@ -29,18 +31,20 @@ def upgrade(path_or_url) -> Upgrade:
     path = sqlite_path(url)
     if path is not None and not path.is_file():
         raise DrvtapeError(f"no drvtape database at {path}")
-    engine = sa.create_engine(url)
+    engine = create_engine(url, path)
     try:
         with engine.connect() as conn:
             before = schema_version(conn, path or url)
         if before == t.SCHEMA_VERSION:
             return Upgrade(before, before, None)
         backup = _backup(path, before) if path is not None else None
-        with engine.begin() as conn:
-            config = alembic_config(conn)
-            if "alembic_version" not in sa.inspect(conn).get_table_names():
-                command.stamp(config, f"{before:04d}")
-            command.upgrade(config, f"{t.SCHEMA_VERSION:04d}")
+        with engine.connect() as conn:
+            conn.execution_options(**WRITE)
+            with conn.begin():  # stamp and every migration commit together, or not at all
+                config = alembic_config(conn)
+                if "alembic_version" not in sa.inspect(conn).get_table_names():
+                    command.stamp(config, f"{before:04d}")
+                command.upgrade(config, f"{t.SCHEMA_VERSION:04d}")
     except sa.exc.DatabaseError as exc:
         raise DrvtapeError(f"cannot upgrade {path or url}: {str(getattr(exc, 'orig', exc)).splitlines()[0]}") from None
     finally:

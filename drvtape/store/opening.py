@@ -1,0 +1,124 @@
+"""Creating a drvtape database, atomically, and checking an existing one's schema version.
+
+A SQLite file is built complete under a temporary name beside its place and hard-linked
+there: a kill at any moment leaves either no database (and a `.NAME.*.creating` file) or a
+whole one, and of two processes creating it at once the second finds the first's and uses it.
+Another engine's database is created in one transaction (DDL is transactional there), under
+an advisory lock on PostgreSQL so that concurrent first uses create it once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from drvtape.errors import DrvtapeError
+from drvtape.store import tables as t
+from drvtape.store.engines import WRITE, create_engine
+
+_PG_CREATION_LOCK = 0x64727674  # "drvt": the advisory lock key held while creating the tables
+
+
+def check_file(path: Path, create: bool) -> None:
+    """Refuse a path no database can be at (or, without create, where none is)."""
+    if path.is_dir():
+        raise DrvtapeError(f"{path} is a directory, not a drvtape database")
+    if path.exists():
+        if path.stat().st_size == 0:
+            raise DrvtapeError(f"{path} is an empty file, not a drvtape database")
+        return
+    if not create:
+        raise DrvtapeError(f"no drvtape database at {path} (record or import a session first, or pass --db)")
+    if not path.parent.is_dir():
+        raise DrvtapeError(f"cannot create {path}: folder {path.parent} does not exist")
+
+
+def create_sqlite_file(path: Path) -> None:
+    """A new, complete drvtape database at path, unless another process made one first."""
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.creating")
+    os.close(os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))  # the umask's mode, as SQLite's
+    try:
+        engine = create_engine("sqlite:///" + str(temp), temp)
+        try:
+            with engine.connect() as conn:
+                conn.execution_options(**WRITE)
+                with conn.begin():
+                    _create_tables(conn)
+            raw = engine.raw_connection()
+            try:
+                raw.cursor().execute("PRAGMA journal_mode = WAL")  # kept in the file from now on
+            finally:
+                raw.close()
+        finally:
+            engine.dispose()
+        _publish(temp, path)
+    finally:
+        for leftover in (temp, temp.with_name(temp.name + "-wal"), temp.with_name(temp.name + "-shm")):
+            leftover.unlink(missing_ok=True)
+
+
+def _publish(temp: Path, path: Path) -> None:
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        pass  # created meanwhile by another process: that one is the database
+    except OSError:  # a file system without hard links: rename, unless one appeared meanwhile
+        if not path.exists():
+            os.replace(temp, path)
+
+
+def checked_version(engine: Engine, where: str, *, create_tables: bool) -> int:
+    """The database's schema version, refusing a foreign or too new one; create_tables makes
+    the tables in a database that has none (engines other than SQLite files)."""
+    with engine.connect() as conn:
+        names = set(sa.inspect(conn).get_table_names())
+        if t.meta.name in names:
+            return schema_version(conn, where)
+    if names or not create_tables:
+        raise DrvtapeError(f"{where} is not a drvtape database")
+    with engine.connect() as conn:
+        conn.execution_options(**WRITE)
+        with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_CREATION_LOCK})
+            names = set(sa.inspect(conn).get_table_names())
+            if not names:
+                _create_tables(conn)
+            elif t.meta.name not in names:
+                raise DrvtapeError(f"{where} is not a drvtape database")
+            return schema_version(conn, where)
+
+
+def _create_tables(conn: Connection) -> None:
+    t.metadata.create_all(conn)
+    conn.execute(t.meta.insert(), [
+        {"key": "application", "value": t.APPLICATION},
+        {"key": "schema_version", "value": str(t.SCHEMA_VERSION)},
+    ])
+
+
+def schema_version(conn: Connection, where) -> int:
+    """The drvtape schema version of a database; refuses one that is not drvtape's or too new."""
+    meta = dict(conn.execute(sa.select(t.meta.c.key, t.meta.c.value)).all())
+    if meta.get("application") != t.APPLICATION:
+        raise DrvtapeError(f"{where} is not a drvtape database")
+    version = meta.get("schema_version", "")
+    if not isinstance(version, str) or not re.fullmatch(r"[0-9]{1,9}", version):
+        raise DrvtapeError(f"{where} is damaged: its schema version {version!r} is not a number")
+    if int(version) > t.SCHEMA_VERSION:
+        raise DrvtapeError(f"the database has schema version {version}, newer than this drvtape knows "
+                           f"({t.SCHEMA_VERSION}): upgrade drvtape to read it")
+    return int(version)
+
+
+def refuse_older(version: int, where: str) -> None:
+    if version < t.SCHEMA_VERSION:
+        raise DrvtapeError(
+            f"the database has schema version {version}, older than this drvtape's ({t.SCHEMA_VERSION}): "
+            f"run 'drvtape --db {where} db upgrade' (it keeps a backup)"
+        )
