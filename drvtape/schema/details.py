@@ -8,8 +8,15 @@ the text is written one way (compact JSON, non-ASCII kept) and read one way.
 import json
 from typing import NamedTuple
 
+from pydantic import ValidationError
+
+from drvtape.errors import DrvtapeError
 from drvtape.schema.events import EndReason
 from drvtape.schema.payloads import CallPayloads
+
+
+class DamagedDetail(DrvtapeError, ValueError):
+    """Stored details that drvtape never writes: a damaged or tampered database."""
 
 
 class FaultDetail(NamedTuple):
@@ -33,7 +40,10 @@ def encode_call(payloads: CallPayloads | None) -> str | None:
 
 
 def decode_call(text: str | None) -> CallPayloads | None:
-    return CallPayloads.model_validate_json(text) if text else None
+    try:
+        return CallPayloads.model_validate_json(text) if text else None
+    except ValidationError as exc:
+        raise DamagedDetail(f"a stored call's payloads are not valid ({exc.errors()[0]['msg']})") from None
 
 
 def encode_fault(code: int, module: str | None, offset: int | None, description: str | None) -> str:
@@ -41,7 +51,7 @@ def encode_fault(code: int, module: str | None, offset: int | None, description:
 
 
 def decode_fault(text: str) -> FaultDetail:
-    data = json.loads(text)
+    data = _loads(text, "fault", "code")
     return FaultDetail(data["code"], data.get("module"), data.get("offset"), data.get("description"))
 
 
@@ -50,7 +60,7 @@ def encode_mark(text: str) -> str:
 
 
 def decode_mark(text: str) -> str:
-    return json.loads(text)["text"]
+    return _loads(text, "mark", "text")["text"]
 
 
 def encode_end(reason: EndReason | str, detail: str | None) -> str:
@@ -58,5 +68,19 @@ def encode_end(reason: EndReason | str, detail: str | None) -> str:
 
 
 def decode_end(text: str) -> EndDetail:
-    data = json.loads(text)
-    return EndDetail(EndReason(data["reason"]), data.get("detail"))
+    data = _loads(text, "end", "reason")
+    try:
+        return EndDetail(EndReason(data["reason"]), data.get("detail"))
+    except ValueError:
+        raise DamagedDetail(f"a stored end has an unknown reason {data['reason']!r}") from None
+
+
+def _loads(text: str | None, kind: str, required: str) -> dict:
+    """A stored detail's JSON object, which has the key `required`."""
+    try:
+        data = json.loads(text)
+    except (TypeError, ValueError):
+        raise DamagedDetail(f"a stored {kind}'s details are not JSON: {str(text)[:60]!r}") from None
+    if not isinstance(data, dict) or required not in data:
+        raise DamagedDetail(f"a stored {kind}'s details have no {required!r}: {str(text)[:60]!r}")
+    return data

@@ -13,7 +13,7 @@ models through event_to_row).
 from enum import IntEnum
 from typing import NamedTuple
 
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from drvtape.schema import details
 from drvtape.schema.events import CallEvent, EndEvent, EndReason, Event, FaultEvent, MarkEvent, ReturnEvent
@@ -100,7 +100,11 @@ def event_to_row(ev) -> EventRow:
 
 
 def row_to_event(row: EventRow) -> Event:
-    kind = Kind(row.kind)
+    """The event model of a stored row; DamagedDetail for a row drvtape never writes."""
+    try:
+        kind = Kind(row.kind)
+    except ValueError:
+        raise details.DamagedDetail(f"seq {row.seq} has an unknown kind {row.kind!r}") from None
     data: dict = {"kind": KIND_NAMES[kind], "seq": row.seq, "ts_ns": row.ts_ns, "thread": row.thread}
     if kind is Kind.CALL:
         data.update(msg=row.msg, driver_id=row.driver_id, hdrvr=row.hdrvr, lparam1=row.lparam1,
@@ -115,5 +119,11 @@ def row_to_event(row: EventRow) -> Event:
         data.update(text=details.decode_mark(row.payload))
     else:
         data.update(call_seq=row.call_seq, **details.decode_end(row.payload)._asdict())
-    return _event_adapter.validate_python(data)
+    try:
+        return _event_adapter.validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"][1:])
+        raise details.DamagedDetail(f"seq {row.seq} has a {where} that is not valid ({first['msg']}, "
+                                    f"got {first.get('input')!r:.60})") from None
 

@@ -18,6 +18,8 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
 
 from drvtape.errors import DrvtapeError
+from drvtape.schema.details import DamagedDetail
+from drvtape.store.pages import damaged_page
 
 RESTORE = "run `drvtape verify` / restore the backup"
 # sqlite3.h: SQLITE_CORRUPT 11, SQLITE_NOTADB 26 (primary codes: the low byte of an extended one)
@@ -59,23 +61,6 @@ def damage_message(exc: BaseException, where: str, sqlite_file: str | None) -> s
     return None
 
 
-def damaged_page(sqlite_file: str) -> int | None:
-    """The first page SQLite's quick_check names in a damaged file, if it names one."""
-    try:
-        conn = sqlite3.connect(f"file:{sqlite_file}?mode=ro", uri=True)
-        try:
-            found = conn.execute("PRAGMA quick_check(20)").fetchall()
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return None
-    for (line,) in found:
-        match = re.search(r"page (\d+)", str(line), re.IGNORECASE)
-        if match:
-            return int(match.group(1))
-    return None
-
-
 def reads(method):
     """A Store method that decodes stored values: values drvtape never writes are damage."""
 
@@ -83,6 +68,8 @@ def reads(method):
     def guarded(store, *args, **kwargs):
         try:
             return method(store, *args, **kwargs)
+        except DamagedDetail as exc:
+            raise DamagedDatabase(f"{store.where} is damaged: {exc}; {RESTORE}") from None
         except DrvtapeError:
             raise
         except (ValueError, TypeError, KeyError) as exc:
