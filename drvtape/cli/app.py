@@ -63,9 +63,10 @@ def db_of(ctx: typer.Context) -> str | None:
     return ctx.find_root().obj.db
 
 
-def open_store(ctx: typer.Context, *, create: bool = False) -> Store:
-    """The database named by --db / DRVTAPE_DB; create=True for commands that write."""
-    return Store.open(db_of(ctx), create=create)
+def open_store(ctx: typer.Context, *, create: bool = False, read_only: bool = False) -> Store:
+    """The database named by --db / DRVTAPE_DB; create=True for commands that write,
+    read_only=True for commands that only read (readable on read-only media, never written)."""
+    return Store.open(db_of(ctx), create=create, read_only=read_only)
 
 
 # ---- the conventions, applied to every command ------------------------------------------

@@ -51,7 +51,7 @@ def diff(
 ) -> None:
     """Align two sessions call by call (ids remapped); exit 0 when they match, 1 when they differ."""
     fmt = output_format(fmt, as_json)
-    with open_store(ctx) as store:
+    with open_store(ctx, read_only=True) as store:
         sa, sb = store.resolve(a), store.resolve(b)
         result = diff_recordings(recording_from_rows(sa.header, store.rows(sa.pk)),
                                  recording_from_rows(sb.header, store.rows(sb.pk)))

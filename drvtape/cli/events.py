@@ -43,7 +43,7 @@ def events(
 
     The table's t is milliseconds from the session start; --format csv gives exact decimal values."""
     fmt = output_format(fmt, as_json)
-    with open_store(ctx) as store:
+    with open_store(ctx, read_only=True) as store, store.snapshot():
         stored = store.resolve(session)
         threads = thread_names(store.threads(stored.pk))
         started = stored.header.started_at

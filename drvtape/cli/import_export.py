@@ -121,7 +121,7 @@ def export(
     output: str = OUTPUT,
 ) -> None:
     """Write sessions as JSONL: exact, so importing the file elsewhere gives the same sessions."""
-    with open_store(ctx) as store:
+    with open_store(ctx, read_only=True) as store:
         chosen = chosen_sessions(store, sessions, every)
         write_output(output, (line + "\n" for stored in chosen
                               for line in dump_session(stored.header, store.events(stored.pk))))

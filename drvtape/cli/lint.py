@@ -61,7 +61,7 @@ def lint(
         print_records(fmt, RULES, RULES_VIEW)
         return
     rules = select_rules(rule)
-    with open_store(ctx) as store:
+    with open_store(ctx, read_only=True) as store:
         chosen = chosen_sessions(store, sessions, every)
         results = [(s.header, lint_rows(store.rows(s.pk), rules)) for s in chosen]
         shown = copyable_ids(store, [h.id for h, _ in results], every=every, wide=wide)

@@ -42,7 +42,7 @@ def sessions(
 
     A session's threads are the threads that sent it messages."""
     fmt = output_format(fmt, as_json)
-    with open_store(ctx) as store:
+    with open_store(ctx, read_only=True) as store:
         found = store.sessions(machine=machine, driver=driver, with_msg=with_msg, limit=limit)
         unfiltered = machine is None and driver is None and with_msg is None and limit is None
         shown = copyable_ids(store, [s.header.id for s in found], every=unfiltered,

@@ -22,7 +22,7 @@ def show(
 ) -> None:
     """One session: its header, calls per message, threads, outcome and DRV_EXITSESSION events."""
     fmt = output_format(fmt, as_json)
-    with open_store(ctx) as store:
+    with open_store(ctx, read_only=True) as store, store.snapshot():
         stored = store.resolve(session)
         summary = store.summary(stored.pk)
         threads = thread_names(store.threads(stored.pk))

@@ -55,7 +55,7 @@ def state(
 ) -> None:
     """The driver's state at a seq: loaded/enabled, open instances, calls in flight, last message per thread."""
     fmt = output_format(fmt, as_json)
-    with open_store(ctx) as store:
+    with open_store(ctx, read_only=True) as store:
         stored = store.resolve(session)
         rows = store.rows(stored.pk)
         names = thread_names(store.threads(stored.pk))

@@ -15,7 +15,7 @@ def timeline(
     output: str = typer.Option(..., "-o", "--output", metavar="FILE", help="The HTML file to write; - is stdout."),
 ) -> None:
     """Draw a session as a sequence diagram in one HTML file (no network needed to view it)."""
-    with open_store(ctx) as store:
+    with open_store(ctx, read_only=True) as store:
         stored = store.resolve(session)
         page = timeline_html(timeline_data(stored.header, store.rows(stored.pk)))
     write_output(output, [page])

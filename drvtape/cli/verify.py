@@ -24,7 +24,7 @@ def verify(
 ) -> None:
     """Check sessions against their hash chains; exit 1 when an event was altered, removed, inserted or moved."""
     fmt = output_format(fmt, as_json)
-    with open_store(ctx) as store:
+    with open_store(ctx, read_only=True) as store:
         chosen = chosen_sessions(store, sessions, every)
         results = [(str(s.header.id), store.verify(s.pk)) for s in chosen]
         shown = {str(i): text for i, text in

@@ -51,6 +51,7 @@ class Store:
         self.where = where  # the file, or the URL without its password: what messages name
         self.inserter = EventInserter(engine)
         self.tips = ChainTips(engine)
+        self._snapshot: Connection | None = None
 
     # ---- opening -------------------------------------------------------------------------
 
@@ -89,6 +90,30 @@ class Store:
             conn.execution_options(**WRITE)
             with conn.begin():
                 yield conn
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection to read with: the snapshot's when one is open, else a new one."""
+        if self._snapshot is not None:
+            yield self._snapshot
+            return
+        with self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Every read of this store in the block sees the database at one moment (one
+        transaction; REPEATABLE READ on PostgreSQL): for a command that reads a session
+        being recorded in several queries. One thread's reads."""
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                self._snapshot = conn
+                try:
+                    yield
+                finally:
+                    self._snapshot = None
 
     def appender(self, session_pk: int, *, fsync: bool) -> Appender:
         return Appender(self.engine, self.inserter, self.tips, session_pk, fsync)
@@ -157,7 +182,7 @@ class Store:
             query = sa.select(s).where(s.c.uuid.startswith(text, autoescape=True)).limit(2)
         else:
             raise DrvtapeError(f"{ref!r} is not a session: give a UUID, a unique prefix of one, or 'last'")
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             found = conn.execute(query).mappings().all()
         if not found:
             raise DrvtapeError("the database has no sessions" if text == "last" else f"no session matches {ref!r}")
@@ -180,13 +205,13 @@ class Store:
                 sa.select(e.c.session_pk).where(e.c.msg == with_msg, e.c.kind == Kind.CALL)))
         if limit is not None:
             query = query.limit(limit)
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             headers = conn.execute(query).mappings().all()[::-1]
             return summaries(conn, headers)
 
     @damage.reads
     def summary(self, session_pk: int) -> SessionSummary:
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             headers = conn.execute(sa.select(t.sessions).where(t.sessions.c.pk == session_pk)).mappings().all()
             return summaries(conn, headers)[0]
 
@@ -197,7 +222,7 @@ class Store:
         first = sa.func.min(e.c.seq)
         query = (sa.select(e.c.thread, first).where(e.c.session_pk == session_pk)
                  .group_by(e.c.thread).order_by(first))
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             return [as_unsigned64(thread) for thread, _ in conn.execute(query)]
 
     def call_counts(self, session_pk: int) -> dict[int, int]:
@@ -205,7 +230,7 @@ class Store:
         e = t.events
         query = (sa.select(e.c.msg, sa.func.count()).where(e.c.session_pk == session_pk, e.c.kind == Kind.CALL)
                  .group_by(e.c.msg).order_by(e.c.msg))
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             return dict(conn.execute(query).all())
 
     @damage.reads
@@ -218,7 +243,7 @@ class Store:
         query = query.order_by(e.c.seq)
         if flt is not None and flt.limit is not None:
             query = query.limit(flt.limit)
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             return [codec.from_db_row(r) for r in conn.execute(query)]
 
     @damage.reads
@@ -234,7 +259,7 @@ class Store:
         the first is reported).
         """
         e, s = t.events, t.sessions
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             session_id = conn.execute(sa.select(s.c.uuid).where(s.c.pk == session_pk)).scalar_one()
             stored = conn.execute(sa.select(*_SELECT_COLUMNS, e.c.chain).where(e.c.session_pk == session_pk)
                                   .order_by(e.c.seq)).all()
@@ -254,7 +279,7 @@ class Store:
 
     @damage.reads
     def find(self, session_id: uuid.UUID) -> StoredSession | None:
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             row = conn.execute(sa.select(t.sessions).where(t.sessions.c.uuid == str(session_id))).mappings().first()
         return StoredSession(row["pk"], codec.header_from_columns(row)) if row else None
 
@@ -266,14 +291,14 @@ class Store:
     def last_link(self, session_pk: int) -> tuple[int, bytes | None]:
         """(the highest seq stored, its chain link); (0, None) for a session with no events."""
         e = t.events
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             row = conn.execute(sa.select(e.c.seq, e.c.chain).where(e.c.session_pk == session_pk)
                                .order_by(e.c.seq.desc()).limit(1)).first()
         return (row.seq, row.chain) if row else (0, None)
 
     def link_at(self, session_pk: int, seq: int) -> bytes | None:
         e = t.events
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             return conn.execute(sa.select(e.c.chain).where(e.c.session_pk == session_pk, e.c.seq == seq)).scalar()
 
     @damage.reads
@@ -282,11 +307,11 @@ class Store:
         s, e = t.sessions, t.events
         inner = sa.select(e.c.session_pk).where(e.c.msg == msg, e.c.kind == Kind.CALL).distinct()
         query = sa.select(s.c.uuid).where(s.c.pk.in_(inner)).order_by(s.c.started_us, s.c.pk)
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             return [uuid.UUID(u) for (u,) in conn.execute(query)]
 
     def event_count(self) -> int:
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             return conn.execute(sa.select(sa.func.count()).select_from(t.events)).scalar_one()
 
 

@@ -60,8 +60,12 @@ def create_engine(url: str, path: Path | None, *, read_only: bool = False) -> En
 
 
 def _read_only_url(path: Path) -> sa.engine.URL:
-    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
-    query = {"mode": "ro", "uri": "true"} if writable else {"immutable": "1", "uri": "true"}
+    """mode=ro reads a WAL database where SQLite can use its -shm file: the folder is writable,
+    or a writer left both -wal and -shm (SQLite >= 3.22). Otherwise immutable: nothing is
+    locked or created, and the main file is read without a WAL (none is there to read)."""
+    wal_left = all(path.with_name(path.name + end).exists() for end in ("-wal", "-shm"))
+    usable = (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)) or wal_left
+    query = {"mode": "ro", "uri": "true"} if usable else {"immutable": "1", "uri": "true"}
     return sa.engine.URL.create("sqlite", database="file:" + quote(str(path)), query=query)
 
 
