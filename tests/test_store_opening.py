@@ -74,13 +74,13 @@ def test_a_kill_at_any_moment_of_a_creation_leaves_a_database_that_opens(tmp_pat
     killed = 0
     for kind, new_db in kinds.items():
         within = 1.3 * timed(create, new_db("timing"))
-        for i in range(trials(25)):
+        for i in range(trials(20)):
             db = new_db(i)
             killed += kill_at_random(create, db, within=within, rng=rng)
             with Store.open(db, create=True) as store:
                 assert store.sessions() == []
             first_use(db)
-    assert killed >= trials(10)  # most kills landed before the creation finished
+    assert killed >= trials(8)  # most kills landed before the creation finished
 
 
 def file_bytes(path) -> dict:

@@ -283,10 +283,24 @@ class Store:
             row = conn.execute(sa.select(t.sessions).where(t.sessions.c.uuid == str(session_id))).mappings().first()
         return StoredSession(row["pk"], codec.header_from_columns(row)) if row else None
 
-    def add_session(self, header: SessionHeader) -> int:
-        """Store a header unless a session with its id is here already; its key either way."""
-        found = self.find(header.id)
-        return found.pk if found else self.begin_session(header)
+    def begin_copy(self, header: SessionHeader, by: str) -> int:
+        """Mark a session as being copied here (`by` says who copies it), and store its header
+        unless it is here already: its key. Recovery leaves a marked session alone."""
+        key = t.COPYING + str(header.id)
+        with self.writing() as conn:
+            if conn.execute(sa.select(t.meta.c.key).where(t.meta.c.key == key)).first() is None:
+                conn.execute(t.meta.insert().values(key=key, value=by[:256]))
+            found = conn.execute(sa.select(t.sessions.c.pk).where(t.sessions.c.uuid == str(header.id))).scalar()
+            return found if found is not None else self._insert_header(conn, header)
+
+    def end_copy(self, session_id: uuid.UUID) -> None:
+        """The copy of a session is whole and ended: recovery may look at it again."""
+        marked = t.meta.c.key == t.COPYING + str(session_id)
+        with self.reading() as conn:
+            if conn.execute(sa.select(t.meta.c.key).where(marked)).first() is None:
+                return  # nothing to write
+        with self.writing() as conn:
+            conn.execute(t.meta.delete().where(marked))
 
     def last_link(self, session_pk: int) -> tuple[int, bytes | None]:
         """(the highest seq stored, its chain link); (0, None) for a session with no events."""

@@ -5,7 +5,8 @@ forever. Writers call end_orphaned_sessions when they open a database to write (
 recorder, import, ingest, pull, derived sessions); a command that only reads never does.
 
 The end says what is known: a fault last means the driver crashed the process; otherwise
-the reason is unknown (SIGKILL, power, a native crash). Two processes may recover the same
+the reason is unknown (SIGKILL, power, a native crash). A session a push or pull is still
+copying is the copy's to finish, never recovery's (drvtape.store.sync). Two processes may recover the same
 orphan at once: the second finds the end already there, or loses the insert of the same
 seq (a UNIQUE violation), and leaves it be.
 """
@@ -39,8 +40,10 @@ def _orphans(store: Store) -> list[tuple[int, str, int]]:
     pid 0 is no recorder's (a header written by a tool that names no process)."""
     s, e = t.sessions, t.events
     ended = sa.select(e.c.session_pk).where(e.c.kind == Kind.END)
+    copying = sa.select(sa.func.substr(t.meta.c.key, len(t.COPYING) + 1)).where(t.meta.c.key.startswith(t.COPYING))
     query = sa.select(s.c.pk, s.c.uuid, s.c.pid).where(
-        s.c.machine == platform.node(), s.c.pid > 0, s.c.pid != os.getpid(), s.c.pk.not_in(ended))
+        s.c.machine == platform.node(), s.c.pid > 0, s.c.pid != os.getpid(), s.c.pk.not_in(ended),
+        s.c.uuid.not_in(copying))
     with store.engine.connect() as conn:
         return [(pk, session_id, pid) for pk, session_id, pid in conn.execute(query) if not process_alive(pid)]
 

@@ -5,7 +5,13 @@ chain link must equal the source's link at that seq (else the two histories diff
 nothing is written); the events after it go
 over in chunks, one transaction each, so an interrupted copy leaves a verified prefix that
 the next copy continues. Copying a session that is already whole writes nothing.
+
+The copy is marked in progress at the destination (Store.begin_copy) until it is whole and
+has its end: orphan recovery there never ends it, so an interrupted copy stays resumable.
 """
+
+import os
+
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,11 +39,15 @@ def _copy(source: Store, destination: Store, session: StoredSession, on_events, 
     if damaged:
         raise DrvtapeError(f"session {session.header.id} is damaged where it comes from: {damaged[0][1]}; "
                            "nothing copied")
-    dest_pk = destination.add_session(session.header)
-    done, dest_link = destination.last_link(dest_pk)
+    found = destination.find(session.header.id)
+    done, dest_link = destination.last_link(found.pk) if found else (0, None)
+    if (done, dest_link) == source.last_link(session.pk):  # whole already (a kill may have left its mark)
+        _finish(source, destination, session)
+        return Copied(str(session.header.id), 0, done)
     if done and source.link_at(session.pk, done) != dest_link:
         raise DrvtapeError(f"session {session.header.id} differs at seq {done} between the two databases: "
                            "nothing copied (run verify on both)")
+    dest_pk = destination.begin_copy(session.header, f"copy from {source.where} by pid {os.getpid()}")
     copied = 0
     while True:
         rows = source.rows(session.pk, EventFilter(from_seq=done + 1, limit=chunk))
@@ -48,4 +58,11 @@ def _copy(source: Store, destination: Store, session: StoredSession, on_events, 
         on_events(len(rows))
     if destination.last_link(dest_pk)[1] != source.last_link(session.pk)[1]:
         raise DrvtapeError(f"session {session.header.id}: the copy's hash chain does not match the source's")
+    _finish(source, destination, session)
     return Copied(str(session.header.id), copied, done)
+
+
+def _finish(source: Store, destination: Store, session: StoredSession) -> None:
+    """A whole copy stays marked in progress until the session has its end."""
+    if source.summary(session.pk).end_reason is not None:
+        destination.end_copy(session.header.id)

@@ -4,6 +4,9 @@ import sqlalchemy as sa
 
 SCHEMA_VERSION = 2  # 1: first release; 2: events.chain (drvtape.store.chain)
 APPLICATION = "drvtape"
+# drvtape_meta keys "copying:<session uuid>": a copy (push, pull) of that session is not whole
+# yet or has no end yet; orphan recovery leaves it to the copy (drvtape.store.sync)
+COPYING = "copying:"
 
 metadata = sa.MetaData()
 
