@@ -5,6 +5,7 @@ import hashlib
 import os
 import platform
 import random
+import sqlite3
 import time
 import uuid
 
@@ -90,7 +91,6 @@ def file_bytes(path) -> dict:
 
 def killed_writer_leaves_a_wal(db) -> None:
     first_use(db)
-    import sqlite3  # noqa: PLC0415  (in the child only)
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA wal_autocheckpoint = 0")
     conn.execute("UPDATE sessions SET driver = 'in the wal'")

@@ -5,6 +5,9 @@ migration from the database's version to this drvtape's, in one transaction (the
 alembic_version stamp included: DDL is transactional on SQLite too, drvtape.store.engines).
 """
 
+import itertools
+import os
+import secrets
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,15 +65,24 @@ def alembic_config(conn) -> Config:
 
 
 def _backup(path: Path, version: int) -> Path:
-    """A consistent copy (SQLite's backup API, WAL included) beside the database."""
-    target = path.with_name(f"{path.name}.schema-v{version}.bak")
-    if target.exists():
-        raise DrvtapeError(f"{target} is in the way: move it, then upgrade again")
+    """A consistent copy (SQLite's backup API, WAL included) beside the database, under a name
+    no other backup has: made under a temporary name and linked into place, so that a file
+    named .bak is always a whole backup, even after a kill (then the next upgrade makes another)."""
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.bak-partial")
     source = sqlite3.connect(path)
-    copy = sqlite3.connect(target)
+    copy = sqlite3.connect(temp)
     try:
         source.backup(copy)
     finally:
         copy.close()
         source.close()
-    return target
+    try:
+        for n in itertools.count():
+            target = path.with_name(f"{path.name}.schema-v{version}{'' if n == 0 else f'.{n}'}.bak")
+            try:
+                os.link(temp, target)
+                return target
+            except FileExistsError:
+                continue
+    finally:
+        temp.unlink()
