@@ -22,6 +22,7 @@ from time import perf_counter_ns
 
 from drvtape import __version__
 from drvtape.errors import DrvtapeError
+from drvtape.recorder.losses import Losses
 from drvtape.recorder.writer import BatchWriter
 from drvtape.runtime.faults import fault_of
 from drvtape.runtime.pointers import capture_call, ctypes_arg
@@ -79,14 +80,16 @@ class Recorder:
         self._max_pending = max_pending or 16 * batch_size
         self._closed = False
         self.fault_call_seq: int | None = None
+        self._losses = Losses()
         self._writer = self._appender = None
         if self.durability is Durability.BATCHED:
             self._emit = self._rows.append
-            self._writer = BatchWriter(self.store, self._pk, self._take, self._give_back, flush_interval, batch_size)
+            self._writer = BatchWriter(self.store, self._pk, self._take, self._give_back, self._shed,
+                                       flush_interval, batch_size)
         else:
             # Written under the recorder's lock, so what survives a crash is a contiguous prefix.
             self._appender = self.store.appender(self._pk, fsync=self.durability is Durability.MACHINE)
-            self._emit = self._appender.append
+            self._emit = self._append_durably
 
     @property
     def session_id(self) -> uuid.UUID:
@@ -184,22 +187,52 @@ class Recorder:
 
     def close(self, reason: EndReason = EndReason.CLOSED, *, call_seq: int | None = None,
               detail: str | None = None) -> None:
-        """End the session: every event, then the `end` event, is in the database on return."""
+        """End the session: every event, then the `end` event, is in the database on return
+        (after a storage failure: the events stored before it, a mark of the loss, the end)."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
             seq = self._seq = self._seq + 1
-            self._emit(end_row(seq, perf_counter_ns() - self._t0, threading.get_ident(), reason, call_seq, detail))
-        error = None
+            ts_ns = perf_counter_ns() - self._t0
+            if self._losses.from_seq is None:
+                self._emit(end_row(seq, ts_ns, threading.get_ident(), reason, call_seq, detail))
+        try:
+            self._finish(ts_ns, reason, call_seq, detail)
+        finally:
+            self._resources.close()
+
+    def _finish(self, ts_ns: int, reason: EndReason, call_seq: int | None, detail: str | None) -> None:
         if self._writer is not None:
             self._writer.stop()
-            error = self._writer.error
+            if self._writer.error is not None:
+                raise DrvtapeError(f"could not store the session's last events: {self._writer.error}")
         else:
             self._appender.close()
-        self._resources.close()
-        if error is not None:
-            raise DrvtapeError(f"could not store the session's last events: {error}")
+        if self._losses.from_seq is not None:
+            try:
+                self.store.append_rows(self._pk, self._losses.report(ts_ns, reason, call_seq, detail))
+            except Exception as exc:
+                raise DrvtapeError(f"could not store the session's end after {self._losses.count} events were "
+                                   f"lost: {str(exc).splitlines()[0]}") from None
+
+    def _append_durably(self, row: tuple) -> None:
+        """The durable modes' emit (under the lock): a storage failure loses this event and the rest."""
+        if self._losses.from_seq is not None:
+            self._losses.lose(row[0], 1, None)
+            return
+        try:
+            self._appender.append(row)
+        except self._appender.storage_errors as exc:
+            self._losses.lose(row[0], 1, exc)
+
+    def _shed(self, error: BaseException) -> None:
+        """While the storage fails, keep at most max_pending buffered events (the oldest)."""
+        with self._lock:
+            dropped = self._rows[self._max_pending:]
+            if dropped:
+                self._losses.lose(dropped[0][0], len(dropped), error)
+                del self._rows[self._max_pending:]
 
     def in_flight(self, ident: int) -> int | None:
         """The innermost call of an OS thread that has no return yet."""
@@ -218,6 +251,11 @@ class Recorder:
         with self._lock:
             rows = self._rows[:]
             self._rows.clear()  # in place: the hot path holds this list's append
+            lost_from = self._losses.from_seq
+            if lost_from is not None and rows and rows[-1][0] >= lost_from:
+                kept = [r for r in rows if r[0] < lost_from]
+                self._losses.lose(lost_from, len(rows) - len(kept), None)
+                rows = kept
         return rows
 
     def _give_back(self, rows: list) -> None:

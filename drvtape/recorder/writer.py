@@ -1,18 +1,29 @@
 """Writes the hook's buffered rows to the store in batches, off the caller's thread."""
 
 import threading
+import time
 from collections.abc import Callable
 
 from drvtape.store import Store
 
 
+FIRST_BACKOFF, LAST_BACKOFF = 0.01, 1.0  # seconds between tries while the storage fails
+
+
 class BatchWriter:
+    """While the storage fails, tries again after a doubling pause (FIRST_BACKOFF up to
+    LAST_BACKOFF), never at every hooked call: a flush asked for meanwhile sheds instead
+    (`shed` keeps the buffer bounded; drvtape.recorder.losses counts what it drops)."""
+
     def __init__(self, store: Store, session_pk: int, take: Callable[[], list], give_back: Callable[[list], None],
-                 interval: float, batch_rows: int):
+                 shed: Callable[[BaseException], None], interval: float, batch_rows: int):
         self._store = store
         self._pk = session_pk
         self._take = take
         self._give_back = give_back
+        self._shed = shed
+        self._backoff = FIRST_BACKOFF
+        self._retry_at = 0.0
         self._interval = interval
         self._batch_rows = batch_rows
         self._wake = threading.Event()
@@ -29,13 +40,21 @@ class BatchWriter:
         while not self._stopping:
             self._wake.wait(self._interval)
             self._wake.clear()
-            with self._write_lock:
-                self._write_once()
+            if not self._backing_off():
+                with self._write_lock:
+                    self._write_once()
 
     def flush(self) -> None:
-        """Write what is buffered now, on the caller's thread."""
+        """Write what is buffered now, on the caller's thread; while backing off, shed instead."""
+        error = self.error
+        if error is not None and self._backing_off():
+            self._shed(error)
+            return
         with self._write_lock:
             self._write_once()
+
+    def _backing_off(self) -> bool:
+        return self.error is not None and time.monotonic() < self._retry_at
 
     def _write_once(self) -> None:
         rows = self._take()
@@ -43,15 +62,18 @@ class BatchWriter:
         for start in range(0, len(rows), self._batch_rows):
             try:
                 self._store.append_rows(self._pk, rows[start:start + self._batch_rows])
-                self.error = None
-            except Exception as exc:  # keep the rows; a later flush retries them
+                self.error, self._backoff = None, FIRST_BACKOFF
+            except Exception as exc:  # keep the rows; a later try, after the pause, writes them
                 self._give_back(rows[start:])
                 self.error = exc
+                self._retry_at = time.monotonic() + self._backoff
+                self._backoff = min(2 * self._backoff, LAST_BACKOFF)
                 return
 
     def stop(self) -> None:
-        """Stop the thread and write what is left (once more if the last try failed)."""
+        """Stop the thread and write what is left (once more, pause or not, if the last try failed)."""
         self._stopping = True
         self._wake.set()
         self._thread.join()
-        self.flush()
+        with self._write_lock:
+            self._write_once()

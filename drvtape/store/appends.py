@@ -6,6 +6,7 @@ insert through an EventInserter and take a session's last chain link from ChainT
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Sequence
 
@@ -90,6 +91,7 @@ class Appender:
         self._pk = session_pk
         # One statement per commit: SQLAlchemy's per-execute work cost more than the commit
         # itself (45 vs 14 us per event), so this path uses the DBAPI connection it hands out.
+        self.storage_errors = engine.dialect.loaded_dbapi.Error
         self._conn = engine.raw_connection()
         self._cursor = self._conn.cursor()
         if engine.dialect.name == "sqlite":
@@ -97,9 +99,15 @@ class Appender:
             self._conn.commit()
 
     def append(self, row: Sequence) -> None:
+        """Commit one row; a storage failure (the DBAPI's Error) is raised with nothing stored."""
         db_rows, tip = codec.to_db_rows(self._pk, [row], self._tips.tip(self._pk))
-        self._cursor.execute(self._inserter.sql, self._inserter.params(db_rows)[0])
-        self._conn.commit()
+        try:
+            self._cursor.execute(self._inserter.sql, self._inserter.params(db_rows)[0])
+            self._conn.commit()
+        except self.storage_errors:
+            with contextlib.suppress(self.storage_errors):
+                self._conn.rollback()
+            raise
         self._tips.advance(self._pk, tip)
 
     def close(self) -> None:
