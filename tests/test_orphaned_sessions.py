@@ -1,8 +1,13 @@
 """A session is ended by the next writer only when its recording process is really gone."""
 
+import platform
 import subprocess
 import sys
+import uuid
 
+import pytest
+
+from drvtape.schema.events import SessionHeader, utc_now
 from drvtape.store import Store
 from drvtape.store.recovery import end_orphaned_sessions
 
@@ -101,3 +106,14 @@ def test_recovering_again_changes_nothing(tmp_path):
         assert len(end_orphaned_sessions(store)) == 1
         assert end_orphaned_sessions(store) == []
         assert [e.kind for e in store.events(store.resolve("last").pk)].count("end") == 1
+
+
+@pytest.mark.parametrize("pid", [2**31, 2**32, 2**63 - 1])
+def test_a_pid_no_process_can_have_is_an_orphan_never_a_crash(tmp_path, pid):
+    """An imported header naming this machine and a pid past pid_t/DWORD (issue 18, item 6)."""
+    header = SessionHeader(id=uuid.uuid4(), driver="imported", machine=platform.node(), pid=pid, started_at=utc_now())
+    with Store.open(tmp_path / "p.db", create=True) as store:
+        store.begin_session(header)
+        assert [s.header.pid for s in store.sessions()] == [pid]
+        assert end_orphaned_sessions(store) == [header.id]
+        assert store.sessions()[0].end_reason.value == "unknown"

@@ -3,9 +3,13 @@
 import ctypes
 import os
 
+# the largest process id: a DWORD on Windows, a signed 32-bit pid_t on POSIX (os.kill
+# raises OverflowError past it); a header naming a larger one names no process here
+MAX_PID = 0xFFFF_FFFF if os.name == "nt" else 0x7FFF_FFFF
+
 
 def process_alive(pid: int) -> bool:
-    if pid <= 0:
+    if not 0 < pid <= MAX_PID:
         return False
     if os.name == "nt":
         return _windows_process_alive(pid)
