@@ -7,6 +7,7 @@ Three inputs that once raised tracebacks have tests of their own at the end.
 """
 
 import struct
+import time
 import tracemalloc
 import zlib
 
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 
 from drvtape.errors import DrvtapeError
 from drvtape.recorder.ingest import Tape, parse_tape
+from drvtape.formats.tape import MAX_BODY
 
 FREQ, QPC0, PID, TID = 10_000_000, 5_000_000_000, 4242, 0x1A2C
 FILETIME = 133_590_240_000_000_000  # 2024-05-01 12:00 UTC
@@ -185,3 +187,23 @@ def test_a_time_beyond_64_bits_is_a_skipped_record(tmp_path, drvtape):
     path.write_bytes(header(freq=1) + call(1, 1, qpc=2**64 - 1) + ret(2, 1, 1, 1))
     result = drvtape("--db", tmp_path / "t.db", "ingest", path)
     assert result.code in (0, 2) and "Traceback" not in result.stderr
+
+
+def test_a_crafted_non_tape_is_refused_at_once():
+    """11 MiB shaped to make resynchronization CRC a MiB at every offset (issue 18, item 11)."""
+    candidate = struct.pack("<II", MAX_BODY, 0) + b"\x02\x00\x00\x00"
+    data = candidate * (11 * 2**20 // len(candidate))
+    started = time.process_time()
+    with pytest.raises(DrvtapeError, match="does not start with an intact record"):
+        parse_tape(data)
+    assert time.process_time() - started < 1
+
+
+def test_resynchronizing_a_crafted_tape_costs_a_bounded_amount():
+    """The same stretch after a real header: the CRC budget stops the resynchronization."""
+    candidate = struct.pack("<II", MAX_BODY, 0) + b"\x02\x00\x00\x00"
+    data = VALID + candidate * (4 * 2**20 // len(candidate))
+    started = time.process_time()
+    tape = parse_tape(data)
+    assert time.process_time() - started < 10
+    assert tape.problems and tape.problems[-1].kind in ("bad-crc", "bad-length", "torn")

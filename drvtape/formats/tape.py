@@ -65,6 +65,7 @@ VERSION = 2
 VERSIONS = (1, 2)  # version 1: written with WriteFile, no padding, no DETACH record
 CHUNK_ALIGN = 1 << 16
 MAX_BODY = 1 << 20
+RESYNC_CRC_BUDGET = 16  # resynchronizing CRCs at most 16 bytes per byte of the tape (see _resync)
 REC_HEADER, REC_CALL, REC_RETURN, REC_END, REC_FAULT, REC_DETACH = 1, 2, 3, 4, 5, 6
 P_WSTR, P_ICOPEN, P_BYTES, P_DRVCONFIGINFO, P_ACMDRVOPENDESCW = 1, 2, 3, 4, 5
 PF_TRUNCATED = 1
@@ -114,16 +115,28 @@ def _frame_at(data: bytes, pos: int) -> tuple[str, int]:
     return "ok", length
 
 
-def _resync(data: bytes, start: int) -> int | None:
+def starts_like_a_tape(data: bytes) -> bool:
+    """Whether data begins with a frame of a known record type, intact or with no length yet
+    (a mapped tape's writer writes the length last): every tape does."""
+    if _TYPE_AT_BODY.match(data, FRAME.size) is None:
+        return False
+    return _frame_at(data, 0)[0] == "ok" or data[:4] == b"\0\0\0\0"
+
+
+def _resync(data: bytes, start: int, budget: list[int]) -> int | None:
     """The first offset >= start where a whole frame with a matching CRC starts. Only offsets
     whose body would begin with a known record type are checked (found by a regex, in C), so
-    a long damaged stretch costs little."""
+    a long damaged stretch costs little; budget[0] bounds the bytes CRC'ed over the whole
+    tape (RESYNC_CRC_BUDGET times its size), so a crafted one cannot cost more."""
     view = memoryview(data)
     for match in _TYPE_AT_BODY.finditer(data, start + FRAME.size):
         pos = match.start() - FRAME.size
         length, crc = FRAME.unpack_from(data, pos)
         if length < 4 or length > MAX_BODY or pos + FRAME.size + length > len(data):
             continue
+        budget[0] -= length
+        if budget[0] < 0:
+            return None
         if zlib.crc32(view[pos + FRAME.size:pos + FRAME.size + length]) == crc:
             return pos
     return None
@@ -144,6 +157,7 @@ def frames(data: bytes, problems: list[TapeProblem]) -> list[tuple[int, bytes]]:
     torn tail is reported as kind 'torn' (always the last problem when present)."""
     out = []
     pos = 0
+    budget = [RESYNC_CRC_BUDGET * len(data) + MAX_BODY]
     while pos < len(data):
         if data[pos] == 0 and (end := _padding_end(data, pos)) is not None:
             pos = end
@@ -154,7 +168,7 @@ def frames(data: bytes, problems: list[TapeProblem]) -> list[tuple[int, bytes]]:
             out.append((pos, data[pos + FRAME.size:end]))
             pos = end
             continue
-        nxt = _resync(data, pos + 1)
+        nxt = _resync(data, pos + 1, budget)
         if nxt is None:
             if state == "torn":
                 problems.append(TapeProblem(pos, "torn", (

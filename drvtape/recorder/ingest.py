@@ -37,7 +37,7 @@ from pydantic import ValidationError
 from drvtape.errors import DrvtapeError
 from drvtape.formats.tape import (
     END_PROCESS_EXIT, MAGIC, REC_CALL, REC_DETACH, REC_END, REC_FAULT, REC_RETURN, EndRecord, Record, TapeHeader,
-    TapeProblem, call_payloads, fault_module, records,
+    TapeProblem, call_payloads, fault_module, records, starts_like_a_tape,
 )
 from drvtape.present.text import exception_code, fault_place
 from drvtape.schema.events import CallEvent, EndEvent, EndReason, Event, FaultEvent, ReturnEvent, SessionHeader
@@ -91,6 +91,8 @@ def parse_tape(data: bytes, source: str = "<tape>", *, unfinished: str = "unknow
         raise DrvtapeError(f"unfinished must be one of {', '.join(UNFINISHED)}, not {unfinished!r}")
     if not data:
         raise DrvtapeError(f"{source}: the file is empty (not a drvtap tape)")
+    if not starts_like_a_tape(data):  # refused at once: resynchronizing through it could cost much
+        raise DrvtapeError(f"{source}: not a drvtap tape (it does not start with an intact record)")
     problems: list[TapeProblem] = []
     sessions, last_touched = _group(data, problems)
     if not sessions:
