@@ -29,11 +29,15 @@ def verify(
         results = [(str(s.header.id), store.verify(s.pk)) for s in chosen]
         shown = {str(i): text for i, text in
                  copyable_ids(store, [s.header.id for s in chosen], every=every, wide=wide).items()}
+        removed = store.removed_sessions() if every else 0
     bad = [(session_id, problems) for session_id, problems in results if problems]
+    # a session deleted whole leaves the count of stored sessions behind
+    gone = [{"session": None, "seq": None, "problem": f"{removed} session(s) stored in this database are gone: "
+             "removed"}] if removed else []
     if fmt is Format.JSON:
         print_json({"sessions": len(results), "intact": len(results) - len(bad),
                     "damaged": [{"session": session_id, "seq": problems[0][0], "problem": problems[0][1]}
-                                for session_id, problems in bad]})
+                                for session_id, problems in bad] + gone})
     else:
         print_records(fmt, results, RecordView(
             headers=("session", "verdict"), keys=("session",), document=lambda r: _verdict_json(*r),
@@ -42,5 +46,7 @@ def verify(
         ))
         if fmt is Format.TABLE:
             out.print(f"{len(results) - len(bad)} of {len(results)} session(s) intact")
-    if bad:
+            for entry in gone:
+                out.print(entry["problem"], markup=False)
+    if bad or gone:
         raise typer.Exit(1)

@@ -5,6 +5,12 @@ link(n) = first 16 bytes of SHA-256(link(n-1) || canonical(row n)); link(0) is t
 bytes of the SHA-256 of the session's UUID (its 16 bytes). canonical(row) is the row's 14
 fields in ROW_COLUMNS order, unsigned values unsigned, integers in decimal, NULL as `None`,
 text as it is, joined by 0x1F and encoded as UTF-8: easy to recompute in any language.
+
+A session's header has a link of its own (schema version 3): next_link(link(0), the header's
+HEADER_FIELDS in that order, as a row is written), stored in sessions.header_link. In this
+text NULL and the text 'None' look alike: drvtape never writes the text 'None' (payloads are
+JSON objects, every other column an integer), and `verify` reports a stored value of a type
+drvtape never writes besides checking the links.
 """
 
 import hashlib
@@ -29,6 +35,17 @@ def next_link(previous: bytes, canonical_row: bytes) -> bytes:
 
 def link(previous: bytes, row: Sequence) -> bytes:
     return next_link(previous, canonical(row))
+
+
+HEADER_FIELDS = ("uuid", "driver", "driver_hash", "target", "machine", "os", "process", "pid",
+                 "recorder_version", "started_us", "clock", "origin", "source")
+_HEADER_CANONICAL = "\x1f".join(["%s"] * len(HEADER_FIELDS))
+
+
+def header_link(session_id: uuid.UUID, columns) -> bytes:
+    """The link of a session's header: its columns (a mapping) chained after link(0)."""
+    text = _HEADER_CANONICAL % tuple(columns[name] for name in HEADER_FIELDS)
+    return next_link(genesis(session_id), text.encode("utf-8"))
 
 
 def links(previous: bytes, rows: Iterable[Sequence]) -> Iterator[bytes]:

@@ -20,7 +20,7 @@ from drvtape.errors import DrvtapeError
 from drvtape.schema.events import Event, SessionHeader
 from drvtape.schema.rows import ROW_COLUMNS, EventRow, Kind, event_to_row, row_to_event
 from drvtape.schema.values import as_unsigned64
-from drvtape.store import chain, codec, damage, opening
+from drvtape.store import chain, codec, damage, opening, verification
 from drvtape.store import tables as t
 from drvtape.store.appends import Appender, ChainTips, EventInserter
 from drvtape.store.engines import WRITE, create_engine, database_url, sqlite_path
@@ -139,6 +139,11 @@ class Store:
         exists = conn.execute(sa.select(t.sessions.c.pk).where(t.sessions.c.uuid == values["uuid"])).first()
         if exists:
             raise DrvtapeError(f"session {values['uuid']} is already in the database")
+        values["header_link"] = chain.header_link(header.id, values)
+        counted = t.meta.update().where(t.meta.c.key == t.SESSIONS_STORED).values(
+            value=sa.cast(sa.cast(t.meta.c.value, sa.BigInteger) + 1, sa.String(256)))
+        if conn.execute(counted).rowcount == 0:  # the first session stored here
+            conn.execute(t.meta.insert().values(key=t.SESSIONS_STORED, value="1"))
         return conn.execute(t.sessions.insert().values(**values)).inserted_primary_key[0]
 
     def append_rows(self, session_pk: int, rows: Iterable[Sequence]) -> None:
@@ -252,30 +257,15 @@ class Store:
 
     @damage.reads
     def verify(self, session_pk: int) -> list[tuple[int, str]]:
-        """Check a session's events against its hash chain: (seq, what is wrong), first first.
-
-        A missing seq means an event was removed; a link that does not match means the event
-        at that seq was altered, inserted or moved (every later link then differs too, so only
-        the first is reported).
-        """
-        e, s = t.events, t.sessions
+        """Check a session's header and events against their links: [(seq, what is wrong)],
+        the first problem only; seq 0 is the header (drvtape.store.verification)."""
         with self.reading() as conn:
-            session_id = conn.execute(sa.select(s.c.uuid).where(s.c.pk == session_pk)).scalar_one()
-            stored = conn.execute(sa.select(*_SELECT_COLUMNS, e.c.chain).where(e.c.session_pk == session_pk)
-                                  .order_by(e.c.seq)).all()
-        problems = []
-        tip = chain.genesis(uuid.UUID(session_id))
-        for expected_seq, stored_row in enumerate(stored, 1):
-            row, link = codec.from_db_row(stored_row[:-1]), stored_row.chain
-            if row.seq != expected_seq:
-                problems.append((expected_seq, f"seq {expected_seq} is missing: an event was removed"))
-                break
-            tip = chain.link(tip, row)
-            if link != tip:
-                what = "has no chain link" if link is None else "does not match the hash chain"
-                problems.append((row.seq, f"seq {row.seq} {what}: altered, inserted or moved"))
-                break
-        return problems
+            return verification.verify_session(conn, session_pk)
+
+    def removed_sessions(self) -> int:
+        """How many sessions once stored here are gone."""
+        with self.reading() as conn:
+            return verification.removed_sessions(conn)
 
     @damage.reads
     def find(self, session_id: uuid.UUID) -> StoredSession | None:

@@ -2,7 +2,9 @@
 
 import sqlalchemy as sa
 
-SCHEMA_VERSION = 2  # 1: first release; 2: events.chain (drvtape.store.chain)
+SCHEMA_VERSION = 3  # 1: first release; 2: events.chain; 3: sessions.header_link, SESSIONS_STORED
+# drvtape_meta key: how many sessions were ever stored here (a removed session leaves it higher)
+SESSIONS_STORED = "sessions_stored"
 APPLICATION = "drvtape"
 # drvtape_meta keys "copying:<session uuid>": a copy (push, pull) of that session is not whole
 # yet or has no end yet; orphan recovery leaves it to the copy (drvtape.store.sync)
@@ -34,6 +36,7 @@ sessions = sa.Table(
     sa.Column("clock", sa.String(64), nullable=False),
     sa.Column("origin", sa.String(36)),
     sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("header_link", sa.LargeBinary(16)),  # the header's link (drvtape.store.chain.header_link)
     sa.Index("ix_sessions_started", "started_us"),
     sa.Index("ix_sessions_machine", "machine"),
 )

@@ -1,0 +1,56 @@
+"""`drvtape verify`: a session's header and events against their hash chain links.
+
+What is found: an altered header field (its link, schema version 3 on), an event altered,
+inserted, moved or removed before the last one (the chain), a stored value of a kind
+drvtape never writes (the text 'None', text in an integer column: SQLite keeps any type),
+and removed sessions (fewer sessions than drvtape_meta says were stored). What is not:
+the newest events of a session removed (a shorter chain is still consistent), and any
+change by someone who recomputes the links and the count (there is no anchor outside the
+database). drvtape.store.chain has the link definitions.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from drvtape.schema.rows import ROW_COLUMNS
+from drvtape.store import chain, codec
+from drvtape.store import tables as t
+
+_SELECT_COLUMNS = [t.events.c[name] for name in ROW_COLUMNS]
+HEADER_SEQ = 0  # the seq problems of a session's header are reported at
+
+
+def verify_session(conn: Connection, session_pk: int) -> list[tuple[int, str]]:
+    """(seq, what is wrong), the first problem only (every later link differs too)."""
+    e, s = t.events, t.sessions
+    header = conn.execute(sa.select(s).where(s.c.pk == session_pk)).mappings().one()
+    session_id = uuid.UUID(header["uuid"])
+    if header["header_link"] != chain.header_link(session_id, header):
+        what = "has no link" if header["header_link"] is None else "does not match its link"
+        return [(HEADER_SEQ, f"the session header (driver, target, machine, pid, start ...) {what}: altered")]
+    stored = conn.execute(sa.select(*_SELECT_COLUMNS, e.c.chain).where(e.c.session_pk == session_pk)
+                          .order_by(e.c.seq)).all()
+    tip = chain.genesis(session_id)
+    for expected_seq, stored_row in enumerate(stored, 1):
+        values = stored_row[:-1]
+        if "None" in values or any(type(v) is not int and v is not None for v in values[:-1]):
+            return [(expected_seq, f"seq {expected_seq} holds a value drvtape never writes: altered")]
+        row, link = codec.from_db_row(values), stored_row.chain
+        if row.seq != expected_seq:
+            return [(expected_seq, f"seq {expected_seq} is missing: an event was removed")]
+        tip = chain.link(tip, row)
+        if link != tip:
+            what = "has no chain link" if link is None else "does not match the hash chain"
+            return [(row.seq, f"seq {row.seq} {what}: altered, inserted or moved")]
+    return []
+
+
+def removed_sessions(conn: Connection) -> int:
+    """How many sessions stored here are gone (0 when none is, or the count is not there)."""
+    stored = conn.execute(sa.select(t.meta.c.value).where(t.meta.c.key == t.SESSIONS_STORED)).scalar()
+    here = conn.execute(sa.select(sa.func.count()).select_from(t.sessions)).scalar_one()
+    return max(int(stored) - here, 0) if stored is not None and stored.isdigit() else 0
