@@ -112,7 +112,7 @@ def damaged_file(tmp_path, how) -> str:
 @pytest.mark.parametrize("how, says", [
     ("zero bytes", "is an empty file, not a drvtape database"),
     ("truncated", "is damaged"),
-    ("header overwritten", "not a drvtape database"),
+    ("header overwritten", "not a usable drvtape database: not an SQLite database file"),
     ("a page overwritten", "is damaged"),
 ])
 def test_a_damaged_file_is_named_and_left_as_it_was(tmp_path, how, says):

@@ -48,7 +48,7 @@ def damage_message(exc: BaseException, where: str, sqlite_file: str | None) -> s
     """One line naming the damage a DBAPI error shows; None for an error that is not damage."""
     code = getattr(exc, "sqlite_errorcode", None)
     if code is not None and code & 0xFF == _SQLITE_NOTADB:
-        return f"{where} is not a drvtape database (not an SQLite database file)"
+        return f"{where} is not a usable drvtape database: not an SQLite database file"
     if code is not None and code & 0xFF == _SQLITE_CORRUPT:
         page = damaged_page(sqlite_file) if sqlite_file else None
         at = f" at page {page}" if page is not None else ""
