@@ -26,6 +26,7 @@ from drvtape.store.appends import Appender, ChainTips, EventInserter
 from drvtape.store.engines import WRITE, create_engine, database_url, sqlite_path
 from drvtape.store.queries import EventFilter, SessionSummary, apply_filter, summaries
 
+_PG_COUNT_LOCK = 0x64727675  # the advisory lock held while the count of stored sessions moves
 _SELECT_COLUMNS = [t.events.c[name] for name in ROW_COLUMNS]
 
 
@@ -142,6 +143,8 @@ class Store:
         values["header_link"] = chain.header_link(header.id, values)
         counted = t.meta.update().where(t.meta.c.key == t.SESSIONS_STORED).values(
             value=sa.cast(sa.cast(t.meta.c.value, sa.BigInteger) + 1, sa.String(256)))
+        if conn.dialect.name == "postgresql":  # two first sessions would both insert the count
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_COUNT_LOCK})
         if conn.execute(counted).rowcount == 0:  # the first session stored here
             conn.execute(t.meta.insert().values(key=t.SESSIONS_STORED, value="1"))
         return conn.execute(t.sessions.insert().values(**values)).inserted_primary_key[0]

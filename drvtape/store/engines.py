@@ -44,13 +44,10 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def create_engine(url: str, path: Path | None, *, read_only: bool = False) -> Engine:
-    """The engine for a database; read_only opens a SQLite file so that nothing can write it
-    (immutable when the file or its folder cannot be written: a WAL database on read-only media)."""
+    """The engine for a database; read_only is for a command that only reads (_read_only_url)."""
     try:
-        if path is not None and read_only:
-            engine = sa.create_engine(_read_only_url(path))
-        else:
-            engine = sa.create_engine(url)
+        read_only_url = _read_only_url(path) if path is not None and read_only else None
+        engine = sa.create_engine(read_only_url or url)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError, ValueError) as exc:
         raise DrvtapeError(f"cannot use database URL {url!r}: {exc}") from None
     if path is not None:
@@ -59,14 +56,21 @@ def create_engine(url: str, path: Path | None, *, read_only: bool = False) -> En
     return engine
 
 
-def _read_only_url(path: Path) -> sa.engine.URL:
-    """mode=ro reads a WAL database where SQLite can use its -shm file: the folder is writable,
-    or a writer left both -wal and -shm (SQLite >= 3.22). Otherwise immutable: nothing is
-    locked or created, and the main file is read without a WAL (none is there to read)."""
-    wal_left = all(path.with_name(path.name + end).exists() for end in ("-wal", "-shm"))
-    usable = (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)) or wal_left
-    query = {"mode": "ro", "uri": "true"} if usable else {"immutable": "1", "uri": "true"}
-    return sa.engine.URL.create("sqlite", database="file:" + quote(str(path)), query=query)
+def _read_only_url(path: Path) -> sa.engine.URL | None:
+    """How a command that only reads opens a SQLite file (None: as any other).
+
+    With a -wal beside it (a writer is at work, or was killed): mode=ro, which never
+    checkpoints that WAL. Without one, where the file and its folder can be written: as any
+    other, since a read-only connection would leave an empty -wal and a -shm behind where
+    nothing was, and one that only reads writes nothing. On read-only media: mode=ro when a
+    writer left both -wal and -shm (SQLite >= 3.22 reads them), else immutable (nothing is
+    locked or created; no WAL is there to read)."""
+    wal, shm = (path.with_name(path.name + end).exists() for end in ("-wal", "-shm"))
+    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    if writable and not wal:
+        return None
+    query = {"mode": "ro"} if writable or (wal and shm) else {"immutable": "1"}
+    return sa.engine.URL.create("sqlite", database="file:" + quote(str(path)), query={**query, "uri": "true"})
 
 
 def _tune_sqlite(dbapi_conn, _record) -> None:
