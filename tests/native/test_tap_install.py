@@ -17,7 +17,8 @@ from drvtape.dllhost import wine
 from drvtape.dllhost.build import compile_pe
 from drvtape.schema.messages import DRV_CLOSE, DRV_OPEN, DRV_USER
 from drvtape.store import Store
-from drvtape.recorder.tapinstall import DRIVERS32_FULL, RegValue, registry
+from drvtape.recorder.aliasplaces import DRIVERS32_FULL, Entry as RegValue, registry
+from drvtape.recorder.tapinstall import state_folder
 
 from test_drvtap import CLIENT_SOURCE, ingest, messages
 
@@ -32,8 +33,7 @@ def alias(host, request):
     """A fresh alias name, removed from the registry (and the install record) afterwards."""
     name = f"drvtap.i{os.getpid()}.{request.node.name[-12:]}"
     yield name
-    from drvtape.recorder.tapinstall import _folder_name, installs_root
-    shutil.rmtree(installs_root() / _folder_name(name), ignore_errors=True)
+    shutil.rmtree(state_folder(name), ignore_errors=True)
     registry().delete(name)
 
 
