@@ -52,6 +52,12 @@ class Entry:
 
 # ---- the registry ------------------------------------------------------------------------
 
+def _prefix() -> Path:
+    """The prefix in use: a user's existing one as it is, drvtape's own created on first use."""
+    chosen = wine.prefix_dir()
+    return chosen if (chosen / "system.reg").is_file() else wine.ensure_prefix()
+
+
 class RegistryPlace:
     """A Drivers32 key; subclasses get, set and delete values."""
     name = "registry"
@@ -72,7 +78,7 @@ class RegistryPlace:
 class WineRegistry(RegistryPlace):
 
     def _run(self, *args: str) -> subprocess.CompletedProcess:
-        env = wine.wine_env(wine.ensure_prefix())
+        env = wine.wine_env(_prefix())
         try:
             return subprocess.run([wine.wine_binary(), "reg", *args], env=env, capture_output=True, text=True,
                                   errors="replace", timeout=120, stdin=subprocess.DEVNULL)
@@ -244,4 +250,4 @@ def places() -> list:
     """Every place the system reads an alias from, registry() first."""
     if os.name == "nt":  # pragma: no cover - Windows only
         return [registry(), WinRegistry(32)]
-    return [registry(), SystemIni(wine.ensure_prefix() / "drive_c" / "windows" / "system.ini")]
+    return [registry(), SystemIni(_prefix() / "drive_c" / "windows" / "system.ini")]
