@@ -1,0 +1,132 @@
+"""`drvtape tap run`: install the tap on aliases, run a program, uninstall, and keep its tapes.
+
+The program runs under Wine off Windows, in the prefix the user names (--prefix, else
+WINEPREFIX), else drvtape's own. A user's prefix is used as it is: it must exist already,
+and nothing in it but the aliases is changed (drvtape's own prefix is created on first use).
+Each alias's tap writes one tape in a fresh folder (several processes of the program may
+append to it at once); the aliases are uninstalled whatever happens to the program: its
+crash, a SIGINT or SIGTERM to drvtape (passed on to the program, which is then waited for),
+or an error of drvtape's own.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from drvtape.dllhost import wine
+from drvtape.errors import DrvtapeError
+from drvtape.recorder.ingest import Tape, read_tape
+from drvtape.recorder.tapinstall import install, state_folder, uninstall
+
+STOP_GRACE_S = 10.0  # how long a signalled program gets to exit before it is killed
+
+
+@dataclass(frozen=True)
+class Prefix:
+    path: Path | None  # None on Windows
+    source: str  # "--prefix", "WINEPREFIX", "drvtape's own" or "" on Windows
+
+    def describe(self) -> str:
+        return f"Wine prefix {self.path} ({self.source})" if self.path else "no Wine (Windows)"
+
+
+@dataclass
+class TapRun:
+    prefix: Prefix
+    exit_code: int | None = None  # None: the program did not run to its end
+    interrupted: str | None = None  # the signal's name
+    tapes: list[Tape] = field(default_factory=list)
+    folder: Path | None = None  # where the tapes are
+
+
+def choose_prefix(given: str | None) -> Prefix:
+    """The prefix to run in; a user's one must be a Wine prefix already (system.reg in it)."""
+    if os.name == "nt":  # pragma: no cover - Windows only
+        return Prefix(None, "")
+    if given:
+        chosen = Prefix(Path(given).expanduser().resolve(), "--prefix")
+    elif os.environ.get("WINEPREFIX"):
+        chosen = Prefix(Path(os.environ["WINEPREFIX"]).expanduser().resolve(), "WINEPREFIX")
+    else:
+        return Prefix(wine.ensure_prefix(), "drvtape's own")
+    if not (chosen.path / "system.reg").is_file():
+        raise DrvtapeError(f"not a Wine prefix (no system.reg): {chosen.path} (from {chosen.source})")
+    return chosen
+
+
+@contextmanager
+def _signals_raise() -> Iterator[None]:
+    """SIGTERM (and SIGINT, as always) interrupt the wait as KeyboardInterrupt, so that the
+    cleanup after it runs."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    before = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+def _stop(proc: subprocess.Popen, signum: int) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signum)
+        try:
+            proc.wait(STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _run_program(argv: Sequence[str], prefix: Prefix, run: TapRun) -> None:
+    command = list(argv) if prefix.path is None else [wine.wine_binary(), *argv]
+    env = None if prefix.path is None else wine.wine_env(prefix.path)
+    try:
+        proc = subprocess.Popen(command, env=env)
+    except OSError as e:
+        raise DrvtapeError(f"cannot run {argv[0]}: {e.strerror}") from None
+    try:
+        with _signals_raise():
+            run.exit_code = proc.wait()
+    except KeyboardInterrupt as e:
+        run.interrupted = str(e) or "SIGINT"
+        _stop(proc, signal.SIGTERM if run.interrupted == "SIGTERM" else signal.SIGINT)
+
+
+def _read_tapes(folder: Path) -> list[Tape]:
+    return [read_tape(path) for path in sorted(folder.glob("*.drvtape")) if path.stat().st_size > 0]
+
+
+def tap_run(pairs: Sequence[tuple[str, str]], argv: Sequence[str], prefix: Prefix,
+            tap: str | None = None) -> TapRun:
+    """Install a tap for each (alias, real DLL), run ARGV, uninstall; the tapes read."""
+    if not pairs:
+        raise DrvtapeError("give at least one --alias ALIAS --real DLL pair")
+    if not argv:
+        raise DrvtapeError("no program to run: put it after --, e.g. -- client.exe ARGS")
+    if prefix.path is not None:
+        os.environ[wine.PREFIX_ENV] = str(prefix.path)  # where tapinstall installs
+    run = TapRun(prefix, folder=Path(tempfile.mkdtemp(prefix="drvtape-taprun-")))
+    installed: list[str] = []
+    try:
+        for alias, real in pairs:
+            install(alias, real, tap=tap, tape=str(run.folder / f"{state_folder(alias).name}.drvtape"))
+            installed.append(alias)
+        _run_program(argv, prefix, run)
+    finally:
+        failed = []
+        for alias in installed:
+            try:
+                uninstall(alias)
+            except DrvtapeError as e:
+                failed.append(str(e))
+        if failed:
+            raise DrvtapeError("; ".join(failed))
+    run.tapes = _read_tapes(run.folder)
+    return run
