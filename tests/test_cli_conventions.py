@@ -198,11 +198,11 @@ def two_threads(drvtape, tmp_path):
 
 def test_minimize_prints_the_seqs_of_the_stored_session(drvtape, two_threads):
     db, recorded = two_threads
-    doc = json.loads(drvtape("--db", db, "minimize", recorded["session"], "--json").stdout)
+    doc = json.loads(drvtape("--db", db, "minimize", recorded["session"], "--target", "recorded", "--json").stdout)
     calls = json.loads(drvtape("--db", db, "events", doc["minimized"], "--kind", "call", "--json").stdout)
     assert [m["stored_seq"] for m in doc["messages"]] == [c["seq"] for c in calls]
     assert [m["msg_name"] for m in doc["messages"]] == [c["msg_name"] for c in calls]
-    human = drvtape("--db", db, "minimize", recorded["session"]).stdout
+    human = drvtape("--db", db, "minimize", recorded["session"], "--target", "recorded").stdout
     listed = [int(n) for n in re.findall(r"^\s+seq\s+(\d+)", human, re.M)]
     stored = json.loads(drvtape("--db", db, "sessions", "--json").stdout)[-1]["id"]
     calls = json.loads(drvtape("--db", db, "events", stored, "--kind", "call", "--json").stdout)

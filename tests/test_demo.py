@@ -37,7 +37,7 @@ def test_demo_records_shows_and_replays_a_shutdown_bug(tmp_path, bug):
     typed = typed_next(out)
     assert any(line.strip().startswith("drvtape replay last --target sim:reference") for line in typed)
     # the session it stored replays again from a fresh process: the printed commands work
-    again = subprocess.run([sys.executable, "-m", "drvtape", "replay", "last", "--repeat", "2"], cwd=tmp_path,
+    again = subprocess.run([sys.executable, "-m", "drvtape", "replay", "last", "--target", "recorded", "--repeat", "2"], cwd=tmp_path,
                            capture_output=True, text=True)
     assert again.returncode == 0 and "reproduced: 2 of 2" in again.stdout
 

@@ -42,7 +42,7 @@ def test_record_query_replay_and_transfer_through_the_cli_on_each_engine(db, tmp
     assert [s["id"] for s in listed] == [session]
     exits = json.loads(drvtape(db, "events", session[:8], "--msg", "exitsession", "--format", "json").stdout)
     assert [e["msg_name"] for e in exits] == ["DRV_EXITSESSION"] * 4  # two instances: two calls, two returns
-    replayed = drvtape(db, "replay", "last", "--repeat", "3", "--json")
+    replayed = drvtape(db, "replay", "last", "--target", "recorded", "--repeat", "3", "--json")
     assert replayed.returncode == 0 and json.loads(replayed.stdout)["reproduced_runs"] == 3
     assert drvtape(db, "verify", "--all").returncode == 0
     exported = drvtape(db, "export", "--all").stdout

@@ -99,14 +99,14 @@ def test_bad_budgets_are_refused(text):
 def test_cli_explore(drvtape, tmp_path):
     db = tmp_path / "e.db"
     recording = recorded("use-after-release", "sim:disable-with-open", str(db))
-    run = drvtape("--db", db, "explore", "last", "--budget", "40", "--json")
+    run = drvtape("--db", db, "explore", "last", "--target", "recorded", "--budget", "40", "--json")
     assert run.code == 0, run.stderr
     doc = json.loads(run.stdout)
     assert doc["session"] == str(recording.header.id) and doc["replays"] == 15
     [finding] = doc["findings"]
     assert finding["how"] == "shutdown" and finding["prefix"] == 3 and finding["verified"]
-    assert drvtape("--db", db, "replay", finding["session"]).code == 0
-    human = drvtape("--db", db, "explore", str(recording.header.id), "--budget", "5s")
+    assert drvtape("--db", db, "replay", finding["session"], "--target", "recorded").code == 0
+    human = drvtape("--db", db, "explore", str(recording.header.id), "--target", "recorded", "--budget", "5s")
     assert human.code == 0 and "shutdown after 3 call(s)" in human.stdout
-    bad = drvtape("--db", db, "explore", "last", "--budget", "lots")
+    bad = drvtape("--db", db, "explore", "last", "--target", "recorded", "--budget", "lots")
     assert bad.code == 2 and bad.stderr.count("\n") == 1

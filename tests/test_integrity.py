@@ -91,7 +91,7 @@ def test_the_first_released_schema_upgrades_with_nothing_lost(tmp_path):
     with sqlite3.connect(backup) as conn:  # the backup is the old database, whole
         assert conn.execute("SELECT value FROM drvtape_meta WHERE key = 'schema_version'").fetchone() == ("1",)
         assert conn.execute("SELECT count(*) FROM events").fetchone() == (54,)
-    assert drvtape(db, "replay", "c69327c0", "--repeat", "2").returncode == 0  # the upgraded session replays
+    assert drvtape(db, "replay", "c69327c0", "--target", "recorded", "--repeat", "2").returncode == 0  # the upgraded session replays
 
 
 def schema_of(url):
@@ -127,7 +127,7 @@ def test_a_damaged_database_file_is_a_clear_error(recorded, damage):
     recorded.write_bytes(bytes(data))
     for wal in recorded.parent.glob("i.db-*"):
         wal.unlink()
-    for args in (["sessions"], ["events", "last"], ["verify", "--all"], ["replay", "last"]):
+    for args in (["sessions"], ["events", "last"], ["verify", "--all"], ["replay", "last", "--target", "recorded"]):
         proc = drvtape(recorded, *args)
         assert "Traceback" not in proc.stderr, (args, proc.stderr)
         if proc.returncode == 2:

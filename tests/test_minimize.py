@@ -131,12 +131,12 @@ def test_the_budget_stops_with_the_smallest_session_found(tmp_path):
 def test_cli_minimize(drvtape, tmp_path):
     db = tmp_path / "m.db"
     recording = record_noisy("thread-affinity", str(db), calls=150)
-    run = drvtape("--db", db, "minimize", "last", "--json")
+    run = drvtape("--db", db, "minimize", "last", "--target", "recorded", "--json")
     assert run.code == 0, run.stderr
     doc = json.loads(run.stdout)
     assert doc["before"]["calls"] == 150 and doc["after"]["calls"] == 4 and doc["verified"]
     assert doc["session"] == str(recording.header.id)
-    run = drvtape("--db", db, "replay", doc["minimized"])
+    run = drvtape("--db", db, "replay", doc["minimized"], "--target", "recorded")
     assert run.code == 0, run.stdout
     human = drvtape("--db", db, "minimize", str(recording.header.id)[:8], "--target", "sim:thread-affinity")
     assert human.code == 0 and "before: 150 calls" in human.stdout and "after: 4 calls" in human.stdout

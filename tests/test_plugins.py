@@ -37,7 +37,7 @@ def test_a_driver_from_an_installed_distribution_is_a_sim_target(tmp_path):
     assert json.loads(rec.stdout)["end_reason"] == "closed"
     events = json.loads(drvtape("events", "last", "--kind", "return", "--format", "json").stdout)
     assert [e["result"] for e in events] == [1, 1, 0x5150, 1, 1, 1]  # LOAD ENABLE OPEN CLOSE DISABLE FREE
-    replayed = drvtape("replay", "last", "--json")
+    replayed = drvtape("replay", "last", "--target", "recorded", "--json")
     assert replayed.returncode == 0 and json.loads(replayed.stdout)["reproduced"] is True
     unknown = drvtape("replay", "last", "--target", "sim:acme-tape")
     assert unknown.returncode == 2 and "acme-wave" in unknown.stderr  # the known names are listed

@@ -22,7 +22,8 @@ def stderr_on_a_terminal(*args) -> tuple[int, str]:
     return on_a_terminal(*args, stream="stderr")
 
 
-@pytest.mark.parametrize("command", [["replay", "last", "--repeat", "300"], ["minimize", "last"]])
+@pytest.mark.parametrize("command", [["replay", "last", "--target", "recorded", "--repeat", "300"],
+                                     ["minimize", "last", "--target", "recorded"]])
 def test_progress_shows_on_a_terminal_and_not_with_quiet_or_a_pipe(recorded, command):
     code, shown = stderr_on_a_terminal("--db", str(recorded), *command)
     assert code == 0 and ("replaying" in shown or "minimizing" in shown)

@@ -118,7 +118,7 @@ def drvtape(*args, db):
 def test_replay_cli_exit_codes_and_json(tmp_path):
     db = tmp_path / "r.db"
     record_bundled(db, "use-after-release")
-    ok = drvtape("replay", "last", "--repeat", "3", "--json", db=db)
+    ok = drvtape("replay", "last", "--target", "recorded", "--repeat", "3", "--json", db=db)
     assert ok.returncode == 0, ok.stderr
     doc = json.loads(ok.stdout)
     assert doc["reproduced"] is True and doc["runs"] == 3 and doc["reproduced_runs"] == 3

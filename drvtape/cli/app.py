@@ -33,7 +33,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": HELP_OPTION_NAMES},
     epilog="Run 'drvtape COMMAND -h' for a command's options and examples.\n\n" + examples(
-        "drvtape demo", "drvtape sessions", "drvtape events last --msg DRV_EXITSESSION", "drvtape replay last --repeat 5"),
+        "drvtape demo", "drvtape sessions", "drvtape events last --msg DRV_EXITSESSION", "drvtape replay last --target recorded --repeat 5"),
 )
 
 

@@ -39,7 +39,7 @@ def _print_result(ctx: typer.Context, result: ExploreResult) -> None:
 
 
 @app.command(epilog=examples(
-    "drvtape explore last",
+    "drvtape explore last --target recorded",
     "drvtape explore 27eb41c9 --budget 30s --seed 7 --json",
 ))
 def explore(

@@ -60,7 +60,7 @@ def _stored_seqs(calls: list[RecordedCall], stored: list[RecordedCall]) -> list[
 
 
 @app.command(epilog=examples(
-    "drvtape minimize last",
+    "drvtape minimize last --target recorded",
     "drvtape minimize 27eb41c9 --target dll:./mydrv.dll --repeat 5 --max-replays 300",
 ))
 def minimize(

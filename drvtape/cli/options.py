@@ -20,8 +20,8 @@ WIDE = typer.Option(False, "--wide", help="Full session ids in tables (else the 
                                           "at least 8 characters).")
 
 TARGET_FOR_REPLAY = typer.Option(
-    None, "--target", "-t", metavar="TARGET", show_default="the target it was recorded against",
-    help="sim:NAME, py:MODULE:ATTR or dll:PATH.")
+    None, "--target", "-t", metavar="TARGET", show_default="none: a session's own target runs only if you say so",
+    help="sim:NAME, py:MODULE:ATTR, dll:PATH, or 'recorded' for the target the session was recorded against.")
 REPLAY_THREADS = typer.Option(
     Threads.FAITHFUL, metavar="faithful|serial",
     help="faithful: a replay thread per recorded thread; serial: every call on one thread, in seq order.")

@@ -30,7 +30,7 @@ def _print_report(report: ReplayReport) -> None:
 
 
 @app.command(epilog=examples(
-    "drvtape replay last --repeat 5",
+    "drvtape replay last --target recorded --repeat 5",
     "drvtape replay last --target sim:reference",
     "drvtape replay 27eb41c9 --target dll:./mydrv.dll --timeout 2 --json",
 ))

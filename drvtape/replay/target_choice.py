@@ -21,8 +21,6 @@ from drvtape.errors import DrvtapeError
 from drvtape.runtime.targets import Target, parse_target
 
 RECORDED = "recorded"
-TARGET_HELP = ("sim:NAME, py:MODULE:ATTR, dll:PATH, or 'recorded': the target stored in the session "
-               "(never used unless you say so)")
 _DRIVE_PATH = re.compile(r"^([A-Za-z]):[\\/](.*)$", re.S)
 
 
