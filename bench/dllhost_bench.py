@@ -1,11 +1,14 @@
-"""Replay speed through drvhost (serial messages per second against Wine's msrle32.dll), and
-the recording tap's cost per message and per record."""
+"""Replay speed through drvhost (serial messages per second against Wine's msrle32.dll), the
+recording tap's cost per message and per record, and what `drvtape tap run` adds to a run."""
 from __future__ import annotations
 
 import os
 import re
+import statistics
 import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 from drvtape.dllhost import wine
@@ -111,3 +114,36 @@ def bench_tap_overhead(n: int) -> dict:
         out.update(writefile_tap_ns_per_message=round(writefile, 1),
                    writefile_ns_per_record=_per_record(writefile, direct))
     return out
+
+
+TAP_RUN_ALIAS = "vidc.drvtapebench"  # a new alias: it goes into the registry and is deleted after
+TAP_RUN_TRIALS = 3
+
+
+def _seconds(argv: list[str], env: dict | None) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+    took = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise DrvtapeError(f"{Path(argv[0]).name} failed (exit {proc.returncode}): "
+                           f"{(proc.stderr or proc.stdout).strip()[-200:]}")
+    return took
+
+
+def bench_tap_run(trials: int = TAP_RUN_TRIALS) -> dict:
+    """Wall time of `tapclient msrle32 send 8` (open, DRV_QUERYCONFIGURE, close) run alone under
+    Wine, and of the same through `drvtape tap run` (install, the run, uninstall, ingest into a
+    fresh database); the median of TRIALS each."""
+    client = compile_pe([TAPCLIENT_SOURCE], flags=["-municode"])
+    build_drvtap()  # built once, outside the timing
+    argv, env = wine.command(client)
+    alone = [_seconds([*argv, wine.windows_path(str(MSRLE32)), "send", "8"], env) for _ in range(trials)]
+    through = []
+    with tempfile.TemporaryDirectory(prefix="drvtape-taprunbench-") as tmp:
+        for i in range(trials):
+            through.append(_seconds([sys.executable, "-m", "drvtape", "--db", str(Path(tmp) / f"{i}.db"), "tap", "run",
+                                     "--alias", TAP_RUN_ALIAS, "--real", str(MSRLE32), "--",
+                                     str(client), TAP_RUN_ALIAS, "send", "8"], None))
+    alone_s, through_s = statistics.median(alone), statistics.median(through)
+    return {"trials": trials, "client_alone_s": round(alone_s, 2), "tap_run_s": round(through_s, 2),
+            "tap_run_overhead_s": round(through_s - alone_s, 2)}

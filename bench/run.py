@@ -407,6 +407,10 @@ def bench_dll(calls: int) -> dict:
             out["tap_overhead"] = tap(calls)
         except Exception as exc:  # noqa: BLE001
             out["tap_overhead"] = {"error": f"{type(exc).__name__}: {exc}"}
+        try:
+            out["tap_run"] = sys.modules["dllhost_bench"].bench_tap_run()
+        except Exception as exc:  # noqa: BLE001
+            out["tap_run"] = {"error": f"{type(exc).__name__}: {exc}"}
     return out
 
 

@@ -57,7 +57,8 @@ def _stored_events(store: Store, session: TapeSession) -> int | None:
     return None if stored is None else store.summary(stored.pk).events
 
 
-def _ingest(store: Store, tapes: list[Tape]) -> list[Ingested]:
+def ingest_tapes(store: Store, tapes: list[Tape]) -> list[Ingested]:
+    """Store the sessions of TAPES not already in the database (also used by `tap run`)."""
     done: list[Ingested] = []
     stored: dict[str, int | None] = {}
     for tape in tapes:
@@ -135,7 +136,12 @@ def ingest(
             bar.advance(task)
     with open_store(ctx, create=True) as store:
         end_orphaned_sessions(store)
-        done = _ingest(store, parsed)
+        done = ingest_tapes(store, parsed)
+    print_ingested(fmt, parsed, done)
+
+
+def print_ingested(fmt: Format, parsed: list[Tape], done: list[Ingested]) -> None:
+    """What ingest_tapes did, in FMT; the tapes' problems as warnings on stderr."""
     if fmt is Format.JSON:  # the document holds the problems
         _print_json(parsed, done)
         return

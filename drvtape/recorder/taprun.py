@@ -4,7 +4,8 @@ The program runs under Wine off Windows, in the prefix the user names (--prefix,
 WINEPREFIX), else drvtape's own. A user's prefix is used as it is: it must exist already,
 and nothing in it but the aliases is changed (drvtape's own prefix is created on first use).
 Each alias's tap writes one tape in a fresh folder (several processes of the program may
-append to it at once); the aliases are uninstalled whatever happens to the program: its
+append to it at once). The program's output goes to stderr, so that drvtape's stdout holds
+only the sessions stored (in --format). The aliases are uninstalled whatever happens to the program: its
 crash, a SIGINT or SIGTERM to drvtape (passed on to the program, which is then waited for),
 or an error of drvtape's own.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -60,18 +62,27 @@ def choose_prefix(given: str | None) -> Prefix:
     return chosen
 
 
-@contextmanager
-def _signals_raise() -> Iterator[None]:
-    """SIGTERM (and SIGINT, as always) interrupt the wait as KeyboardInterrupt, so that the
-    cleanup after it runs."""
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt(signal.Signals(signum).name)
+class _Signals:
+    """SIGINT and SIGTERM while the run lasts: noted, and raised as KeyboardInterrupt only while
+    the program is waited for, so that an install or uninstall in progress is never cut short."""
 
-    before = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, before)
+    def __init__(self) -> None:
+        self.caught: signal.Signals | None = None
+        self.waiting = False
+
+    def _note(self, signum, frame) -> None:
+        self.caught = signal.Signals(signum)
+        if self.waiting:
+            raise KeyboardInterrupt(self.caught.name)
+
+    @contextmanager
+    def handled(self) -> Iterator["_Signals"]:
+        before = {s: signal.signal(s, self._note) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield self
+        finally:
+            for s, handler in before.items():
+                signal.signal(s, handler)
 
 
 def _stop(proc: subprocess.Popen, signum: int) -> None:
@@ -84,19 +95,27 @@ def _stop(proc: subprocess.Popen, signum: int) -> None:
             proc.wait()
 
 
-def _run_program(argv: Sequence[str], prefix: Prefix, run: TapRun) -> None:
+def _run_program(argv: Sequence[str], prefix: Prefix, run: TapRun, signals: _Signals) -> None:
+    if signals.caught is not None:  # before the program started: it is not started
+        run.interrupted = signals.caught.name
+        return
     command = list(argv) if prefix.path is None else [wine.wine_binary(), *argv]
     env = None if prefix.path is None else wine.wine_env(prefix.path)
     try:
-        proc = subprocess.Popen(command, env=env)
+        proc = subprocess.Popen(command, env=env, stdout=sys.stderr)  # drvtape's stdout: the sessions only
     except OSError as e:
         raise DrvtapeError(f"cannot run {argv[0]}: {e.strerror}") from None
     try:
-        with _signals_raise():
-            run.exit_code = proc.wait()
-    except KeyboardInterrupt as e:
-        run.interrupted = str(e) or "SIGINT"
-        _stop(proc, signal.SIGTERM if run.interrupted == "SIGTERM" else signal.SIGINT)
+        signals.waiting = True
+        if signals.caught is not None:  # while it was being started
+            raise KeyboardInterrupt(signals.caught.name)
+        run.exit_code = proc.wait()
+    except KeyboardInterrupt:
+        signals.waiting = False
+        run.interrupted = signals.caught.name
+        _stop(proc, signals.caught)
+    finally:
+        signals.waiting = False
 
 
 def _read_tapes(folder: Path) -> list[Tape]:
@@ -110,23 +129,47 @@ def tap_run(pairs: Sequence[tuple[str, str]], argv: Sequence[str], prefix: Prefi
         raise DrvtapeError("give at least one --alias ALIAS --real DLL pair")
     if not argv:
         raise DrvtapeError("no program to run: put it after --, e.g. -- client.exe ARGS")
-    if prefix.path is not None:
-        os.environ[wine.PREFIX_ENV] = str(prefix.path)  # where tapinstall installs
     run = TapRun(prefix, folder=Path(tempfile.mkdtemp(prefix="drvtape-taprun-")))
-    installed: list[str] = []
-    try:
-        for alias, real in pairs:
-            install(alias, real, tap=tap, tape=str(run.folder / f"{state_folder(alias).name}.drvtape"))
-            installed.append(alias)
-        _run_program(argv, prefix, run)
-    finally:
-        failed = []
-        for alias in installed:
-            try:
-                uninstall(alias)
-            except DrvtapeError as e:
-                failed.append(str(e))
-        if failed:
-            raise DrvtapeError("; ".join(failed))
+    with _prefix_in_use(prefix):
+        _install_run_uninstall(pairs, argv, run, tap)
     run.tapes = _read_tapes(run.folder)
     return run
+
+
+@contextmanager
+def _prefix_in_use(prefix: Prefix) -> Iterator[None]:
+    """PREFIX is the one tapinstall installs in, while the run lasts."""
+    saved = os.environ.get(wine.PREFIX_ENV)
+    if prefix.path is not None:
+        os.environ[wine.PREFIX_ENV] = str(prefix.path)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(wine.PREFIX_ENV, None)
+        else:
+            os.environ[wine.PREFIX_ENV] = saved
+
+
+def _install_run_uninstall(pairs: Sequence[tuple[str, str]], argv: Sequence[str], run: TapRun,
+                           tap: str | None) -> None:
+    installed: list[str] = []
+    with _Signals().handled() as signals:
+        try:
+            for alias, real in pairs:
+                install(alias, real, tap=tap, tape=str(run.folder / f"{state_folder(alias).name}.drvtape"))
+                installed.append(alias)
+            _run_program(argv, run.prefix, run, signals)
+        finally:
+            _uninstall_all(installed)
+
+
+def _uninstall_all(installed: list[str]) -> None:
+    failed = []
+    for alias in installed:
+        try:
+            uninstall(alias)
+        except DrvtapeError as e:
+            failed.append(str(e))
+    if failed:
+        raise DrvtapeError("; ".join(failed))
