@@ -53,9 +53,12 @@ class Entry:
 # ---- the registry ------------------------------------------------------------------------
 
 def _prefix() -> Path:
-    """The prefix in use: a user's existing one as it is, drvtape's own created on first use."""
+    """The prefix in use: a user's existing one (a system.reg, no drvtape ready mark) as it is;
+    drvtape's own through ensure_prefix (created on first use, its wineserver started)."""
     chosen = wine.prefix_dir()
-    return chosen if (chosen / "system.reg").is_file() else wine.ensure_prefix()
+    if (chosen / "system.reg").is_file() and not (chosen / ".drvtape-ready").exists():
+        return chosen
+    return wine.ensure_prefix()
 
 
 class RegistryPlace:
