@@ -19,7 +19,7 @@ import pytest
 from drvtape.errors import DrvtapeError
 from drvtape.replay import ReplayReport, load_recording, replay_recording
 from drvtape.schema.recording import Recording, recording_from_rows
-from drvtape.runtime.targets import parse_target
+from drvtape.replay.target_choice import choose_target
 from drvtape.formats.jsonl import parse_jsonl
 from drvtape.present.text import outcome_text
 from drvtape.schema.rows import event_to_row
@@ -73,7 +73,7 @@ def _replay(item):
         raise pytest.UsageError(f"{item.nodeid}: expect must be one of {', '.join(EXPECTATIONS)}")
     try:
         recording = _recording(item.config.rootpath / marker.args[0], options.get("session"))
-        target = parse_target(options.get("target") or recording.header.target or "")
+        target = choose_target(options.get("target"), recording.header.target)
         return replay_recording(recording, target, threads=options.get("threads", "faithful"),
                                 repeat=options.get("repeat", 1), timeout=options.get("timeout", 5.0))
     except DrvtapeError as exc:

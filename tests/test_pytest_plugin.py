@@ -17,7 +17,7 @@ def test_a_recorded_bug_replays_as_a_passing_test_and_the_fixture_gives_the_repo
     result = suite(pytester, """
         import pytest
 
-        @pytest.mark.drvtape("tapes/exit-spin.jsonl")
+        @pytest.mark.drvtape("tapes/exit-spin.jsonl", target="recorded")
         def test_exit_spin_still_hangs(drvtape_replay):
             assert drvtape_replay.recording.outcome.kind == "hang"
             assert drvtape_replay.runs[0].kind == "hang"
@@ -41,7 +41,7 @@ def test_a_failure_says_the_first_divergence_or_that_the_bug_still_happens(pytes
         def test_reference_does_not_hang():
             pass
 
-        @pytest.mark.drvtape("tapes/use-after-release.jsonl", expect="not-reproduced")
+        @pytest.mark.drvtape("tapes/use-after-release.jsonl", target="recorded", expect="not-reproduced")
         def test_the_buggy_driver_is_fixed():
             pass
 
