@@ -8,6 +8,7 @@ import csv
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -127,20 +128,34 @@ def print_records(fmt: Format, items: Sequence, view: RecordView, *, title: str 
 
 
 def write_output(path: str | None, lines: Iterable[str]) -> None:
-    """Lines to stdout (no path, or -), or to a file written completely or not at all."""
+    """Lines to stdout (no path, or -), or to a file written completely or not at all.
+
+    The file is written under a temporary name made by mkstemp (O_EXCL, unpredictable) in the
+    target's folder, so a symlink planted there is never followed, then renamed over the target."""
     if path is None or path == STDIO:
         sys.stdout.writelines(lines)
         return
     target = Path(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    if not target.name or target.name in (".", ".."):
+        raise DrvtapeError(f"cannot write {path!r}: give a file name (or - for stdout)")
+    tmp = None
     try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as stream:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:200]}.", suffix=".tmp", dir=target.parent)
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 would make the file private
+        with open(fd, "w", encoding="utf-8", newline="\n") as stream:
             stream.writelines(lines)
         os.replace(tmp, target)
     except OSError as exc:
         raise DrvtapeError(f"cannot write {path}: {exc.strerror or exc}") from None
     finally:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # the only way to read it is to set it
+    os.umask(mask)
+    return mask
 
 
 def read_input(path: str) -> tuple[bytes, str]:

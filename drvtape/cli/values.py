@@ -1,9 +1,12 @@
 """Option values as people type them: integers in decimal or hex, times with units, threads
 by name. Every error is a DrvtapeError: one line, exit 2."""
 
+import os
 import re
 from datetime import datetime, timezone
 from decimal import Decimal
+
+import sqlalchemy as sa
 
 from drvtape.errors import DrvtapeError
 from drvtape.schema.rows import KIND_BY_NAME, Kind
@@ -18,6 +21,49 @@ def integer(text: str) -> int:
         return sign * (int(digits, 16) if digits.lower().startswith("0x") else int(digits, 10))
     except ValueError:
         raise DrvtapeError(f"{text!r} is not an integer (decimal or 0x hex)") from None
+
+
+def bounded(text: str, maximum: int, what: str) -> int:
+    """A positive integer no larger than `maximum`; a larger one is refused as too large."""
+    value = integer(text)
+    if value < 1:
+        raise DrvtapeError(f"{what} {text!r} must be a positive integer")
+    if value > maximum:
+        raise DrvtapeError(f"{what} {_shortened(text)} is too large: at most {maximum}")
+    return value
+
+
+def _shortened(text: str) -> str:
+    return repr(text) if len(text) <= 40 else f"{text[:20]!r}... ({len(text)} characters)"
+
+
+def database(text: str) -> str:
+    """--db, --to, --from: a SQLAlchemy URL, or a file path the file system can name."""
+    if "://" in text:
+        try:
+            sa.engine.make_url(text)
+        except sa.exc.ArgumentError:
+            raise DrvtapeError(f"{_shortened(text)} is not a database URL (dialect://...) nor a file name") from None
+        return text
+    if "\0" in text:
+        raise DrvtapeError(f"database file name {_shortened(text)} contains a NUL character")
+    folder = os.path.dirname(os.path.abspath(os.path.expanduser(text))) or "/"
+    limit = _name_max(folder)
+    for part in text.split(os.sep):
+        if len(os.fsencode(part)) > limit:
+            raise DrvtapeError(f"database file name {_shortened(text)} is too long: the file system allows "
+                               f"{limit} bytes a name")
+    return text
+
+
+def _name_max(folder: str) -> int:
+    """The longest file name the file system of `folder` (or its nearest existing parent) allows."""
+    while not os.path.isdir(folder):
+        folder = os.path.dirname(folder)
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except OSError:
+        return 255  # NAME_MAX of <limits.h> on Linux
 
 
 def positive(text: str) -> int:
