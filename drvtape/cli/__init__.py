@@ -17,15 +17,18 @@ from drvtape.cli.output import fail
 from drvtape.errors import DrvtapeError
 
 
-def _refuse_non_utf8(args: list[str]) -> None:
+def _refuse_unrepresentable(args: list[str]) -> None:
     """Bytes that are not UTF-8 reach Python as lone surrogates, which no database, JSON or
-    terminal can take: refused here, once, rather than by whichever layer meets them first."""
+    terminal can take; a NUL no file name can hold (a shell cannot pass one, a caller of
+    main() can). Refused here, once, rather than by whichever layer meets them first."""
     for arg in args:
+        shown = repr(arg.encode("utf-8", "surrogateescape"))[2:-1][:60]  # the bytes, escaped
+        if "\0" in arg:
+            fail(f"argument '{shown}' contains a NUL character")
         try:
             arg.encode("utf-8")
         except UnicodeEncodeError:
-            shown = arg.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
-            fail(f"argument {shown[:60]!r} is not UTF-8 text")
+            fail(f"argument '{shown}' is not UTF-8 text")
 
 
 def _flush_stdout() -> None:
@@ -48,7 +51,7 @@ def _output_failed(exc: OSError) -> NoReturn:
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    _refuse_non_utf8(args)
+    _refuse_unrepresentable(args)
     try:
         code = command().main(args=args, prog_name="drvtape", standalone_mode=False)
         _flush_stdout()

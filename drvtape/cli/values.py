@@ -45,8 +45,6 @@ def database(text: str) -> str:
         except sa.exc.ArgumentError:
             raise DrvtapeError(f"{_shortened(text)} is not a database URL (dialect://...) nor a file name") from None
         return text
-    if "\0" in text:
-        raise DrvtapeError(f"database file name {_shortened(text)} contains a NUL character")
     folder = os.path.dirname(os.path.abspath(os.path.expanduser(text))) or "/"
     limit = _name_max(folder)
     for part in text.split(os.sep):
