@@ -29,7 +29,7 @@ from drvtape.formats.jsonl import dump_session
 from drvtape.store import Store, tables
 
 CASES = int(os.environ.get("DRVTAPE_HOSTILE_CASES", "450"))
-SKIPPED_GROUPS = {"tap"}  # runs `wine reg` in drvtape's Wine prefix: tests/test_tap*.py cover it
+SKIPPED_GROUPS = {"tap"}  # runs `wine reg` in drvtape's Wine prefix: tests/native/test_tap_install.py covers it
 WORKLOAD = '[[steps]]\naction = "open"\ninstance = "a"\n\n[[steps]]\naction = "close"\ninstance = "a"\n'
 
 
