@@ -24,8 +24,10 @@ from rich.text import Text
 
 from drvtape.errors import DrvtapeError
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+# emoji=False: rich replaces :notes: by an emoji even with markup=False, and recorded text
+# (a driver's name, a fault's module) prints as it was recorded
+out = Console(highlight=False, emoji=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, emoji=False)
 
 STDIO = "-"  # as a file name: stdout for output, stdin for input
 
@@ -81,7 +83,7 @@ def print_table(tbl: Table) -> None:
         # Piped output is read by grep and friends: never shrink or fold it to a terminal's width
         # (Console.print's width= cannot exceed the console's own width, hence a console for it).
         natural = Measurement.get(out, out.options.update(max_width=1_000_000), tbl).maximum
-        Console(highlight=False, width=max(out.width, natural)).print(tbl)
+        Console(highlight=False, emoji=False, width=max(out.width, natural)).print(tbl)
         return
     keys = 1  # the left border
     for column in tbl.columns:
@@ -89,7 +91,7 @@ def print_table(tbl: Table) -> None:
             column.min_width = max(cell_len(str(c)) for c in (column.header, *column.cells))
         keys += (column.min_width or 1) + 3  # padding and border
     # A terminal too narrow even for the key columns gets longer lines rather than cut ids.
-    Console(highlight=False, width=max(out.width, keys), force_terminal=True).print(tbl)
+    Console(highlight=False, emoji=False, width=max(out.width, keys), force_terminal=True).print(tbl)
 
 
 # ---- records in every format ------------------------------------------------------------
