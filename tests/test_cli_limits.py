@@ -5,6 +5,8 @@ import hashlib
 
 import pytest
 
+from drvtape.store import Store
+
 NON_UTF8 = b"caf\xe9".decode("utf-8", "surrogateescape")
 
 
@@ -61,3 +63,12 @@ def test_a_string_lparam_of_32768_characters_is_recorded(drvtape, tape_db, tmp_p
     workload.write_text(f'[[steps]]\naction = "open"\ninstance = "a"\nlparam1 = "{"x" * 32_768}"\n')
     result = drvtape("--db", tape_db, "record", "-w", workload, "-t", "sim:reference")
     assert result.code == 0, result.stderr
+
+
+@pytest.mark.parametrize("value", ["a" * 30, "%_\\" * 10, "x" * 40_000, "'; DROP TABLE events; --"])
+def test_driver_filters_on_both_engines(drvtape, tapes, db, value):
+    with Store.open(db, create=True) as store:
+        tapes.shutdown().store_in(store)
+    result = drvtape("--db", db, "sessions", "--driver", value, "--json")
+    assert result.code == 0 and result.stdout == "[]\n", result.stderr
+    assert drvtape("--db", db, "sessions", "--driver", "disable", "--json").stdout.count('"id"') == 1
