@@ -6,8 +6,6 @@ import re
 from datetime import datetime, timezone
 from decimal import Decimal
 
-import sqlalchemy as sa
-
 from drvtape.errors import DrvtapeError
 from drvtape.schema.rows import KIND_BY_NAME, Kind
 from drvtape.schema.values import INT64_MAX, INT64_MIN, UINT64_MAX, as_signed64, fits_64_bits
@@ -37,13 +35,14 @@ def _shortened(text: str) -> str:
     return repr(text) if len(text) <= 40 else f"{text[:20]!r}... ({len(text)} characters)"
 
 
+_URL_START = re.compile(r"[\w+]+://")  # how SQLAlchemy's make_url finds a URL's dialect
+
+
 def database(text: str) -> str:
     """--db, --to, --from: a SQLAlchemy URL, or a file path the file system can name."""
-    if "://" in text:
-        try:
-            sa.engine.make_url(text)
-        except sa.exc.ArgumentError:
-            raise DrvtapeError(f"{_shortened(text)} is not a database URL (dialect://...) nor a file name") from None
+    if "://" in text:  # a URL to the store (drvtape.store.database_url): it parses the rest
+        if not _URL_START.match(text):
+            raise DrvtapeError(f"{_shortened(text)} is not a database URL (dialect://...) nor a file name")
         return text
     folder = os.path.dirname(os.path.abspath(os.path.expanduser(text))) or "/"
     limit = _name_max(folder)
