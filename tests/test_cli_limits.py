@@ -24,6 +24,7 @@ def _refused(result, phrase: str) -> None:
     (["--db", "://", "sessions"], "'://' is not a database URL"),
     (["sessions", "--db", "://"], "'://' is not a database URL"),
     (["--db", "a" * 300, "sessions"], "is too long: the file system allows 255 bytes a name"),
+    (["--db", "/".join(["d" * 200] * 30), "sessions"], "is too long: the system allows 4095 bytes"),
     (["sessions", "--driver", NON_UTF8], r"argument 'caf\xe9' is not UTF-8 text"),
     (["sessions", "--driver", "a\0b"], r"argument 'a\x00b' contains a NUL character"),
     (["timeline", "last", "-o", ""], "cannot write '': give a file name"),

@@ -44,23 +44,29 @@ def database(text: str) -> str:
         if not _URL_START.match(text):
             raise DrvtapeError(f"{_shortened(text)} is not a database URL (dialect://...) nor a file name")
         return text
-    folder = os.path.dirname(os.path.abspath(os.path.expanduser(text))) or "/"
-    limit = _name_max(folder)
-    for part in text.split(os.sep):
-        if len(os.fsencode(part)) > limit:
-            raise DrvtapeError(f"database file name {_shortened(text)} is too long: the file system allows "
-                               f"{limit} bytes a name")
+    path = os.path.abspath(os.path.expanduser(text))
+    folder = _existing_folder(os.path.dirname(path))
+    name_max, path_max = _limit(folder, "PC_NAME_MAX", 255), _limit(folder, "PC_PATH_MAX", 4096)
+    if any(len(os.fsencode(part)) > name_max for part in path.split(os.sep)):
+        raise DrvtapeError(f"database file name {_shortened(text)} is too long: the file system allows "
+                           f"{name_max} bytes a name")
+    if len(os.fsencode(path)) >= path_max:  # PATH_MAX counts the terminating NUL
+        raise DrvtapeError(f"database path {_shortened(text)} is too long: the system allows {path_max - 1} bytes")
     return text
 
 
-def _name_max(folder: str) -> int:
-    """The longest file name the file system of `folder` (or its nearest existing parent) allows."""
+def _existing_folder(folder: str) -> str:
     while not os.path.isdir(folder):
         folder = os.path.dirname(folder)
+    return folder
+
+
+def _limit(folder: str, name: str, linux_default: int) -> int:
+    """A pathconf limit of the file system of `folder`; Linux's <linux/limits.h> value if it has none."""
     try:
-        return os.pathconf(folder, "PC_NAME_MAX")
+        return os.pathconf(folder, name)
     except OSError:
-        return 255  # NAME_MAX of <limits.h> on Linux
+        return linux_default
 
 
 def positive(text: str) -> int:
