@@ -4,7 +4,9 @@ One module per command (or command group), named by the command; each registers 
 on `app` when imported below. Shared options live in options.py, output in output.py.
 """
 
+import os
 import sys
+from typing import NoReturn
 
 from drvtape.cli import (  # noqa: F401  (registers the commands)
     db, demo, diff, events, explore, import_export, ingest, lint, minimize, push_pull, record, replay, schema,
@@ -15,13 +17,52 @@ from drvtape.cli.output import fail
 from drvtape.errors import DrvtapeError
 
 
-def main(argv: list[str] | None = None) -> None:
+def _refuse_unrepresentable(args: list[str]) -> None:
+    """Bytes that are not UTF-8 reach Python as lone surrogates, which no database, JSON or
+    terminal can take; a NUL no file name can hold (a shell cannot pass one, a caller of
+    main() can). Refused here, once, rather than by whichever layer meets them first."""
+    for arg in args:
+        shown = repr(arg.encode("utf-8", "surrogateescape"))[2:-1][:60]  # the bytes, escaped
+        if "\0" in arg:
+            fail(f"argument '{shown}' contains a NUL character")
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            fail(f"argument '{shown}' is not UTF-8 text")
+
+
+def _flush_stdout() -> None:
+    """Flush stdout now, so that a full disk or a closed pipe is an error message, not a
+    traceback when the interpreter flushes at exit."""
     try:
-        code = command().main(args=argv, prog_name="drvtape", standalone_mode=False)
+        sys.stdout.flush()
+    except OSError as exc:
+        _output_failed(exc)
+
+
+def _output_failed(exc: OSError) -> NoReturn:
+    try:
+        # what is still buffered would fail again when the interpreter flushes at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is no file (in-process runs): nothing to flush at exit
+        pass
+    fail(f"cannot write output: {exc.strerror or exc}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    _refuse_unrepresentable(args)
+    try:
+        code = command().main(args=args, prog_name="drvtape", standalone_mode=False)
+        _flush_stdout()
     except DrvtapeError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         fail("interrupted")
+    except OSError as exc:
+        if exc.filename is not None:
+            fail(f"{exc.filename}: {exc.strerror or exc}")
+        _output_failed(exc)  # no file named: a write to stdout failed
     except Exception as exc:
         # Usage errors. Recent typer vendors its own click, so match click's exception
         # protocol rather than click's classes.

@@ -15,6 +15,7 @@ from typer.main import get_command
 
 from drvtape import __version__
 from drvtape.cli.output import out
+from drvtape.cli.values import database
 from drvtape.store import Store
 
 HELP_OPTION_NAMES = ["-h", "--help"]
@@ -51,7 +52,7 @@ def _print_version(wanted: bool) -> None:
 @app.callback()
 def _global_options(
     ctx: typer.Context,
-    db: str = typer.Option(None, "--db", envvar="DRVTAPE_DB", metavar="PATH_OR_URL", help=DB_HELP),
+    db: str = typer.Option(None, "--db", envvar="DRVTAPE_DB", metavar="PATH_OR_URL", parser=database, help=DB_HELP),
     version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
                                  help="Print drvtape's version and exit."),
 ) -> None:
@@ -83,6 +84,7 @@ _carrier = typer.Typer()
 @_carrier.command()
 def _db_option_carrier(
     db: str = typer.Option(None, "--db", metavar="PATH_OR_URL", expose_value=False, callback=_db_after_subcommand,
+                           parser=database,
                            help="As drvtape --db PATH_OR_URL (accepted after the command too): " + DB_HELP),
 ) -> None:
     """Only here so that typer builds the --db option that every subcommand gets."""

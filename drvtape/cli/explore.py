@@ -1,6 +1,7 @@
 """`drvtape explore SESSION`: failures the recording did not hit, each stored as a session."""
 
 import re
+from decimal import Decimal
 
 import typer
 
@@ -15,11 +16,20 @@ from drvtape.present.text import outcome_text
 from drvtape.replay.explore import ExploreResult, explore as run_explore, save_findings
 
 
+MAX_BUDGET_REPLAYS = 10**9
+MAX_BUDGET_SECONDS = 10**7  # about 116 days
+
+
 def parse_budget(text: str) -> tuple[int | None, float | None]:
     """'200' -> 200 replays; '30s' -> 30 seconds."""
     found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s?)\s*", text or "")
     if not found or (not found[2] and "." in found[1]) or float(found[1]) <= 0:
         raise DrvtapeError(f"--budget {text!r}: give a number of replays (200) or of seconds (30s)")
+    # compared as Decimal: int() refuses numbers of more than 4,300 digits
+    limit = MAX_BUDGET_SECONDS if found[2] else MAX_BUDGET_REPLAYS
+    if Decimal(found[1]) > limit:
+        raise DrvtapeError(f"--budget {found[1][:20]}{'...' if len(found[1]) > 20 else ''}{found[2]} is too large: "
+                           f"at most {limit}{found[2]}")
     return (None, float(found[1])) if found[2] else (int(found[1]), None)
 
 

@@ -8,6 +8,7 @@ import csv
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -23,8 +24,10 @@ from rich.text import Text
 
 from drvtape.errors import DrvtapeError
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+# emoji=False: rich replaces :notes: by an emoji even with markup=False, and recorded text
+# (a driver's name, a fault's module) prints as it was recorded
+out = Console(highlight=False, emoji=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, emoji=False)
 
 STDIO = "-"  # as a file name: stdout for output, stdin for input
 
@@ -80,7 +83,7 @@ def print_table(tbl: Table) -> None:
         # Piped output is read by grep and friends: never shrink or fold it to a terminal's width
         # (Console.print's width= cannot exceed the console's own width, hence a console for it).
         natural = Measurement.get(out, out.options.update(max_width=1_000_000), tbl).maximum
-        Console(highlight=False, width=max(out.width, natural)).print(tbl)
+        Console(highlight=False, emoji=False, width=max(out.width, natural)).print(tbl)
         return
     keys = 1  # the left border
     for column in tbl.columns:
@@ -88,7 +91,7 @@ def print_table(tbl: Table) -> None:
             column.min_width = max(cell_len(str(c)) for c in (column.header, *column.cells))
         keys += (column.min_width or 1) + 3  # padding and border
     # A terminal too narrow even for the key columns gets longer lines rather than cut ids.
-    Console(highlight=False, width=max(out.width, keys), force_terminal=True).print(tbl)
+    Console(highlight=False, emoji=False, width=max(out.width, keys), force_terminal=True).print(tbl)
 
 
 # ---- records in every format ------------------------------------------------------------
@@ -127,20 +130,34 @@ def print_records(fmt: Format, items: Sequence, view: RecordView, *, title: str 
 
 
 def write_output(path: str | None, lines: Iterable[str]) -> None:
-    """Lines to stdout (no path, or -), or to a file written completely or not at all."""
+    """Lines to stdout (no path, or -), or to a file written completely or not at all.
+
+    The file is written under a temporary name made by mkstemp (O_EXCL, unpredictable) in the
+    target's folder, so a symlink planted there is never followed, then renamed over the target."""
     if path is None or path == STDIO:
         sys.stdout.writelines(lines)
         return
     target = Path(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    if not target.name or target.name in (".", ".."):
+        raise DrvtapeError(f"cannot write {path!r}: give a file name (or - for stdout)")
+    tmp = None
     try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as stream:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:200]}.", suffix=".tmp", dir=target.parent)
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 would make the file private
+        with open(fd, "w", encoding="utf-8", newline="\n") as stream:
             stream.writelines(lines)
         os.replace(tmp, target)
     except OSError as exc:
         raise DrvtapeError(f"cannot write {path}: {exc.strerror or exc}") from None
     finally:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # the only way to read it is to set it
+    os.umask(mask)
+    return mask
 
 
 def read_input(path: str) -> tuple[bytes, str]:

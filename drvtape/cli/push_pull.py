@@ -6,11 +6,13 @@ from drvtape.cli.app import app, examples, open_store
 from drvtape.cli.options import ALL, FORMAT, JSON, QUIET, SESSIONS, output_format
 from drvtape.cli.output import Format, RecordView, print_records, progress
 from drvtape.cli.selection import chosen_sessions
+from drvtape.cli.values import bounded, database
+from drvtape.schema.values import INT64_MAX
 from drvtape.store import Store
 from drvtape.store.recovery import end_orphaned_sessions
 from drvtape.store.sync import CHUNK_EVENTS, Copied, copy_sessions
 
-CHUNK = typer.Option(CHUNK_EVENTS, min=1, metavar="EVENTS",
+CHUNK = typer.Option(str(CHUNK_EVENTS), metavar="EVENTS", parser=lambda text: bounded(text, INT64_MAX, "--chunk"),
                      help="Events per transaction: an interrupted copy keeps every whole chunk.")
 
 
@@ -41,7 +43,8 @@ def _report(copied: list[Copied], fmt: Format, where: str) -> None:
 ))
 def push(
     ctx: typer.Context,
-    to: str = typer.Option(..., "--to", metavar="URL", help="The central database (a SQLAlchemy URL or a file)."),
+    to: str = typer.Option(..., "--to", metavar="URL", parser=database,
+                            help="The central database (a SQLAlchemy URL or a file)."),
     sessions: list[str] = SESSIONS,
     every: bool = ALL,
     chunk: int = CHUNK,
@@ -65,7 +68,8 @@ def push(
 ))
 def pull(
     ctx: typer.Context,
-    source_url: str = typer.Option(..., "--from", metavar="URL", help="The database to copy from."),
+    source_url: str = typer.Option(..., "--from", metavar="URL", parser=database,
+                                    help="The database to copy from."),
     sessions: list[str] = SESSIONS,
     every: bool = ALL,
     chunk: int = CHUNK,

@@ -7,7 +7,7 @@ from drvtape.cli.app import app, examples
 from drvtape.cli.options import (
     DOCUMENT_FORMAT, JSON, QUIET, REPEAT, REPLAY_THREADS, SESSION, TARGET_FOR_REPLAY, TIMEOUT, Threads, output_format,
 )
-from drvtape.cli.output import Format, out, print_json, progress
+from drvtape.cli.output import Format, add_row, out, print_json, progress
 from drvtape.cli.recorded import load_with_target
 from drvtape.present.text import outcome_text
 from drvtape.replay import ReplayReport, replay_recording
@@ -15,12 +15,12 @@ from drvtape.replay import ReplayReport, replay_recording
 
 def _print_report(report: ReplayReport) -> None:
     table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_row("session", str(report.recording.header.id))
-    table.add_row("target", f"{report.target} (threads: {report.threads})")
-    table.add_row("recorded", outcome_text(report.recording.outcome))
+    add_row(table, ("session", str(report.recording.header.id)))
+    add_row(table, ("target", f"{report.target} (threads: {report.threads})"))
+    add_row(table, ("recorded", outcome_text(report.recording.outcome)))
     distinct = {outcome_text(o): sum(1 for r in report.runs if r == o) for o in report.runs}
     for text, count in distinct.items():
-        table.add_row("replayed", text + (f"  [{count} of {len(report.runs)} runs]" if len(report.runs) > 1 else ""))
+        add_row(table, ("replayed", text + (f"  [{count} of {len(report.runs)} runs]" if len(report.runs) > 1 else "")))
     out.print(table)
     verdict = "reproduced" if report.reproduced else "NOT reproduced"
     out.print(f"{verdict}: {report.reproduced_runs} of {len(report.runs)} run(s) ended as the recording did")

@@ -1,6 +1,7 @@
 """Option values as people type them: integers in decimal or hex, times with units, threads
 by name. Every error is a DrvtapeError: one line, exit 2."""
 
+import os
 import re
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -18,6 +19,54 @@ def integer(text: str) -> int:
         return sign * (int(digits, 16) if digits.lower().startswith("0x") else int(digits, 10))
     except ValueError:
         raise DrvtapeError(f"{text!r} is not an integer (decimal or 0x hex)") from None
+
+
+def bounded(text: str, maximum: int, what: str) -> int:
+    """A positive integer no larger than `maximum`; a larger one is refused as too large."""
+    value = integer(text)
+    if value < 1:
+        raise DrvtapeError(f"{what} {text!r} must be a positive integer")
+    if value > maximum:
+        raise DrvtapeError(f"{what} {_shortened(text)} is too large: at most {maximum}")
+    return value
+
+
+def _shortened(text: str) -> str:
+    return repr(text) if len(text) <= 40 else f"{text[:20]!r}... ({len(text)} characters)"
+
+
+_URL_START = re.compile(r"[\w+]+://")  # how SQLAlchemy's make_url finds a URL's dialect
+
+
+def database(text: str) -> str:
+    """--db, --to, --from: a SQLAlchemy URL, or a file path the file system can name."""
+    if "://" in text:  # a URL to the store (drvtape.store.database_url): it parses the rest
+        if not _URL_START.match(text):
+            raise DrvtapeError(f"{_shortened(text)} is not a database URL (dialect://...) nor a file name")
+        return text
+    path = os.path.abspath(os.path.expanduser(text))
+    folder = _existing_folder(os.path.dirname(path))
+    name_max, path_max = _limit(folder, "PC_NAME_MAX", 255), _limit(folder, "PC_PATH_MAX", 4096)
+    if any(len(os.fsencode(part)) > name_max for part in path.split(os.sep)):
+        raise DrvtapeError(f"database file name {_shortened(text)} is too long: the file system allows "
+                           f"{name_max} bytes a name")
+    if len(os.fsencode(path)) >= path_max:  # PATH_MAX counts the terminating NUL
+        raise DrvtapeError(f"database path {_shortened(text)} is too long: the system allows {path_max - 1} bytes")
+    return text
+
+
+def _existing_folder(folder: str) -> str:
+    while not os.path.isdir(folder):
+        folder = os.path.dirname(folder)
+    return folder
+
+
+def _limit(folder: str, name: str, linux_default: int) -> int:
+    """A pathconf limit of the file system of `folder`; Linux's <linux/limits.h> value if it has none."""
+    try:
+        return os.pathconf(folder, name)
+    except OSError:
+        return linux_default
 
 
 def positive(text: str) -> int:

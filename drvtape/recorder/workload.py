@@ -19,7 +19,7 @@ from drvtape.runtime.system import DriverSystem
 from drvtape.runtime.targets import Target
 from drvtape.schema.events import Ending, EndReason
 from drvtape.schema.messages import DRV_CLOSE, DRV_OPEN, message_name, parse_message, pointer_kind
-from drvtape.schema.payloads import WideString, admits
+from drvtape.schema.payloads import MAX_TEXT_CHARS, WideString, admits
 from drvtape.schema.values import as_signed64, fits_64_bits
 
 Param = int | str
@@ -58,6 +58,8 @@ class Step(BaseModel):
             if not fits_64_bits(value):
                 raise ValueError("an LPARAM is 64 bits: -2**63..2**64-1")
             return as_signed64(value)  # LPARAM is signed: 0xFFFFFFFFFFFFFFFF means -1
+        if len(value) > MAX_TEXT_CHARS:  # checked here, before the session is begun
+            raise ValueError(f"a string LPARAM of {len(value)} characters is too long: at most {MAX_TEXT_CHARS}")
         return value
 
 
