@@ -18,9 +18,9 @@ def _print_report(report: ReplayReport) -> None:
     table.add_row("session", str(report.recording.header.id))
     table.add_row("target", f"{report.target} (threads: {report.threads})")
     table.add_row("recorded", outcome_text(report.recording.outcome))
-    distinct = {outcome_text(o): sum(1 for r in report.runs if r == o) for o in report.runs}
-    for text, count in distinct.items():
-        table.add_row("replayed", text + (f"  [{count} of {len(report.runs)} runs]" if len(report.runs) > 1 else ""))
+    for outcome, count in report.distinct_outcomes:
+        table.add_row("replayed", outcome_text(outcome)
+                      + (f"  [{count} of {len(report.runs)} runs]" if len(report.runs) > 1 else ""))
     out.print(table)
     verdict = "reproduced" if report.reproduced else "NOT reproduced"
     out.print(f"{verdict}: {report.reproduced_runs} of {len(report.runs)} run(s) ended as the recording did")
