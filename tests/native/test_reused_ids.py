@@ -4,7 +4,7 @@ import random
 
 from drvtape.replay import replay_recording
 from drvtape.runtime.targets import parse_target
-from drvtape.schema.outcome import COMPLETED
+from drvtape.schema.outcome import COMPLETED, Outcome, OutcomeKind
 from drvtape.schema.recording import RecordedCall, Recording
 
 DRV_LOAD, DRV_OPEN, DRV_CLOSE, DRV_USER = 1, 3, 4, 0x4000
@@ -51,3 +51,23 @@ def test_reused_ids_replay_thread_faithfully_20_of_20(driver):
     assert len({c.result for c in recording.calls if c.msg == DRV_OPEN}) < 8  # ids are reused
     report = replay_recording(recording, parse_target("dll:" + driver("reused_id")), repeat=20)
     assert report.runs == [COMPLETED] * 20
+
+
+EXIT_SPIN_HUNG = [  # (seq, thread, msg, driver_id, result, returned_at): the recorded hang of bug 1
+    (1, 0, DRV_LOAD, 0, 1, 2), (3, 1, DRV_OPEN, 0, 0, 5), (4, 0, 0xB, 0, None, None)]
+EXIT_SPIN_CLEAN = [  # the same calls, recorded with the open done before DRV_EXITSESSION began
+    (1, 0, DRV_LOAD, 0, 1, 2), (3, 1, DRV_OPEN, 0, 0x100, 4), (5, 0, 0xB, 0, 0, 6), (7, 0, DRV_CLOSE, 0x100, 1, 8)]
+
+
+def exit_spin_recording(rows, outcome) -> Recording:
+    return Recording(None, [RecordedCall(seq, t, msg, d, 0x10, 0, 0, None, r, ret) for seq, t, msg, d, r, ret in rows],
+                     outcome)
+
+
+def test_the_two_thread_hang_is_still_reproduced_and_a_clean_two_thread_session_does_not_hang(driver):
+    dll = parse_target("dll:" + driver("exit_spin"))
+    hung = exit_spin_recording(EXIT_SPIN_HUNG, Outcome(OutcomeKind.HANG, seq=4, msg=0xB))
+    report = replay_recording(hung, dll, repeat=3, timeout=1.0)
+    assert report.reproduced, report.runs
+    clean = replay_recording(exit_spin_recording(EXIT_SPIN_CLEAN, COMPLETED), dll, repeat=3, timeout=10.0)
+    assert clean.runs == [COMPLETED] * 3, clean.runs
