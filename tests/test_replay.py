@@ -1,6 +1,7 @@
 """Replay: the verdict, id remapping, the schedule, targets, and the CLI contract."""
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -133,3 +134,34 @@ def test_replay_cli_exit_codes_and_json(tmp_path):
         proc = drvtape(*bad, db=db)
         assert proc.returncode == 2, (bad, proc.stdout, proc.stderr)
         assert "Traceback" not in proc.stderr
+
+
+FLAKY = """
+    import pathlib
+    def DriverProc(driver_id, hdrvr, msg, lparam1, lparam2):
+        if msg == 0x4000:  # every third run (counted in a file) answers differently
+            runs = pathlib.Path("runs.txt")
+            n = int(runs.read_text()) + 1 if runs.exists() else 0
+            runs.write_text(str(n))
+            return 2 if n % 3 == 2 else 1
+        return 1 if msg != 3 else 0x55
+"""
+
+
+def test_repeat_reports_each_distinct_outcome_with_its_count(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_module(tmp_path, "flaky", FLAKY)
+    wl = '[[steps]]\naction = "open"\ninstance = "a"\n[[steps]]\naction = "send"\ninstance = "a"\nmsg = "DRV_USER"'
+    record_workload(parse_workload(wl, "w"), parse_target("py:flaky:DriverProc"), tmp_path / "r.db")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+
+    def replay(*args):
+        return subprocess.run([sys.executable, "-m", "drvtape", "--db", str(tmp_path / "r.db"), "replay", "last",
+                               "--target", "py:flaky:DriverProc", *args], capture_output=True, text=True, env=env)
+
+    run = replay("--repeat", "6", "--json")
+    assert run.returncode == 1, run.stderr
+    distinct = json.loads(run.stdout)["distinct_outcomes"]
+    assert sorted((d["outcome"]["kind"], d["runs"]) for d in distinct) == [("completed", 4), ("diverged", 2)]
+    table = replay("--repeat", "3").stdout
+    assert "[2 of 3 runs]" in table and "[1 of 3 runs]" in table

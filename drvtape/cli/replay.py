@@ -18,9 +18,9 @@ def _print_report(report: ReplayReport) -> None:
     add_row(table, ("session", str(report.recording.header.id)))
     add_row(table, ("target", f"{report.target} (threads: {report.threads})"))
     add_row(table, ("recorded", outcome_text(report.recording.outcome)))
-    distinct = {outcome_text(o): sum(1 for r in report.runs if r == o) for o in report.runs}
-    for text, count in distinct.items():
-        add_row(table, ("replayed", text + (f"  [{count} of {len(report.runs)} runs]" if len(report.runs) > 1 else "")))
+    for outcome, count in report.distinct_outcomes:
+        add_row(table, ("replayed", outcome_text(outcome)
+                        + (f"  [{count} of {len(report.runs)} runs]" if len(report.runs) > 1 else "")))
     out.print(table)
     verdict = "reproduced" if report.reproduced else "NOT reproduced"
     out.print(f"{verdict}: {report.reproduced_runs} of {len(report.runs)} run(s) ended as the recording did")

@@ -18,6 +18,8 @@ class HostCall:
     payload1: dict | None = None  # lparam1 points at this data, rebuilt in the host
     payload2: dict | None = None
     expect: int | None = None  # the recorded LRESULT, None when there is none
+    after: tuple[int, ...] = ()  # indices (in the batch) of calls that must return before this one is issued
+    id_from: int | None = None  # index of the DRV_OPEN whose result driver_id is; None: mapped by recorded id
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,20 @@
 
 Everything is little-endian. Python -> host, on the host's stdin:
 
-  hello   u32 magic 'DRVH' (0x48565244), u16 version (1), u16 flags (bit 0: stop on
+  hello   u32 magic 'DRVH' (0x48565244), u16 version (2), u16 flags (bit 0: stop on
           divergence), u32 timeout_ms (per call), u32 path_units, then the DLL path as
           path_units UTF-16 code units (no NUL).
   The host loads the DLL and answers READY (or ERROR, then exits).
-  batch   u32 n_calls, u32 n_threads, u32 n_payloads, u32 reserved, u64 payload_bytes,
-          then n_calls call records of 56 bytes:
+  batch   u32 n_calls, u32 n_threads, u32 n_payloads, u32 n_after, u64 payload_bytes,
+          then n_calls call records of 64 bytes:
             u64 driver_id, u64 hdrvr, i64 lparam1, i64 lparam2, i64 expect,
             u32 msg, u32 thread, u32 flags (1: expect is valid, 2: lparam1 is a payload
-            index, 4: lparam2 is a payload index), u32 reserved
+            index, 4: lparam2 is a payload index), u32 reserved,
+            u32 id_from (index of the DRV_OPEN that produced driver_id, or 0xFFFFFFFF:
+            then the host maps driver_id by the recorded result of DRV_OPENs),
+            u32 n_after (how many dependencies it has)
+          then n_after u32 call indices: each call's dependencies in call order (the
+          calls that must have returned before it is issued; each < its own index)
           then payload_bytes of payloads, each: u32 size (<= 65536), u32 n_relocs, size
           bytes of image padded to a multiple of 8, n_relocs x (u32 at, u32 target): the
           host stores the address of image+target at image+at (see payloads.py).
@@ -40,7 +45,7 @@ from drvtape.formats.host_calls import HostCall
 from drvtape.formats.host_payloads import payload_image
 
 MAGIC = 0x48565244
-VERSION = 1
+VERSION = 2
 FLAG_STOP_ON_DIVERGENCE = 1
 
 CALL_HAS_EXPECT = 1
@@ -51,7 +56,8 @@ READY, RETURN, HEARTBEAT, DONE, FAULT, HANG, ERROR = range(1, 8)
 
 _HELLO = struct.Struct("<IHHII")
 _BATCH = struct.Struct("<IIIIQ")
-_CALL = struct.Struct("<QQQQQIIII")
+_CALL = struct.Struct("<QQQQQIIIIII")
+NO_CALL = 0xFFFFFFFF
 _PAYLOAD = struct.Struct("<II")
 _RELOC = struct.Struct("<II")
 RECORD = struct.Struct("<IIqqII")
@@ -78,6 +84,7 @@ def encode_batch(calls: Sequence[HostCall], threads: Sequence[int]) -> bytes:
     payloads: list[bytes] = []
     pack = _CALL.pack_into
     pos = _BATCH.size
+    after: list[int] = []
     for call, thread in zip(calls, threads):
         flags = 0 if call.expect is None else CALL_HAS_EXPECT
         l1, l2 = call.lparam1, call.lparam2
@@ -90,10 +97,13 @@ def encode_batch(calls: Sequence[HostCall], threads: Sequence[int]) -> bytes:
             l2 = len(payloads)
             payloads.append(_encode_payload(call.payload2))
         pack(out, pos, call.driver_id & _M64, call.hdrvr & _M64, l1 & _M64, l2 & _M64,
-             (call.expect or 0) & _M64, call.msg & 0xFFFFFFFF, thread, flags, 0)
+             (call.expect or 0) & _M64, call.msg & 0xFFFFFFFF, thread, flags, 0,
+             NO_CALL if call.id_from is None else call.id_from, len(call.after))
+        after.extend(call.after)
         pos += _CALL.size
     blob = b"".join(payloads)
-    _BATCH.pack_into(out, 0, len(calls), max(threads, default=0) + 1, len(payloads), 0, len(blob))
+    _BATCH.pack_into(out, 0, len(calls), max(threads, default=0) + 1, len(payloads), len(after), len(blob))
+    out += struct.pack(f"<{len(after)}I", *after)
     out += blob
     return bytes(out)
 

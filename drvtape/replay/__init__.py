@@ -37,6 +37,19 @@ class ReplayReport:
     def first_divergence(self) -> Outcome | None:
         return next((o for o in self.runs if o.kind is OutcomeKind.DIVERGED), None)
 
+    @property
+    def distinct_outcomes(self) -> list[tuple[Outcome, int]]:
+        """Each different way the runs ended, with how many runs ended so, in order of first seen:
+        when runs disagree, the flakiness shows instead of being averaged away."""
+        seen: list[list] = []
+        for run in self.runs:
+            entry = next((e for e in seen if e[0] == run), None)
+            if entry is None:
+                seen.append([run, 1])
+            else:
+                entry[1] += 1
+        return [(outcome, count) for outcome, count in seen]
+
     def to_json(self) -> dict:
         first = self.runs[0]
         return {
@@ -52,6 +65,7 @@ class ReplayReport:
             "runs": len(self.runs),
             "reproduced_runs": self.reproduced_runs,
             "outcomes": [o.to_json() for o in self.runs],
+            "distinct_outcomes": [{"outcome": o.to_json(), "runs": n} for o, n in self.distinct_outcomes],
         }
 
 

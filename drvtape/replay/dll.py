@@ -1,11 +1,12 @@
 """One replay run against a real driver DLL in a drvhost process (under Wine on Linux).
 
-The host runs the whole schedule itself (thread-faithful, ids remapped, pointer payloads
-rebuilt) and streams back one result per issued call; this module turns them into an Outcome
+The host runs the whole schedule itself (thread-faithful under the recording's
+happens-before from replay/order.py, ids remapped, pointer payloads rebuilt) and streams back one result per issued call; this module turns them into an Outcome
 with the same comparison as in-process replay.
 """
 
 from drvtape.dllhost import HostCall, host_available, run_dll
+from drvtape.replay.order import call_orders
 from drvtape.runtime.schedule import Threads
 from drvtape.runtime.targets import Target
 from drvtape.schema.outcome import COMPLETED, Diverged, Outcome, OutcomeKind, check_return
@@ -33,8 +34,9 @@ def host_calls(recording: Recording, threads: Threads) -> list[HostCall]:
     return [
         HostCall(seq=c.seq, thread=0 if threads == Threads.SERIAL else c.thread, driver_id=c.driver_id, hdrvr=c.hdrvr,
                  msg=c.msg, lparam1=c.lparam1, lparam2=c.lparam2,
-                 payload1=_payload(c.payload, "lparam1"), payload2=_payload(c.payload, "lparam2"), expect=c.result)
-        for c in recording.calls
+                 payload1=_payload(c.payload, "lparam1"), payload2=_payload(c.payload, "lparam2"), expect=c.result,
+                 after=order.after, id_from=order.id_from)
+        for c, order in zip(recording.calls, call_orders(recording.calls))
     ]
 
 

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 
+from drvtape.replay.order import CallOrder, call_orders
 from drvtape.runtime.faults import fault_of
 from drvtape.runtime.pointers import python_arg
 from drvtape.runtime.schedule import ScheduleOutcome, Threads, Unit, run_schedule
@@ -22,23 +23,25 @@ def drive(recording: Recording, running: RunningDriver, proc: Callable, *, threa
     """Issue the recording's calls to proc (running's DriverProc, or a hook around it) on the
     replay schedule; the outcome, and the schedule's own account of the run."""
     recorded = recording.outcome
-    ids: dict[int, int] = {}  # recorded dwDriverId -> this run's
+    opened: dict[int, int] = {}  # index of a DRV_OPEN -> the dwDriverId it returned in this run
 
-    def unit_for(call) -> Unit:
+    def unit_for(index: int, call, order: CallOrder) -> Unit:
         lparam1 = python_arg(call.lparam1, call.payload.lparam1 if call.payload else None)
         lparam2 = python_arg(call.lparam2, call.payload.lparam2 if call.payload else None)
 
         def run():
-            actual = as_signed64(proc(ids.get(call.driver_id, call.driver_id), call.hdrvr, call.msg, lparam1, lparam2))
+            driver_id = opened.get(order.id_from, call.driver_id)
+            actual = as_signed64(proc(driver_id, call.hdrvr, call.msg, lparam1, lparam2))
             if call.msg == DRV_OPEN and call.result and actual:
-                ids[as_unsigned64(call.result)] = as_unsigned64(actual)  # an LRESULT becomes a DWORD_PTR id
+                opened[index] = as_unsigned64(actual)  # an LRESULT becomes a DWORD_PTR id
             check_return(call, actual, recorded)
 
-        return Unit(call.thread, run, call.seq)
+        return Unit(call.thread, run, call.seq, order.after)
 
     calls = {c.seq: c for c in recording.calls}
-    done = run_schedule([unit_for(c) for c in recording.calls], running.coordinator, threads=threads,
-                        cooperative=running.cooperative, timeout=timeout)
+    units = [unit_for(i, c, o) for i, (c, o) in enumerate(zip(recording.calls, call_orders(recording.calls)))]
+    done = run_schedule(units, running.coordinator, threads=threads, cooperative=running.cooperative,
+                        timeout=timeout)
     if done.kind is OutcomeKind.COMPLETED:
         return COMPLETED, done
     call = calls[done.unit.label]

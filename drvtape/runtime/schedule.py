@@ -2,7 +2,9 @@
 
 Units (a replayed call, or a workload step) are issued in order. Thread-faithful: each
 recorded thread gets its own OS thread, and a unit is released once every earlier unit has
-been issued and its own thread's previous unit has returned. Serial: one thread, in order.
+been issued (entered), its own thread's previous unit has returned, and every unit it names
+in `after` has returned (replay passes the recording's happens-before, replay/order.py; a
+workload passes none, which is the rule it records under). Serial: one thread, in order.
 
 A unit that raises stops the run (the process crashed, or a replay diverged). A unit that
 never returns is a hang: detected at quiescence for cooperative (simulated) drivers, and
@@ -34,6 +36,7 @@ class Unit:
     thread: Hashable
     run: Callable[[], object]
     label: int  # what reports name it by: a seq or a step number
+    after: tuple[int, ...] = ()  # indices of earlier units that must have returned before this one is issued
 
 
 @dataclass
@@ -82,6 +85,7 @@ class _Lane:
         self.run = run
         self.key = key
         self.job: Unit | None = None
+        self.index = -1  # the job's position in the units
         self.started_at: float | None = None
         self.quit = False
         self.ident: int | None = None
@@ -122,6 +126,7 @@ class _Lane:
                     return
                 if run.coord.abandoned:
                     return
+                run.returned[self.index] = True
                 self.job = None
                 self.started_at = None
                 if run.cooperative:
@@ -137,18 +142,21 @@ class _FaithfulRun:
         self.timeout = timeout
         self.lanes: dict[Hashable, _Lane] = {}
         self.stopped: tuple[Unit, BaseException] | None = None
+        self.returned: list[bool] = []
 
     def execute(self, units: Sequence[Unit]) -> ScheduleOutcome:
         coord = self.coord
         coord.serial = False
+        returned = self.returned = [False] * len(units)
         with coord.cond:
-            for unit in units:
+            for index, unit in enumerate(units):
                 lane = self.lanes.get(unit.thread)
                 if lane is None:
                     lane = self.lanes[unit.thread] = _Lane(self, unit.thread)
-                if not self._wait_for(lambda: not lane.busy):
+                if not self._wait_for(lambda: not lane.busy and all(returned[d] for d in unit.after)):
                     break
                 lane.job = unit
+                lane.index = index
                 lane.started_at = None
                 if self.cooperative:
                     coord.running += 1

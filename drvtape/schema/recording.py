@@ -22,6 +22,7 @@ class RecordedCall:
     lparam2: int
     payload: CallPayloads | None
     result: int | None  # None: the call never returned in the recording
+    returned_at: int | None = None  # seq of its RETURN event; None when it never returned
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ def recording_from_rows(header: SessionHeader, rows: list[tuple]) -> Recording:
     threads: dict[int, int] = {}
     calls: dict[int, list] = {}
     results: dict[int, int] = {}
+    returned_at: dict[int, int] = {}
     outcome = COMPLETED
     for (seq, kind, _ts, thread, msg, driver_id, hdrvr, l1, l2, result, call_seq, depth, _dur, payload) in rows:
         if kind == Kind.CALL:
@@ -48,6 +50,7 @@ def recording_from_rows(header: SessionHeader, rows: list[tuple]) -> Recording:
                 calls[seq] = [seq, lane, msg, driver_id, hdrvr, l1, l2, details.decode_call(payload)]
         elif kind == Kind.RETURN:
             results[call_seq] = result
+            returned_at[call_seq] = seq
         elif kind == Kind.FAULT and outcome is COMPLETED:
             fault = details.decode_fault(payload)
             outcome = Outcome(OutcomeKind.FAULT, seq=call_seq, msg=msg, code=fault.code, module=fault.module,
@@ -56,5 +59,5 @@ def recording_from_rows(header: SessionHeader, rows: list[tuple]) -> Recording:
             if details.decode_end(payload).reason is EndReason.HANG and call_seq is not None:
                 hung = calls.get(call_seq)  # None when the hung call was a re-entrant one
                 outcome = Outcome(OutcomeKind.HANG, seq=call_seq, msg=hung[2] if hung else None)
-    recorded = [RecordedCall(*c, result=results.get(c[0])) for c in calls.values()]
+    recorded = [RecordedCall(*c, result=results.get(c[0]), returned_at=returned_at.get(c[0])) for c in calls.values()]
     return Recording(header, recorded, outcome)

@@ -8,15 +8,19 @@
  * Protocol (stdin -> host, host -> stdout; everything little-endian). The same text is
  * in drvtape/formats/host_protocol.py, which is the other end.
  *
- *   hello   u32 magic 'DRVH' (0x48565244), u16 version (1), u16 flags (bit 0: stop on
+ *   hello   u32 magic 'DRVH' (0x48565244), u16 version (2), u16 flags (bit 0: stop on
  *           divergence), u32 timeout_ms (per call), u32 path_units, then the DLL path as
  *           path_units UTF-16 code units (no NUL).
  *   The host loads the DLL and answers READY (or ERROR, then exits).
- *   batch   u32 n_calls, u32 n_threads, u32 n_payloads, u32 reserved, u64 payload_bytes,
- *           then n_calls call records of 56 bytes:
+ *   batch   u32 n_calls, u32 n_threads, u32 n_payloads, u32 n_after, u64 payload_bytes,
+ *           then n_calls call records of 64 bytes:
  *             u64 driver_id, u64 hdrvr, i64 lparam1, i64 lparam2, i64 expect,
  *             u32 msg, u32 thread, u32 flags (1: expect is valid, 2: lparam1 is a payload
- *             index, 4: lparam2 is a payload index), u32 reserved
+ *             index, 4: lparam2 is a payload index), u32 reserved,
+ *             u32 id_from (index of the DRV_OPEN that produced driver_id, or 0xFFFFFFFF),
+ *             u32 n_after (how many dependencies it has)
+ *           then n_after u32 call indices: each call's dependencies in call order (the
+ *           calls that must have returned before it is issued; each < its own index)
  *           then payload_bytes of payloads, each: u32 size (<= 65536), u32 n_relocs,
  *           size bytes of image padded to a multiple of 8, n_relocs x (u32 at, u32 target):
  *           the host copies the image into its own memory and writes the address of
@@ -38,10 +42,14 @@
  *   before DONE, FAULT, HANG and ERROR. After FAULT, HANG or ERROR the process is gone.
  *
  * Schedule: every distinct thread index gets its own OS thread. A call is released when
- * every earlier call has been issued (entered DriverProc) and its own thread's previous
- * call has returned. One thread index: plain serial execution on the main thread.
- * Id remapping: when DRV_OPEN returns nonzero and the recorded result (expect) is
- * nonzero, later calls' driver_id equal to expect are sent the actual value.
+ * every earlier call has been issued (entered DriverProc), its own thread's previous
+ * call has returned, and every call in its dependency list has returned (drvtape sends
+ * the recording's happens-before: drvtape/replay/order.py, docs/replay.md). One thread
+ * index: plain serial execution on the main thread.
+ * Id remapping: a call whose id_from names a DRV_OPEN is sent the id that open returned
+ * in this run (its recorded driver_id when it returned 0). A call with id_from NO_CALL:
+ * when DRV_OPEN returns nonzero and the recorded result (expect) is nonzero, later such
+ * calls' driver_id equal to expect are sent the actual value.
  * Faults: an unhandled-exception filter reports the call and exits; the host never lets
  * an exception reach the system debugger (winedbg under Wine). Observed under Wine 8.0: a
  * fault nobody handles makes Wine print "wine: Unhandled page fault ... starting
@@ -68,7 +76,7 @@
 #include "id_map.h"
 
 #define MAGIC 0x48565244u
-#define VERSION 1
+#define VERSION 2
 #define FLAG_STOP_ON_DIVERGENCE 1u
 
 #define DRV_OPEN_MSG 3u
@@ -93,6 +101,8 @@ static slot_t load_slot; /* in flight while LoadLibrary runs */
 /* Schedule state: calls issued so far, and the stop flag (divergence). */
 static volatile LONG issued;
 static volatile LONG stop;
+static volatile LONG *returned; /* returned[i]: call i has returned in this run */
+static uint64_t *produced;      /* produced[i]: the id DRV_OPEN call i returned in this run */
 static SRWLOCK sched_lock = SRWLOCK_INIT;
 static CONDITION_VARIABLE sched_cv = CONDITION_VARIABLE_INIT;
 
@@ -118,13 +128,22 @@ static void run_call(uint32_t i, slot_t *s)
     const call_t *c = &calls[i];
     LPARAM l1 = (c->flags & CALL_P1) ? payload_ptrs[c->lparam1] : (LPARAM)c->lparam1;
     LPARAM l2 = (c->flags & CALL_P2) ? payload_ptrs[c->lparam2] : (LPARAM)c->lparam2;
-    LRESULT r = driver_proc((DWORD_PTR)map_lookup(c->driver_id), (HDRVR)(uintptr_t)c->hdrvr,
-                            c->msg, l1, l2);
+    uint64_t id = c->id_from == NO_CALL ? map_lookup(c->driver_id)
+                  : produced[c->id_from] ? produced[c->id_from] : c->driver_id;
+    LRESULT r = driver_proc((DWORD_PTR)id, (HDRVR)(uintptr_t)c->hdrvr, c->msg, l1, l2);
     LONG64 end = (LONG64)qpc_now();
-    if (c->msg == DRV_OPEN_MSG && r && (c->flags & CALL_HAS_EXPECT) && c->expect)
+    if (c->msg == DRV_OPEN_MSG && r && (c->flags & CALL_HAS_EXPECT) && c->expect) {
+        produced[i] = (uint64_t)r;
         map_put((uint64_t)c->expect, (uint64_t)r);
+    }
     int64_t ns = ticks_to_ns(end - s->start);
     s->start = 0;
+    if (n_threads > 1) {
+        AcquireSRWLockExclusive(&sched_lock);
+        returned[i] = 1;
+        ReleaseSRWLockExclusive(&sched_lock);
+        WakeAllConditionVariable(&sched_cv);
+    }
     emit_return(i, (int64_t)r, ns);
     if ((hello_flags & FLAG_STOP_ON_DIVERGENCE) && diverges(c, r)) {
         AcquireSRWLockExclusive(&sched_lock);
@@ -150,6 +169,15 @@ static void run_serial(slot_t *s)
     }
 }
 
+/* Lock held: every call that call i waits for has returned. */
+static int dependencies_returned(uint32_t i)
+{
+    for (uint32_t k = after_first[i]; k < after_first[i + 1]; k++)
+        if (!returned[after[k]])
+            return 0;
+    return 1;
+}
+
 static DWORD WINAPI worker(void *arg)
 {
     slot_t *s = arg;
@@ -157,7 +185,7 @@ static DWORD WINAPI worker(void *arg)
     for (uint32_t k = 0; k < s->n; k++) {
         uint32_t i = s->calls[k];
         AcquireSRWLockExclusive(&sched_lock);
-        while ((uint32_t)issued != i && !stop)
+        while (((uint32_t)issued != i || !dependencies_returned(i)) && !stop)
             SleepConditionVariableSRW(&sched_cv, &sched_lock, INFINITE, 0);
         if (stop) {
             ReleaseSRWLockExclusive(&sched_lock);
@@ -326,6 +354,8 @@ int wmain(void)
     load_driver(path);
 
     read_batch();
+    returned = alloc_or_fail((size_t)n_calls * sizeof *returned, "the schedule");
+    produced = alloc_or_fail((size_t)n_calls * sizeof *produced, "the id table");
     if (n_threads == 1)
         run_serial(&slots[0]);
     else

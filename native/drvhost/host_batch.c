@@ -13,13 +13,14 @@
 
 #pragma pack(push, 1)
 typedef struct {
-    uint32_t n_calls, n_threads, n_payloads, reserved;
+    uint32_t n_calls, n_threads, n_payloads, n_after;
     uint64_t payload_bytes;
 } batch_t;
 #pragma pack(pop)
 
 HANDLE in_h;
 call_t *calls;
+uint32_t *after, *after_first;
 LPARAM *payload_ptrs;
 uint32_t n_calls, n_threads, n_payloads;
 slot_t *slots;
@@ -89,13 +90,28 @@ void read_batch(void)
     n_payloads = b.n_payloads;
     calls = alloc_or_fail((size_t)n_calls * sizeof *calls, "calls");
     read_exact(calls, (size_t)n_calls * sizeof *calls, "the calls");
+    if (b.n_after > (uint64_t)n_calls * MAX_THREADS)
+        fail("drvhost: bad batch header (%u dependencies)", b.n_after);
+    after = alloc_or_fail((size_t)b.n_after * 4, "dependencies");
+    read_exact(after, (size_t)b.n_after * 4, "the dependencies");
+    after_first = alloc_or_fail(((size_t)n_calls + 1) * 4, "dependencies");
     unsigned char *wire = alloc_or_fail((size_t)b.payload_bytes, "payloads");
     read_exact(wire, (size_t)b.payload_bytes, "the payloads");
     build_payloads(wire, b.payload_bytes);
 
     slots = alloc_or_fail(n_threads * sizeof *slots, "threads");
+    uint64_t first = 0;
     for (uint32_t i = 0; i < n_calls; i++) {
         call_t *c = &calls[i];
+        if (c->id_from != NO_CALL && c->id_from >= i)
+            fail("drvhost: call %u takes its id from call %u, not an earlier one", i, c->id_from);
+        if (c->n_after > b.n_after - first)
+            fail("drvhost: call %u names more dependencies than were sent", i);
+        after_first[i] = (uint32_t)first;
+        for (uint32_t k = 0; k < c->n_after; k++)
+            if (after[first + k] >= i)
+                fail("drvhost: call %u waits for call %u, not an earlier one", i, after[first + k]);
+        first += c->n_after;
         if (c->thread >= n_threads)
             fail("drvhost: call %u names thread %u of %u", i, c->thread, n_threads);
         if (((c->flags & CALL_P1) && (uint64_t)c->lparam1 >= n_payloads) ||
@@ -103,6 +119,9 @@ void read_batch(void)
             fail("drvhost: call %u names a payload that was not sent", i);
         slots[c->thread].n++;
     }
+    if (first != b.n_after)
+        fail("drvhost: %llu dependencies belong to no call", (unsigned long long)(b.n_after - first));
+    after_first[n_calls] = (uint32_t)first;
     for (uint32_t t = 0; t < n_threads; t++) {
         slots[t].calls = alloc_or_fail((size_t)slots[t].n * 4 + 4, "schedule");
         slots[t].n = 0;

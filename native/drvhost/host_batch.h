@@ -18,6 +18,8 @@ typedef struct {
     uint64_t driver_id, hdrvr;
     int64_t lparam1, lparam2, expect;
     uint32_t msg, thread, flags, reserved;
+    uint32_t id_from; /* the DRV_OPEN whose result is this call's driver_id, or NO_CALL */
+    uint32_t n_after; /* how many calls must have returned before this one is issued */
 } call_t;
 #pragma pack(pop)
 
@@ -31,6 +33,8 @@ typedef struct {
 
 extern HANDLE in_h; /* the protocol's input pipe */
 extern call_t *calls;
+/* calls[i]'s dependencies: after[after_first[i] .. after_first[i + 1]), each < i */
+extern uint32_t *after, *after_first;
 extern LPARAM *payload_ptrs; /* payload i's address in host memory */
 extern uint32_t n_calls, n_threads, n_payloads;
 extern slot_t *slots;
