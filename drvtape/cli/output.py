@@ -22,6 +22,7 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from drvtape.errors import DrvtapeError
+from drvtape.present.text import hex_value
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -58,8 +59,7 @@ def print_json(document: Any) -> None:
     sys.stdout.write(json_text(document) + "\n")
 
 
-def hexval(value: int | None) -> str:
-    return "" if value is None else (f"0x{value:X}" if value >= 0 else str(value))
+hexval = hex_value  # the one hex text, shared with the timeline
 
 
 # ---- tables -----------------------------------------------------------------------------
