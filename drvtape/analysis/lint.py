@@ -1,4 +1,4 @@
-"""Protocol lint: the lifecycle of domain.md as rules, checked while folding a session's rows.
+"""Protocol lint: the lifecycle of docs/domain.md as rules, checked while folding a session's rows.
 
 Each rule is data (id, severity, a one-line why, its check). A call check sees one call and
 the driver's state just before it (drvtape.analysis.state.Projection); an end check sees the
@@ -162,7 +162,7 @@ def _session_ends_with_open_instances(p: Projection, end: SessionEnd) -> Iterato
 
 
 def _call_without_return(p: Projection, end: SessionEnd) -> Iterator[Hit]:
-    """design.md's event model: a call with no return is a crash or a hang inside the driver.
+    """docs/events.md: a call with no return is a crash or a hang inside the driver.
     Each is reported, the one the session's end names too: that hang or crash is the finding."""
     for seq in sorted([*p.in_flight, *end.faults]):
         fault = end.faults.get(seq)

@@ -10,7 +10,7 @@ from drvtape.schema.rows import Kind
 
 # Lanes: one per thread (where calls come from), then the driver as a whole (DRV_LOAD,
 # DRV_ENABLE, DRV_DISABLE, DRV_FREE ...) and one per instance. Instances are told apart by
-# hdrvr: Wine hands every instance of a driver the same dwDriverId (domain.md).
+# hdrvr: a driver may hand every instance the same dwDriverId (docs/domain.md).
 
 
 def timeline_data(header, rows) -> dict:
