@@ -86,6 +86,21 @@ def test_disable_with_open_instances(tapes):
     free = tape.send(DRV_FREE, 1, driver_id=ID)
     assert fired(tape, "disable-with-open-instances") == [disable, free]
     assert fired(tapes.clean(), "disable-with-open-instances") == []
+    # the Windows shutdown order: what the driver must survive, not what it did wrong
+    assert not has_errors(lint_rows([event_to_row(ev) for ev in tape.events]))
+
+
+def test_close_after_shutdown_is_a_warning_and_other_messages_after_free_errors(tapes):
+    tape = started(tapes)
+    opened = tape.send(DRV_OPEN, ID)
+    tape.send(DRV_DISABLE, 1, driver_id=ID)
+    tape.send(DRV_FREE, 1, driver_id=ID)
+    closing = tape.send(DRV_CLOSE, 1, driver_id=ID)
+    [finding] = lint_rows([event_to_row(ev) for ev in tape.events], select_rules(["close-after-shutdown"]))
+    assert (finding.seq, finding.related, finding.rule.severity) == (closing, (opened,), "warning")
+    assert fired(tape, "message-after-free") == []
+    late = tape.send(DRV_CLOSE, 1, driver_id=ID)  # closed already: that one is an error
+    assert fired(tape, "message-after-free") == [late] and fired(tape, "close-after-shutdown") == [closing]
 
 
 def test_message_after_free_until_a_new_load(tapes):
@@ -216,6 +231,15 @@ def test_which_sessions_got_exitsession_with_an_instance_open(recorded, drvtape)
     assert {s["session"] for s in doc["sessions"]} == expected and doc["linted"] == 8
     table = drvtape("--db", db, "lint", "--all", "--rule", "exitsession-with-open-instance")
     assert table.code == 0 and "6 of 8 session(s) with findings" in table.stdout
+
+
+def test_a_correct_driver_lints_clean_on_every_bundled_workload(recorded, drvtape):
+    """sim:reference gets what the system sends (shutdown with instances open ...): warnings only."""
+    db, ids = recorded
+    run = drvtape("--db", db, "lint", *[ids[w.stem, "reference"] for w in sorted(WORKLOADS.glob("*.toml"))])
+    assert run.code == 0, run.stdout
+    code, doc = lint_json(drvtape, db, *[ids[w.stem, "reference"] for w in sorted(WORKLOADS.glob("*.toml"))])
+    assert code == 0 and {f["severity"] for s in doc["sessions"] for f in s["findings"]} == {"warning"}
 
 
 def test_lint_cli_bad_input_and_rules(recorded, drvtape):

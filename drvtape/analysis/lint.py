@@ -1,12 +1,14 @@
-"""Protocol lint: the lifecycle of domain.md as rules, checked while folding a session's rows.
+"""Protocol lint: the lifecycle of docs/domain.md as rules, checked while folding a session's rows.
 
 Each rule is data (id, severity, a one-line why, its check). A call check sees one call and
 the driver's state just before it (drvtape.analysis.state.Projection); an end check sees the
 state after the last event. Checks yield (seq, detail, related seqs).
 
-Severity is what a driver engineer does about it: an error is a sequence that breaks drivers
-or cannot come from a correct system (look at it); a warning is a sequence Windows really
-sends that a driver must be ready for (know that it happened).
+Severity says whose doing it is. An error shows a driver bug or a recording no correct system
+makes: a fault, a hang, a message after DRV_FREE, a message the driver never gave an id for.
+A warning is a sequence the system legitimately sends (the Windows shutdown order, Wine's
+silence at process exit) and says what the driver must survive there: a correct driver
+(sim:reference) gets warnings only.
 """
 
 from __future__ import annotations
@@ -85,10 +87,11 @@ def _message_to_closed_instance(p: Projection, call: CallInFlight) -> Iterator[H
 
 
 def _disable_with_open_instances(p: Projection, call: CallInFlight) -> Iterator[Hit]:
-    """domain.md, shutdown bug 3: DRV_DISABLE/DRV_FREE while instances are open (Windows ending,
-    or a process that leaked one); the driver frees per-instance memory twice or walks a freed
-    list. Windows does send this, but it is the one path where "every instance is closed by
-    now" breaks, and those instances never get DRV_CLOSE: an error to look at, every time."""
+    """domain.md, shutdown bug 3: DRV_DISABLE/DRV_FREE while instances are open. Windows ending
+    sends it (after DRV_EXITSESSION), and so does drvtape's `shutdown` action: a warning. The
+    driver must release each open instance's memory once, in DRV_FREE, without assuming those
+    instances got DRV_CLOSE; a driver that frees them twice or walks a freed list faults here,
+    and that fault is call-without-return's error."""
     if call.msg in (m.DRV_DISABLE, m.DRV_FREE) and p.instances:
         yield call.seq, (f"{message_name(call.msg)} with {len(p.instances)} instance(s) open: "
                          f"{_instances(p)}"), _opened(p)
@@ -96,9 +99,25 @@ def _disable_with_open_instances(p: Projection, call: CallInFlight) -> Iterator[
 
 def _message_after_free(p: Projection, call: CallInFlight) -> Iterator[Hit]:
     """domain.md: after DRV_FREE the DLL is unloaded (shutdown bug 6). Anything but a new
-    DRV_LOAD after it runs code in a driver that has torn itself down."""
-    if p.freed and call.msg != m.DRV_LOAD:
+    DRV_LOAD after it runs code in a driver that has torn itself down. The DRV_CLOSE of an
+    instance the shutdown left open is close-after-shutdown's."""
+    if p.freed and call.msg != m.DRV_LOAD and not _closes_a_shutdown_leftover(p, call):
         yield call.seq, f"{message_name(call.msg)} after DRV_FREE with no DRV_LOAD since", ()
+
+
+def _closes_a_shutdown_leftover(p: Projection, call: CallInFlight) -> bool:
+    return call.msg == m.DRV_CLOSE and p.instance_for(call.driver_id, call.hdrvr) is not None
+
+
+def _close_after_shutdown(p: Projection, call: CallInFlight) -> Iterator[Hit]:
+    """domain.md, the lifecycle: instances open when Windows ends get DRV_DISABLE and DRV_FREE
+    and "may never get DRV_CLOSE"; the application's own CloseDriver of such an instance can
+    still come after them (drvtape's `shutdown` action, then a `close`). A warning: the
+    driver must answer it having already released that instance in DRV_FREE, freeing nothing
+    twice."""
+    if p.freed and _closes_a_shutdown_leftover(p, call):
+        inst = p.instance_for(call.driver_id, call.hdrvr)
+        yield call.seq, f"DRV_CLOSE of 0x{inst.driver_id:X} (opened at seq {inst.seq}) after DRV_FREE", (inst.seq,)
 
 
 def _exitsession_with_open_instance(p: Projection, call: CallInFlight) -> Iterator[Hit]:
@@ -143,7 +162,7 @@ def _session_ends_with_open_instances(p: Projection, end: SessionEnd) -> Iterato
 
 
 def _call_without_return(p: Projection, end: SessionEnd) -> Iterator[Hit]:
-    """design.md's event model: a call with no return is a crash or a hang inside the driver.
+    """docs/events.md: a call with no return is a crash or a hang inside the driver.
     Each is reported, the one the session's end names too: that hang or crash is the finding."""
     for seq in sorted([*p.in_flight, *end.faults]):
         fault = end.faults.get(seq)
@@ -176,9 +195,11 @@ RULES: tuple[Rule, ...] = (
          _message_to_unopened_instance),
     Rule("message-to-closed-instance", Severity.ERROR, "a message to an instance after its DRV_CLOSE",
          _message_to_closed_instance),
-    Rule("disable-with-open-instances", Severity.ERROR, "DRV_DISABLE or DRV_FREE while instances are open",
+    Rule("disable-with-open-instances", Severity.WARNING, "DRV_DISABLE or DRV_FREE while instances are open",
          _disable_with_open_instances),
     Rule("message-after-free", Severity.ERROR, "a message after DRV_FREE with no new DRV_LOAD", _message_after_free),
+    Rule("close-after-shutdown", Severity.WARNING, "DRV_CLOSE, after DRV_FREE, of an instance open at the DRV_FREE",
+         _close_after_shutdown),
     Rule("exitsession-with-open-instance", Severity.WARNING,
          "DRV_EXITSESSION with instances open: they may never get DRV_CLOSE", _exitsession_with_open_instance),
     Rule("exitsession-with-calls-in-flight", Severity.ERROR, "DRV_EXITSESSION while another call has not returned",

@@ -12,6 +12,16 @@ from drvtape.schema.messages import message_name
 from drvtape.schema.outcome import Outcome, OutcomeKind
 
 
+def hex_value(value: int | None) -> str:
+    """A value as the CLI's tables show it: hex when not negative, '' when absent."""
+    return "" if value is None else (f"0x{value:X}" if value >= 0 else str(value))
+
+
+def value_text(value: int | str) -> str:
+    """An lParam or a result: hex as the CLI shows it; a copied pointer's text as it is."""
+    return hex_value(value) if isinstance(value, int) else str(value)
+
+
 def fault_place(module: str | None, offset: int | None) -> str | None:
     """module+0xOFFSET; the module alone; 0xADDRESS when the address is in no module; None if unknown."""
     if module:

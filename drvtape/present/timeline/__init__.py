@@ -3,14 +3,14 @@
 import json
 from importlib import resources
 
-from drvtape.present.text import end_text, fault_text
+from drvtape.present.text import end_text, fault_text, value_text
 from drvtape.schema import details
 from drvtape.schema.messages import describe, message_name
 from drvtape.schema.rows import Kind
 
 # Lanes: one per thread (where calls come from), then the driver as a whole (DRV_LOAD,
 # DRV_ENABLE, DRV_DISABLE, DRV_FREE ...) and one per instance. Instances are told apart by
-# hdrvr: Wine hands every instance of a driver the same dwDriverId (domain.md).
+# hdrvr: a driver may hand every instance the same dwDriverId (docs/domain.md).
 
 
 def timeline_data(header, rows) -> dict:
@@ -24,12 +24,12 @@ def timeline_data(header, rows) -> dict:
         if kind == Kind.CALL:
             target = -1 if not describe(msg).per_instance else instances.setdefault(hdrvr, len(instances))
             calls[seq] = (target, msg)
-            events.append([seq, "call", ts, t, target, message_name(msg),
-                           f"id=0x{driver_id:X} hdrvr=0x{hdrvr:X} l1={l1} l2={l2}" + (f" {payload}" if payload else ""),
+            args = f"id=0x{driver_id:X} hdrvr=0x{hdrvr:X} l1={value_text(l1)} l2={value_text(l2)}"
+            events.append([seq, "call", ts, t, target, message_name(msg), args + (f" {payload}" if payload else ""),
                            depth])
         elif kind in (Kind.RETURN, Kind.FAULT):
             target, msg = calls.get(call_seq, (-1, msg))
-            detail = f"-> {result}"
+            detail = f"-> {value_text(result)}"
             if kind == Kind.FAULT:
                 fault = details.decode_fault(payload)
                 detail = fault_text(fault.code, fault.module, fault.offset)

@@ -1,0 +1,77 @@
+"""A session in the Trace Event Format (`drvtape timeline --format chrome-trace`).
+
+Perfetto and chrome://tracing open it: one process (the session), one track per thread that
+sent messages, a complete ("X") slice per call, an instant ("i") per fault and for the end.
+The format's times are microseconds; the store's are nanoseconds from the session's start.
+"""
+
+from drvtape.present.text import end_text, fault_text, hex_value, value_text
+from drvtape.schema import details
+from drvtape.schema.messages import message_name
+from drvtape.schema.rows import Kind
+
+PID = 1  # one session, one process
+
+
+def _us(ts_ns: int) -> float:
+    return ts_ns / 1000
+
+
+def _slices(rows) -> tuple[list[dict], list[dict], dict[int, None]]:
+    """The calls' slices, the instants, and the threads that sent messages (in order)."""
+    calls: dict[int, dict] = {}
+    started: dict[int, int] = {}  # call seq -> its ts in ns (durations from ns, not from rounded µs)
+    instants: list[dict] = []
+    threads: dict[int, None] = {}
+    last = 0
+    for seq, kind, ts, thread, msg, driver_id, hdrvr, l1, l2, result, call_seq, depth, _dur, payload in rows:
+        last = max(last, ts)
+        if kind == Kind.CALL:
+            threads.setdefault(thread)
+            args = {"seq": seq, "dwDriverId": hex_value(driver_id), "hdrvr": hex_value(hdrvr),
+                    "lParam1": value_text(l1), "lParam2": value_text(l2)}
+            if payload:
+                args["payload"] = str(payload)
+            started[seq] = ts
+            calls[seq] = {"name": message_name(msg), "cat": "call", "ph": "X", "ts": _us(ts), "pid": PID,
+                          "tid": thread, "args": args}
+        elif kind == Kind.RETURN and call_seq in calls:
+            calls[call_seq]["dur"] = _us(ts - started[call_seq])
+            calls[call_seq]["args"]["result"] = value_text(result)
+        elif kind == Kind.FAULT:
+            fault = details.decode_fault(payload)
+            text = fault_text(fault.code, fault.module, fault.offset)
+            if call_seq in calls:
+                calls[call_seq]["dur"] = _us(ts - started[call_seq])
+                calls[call_seq]["args"]["fault"] = text
+            instants.append({"name": f"fault in {message_name(msg)}", "cat": "fault", "ph": "i", "s": "t",
+                             "ts": _us(ts), "pid": PID, "tid": thread, "args": {"seq": seq, "fault": text}})
+        elif kind == Kind.END:
+            end = details.decode_end(payload)
+            instants.append({"name": f"end: {end.reason.value}", "cat": "end", "ph": "i", "s": "p", "ts": _us(ts),
+                             "pid": PID, "tid": thread, "args": {"seq": seq, "end": end_text(end.reason.value,
+                                                                                            end.detail)}})
+    for seq, call in calls.items():
+        if "dur" not in call:  # never returned: the slice lasts to the session's last event
+            call["dur"] = _us(last - started[seq])
+            call["args"]["result"] = "no return"
+    return list(calls.values()), instants, threads
+
+
+def chrome_trace(header, rows) -> dict:
+    """The trace document of one stored session's rows (ROW_COLUMNS order, seq order)."""
+    slices, instants, threads = _slices(rows)
+    first = next(iter(threads), 0)
+    for instant in instants:
+        if instant["tid"] not in threads:  # the end's writer sent no message: no track of its own
+            instant["tid"] = first
+    meta = [{"name": "process_name", "ph": "M", "pid": PID, "tid": first,
+             "args": {"name": f"session {header.id}: {header.driver}"}}]
+    meta += [{"name": "thread_name", "ph": "M", "pid": PID, "tid": t, "args": {"name": f"T{n} (0x{t:X})"}}
+             for n, t in enumerate(threads)]
+    meta += [{"name": "thread_sort_index", "ph": "M", "pid": PID, "tid": t, "args": {"sort_index": n}}
+             for n, t in enumerate(threads)]
+    timed = sorted(slices + instants, key=lambda e: (e["ts"], e["args"]["seq"]))
+    return {"traceEvents": meta + timed, "displayTimeUnit": "ns",
+            "otherData": {"session": str(header.id), "driver": header.driver,
+                          "started_at": header.started_at.isoformat()}}
