@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from drvtape.dllhost import host_available, wine
-from drvtape.dllhost.build import build_drvhost, compile_pe
+from drvtape.dllhost.build import build_drvhost, build_drvtap, compile_pe
 from drvtape.errors import DrvtapeError
 
 DRIVERS = Path(__file__).parent / "drivers"
@@ -55,3 +55,15 @@ def wine_drivers(host) -> Path:
     if missing:
         unavailable(f"Wine's drivers {missing} are not in {WINE_DRIVERS}")
     return WINE_DRIVERS
+
+
+@pytest.fixture(scope="session")
+def tap(host) -> Path:
+    """drvtap.dll, built once per run."""
+    return build_drvtap()
+
+
+@pytest.fixture(scope="session")
+def client(host) -> Path:
+    """tapclient.exe (tests/native/clients/tapclient.c): the client the tap tests drive."""
+    return compile_pe([Path(__file__).parent / "clients" / "tapclient.c"], flags=["-municode"])

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from drvtape.dllhost import wine
-from drvtape.dllhost.build import build_drvtap, compile_pe
 from drvtape.schema.messages import (DRV_CLOSE, DRV_DISABLE, DRV_ENABLE, DRV_EXITSESSION, DRV_FREE, DRV_LOAD,
                                      DRV_OPEN, DRV_USER)
 from drvtape.store import Store
@@ -21,16 +20,6 @@ from drvtape.recorder.ingest import read_tape
 
 CLIENT_SOURCE = Path(__file__).parent / "clients" / "tapclient.c"
 INSTANCE = 0x200  # what tests/native/drivers/thread_affinity.c returns from DRV_OPEN
-
-
-@pytest.fixture(scope="module")
-def tap(host) -> Path:
-    return build_drvtap()
-
-
-@pytest.fixture(scope="module")
-def client(host) -> Path:
-    return compile_pe([CLIENT_SOURCE], flags=["-municode"])
 
 
 def run_client(client: Path, tap: Path, *args: str, real: str | None = None, tape: Path | None = None,

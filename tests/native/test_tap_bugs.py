@@ -17,21 +17,9 @@ from drvtape.dllhost import wine
 from drvtape.schema.messages import DRV_CLOSE, DRV_EXITSESSION, DRV_OPEN
 from drvtape.store import Store
 
-from test_drvtap import CLIENT_SOURCE, ingest  # noqa: F401
+from test_drvtap import ingest
 
 EXCEPTION_ACCESS_VIOLATION = 0xC0000005
-
-
-@pytest.fixture(scope="module")
-def tap(host) -> Path:
-    from drvtape.dllhost.build import build_drvtap
-    return build_drvtap()
-
-
-@pytest.fixture(scope="module")
-def client(host) -> Path:
-    from drvtape.dllhost.build import compile_pe
-    return compile_pe([CLIENT_SOURCE], flags=["-municode"])
 
 
 def start(client: Path, tap: Path, real: str, tape: Path, mode: str, **extra: str) -> subprocess.Popen:

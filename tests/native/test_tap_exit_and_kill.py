@@ -8,31 +8,18 @@ import random
 import struct
 import subprocess
 import time
-from pathlib import Path
 
-import pytest
 
 from drvtape.dllhost import wine
-from drvtape.dllhost.build import build_drvtap, compile_pe
 from drvtape.formats.tape import frames
 from drvtape.recorder.ingest import read_tape
 from drvtape.schema.messages import DRV_CLOSE, DRV_DISABLE, DRV_FREE, DRV_LOAD, DRV_OPEN, DRV_USER
 from drvtape.store import Store
 
-from test_drvtap import CLIENT_SOURCE, ingest, run_client
+from test_drvtap import ingest, run_client
 
 KILL_TRIALS = 50
 KILL_AT_ONCE = 5
-
-
-@pytest.fixture(scope="module")
-def tap(host) -> Path:
-    return build_drvtap()
-
-
-@pytest.fixture(scope="module")
-def client(host) -> Path:
-    return compile_pe([CLIENT_SOURCE], flags=["-municode"])
 
 
 def test_a_client_exiting_with_two_acm_instances_open_gives_a_session_with_the_exit_time_messages(

@@ -14,18 +14,12 @@ import drvtape.cli.tap  # noqa: F401  (registers `drvtape tap`)
 import pytest
 
 from drvtape.dllhost import wine
-from drvtape.dllhost.build import compile_pe
 from drvtape.schema.messages import DRV_CLOSE, DRV_OPEN, DRV_USER
 from drvtape.store import Store
 from drvtape.recorder.aliasplaces import DRIVERS32_FULL, Entry as RegValue, registry
 from drvtape.recorder.tapinstall import state_folder
 
-from test_drvtap import CLIENT_SOURCE, ingest, messages
-
-
-@pytest.fixture(scope="module")
-def client(host):
-    return compile_pe([CLIENT_SOURCE], flags=["-municode"])
+from test_drvtap import ingest, messages
 
 
 @pytest.fixture

@@ -11,16 +11,9 @@ import time
 import pytest
 
 from drvtape.dllhost import wine
-from drvtape.dllhost.build import compile_pe
 from drvtape.recorder.aliasplaces import registry
 from drvtape.recorder.tapinstall import state_folder
 
-from test_drvtap import CLIENT_SOURCE
-
-
-@pytest.fixture(scope="module")
-def client(host):
-    return compile_pe([CLIENT_SOURCE], flags=["-municode"])
 
 
 @pytest.fixture

@@ -10,17 +10,12 @@ from pathlib import Path
 import pytest
 
 from drvtape.dllhost import wine
-from drvtape.dllhost.build import build_drvtap, compile_pe
+from drvtape.dllhost.build import compile_pe
 from drvtape.recorder.ingest import read_tape
 
 ROUNDS_CLIENT = Path(__file__).parent / "clients" / "roundsclient.c"
 DRIVERS32 = r"HKLM\Software\Microsoft\Windows NT\CurrentVersion\Drivers32"
 THREADS, ROUNDS = "4", "20"
-
-
-@pytest.fixture(scope="module")
-def tap(host) -> Path:
-    return build_drvtap()
 
 
 @pytest.fixture(scope="module")

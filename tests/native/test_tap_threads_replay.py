@@ -9,17 +9,12 @@ import sys
 import pytest
 
 from drvtape.dllhost import wine
-from drvtape.dllhost.build import build_drvtap, compile_pe
+from drvtape.dllhost.build import compile_pe
 from drvtape.replay import load_recording, replay_recording
 from drvtape.runtime.targets import parse_target
 from drvtape.schema.outcome import COMPLETED
 from drvtape.store import Store
 from tests.native.test_tap_same_answers import ROUNDS_CLIENT, run_rounds
-
-
-@pytest.fixture(scope="module")
-def tap(host):
-    return build_drvtap()
 
 
 @pytest.fixture(scope="module")
