@@ -2,11 +2,11 @@
 
 import json
 
-from drvtape.cli.output import RecordView, hexval
+from drvtape.cli.output import RecordView
 from drvtape.schema.events import CallEvent, EndReason, Event
 from drvtape.schema.messages import message_name
 from drvtape.schema.payloads import AcmDrvOpenDescW, DrvConfigInfo, IcOpen, RawBytes, WideString
-from drvtape.present.text import event_detail
+from drvtape.present.text import event_detail, hex_value
 from drvtape.store import SessionSummary
 
 
@@ -76,6 +76,6 @@ def events_view(threads: dict[int, str]) -> RecordView:
     return RecordView(
         headers=tuple("t (ms)" if c == "t" else c for c in EVENT_COLUMNS), csv_headers=EVENT_COLUMNS,
         document=event_json, keys=("seq", "msg"),
-        cells=lambda ev: [hexval(v) if isinstance(v, int) or v is None else v for v in event_cells(ev, threads)],
+        cells=lambda ev: [hex_value(v) if isinstance(v, int) or v is None else v for v in event_cells(ev, threads)],
         csv_cells=lambda ev: event_cells(ev, threads),
     )

@@ -23,7 +23,6 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from drvtape.errors import DrvtapeError
-from drvtape.present.text import hex_value
 
 # emoji=False: rich replaces :notes: by an emoji even with markup=False, and recorded text
 # (a driver's name, a fault's module) prints as it was recorded
@@ -62,7 +61,6 @@ def print_json(document: Any) -> None:
     sys.stdout.write(json_text(document) + "\n")
 
 
-hexval = hex_value  # the one hex text, shared with the timeline
 
 
 # ---- tables -----------------------------------------------------------------------------

@@ -6,11 +6,12 @@ from rich.table import Table
 from drvtape.cli.app import app, examples, open_store
 from drvtape.cli.event_view import event_detail, event_json, events_view, session_outcome, summary_json
 from drvtape.cli.options import DOCUMENT_FORMAT, JSON, SESSION, output_format
-from drvtape.cli.output import Format, add_row, hexval, out, print_json, print_records, print_table, table
+from drvtape.cli.output import Format, add_row, out, print_json, print_records, print_table, table
 from drvtape.cli.values import thread_names
 from drvtape.schema.messages import DRV_EXITSESSION, message_name
 from drvtape.schema.rows import Kind
 from drvtape.store import EventFilter
+from drvtape.present.text import hex_value
 
 
 @app.command(epilog=examples("drvtape show last", "drvtape show 27eb41c9 --json"))
@@ -42,7 +43,7 @@ def show(
     for key, value in stored.header.model_dump(mode="json").items():
         add_row(grid, (key, "" if value is None else str(value)))
     add_row(grid, ("events", f"{summary.events} ({summary.calls} calls)"))
-    add_row(grid, ("threads", ", ".join(f"{name} = {thread} ({hexval(thread)})" for thread, name in threads.items())))
+    add_row(grid, ("threads", ", ".join(f"{name} = {thread} ({hex_value(thread)})" for thread, name in threads.items())))
     add_row(grid, ("outcome", session_outcome(summary)))
     add_row(grid, ("end", event_detail(end) if end else "none: the recording is open or was cut off"))
     print_table(grid)

@@ -5,10 +5,11 @@ import typer
 from drvtape.analysis.state import DriverState, fold
 from drvtape.cli.app import app, examples, open_store
 from drvtape.cli.options import DOCUMENT_FORMAT, JSON, SESSION, output_format
-from drvtape.cli.output import Format, add_row, hexval, out, print_json, print_table, table
+from drvtape.cli.output import Format, add_row, out, print_json, print_table, table
 from drvtape.cli.values import positive, thread_names
 from drvtape.errors import DrvtapeError
 from drvtape.schema.messages import message_name
+from drvtape.present.text import hex_value
 
 
 def _state_json(state: DriverState, names: dict[int, str]) -> dict:
@@ -32,14 +33,14 @@ def _print_state(state: DriverState, names: dict[int, str]) -> None:
               f"freed {yes(state.freed)}")
     instances = table("dwDriverId", "hdrvr", "opened at seq", "thread", title="open instances")
     for i in state.instances:
-        add_row(instances, (hexval(i.driver_id), hexval(i.hdrvr), str(i.seq), names[i.thread]))
+        add_row(instances, (hex_value(i.driver_id), hex_value(i.hdrvr), str(i.seq), names[i.thread]))
     calls = table("seq", "msg", "thread", "depth", "driver_id", "hdrvr", title="calls in flight", keys=("msg",))
     for c in state.in_flight:
-        add_row(calls, (str(c.seq), message_name(c.msg), names[c.thread], str(c.depth), hexval(c.driver_id),
-                        hexval(c.hdrvr)))
+        add_row(calls, (str(c.seq), message_name(c.msg), names[c.thread], str(c.depth), hex_value(c.driver_id),
+                        hex_value(c.hdrvr)))
     last = table("thread", "seq", "msg", "status", "result", title="last message per thread", keys=("msg",))
     for thread, m in state.last.items():
-        add_row(last, (names[thread], str(m.seq), message_name(m.msg), m.status, hexval(m.result)))
+        add_row(last, (names[thread], str(m.seq), message_name(m.msg), m.status, hex_value(m.result)))
     for tbl in (instances, calls, last):
         print_table(tbl)
 

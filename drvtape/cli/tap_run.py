@@ -9,7 +9,7 @@ import shutil
 
 import typer
 
-from drvtape.cli.app import app, examples, open_store
+from drvtape.cli.app import examples, open_store
 from drvtape.cli.ingest import ingest_tapes, print_ingested
 from drvtape.cli.options import FORMAT, JSON, output_format
 from drvtape.cli.output import Format, err
