@@ -46,15 +46,20 @@ def run_dll(path: str, calls: Sequence[HostCall], *, timeout_s: float = 5.0,
 
 
 def run_host(path: str, calls: Sequence[HostCall], *, timeout_s: float = 5.0,
-             stop_on_divergence: bool = True) -> HostRun:
+             stop_on_divergence: bool = True, end: p.HostEnd = p.HostEnd.TERMINATE,
+             env_extra: dict[str, str] | None = None) -> HostRun:
+    """run_dll's run, timed; `end` says how the host ends after the last call, env_extra is
+    added to its environment (the tap's configuration, when recording)."""
     if not os.path.isfile(path):
         raise DrvtapeError(f"no such driver DLL: {path}")
     encode_started = time.perf_counter()
     dense = {t: i for i, t in enumerate(sorted({c.thread for c in calls}))}
     batch = p.encode_batch(calls, [dense[c.thread] for c in calls])
     encode_s = time.perf_counter() - encode_started
-    hello = p.encode_hello(wine.windows_path(path), timeout_s, stop_on_divergence)
+    hello = p.encode_hello(wine.windows_path(path), timeout_s, stop_on_divergence, end)
     argv, env = wine.command(build_drvhost())
+    if env_extra:
+        env = {**(env if env is not None else os.environ), **env_extra}
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
     try:
         run = _HostConversation(proc, calls).run(hello, batch)

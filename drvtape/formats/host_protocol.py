@@ -3,8 +3,10 @@
 Everything is little-endian. Python -> host, on the host's stdin:
 
   hello   u32 magic 'DRVH' (0x48565244), u16 version (2), u16 flags (bit 0: stop on
-          divergence), u32 timeout_ms (per call), u32 path_units, then the DLL path as
-          path_units UTF-16 code units (no NUL).
+          divergence; bit 1: FreeLibrary the DLL after the last call; bit 2: end with
+          ExitProcess, so DLLs see a process-exit detach, instead of TerminateProcess),
+          u32 timeout_ms (per call), u32 path_units, then the DLL path as path_units
+          UTF-16 code units (no NUL).
   The host loads the DLL and answers READY (or ERROR, then exits).
   batch   u32 n_calls, u32 n_threads, u32 n_payloads, u32 n_after, u64 payload_bytes,
           then n_calls call records of 64 bytes:
@@ -16,7 +18,7 @@ Everything is little-endian. Python -> host, on the host's stdin:
             u32 n_after (how many dependencies it has)
           then n_after u32 call indices: each call's dependencies in call order (the
           calls that must have returned before it is issued; each < its own index)
-          then payload_bytes of payloads, each: u32 size (<= 65536), u32 n_relocs, size
+          then payload_bytes of payloads, each: u32 size (<= 262144), u32 n_relocs, size
           bytes of image padded to a multiple of 8, n_relocs x (u32 at, u32 target): the
           host stores the address of image+target at image+at (see payloads.py).
   The host then runs the calls and exits.
@@ -39,6 +41,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
+from enum import IntEnum
 from typing import NamedTuple
 
 from drvtape.formats.host_calls import HostCall
@@ -47,6 +50,16 @@ from drvtape.formats.host_payloads import payload_image
 MAGIC = 0x48565244
 VERSION = 2
 FLAG_STOP_ON_DIVERGENCE = 1
+
+
+class HostEnd(IntEnum):
+    """How the host ends after the last call (hello flags): a replay ends with TerminateProcess,
+    so the driver's DllMain sees no detach the session did not hold; a recording through the
+    tap ends as an application would, unloading the driver or exiting with it loaded."""
+
+    TERMINATE = 0
+    UNLOAD = 2
+    EXIT = 4
 
 CALL_HAS_EXPECT = 1
 CALL_P1 = 2
@@ -64,9 +77,10 @@ RECORD = struct.Struct("<IIqqII")
 _M64 = (1 << 64) - 1
 
 
-def encode_hello(dll_path: str, timeout_s: float, stop_on_divergence: bool) -> bytes:
+def encode_hello(dll_path: str, timeout_s: float, stop_on_divergence: bool,
+                 end: HostEnd = HostEnd.TERMINATE) -> bytes:
     units = dll_path.encode("utf-16-le", "surrogatepass")
-    flags = FLAG_STOP_ON_DIVERGENCE if stop_on_divergence else 0
+    flags = (FLAG_STOP_ON_DIVERGENCE if stop_on_divergence else 0) | end
     timeout_ms = max(1, min(int(timeout_s * 1000), 0xFFFFFFFF))
     return _HELLO.pack(MAGIC, VERSION, flags, timeout_ms, len(units) // 2) + units
 

@@ -9,8 +9,9 @@
  * in drvtape/formats/host_protocol.py, which is the other end.
  *
  *   hello   u32 magic 'DRVH' (0x48565244), u16 version (2), u16 flags (bit 0: stop on
- *           divergence), u32 timeout_ms (per call), u32 path_units, then the DLL path as
- *           path_units UTF-16 code units (no NUL).
+ *           divergence; bit 1: FreeLibrary the DLL after the last call; bit 2: end with
+ *           ExitProcess instead of TerminateProcess), u32 timeout_ms (per call), u32
+ *           path_units, then the DLL path as path_units UTF-16 code units (no NUL).
  *   The host loads the DLL and answers READY (or ERROR, then exits).
  *   batch   u32 n_calls, u32 n_threads, u32 n_payloads, u32 n_after, u64 payload_bytes,
  *           then n_calls call records of 64 bytes:
@@ -21,7 +22,7 @@
  *             u32 n_after (how many dependencies it has)
  *           then n_after u32 call indices: each call's dependencies in call order (the
  *           calls that must have returned before it is issued; each < its own index)
- *           then payload_bytes of payloads, each: u32 size (<= 65536), u32 n_relocs,
+ *           then payload_bytes of payloads, each: u32 size (<= 262144), u32 n_relocs,
  *           size bytes of image padded to a multiple of 8, n_relocs x (u32 at, u32 target):
  *           the host copies the image into its own memory and writes the address of
  *           image+target as a pointer at image+at. The host knows no struct layouts;
@@ -60,7 +61,9 @@
  * reports the oldest call still in flight once any call has been in flight longer than
  * timeout_ms, and terminates the process.
  * The host ends with TerminateProcess, so the driver's DllMain never sees a detach that
- * the replayed session did not contain.
+ * the replayed session did not contain. Recording a workload through the tap (drvtape
+ * record --target dll:) asks instead for the end an application gives: FreeLibrary after
+ * the last call (the tap's END record), or ExitProcess (its process-exit DETACH record).
  */
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
@@ -78,6 +81,8 @@
 #define MAGIC 0x48565244u
 #define VERSION 2
 #define FLAG_STOP_ON_DIVERGENCE 1u
+#define FLAG_UNLOAD_AT_END 2u
+#define FLAG_EXIT_AT_END 4u
 
 #define DRV_OPEN_MSG 3u
 
@@ -96,7 +101,9 @@ static DRIVERPROC driver_proc;
 static volatile LONG loading = 1;
 static DWORD tls_slot = TLS_OUT_OF_INDEXES;
 
-static slot_t load_slot; /* in flight while LoadLibrary runs */
+static HMODULE driver_module;
+static slot_t load_slot; /* in flight while LoadLibrary (or the FreeLibrary at the end) runs */
+static const char *volatile load_what = "loading";
 
 /* Schedule state: calls issued so far, and the stop flag (divergence). */
 static volatile LONG issued;
@@ -235,7 +242,7 @@ static DWORD WINAPI watchdog(void *running)
         LONG64 now = (LONG64)qpc_now(), st = load_slot.start;
         if (st && now - st > limit) {
             char msg[160];
-            snprintf(msg, sizeof msg, "drvhost: loading the DLL did not finish within %u ms", timeout_ms);
+            snprintf(msg, sizeof msg, "drvhost: %s the DLL did not finish within %u ms", load_what, timeout_ms);
             emit_final(REC_ERROR, NO_CALL, 0, 0, msg, 2);
         }
         for (uint32_t t = 0; slots && t < n_threads; t++) {
@@ -312,7 +319,7 @@ static void load_driver(const WCHAR *path)
     char shown[MAX_PATH * 3] = "";
     WideCharToMultiByte(CP_UTF8, 0, path, -1, shown, sizeof shown, NULL, NULL);
     load_slot.start = (LONG64)qpc_now();
-    HMODULE dll = LoadLibraryW(path);
+    HMODULE dll = driver_module = LoadLibraryW(path);
     DWORD err = GetLastError();
     load_slot.start = 0;
     if (!dll)
@@ -323,6 +330,21 @@ static void load_driver(const WCHAR *path)
     SetUnhandledExceptionFilter(on_unhandled); /* again: DllMain may have replaced it */
     loading = 0;
     emit_now(REC_READY, NO_CALL, (int64_t)(uintptr_t)dll, 0);
+}
+
+/* Every call issued has returned: end as the hello asked (see the header comment). */
+static void end_run(void)
+{
+    if (hello_flags & FLAG_UNLOAD_AT_END) {
+        load_what = "unloading";
+        load_slot.start = (LONG64)qpc_now();
+        FreeLibrary(driver_module);
+        load_slot.start = 0;
+    }
+    if (!(hello_flags & FLAG_EXIT_AT_END))
+        emit_final(REC_DONE, (uint32_t)issued, 0, 0, NULL, 0);
+    emit_now(REC_DONE, (uint32_t)issued, 0, 0);
+    ExitProcess(0);
 }
 
 int wmain(void)
@@ -360,5 +382,5 @@ int wmain(void)
         run_serial(&slots[0]);
     else
         run_threads();
-    emit_final(REC_DONE, (uint32_t)issued, 0, 0, NULL, 0);
+    end_run();
 }
