@@ -18,8 +18,13 @@ from __future__ import annotations
 import struct
 
 from drvtape.errors import DrvtapeError
+from drvtape.schema.payloads import MAX_PAYLOAD_BYTES
 
-MAX_PAYLOAD = 65536
+# drvhost's cap on one image (MAX_PAYLOAD in native/drvhost/host_batch.c, the same number):
+# room for the largest the schema admits, a struct with two strings of MAX_TEXT_CHARS
+# (ACMDRVOPENDESCW: 131,130 bytes), so every session an import or a workload accepts can be
+# sent to a DLL.
+MAX_PAYLOAD = 4 * MAX_PAYLOAD_BYTES
 _M64 = (1 << 64) - 1
 _M32 = (1 << 32) - 1
 
