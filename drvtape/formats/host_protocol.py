@@ -12,7 +12,8 @@ Everything is little-endian. Python -> host, on the host's stdin:
           then n_calls call records of 64 bytes:
             u64 driver_id, u64 hdrvr, i64 lparam1, i64 lparam2, i64 expect,
             u32 msg, u32 thread, u32 flags (1: expect is valid, 2: lparam1 is a payload
-            index, 4: lparam2 is a payload index), u32 reserved,
+            index, 4: lparam2 is a payload index, 8: write out the buffered RETURNs
+            before issuing it), u32 reserved,
             u32 id_from (index of the DRV_OPEN that produced driver_id, or 0xFFFFFFFF:
             then the host maps driver_id by the recorded result of DRV_OPENs),
             u32 n_after (how many dependencies it has)
@@ -35,7 +36,7 @@ followed by tail_len bytes:
   6 HANG       index = the oldest call that has not returned, a = its time in flight (ns)
   7 ERROR      tail = a one-line UTF-8 message (bad input, load failure)
 RETURN records are buffered by the host and flushed when its buffer fills, every ~200 ms,
-and before DONE, FAULT, HANG and ERROR. After FAULT, HANG or ERROR the host is gone.
+before a call with flag 8, and before DONE, FAULT, HANG and ERROR. After FAULT, HANG or ERROR the host is gone.
 """
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ from drvtape.formats.host_payloads import payload_image
 MAGIC = 0x48565244
 VERSION = 2
 FLAG_STOP_ON_DIVERGENCE = 1
+MAX_HOST_THREADS = 2048  # MAX_THREADS in host_batch.h; 2,000 took 2.3 s under Wine 8.0, 4,096 took 146 s
 
 
 class HostEnd(IntEnum):
@@ -64,6 +66,7 @@ class HostEnd(IntEnum):
 CALL_HAS_EXPECT = 1
 CALL_P1 = 2
 CALL_P2 = 4
+CALL_FLUSH_FIRST = 8
 
 READY, RETURN, HEARTBEAT, DONE, FAULT, HANG, ERROR = range(1, 8)
 
@@ -100,7 +103,7 @@ def encode_batch(calls: Sequence[HostCall], threads: Sequence[int]) -> bytes:
     pos = _BATCH.size
     after: list[int] = []
     for call, thread in zip(calls, threads):
-        flags = 0 if call.expect is None else CALL_HAS_EXPECT
+        flags = (0 if call.expect is None else CALL_HAS_EXPECT) | (CALL_FLUSH_FIRST if call.flush_first else 0)
         l1, l2 = call.lparam1, call.lparam2
         if call.payload1 is not None:
             flags |= CALL_P1

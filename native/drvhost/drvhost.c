@@ -17,7 +17,8 @@
  *           then n_calls call records of 64 bytes:
  *             u64 driver_id, u64 hdrvr, i64 lparam1, i64 lparam2, i64 expect,
  *             u32 msg, u32 thread, u32 flags (1: expect is valid, 2: lparam1 is a payload
- *             index, 4: lparam2 is a payload index), u32 reserved,
+ *             index, 4: lparam2 is a payload index, 8: write out the buffered RETURNs
+ *             before issuing it), u32 reserved,
  *             u32 id_from (index of the DRV_OPEN that produced driver_id, or 0xFFFFFFFF),
  *             u32 n_after (how many dependencies it has)
  *           then n_after u32 call indices: each call's dependencies in call order (the
@@ -39,8 +40,9 @@
  *                  (UTF-8, empty when the address is in no module, then b = the address)
  *     6 HANG       index = the oldest call that has not returned, a = its time in flight
  *     7 ERROR      tail = a one-line UTF-8 message (bad input, load failure)
- *   RETURN records are buffered; the buffer is flushed when full, every ~200 ms, and
- *   before DONE, FAULT, HANG and ERROR. After FAULT, HANG or ERROR the process is gone.
+ *   RETURN records are buffered; the buffer is flushed when full, every ~200 ms, before
+ *   a call with flag 8, and before DONE, FAULT, HANG and ERROR. After FAULT, HANG or
+ *   ERROR the process is gone.
  *
  * Schedule: every distinct thread index gets its own OS thread. A call is released when
  * every earlier call has been issued (entered DriverProc), its own thread's previous
@@ -137,6 +139,8 @@ static void run_call(uint32_t i, slot_t *s)
     LPARAM l2 = (c->flags & CALL_P2) ? payload_ptrs[c->lparam2] : (LPARAM)c->lparam2;
     uint64_t id = c->id_from == NO_CALL ? map_lookup(c->driver_id)
                   : produced[c->id_from] ? produced[c->id_from] : c->driver_id;
+    if (c->flags & CALL_FLUSH_FIRST)
+        flush_returns();
     LRESULT r = driver_proc((DWORD_PTR)id, (HDRVR)(uintptr_t)c->hdrvr, c->msg, l1, l2);
     LONG64 end = (LONG64)qpc_now();
     if (c->msg == DRV_OPEN_MSG && r && (c->flags & CALL_HAS_EXPECT) && c->expect) {
