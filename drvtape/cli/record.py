@@ -1,4 +1,5 @@
-"""`drvtape record`: run a workload against a driver under the hook and store the session."""
+"""`drvtape record`: run a workload against a driver (under the hook, or for dll: through the tap in drvhost)
+and store the session."""
 
 from pathlib import Path
 
@@ -42,11 +43,12 @@ def record(
     durability: Durability = typer.Option(
         Durability.BATCHED, metavar="machine|process|batched",
         help="machine: each event fsync'ed before the driver sees it; process: written to the OS first; "
-             "batched: fastest, a bounded number may be lost (docs/reliability.md)."),
+             "batched: fastest, a bounded number may be lost (docs/reliability.md). dll: machine flushes "
+             "each tap record to the disk, the others keep what a crash of drvhost leaves."),
     fmt: Format = DOCUMENT_FORMAT,
     as_json: bool = JSON,
 ) -> None:
-    """Run a workload against a target under the hook and store the session."""
+    """Run a workload against a target (under the hook, or a dll: through the tap) and store the session."""
     fmt = output_format(fmt, as_json)
     steps = _workload(workload)
     tgt = parse_target(target)

@@ -41,7 +41,7 @@ from drvtape.store.recovery import end_orphaned_sessions
 ACCEPTED = 1  # what the stand-in answers DRV_LOAD, and the expect that makes drvhost stop at a refused DRV_OPEN
 
 
-class _Plan:
+class WorkloadPlan:
     """The calls a workload's steps send, collected from a DriverSystem whose driver is this stand-in."""
 
     def __init__(self, threads: Threads):
@@ -86,8 +86,8 @@ def _unused(why: str) -> None:
     """A step is skipped only when its instance's open was refused: the stand-in refuses none."""
 
 
-def plan_calls(steps: Sequence[Step], threads: Threads = Threads.FAITHFUL) -> _Plan:
-    plan = _Plan(Threads(threads))
+def plan_calls(steps: Sequence[Step], threads: Threads = Threads.FAITHFUL) -> WorkloadPlan:
+    plan = WorkloadPlan(Threads(threads))
     plan.run(steps)
     return plan
 
@@ -117,18 +117,17 @@ def record_through_tap(steps: Sequence[Step], target: Target, db, *, threads: Th
 
 
 def _store(db, session: TapeSession) -> None:
+    header = session.header.model_copy(update={"source": "workload"})  # the tap's session of a workload
     with opened(db, create=True) as store:
         end_orphaned_sessions(store)
-        store.import_sessions([(session.header, session.events)])
+        store.import_sessions([(header, session.events)])
 
 
-def _stopped_early(plan: _Plan, results: list[HostResult]) -> str | None:
+def _stopped_early(plan: WorkloadPlan, results: list[HostResult]) -> str | None:
     """Why the host stopped before the last call when a DRV_OPEN was refused (None otherwise)."""
-    if len(results) == len(plan.calls) or not results or not results[-1].returned:
+    refused = next((r for r in results if r.returned and r.result == 0 and plan.calls[r.seq - 1].msg == DRV_OPEN),
+                   None)
+    if refused is None or len(results) == len(plan.calls):
         return None
-    last = results[-1]
-    call = plan.calls[last.seq - 1]
-    if call.msg != DRV_OPEN or last.result != 0:
-        return None
-    return (f"step {plan.step_of[last.seq - 1]}'s {message_name(DRV_OPEN)} returned 0 (refused): the run stopped "
-            f"there, and the {len(plan.calls) - len(results)} message(s) after it were not sent")
+    return (f"step {plan.step_of[refused.seq - 1]}'s {message_name(DRV_OPEN)} returned 0 (refused): the run "
+            f"stopped there, and the {len(plan.calls) - len(results)} message(s) after it were not sent")

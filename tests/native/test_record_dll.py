@@ -87,6 +87,7 @@ def test_a_two_thread_workload_is_recorded_by_the_tap_and_replays_5_of_5(drvtape
     assert doc["end_reason"] == "closed" and doc["calls"] == 9 and doc["threads"] >= 2
     header, events = stored(tmp_path / "r.db", doc["session"])
     assert header.recorder_version.startswith("drvtap") and header.clock == "qpc"  # the tap wrote it
+    assert header.source == "workload"
     assert "drvhost" in header.process.lower() and header.process.lower().endswith(".exe")  # drvhost ran the calls
     calls = [e for e in events if e.kind == "call"]
     assert sorted(c.msg for c in calls) == sorted([DRV_LOAD, DRV_ENABLE, DRV_OPEN, DRV_OPEN, DRV_USER + 1,
