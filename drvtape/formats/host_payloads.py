@@ -21,10 +21,10 @@ from drvtape.errors import DrvtapeError
 from drvtape.schema.payloads import MAX_PAYLOAD_BYTES
 
 # drvhost's cap on one image (MAX_PAYLOAD in native/drvhost/host_batch.c, the same number):
-# room for the largest the schema admits, a struct with two strings of MAX_TEXT_CHARS
-# (ACMDRVOPENDESCW: 131,130 bytes), so every session an import or a workload accepts can be
-# sent to a DLL.
-MAX_PAYLOAD = 4 * MAX_PAYLOAD_BYTES
+# room for the largest the schema admits, so every session an import or a workload accepts
+# can be sent to a DLL. That is a struct with two strings of MAX_TEXT_CHARS characters, each
+# a surrogate pair in UTF-16 when outside the BMP: ACMDRVOPENDESCW, 262,202 bytes.
+MAX_PAYLOAD = 8 * MAX_PAYLOAD_BYTES
 _M64 = (1 << 64) - 1
 _M32 = (1 << 32) - 1
 

@@ -23,7 +23,7 @@
  *             u32 n_after (how many dependencies it has)
  *           then n_after u32 call indices: each call's dependencies in call order (the
  *           calls that must have returned before it is issued; each < its own index)
- *           then payload_bytes of payloads, each: u32 size (<= 262144), u32 n_relocs,
+ *           then payload_bytes of payloads, each: u32 size (<= 524288), u32 n_relocs,
  *           size bytes of image padded to a multiple of 8, n_relocs x (u32 at, u32 target):
  *           the host copies the image into its own memory and writes the address of
  *           image+target as a pointer at image+at. The host knows no struct layouts;

@@ -30,14 +30,15 @@ def _import_via_jsonl(drvtape, tmp_path: Path, tape) -> Path:
 def test_the_largest_payloads_an_import_accepts_reach_the_dll_whole(drvtape, tmp_path, tapes, driver):
     """checksum answers a hash of what its pointers point at: each call's recorded result."""
     text = "\u00e9" * MAX_TEXT_CHARS
-    section, alias = "s" * MAX_TEXT_CHARS, "a" * MAX_TEXT_CHARS
+    section, alias = "\U0001d11e" * MAX_TEXT_CHARS, "a" * MAX_TEXT_CHARS  # a surrogate pair each: the largest
+    acm_section = "\U0001d11f" * MAX_TEXT_CHARS
     blob = bytes(range(256)) * (MAX_PAYLOAD_BYTES // 256)
-    acm = AcmDrvOpenDescW(cbStruct=48, fccType=0x63647561, section=section, alias=alias)
+    acm = AcmDrvOpenDescW(cbStruct=48, fccType=0x63647561, section=acm_section, alias=section)
     tape = tapes.Tape(tapes.header("dddd0005-0000-4000-8000-000000000005", driver="checksum"))
     tape.send(DRV_USER, fnv_words(text), payload=CallPayloads(lparam1=WideString(text=text)))
     tape.send(DRV_INSTALL, fnv_words(20, section, alias),
               payload=CallPayloads(lparam2=DrvConfigInfo(section=section, alias=alias)))
-    tape.send(DRV_USER + 1, fnv_words(48, acm.fccType, 0, 0, 0, 0, section, alias, 0),
+    tape.send(DRV_USER + 1, fnv_words(48, acm.fccType, 0, 0, 0, 0, acm_section, section, 0),
               payload=CallPayloads(lparam2=acm))
     tape.send(DRV_USER + 2, fnv_words(*blob), lparam2=len(blob), payload=CallPayloads(lparam1=RawBytes(hex=blob.hex())))
     tape.end(EndReason.CLOSED)
