@@ -58,8 +58,8 @@ def record(
     with open_store(ctx) as store:
         summary = store.summary(store.resolve(result.session_id).pk)
     end = result.ending
-    if result.note:
-        err.print(f"note: {result.note}", markup=False, soft_wrap=True)
+    for note in result.notes:
+        err.print(f"note: {note}", markup=False, soft_wrap=True)
     if fmt is Format.JSON:
         print_json({"session": result.session_id, "target": tgt.spec, "events": summary.events,
                     "calls": summary.calls, "threads": summary.threads, "end_reason": end.reason.value,

@@ -94,9 +94,10 @@ def plan_calls(steps: Sequence[Step], threads: Threads = Threads.FAITHFUL) -> Wo
 
 def record_through_tap(steps: Sequence[Step], target: Target, db, *, threads: Threads = Threads.FAITHFUL,
                        timeout: float = 5.0, durability: Durability = Durability.BATCHED
-                       ) -> tuple[str, Ending, str | None]:
+                       ) -> tuple[str, Ending, tuple[str, ...]]:
     """Run the steps against target's DLL through the tap in drvhost, and store the session.
-    The session's id, its ending, and a note when the run stopped before the last step."""
+    The session's id, its ending, and notes: why the run stopped before the last step, what
+    the tape reader found (a payload cut at the tap's cap)."""
     real = Path(target.name)  # parse_target saw the file
     plan = plan_calls(steps, threads)
     host_available()
@@ -110,10 +111,13 @@ def record_through_tap(steps: Sequence[Step], target: Target, db, *, threads: Th
         hung = any(r.kind is OutcomeKind.HANG for r in run.results)
         if not tape.is_file():
             raise DrvtapeError(f"the tap wrote no tape for {real} (was DriverProc ever called?)")
-        (session,) = read_tape(tape, unfinished="hang" if hung else "unknown").sessions  # one process, one session
+        read = read_tape(tape, unfinished="hang" if hung else "unknown")
+    (session,) = read.sessions  # one process, one session
     _store(db, session)
     end = session.end
-    return str(session.header.id), Ending(end.reason, end.call_seq, end.detail), _stopped_early(plan, run.results)
+    stopped = _stopped_early(plan, run.results)
+    notes = ([stopped] if stopped else []) + [f"the tape: {p.detail}" for p in read.problems]
+    return str(session.header.id), Ending(end.reason, end.call_seq, end.detail), tuple(notes)
 
 
 def _store(db, session: TapeSession) -> None:

@@ -32,7 +32,7 @@ class Workload(BaseModel):
 class RecordedWorkload:
     session_id: str
     ending: Ending
-    note: str | None = None  # why a run through the tap stopped before the last step
+    notes: tuple[str, ...] = ()  # through the tap: why the run stopped early, what the tape lost
 
 
 def load_workload(path: str | Path) -> Workload:

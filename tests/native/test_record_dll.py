@@ -169,3 +169,15 @@ def test_a_missing_dll_is_one_line(drvtape, tmp_path):
     workload.write_text('[[steps]]\naction = "open"\ninstance = "a"\n')
     run = drvtape("--db", tmp_path / "r.db", "record", "--target", f"dll:{tmp_path}/none.dll", "-w", workload)
     assert run.code == 2 and run.stderr.count("\n") == 1 and "no driver file at" in run.stderr, run.stderr
+
+
+def test_a_string_over_the_taps_cap_is_stored_truncated_and_record_says_so(drvtape, tmp_path, driver):
+    workload = tmp_path / "long.toml"
+    workload.write_text(f'[[steps]]\naction = "open"\ninstance = "a"\nlparam1 = "{"x" * 2000}"\n')
+    run = drvtape("--db", tmp_path / "r.db", "record", "--target", f"dll:{driver('thread_affinity')}", "-w", workload,
+                  "--json")
+    assert run.code == 0, run.stderr
+    assert "note: the tape: the lparam1 payload at offset" in run.stderr and "tap's size cap" in run.stderr
+    _, events = stored(tmp_path / "r.db", json.loads(run.stdout)["session"])
+    opened = next(e for e in events if e.kind == "call" and e.msg == DRV_OPEN)
+    assert opened.payload.lparam1.text == "x" * 1024  # DRVTAP_MAX_WSTR
