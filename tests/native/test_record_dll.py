@@ -5,6 +5,8 @@ recording ends the session as crash or hang with the fault recorded."""
 import json
 from pathlib import Path
 
+import pytest
+
 from drvtape.recorder.tapped import plan_calls
 from drvtape.recorder.workload import parse_workload
 from drvtape.runtime.schedule import Threads
@@ -117,13 +119,18 @@ def test_a_workload_against_wines_msrle32_replays_5_of_5(drvtape, tmp_path, wine
     assert replay_5(drvtape, tmp_path / "r.db", doc["session"], dll)["reproduced_runs"] == 5
 
 
-def test_a_crash_during_recording_ends_the_session_as_a_crash_with_its_fault(drvtape, tmp_path, driver):
-    dll = driver("use_after_release")
-    doc = record(drvtape, tmp_path / "r.db", dll, WORKLOADS / "use-after-release.toml")
+@pytest.mark.parametrize(("name", "workload", "faulting"), [
+    ("use_after_release", "use-after-release.toml", DRV_CLOSE),  # DRV_CLOSE after DRV_EXITSESSION
+    ("free_with_open", "disable-with-open.toml", DRV_FREE),  # Windows ending with an instance open
+])
+def test_a_crash_during_recording_ends_the_session_as_a_crash_with_its_fault(drvtape, tmp_path, driver, name,
+                                                                             workload, faulting):
+    dll = driver(name)
+    doc = record(drvtape, tmp_path / "r.db", dll, WORKLOADS / workload)
     assert doc["end_reason"] == "crash", doc
     _, events = stored(tmp_path / "r.db", doc["session"])
     (fault,) = [e for e in events if e.kind == "fault"]
-    assert fault.msg == DRV_CLOSE and fault.code == 0xC0000005 and fault.module == Path(dll).name
+    assert fault.msg == faulting and fault.code == 0xC0000005 and fault.module == Path(dll).name
     assert doc["call_seq"] == fault.call_seq
     report = replay_5(drvtape, tmp_path / "r.db", doc["session"], dll)
     assert report["reproduced_runs"] == 5, report
