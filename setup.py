@@ -1,5 +1,6 @@
 """Ships native/ (the C sources drvtape builds drvhost and drvtap from) inside the wheel, and
-drvhost.exe and drvtap.dll built from them where this build has mingw-w64.
+drvhost.exe and drvtap.dll built from them (x64 in bin/, x86 in bin/x86/) where this build has
+the mingw-w64 compiler for them.
 
 native/ stays at the repository root, where it is edited; building the package copies its
 .c and .h files into drvtape/_native in the build tree, never into the source tree, and
@@ -18,7 +19,8 @@ from setuptools.command.build_py import build_py
 ROOT = Path(__file__).resolve().parent
 NATIVE = ROOT / "native"
 SHIPPED = ("*.c", "*.h")
-BINARIES = {"drvhost.exe": [], "drvtap.dll": ["--tap"]}
+BINARIES = {"drvhost.exe": [], "drvtap.dll": ["--tap"],
+            "x86/drvhost.exe": ["--arch", "x86"], "x86/drvtap.dll": ["--tap", "--arch", "x86"]}
 
 
 class BuildPyWithNative(build_py):
@@ -41,9 +43,8 @@ class BuildPyWithNative(build_py):
         for name, args in BINARIES.items():
             done = subprocess.run([sys.executable, "-m", "drvtape.dllhost.build", *args, "--out", str(out / name)],
                                   env=env, cwd=ROOT, capture_output=True, text=True)
-            if done.returncode != 0:  # no mingw-w64 here: the wheel builds them on first use instead
+            if done.returncode != 0:  # no compiler for it here: the wheel builds it on first use instead
                 self.warn(f"shipping no built {name}: {done.stderr.strip()}")
-                return
 
 
 setup(cmdclass={"build_py": BuildPyWithNative})

@@ -3,7 +3,8 @@
 The documented build command: `python -m drvtape.dllhost.build [--out FILE]` (native/build.sh
 runs it): compiles native/drvhost/drvhost.c and prints the path of drvhost.exe. From a
 wheel, the same sources ship as package data (drvtape.dllhost.sources).
-The compiler is x86_64-w64-mingw32-gcc on PATH, or the one env DRVTAPE_MINGW_GCC names.
+`--arch x86` builds the 32-bit ones. The compiler is x86_64-w64-mingw32-gcc on PATH (x86:
+i686-w64-mingw32-gcc), or the one env DRVTAPE_MINGW_GCC (x86: DRVTAPE_MINGW_GCC_X86) names.
 """
 from __future__ import annotations
 
@@ -20,43 +21,45 @@ from pathlib import Path
 
 from drvtape.errors import DrvtapeError
 
+from drvtape.dllhost.arch import ARCHES, X64, Arch
 from drvtape.dllhost.cache import cache_root
 from drvtape.dllhost.slowstep import announced
 from drvtape.dllhost.sources import native_root, native_source, shipped_binary
 
-GCC_ENV = "DRVTAPE_MINGW_GCC"
-GCC_NAME = "x86_64-w64-mingw32-gcc"
-GCC_PACKAGE = "gcc-mingw-w64-x86-64"
 CFLAGS = ("-O2", "-Wall", "-Wextra", "-s", "-static-libgcc")
+# x86's WINAPI is stdcall, whose symbols are decorated (DriverProc@20): a DLL exports them
+# undecorated, the names winmm and msvfw32 look up (no effect on x64, which has no decoration).
+DLL_FLAGS = ("-shared", "-Wl,--kill-at")
 NATIVE_COMMON = native_root() / "common"  # drvcommon.h
 DRVHOST_PARTS = ("host_output.c", "host_batch.c", "id_map.c")  # beside drvhost.c
 DRVTAP_PARTS = ("record.c", "tape_writer.c")  # beside drvtap.c
 
 
-def compiler() -> str:
-    """The mingw-w64 x86_64 C compiler, or DrvtapeError naming the Debian package."""
-    override = os.environ.get(GCC_ENV)
-    found = shutil.which(override or GCC_NAME)
+def compiler(arch: Arch = X64) -> str:
+    """The mingw-w64 C compiler for arch, or DrvtapeError naming the Debian package."""
+    override = os.environ.get(arch.gcc_env)
+    found = shutil.which(override or arch.gcc)
     if found is None:
-        named = f"{GCC_ENV}={override}" if override else GCC_NAME
-        raise DrvtapeError(f"mingw-w64 compiler not found ({named}): install the Debian package {GCC_PACKAGE}")
+        named = f"{arch.gcc_env}={override}" if override else arch.gcc
+        raise DrvtapeError(f"mingw-w64 {arch.name} compiler not found ({named}): "
+                           f"install the Debian package {arch.gcc_package}")
     return found
 
 
 def compile_pe(sources: Sequence[Path], *, dll: bool = False, flags: Sequence[str] = (),
-               announce: str | None = None) -> Path:
-    """Compile sources into one .exe (or .dll) in the cache; reused while the sources, the
-    headers beside them and in the -I folders of flags, and the flags are unchanged. A build
-    (not a reuse) says `announce` on stderr while it runs."""
-    gcc = compiler()
-    args = [*CFLAGS, *flags, *(["-shared"] if dll else [])]
+               announce: str | None = None, arch: Arch = X64) -> Path:
+    """Compile sources into one .exe (or .dll) for arch in the cache; reused while the
+    sources, the headers beside them and in the -I folders of flags, and the flags are
+    unchanged. A build (not a reuse) says `announce` on stderr while it runs."""
+    gcc = compiler(arch)
+    args = [*CFLAGS, *flags, *(DLL_FLAGS if dll else ())]
     folders = [Path(src).parent for src in sources] + [Path(f[2:]) for f in flags if f.startswith("-I")]
     headers = sorted({h for folder in folders for h in folder.glob("*.h")})
     digest = hashlib.sha256("\0".join([gcc, *args]).encode())
     for src in [*map(Path, sources), *headers]:
         digest.update(src.name.encode() + b"\0" + src.read_bytes())
     out_dir = cache_root() / "build"
-    out = out_dir / f"{Path(sources[0]).stem}-{digest.hexdigest()[:16]}{'.dll' if dll else '.exe'}"
+    out = out_dir / f"{Path(sources[0]).stem}-{arch.name}-{digest.hexdigest()[:16]}{'.dll' if dll else '.exe'}"
     if out.exists():
         return out
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -75,41 +78,49 @@ def compile_pe(sources: Sequence[Path], *, dll: bool = False, flags: Sequence[st
     return out
 
 
-def build_drvhost() -> Path:
-    """drvhost.exe as the wheel ships it, or built from native/drvhost (drvtape.dllhost.sources
-    says where that is)."""
-    shipped = shipped_binary("drvhost.exe")
+def _suffix(arch: Arch) -> str:
+    return "" if arch is X64 else f" ({arch.name})"
+
+
+def build_drvhost(arch: Arch = X64) -> Path:
+    """drvhost.exe for arch as the wheel ships it, or built from native/drvhost
+    (drvtape.dllhost.sources says where that is)."""
+    shipped = shipped_binary("drvhost.exe", arch)
     if shipped is not None:
         return shipped
     entry = native_source("drvhost", "drvhost.c")
     sources = [entry, *(entry.with_name(n) for n in DRVHOST_PARTS)]
-    return compile_pe(sources, flags=["-municode", f"-I{NATIVE_COMMON}"], announce="building drvhost")
+    return compile_pe(sources, flags=["-municode", f"-I{NATIVE_COMMON}"], announce="building drvhost" + _suffix(arch),
+                      arch=arch)
 
 
-def build_drvtap() -> Path:
-    """drvtap.dll, the recording proxy driver: shipped built, or built from native/drvtap."""
-    shipped = shipped_binary("drvtap.dll")
+def build_drvtap(arch: Arch = X64) -> Path:
+    """drvtap.dll for arch, the recording proxy driver: shipped built, or built from native/drvtap."""
+    shipped = shipped_binary("drvtap.dll", arch)
     if shipped is not None:
         return shipped
     entry = native_source("drvtap", "drvtap.c")
     sources = [entry, *(entry.with_name(n) for n in DRVTAP_PARTS)]
-    return compile_pe(sources, dll=True, flags=[f"-I{NATIVE_COMMON}"], announce="building drvtap")
+    return compile_pe(sources, dll=True, flags=[f"-I{NATIVE_COMMON}"], announce="building drvtap" + _suffix(arch),
+                      arch=arch)
 
 
-def drvhost_obtainable() -> None:
+def drvhost_obtainable(arch: Arch = X64) -> None:
     """DrvtapeError naming the compiler's Debian package, unless drvhost ships built."""
-    if shipped_binary("drvhost.exe") is None:
-        compiler()
+    if shipped_binary("drvhost.exe", arch) is None:
+        compiler(arch)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m drvtape.dllhost.build",
                                      description="Build drvhost.exe (or, with --tap, drvtap.dll).")
     parser.add_argument("--tap", action="store_true", help="build drvtap.dll, the recording proxy driver")
+    parser.add_argument("--arch", choices=sorted(ARCHES), default=X64.name, help="the architecture (default x64)")
     parser.add_argument("--out", type=Path, help="also copy the binary here")
     args = parser.parse_args(argv)
+    arch = ARCHES[args.arch]
     try:
-        built = build_drvtap() if args.tap else build_drvhost()
+        built = build_drvtap(arch) if args.tap else build_drvhost(arch)
     except DrvtapeError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

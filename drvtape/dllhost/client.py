@@ -1,4 +1,7 @@
-"""Run a driver DLL in a fresh drvhost process and collect one result per issued call."""
+"""Run a driver DLL in a fresh drvhost process and collect one result per issued call.
+
+The host is built for the DLL's architecture (its PE machine field: x64 or x86), since a
+process loads only DLLs of its own (LoadLibrary's error 193 otherwise)."""
 from __future__ import annotations
 
 import os
@@ -8,9 +11,12 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from drvtape.dllhost import wine
+from drvtape.dllhost.arch import X64, Arch
 from drvtape.dllhost.build import build_drvhost, drvhost_obtainable
+from drvtape.dllhost.pe import pe_arch
 from drvtape.errors import DrvtapeError
 from drvtape.formats import host_protocol as p
 from drvtape.formats.host_calls import RETURNED, HostCall, HostResult
@@ -28,12 +34,20 @@ class HostRun:
     replay_s: float  # encoding, and READY (DLL loaded) to the last record: host start-up excluded
 
 
-def host_available() -> None:
+def dll_arch(path: str) -> Arch:
+    """The architecture of the driver DLL at path (its host's), or DrvtapeError: no such file,
+    not a PE file, or a machine drvtape does not run."""
+    if not os.path.isfile(path):
+        raise DrvtapeError(f"no such driver DLL: {path}")
+    return pe_arch(Path(path))
+
+
+def host_available(arch: Arch = X64) -> None:
     """DrvtapeError naming the Debian package when the compiler (unless drvhost ships built) or
-    (off Windows) Wine is missing."""
-    drvhost_obtainable()
+    (off Windows) Wine for arch is missing."""
+    drvhost_obtainable(arch)
     if os.name != "nt":
-        wine.wine_binary()
+        wine.wine_binary(arch)
 
 
 def run_dll(path: str, calls: Sequence[HostCall], *, timeout_s: float = 5.0,
@@ -50,8 +64,7 @@ def run_host(path: str, calls: Sequence[HostCall], *, timeout_s: float = 5.0,
              env_extra: dict[str, str] | None = None) -> HostRun:
     """run_dll's run, timed; `end` says how the host ends after the last call, env_extra is
     added to its environment (the tap's configuration, when recording)."""
-    if not os.path.isfile(path):
-        raise DrvtapeError(f"no such driver DLL: {path}")
+    arch = dll_arch(path)
     encode_started = time.perf_counter()
     dense = {t: i for i, t in enumerate(sorted({c.thread for c in calls}))}
     if len(dense) > p.MAX_HOST_THREADS:
@@ -60,7 +73,7 @@ def run_host(path: str, calls: Sequence[HostCall], *, timeout_s: float = 5.0,
     batch = p.encode_batch(calls, [dense[c.thread] for c in calls])
     encode_s = time.perf_counter() - encode_started
     hello = p.encode_hello(wine.windows_path(path), timeout_s, stop_on_divergence, end)
-    argv, env = wine.command(build_drvhost())
+    argv, env = wine.command(build_drvhost(arch))
     if env_extra:
         env = {**(env if env is not None else os.environ), **env_extra}
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)

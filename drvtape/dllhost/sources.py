@@ -1,10 +1,12 @@
 """Where the C sources of drvhost and drvtap are: native/ in a source checkout (and an
 editable install), or the copy a built wheel ships as drvtape/_native (setup.py), with the
-binaries built from them in drvtape/_native/bin where the wheel's build had mingw-w64."""
+binaries built from them in drvtape/_native/bin (x86 ones in bin/x86) where the wheel's build
+had mingw-w64."""
 from __future__ import annotations
 
 from pathlib import Path
 
+from drvtape.dllhost.arch import X64, Arch
 from drvtape.errors import DrvtapeError
 
 _PACKAGE = Path(__file__).resolve().parents[1]
@@ -16,9 +18,9 @@ def native_root() -> Path:
     return SHIPPED if SHIPPED.is_dir() else CHECKOUT
 
 
-def shipped_binary(name: str) -> Path | None:
-    """drvhost.exe or drvtap.dll as the wheel ships it built, if it does."""
-    path = SHIPPED / "bin" / name
+def shipped_binary(name: str, arch: Arch = X64) -> Path | None:
+    """drvhost.exe or drvtap.dll for arch as the wheel ships it built, if it does."""
+    path = SHIPPED / "bin" / ("" if arch is X64 else arch.name) / name
     return path if path.is_file() else None
 
 

@@ -1,9 +1,14 @@
 """Running Windows programs: natively on Windows, under Wine (a private prefix) elsewhere.
 
-The prefix is $XDG_CACHE_HOME/drvtape/wineprefix (env DRVTAPE_WINEPREFIX overrides),
-initialised once (wineboot takes ~10 s) under a file lock so parallel runs do not race,
-and reused. The Wine binary is /usr/lib/wine/wine64 (Debian's wine64), or wine64 on
-PATH, or whatever env DRVTAPE_WINE names.
+A program runs as its PE machine says (drvtape.dllhost.pe): x64 ones under the 64-bit loader
+in a 64-bit prefix, x86 ones under the 32-bit loader in a 32-bit (WINEARCH=win32) prefix. A
+64-bit prefix made without wine32 installed cannot run 32-bit programs (checked with Wine 8.0:
+"could not load kernel32.dll, status c0000135"), so the two are kept apart.
+The prefixes are $XDG_CACHE_HOME/drvtape/wineprefix and .../wineprefix-x86 (env
+DRVTAPE_WINEPREFIX and DRVTAPE_WINEPREFIX_X86 override), each initialised once (wineboot
+takes ~10 s) under a file lock so parallel runs do not race, and reused. The loaders are
+/usr/lib/wine/wine64 (Debian's wine64) and /usr/lib/wine/wine (wine32:i386), or wine64 and
+wine on PATH, or whatever env DRVTAPE_WINE and DRVTAPE_WINE_X86 name.
 """
 from __future__ import annotations
 
@@ -14,13 +19,13 @@ from pathlib import Path
 
 from drvtape.errors import DrvtapeError
 
+from drvtape.dllhost.arch import X64, X86, Arch
 from drvtape.dllhost.cache import cache_root
+from drvtape.dllhost.pe import pe_arch
 from drvtape.dllhost.slowstep import announced
 
-WINE_ENV = "DRVTAPE_WINE"
-PREFIX_ENV = "DRVTAPE_WINEPREFIX"
-WINE_DEFAULT = "/usr/lib/wine/wine64"
-WINE_PACKAGE = "wine64"
+PREFIX_ENV = "DRVTAPE_WINEPREFIX"  # the x64 prefix's
+PREFIX_ENV_X86 = "DRVTAPE_WINEPREFIX_X86"
 _READY_MARK = ".drvtape-ready"
 # Wine's default prefix names winedbg as the AeDebug debugger; drvhost handles its own
 # faults, and with the value gone (and winedbg disabled) no crash can ever start it.
@@ -38,20 +43,23 @@ SERVER_LINGER_S = 30
 SERVER_START_S = 60  # a server starting on a loaded machine; never wait without bound
 
 
-def wine_binary() -> str:
-    """The wine64 loader, or DrvtapeError naming the Debian package."""
-    override = os.environ.get(WINE_ENV)
+def wine_binary(arch: Arch = X64) -> str:
+    """The Wine loader for arch's programs, or DrvtapeError saying how to install it."""
+    override = os.environ.get(arch.wine_env)
     if override:
         found = shutil.which(override)
     else:
-        found = WINE_DEFAULT if os.access(WINE_DEFAULT, os.X_OK) else shutil.which("wine64")
+        found = arch.wine if os.access(arch.wine, os.X_OK) else shutil.which(arch.wine_on_path)
     if found is None:
-        named = f"{WINE_ENV}={override}" if override else WINE_DEFAULT
-        raise DrvtapeError(f"Wine not found ({named}): install the Debian package {WINE_PACKAGE}")
+        named = f"{arch.wine_env}={override}" if override else arch.wine
+        raise DrvtapeError(f"Wine for {arch.name} programs not found ({named}): install the Debian package "
+                           f"{arch.wine_package} ({arch.wine_install})")
     return found
 
 
-def prefix_dir() -> Path:
+def prefix_dir(arch: Arch = X64) -> Path:
+    if arch is X86:
+        return Path(os.environ.get(PREFIX_ENV_X86) or cache_root() / "wineprefix-x86")
     return Path(os.environ.get(PREFIX_ENV) or cache_root() / "wineprefix")
 
 
@@ -66,8 +74,10 @@ def _wineserver(wine: str) -> str:
     return str(beside) if beside.exists() else shutil.which("wineserver") or "wineserver"
 
 
-def _init_prefix(wine: str, prefix: Path) -> None:
+def _init_prefix(wine: str, prefix: Path, arch: Arch) -> None:
     env = wine_env(prefix)
+    if arch is X86:
+        env["WINEARCH"] = "win32"  # read when the prefix is created only
     quiet = dict(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     boot = subprocess.run([wine, "wineboot", "--init"], **quiet)
     if boot.returncode != 0:
@@ -92,29 +102,31 @@ def _keep_server(wine: str, prefix: Path) -> None:
         raise DrvtapeError(f"wineserver did not start within {SERVER_START_S} s for {prefix}") from e
 
 
-def ensure_prefix() -> Path:
-    """The private Wine prefix, created on first use, with a wineserver running for it
-    (under a file lock, so parallel runs neither race the creation nor the server's start)."""
+def ensure_prefix(arch: Arch = X64) -> Path:
+    """The private Wine prefix for arch's programs, created on first use, with a wineserver
+    running for it (under a file lock, so parallel runs neither race the creation nor the
+    server's start)."""
     import fcntl  # POSIX only, and only needed where there is Wine
 
-    wine = wine_binary()
-    prefix = prefix_dir()
+    wine = wine_binary(arch)
+    prefix = prefix_dir(arch)
     prefix.parent.mkdir(parents=True, exist_ok=True)
     with open(prefix.parent / f"{prefix.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (prefix / _READY_MARK).exists():
             with announced(f"creating the Wine prefix {prefix}"):
-                _init_prefix(wine, prefix)
+                _init_prefix(wine, prefix, arch)
             (prefix / _READY_MARK).touch()
         _keep_server(wine, prefix)
     return prefix
 
 
 def command(exe: Path) -> tuple[list[str], dict[str, str] | None]:
-    """argv and environment that run a Windows exe here."""
+    """argv and environment that run a Windows exe here (a builtin such as `reg` as x64)."""
     if os.name == "nt":
         return [str(exe)], None
-    return [wine_binary(), str(exe)], wine_env(ensure_prefix())
+    arch = pe_arch(exe) if Path(exe).is_file() else X64
+    return [wine_binary(arch), str(exe)], wine_env(ensure_prefix(arch))
 
 
 def windows_path(path: str) -> str:

@@ -30,7 +30,10 @@ bytes after it is a record its process died writing (torn when nothing intact fo
               forwarded call (so before any handler runs: a RETURN for the call after it
               means the driver handled the exception)
 
-Payload kinds: 1 wide string (UTF-16LE, no NUL); 2 ICOPEN (the struct's 56 x64 bytes);
+A tap in a 32-bit process writes the same records (pointers and handles zero- or, for an
+LPARAM, sign-extended to 64 bits) with pointer size 4 in its header.
+
+Payload kinds: 1 wide string (UTF-16LE, no NUL); 2 ICOPEN (the struct's 56 x64 bytes, 36 x86);
 3 raw bytes; 4 DRVCONFIGINFO (u32 dwDCISize, 2 strings); 5 ACMDRVOPENDESCW (7 u32:
 cbStruct, fccType, fccComp, dwVersion, dwFlags, dwError, dnDevNode; 2 strings). A payload
 string is u32 units (0xFFFFFFFF: NULL or unreadable) + the units.
@@ -80,6 +83,8 @@ END = struct.Struct("<IIIIQQII")  # 40
 FAULT = struct.Struct("<IIIIQQQIIQQ")  # 64
 PAYLOAD = struct.Struct("<BBHI")
 ICOPEN = struct.Struct("<IIIIIxxxxqQQIxxxx")  # 56: x64 natural alignment
+ICOPEN_X86 = struct.Struct("<IIIIIiIII")  # 36: dwError an LRESULT, pV1 and pV2 pointers, all 4 bytes
+POINTER_SIZES = (4, 8)
 ACM_FIELDS = struct.Struct("<7I")
 _TYPE_AT_BODY = re.compile(rb"(?=[\x01-\x06]\x00\x00\x00)")  # a body's u32 record type, 1..6
 _NONZERO = re.compile(rb"[^\x00]")
@@ -243,6 +248,7 @@ class TapeHeader:
     process: str  # the process image
     driver: str  # the real driver's path
     tap: str  # the tap DLL's path
+    pointer_size: int  # 8: a 64-bit process, 4: a 32-bit one
 
 
 class CallRecord(NamedTuple):
@@ -344,8 +350,8 @@ def parse_header(offset: int, body: bytes) -> TapeHeader:
     if version not in VERSIONS:
         raise DrvtapeError(f"tape format version {version} at offset {offset}: this drvtape reads versions "
                            f"{', '.join(map(str, VERSIONS))}")
-    if ptr_size != 8:
-        raise ValueError(f"a tape of a {ptr_size * 8}-bit process (only 64-bit tapes are read)")
+    if ptr_size not in POINTER_SIZES:
+        raise ValueError(f"header with pointer size {ptr_size} (4 or 8 expected)")
     if freq == 0:
         raise ValueError("header with a zero QueryPerformanceFrequency")
     reader = _Reader(body, HEADER.size)
@@ -356,7 +362,7 @@ def parse_header(offset: int, body: bytes) -> TapeHeader:
     except OverflowError:
         raise ValueError(f"header start time (FILETIME {filetime}) past the year 9999") from None
     return TapeHeader(offset, body, version, pid, flags, freq, qpc_start, started, machine, os_name, image, driver,
-                      tap)
+                      tap, ptr_size)
 
 
 def fault_module(record: Record) -> str | None:
@@ -364,8 +370,9 @@ def fault_module(record: Record) -> str | None:
     return _Reader(record.body, FAULT.size).string() or None
 
 
-def call_payloads(record: Record, problems: list[TapeProblem]) -> CallPayloads | None:
-    """The payloads after a CALL record's fields; bad ones go to problems."""
+def call_payloads(record: Record, problems: list[TapeProblem], pointer_size: int = 8) -> CallPayloads | None:
+    """The payloads after a CALL record's fields, written by a process with that pointer size;
+    bad ones go to problems."""
     if not record.fields.n_payloads:
         return None
     body, offset = record.body, record.offset
@@ -379,7 +386,7 @@ def call_payloads(record: Record, problems: list[TapeProblem]) -> CallPayloads |
             problems.append(TapeProblem(offset, "bad-payload", f"the call record at offset {offset} has a cut payload"))
             break
         try:
-            payload = _payload(kind, data)
+            payload = _payload(kind, data, pointer_size)
         except (ValueError, struct.error, ValidationError) as exc:
             problems.append(TapeProblem(offset, "bad-payload", f"payload of kind {kind} at offset {offset}: {exc}"))
             continue
@@ -394,11 +401,12 @@ def call_payloads(record: Record, problems: list[TapeProblem]) -> CallPayloads |
     return CallPayloads(**found) if found else None
 
 
-def _payload(kind: int, data: bytes):
+def _payload(kind: int, data: bytes, pointer_size: int):
     if kind == P_WSTR:
         return WideString(text=data.decode("utf-16-le", errors="replace"))
     if kind == P_ICOPEN:
-        size, fcc_type, handler, version, flags, error, _, _, devnode = ICOPEN.unpack(data[:ICOPEN.size].ljust(ICOPEN.size, b"\0"))
+        layout = ICOPEN if pointer_size == 8 else ICOPEN_X86
+        size, fcc_type, handler, version, flags, error, _, _, devnode = layout.unpack(data[:layout.size].ljust(layout.size, b"\0"))
         return IcOpen(dwSize=size, fccType=fcc_type, fccHandler=handler, dwVersion=version, dwFlags=flags,
                       dwError=error, dnDevNode=devnode)
     if kind == P_BYTES:

@@ -217,7 +217,7 @@ class _Events:
         f = record.fields
         ev = CallEvent(seq=len(self.events) + 1, ts_ns=self.ts(f.qpc), thread=f.thread, msg=f.msg,
                        driver_id=f.driver_id, hdrvr=f.hdrvr, lparam1=f.lparam1, lparam2=f.lparam2, depth=f.depth,
-                       payload=call_payloads(record, self._problems))
+                       payload=call_payloads(record, self._problems, self._tape.pointer_size))
         self._by_tape_seq[f.seq] = ev
         self._call_qpc[ev.seq] = f.qpc
         self.calls += 1

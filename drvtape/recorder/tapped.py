@@ -22,7 +22,7 @@ from pathlib import Path
 
 from drvtape.dllhost import host_available, wine
 from drvtape.dllhost.build import build_drvtap
-from drvtape.dllhost.client import run_host
+from drvtape.dllhost.client import dll_arch, run_host
 from drvtape.errors import DrvtapeError
 from drvtape.formats.host_calls import HostCall, HostResult
 from drvtape.formats.host_protocol import HostEnd
@@ -100,8 +100,9 @@ def record_through_tap(steps: Sequence[Step], target: Target, db, *, threads: Th
     the tape reader found (a payload cut at the tap's cap)."""
     real = Path(target.name)  # parse_target saw the file
     plan = plan_calls(steps, threads)
-    host_available()
-    tap = build_drvtap()
+    arch = dll_arch(str(real))  # the tap loads the real driver: it is built for the same one
+    host_available(arch)
+    tap = build_drvtap(arch)
     with tempfile.TemporaryDirectory(prefix="drvtape-record-") as folder:
         tape = Path(folder) / "workload.drvtape"
         env = {"DRVTAP_REAL": wine.windows_path(str(real)), "DRVTAP_TAPE": wine.windows_path(str(tape)),

@@ -68,6 +68,7 @@ static uint32_t crc32(const uint8_t *p, size_t n)
     return c ^ 0xFFFFFFFFu;
 }
 
+#ifdef _WIN64
 /* mingw-w64 has no InterlockedCompareExchange128: the instruction itself. On failure
    *expected is what was there. */
 static inline BOOL cas_cursor(volatile cursor_t *dst, cursor_t *expected, cursor_t desired)
@@ -79,6 +80,33 @@ static inline BOOL cas_cursor(volatile cursor_t *dst, cursor_t *expected, cursor
                          : "cc", "memory");
     return ok;
 }
+#else
+/* x86's widest compare-and-swap is cmpxchg8b, half the cursor: the swap runs under a spin
+   lock held for a few instructions. Once the process is exiting its holder may have been
+   killed with the other threads; after EXIT_SPINS the lock is taken over. The holder writes
+   seq before pos, so one killed in between leaves a seq gap (its record is lost, which the
+   reader reports), never two records at one offset. */
+static volatile LONG cursor_lock;
+
+static inline BOOL cas_cursor(volatile cursor_t *dst, cursor_t *expected, cursor_t desired)
+{
+    for (unsigned spins = 0; InterlockedCompareExchange(&cursor_lock, 1, 0) != 0; spins++) {
+        if (exiting && spins > EXIT_SPINS)
+            break;
+        YieldProcessor();
+    }
+    BOOL ok = dst->seq == expected->seq && dst->pos == expected->pos;
+    if (ok) {
+        dst->seq = desired.seq;
+        dst->pos = desired.pos;
+    } else {
+        expected->seq = dst->seq;
+        expected->pos = dst->pos;
+    }
+    InterlockedExchange(&cursor_lock, 0);
+    return ok;
+}
+#endif
 
 static BOOL lock_file(void)
 {

@@ -1,6 +1,8 @@
 """Fixtures for the drvhost tests: one built drvhost, one Wine prefix, test drivers built once.
 
-In CI (CI=true) a missing Wine or mingw-w64 fails these tests; elsewhere it skips them."""
+In CI (CI=true) a missing Wine or mingw-w64 fails these tests; elsewhere it skips them. The one
+exception is 32-bit Wine where the package registry could not provide it: .ci/run puts the
+resolver's error line in DRVTAPE_WINE32_UNAVAILABLE, and the x86 tests skip with it."""
 from __future__ import annotations
 
 import os
@@ -9,11 +11,14 @@ from pathlib import Path
 import pytest
 
 from drvtape.dllhost import host_available, wine
+from drvtape.dllhost.arch import X86
 from drvtape.dllhost.build import build_drvhost, build_drvtap, compile_pe
 from drvtape.errors import DrvtapeError
 
 DRIVERS = Path(__file__).parent / "drivers"
 WINE_DRIVERS = Path("/usr/lib/x86_64-linux-gnu/wine/x86_64-windows")  # Debian's wine64
+WINE_DRIVERS_X86 = Path("/usr/lib/i386-linux-gnu/wine/i386-windows")  # Debian's wine32:i386
+WINE32_UNAVAILABLE_ENV = "DRVTAPE_WINE32_UNAVAILABLE"
 WINE_DRIVER_FILES = ("msrle32.dll", "iccvid.dll", "msvidc32.dll", "msadp32.acm", "imaadp32.acm", "msg711.acm")
 
 
@@ -67,3 +72,56 @@ def tap(host) -> Path:
 def client(host) -> Path:
     """tapclient.exe (tests/native/clients/tapclient.c): the client the tap tests drive."""
     return compile_pe([Path(__file__).parent / "clients" / "tapclient.c"], flags=["-municode"])
+
+
+@pytest.fixture(scope="session")
+def host_x86() -> None:
+    """The x86 drvhost built and (off Windows) the 32-bit Wine prefix ready, or skip/fail."""
+    try:
+        if os.name != "nt":
+            wine.wine_binary(X86)
+    except DrvtapeError as e:
+        resolver_error = os.environ.get(WINE32_UNAVAILABLE_ENV)
+        if resolver_error:
+            pytest.skip(f"32-bit Wine could not be installed: {resolver_error}")
+        unavailable(str(e))
+    try:
+        host_available(X86)
+        build_drvhost(X86)
+        if os.name != "nt":
+            wine.ensure_prefix(X86)
+    except DrvtapeError as e:
+        unavailable(str(e))
+
+
+@pytest.fixture(scope="session")
+def driver_x86(host_x86):
+    """driver_x86("name") -> path of tests/native/drivers/name.c built as a 32-bit DLL."""
+    built: dict[str, str] = {}
+
+    def build(name: str) -> str:
+        if name not in built:
+            built[name] = str(compile_pe([DRIVERS / f"{name}.c"], dll=True, arch=X86))
+        return built[name]
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def tap_x86(host_x86) -> Path:
+    return build_drvtap(X86)
+
+
+@pytest.fixture(scope="session")
+def client_x86(host_x86) -> Path:
+    """tapclient.exe built as a 32-bit program."""
+    return compile_pe([Path(__file__).parent / "clients" / "tapclient.c"], flags=["-municode"], arch=X86)
+
+
+@pytest.fixture(scope="session")
+def wine_drivers_x86(host_x86) -> Path:
+    """The folder holding Wine's own 32-bit installable drivers."""
+    missing = [f for f in WINE_DRIVER_FILES if not (WINE_DRIVERS_X86 / f).is_file()]
+    if missing:
+        unavailable(f"Wine's 32-bit drivers {missing} are not in {WINE_DRIVERS_X86}")
+    return WINE_DRIVERS_X86
