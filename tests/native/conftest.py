@@ -76,7 +76,12 @@ def client(host) -> Path:
 
 @pytest.fixture(scope="session")
 def host_x86() -> None:
-    """The x86 drvhost built and (off Windows) the 32-bit Wine prefix ready, or skip/fail."""
+    """The x86 drvhost built and (off Windows) the 32-bit Wine prefix ready, or skip/fail (the
+    compiler first: its absence fails in CI whatever happened to 32-bit Wine)."""
+    try:
+        build_drvhost(X86)
+    except DrvtapeError as e:
+        unavailable(str(e))
     try:
         if os.name != "nt":
             wine.wine_binary(X86)
@@ -86,8 +91,6 @@ def host_x86() -> None:
             pytest.skip(f"32-bit Wine could not be installed: {resolver_error}")
         unavailable(str(e))
     try:
-        host_available(X86)
-        build_drvhost(X86)
         if os.name != "nt":
             wine.ensure_prefix(X86)
     except DrvtapeError as e:

@@ -1,0 +1,39 @@
+"""Where the package registry could not provide 32-bit Wine, the x86 tests skip with the
+resolver's error line (.ci/run passes it in DRVTAPE_WINE32_UNAVAILABLE); every other missing
+tool, and a missing 32-bit Wine with no such line, still fails them in CI."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+RESOLVER_ERROR = "E: Unable to locate package wine32:i386"
+X86_TEST = f"{Path(__file__).parent / 'test_tap_bugs_x86.py'}::test_the_32_bit_builds_are_x86_and_their_tape_says_4_byte_pointers"
+
+
+def run_x86_test(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    full = {k: v for k, v in os.environ.items() if k != "DRVTAPE_WINE32_UNAVAILABLE"}
+    full.update(CI="true", **env)
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-rsf", "-p", "no:cacheprovider", "-p", "no:xdist",
+                           X86_TEST], env=full, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="Wine is not used on Windows")
+def test_a_resolver_error_for_wine32_is_the_skip_reason(tmp_path):
+    run = run_x86_test(tmp_path, DRVTAPE_WINE_X86=str(tmp_path / "missing"), DRVTAPE_WINE32_UNAVAILABLE=RESOLVER_ERROR)
+    assert run.returncode == 0 and "1 skipped" in run.stdout, run.stdout
+    assert f"32-bit Wine could not be installed: {RESOLVER_ERROR}" in run.stdout
+
+
+@pytest.mark.skipif(os.name == "nt", reason="Wine is not used on Windows")
+def test_a_missing_wine32_without_a_resolver_error_fails_in_ci(tmp_path):
+    run = run_x86_test(tmp_path, DRVTAPE_WINE_X86=str(tmp_path / "missing"))
+    assert run.returncode == 1 and "required in CI" in run.stdout and "wine32:i386" in run.stdout, run.stdout
+
+
+@pytest.mark.skipif(os.name == "nt", reason="Wine is not used on Windows")
+def test_a_missing_x86_compiler_fails_in_ci_even_with_a_resolver_error_and_no_wine32(tmp_path):
+    run = run_x86_test(tmp_path, DRVTAPE_MINGW_GCC_X86=str(tmp_path / "missing"),
+                       DRVTAPE_WINE_X86=str(tmp_path / "missing"), DRVTAPE_WINE32_UNAVAILABLE=RESOLVER_ERROR)
+    assert run.returncode == 1 and "required in CI" in run.stdout and "gcc-mingw-w64-i686" in run.stdout, run.stdout
