@@ -72,9 +72,10 @@ class Writer:
         self.offsets.append(at)
         return at
 
-    def header(self, real: str = "C:\\Windows\\System32\\msrle32.dll", *, filetime: int = FILETIME) -> int:
+    def header(self, real: str = "C:\\Windows\\System32\\msrle32.dll", *, filetime: int = FILETIME,
+               pointer_size: int = 8) -> int:
         self.seq = 0
-        body = struct.pack("<I8sIIIIIQQQQQ", 1, b"DRVTAPE1", 1, self.pid, 0, 8, 0, FREQ, QPC0, filetime, 0, 0)
+        body = struct.pack("<I8sIIIIIQQQQQ", 1, b"DRVTAPE1", 1, self.pid, 0, pointer_size, 0, FREQ, QPC0, filetime, 0, 0)
         for text in ("BOX-A", "Windows 10.0.19045", "C:\\apps\\player.exe", real, "C:\\tap\\drvtap.dll"):
             body += _string(text)
         return self.frame(body)

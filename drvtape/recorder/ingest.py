@@ -36,12 +36,12 @@ from pydantic import ValidationError
 
 from drvtape.errors import DrvtapeError
 from drvtape.formats.tape import (
-    END_PROCESS_EXIT, MAGIC, REC_CALL, REC_DETACH, REC_END, REC_FAULT, REC_RETURN, EndRecord, Record, TapeHeader,
-    TapeProblem, call_payloads, fault_module, records, starts_like_a_tape,
+    END_PROCESS_EXIT, MAGIC, REC_CALL, REC_DETACH, REC_END, REC_FAULT, REC_RETURN, EndRecord, Record, ReturnRecord,
+    TapeHeader, TapeProblem, call_payloads, fault_module, records, starts_like_a_tape,
 )
 from drvtape.present.text import exception_code, fault_place
 from drvtape.schema.events import CallEvent, EndEvent, EndReason, Event, FaultEvent, ReturnEvent, SessionHeader
-from drvtape.schema.messages import message_name
+from drvtape.schema.messages import DRV_OPEN, message_name
 from drvtape.schema.values import INT64_MAX
 
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:drvtape:drvtap-tape")
@@ -256,8 +256,17 @@ class _Events:
             return None
         self._answered.add(call.seq)
         return ReturnEvent(seq=len(self.events) + 1, ts_ns=self.ts(f.qpc), thread=f.thread, call_seq=call.seq,
-                           msg=f.msg, driver_id=f.driver_id, hdrvr=f.hdrvr, result=f.result,
+                           msg=f.msg, driver_id=f.driver_id, hdrvr=f.hdrvr, result=self._result(f),
                            duration_ns=max(0, (f.qpc - self._call_qpc[call.seq]) * 1_000_000_000 // self._tape.freq))
+
+
+    def _result(self, f: ReturnRecord) -> int:
+        """The LRESULT, sign-extended by the tap; but DRV_OPEN's is the instance id winmm passes
+        back as the DWORD_PTR dwDriverId, zero-extended: in a 32-bit process one at or above
+        2 GiB (Wine 8.0's 32-bit msrle32 returned 0xFFFF0000) is that unsigned value."""
+        if self._tape.pointer_size == 4 and f.msg == DRV_OPEN:
+            return f.result & 0xFFFF_FFFF
+        return f.result
 
 
 class _Ending(NamedTuple):

@@ -13,6 +13,7 @@ from drvtape.formats.tape import TapeHeader, records
 from drvtape.schema.messages import DRV_CLOSE, DRV_FREE
 
 from test_drvtap import run_client
+from test_drvtap import test_with_lparam2_zero_wine_opens_no_hidden_instance_and_msrle32_replays as msrle32
 from test_drvtap import test_a_crash_in_the_driver_is_on_the_tape_and_replays_5_of_5 as bug2
 from test_tap_bugs import (test_bug1_exitsession_spinning_while_another_thread_opens_is_recorded_and_hangs_5_of_5
                            as bug1)
@@ -59,3 +60,8 @@ def test_the_32_bit_builds_are_x86_and_their_tape_says_4_byte_pointers(tmp_path,
     assert proc.returncode == 0, proc.stderr
     (header,) = [r for r in records(tape.read_bytes(), []) if isinstance(r, TapeHeader)]
     assert header.pointer_size == 4
+
+
+def test_wines_32_bit_msrle32_recorded_through_the_x86_tap_replays(tmp_path, tap_x86, client_x86, wine_drivers_x86,
+                                                                  drvtape):
+    msrle32(tmp_path, tap_x86, client_x86, wine_drivers_x86, drvtape)
