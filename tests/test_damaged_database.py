@@ -26,6 +26,8 @@ SQL_DAMAGE = [
     ("malformed session UUID", ["UPDATE sessions SET uuid = 'abc-not-a-uuid'"], "is damaged"),
     ("unknown kind", ["UPDATE events SET kind = 9 WHERE seq = 2"], "unknown kind 9"),
     ("mark without text", ["""UPDATE events SET kind = 3, payload = '[1]' WHERE seq = 3"""], "no 'text'"),
+    ("a call without its msg", ["UPDATE events SET msg = NULL WHERE kind = 0 AND seq = 1"],
+     "seq 1 has a msg that is not a number (None)"),
 ]
 # damage SQLite allows and PostgreSQL's types refuse
 SQLITE_ONLY_DAMAGE = [
@@ -33,6 +35,8 @@ SQLITE_ONLY_DAMAGE = [
     ("text in the started_us column", ["UPDATE sessions SET started_us = 'abc'"], "is damaged"),
     ("text in an event's ts_ns", ["UPDATE events SET ts_ns = 'abc' WHERE seq = 3"], "is damaged"),
     ("text in an event's thread", ["UPDATE events SET thread = 'abc' WHERE seq = 3"], "is damaged"),
+    ("the text 'None' in a msg", ["UPDATE events SET msg = 'None' WHERE seq = 1"],
+     "seq 1 has a msg that is not a number ('None')"),
 ]
 
 
@@ -60,6 +64,8 @@ def read_everything(db) -> None:
         store.threads(session.pk)
         store.verify(session.pk)
         store.events(session.pk)
+        store.rows(session.pk)
+        store.call_counts(session.pk)
 
 
 def assert_named(db, says) -> str:

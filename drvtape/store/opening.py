@@ -116,6 +116,15 @@ def schema_version(conn: Connection, where) -> int:
     return int(version)
 
 
+def check_columns(engine: Engine) -> None:
+    """Refuse tables that lack a column drvtape reads or writes, before anything is written to
+    them: a statement naming every column fails there, and the engine's error translation
+    (drvtape.store.damage) names the database damaged."""
+    with engine.connect() as conn:
+        for table in t.metadata.sorted_tables:
+            conn.execute(sa.select(*table.c).limit(0))
+
+
 def refuse_older(version: int, where: str) -> None:
     if version < t.SCHEMA_VERSION:
         raise DrvtapeError(
