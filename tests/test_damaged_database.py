@@ -9,7 +9,10 @@ import sqlalchemy as sa
 from drvtape.errors import DrvtapeError
 from drvtape.recorder import Recorder
 from drvtape.runtime.sim.reference import ReferenceDriver
-from drvtape.store import Store, sqlite_path
+from drvtape.store import Store, sqlite_path, views
+
+# a table or column the views name goes only with them (SQLite and PostgreSQL refuse otherwise)
+DROP_VIEWS = [f"DROP VIEW IF EXISTS {name}" for name in views.NAMES]
 
 # damage made with SQL, on either engine: (name, statements, what the error says)
 SQL_DAMAGE = [
@@ -18,8 +21,8 @@ SQL_DAMAGE = [
     ("newer schema", ["UPDATE drvtape_meta SET value = '99' WHERE key = 'schema_version'"], "newer"),
     ("not drvtape's meta", ["UPDATE drvtape_meta SET value = 'other' WHERE key = 'application'"],
      "not a drvtape database"),
-    ("dropped column", ["ALTER TABLE events DROP COLUMN payload"], "is damaged"),
-    ("dropped table", ["DROP TABLE events"], "is damaged"),
+    ("dropped column", [*DROP_VIEWS, "ALTER TABLE events DROP COLUMN payload"], "is damaged"),
+    ("dropped table", [*DROP_VIEWS, "DROP TABLE events"], "is damaged"),
     ("non-JSON detail", ["UPDATE events SET payload = '{not json' WHERE kind = 4"], "not JSON"),
     ("unknown end reason", ["""UPDATE events SET payload = '{"reason":"zzz","detail":null}' WHERE kind = 4"""],
      "unknown reason 'zzz'"),

@@ -26,7 +26,7 @@ from cli_runner import run_cli
 
 from drvtape.cli import command
 from drvtape.formats.jsonl import dump_session
-from drvtape.store import Store, tables
+from drvtape.store import Store, tables, views
 
 CASES = int(os.environ.get("DRVTAPE_HOSTILE_CASES", "450"))
 SKIPPED_GROUPS = {"tap"}  # runs `wine reg` in drvtape's Wine prefix: tests/native/test_tap_install.py covers it
@@ -114,12 +114,15 @@ def _truncate(fraction: float) -> Callable[[Path], None]:
     return damage
 
 
+# a table or column the views name goes only with them (SQLite refuses otherwise)
+DROP_VIEWS = [f"DROP VIEW IF EXISTS {name}" for name in views.NAMES]
+
 DAMAGES: dict[str, Callable[[Path], None]] = {
     "schema version not a number": _sql("UPDATE drvtape_meta SET value = '²' WHERE key = 'schema_version'"),
     "newer schema": _sql(f"UPDATE drvtape_meta SET value = '{tables.SCHEMA_VERSION + 1}' WHERE key = 'schema_version'"),
     "no meta rows": _sql("DELETE FROM drvtape_meta"),
-    "dropped column": _sql("ALTER TABLE events DROP COLUMN duration_ns"),
-    "dropped table": _sql("DROP TABLE events"),
+    "dropped column": _sql(*DROP_VIEWS, "ALTER TABLE events DROP COLUMN duration_ns"),
+    "dropped table": _sql(*DROP_VIEWS, "DROP TABLE events"),
     "end detail not JSON": _sql("UPDATE events SET payload = '{\"reason\": \"hang\", ' WHERE kind = 4"),
     "unknown end reason": _sql("UPDATE events SET payload = '{\"reason\": \"zzz\"}' WHERE kind = 4"),
     "unknown event kind": _sql("UPDATE events SET kind = 9 WHERE seq = 2"),

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from drvtape.errors import DrvtapeError
 from drvtape.store import tables as t
+from drvtape.store import views
 from drvtape.store.engines import WRITE, create_engine
 
 _PG_CREATION_LOCK = 0x64727674  # "drvt": the advisory lock key held while creating the tables
@@ -96,6 +97,7 @@ def checked_version(engine: Engine, where: str, *, create_tables: bool) -> int:
 
 def _create_tables(conn: Connection) -> None:
     t.metadata.create_all(conn)
+    views.create(conn)
     conn.execute(t.meta.insert(), [
         {"key": "application", "value": t.APPLICATION},
         {"key": "schema_version", "value": str(t.SCHEMA_VERSION)},
