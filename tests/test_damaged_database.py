@@ -5,14 +5,12 @@ import sqlite3
 
 import pytest
 import sqlalchemy as sa
+from hostile_harness import DROP_VIEWS, database_dump
 
 from drvtape.errors import DrvtapeError
 from drvtape.recorder import Recorder
 from drvtape.runtime.sim.reference import ReferenceDriver
-from drvtape.store import Store, sqlite_path, views
-
-# a table or column the views name goes only with them (SQLite and PostgreSQL refuse otherwise)
-DROP_VIEWS = [f"DROP VIEW IF EXISTS {name}" for name in views.NAMES]
+from drvtape.store import Store, sqlite_path
 
 # damage made with SQL, on either engine: (name, statements, what the error says)
 SQL_DAMAGE = [
@@ -147,3 +145,34 @@ def test_a_foreign_sqlite_file_is_not_a_drvtape_database(tmp_path):
     with sqlite3.connect(db) as conn:
         conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY)")
     assert_named(str(db), "not a drvtape database")
+
+
+def contents(db) -> str:
+    """The file's hash (SQLite), or a digest of every table (PostgreSQL)."""
+    if "://" not in db:
+        return file_hash(db)
+    engine = sa.create_engine(db)
+    try:
+        return database_dump(engine)
+    finally:
+        engine.dispose()
+
+
+def test_a_writer_refuses_a_table_missing_a_column_before_it_writes(db):
+    record(db)
+    damage(db, [*DROP_VIEWS, "ALTER TABLE events DROP COLUMN duration_ns"])
+    before = contents(db)
+    with pytest.raises(DrvtapeError, match="is damaged .*duration_ns.*not the drvtape schema"):
+        record(db)
+    assert contents(db) == before
+
+
+def test_a_column_of_another_type_is_refused_on_postgresql(postgres):
+    url = postgres.new_database()
+    record(url)
+    damage(url, [*DROP_VIEWS, "ALTER TABLE events ALTER COLUMN thread TYPE text"])
+    before = contents(url)
+    for use in (record, read_everything):
+        with pytest.raises(DrvtapeError, match="column events.thread is not of the type drvtape writes"):
+            use(url)
+    assert contents(url) == before

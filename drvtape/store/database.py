@@ -76,7 +76,7 @@ class Store:
         try:
             version = opening.checked_version(engine, where, create_tables=create and path is None)
             opening.refuse_older(version, where)
-            opening.check_columns(engine)
+            opening.check_columns(engine, where)
         except sa.exc.DatabaseError as exc:
             engine.dispose()
             raise DrvtapeError(f"{where} is not a usable drvtape database: {_first_line(exc)}") from None

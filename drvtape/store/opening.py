@@ -20,9 +20,13 @@ from sqlalchemy.engine import Connection, Engine
 from drvtape.errors import DrvtapeError
 from drvtape.store import tables as t
 from drvtape.store import views
+from drvtape.store.damage import DamagedDatabase, not_the_schema
 from drvtape.store.engines import WRITE, create_engine
 
 _PG_CREATION_LOCK = 0x64727674  # "drvt": the advisory lock key held while creating the tables
+# PostgreSQL's type oids (pg_type) of the column types drvtape's tables have
+_PG_TYPE_OIDS = {sa.BigInteger: 20, sa.Integer: 23, sa.SmallInteger: 21, sa.String: 1043, sa.Text: 25,
+                 sa.LargeBinary: 17}
 
 
 def check_file(path: Path, create: bool) -> None:
@@ -118,13 +122,24 @@ def schema_version(conn: Connection, where) -> int:
     return int(version)
 
 
-def check_columns(engine: Engine) -> None:
-    """Refuse tables that lack a column drvtape reads or writes, before anything is written to
-    them: a statement naming every column fails there, and the engine's error translation
-    (drvtape.store.damage) names the database damaged."""
+def check_columns(engine: Engine, where: str) -> None:
+    """Refuse tables that lack a column drvtape reads or writes, or (PostgreSQL, which keeps
+    types) hold one of another type, before anything is written to them. A statement naming
+    every column fails where one is missing, and the engine's error translation
+    (drvtape.store.damage) names the database damaged; its result says each column's type."""
     with engine.connect() as conn:
         for table in t.metadata.sorted_tables:
-            conn.execute(sa.select(*table.c).limit(0))
+            result = conn.execute(sa.select(*table.c).limit(0))
+            if conn.dialect.name == "postgresql":
+                _check_types(table, result.cursor.description, where)
+            result.close()
+
+
+def _check_types(table: sa.Table, description, where: str) -> None:
+    for column, described in zip(table.c, description):
+        if described.type_code != _PG_TYPE_OIDS[type(column.type)]:
+            raise DamagedDatabase(not_the_schema(where, f"column {table.name}.{column.name} is not of the type "
+                                                        "drvtape writes"))
 
 
 def refuse_older(version: int, where: str) -> None:
