@@ -10,7 +10,8 @@ from hostile_harness import DROP_VIEWS, database_dump
 from drvtape.errors import DrvtapeError
 from drvtape.recorder import Recorder
 from drvtape.runtime.sim.reference import ReferenceDriver
-from drvtape.store import Store, sqlite_path
+from drvtape.store import Store, sqlite_path, tables
+from drvtape.store.opening import PG_TYPE_OIDS
 
 # damage made with SQL, on either engine: (name, statements, what the error says)
 SQL_DAMAGE = [
@@ -176,3 +177,8 @@ def test_a_column_of_another_type_is_refused_on_postgresql(postgres):
         with pytest.raises(DrvtapeError, match="column events.thread is not of the type drvtape writes"):
             use(url)
     assert contents(url) == before
+
+
+def test_every_column_type_has_its_postgresql_type_oid():
+    """Store.open compares PostgreSQL's column types with these: a new type needs its oid."""
+    assert {type(c.type) for table in tables.metadata.sorted_tables for c in table.c} <= set(PG_TYPE_OIDS)

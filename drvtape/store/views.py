@@ -8,8 +8,8 @@ Message names come from the `message_names` table (filled here from the DRV_* ca
 for codes it does not hold, from the rules of drvtape.schema.messages.message_name
 (DRV_USER+n, DRV_MCI_FIRST+n, 0x000D). Its `driver_class` column is the seam for the names a
 driver class gives its own messages (ICM_*, ACMDM_*): rows with driver_class '' apply to
-every driver; class-aware rows can be added beside them, and the view then prefers the row of
-the session's class (once a session records its class).
+every driver, and class-aware rows can be added beside them, for a view that knows a
+session's class to prefer (sessions do not record their class yet).
 
 Hex columns show the 64 bits of the value (thread, dwDriverId, hdrvr, lParams, result), as
 `0x` and upper-case digits; times are ISO-8601 UTC with microseconds (an event's is its
