@@ -2,7 +2,9 @@
 
 import struct
 
-from drvtape.schema.memory.catalog import message_memory
+from hypothesis import given, settings, strategies as st
+
+from drvtape.schema.memory.catalog import class_messages, message_memory
 from drvtape.schema.memory.classes import DriverClass
 from drvtape.schema.memory.decode import decode_fields, field_at
 from drvtape.schema.memory.structs import ACMDRVSTREAMHEADER, ICINFO
@@ -43,3 +45,14 @@ def test_field_at_names_the_field_holding_an_offset():
     assert field_at(ACMDRVSTREAMHEADER, "x86", 56) == "dwDriver"
     assert field_at(ICINFO, "x64", ICINFO.offset("szName", "x64") + 5) == "szName[2]"
     assert field_at(ICINFO, "x64", 10_000) is None
+
+
+@given(data=st.binary(max_size=1200), arch=st.sampled_from(["x64", "x86"]))
+@settings(max_examples=60)
+def test_any_bytes_decode_for_every_struct_node(data, arch):
+    for cls in (DriverClass.VFW, DriverClass.ACM):
+        for entry in class_messages(cls):
+            for node in entry.nodes:
+                fields = decode_fields(node, arch, data)
+                if node.layout is not None:
+                    assert set(fields) <= {f.name for f in node.layout.fields}
