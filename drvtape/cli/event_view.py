@@ -33,7 +33,8 @@ def summary_json(s: SessionSummary) -> dict:
 
 def session_classes(store, stored) -> InstanceClasses:
     """The class of each instance of a stored session, over its spans."""
-    return InstanceClasses.from_events(store.events(stored.pk, INSTANCE_EVENTS), session_class_hint(stored.header.driver))
+    hint = session_class_hint(stored.header.driver)
+    return InstanceClasses.from_events(store.events(stored.pk, INSTANCE_EVENTS), hint)
 
 
 def event_class(ev: Event, classes: InstanceClasses | None) -> DriverClass:
@@ -85,7 +86,8 @@ def event_cells(ev: Event, threads: dict[int, str], classes: InstanceClasses | N
     msg = getattr(ev, "msg", None)
     return [
         str(ev.seq), ev.kind, f"{ev.ts_ns // 10**6}.{ev.ts_ns % 10**6 // 1000:03d}", threads[ev.thread],
-        "" if msg is None else message_name(msg, event_class(ev, classes)), getattr(ev, "driver_id", None), getattr(ev, "hdrvr", None),
+        "" if msg is None else message_name(msg, event_class(ev, classes)),
+        getattr(ev, "driver_id", None), getattr(ev, "hdrvr", None),
         *_lparams(ev), event_detail(ev),
     ]
 

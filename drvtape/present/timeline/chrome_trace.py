@@ -34,8 +34,8 @@ def _slices(rows, classes: InstanceClasses) -> tuple[list[dict], list[dict], dic
             if payload:
                 args["payload"] = str(payload)
             started[seq] = ts
-            calls[seq] = {"name": message_name(msg, classes.at(seq, driver_id)), "cat": "call", "ph": "X", "ts": _us(ts), "pid": PID,
-                          "tid": thread, "args": args}
+            calls[seq] = {"name": message_name(msg, classes.at(seq, driver_id)), "cat": "call", "ph": "X",
+                          "ts": _us(ts), "pid": PID, "tid": thread, "args": args}
         elif kind == Kind.RETURN and call_seq in calls:
             calls[call_seq]["dur"] = _us(ts - started[call_seq])
             calls[call_seq]["args"]["result"] = value_text(result)
@@ -45,7 +45,8 @@ def _slices(rows, classes: InstanceClasses) -> tuple[list[dict], list[dict], dic
             if call_seq in calls:
                 calls[call_seq]["dur"] = _us(ts - started[call_seq])
                 calls[call_seq]["args"]["fault"] = text
-            instants.append({"name": f"fault in {message_name(msg, classes.at(seq, driver_id))}", "cat": "fault", "ph": "i", "s": "t",
+            name = message_name(msg, classes.at(seq, driver_id))
+            instants.append({"name": f"fault in {name}", "cat": "fault", "ph": "i", "s": "t",
                              "ts": _us(ts), "pid": PID, "tid": thread, "args": {"seq": seq, "fault": text}})
         elif kind == Kind.END:
             end = details.decode_end(payload)
