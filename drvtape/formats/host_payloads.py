@@ -18,8 +18,13 @@ from __future__ import annotations
 import struct
 
 from drvtape.errors import DrvtapeError
+from drvtape.schema.payloads import MAX_PAYLOAD_BYTES
 
-MAX_PAYLOAD = 65536
+# drvhost's cap on one image (MAX_PAYLOAD in native/drvhost/host_batch.c, the same number):
+# room for the largest the schema admits, so every session an import or a workload accepts
+# can be sent to a DLL. That is a struct with two strings of MAX_TEXT_CHARS characters, each
+# a surrogate pair in UTF-16 when outside the BMP: ACMDRVOPENDESCW, 262,202 bytes.
+MAX_PAYLOAD = 8 * MAX_PAYLOAD_BYTES
 _M64 = (1 << 64) - 1
 _M32 = (1 << 32) - 1
 

@@ -3,20 +3,23 @@
 Everything is little-endian. Python -> host, on the host's stdin:
 
   hello   u32 magic 'DRVH' (0x48565244), u16 version (2), u16 flags (bit 0: stop on
-          divergence), u32 timeout_ms (per call), u32 path_units, then the DLL path as
-          path_units UTF-16 code units (no NUL).
+          divergence; bit 1: FreeLibrary the DLL after the last call; bit 2: end with
+          ExitProcess, so DLLs see a process-exit detach, instead of TerminateProcess),
+          u32 timeout_ms (per call), u32 path_units, then the DLL path as path_units
+          UTF-16 code units (no NUL).
   The host loads the DLL and answers READY (or ERROR, then exits).
   batch   u32 n_calls, u32 n_threads, u32 n_payloads, u32 n_after, u64 payload_bytes,
           then n_calls call records of 64 bytes:
             u64 driver_id, u64 hdrvr, i64 lparam1, i64 lparam2, i64 expect,
             u32 msg, u32 thread, u32 flags (1: expect is valid, 2: lparam1 is a payload
-            index, 4: lparam2 is a payload index), u32 reserved,
+            index, 4: lparam2 is a payload index, 8: write out the buffered RETURNs
+            before issuing it), u32 reserved,
             u32 id_from (index of the DRV_OPEN that produced driver_id, or 0xFFFFFFFF:
             then the host maps driver_id by the recorded result of DRV_OPENs),
             u32 n_after (how many dependencies it has)
           then n_after u32 call indices: each call's dependencies in call order (the
           calls that must have returned before it is issued; each < its own index)
-          then payload_bytes of payloads, each: u32 size (<= 65536), u32 n_relocs, size
+          then payload_bytes of payloads, each: u32 size (<= 524288), u32 n_relocs, size
           bytes of image padded to a multiple of 8, n_relocs x (u32 at, u32 target): the
           host stores the address of image+target at image+at (see payloads.py).
   The host then runs the calls and exits.
@@ -33,12 +36,13 @@ followed by tail_len bytes:
   6 HANG       index = the oldest call that has not returned, a = its time in flight (ns)
   7 ERROR      tail = a one-line UTF-8 message (bad input, load failure)
 RETURN records are buffered by the host and flushed when its buffer fills, every ~200 ms,
-and before DONE, FAULT, HANG and ERROR. After FAULT, HANG or ERROR the host is gone.
+before a call with flag 8, and before DONE, FAULT, HANG and ERROR. After FAULT, HANG or ERROR the host is gone.
 """
 from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
+from enum import IntEnum
 from typing import NamedTuple
 
 from drvtape.formats.host_calls import HostCall
@@ -47,10 +51,22 @@ from drvtape.formats.host_payloads import payload_image
 MAGIC = 0x48565244
 VERSION = 2
 FLAG_STOP_ON_DIVERGENCE = 1
+MAX_HOST_THREADS = 2048  # MAX_THREADS in host_batch.h; 2,000 took 2.3 s under Wine 8.0, 4,096 took 146 s
+
+
+class HostEnd(IntEnum):
+    """How the host ends after the last call (hello flags): a replay ends with TerminateProcess,
+    so the driver's DllMain sees no detach the session did not hold; a recording through the
+    tap ends as an application would, unloading the driver or exiting with it loaded."""
+
+    TERMINATE = 0
+    UNLOAD = 2
+    EXIT = 4
 
 CALL_HAS_EXPECT = 1
 CALL_P1 = 2
 CALL_P2 = 4
+CALL_FLUSH_FIRST = 8
 
 READY, RETURN, HEARTBEAT, DONE, FAULT, HANG, ERROR = range(1, 8)
 
@@ -64,9 +80,10 @@ RECORD = struct.Struct("<IIqqII")
 _M64 = (1 << 64) - 1
 
 
-def encode_hello(dll_path: str, timeout_s: float, stop_on_divergence: bool) -> bytes:
+def encode_hello(dll_path: str, timeout_s: float, stop_on_divergence: bool,
+                 end: HostEnd = HostEnd.TERMINATE) -> bytes:
     units = dll_path.encode("utf-16-le", "surrogatepass")
-    flags = FLAG_STOP_ON_DIVERGENCE if stop_on_divergence else 0
+    flags = (FLAG_STOP_ON_DIVERGENCE if stop_on_divergence else 0) | end
     timeout_ms = max(1, min(int(timeout_s * 1000), 0xFFFFFFFF))
     return _HELLO.pack(MAGIC, VERSION, flags, timeout_ms, len(units) // 2) + units
 
@@ -86,7 +103,7 @@ def encode_batch(calls: Sequence[HostCall], threads: Sequence[int]) -> bytes:
     pos = _BATCH.size
     after: list[int] = []
     for call, thread in zip(calls, threads):
-        flags = 0 if call.expect is None else CALL_HAS_EXPECT
+        flags = (0 if call.expect is None else CALL_HAS_EXPECT) | (CALL_FLUSH_FIRST if call.flush_first else 0)
         l1, l2 = call.lparam1, call.lparam2
         if call.payload1 is not None:
             flags |= CALL_P1

@@ -31,11 +31,16 @@ def run_dll_target(recording: Recording, target: Target, *, threads: Threads, ti
 
 
 def host_calls(recording: Recording, threads: Threads) -> list[HostCall]:
+    # A driver that freezes its whole host (every thread suspended, the watchdog's too) is
+    # noticed by the client's silence, and the returns the host still held are lost with it:
+    # the hang would be reported at the oldest call without a result (seq 1 for the freezer
+    # test driver), not at its call. So the host writes them out before the recorded hang.
+    hung_at = recording.outcome.seq if recording.outcome.kind is OutcomeKind.HANG else None
     return [
         HostCall(seq=c.seq, thread=0 if threads == Threads.SERIAL else c.thread, driver_id=c.driver_id, hdrvr=c.hdrvr,
                  msg=c.msg, lparam1=c.lparam1, lparam2=c.lparam2,
                  payload1=_payload(c.payload, "lparam1"), payload2=_payload(c.payload, "lparam2"), expect=c.result,
-                 after=order.after, id_from=order.id_from)
+                 after=order.after, id_from=order.id_from, flush_first=c.seq == hung_at)
         for c, order in zip(recording.calls, call_orders(recording.calls))
     ]
 

@@ -9,19 +9,21 @@
  * in drvtape/formats/host_protocol.py, which is the other end.
  *
  *   hello   u32 magic 'DRVH' (0x48565244), u16 version (2), u16 flags (bit 0: stop on
- *           divergence), u32 timeout_ms (per call), u32 path_units, then the DLL path as
- *           path_units UTF-16 code units (no NUL).
+ *           divergence; bit 1: FreeLibrary the DLL after the last call; bit 2: end with
+ *           ExitProcess instead of TerminateProcess), u32 timeout_ms (per call), u32
+ *           path_units, then the DLL path as path_units UTF-16 code units (no NUL).
  *   The host loads the DLL and answers READY (or ERROR, then exits).
  *   batch   u32 n_calls, u32 n_threads, u32 n_payloads, u32 n_after, u64 payload_bytes,
  *           then n_calls call records of 64 bytes:
  *             u64 driver_id, u64 hdrvr, i64 lparam1, i64 lparam2, i64 expect,
  *             u32 msg, u32 thread, u32 flags (1: expect is valid, 2: lparam1 is a payload
- *             index, 4: lparam2 is a payload index), u32 reserved,
+ *             index, 4: lparam2 is a payload index, 8: write out the buffered RETURNs
+ *             before issuing it), u32 reserved,
  *             u32 id_from (index of the DRV_OPEN that produced driver_id, or 0xFFFFFFFF),
  *             u32 n_after (how many dependencies it has)
  *           then n_after u32 call indices: each call's dependencies in call order (the
  *           calls that must have returned before it is issued; each < its own index)
- *           then payload_bytes of payloads, each: u32 size (<= 65536), u32 n_relocs,
+ *           then payload_bytes of payloads, each: u32 size (<= 524288), u32 n_relocs,
  *           size bytes of image padded to a multiple of 8, n_relocs x (u32 at, u32 target):
  *           the host copies the image into its own memory and writes the address of
  *           image+target as a pointer at image+at. The host knows no struct layouts;
@@ -38,8 +40,9 @@
  *                  (UTF-8, empty when the address is in no module, then b = the address)
  *     6 HANG       index = the oldest call that has not returned, a = its time in flight
  *     7 ERROR      tail = a one-line UTF-8 message (bad input, load failure)
- *   RETURN records are buffered; the buffer is flushed when full, every ~200 ms, and
- *   before DONE, FAULT, HANG and ERROR. After FAULT, HANG or ERROR the process is gone.
+ *   RETURN records are buffered; the buffer is flushed when full, every ~200 ms, before
+ *   a call with flag 8, and before DONE, FAULT, HANG and ERROR. After FAULT, HANG or
+ *   ERROR the process is gone.
  *
  * Schedule: every distinct thread index gets its own OS thread. A call is released when
  * every earlier call has been issued (entered DriverProc), its own thread's previous
@@ -60,7 +63,9 @@
  * reports the oldest call still in flight once any call has been in flight longer than
  * timeout_ms, and terminates the process.
  * The host ends with TerminateProcess, so the driver's DllMain never sees a detach that
- * the replayed session did not contain.
+ * the replayed session did not contain. Recording a workload through the tap (drvtape
+ * record --target dll:) asks instead for the end an application gives: FreeLibrary after
+ * the last call (the tap's END record), or ExitProcess (its process-exit DETACH record).
  */
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
@@ -78,6 +83,8 @@
 #define MAGIC 0x48565244u
 #define VERSION 2
 #define FLAG_STOP_ON_DIVERGENCE 1u
+#define FLAG_UNLOAD_AT_END 2u
+#define FLAG_EXIT_AT_END 4u
 
 #define DRV_OPEN_MSG 3u
 
@@ -96,7 +103,9 @@ static DRIVERPROC driver_proc;
 static volatile LONG loading = 1;
 static DWORD tls_slot = TLS_OUT_OF_INDEXES;
 
-static slot_t load_slot; /* in flight while LoadLibrary runs */
+static HMODULE driver_module;
+static slot_t load_slot; /* in flight while LoadLibrary (or the FreeLibrary at the end) runs */
+static const char *volatile load_what = "loading";
 
 /* Schedule state: calls issued so far, and the stop flag (divergence). */
 static volatile LONG issued;
@@ -130,6 +139,8 @@ static void run_call(uint32_t i, slot_t *s)
     LPARAM l2 = (c->flags & CALL_P2) ? payload_ptrs[c->lparam2] : (LPARAM)c->lparam2;
     uint64_t id = c->id_from == NO_CALL ? map_lookup(c->driver_id)
                   : produced[c->id_from] ? produced[c->id_from] : c->driver_id;
+    if (c->flags & CALL_FLUSH_FIRST)
+        flush_returns();
     LRESULT r = driver_proc((DWORD_PTR)id, (HDRVR)(uintptr_t)c->hdrvr, c->msg, l1, l2);
     LONG64 end = (LONG64)qpc_now();
     if (c->msg == DRV_OPEN_MSG && r && (c->flags & CALL_HAS_EXPECT) && c->expect) {
@@ -235,7 +246,7 @@ static DWORD WINAPI watchdog(void *running)
         LONG64 now = (LONG64)qpc_now(), st = load_slot.start;
         if (st && now - st > limit) {
             char msg[160];
-            snprintf(msg, sizeof msg, "drvhost: loading the DLL did not finish within %u ms", timeout_ms);
+            snprintf(msg, sizeof msg, "drvhost: %s the DLL did not finish within %u ms", load_what, timeout_ms);
             emit_final(REC_ERROR, NO_CALL, 0, 0, msg, 2);
         }
         for (uint32_t t = 0; slots && t < n_threads; t++) {
@@ -312,7 +323,7 @@ static void load_driver(const WCHAR *path)
     char shown[MAX_PATH * 3] = "";
     WideCharToMultiByte(CP_UTF8, 0, path, -1, shown, sizeof shown, NULL, NULL);
     load_slot.start = (LONG64)qpc_now();
-    HMODULE dll = LoadLibraryW(path);
+    HMODULE dll = driver_module = LoadLibraryW(path);
     DWORD err = GetLastError();
     load_slot.start = 0;
     if (!dll)
@@ -323,6 +334,21 @@ static void load_driver(const WCHAR *path)
     SetUnhandledExceptionFilter(on_unhandled); /* again: DllMain may have replaced it */
     loading = 0;
     emit_now(REC_READY, NO_CALL, (int64_t)(uintptr_t)dll, 0);
+}
+
+/* Every call issued has returned: end as the hello asked (see the header comment). */
+static void end_run(void)
+{
+    if (hello_flags & FLAG_UNLOAD_AT_END) {
+        load_what = "unloading";
+        load_slot.start = (LONG64)qpc_now();
+        FreeLibrary(driver_module);
+        load_slot.start = 0;
+    }
+    if (!(hello_flags & FLAG_EXIT_AT_END))
+        emit_final(REC_DONE, (uint32_t)issued, 0, 0, NULL, 0);
+    emit_now(REC_DONE, (uint32_t)issued, 0, 0);
+    ExitProcess(0);
 }
 
 int wmain(void)
@@ -360,5 +386,5 @@ int wmain(void)
         run_serial(&slots[0]);
     else
         run_threads();
-    emit_final(REC_DONE, (uint32_t)issued, 0, 0, NULL, 0);
+    end_run();
 }

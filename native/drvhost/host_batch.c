@@ -6,7 +6,7 @@
 
 #include "host_output.h"
 
-#define MAX_PAYLOAD 65536u
+#define MAX_PAYLOAD 524288u /* drvtape/formats/host_payloads.py: the largest image a session can hold */
 #define MAX_RELOCS (MAX_PAYLOAD / 8u) /* a pointer takes 8 bytes of its image */
 #define MAX_PAYLOAD_WIRE (8u + MAX_PAYLOAD + 8u * MAX_RELOCS)
 #define MAX_CALLS (1u << 26)

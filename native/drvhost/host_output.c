@@ -66,6 +66,13 @@ void emit_return(uint32_t index, int64_t result, int64_t ns)
     ReleaseSRWLockExclusive(&out_lock);
 }
 
+void flush_returns(void)
+{
+    AcquireSRWLockExclusive(&out_lock);
+    flush_locked();
+    ReleaseSRWLockExclusive(&out_lock);
+}
+
 /* A final record: write it with everything buffered before it, then end the process. */
 void __attribute__((noreturn))
 emit_final(uint32_t kind, uint32_t index, int64_t a, int64_t b, const char *tail, UINT exit_code)

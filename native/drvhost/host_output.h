@@ -22,6 +22,8 @@ void output_start(HANDLE pipe);
 /* A record written at once (READY). */
 void emit_now(uint32_t kind, uint32_t index, int64_t a, int64_t b);
 void emit_return(uint32_t index, int64_t result, int64_t ns);
+/* The buffered RETURNs written now (before a call that may freeze the whole process). */
+void flush_returns(void);
 /* A final record (DONE, FAULT, HANG, ERROR) after everything buffered; the process ends. */
 void __attribute__((noreturn))
 emit_final(uint32_t kind, uint32_t index, int64_t a, int64_t b, const char *tail, UINT exit_code);
