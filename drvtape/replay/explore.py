@@ -104,7 +104,7 @@ def candidates(recording: Recording, seed: int) -> Iterator[tuple[FoundBy, int |
                                                               list[RecordedCall]]]:
     calls = recording.calls
     shutdown_thread = max((c.thread for c in calls), default=-1) + 1
-    after = max((c.seq for c in calls), default=0) + 1
+    after = max((max(c.seq, c.returned_at or 0) for c in calls), default=0) + 1  # past every call and return
     for k in range(1, len(calls) + 1):
         prefix = calls[:k]
         ending = windows_ending(prefix, shutdown_thread, after)
