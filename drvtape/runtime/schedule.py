@@ -134,7 +134,8 @@ class _Lane:
                 run.coord.running += 1
             self.woken = False
             self.busy = True
-            self.started_at = time.monotonic()
+            if not run.cooperative:  # cooperative hangs are found at quiescence, not timed
+                self.started_at = time.monotonic()
             run.issued = index + 1
             run.release_next()
             if not self._issue(run.units[index]):
@@ -199,7 +200,13 @@ class _FaithfulRun:
     def releasable(self, index: int) -> bool:
         """Lock held: unit `index` may be issued (its lane's previous unit has returned: the
         lane only asks once it has)."""
-        return self.issued == index and all(self.returned[d] for d in self.units[index].after)
+        if self.issued != index:
+            return False
+        returned = self.returned
+        for d in self.units[index].after:  # a loop, not all(genexpr): this runs for every call
+            if not returned[d]:
+                return False
+        return True
 
     def release_next(self) -> None:
         """Lock held: wake the lane owning the next unit if it is waiting and may go now."""
