@@ -430,14 +430,14 @@ def bench_query(tmp: Path, events: int) -> dict:
 # ---- 5. dll ---------------------------------------------------------------------------------
 
 def bench_dll(calls: int) -> dict:
-    """bench/dllhost_bench.py: serial replay through drvhost (under Wine off Windows)."""
-    out: dict = {"target_messages_per_s": 100_000}
+    """bench/dllhost_bench.py: replay through drvhost (under Wine off Windows), serial and on 4 threads."""
+    out: dict = {"target_messages_per_s": 1_000_000}
     try:
         import dllhost_bench as dll_bench
 
         with step(f"dll: replay {calls} messages through drvhost"):
             out.update(dll_bench.bench_dll_replay(calls))
-        out["meets_target"] = out["messages_per_s"] >= 100_000
+        out["meets_target"] = out["messages_per_s"] >= 1_000_000
     except Exception as exc:  # noqa: BLE001 - another engineer's part: report, don't crash
         out["error"] = f"{type(exc).__name__}: {exc}"
     tap = getattr(sys.modules.get("dllhost_bench"), "bench_tap_overhead", None)
