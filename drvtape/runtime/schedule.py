@@ -231,6 +231,9 @@ class _FaithfulRun:
             for lane in self.lanes.values():
                 if lane.waiting:
                     lane.wake()
+            # No lane looks at these once the run is over: dropped, the lanes and the run make no
+            # cycle, and the units go when the caller drops them instead of at the next full collection.
+            self.lanes, self.owner = {}, []
         return outcome
 
     def _wait_for_end(self) -> None:
