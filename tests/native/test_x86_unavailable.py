@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+REPO = Path(__file__).resolve().parents[2]
 RESOLVER_ERROR = "E: Unable to locate package wine32:i386"
 X86_TEST = f"{Path(__file__).parent / 'test_tap_bugs_x86.py'}::test_the_32_bit_builds_are_x86_and_their_tape_says_4_byte_pointers"
 
@@ -16,7 +17,7 @@ def run_x86_test(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
     full = {k: v for k, v in os.environ.items() if k != "DRVTAPE_WINE32_UNAVAILABLE"}
     full.update(CI="true", **env)
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-rsf", "-p", "no:cacheprovider", "-p", "no:xdist",
-                           X86_TEST], env=full, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+                           X86_TEST, "--basetemp", str(tmp_path / "run")], env=full, cwd=REPO, capture_output=True, text=True, timeout=300)
 
 
 @pytest.mark.skipif(os.name == "nt", reason="Wine is not used on Windows")
