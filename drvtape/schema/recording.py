@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from drvtape.schema.events import EndReason, SessionHeader
+from drvtape.schema.memory.captured import MemoryBlock
 from drvtape.schema import details
 from drvtape.schema.outcome import COMPLETED, Outcome, OutcomeKind
 from drvtape.schema.payloads import CallPayloads
@@ -23,6 +25,9 @@ class RecordedCall:
     payload: CallPayloads | None
     result: int | None  # None: the call never returned in the recording
     returned_at: int | None = None  # seq of its RETURN event; None when it never returned
+    memory_in: tuple[MemoryBlock, ...] = ()  # call-phase blocks: what the driver read
+    memory_out: tuple[MemoryBlock, ...] = ()  # return-phase blocks: what the driver wrote
+    cls: str = "drv"  # the instance's driver class (schema/memory/classes.py DriverClass)
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,11 @@ class Recording:
     header: SessionHeader
     calls: list[RecordedCall]
     outcome: Outcome  # how the recording ended: completed, fault or hang
+    arch: str = "x64"  # which layouts the captured memory has ("x64" or "x86")
+    blobs: Mapping[str, bytes] = field(default_factory=dict)  # captured bytes by sha256
+
+    def blob(self, sha256: str) -> bytes:
+        return self.blobs[sha256]
 
     @property
     def threads(self) -> int:
