@@ -11,7 +11,7 @@ from drvtape.replay.memory_facts import MessageFacts, NodeFacts
 from drvtape.schema.events import SessionHeader, utc_now
 from drvtape.schema.memory.captured import Phase, blob_key, block
 from drvtape.schema.outcome import COMPLETED
-from drvtape.schema.recording import RecordedCall, Recording
+from drvtape.schema.recording import RecordedCall, Recording, blobs_in
 
 DRV_OPEN, DRV_CLOSE, DRV_USER = 3, 4, 0x4000
 DECODE, STREAM_OPEN, STREAM_CLOSE = DRV_USER, DRV_USER + 1, DRV_USER + 2
@@ -103,12 +103,13 @@ def memcodec_session() -> Recording:
     b.call(STREAM_CLOSE, 0, lparam1=STREAM_AT, memory_in=[b.block("lparam1", Phase.CALL, STREAM_AT, opened)])
     b.call(DRV_CLOSE, 1)
     header = SessionHeader(id=uuid.uuid4(), driver="memcodec.dll", started_at=utc_now(), source="test")
-    return Recording(header, b.calls, COMPLETED, blobs=b.blobs)
+    return Recording(header, b.calls, COMPLETED, blobs_in(b.blobs))
 
 
 def with_output_byte_changed(recording: Recording, seq: int, path: str, offset: int) -> Recording:
     """A copy of the recording with one byte of a recorded output block changed."""
-    calls, blobs = [], dict(recording.blobs)
+    calls = []
+    blobs = {b.sha256: recording.blob(b.sha256) for c in recording.calls for b in (*c.memory_in, *c.memory_out)}
     for call in recording.calls:
         if call.seq == seq:
             out = []
@@ -121,7 +122,7 @@ def with_output_byte_changed(recording: Recording, seq: int, path: str, offset: 
                 out.append(b)
             call = replace(call, memory_out=tuple(out))
         calls.append(call)
-    return replace(recording, calls=calls, blobs=blobs)
+    return replace(recording, calls=calls, load_blobs=blobs_in(blobs), _blob_cache={})
 
 
 def without_memory(recording: Recording, seq: int) -> Recording:

@@ -7,8 +7,8 @@ from dataclasses import replace
 from drvtape.formats.host_memory import ALLOC, FREE, PATCH, READ, WRITE
 from drvtape.replay.memcompare import compare_outputs
 from drvtape.replay.memory import plan_memory, segments
-from drvtape.replay.memory_facts import no_catalog
 from drvtape.schema.memory.captured import Phase, block
+from drvtape.schema.recording import blobs_in
 
 from memory_sessions import (
     DECODE, DECODE_AT, DST_AT, INFO_AT, SRC_AT, STREAM_AT, memcodec_lookup, memcodec_session, with_output_byte_changed,
@@ -76,18 +76,20 @@ def test_a_truncated_or_unreadable_input_block_cannot_be_rebuilt():
     cut = block("lparam1.pbSrc", Phase.CALL, SRC_AT, 50, bytes(20), truncated=True)
     calls = list(session.calls)
     calls[1] = replace(calls[1], memory_in=(calls[1].memory_in[0], cut))
-    blobs = {**session.blobs, cut.sha256: bytes(20)}
-    plan = plan_memory(replace(session, calls=calls, blobs=blobs), memcodec_lookup())
+    blobs = {b.sha256: session.blob(b.sha256) for c in session.calls for b in (*c.memory_in, *c.memory_out)}
+    blobs[cut.sha256] = bytes(20)
+    plan = plan_memory(replace(session, calls=calls, load_blobs=blobs_in(blobs)), memcodec_lookup())
     assert plan.unfaithful.text == "seq 3 FAKE_DECODE: input lparam1.pbSrc was truncated (20 of 50 bytes captured) " \
                                    "when recorded"
     unreadable = block("lparam1.pbSrc", Phase.CALL, SRC_AT, 50, b"", unreadable=True)
     calls[1] = replace(calls[1], memory_in=(calls[1].memory_in[0], unreadable))
-    plan = plan_memory(replace(session, calls=calls, blobs={**blobs, unreadable.sha256: b""}), memcodec_lookup())
+    blobs[unreadable.sha256] = b""
+    plan = plan_memory(replace(session, calls=calls, load_blobs=blobs_in(blobs)), memcodec_lookup())
     assert plan.unfaithful.text == "seq 3 FAKE_DECODE: input lparam1.pbSrc was unreadable when recorded"
 
 
 def test_messages_the_catalog_does_not_know_keep_raw_values_and_are_counted():
-    plan = plan_memory(memcodec_session(), no_catalog)
+    plan = plan_memory(memcodec_session(), lambda cls, msg: None)
     assert plan.unfaithful is None and plan.unknown == 6
     assert plan.calls == [None] * 6
 

@@ -11,7 +11,7 @@ from drvtape.errors import DrvtapeError
 from drvtape.replay.dll import NOTHING_COMPARED, run_dll_target
 from drvtape.replay.memcompare import Compared
 from drvtape.replay.memory import MemoryPlan, Unfaithful, plan_memory
-from drvtape.replay.memory_facts import Lookup, no_catalog
+from drvtape.replay.memory_facts import Lookup, catalog_lookup
 from drvtape.replay.inprocess import run_in_process
 from drvtape.runtime.pointers import check_replayable
 from drvtape.runtime.schedule import Threads
@@ -84,20 +84,21 @@ class ReplayReport:
 def load_recording(store: Store, ref: str) -> Recording:
     """The stored session `ref` names (a UUID, a unique prefix or 'last'), as replay reads it."""
     stored = store.resolve(ref)
-    return recording_from_rows(stored.header, store.rows(stored.pk))
+    return recording_from_rows(stored.header, store.rows(stored.pk), store.blobs)
 
 
 def replay_recording(recording: Recording, target: Target, *, threads: Threads = Threads.FAITHFUL, repeat: int = 1,
                      timeout: float = 5.0, on_run: Callable[[int, Outcome], None] | None = None,
-                     until_missing_memory: bool = False, lookup: Lookup = no_catalog) -> ReplayReport:
+                     until_missing_memory: bool = False, lookup: Lookup | None = None) -> ReplayReport:
     """Replay a recording `repeat` times, each against a fresh driver. DrvtapeError, before anything
     runs, when a call's memory cannot be rebuilt faithfully, unless until_missing_memory: then
-    the calls before it are replayed and the report says where it stopped."""
+    the calls before it are replayed and the report says where it stopped. lookup: what each
+    message's memory is (the catalog at the recording's arch unless given)."""
     threads = Threads(threads)
     for call in recording.calls:
         if call.payload is not None:
             check_replayable(call.msg, call.payload, call.seq)
-    plan = plan_memory(recording, lookup)
+    plan = plan_memory(recording, lookup or catalog_lookup(recording.arch))
     if plan.unfaithful is not None:
         if not until_missing_memory:
             raise DrvtapeError(f"cannot replay faithfully: {plan.unfaithful.text}")

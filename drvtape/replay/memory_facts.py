@@ -2,14 +2,17 @@
 message and class: each node's pointer fields, driver-owned fields, named fields and
 lifetime, at the recording's arch.
 
-This is the one place replay reads the catalog (schema/memory, memory.md's API); the rest of
-replay works on these facts, so tests can state them for a test driver the catalog does not
-describe.
+This is the one place replay reads the catalog (schema/memory); the rest of replay works on
+these facts, so tests can state them for a test driver the catalog does not describe.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from drvtape.schema.memory.catalog import message_memory
+from drvtape.schema.memory.layout import Arch
+from drvtape.schema.memory.spec import MessageMemory
 
 
 @dataclass(frozen=True)
@@ -42,20 +45,23 @@ class MessageFacts:
 Lookup = Callable[[str, int], MessageFacts | None]
 
 
-def no_catalog(cls: str, msg: int) -> MessageFacts | None:
-    """Before the catalog is wired in: every message has unknown meaning (raw values)."""
-    return None
+def catalog_lookup(arch: Arch) -> Lookup:
+    """The catalog's facts at arch."""
+    def lookup(cls: str, msg: int) -> MessageFacts | None:
+        memory = message_memory(cls, msg)
+        return None if memory is None else facts_from_catalog(memory, arch)
+
+    return lookup
 
 
-def facts_from_catalog(memory, arch: str) -> MessageFacts:
-    """A catalog MessageMemory (memory.md: name, nodes with path, param, pointer_fields(arch),
-    driver_owned(arch), lifetime "call" or ("until", names)) as replay's facts."""
+def facts_from_catalog(memory: MessageMemory, arch: Arch) -> MessageFacts:
     nodes = {}
     for node in memory.nodes:
         lifetime = node.lifetime
         until = frozenset(lifetime[1]) if isinstance(lifetime, tuple) and lifetime[0] == "until" else None
+        fields = tuple((f.name, f.offset, f.size) for f in node.layout.placed(arch)) if node.layout else ()
         nodes[node.path] = NodeFacts(node.path, node.param, tuple(node.pointer_fields(arch)),
-                                     tuple(node.driver_owned(arch)), until=until)
+                                     tuple(node.driver_owned(arch)), fields, until)
     return MessageFacts(memory.name, nodes)
 
 
