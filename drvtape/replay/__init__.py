@@ -103,6 +103,9 @@ def replay_recording(recording: Recording, target: Target, *, threads: Threads =
         if not until_missing_memory:
             raise DrvtapeError(f"cannot replay faithfully: {plan.unfaithful.text}")
         recording = _before(recording, plan.unfaithful)
+    if target.in_process and any(m is not None and m.ops for m in plan.calls):
+        raise DrvtapeError(f"{target.spec}: replaying captured memory in process is not supported yet; "
+                           f"replay against a dll: target")
     runs, memory = [], []
     for i in range(repeat):
         with _cyclic_gc_paused():

@@ -14,11 +14,14 @@ from dataclasses import replace
 
 from drvtape import __version__
 from drvtape.dllhost import run_dll
+from drvtape.errors import DrvtapeError
 from drvtape.recorder.ending import END_REASON, close_after
 from drvtape.recorder.hook import Recorder
 from drvtape.replay import load_recording, replay_recording
 from drvtape.replay.dll import host_calls
 from drvtape.replay.inprocess import drive
+from drvtape.replay.memory import plan_memory
+from drvtape.replay.memory_facts import catalog_lookup
 from drvtape.runtime.schedule import Threads
 from drvtape.runtime.targets import Target
 from drvtape.schema import messages as m
@@ -59,7 +62,10 @@ def _record_in_process(candidate: Recording, target: Target, db, *, source: str,
 
 def _store_host_run(candidate: Recording, target: Target, db, *, source: str, threads: Threads,
                     timeout: float) -> str:
-    results = run_dll(target.name, host_calls(candidate, threads), timeout_s=timeout, stop_on_divergence=False)
+    plan = plan_memory(candidate, catalog_lookup(candidate.arch))
+    if plan.unfaithful is not None:
+        raise DrvtapeError(f"cannot replay faithfully: {plan.unfaithful.text}")
+    results = run_dll(target.name, host_calls(candidate, threads, plan), timeout_s=timeout, stop_on_divergence=False)
     by_seq = {c.seq: c for c in candidate.calls}
     rows = []
     ts = 0
