@@ -61,7 +61,7 @@ class MemoryPlan:
 def plan_memory(recording: Recording, lookup: Lookup) -> MemoryPlan:
     lookup = cached(lookup)
     calls = recording.calls
-    classes = call_classes(calls, session_class_hint(recording.header.driver))
+    classes = call_classes(calls, session_class_hint(recording.header.driver if recording.header else None))
     facts = [lookup(cls, c.msg) for cls, c in zip(classes, calls)]
     unfaithful = next((u for i, (c, f) in enumerate(zip(calls, facts)) if (u := _problem(i, c, f, recording))), None)
     usable = calls[:unfaithful.index] if unfaithful else calls
