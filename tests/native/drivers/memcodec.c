@@ -5,9 +5,12 @@
      DRV_USER+1     stream open: lParam1 FAKESTREAM* (in/out); the driver keeps its own pointer
                     in dwDriver (driver-owned, like ACMDRVSTREAMINSTANCE.dwDriver)
      DRV_USER+2     stream close: lParam1 the same FAKESTREAM*; reads dwDriver back: returns 0
-                    when it is the pointer stream open stored, faults when it is not memory */
+                    when it is the pointer stream open stored, faults when it is not memory
+     ICM_GETINFO    as a VfW codec answers it (vfw.h): lParam1 ICINFO*, lParam2 its size; fills
+                    it in and returns sizeof(ICINFO), 0 when the buffer is too small */
 #include "driverproc.h"
 #include <stdint.h>
+#include <vfw.h>
 
 typedef struct {
     DWORD cbStruct;
@@ -87,6 +90,20 @@ DRIVERPROC_EXPORT DriverProc(DWORD_PTR id, HDRVR hdrvr, UINT msg, LPARAM l1, LPA
         st->magic = 0;
         HeapFree(GetProcessHeap(), 0, st);
         return 0;
+    }
+    case ICM_GETINFO: {
+        ICINFO *info = (ICINFO *)l1;
+        if ((size_t)l2 < sizeof *info)
+            return 0;
+        info->dwSize = sizeof *info;
+        info->fccType = ICTYPE_VIDEO;
+        info->fccHandler = mmioFOURCC('f', 'a', 'k', 'e');
+        info->dwFlags = 0;
+        info->dwVersion = 0x00010000;
+        info->dwVersionICM = ICVERSION;
+        lstrcpyW(info->szName, L"fake");
+        lstrcpyW(info->szDescription, L"drvtape fake codec");
+        return sizeof *info;
     }
     default:
         return 1;
