@@ -10,7 +10,7 @@ in-process replay, plus every output block compared (replay/memcompare.py).
 from dataclasses import replace
 
 from drvtape.dllhost import HostCall, host_available, run_dll
-from drvtape.replay.memcompare import Compared, compare_outputs
+from drvtape.replay.memcompare import Compared, MemoryDifference, compare_outputs
 from drvtape.replay.memory import CallMemory, MemoryPlan
 from drvtape.replay.order import call_orders
 from drvtape.runtime.schedule import Threads
@@ -46,9 +46,10 @@ def run_dll_target(recording: Recording, target: Target, *, threads: Threads, ti
     return COMPLETED, Compared(outputs, size, None)
 
 
-def _differs(difference, msg: int) -> Outcome:
+def _differs(difference: MemoryDifference, msg: int) -> Outcome:
+    where = f"{difference.path}.{difference.field}" if difference.field else difference.path
     return Outcome(OutcomeKind.DIVERGED, difference.seq, msg,
-                   expected=f"{difference.path} byte {difference.offset} = 0x{difference.recorded:02X}",
+                   expected=f"{where} byte {difference.offset} = 0x{difference.recorded:02X}",
                    actual="nothing" if difference.replayed is None else f"0x{difference.replayed:02X}")
 
 

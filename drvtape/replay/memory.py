@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from drvtape.formats import host_memory as op
 from drvtape.formats.host_memory import HostOp
 from drvtape.replay.memory_facts import Lookup, MessageFacts, NodeFacts, cached
-from drvtape.schema.memory.captured import MemoryBlock
+from drvtape.schema.memory.captured import MemoryBlock, Phase, block
 from drvtape.schema.memory.classes import call_classes, session_class_hint
 from drvtape.schema.recording import RecordedCall, Recording
 
@@ -175,3 +175,13 @@ def segments(length: int, skipped: Sequence[tuple[int, int]]) -> list[tuple[int,
     if pos < length:
         out.append((pos, length))
     return [(s, e) for s, e in out if s < e]
+
+
+def written_blocks(memory: CallMemory | None, replayed: Sequence[tuple[int, int, bytes]]) -> list[tuple[MemoryBlock, bytes]]:
+    """What this run's driver wrote (the host's READ results), as return-phase blocks at the
+    recording's places, with their bytes."""
+    if memory is None:
+        return []
+    return [(block(r.recorded.path, Phase.RETURN, r.recorded.address, r.recorded.size, data,
+                   truncated=len(data) < r.recorded.size), data)
+            for r, (_block, _offset, data) in zip(memory.reads, replayed)]

@@ -9,6 +9,9 @@ import uuid
 
 import pytest
 
+from drvtape.replay import load_recording
+from drvtape.replay.derive import save_derived
+from drvtape.runtime.targets import parse_target
 from drvtape.schema import details
 from drvtape.schema.events import EndReason, SessionHeader, utc_now
 from drvtape.schema.memory.captured import Phase, blob_key, block
@@ -77,3 +80,16 @@ def test_one_changed_byte_in_a_copy_is_not_reproduced_and_names_the_field(tmp_pa
     assert code == 1
     assert (f'"first_memory_difference": "seq 3 ICM_GETINFO: lparam1.szDescription differs at byte '
             f'{DESCRIPTION_AT + 2} (recorded 0x52, replayed 0x72)"') in stdout
+
+
+def test_a_derived_session_keeps_the_memory_and_replays_with_it(tmp_path, memcodec_target):
+    """minimize and explore store their runs against a DLL as sessions: with the memory each
+    call was given and what this run's driver wrote, so they replay compared too."""
+    db = tmp_path / "s.db"
+    session = store(db, icinfo_written())
+    with opened(str(db)) as s:
+        recording = load_recording(s, session)
+    derived = save_derived(recording, recording.calls, parse_target(memcodec_target), str(db), source="test")
+    code, stdout, stderr = run_cli("replay", derived, "--db", db, "--target", memcodec_target)
+    assert (code, stderr) == (0, ""), stdout
+    assert "1 output block(s), 568 byte(s) compared" in stdout
