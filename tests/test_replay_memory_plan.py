@@ -114,3 +114,10 @@ def test_segments_leave_out_skipped_ranges():
     assert segments(10, [(8, 8)]) == [(0, 8)]
     assert segments(8, []) == [(0, 8)]
     assert segments(24, [(0, 4), (2, 4)]) == [(6, 24)]
+
+
+def test_memory_with_x86_layouts_is_refused_for_the_x64_host():
+    session = memcodec_session()
+    x86 = replace(session, header=session.header.model_copy(update={"arch": "x86"}))
+    plan = plan_memory(x86, memcodec_lookup())
+    assert plan.unfaithful.text == "seq 3 FAKE_DECODE: its memory has x86 layouts and drvhost is x64"
