@@ -4,12 +4,13 @@ them, and how the recording ended."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from drvtape.errors import DrvtapeError
 from drvtape.schema.events import EndReason, SessionHeader
 from drvtape.schema import details
 from drvtape.schema.memory.captured import MemoryBlock, Phase
+from drvtape.schema.memory.classes import DriverClass, call_classes, session_class_hint
 from drvtape.schema.outcome import COMPLETED, Outcome, OutcomeKind
 from drvtape.schema.payloads import CallPayloads
 from drvtape.schema.rows import Kind
@@ -29,6 +30,7 @@ class RecordedCall:
     returned_at: int | None = None  # seq of its RETURN event; None when it never returned
     memory_in: tuple[MemoryBlock, ...] = ()  # captured before the call: what the driver read
     memory_out: tuple[MemoryBlock, ...] = ()  # captured after it returned: what the driver wrote
+    cls: DriverClass = DriverClass.DRV  # its instance's class: which catalog names the message
 
 
 # sha256 keys -> the bytes stored under those of them that are stored (Store.blobs, or a dict's)
@@ -103,4 +105,6 @@ def recording_from_rows(header: SessionHeader, rows: list[tuple], load_blobs: Bl
     recorded = [RecordedCall(*c, result=results.get(c[0]), returned_at=returned_at.get(c[0]),
                              memory_in=memory_in[c[0]], memory_out=memory_out.get(c[0], ()))
                 for c in calls.values()]
+    classes = call_classes(recorded, session_class_hint(header.driver))
+    recorded = [c if cls is DriverClass.DRV else replace(c, cls=cls) for c, cls in zip(recorded, classes)]
     return Recording(header, recorded, outcome, load_blobs)
