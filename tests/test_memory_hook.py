@@ -3,6 +3,8 @@ and a recorded sim codec session rebuilds from its blocks: sim:vfw-decoder decod
 sim:vfw-kept-frame keeps the application's frame buffer past ICM_DECOMPRESS_END and faults
 at DRV_CLOSE, in the recording and again when the recording's memory is rebuilt."""
 
+import json
+
 import pytest
 
 from drvtape.recorder import Recorder
@@ -159,3 +161,15 @@ def test_every_durability_stores_the_bytes_with_or_before_the_events_naming_them
         recording = load_recording(store, "last")
     outputs = [recording.blob(c.memory_out[0].sha256) for c in recording.calls if c.msg == ICM_DECOMPRESS]
     assert outputs == [decoded(1)] * 3 + [decoded(9, 3)]
+
+
+def test_in_process_replay_rebuilds_the_memory_and_reproduces_the_kept_frame_fault(tmp_path, drvtape):
+    db = str(tmp_path / "k.db")
+    with pytest.raises(DriverFault):
+        record(db, KeptFrameDecoder())
+    done = drvtape("--db", db, "replay", "last", "--target", "sim:vfw-kept-frame", "--repeat", "3", "--json")
+    assert done.code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["reproduced"] and report["reproduced_runs"] == 3
+    fixed = drvtape("--db", db, "replay", "last", "--target", "sim:vfw-decoder")
+    assert fixed.code == 1  # the fixed decoder closes cleanly: the recorded fault is not reproduced
