@@ -16,6 +16,7 @@ shows the bug in a recording and in its replay.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from drvtape.errors import DrvtapeError
 from drvtape.runtime.faults import EXCEPTION_ACCESS_VIOLATION, DriverFault
 from drvtape.schema.memory.captured import MemoryBlock, Phase, block
 from drvtape.schema.memory.catalog import message_memory, message_name
-from drvtape.schema.memory.layout import Arch
+from drvtape.schema.memory.layout import Arch, PlacedField, StructLayout
 from drvtape.schema.memory.sizes import BytesReader, evaluate_size
 from drvtape.schema.memory.spec import Direction, MessageMemory, Node
 from drvtape.schema.recording import RecordedCall, Recording
@@ -33,6 +34,12 @@ DEFAULT_CAP = 1_000_000  # bytes captured of one block at most (as the tap's DRV
 _BASE, _STRIDE = 0x0000_7E00_0000_0000, 0x1_0000
 _identities = itertools.count()  # next() is atomic under the GIL: refs made on any thread differ
 _PHASE_DIRECTION = {Phase.CALL: Direction.IN, Phase.RETURN: Direction.OUT}
+
+
+@functools.cache
+def placed_fields(layout: StructLayout, arch: Arch) -> dict[str, PlacedField]:
+    """A layout's fields by name (StructLayout.placed computes them anew at every call)."""
+    return {p.name: p for p in layout.placed(arch)}
 
 
 def _new_address() -> int:
@@ -71,12 +78,12 @@ class MemoryRef:
         self._data = None
 
     def __getitem__(self, name: str) -> int:
-        placed = self.node.layout.field(name, self.arch)
+        placed = placed_fields(self.node.layout, self.arch)[name]
         raw = self.data[placed.offset:placed.offset + placed.size]
         return int.from_bytes(raw, "little", signed=placed.ctype.signed)
 
     def __setitem__(self, name: str, value: int) -> None:
-        placed = self.node.layout.field(name, self.arch)
+        placed = placed_fields(self.node.layout, self.arch)[name]
         self.data[placed.offset:placed.offset + placed.size] = value.to_bytes(
             placed.size, "little", signed=placed.ctype.signed)
 
@@ -87,7 +94,7 @@ class MemoryRef:
     def set_child(self, name: str, ref: MemoryRef | None) -> None:
         """Point the field `name` at ref (None: NULL): its bytes get ref's address."""
         self.children[name] = ref
-        placed = self.node.layout.field(name, self.arch)
+        placed = placed_fields(self.node.layout, self.arch)[name]
         self.data[placed.offset:placed.offset + placed.size] = (0 if ref is None else ref.address).to_bytes(
             placed.size, "little")
 
@@ -166,7 +173,7 @@ def capture_blocks(lparams: Iterable, phase: Phase, cap: int = DEFAULT_CAP) -> t
             if ref.freed:
                 blocks.append(block(ref.path, phase, ref.address, 0, b"", unreadable=True))
                 continue
-            data = bytes(ref.data[:cap])
+            data = bytes(memoryview(ref.data)[:cap])
             blocks.append(block(ref.path, phase, ref.address, len(ref.data), data, truncated=len(ref.data) > cap))
             blobs[blocks[-1].sha256] = data
     return blocks, blobs

@@ -37,6 +37,9 @@ class RecordedCall:
 BlobLoader = Callable[[Iterable[str]], dict[str, bytes]]
 
 
+_BLOBS_AHEAD = 64
+
+
 def _no_blobs(_keys: Iterable[str]) -> dict[str, bytes]:
     return {}
 
@@ -53,6 +56,8 @@ class Recording:
     outcome: Outcome  # how the recording ended: completed, fault or hang
     load_blobs: BlobLoader = field(default=_no_blobs, repr=False, compare=False)
     _blob_cache: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
+    _blob_order: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    _blob_keys: list[str] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def threads(self) -> int:
@@ -65,14 +70,25 @@ class Recording:
 
     def blob(self, sha256: str) -> bytes:
         """The captured bytes a block names (read once, then kept); DrvtapeError when the
-        recording does not have them."""
+        recording does not have them. A miss also reads the blobs the next calls name, in one
+        query (replay asks for them in call order; one query per blob cost 5 ms each)."""
         data = self._blob_cache.get(sha256)
         if data is None:
-            data = self.load_blobs([sha256]).get(sha256)
+            self._blob_cache.update(self.load_blobs(self._keys_from(sha256)))
+            data = self._blob_cache.get(sha256)
             if data is None:
                 raise DrvtapeError(f"session {self.header.id} has no captured bytes for blob {sha256[:16]}")
-            self._blob_cache[sha256] = data
         return data
+
+    def _keys_from(self, sha256: str) -> list[str]:
+        """sha256, then the next keys not read yet in the order the calls name them."""
+        if not self._blob_order:  # key -> the position of its first use
+            self._blob_order.update((k, i) for i, k in enumerate(dict.fromkeys(
+                b.sha256 for c in self.calls for b in (*c.memory_in, *c.memory_out))))
+            self._blob_keys.extend(self._blob_order)
+        start = self._blob_order.get(sha256, len(self._blob_keys))
+        ahead = self._blob_keys[start + 1:start + _BLOBS_AHEAD]
+        return [sha256, *(k for k in ahead if k not in self._blob_cache)]
 
 
 def recording_from_rows(header: SessionHeader, rows: list[tuple], load_blobs: BlobLoader = _no_blobs) -> Recording:
