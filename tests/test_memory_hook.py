@@ -10,10 +10,11 @@ import pytest
 from drvtape.recorder import Recorder
 from drvtape.replay import load_recording
 from drvtape.runtime.faults import EXCEPTION_ACCESS_VIOLATION, DriverFault, fault_of
-from drvtape.runtime.memory import CallMemoryRebuilder, rebuild_call_memory
+from drvtape.runtime.memory import CallMemoryRebuilder, MemoryRef, capture_blocks, rebuild_call_memory
 from drvtape.runtime.pointers import python_arg
 from drvtape.runtime.sim.codec import ICM_DECOMPRESS, KeptFrameDecoder, VfwDecoder
-from drvtape.schema.memory.catalog import message_name
+from drvtape.schema.memory.captured import Phase
+from drvtape.schema.memory.catalog import message_memory, message_name
 from drvtape.schema.memory.classes import DriverClass
 from drvtape.schema.messages import DRV_CLOSE
 from drvtape.schema.outcome import OutcomeKind
@@ -173,3 +174,12 @@ def test_in_process_replay_rebuilds_the_memory_and_reproduces_the_kept_frame_fau
     assert report["reproduced"] and report["reproduced_runs"] == 3
     fixed = drvtape("--db", db, "replay", "last", "--target", "sim:vfw-decoder")
     assert fixed.code == 1  # the fixed decoder closes cleanly: the recorded fault is not reproduced
+
+
+def test_a_freed_ref_or_one_over_the_catalogs_cap_is_an_unreadable_block():
+    node = message_memory(DriverClass.VFW, ICM_DECOMPRESS).node("lparam1.lpInput")
+    freed, huge = MemoryRef(node, "x64", b"abc"), MemoryRef(node, "x64", b"")
+    freed.free()
+    huge.data.extend(bytes(node.size.cap + 1))
+    blocks, blobs = capture_blocks((freed, huge), Phase.CALL)
+    assert [(b.unreadable, b.size, b.captured) for b in blocks] == [(True, 0, 0), (True, node.size.cap + 1, 0)]

@@ -161,7 +161,8 @@ def _size_of(node: Node, arch: Arch, made: dict[str, MemoryRef], lparams: tuple[
 def capture_blocks(lparams: Iterable, phase: Phase, cap: int = DEFAULT_CAP) -> tuple[list[MemoryBlock], dict[str, bytes]]:
     """The blocks of a call's MemoryRefs the driver reads (phase CALL: IN and INOUT nodes) or
     wrote (RETURN: OUT and INOUT), at most cap bytes of each, and their bytes by sha256. A
-    freed ref is an unreadable block: its memory is not read."""
+    freed ref, or one larger than the catalog's cap for its size, is an unreadable block:
+    its memory is not read."""
     wanted = _PHASE_DIRECTION[phase]
     blocks, blobs = [], {}
     for top in lparams:
@@ -170,8 +171,9 @@ def capture_blocks(lparams: Iterable, phase: Phase, cap: int = DEFAULT_CAP) -> t
         for ref in top.refs():
             if not ref.node.direction & wanted:
                 continue
-            if ref.freed:
-                blocks.append(block(ref.path, phase, ref.address, 0, b"", unreadable=True))
+            if ref.freed or len(ref.data) > ref.node.size.cap:
+                size = 0 if ref.freed else len(ref.data)
+                blocks.append(block(ref.path, phase, ref.address, size, b"", unreadable=True))
                 continue
             data = bytes(memoryview(ref.data)[:cap])
             blocks.append(block(ref.path, phase, ref.address, len(ref.data), data, truncated=len(ref.data) > cap))
