@@ -30,7 +30,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from demo_bench import bench_demo
-from memory_bench import bench_hook_memory
+from hook_memory_bench import bench_hook_memory
 from drvtape import __version__
 from drvtape.recorder.hook import Recorder
 from drvtape.recorder.workload import parse_workload, record_workload
