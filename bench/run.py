@@ -412,6 +412,13 @@ def bench_dll(calls: int) -> dict:
             out["tap_run"] = sys.modules["dllhost_bench"].bench_tap_run()
         except Exception as exc:  # noqa: BLE001
             out["tap_run"] = {"error": f"{type(exc).__name__}: {exc}"}
+    try:
+        import memory_bench
+
+        with step("dll: replay 500 frame decodes with memory"):
+            out["replay_with_memory"] = memory_bench.bench_memory_replay(500)
+    except Exception as exc:  # noqa: BLE001
+        out["replay_with_memory"] = {"error": f"{type(exc).__name__}: {exc}"}
     return out
 
 

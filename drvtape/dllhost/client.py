@@ -127,12 +127,16 @@ class _HostConversation:
         threading.Thread(target=self._write, args=(batch,), daemon=True).start()
         results: list[HostResult] = []
         calls = self.calls
+        memory: dict[int, list[tuple[int, int, bytes]]] = {}  # call index -> its MEMORY records so far
         for rec in records:
             if rec is None:
                 results.append(self._silent(results))
                 break
             if rec.kind == p.RETURN:
-                results.append(HostResult(calls[rec.index].seq, RETURNED, result=rec.a, duration_ns=rec.b))
+                results.append(HostResult(calls[rec.index].seq, RETURNED, result=rec.a, duration_ns=rec.b,
+                                          memory=tuple(memory.pop(rec.index, ()))))
+            elif rec.kind == p.MEMORY:
+                memory.setdefault(rec.index, []).append((rec.a, rec.b, rec.tail))
             elif rec.kind == p.DONE:
                 break
             elif rec.kind in (p.FAULT, p.HANG) and rec.index < len(calls):

@@ -1,43 +1,75 @@
 """One replay run against a real driver DLL in a drvhost process (under Wine on Linux).
 
 The host runs the whole schedule itself (thread-faithful under the recording's
-happens-before from replay/order.py, ids remapped, pointer payloads rebuilt) and streams back one result per issued call; this module turns them into an Outcome
-with the same comparison as in-process replay.
+happens-before from replay/order.py, ids remapped, the memory behind pointer parameters
+rebuilt from replay/memory.py's plan) and streams back one result per issued call, with
+what the driver wrote; this module turns them into an Outcome with the same comparison as
+in-process replay, plus every output block compared (replay/memcompare.py).
 """
 
+from dataclasses import replace
+
 from drvtape.dllhost import HostCall, host_available, run_dll
+from drvtape.replay.memcompare import Compared, MemoryDifference, compare_outputs
+from drvtape.replay.memory import CallMemory, MemoryPlan
 from drvtape.replay.order import call_orders
 from drvtape.runtime.schedule import Threads
 from drvtape.runtime.targets import Target
 from drvtape.schema.outcome import COMPLETED, Diverged, Outcome, OutcomeKind, check_return
 from drvtape.schema.recording import Recording
 
+NOTHING_COMPARED = Compared(0, 0, None)
 
-def run_dll_target(recording: Recording, target: Target, *, threads: Threads, timeout: float) -> Outcome:
+
+def run_dll_target(recording: Recording, target: Target, *, threads: Threads, timeout: float,
+                   plan: MemoryPlan | None = None) -> tuple[Outcome, Compared]:
+    """How the run ended, and what of the driver's output memory was compared (the first difference ends it)."""
     host_available()
-    calls = {c.seq: c for c in recording.calls}
-    for result in run_dll(target.name, host_calls(recording, threads), timeout_s=timeout):
-        call = calls[result.seq]
+    calls = {c.seq: (c, m) for c, m in zip(recording.calls, _memory(recording, plan))}
+    outputs = size = 0
+    for result in run_dll(target.name, host_calls(recording, threads, plan), timeout_s=timeout):
+        call, memory = calls[result.seq]
         if result.kind is OutcomeKind.FAULT:
             return Outcome(OutcomeKind.FAULT, seq=call.seq, msg=call.msg, code=result.code, module=result.module,
-                           offset=result.offset)
+                           offset=result.offset), Compared(outputs, size, None)
         if result.kind is OutcomeKind.HANG:
-            return Outcome(OutcomeKind.HANG, seq=call.seq, msg=call.msg)
+            return Outcome(OutcomeKind.HANG, seq=call.seq, msg=call.msg), Compared(outputs, size, None)
         try:
             check_return(call, result.result, recording.outcome)
         except Diverged as diverged:
-            return diverged.outcome
-    return COMPLETED
+            return diverged.outcome, Compared(outputs, size, None)
+        if memory is not None and memory.reads:
+            compared = compare_outputs(recording, call.seq, memory.name, memory.reads, result.memory)
+            outputs, size = outputs + compared.outputs, size + compared.bytes
+            if compared.difference is not None:
+                return _differs(compared.difference, call.msg), Compared(outputs, size, compared.difference)
+    return COMPLETED, Compared(outputs, size, None)
 
 
-def host_calls(recording: Recording, threads: Threads) -> list[HostCall]:
-    return [
-        HostCall(seq=c.seq, thread=0 if threads == Threads.SERIAL else c.thread, driver_id=c.driver_id, hdrvr=c.hdrvr,
-                 msg=c.msg, lparam1=c.lparam1, lparam2=c.lparam2,
-                 payload1=_payload(c.payload, "lparam1"), payload2=_payload(c.payload, "lparam2"), expect=c.result,
-                 after=order.after, id_from=order.id_from)
-        for c, order in zip(recording.calls, call_orders(recording.calls))
-    ]
+def _differs(difference: MemoryDifference, msg: int) -> Outcome:
+    where = f"{difference.path}.{difference.field}" if difference.field else difference.path
+    return Outcome(OutcomeKind.DIVERGED, difference.seq, msg,
+                   expected=f"{where} byte {difference.offset} = 0x{difference.recorded:02X}",
+                   actual="nothing" if difference.replayed is None else f"0x{difference.replayed:02X}")
+
+
+def _memory(recording: Recording, plan: MemoryPlan | None) -> list[CallMemory | None]:
+    return plan.calls if plan is not None else [None] * len(recording.calls)
+
+
+def host_calls(recording: Recording, threads: Threads, plan: MemoryPlan | None = None) -> list[HostCall]:
+    out = []
+    for c, order, memory in zip(recording.calls, call_orders(recording.calls), _memory(recording, plan)):
+        call = HostCall(seq=c.seq, thread=0 if threads == Threads.SERIAL else c.thread, driver_id=c.driver_id,
+                        hdrvr=c.hdrvr, msg=c.msg, lparam1=c.lparam1, lparam2=c.lparam2,
+                        payload1=_payload(c.payload, "lparam1"), payload2=_payload(c.payload, "lparam2"),
+                        expect=c.result, after=order.after, id_from=order.id_from)
+        if memory is not None and memory.ops:
+            call = replace(call, ops=memory.ops, block1=memory.block1, block2=memory.block2,
+                           payload1=None if memory.block1 else call.payload1,
+                           payload2=None if memory.block2 else call.payload2)
+        out.append(call)
+    return out
 
 
 def _payload(payloads, which: str) -> dict | None:

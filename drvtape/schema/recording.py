@@ -66,7 +66,7 @@ class Recording:
     @property
     def arch(self) -> str:
         """Whose struct layouts the captured memory has: "x64" or "x86"."""
-        return self.header.arch or "x64"
+        return (self.header.arch if self.header is not None else None) or "x64"
 
     def blob(self, sha256: str) -> bytes:
         """The captured bytes a block names (read once, then kept); DrvtapeError when the
