@@ -30,6 +30,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from demo_bench import bench_demo
+from hook_memory_bench import bench_hook_memory
 from drvtape import __version__
 from drvtape.recorder.hook import Recorder
 from drvtape.recorder.workload import parse_workload, record_workload
@@ -47,9 +48,9 @@ DRV_USER_1 = m.DRV_USER + 1
 CALL, RETURN = int(Kind.CALL), int(Kind.RETURN)  # plain ints, as the hook buffers them
 THREAD_IDENT = 0x7F3A_5C2D_E700  # a realistic Linux pthread id
 FULL = dict(hook_calls=200_000, append_rows=200_000, replay_sends=100_000, faithful_sends=100_000,
-            events=1_000_000, dll_calls=100_000)
+            events=1_000_000, dll_calls=100_000, memory_frames=2_000)
 QUICK = dict(hook_calls=20_000, append_rows=20_000, replay_sends=10_000, faithful_sends=4_000,
-             events=50_000, dll_calls=10_000)
+             events=50_000, dll_calls=10_000, memory_frames=200)
 EVENTS_PER_SESSION = 1_000
 QUERY_REPS = 50
 BATCH = 1_000  # calls per timed batch
@@ -440,6 +441,7 @@ def run(quick: bool, events: int | None) -> dict:
     }
     jobs = {
         "hook": lambda tmp: bench_hook(tmp, sizes["hook_calls"]),
+        "hook_memory": lambda tmp: bench_hook_memory(tmp, sizes["memory_frames"]),
         "durability": lambda tmp: bench_durability(tmp, sizes["hook_calls"]),
         "appends": lambda tmp: bench_appends(tmp, sizes["append_rows"]),
         "replay": lambda tmp: bench_replay(tmp, sizes["replay_sends"], sizes["faithful_sends"]),

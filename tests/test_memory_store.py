@@ -156,3 +156,23 @@ def test_blobs_are_stored_once_on_both_engines_and_verify(db):
         assert [store.verify(s.pk) for s in store.sessions()] == [[], []]
         with store.reading() as conn:
             assert conn.exec_driver_sql("SELECT count(*) FROM blobs").scalar() == 2
+
+
+def test_a_recording_reads_many_blobs_in_few_queries(tmp_path):
+    tape = Tape(header(SESSION_ID))
+    frames = [bytes([i]) * 64 for i in range(150)]
+    for i, data in enumerate(frames):
+        seq = 2 * i + 1
+        tape.events.append(CallEvent(seq=seq, ts_ns=seq, thread=1, msg=ICM_DECOMPRESS, driver_id=7, hdrvr=9,
+                                     lparam1=1, lparam2=24,
+                                     memory=(block("lparam1.lpInput", Phase.CALL, 0x20_0000, 64, data),)))
+        tape.events.append(ReturnEvent(seq=seq + 1, ts_ns=seq + 1, thread=1, call_seq=seq, msg=ICM_DECOMPRESS,
+                                       driver_id=7, hdrvr=9, result=0, duration_ns=1))
+    db = stored(tmp_path, tape, {blob_key(f): f for f in frames})
+    asked = []
+    with Store.open(db, read_only=True) as store:
+        recording = load_recording(store, "last")
+        counted = recording.__class__(recording.header, recording.calls, recording.outcome,
+                                      lambda keys: asked.append(keys) or store.blobs(keys))
+        assert [counted.blob(c.memory_in[0].sha256) for c in counted.calls] == frames
+    assert len(asked) == 3  # 64 keys a query

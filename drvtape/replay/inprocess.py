@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 from drvtape.replay.order import CallOrder, call_orders
 from drvtape.runtime.faults import fault_of
+from drvtape.runtime.memory import CallMemoryRebuilder
 from drvtape.runtime.pointers import python_arg
 from drvtape.runtime.schedule import ScheduleOutcome, Threads, Unit, run_schedule
 from drvtape.runtime.targets import RunningDriver, Target
@@ -24,6 +25,7 @@ def drive(recording: Recording, running: RunningDriver, proc: Callable, *, threa
     replay schedule; the outcome, and the schedule's own account of the run."""
     recorded = recording.outcome
     opened: dict[int, int] = {}  # index of a DRV_OPEN -> the dwDriverId it returned in this run
+    memory = CallMemoryRebuilder(recording)  # MemoryRefs for the calls whose memory was recorded
 
     def unit_for(index: int, call, order: CallOrder) -> Unit:
         lparam1 = python_arg(call.lparam1, call.payload.lparam1 if call.payload else None)
@@ -31,7 +33,10 @@ def drive(recording: Recording, running: RunningDriver, proc: Callable, *, threa
 
         def run():
             driver_id = opened.get(order.id_from, call.driver_id)
-            actual = as_signed64(proc(driver_id, call.hdrvr, call.msg, lparam1, lparam2))
+            rebuilt = memory.call_memory(call) if call.memory_in else None  # built when it runs: shared blocks
+            args = (rebuilt.lparam1, rebuilt.lparam2) if rebuilt is not None else (lparam1, lparam2)
+            actual = as_signed64(proc(driver_id, call.hdrvr, call.msg, *args))
+            memory.release_after(call)
             if call.msg == DRV_OPEN and call.result and actual:
                 opened[index] = as_unsigned64(actual)  # an LRESULT becomes a DWORD_PTR id
             check_return(call, actual, recorded)
