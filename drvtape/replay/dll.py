@@ -10,16 +10,13 @@ in-process replay, plus every output block compared (replay/memcompare.py).
 from dataclasses import replace
 
 from drvtape.dllhost import HostCall, host_available, run_dll
-from drvtape.replay.memcompare import Compared, MemoryDifference, compare_outputs
+from drvtape.replay.memcompare import Compared, compare_outputs
 from drvtape.replay.memory import CallMemory, MemoryPlan
 from drvtape.replay.order import call_orders
 from drvtape.runtime.schedule import Threads
 from drvtape.runtime.targets import Target
 from drvtape.schema.outcome import COMPLETED, Diverged, Outcome, OutcomeKind, check_return
 from drvtape.schema.recording import Recording
-
-NOTHING_COMPARED = Compared(0, 0, None)
-
 
 def run_dll_target(recording: Recording, target: Target, *, threads: Threads, timeout: float,
                    plan: MemoryPlan | None = None) -> tuple[Outcome, Compared]:
@@ -42,15 +39,8 @@ def run_dll_target(recording: Recording, target: Target, *, threads: Threads, ti
             compared = compare_outputs(recording, call.seq, memory.name, memory.reads, result.memory)
             outputs, size = outputs + compared.outputs, size + compared.bytes
             if compared.difference is not None:
-                return _differs(compared.difference, call.msg), Compared(outputs, size, compared.difference)
+                return compared.difference.outcome(call.msg), Compared(outputs, size, compared.difference)
     return COMPLETED, Compared(outputs, size, None)
-
-
-def _differs(difference: MemoryDifference, msg: int) -> Outcome:
-    where = f"{difference.path}.{difference.field}" if difference.field else difference.path
-    return Outcome(OutcomeKind.DIVERGED, difference.seq, msg,
-                   expected=f"{where} byte {difference.offset} = 0x{difference.recorded:02X}",
-                   actual="nothing" if difference.replayed is None else f"0x{difference.replayed:02X}")
 
 
 def _memory(recording: Recording, plan: MemoryPlan | None) -> list[CallMemory | None]:
