@@ -11,8 +11,7 @@ from drvtape.schema.memory.captured import Phase, block
 from drvtape.schema.recording import blobs_in
 
 from memory_sessions import (
-    DECODE, DECODE_AT, DST_AT, INFO_AT, SRC_AT, STREAM_AT, memcodec_lookup, memcodec_session, with_output_byte_changed,
-    without_memory,
+    SRC_AT, STREAM_AT, memcodec_lookup, memcodec_session, with_output_byte_changed, without_memory,
 )
 
 
@@ -30,6 +29,7 @@ def test_one_recorded_address_is_one_block_allocated_once_and_freed_after_its_la
     assert {b for o, b in kinds(second) if o == FREE} == ids
     assert (first.block1, first.block2) == (second.block1, second.block2)
     assert [(r.block, r.recorded.path) for r in second.reads] == [(3, "lparam1.pbDst"), (4, "lparam2")]
+    assert [b for o, b in kinds(second) if o == READ] == [3, 4]
 
 
 def test_pointer_fields_are_patched_and_driver_owned_fields_never_written():
