@@ -31,7 +31,7 @@ class Threads(StrEnum):
     SERIAL = "serial"  # every unit on one thread, in order
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: one is built per replayed call, and a frozen one costs 4x
 class Unit:
     thread: Hashable
     run: Callable[[], object]
