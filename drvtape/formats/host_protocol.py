@@ -3,7 +3,8 @@
 Everything is little-endian. Python -> host, on the host's stdin:
 
   hello   u32 magic 'DRVH' (0x48565244), u16 version (2), u16 flags (bit 0: stop on
-          divergence), u32 timeout_ms (per call), u32 path_units, then the DLL path as
+          divergence; bit 1: only differences, a RETURN only for a call without an expect
+          or whose result diverges from it), u32 timeout_ms (per call), u32 path_units, then the DLL path as
           path_units UTF-16 code units (no NUL).
   The host loads the DLL and answers READY (or ERROR, then exits).
   batch   u32 n_calls, u32 n_threads, u32 n_payloads, u32 n_after, u64 payload_bytes,
@@ -47,6 +48,7 @@ from drvtape.formats.host_payloads import payload_image
 MAGIC = 0x48565244
 VERSION = 2
 FLAG_STOP_ON_DIVERGENCE = 1
+FLAG_ONLY_DIFFERENCES = 2
 
 CALL_HAS_EXPECT = 1
 CALL_P1 = 2
@@ -64,9 +66,9 @@ RECORD = struct.Struct("<IIqqII")
 _M64 = (1 << 64) - 1
 
 
-def encode_hello(dll_path: str, timeout_s: float, stop_on_divergence: bool) -> bytes:
+def encode_hello(dll_path: str, timeout_s: float, stop_on_divergence: bool, only_differences: bool = False) -> bytes:
     units = dll_path.encode("utf-16-le", "surrogatepass")
-    flags = FLAG_STOP_ON_DIVERGENCE if stop_on_divergence else 0
+    flags = (FLAG_STOP_ON_DIVERGENCE if stop_on_divergence else 0) | (FLAG_ONLY_DIFFERENCES if only_differences else 0)
     timeout_ms = max(1, min(int(timeout_s * 1000), 0xFFFFFFFF))
     return _HELLO.pack(MAGIC, VERSION, flags, timeout_ms, len(units) // 2) + units
 
