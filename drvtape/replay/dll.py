@@ -2,9 +2,11 @@
 
 The host runs the whole schedule itself (thread-faithful under the recording's
 happens-before from replay/order.py, ids remapped, the memory behind pointer parameters
-rebuilt from replay/memory.py's plan) and streams back one result per issued call, with
-what the driver wrote; this module turns them into an Outcome with the same comparison as
-in-process replay, plus every output block compared (replay/memcompare.py).
+rebuilt from replay/memory.py's plan), compares each result with the recorded one and sends
+back only the calls that may differ (those without a recorded result, those whose result
+differs) and those that read memory back, with what the driver wrote; this module turns
+them into an Outcome with the same comparison as in-process replay, plus every output block
+compared (replay/memcompare.py).
 """
 
 from dataclasses import replace
@@ -18,13 +20,15 @@ from drvtape.runtime.targets import Target
 from drvtape.schema.outcome import COMPLETED, Diverged, Outcome, OutcomeKind, check_return
 from drvtape.schema.recording import Recording
 
+
 def run_dll_target(recording: Recording, target: Target, *, threads: Threads, timeout: float,
                    plan: MemoryPlan | None = None) -> tuple[Outcome, Compared]:
     """How the run ended, and what of the driver's output memory was compared (the first difference ends it)."""
     host_available()
     calls = {c.seq: (c, m) for c, m in zip(recording.calls, _memory(recording, plan))}
     outputs = size = 0
-    for result in run_dll(target.name, host_calls(recording, threads, plan), timeout_s=timeout):
+    for result in run_dll(target.name, host_calls(recording, threads, plan), timeout_s=timeout,
+                          only_differences=True):
         call, memory = calls[result.seq]
         if result.kind is OutcomeKind.FAULT:
             return Outcome(OutcomeKind.FAULT, seq=call.seq, msg=call.msg, code=result.code, module=result.module,

@@ -1,10 +1,11 @@
 """One replay run against an in-process target (sim: or py:)."""
 
 from collections.abc import Callable
+from functools import partial
 
 from drvtape.replay.memcompare import Compared, OutputTally, compare_outputs
 from drvtape.replay.memory import CallMemory, MemoryPlan
-from drvtape.replay.order import CallOrder, call_orders
+from drvtape.replay.order import call_orders
 from drvtape.runtime.faults import fault_of
 from drvtape.runtime.memory import CallMemoryRebuilder
 from drvtape.runtime.pointers import python_arg
@@ -33,38 +34,37 @@ def drive(recording: Recording, running: RunningDriver, proc: Callable, *, threa
     call's output memory is compared with the recording's (added to tally): the first
     difference ends the run as a divergence."""
     recorded = recording.outcome
-    planned = plan.calls if plan is not None else [None] * len(recording.calls)
+    calls = recording.calls
+    orders = call_orders(calls)
+    planned = plan.calls if plan is not None else [None] * len(calls)
     opened: dict[int, int] = {}  # index of a DRV_OPEN -> the dwDriverId it returned in this run
     memory = CallMemoryRebuilder(recording)  # MemoryRefs for the calls whose memory was recorded
 
-    def unit_for(index: int, call, order: CallOrder, compare: CallMemory | None) -> Unit:
-        lparam1 = python_arg(call.lparam1, call.payload.lparam1 if call.payload else None)
-        lparam2 = python_arg(call.lparam2, call.payload.lparam2 if call.payload else None)
+    def run(index: int) -> None:
+        call, payload = calls[index], calls[index].payload
+        lparam1 = call.lparam1 if payload is None else python_arg(call.lparam1, payload.lparam1)
+        lparam2 = call.lparam2 if payload is None else python_arg(call.lparam2, payload.lparam2)
+        rebuilt = memory.call_memory(call) if call.memory_in else None  # built when it runs: shared blocks
+        if rebuilt is not None:
+            lparam1, lparam2 = rebuilt.lparam1, rebuilt.lparam2
+        driver_id = opened.get(orders[index].id_from, call.driver_id)
+        actual = as_signed64(proc(driver_id, call.hdrvr, call.msg, lparam1, lparam2))
+        try:
+            if call.msg == DRV_OPEN and call.result and actual:
+                opened[index] = as_unsigned64(actual)  # an LRESULT becomes a DWORD_PTR id
+            check_return(call, actual, recorded)
+            compare = planned[index]
+            if compare is not None and compare.reads and rebuilt is not None:
+                _compare_outputs(recording, call, compare, rebuilt.outputs, tally)
+        finally:
+            memory.release_after(call)
 
-        def run():
-            driver_id = opened.get(order.id_from, call.driver_id)
-            rebuilt = memory.call_memory(call) if call.memory_in else None  # built when it runs: shared blocks
-            args = (rebuilt.lparam1, rebuilt.lparam2) if rebuilt is not None else (lparam1, lparam2)
-            actual = as_signed64(proc(driver_id, call.hdrvr, call.msg, *args))
-            try:
-                if call.msg == DRV_OPEN and call.result and actual:
-                    opened[index] = as_unsigned64(actual)  # an LRESULT becomes a DWORD_PTR id
-                check_return(call, actual, recorded)
-                if compare is not None and compare.reads and rebuilt is not None:
-                    _compare_outputs(recording, call, compare, rebuilt.outputs, tally)
-            finally:
-                memory.release_after(call)
-
-        return Unit(call.thread, run, call.seq, order.after)
-
-    calls = {c.seq: c for c in recording.calls}
-    units = [unit_for(i, c, o, m) for i, (c, o, m) in enumerate(zip(recording.calls, call_orders(recording.calls),
-                                                                        planned))]
+    units = [Unit(c.thread, partial(run, i), c.seq, o.after) for i, (c, o) in enumerate(zip(calls, orders))]
     done = run_schedule(units, running.coordinator, threads=threads, cooperative=running.cooperative,
                         timeout=timeout)
     if done.kind is OutcomeKind.COMPLETED:
         return COMPLETED, done
-    call = calls[done.unit.label]
+    call = next(c for c in calls if c.seq == done.unit.label)
     if done.kind is OutcomeKind.HANG:
         return Outcome(OutcomeKind.HANG, seq=call.seq, msg=call.msg), done
     if done.kind is OutcomeKind.DIVERGED:
