@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from drvtape.errors import DrvtapeError
-from drvtape.replay.dll import NOTHING_COMPARED, run_dll_target
+from drvtape.replay.dll import run_dll_target
 from drvtape.replay.memcompare import Compared
 from drvtape.replay.memory import MemoryPlan, Unfaithful, plan_memory
 from drvtape.replay.memory_facts import Lookup, catalog_lookup
@@ -103,9 +103,6 @@ def replay_recording(recording: Recording, target: Target, *, threads: Threads =
         if not until_missing_memory:
             raise DrvtapeError(f"cannot replay faithfully: {plan.unfaithful.text}")
         recording = _before(recording, plan.unfaithful)
-    if target.in_process and any(m is not None and m.ops for m in plan.calls):
-        raise DrvtapeError(f"{target.spec}: replaying captured memory in process is not supported yet; "
-                           f"replay against a dll: target")
     runs, memory = [], []
     for i in range(repeat):
         with _cyclic_gc_paused():
@@ -120,7 +117,7 @@ def replay_recording(recording: Recording, target: Target, *, threads: Threads =
 def _run_once(recording: Recording, target: Target, plan: MemoryPlan, *, threads: Threads,
               timeout: float) -> tuple[Outcome, Compared]:
     if target.in_process:
-        return run_in_process(recording, target, threads=threads, timeout=timeout), NOTHING_COMPARED
+        return run_in_process(recording, target, threads=threads, timeout=timeout, plan=plan)
     return run_dll_target(recording, target, threads=threads, timeout=timeout, plan=plan)
 
 

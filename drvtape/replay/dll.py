@@ -42,11 +42,12 @@ def run_dll_target(recording: Recording, target: Target, *, threads: Threads, ti
             compared = compare_outputs(recording, call.seq, memory.name, memory.reads, result.memory)
             outputs, size = outputs + compared.outputs, size + compared.bytes
             if compared.difference is not None:
-                return _differs(compared.difference, call.msg), Compared(outputs, size, compared.difference)
+                return memory_divergence(compared.difference, call.msg), Compared(outputs, size, compared.difference)
     return COMPLETED, Compared(outputs, size, None)
 
 
-def _differs(difference: MemoryDifference, msg: int) -> Outcome:
+def memory_divergence(difference: MemoryDifference, msg: int) -> Outcome:
+    """The outcome of a run whose driver wrote other bytes than the recording's."""
     where = f"{difference.path}.{difference.field}" if difference.field else difference.path
     return Outcome(OutcomeKind.DIVERGED, difference.seq, msg,
                    expected=f"{where} byte {difference.offset} = 0x{difference.recorded:02X}",

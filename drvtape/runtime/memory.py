@@ -201,7 +201,8 @@ class CallMemoryRebuilder:
         entry = message_memory(call.cls, call.msg)
         if entry is None or not entry.nodes:
             return None
-        recorded = {b.path: b for b in call.memory_in}
+        recorded = {b.path: b for b in call.memory_out}  # an output-only block: zeroed, its recorded size
+        recorded.update((b.path, b) for b in call.memory_in)
         refs: dict[str, MemoryRef] = {}
         for node in entry.nodes:
             found = recorded.get(node.path)
@@ -216,6 +217,11 @@ class CallMemoryRebuilder:
         return RebuiltCall(lparams[0], lparams[1], outputs)
 
     def _ref(self, node: Node, found: MemoryBlock, call: RecordedCall) -> MemoryRef:
+        if found.phase is Phase.RETURN:
+            live = self._live.get(found.address)
+            if live is None or live.freed:
+                live = self._live[found.address] = MemoryRef(node, self._recording.arch, bytes(found.size))
+            return live
         if found.truncated or found.unreadable:
             state = "truncated" if found.truncated else "unreadable"
             raise DrvtapeError(f"seq {call.seq} {message_name(call.msg, call.cls)}: {node.path} was recorded "
