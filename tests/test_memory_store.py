@@ -176,3 +176,14 @@ def test_a_recording_reads_many_blobs_in_few_queries(tmp_path):
                                       lambda keys: asked.append(keys) or store.blobs(keys))
         assert [counted.blob(c.memory_in[0].sha256) for c in counted.calls] == frames
     assert len(asked) == 3  # 64 keys a query
+
+
+def test_a_pushed_session_takes_its_blobs_along(tmp_path, drvtape):
+    tape, blobs = codec_tape(frames=3)
+    db = stored(tmp_path, tape, blobs)
+    central = tmp_path / "central.db"
+    done = drvtape("--db", db, "push", "--to", str(central), "--all")
+    assert done.code == 0, done.stderr
+    with Store.open(str(central), read_only=True) as store:
+        pk = store.resolve("last").pk
+        assert store.verify(pk) == [] and store.blobs(blobs) == blobs
