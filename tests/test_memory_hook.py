@@ -210,3 +210,11 @@ def test_one_changed_byte_of_a_recorded_output_is_named_by_in_process_replay(tmp
     assert report["first_memory_difference"] == (
         f"seq {events[at].call_seq} ICM_DECOMPRESS: lparam1.lpOutput differs from byte {offset} "
         f"(recorded 0x{changed[offset]:02X}, replayed 0x{changed[offset] ^ 0x3A:02X})")
+
+
+def test_a_ref_made_for_one_call_is_recorded_at_its_place_in_the_next():
+    entry = message_memory(DriverClass.VFW, ICM_DECOMPRESS)
+    lparam1, _ = codec_app.build_call_memory(entry, "x64", {"lparam1": {}, "lparam1.lpInput": frame(1)})
+    nested = lparam1.child("lpInput")
+    blocks, _ = capture_blocks((0, nested), Phase.CALL)  # passed on its own, as lParam2
+    assert [b.path for b in blocks] == ["lparam2"]
