@@ -11,7 +11,7 @@ import pytest
 from drvtape.recorder import Recorder
 from drvtape.replay import load_recording
 from drvtape.runtime.faults import EXCEPTION_ACCESS_VIOLATION, DriverFault, fault_of
-from drvtape.runtime.memory import CallMemoryRebuilder, MemoryRef, capture_blocks, rebuild_call_memory
+from drvtape.runtime.memory import CallMemoryRebuilder, MemoryRef, build_call_memory, capture_blocks, rebuild_call_memory
 from drvtape.runtime.pointers import python_arg
 from drvtape.runtime.sim.codec import ICM_DECOMPRESS, KeptFrameDecoder, VfwDecoder
 from drvtape.schema.memory.captured import Phase, block
@@ -214,7 +214,7 @@ def test_one_changed_byte_of_a_recorded_output_is_named_by_in_process_replay(tmp
 
 def test_a_ref_made_for_one_call_is_recorded_at_its_place_in_the_next():
     entry = message_memory(DriverClass.VFW, ICM_DECOMPRESS)
-    lparam1, _ = codec_app.build_call_memory(entry, "x64", {"lparam1": {}, "lparam1.lpInput": frame(1)})
+    lparam1, _ = build_call_memory(entry, "x64", {"lparam1": {}, "lparam1.lpInput": frame(1)})
     nested = lparam1.child("lpInput")
     blocks, _ = capture_blocks((0, nested), Phase.CALL)  # passed on its own, as lParam2
     assert [b.path for b in blocks] == ["lparam2"]
