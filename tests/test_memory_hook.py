@@ -4,16 +4,17 @@ sim:vfw-kept-frame keeps the application's frame buffer past ICM_DECOMPRESS_END 
 at DRV_CLOSE, in the recording and again when the recording's memory is rebuilt."""
 
 import json
+import uuid
 
 import pytest
 
 from drvtape.recorder import Recorder
 from drvtape.replay import load_recording
 from drvtape.runtime.faults import EXCEPTION_ACCESS_VIOLATION, DriverFault, fault_of
-from drvtape.runtime.memory import CallMemoryRebuilder, MemoryRef, capture_blocks, rebuild_call_memory
+from drvtape.runtime.memory import CallMemoryRebuilder, MemoryRef, build_call_memory, capture_blocks, rebuild_call_memory
 from drvtape.runtime.pointers import python_arg
 from drvtape.runtime.sim.codec import ICM_DECOMPRESS, KeptFrameDecoder, VfwDecoder
-from drvtape.schema.memory.captured import Phase
+from drvtape.schema.memory.captured import Phase, block
 from drvtape.schema.memory.catalog import message_memory, message_name
 from drvtape.schema.memory.classes import DriverClass
 from drvtape.schema.messages import DRV_CLOSE
@@ -172,6 +173,8 @@ def test_in_process_replay_rebuilds_the_memory_and_reproduces_the_kept_frame_fau
     assert done.code == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["reproduced"] and report["reproduced_runs"] == 3
+    picture = codec_app.WIDTH * codec_app.HEIGHT
+    assert (report["outputs_compared"], report["bytes_compared"]) == (4, 4 * picture)
     fixed = drvtape("--db", db, "replay", "last", "--target", "sim:vfw-decoder")
     assert fixed.code == 1  # the fixed decoder closes cleanly: the recorded fault is not reproduced
 
@@ -183,3 +186,35 @@ def test_a_freed_ref_or_one_over_the_catalogs_cap_is_an_unreadable_block():
     huge.data.extend(bytes(node.size.cap + 1))
     blocks, blobs = capture_blocks((freed, huge), Phase.CALL)
     assert [(b.unreadable, b.size, b.captured) for b in blocks] == [(True, 0, 0), (True, node.size.cap + 1, 0)]
+
+
+def test_one_changed_byte_of_a_recorded_output_is_named_by_in_process_replay(tmp_path, drvtape):
+    db = str(tmp_path / "c.db")
+    record(db, VfwDecoder())
+    with Store.open(db) as store:
+        stored = store.resolve("last")
+        events = store.events(stored.pk)
+        at = next(i for i, ev in enumerate(events) if ev.kind == "return" and ev.memory)
+        out = events[at].memory[0]
+        changed = bytearray(load_recording(store, "last").blob(out.sha256))
+        changed[1204 % len(changed)] ^= 0x3A
+        altered = block(out.path, out.phase, out.address, out.size, bytes(changed))
+        events[at] = events[at].model_copy(update={"memory": (altered,)})
+        copy = stored.header.model_copy(update={"id": uuid.uuid4()})
+        store.import_sessions([(copy, events)], {altered.sha256: bytes(changed)})
+    done = drvtape("--db", db, "replay", str(copy.id), "--target", "sim:vfw-decoder", "--json")
+    assert done.code == 1, done.stderr
+    report = json.loads(done.stdout)
+    assert not report["reproduced"]
+    offset = 1204 % len(changed)
+    assert report["first_memory_difference"] == (
+        f"seq {events[at].call_seq} ICM_DECOMPRESS: lparam1.lpOutput differs from byte {offset} "
+        f"(recorded 0x{changed[offset]:02X}, replayed 0x{changed[offset] ^ 0x3A:02X})")
+
+
+def test_a_ref_made_for_one_call_is_recorded_at_its_place_in_the_next():
+    entry = message_memory(DriverClass.VFW, ICM_DECOMPRESS)
+    lparam1, _ = build_call_memory(entry, "x64", {"lparam1": {}, "lparam1.lpInput": frame(1)})
+    nested = lparam1.child("lpInput")
+    blocks, _ = capture_blocks((0, nested), Phase.CALL)  # passed on its own, as lParam2
+    assert [b.path for b in blocks] == ["lparam2"]

@@ -4,18 +4,31 @@ read model replay uses (memory_in / memory_out / blob() / arch)."""
 
 import sqlite3
 import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 import pytest
 
 from drvtape.errors import DrvtapeError
 from drvtape.replay import load_recording
-from drvtape.schema.events import CallEvent, ReturnEvent
+from drvtape.schema.events import CallEvent, ReturnEvent, SessionHeader
 from drvtape.schema.memory.captured import Phase, blob_key, block
 from drvtape.schema.recording import recording_from_rows
 from drvtape.schema.rows import event_to_row, row_to_event
 from drvtape.store import Store
 
-from conftest import Tape, header
+
+
+@dataclass
+class Tape:
+    header: SessionHeader
+    events: list = field(default_factory=list)
+
+
+def header(session_id: str, **fields) -> SessionHeader:
+    return SessionHeader(id=uuid.UUID(session_id), driver="vidc.SRLE", target="sim:vfw-decoder", machine="box-a",
+                         os="Linux", process="pytest", recorder_version="0.1.0",
+                         started_at=datetime(2024, 5, 1, 12, tzinfo=timezone.utc), **fields)
 
 ICM_DECOMPRESS = 0x4000 + 4098  # a class message with pointers: its memory is what matters
 FRAME = bytes(range(256)) * 300  # 76,800 bytes: a 320x240 8-bit frame
@@ -176,3 +189,14 @@ def test_a_recording_reads_many_blobs_in_few_queries(tmp_path):
                                       lambda keys: asked.append(keys) or store.blobs(keys))
         assert [counted.blob(c.memory_in[0].sha256) for c in counted.calls] == frames
     assert len(asked) == 3  # 64 keys a query
+
+
+def test_a_pushed_session_takes_its_blobs_along(tmp_path, drvtape):
+    tape, blobs = codec_tape(frames=3)
+    db = stored(tmp_path, tape, blobs)
+    central = tmp_path / "central.db"
+    done = drvtape("--db", db, "push", "--to", str(central), "--all")
+    assert done.code == 0, done.stderr
+    with Store.open(str(central), read_only=True) as store:
+        pk = store.resolve("last").pk
+        assert store.verify(pk) == [] and store.blobs(blobs) == blobs

@@ -1,4 +1,9 @@
-"""One replay run against an in-process target (sim: or py:)."""
+"""One replay run against an in-process target (sim: or py:).
+
+A call whose memory was recorded gets MemoryRefs rebuilt from its blocks
+(drvtape.runtime.memory); after it returns, what the driver wrote is compared with the
+recording's return-phase blocks as for drvhost (memcompare), the first difference ending
+the run."""
 
 from collections.abc import Callable
 from functools import partial

@@ -98,12 +98,13 @@ class MemoryRef:
         self.data[placed.offset:placed.offset + placed.size] = (0 if ref is None else ref.address).to_bytes(
             placed.size, "little")
 
-    def refs(self) -> Iterator[MemoryRef]:
-        """This ref and every ref below it, parents first."""
-        yield self
-        for ref in self.children.values():
+    def refs(self, path: str) -> Iterator[tuple[str, MemoryRef]]:
+        """(catalog path, ref) of this ref, at path, and of every ref below it, parents first:
+        a path is where a ref is passed in this call, whatever call it was made for."""
+        yield path, self
+        for name, ref in self.children.items():
             if ref is not None:
-                yield from ref.refs()
+                yield from ref.refs(f"{path}.{name}")
 
 
 # path -> the bytes, field values on a zeroed struct, or a ref made for an earlier call
@@ -152,7 +153,7 @@ def _made(node: Node, arch: Arch, given, made: dict[str, MemoryRef], lparams: tu
 def _size_of(node: Node, arch: Arch, made: dict[str, MemoryRef], lparams: tuple[int, int]) -> int:
     if node.layout is not None and node.size.of_layout:
         return node.layout.size(arch)
-    size = evaluate_size(node, arch, BytesReader({p: bytes(r.data) for p, r in made.items()}, lparams))
+    size = evaluate_size(node, arch, BytesReader({p: r.data for p, r in made.items()}, lparams))
     if size > node.size.cap:
         raise DrvtapeError(f"{node.path}: {size} bytes is more than the catalog's cap of {node.size.cap}")
     return size
@@ -165,18 +166,18 @@ def capture_blocks(lparams: Iterable, phase: Phase, cap: int = DEFAULT_CAP) -> t
     its memory is not read."""
     wanted = _PHASE_DIRECTION[phase]
     blocks, blobs = [], {}
-    for top in lparams:
+    for param, top in enumerate(lparams, 1):
         if not isinstance(top, MemoryRef):
             continue
-        for ref in top.refs():
+        for path, ref in top.refs(f"lparam{param}"):
             if not ref.node.direction & wanted:
                 continue
             if ref.freed or len(ref.data) > ref.node.size.cap:
                 size = 0 if ref.freed else len(ref.data)
-                blocks.append(block(ref.path, phase, ref.address, size, b"", unreadable=True))
+                blocks.append(block(path, phase, ref.address, size, b"", unreadable=True))
                 continue
             data = bytes(memoryview(ref.data)[:cap])
-            blocks.append(block(ref.path, phase, ref.address, len(ref.data), data, truncated=len(ref.data) > cap))
+            blocks.append(block(path, phase, ref.address, len(ref.data), data, truncated=len(ref.data) > cap))
             blobs[blocks[-1].sha256] = data
     return blocks, blobs
 
@@ -194,14 +195,17 @@ class CallMemoryRebuilder:
     def __init__(self, recording: Recording):
         self._recording = recording
         self._live: dict[int, MemoryRef] = {}  # recorded address -> its ref in this run
-        self._last_use = last_uses(recording.calls)
+        self._freed_after: dict[int, list[int]] = {}  # seq -> the addresses last used by that call
+        for address, seq in last_uses(recording.calls).items():
+            self._freed_after.setdefault(seq, []).append(address)
 
     def call_memory(self, call: RecordedCall) -> RebuiltCall | None:
         """The call's lParams and output refs; None when the catalog knows no memory for it."""
         entry = message_memory(call.cls, call.msg)
         if entry is None or not entry.nodes:
             return None
-        recorded = {b.path: b for b in call.memory_in}
+        recorded = {b.path: b for b in call.memory_out}  # an output-only block: zeroed, its recorded size
+        recorded.update((b.path, b) for b in call.memory_in)
         refs: dict[str, MemoryRef] = {}
         for node in entry.nodes:
             found = recorded.get(node.path)
@@ -216,6 +220,11 @@ class CallMemoryRebuilder:
         return RebuiltCall(lparams[0], lparams[1], outputs)
 
     def _ref(self, node: Node, found: MemoryBlock, call: RecordedCall) -> MemoryRef:
+        if found.phase is Phase.RETURN:
+            live = self._live.get(found.address)
+            if live is None or live.freed:
+                live = self._live[found.address] = MemoryRef(node, self._recording.arch, bytes(found.size))
+            return live
         if found.truncated or found.unreadable:
             state = "truncated" if found.truncated else "unreadable"
             raise DrvtapeError(f"seq {call.seq} {message_name(call.msg, call.cls)}: {node.path} was recorded "
@@ -234,7 +243,7 @@ class CallMemoryRebuilder:
 
     def release_after(self, call: RecordedCall) -> None:
         """Free the refs whose last use in the recording was this call."""
-        for address in [a for a, seq in self._last_use.items() if seq == call.seq]:
+        for address in self._freed_after.get(call.seq, ()):
             ref = self._live.pop(address, None)
             if ref is not None:
                 ref.free()

@@ -3,10 +3,10 @@ Windows ends: the sequences a workload's steps turn into.
 
 Opening: DRV_LOAD and DRV_ENABLE on the first open, then DRV_OPEN (dwDriverId 0). Closing:
 DRV_CLOSE, and after the last instance DRV_DISABLE and DRV_FREE, which carry the last
-instance's id and handle as Wine 8.0's winmm does (observed, see domain.md). Wine also opens
+instance's id and handle as Wine 8.0's winmm does (observed, see docs/domain.md). Wine also opens
 a hidden first instance; that is Wine's own and is not imitated here. Windows ending:
 DRV_EXITSESSION to each open instance, then DRV_DISABLE and DRV_FREE with instances still
-open and never closed (the 16-bit design domain.md describes).
+open and never closed (the 16-bit design docs/domain.md describes).
 """
 
 from __future__ import annotations

@@ -7,12 +7,15 @@ and PostgreSQL, have), so two writers storing one frame at once both succeed and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from drvtape.schema import details
+from drvtape.schema.memory.captured import MemoryBlock, Phase
+from drvtape.schema.rows import CALL, RETURN
 from drvtape.store import tables as t
 
 Blobs = Mapping[str, bytes]  # sha256 hex -> the captured bytes
@@ -53,3 +56,14 @@ def load_blobs(conn: Connection, keys: Iterable[str]) -> dict[str, bytes]:
         query = sa.select(b.c.sha256, b.c.data).where(b.c.sha256.in_(keys[start:start + _CHUNK]))
         found.update((key, bytes(data)) for key, data in conn.execute(query))
     return found
+
+
+PHASE_OF_KIND = {CALL: Phase.CALL, RETURN: Phase.RETURN}
+
+
+def row_blocks(rows: Iterable) -> Iterator[tuple[int, MemoryBlock]]:
+    """(seq, block) of every memory block the event rows name, in order."""
+    for row in rows:
+        phase = PHASE_OF_KIND.get(row.kind)
+        if phase is not None and row.payload:
+            yield from ((row.seq, b) for b in details.decode_memory(row.payload, phase))

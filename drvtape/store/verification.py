@@ -18,12 +18,11 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from drvtape.schema import details
-from drvtape.schema.memory.captured import MemoryBlock, Phase, blob_key
-from drvtape.schema.rows import CALL, RETURN, ROW_COLUMNS
+from drvtape.schema.memory.captured import MemoryBlock, blob_key
+from drvtape.schema.rows import ROW_COLUMNS
 from drvtape.store import chain, codec
 from drvtape.store import tables as t
-from drvtape.store.blobs import load_blobs
+from drvtape.store.blobs import load_blobs, row_blocks
 
 _SELECT_COLUMNS = [t.events.c[name] for name in ROW_COLUMNS]
 HEADER_SEQ = 0  # the seq problems of a session's header are reported at
@@ -52,12 +51,8 @@ def verify_session(conn: Connection, session_pk: int) -> list[tuple[int, str]]:
         if link != tip:
             what = "has no chain link" if link is None else "does not match the hash chain"
             return [(row.seq, f"seq {row.seq} {what}: altered, inserted or moved")]
-        if row.kind in _PHASES:
-            blocks.extend((row.seq, b) for b in details.decode_memory(row.payload, _PHASES[row.kind]))
+        blocks.extend(row_blocks([row]))
     return blob_problems(conn, blocks)
-
-
-_PHASES = {CALL: Phase.CALL, RETURN: Phase.RETURN}
 
 
 def blob_problems(conn: Connection, blocks: list[tuple[int, MemoryBlock]]) -> list[tuple[int, str]]:

@@ -1,4 +1,4 @@
-"""Simulated drivers with the shutdown bugs of domain.md, one bug each.
+"""Simulated drivers with the shutdown bugs of docs/domain.md, one bug each.
 
 Each is the reference driver plus one mistake, so replaying a buggy session against
 sim:reference shows where the correct driver answers differently.
