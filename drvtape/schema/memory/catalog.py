@@ -15,6 +15,10 @@ CLASS_MESSAGES: dict[DriverClass, dict[int, MessageMemory]] = {
     DriverClass.ACM: {**_DRV, **{m.code: flatten(m) for m in acm.MESSAGES}},
 }
 
+NAMED_ONLY: dict[DriverClass, dict[int, str]] = {
+    DriverClass.DRV: {}, DriverClass.VFW: dict(icm.NAMED_ONLY), DriverClass.ACM: dict(acm.NAMED_ONLY),
+}
+
 
 def message_memory(cls: DriverClass, msg: int) -> MessageMemory | None:
     """The catalog entry of msg sent to an instance of class cls; None when the catalog does
@@ -26,7 +30,9 @@ def message_name(code: int, cls: DriverClass = DriverClass.DRV) -> str:
     """ICM_DECOMPRESS, ACMDM_STREAM_CONVERT, DRV_OPEN; DRV_USER+n for a code the class does
     not name."""
     entry = message_memory(cls, code)
-    return entry.name if entry is not None else drv_message_name(code)
+    if entry is not None:
+        return entry.name
+    return NAMED_ONLY[DriverClass(cls)].get(code) or drv_message_name(code)
 
 
 def class_messages(cls: DriverClass) -> list[MessageMemory]:
