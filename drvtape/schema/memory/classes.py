@@ -17,6 +17,7 @@ from typing import Protocol
 from drvtape.schema.events import CallEvent, Event, ReturnEvent
 from drvtape.schema.messages import DRV_CLOSE, DRV_OPEN
 from drvtape.schema.payloads import AcmDrvOpenDescW, CallPayloads, IcOpen
+from drvtape.schema.rows import EventRow, Kind, row_to_event
 
 
 class DriverClass(str, Enum):
@@ -87,6 +88,10 @@ class InstanceClasses:
                 return cls
         return DriverClass.DRV
 
+    def classes(self) -> set[DriverClass]:
+        """The classes of the session's instances."""
+        return {cls for spans in self.spans.values() for _, _, cls in spans}
+
     @classmethod
     def from_calls(cls, calls: Iterable[OpenCall], hint: DriverClass = DriverClass.DRV) -> InstanceClasses:
         """From a recording's calls (RecordedCall: seq, result, returned_at)."""
@@ -110,6 +115,12 @@ class InstanceClasses:
             elif isinstance(ev, CallEvent) and ev.msg == DRV_CLOSE:
                 classes.closed(ev.seq, ev.driver_id)
         return classes
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[EventRow], hint: DriverClass = DriverClass.DRV) -> InstanceClasses:
+        """From a session's stored rows (schema.rows order), all or only its opens and closes."""
+        return cls.from_events((row_to_event(r) for r in rows
+                                if r.msg in (DRV_OPEN, DRV_CLOSE) and r.kind in (Kind.CALL, Kind.RETURN)), hint)
 
 
 UNCLOSED = 1 << 63
