@@ -9,7 +9,9 @@ from drvtape.schema.events import CallEvent, ReturnEvent
 from drvtape.schema.memory.classes import (
     DriverClass, InstanceClasses, call_classes, class_of_open, fourcc, instance_classes, session_class_hint,
 )
+from drvtape.present.text import outcome_text
 from drvtape.schema.messages import DRV_CLOSE, DRV_OPEN
+from drvtape.schema.outcome import Outcome, OutcomeKind
 from drvtape.schema.payloads import AcmDrvOpenDescW, CallPayloads, IcOpen, RawBytes
 
 
@@ -84,3 +86,11 @@ def test_instance_classes_from_stored_events():
     assert [classes.at(seq, 3) for seq in (1, 2, 5, 9, 10)] == [
         DriverClass.DRV, DriverClass.VFW, DriverClass.VFW, DriverClass.VFW, DriverClass.DRV]
     assert classes.at(5, 4) is DriverClass.ACM and classes.at(5, 0) is DriverClass.DRV
+
+
+def test_an_outcome_names_its_message_by_class():
+    fault = Outcome(OutcomeKind.FAULT, seq=9, msg=0x5002, code=0xC0000005, module="msrle32.dll", offset=0x3DE5,
+                    cls=DriverClass.VFW)
+    assert outcome_text(fault) == "fault 0xC0000005 in msrle32.dll+0x3DE5 at seq 9 (ICM_GETINFO)"
+    assert fault.to_json()["msg_name"] == "ICM_GETINFO" and "cls" not in fault.to_json()
+    assert outcome_text(Outcome(OutcomeKind.HANG, seq=3, msg=0x5002)) == "hang at seq 3 (DRV_USER+4098)"
