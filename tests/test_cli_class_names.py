@@ -64,3 +64,22 @@ def test_show_and_timeline_name_codec_messages(tmp_path, tapes, drvtape):
     assert names[2:5] == ["ICM_GETINFO", "ICM_DECOMPRESS", "ACMDM_STREAM_CONVERT"]
     html = drvtape("--db", db, "timeline", SESSION, "-o", "-")
     assert '"ACMDM_STREAM_CONVERT"' in html.stdout and '"ICM_GETINFO"' in html.stdout
+
+
+def test_state_names_calls_by_class(tmp_path, tapes, drvtape):
+    db = codec_db(tmp_path, tapes)
+    at_convert = json.loads(drvtape("--db", db, "state", SESSION, "--at", "10", "--json").stdout)
+    assert [(m["seq"], m["msg_name"]) for m in at_convert["last"]] == [(9, "ACMDM_STREAM_CONVERT")]
+    at_end = json.loads(drvtape("--db", db, "state", SESSION, "--json").stdout)
+    assert [(m["seq"], m["msg_name"]) for m in at_end["last"]] == [(15, "DRV_USER+13")]
+
+
+def test_an_alias_gives_the_class_when_drv_open_tells_none(tmp_path, tapes, drvtape):
+    tape = tapes.Tape(tapes.header(SESSION, driver="msacm.imaadpcm", target=None))
+    tape.send(DRV_OPEN, ACM_ID)
+    tape.send(ACMDM_STREAM_CONVERT, 0, driver_id=ACM_ID)
+    path = tmp_path / "alias.db"
+    with Store.open(str(path), create=True) as store:
+        tape.store_in(store)
+    events = json.loads(drvtape("--db", str(path), "events", SESSION, "--kind", "call", "--json").stdout)
+    assert [e["msg_name"] for e in events] == ["DRV_OPEN", "ACMDM_STREAM_CONVERT"]
