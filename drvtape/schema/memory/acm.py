@@ -90,7 +90,7 @@ MESSAGES = (
     Message(ACMDM_BASE + 78, "ACMDM_STREAM_SIZE", stream_instance(),
             points_to(INOUT, ACMDRVSTREAMSIZE, struct_size()), MMRESULT),
     Message(ACMDM_BASE + 79, "ACMDM_STREAM_CONVERT", stream_instance(), stream_header(INOUT), MMRESULT),
-    Message(ACMDM_BASE + 80, "ACMDM_STREAM_RESET", stream_instance(), "ACM_STREAMRESETF_* flags", MMRESULT),
+    Message(ACMDM_BASE + 80, "ACMDM_STREAM_RESET", stream_instance(), "fdwReset (no flags are defined: 0)", MMRESULT),
     Message(ACMDM_BASE + 81, "ACMDM_STREAM_PREPARE", stream_instance(),
             stream_header(IN, PREPARED_UNTIL_UNPREPARE), MMRESULT),
     Message(ACMDM_BASE + 82, "ACMDM_STREAM_UNPREPARE", stream_instance(), stream_header(IN), MMRESULT),

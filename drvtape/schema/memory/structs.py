@@ -137,7 +137,7 @@ ACMDRVSTREAMHEADER = struct(
     ("cbDstLengthUsed", DWORD), ("dwDstUser", DWORD_PTR), ("fdwConvert", DWORD),
     ("padshNext", DWORD_PTR),  # msacm32's queue link: never followed by a driver
     ("fdwDriver", DWORD), ("dwDriver", DWORD_PTR),
-    # msacm32's own fields (the recorded addresses of the prepared buffers: identity only)
+    # msacm32's own fields: it checks the prepared copies of pbSrc/pbDst, drivers do not read them
     ("fdwPrepared", DWORD), ("dwPrepared", DWORD_PTR), ("pbPreparedSrc", DWORD_PTR),
     ("cbPreparedSrcLength", DWORD), ("pbPreparedDst", DWORD_PTR), ("cbPreparedDstLength", DWORD),
     pack=1,
