@@ -27,11 +27,3 @@ def memory_json(blocks: Iterable[MemoryBlock], message: MessageMemory | None, ar
                 blobs: Mapping[str, bytes]) -> list[dict]:
     return [block_json(b, message, arch, blobs) for b in blocks]
 
-
-def memory_text(blocks: Iterable[MemoryBlock]) -> str:
-    """The blocks in one line: lparam1.lpOutput 230400B (truncated), ..."""
-    def one(b: MemoryBlock) -> str:
-        flag = " unreadable" if b.unreadable else f" ({b.captured} kept)" if b.truncated else ""
-        return f"{b.path} {b.size}B{flag}"
-    return ", ".join(one(b) for b in blocks)
-
