@@ -32,9 +32,9 @@ def run_dll_target(recording: Recording, target: Target, *, threads: Threads, ti
         call, memory = calls[result.seq]
         if result.kind is OutcomeKind.FAULT:
             return Outcome(OutcomeKind.FAULT, seq=call.seq, msg=call.msg, code=result.code, module=result.module,
-                           offset=result.offset), Compared(outputs, size, None)
+                           offset=result.offset, cls=call.cls), Compared(outputs, size, None)
         if result.kind is OutcomeKind.HANG:
-            return Outcome(OutcomeKind.HANG, seq=call.seq, msg=call.msg), Compared(outputs, size, None)
+            return Outcome(OutcomeKind.HANG, seq=call.seq, msg=call.msg, cls=call.cls), Compared(outputs, size, None)
         try:
             check_return(call, result.result, recording.outcome)
         except Diverged as diverged:
@@ -43,7 +43,7 @@ def run_dll_target(recording: Recording, target: Target, *, threads: Threads, ti
             compared = compare_outputs(recording, call.seq, memory.name, memory.reads, result.memory)
             outputs, size = outputs + compared.outputs, size + compared.bytes
             if compared.difference is not None:
-                return compared.difference.outcome(call.msg), Compared(outputs, size, compared.difference)
+                return compared.difference.outcome(call), Compared(outputs, size, compared.difference)
     return COMPLETED, Compared(outputs, size, None)
 
 

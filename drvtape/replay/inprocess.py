@@ -71,12 +71,12 @@ def drive(recording: Recording, running: RunningDriver, proc: Callable, *, threa
         return COMPLETED, done
     call = next(c for c in calls if c.seq == done.unit.label)
     if done.kind is OutcomeKind.HANG:
-        return Outcome(OutcomeKind.HANG, seq=call.seq, msg=call.msg), done
+        return Outcome(OutcomeKind.HANG, seq=call.seq, msg=call.msg, cls=call.cls), done
     if done.kind is OutcomeKind.DIVERGED:
         return done.error.outcome, done
     fault = fault_of(done.error)
     return Outcome(OutcomeKind.FAULT, seq=call.seq, msg=call.msg, code=fault.code, module=fault.module,
-                   offset=fault.offset), done
+                   offset=fault.offset, cls=call.cls), done
 
 
 def _compare_outputs(recording: Recording, call, planned: CallMemory, outputs: dict, tally: OutputTally | None) -> None:
@@ -87,4 +87,4 @@ def _compare_outputs(recording: Recording, call, planned: CallMemory, outputs: d
     if tally is not None:
         tally.add(compared)
     if compared.difference is not None:
-        raise Diverged(compared.difference.outcome(call.msg))
+        raise Diverged(compared.difference.outcome(call))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from drvtape.replay.memory import OutputRead, segments
 from drvtape.schema.outcome import Outcome, OutcomeKind
-from drvtape.schema.recording import Recording
+from drvtape.schema.recording import RecordedCall, Recording
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,12 @@ class MemoryDifference:
         replayed = "nothing" if self.replayed is None else f"0x{self.replayed:02X}"
         return f"seq {self.seq} {self.name}: {where} (recorded 0x{self.recorded:02X}, replayed {replayed})"
 
-    def outcome(self, msg: int) -> Outcome:
+    def outcome(self, call: RecordedCall) -> Outcome:
         """The run's outcome: diverged at this call."""
         where = f"{self.path}.{self.field}" if self.field else self.path
-        return Outcome(OutcomeKind.DIVERGED, self.seq, msg, expected=f"{where} byte {self.offset} = 0x{self.recorded:02X}",
-                       actual="nothing" if self.replayed is None else f"0x{self.replayed:02X}")
+        return Outcome(OutcomeKind.DIVERGED, self.seq, call.msg, expected=f"{where} byte {self.offset} = "
+                       f"0x{self.recorded:02X}", actual="nothing" if self.replayed is None else f"0x{self.replayed:02X}",
+                       cls=call.cls)
 
 
 @dataclass(frozen=True)
