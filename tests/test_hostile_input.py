@@ -18,6 +18,7 @@ from drvtape.replay import load_recording, replay_recording
 from drvtape.runtime.pointers import ctypes_arg, python_arg
 from drvtape.runtime.targets import parse_target
 from drvtape.formats.jsonl import parse_jsonl
+from drvtape.formats.host_memory import MAX_PAYLOAD, payload_image
 from drvtape.schema.payloads import MAX_PAYLOAD_BYTES, MAX_TEXT_CHARS, RawBytes, WideString
 from drvtape.store import Store
 
@@ -111,6 +112,8 @@ def test_a_dll_replay_sends_recorded_addresses_as_values_and_payloads_as_data(tm
 
 # ---- payload caps -------------------------------------------------------------------------------
 
+ASTRAL = "\U0001d11e"  # MUSICAL SYMBOL G CLEF: two UTF-16 code units
+
 
 @pytest.mark.parametrize("payload", [
     {"type": "wstr", "text": "x" * (MAX_TEXT_CHARS + 1)},
@@ -134,6 +137,21 @@ def test_payloads_at_the_cap_are_accepted():
                 "lparam2": {"type": "bytes", "hex": "ab" * MAX_PAYLOAD_BYTES}}
     [(_, events)] = parse_jsonl(_session([(3, 0, 0, 1, payloads)]), "cap.jsonl")
     assert len(events[0].payload.lparam2.hex) == 2 * MAX_PAYLOAD_BYTES
+
+
+@pytest.mark.parametrize("payload", [
+    {"type": "wstr", "text": ASTRAL * MAX_TEXT_CHARS},
+    {"type": "bytes", "hex": "ab" * MAX_PAYLOAD_BYTES},
+    {"type": "DRVCONFIGINFO", "section": ASTRAL * MAX_TEXT_CHARS, "alias": ASTRAL * MAX_TEXT_CHARS},
+    {"type": "ACMDRVOPENDESCW", "cbStruct": 48, "fccType": 1, "fccComp": 0, "dwVersion": 0, "dwFlags": 0,
+     "dwError": 0, "section": ASTRAL * MAX_TEXT_CHARS, "alias": ASTRAL * MAX_TEXT_CHARS, "dnDevNode": 0},
+], ids=["wstr", "bytes", "DRVCONFIGINFO", "ACMDRVOPENDESCW"])
+def test_every_payload_an_import_accepts_fits_what_drvhost_takes(payload):
+    """Issue 18 item 10: a 32,768-character string imported, then refused by dll replay. The
+    worst case: characters outside the BMP, a surrogate pair (4 bytes) each in UTF-16."""
+    [(_, events)] = parse_jsonl(_session([(3, 0, 0, 1, {"lparam2": payload})]), "cap.jsonl")
+    image, _ = payload_image(events[0].payload.lparam2.model_dump(mode="json"))
+    assert len(image) <= MAX_PAYLOAD
 
 
 # ---- dll: loads only the path given -------------------------------------------------------------

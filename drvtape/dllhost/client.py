@@ -49,18 +49,26 @@ def run_dll(path: str, calls: Sequence[HostCall], *, timeout_s: float = 5.0,
 
 
 def run_host(path: str, calls: Sequence[HostCall], *, timeout_s: float = 5.0,
-             stop_on_divergence: bool = True, only_differences: bool = False) -> HostRun:
+             stop_on_divergence: bool = True, only_differences: bool = False,
+             end: p.HostEnd = p.HostEnd.TERMINATE, env_extra: dict[str, str] | None = None) -> HostRun:
     """run_dll's run, timed. With only_differences the host compares each result with its
-    expect itself and reports only the calls without one and those that diverge (DRV_OPEN:
-    zero vs nonzero), so nothing is decoded for a call that matched."""
+    expect itself and reports only the calls without one, those that diverge (DRV_OPEN:
+    zero vs nonzero) and those that read memory back, so nothing is decoded for a call that
+    matched. `end` says how the host ends after the last call, env_extra is added to its
+    environment (the tap's configuration, when recording)."""
     if not os.path.isfile(path):
         raise DrvtapeError(f"no such driver DLL: {path}")
     encode_started = time.perf_counter()
     dense = {t: i for i, t in enumerate(sorted({c.thread for c in calls}))}
+    if len(dense) > p.MAX_HOST_THREADS:
+        raise DrvtapeError(f"{len(dense)} threads: drvhost runs at most {p.MAX_HOST_THREADS} "
+                           "(--threads serial runs every call on one)")
     batch = p.encode_batch(calls, [dense[c.thread] for c in calls])
     encode_s = time.perf_counter() - encode_started
-    hello = p.encode_hello(wine.windows_path(path), timeout_s, stop_on_divergence, only_differences)
+    hello = p.encode_hello(wine.windows_path(path), timeout_s, stop_on_divergence, only_differences, end)
     argv, env = wine.command(build_drvhost())
+    if env_extra:
+        env = {**(env if env is not None else os.environ), **env_extra}
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
     try:
         run = _HostConversation(proc, calls).run(hello, batch)
@@ -168,7 +176,8 @@ class _HostConversation:
         """The host's own watchdog went quiet too (the driver stopped every thread): kill it and
         report a hang at the oldest call without a result. Returns the host had buffered are
         lost with it (and with only_differences matching ones are never sent), so this can be
-        a call earlier than the one that hung."""
+        a call earlier than the one that hung, unless that call had the host write them out
+        first (HostCall.flush_first)."""
         self.proc.kill()
         answered = {r.seq for r in results}
         pending = next((c for c in self.calls if c.seq not in answered), None)

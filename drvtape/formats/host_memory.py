@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from drvtape.errors import DrvtapeError
+from drvtape.schema.payloads import MAX_PAYLOAD_BYTES
 
 ALLOC, WRITE, PATCH, FREE, READ = range(1, 6)
 _OP = struct.Struct("<IIQQII")
@@ -79,7 +80,11 @@ def payload_ops(payload: dict, block: int) -> tuple[HostOp, ...]:
             *(patch(block, at, POINTER_WIDTH, block, target) for at, target in relocs), free(block))
 
 
-MAX_PAYLOAD = 65536
+# Room for the largest payload the schema admits, so every session an import or a workload
+# accepts can be sent to a DLL: a struct with two strings of MAX_TEXT_CHARS characters, each
+# a surrogate pair in UTF-16 when outside the BMP (ACMDRVOPENDESCW, 262,202 bytes). drvhost's
+# own bound is per block (MAX_BLOCK in native/drvhost/host_memory.c), far above it.
+MAX_PAYLOAD = 8 * MAX_PAYLOAD_BYTES
 _M64 = (1 << 64) - 1
 _M32 = (1 << 32) - 1
 

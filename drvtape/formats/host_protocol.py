@@ -3,16 +3,18 @@
 Everything is little-endian. Python -> host, on the host's stdin:
 
   hello   u32 magic 'DRVH' (0x48565244), u16 version (3), u16 flags (bit 0: stop on
-          divergence; bit 1: only differences, a RETURN only for a call without an expect,
-          whose result diverges from it, or that read memory back), u32 timeout_ms (per
-          call), u32 path_units, then the DLL path as
-          path_units UTF-16 code units (no NUL).
+          divergence; bit 1: FreeLibrary the DLL after the last call; bit 2: end with
+          ExitProcess, so DLLs see a process-exit detach, instead of TerminateProcess;
+          bit 3: only differences, a RETURN only for a call without an expect, whose result
+          diverges from it, or that read memory back), u32 timeout_ms (per call),
+          u32 path_units, then the DLL path as path_units UTF-16 code units (no NUL).
   The host loads the DLL and answers READY (or ERROR, then exits).
   batch   u32 n_calls, u32 n_threads, u32 n_blocks, u32 n_after, u64 ops_bytes,
           then n_calls call records of 64 bytes:
             u64 driver_id, u64 hdrvr, i64 lparam1, i64 lparam2, i64 expect,
             u32 msg, u32 thread, u32 flags (1: expect is valid, 2: lparam1 is a block id,
-            4: lparam2 is a block id), u32 n_ops (its memory ops),
+            4: lparam2 is a block id, 8: write out the buffered RETURNs before issuing it),
+            u32 n_ops (its memory ops),
             u32 id_from (index of the DRV_OPEN that produced driver_id, or 0xFFFFFFFF:
             then the host maps driver_id by the recorded result of DRV_OPENs),
             u32 n_after (how many dependencies it has)
@@ -37,12 +39,13 @@ followed by tail_len bytes:
   8 MEMORY     a = block id, b = offset, tail = the bytes (kept as bytes) a READ op asked
                for; a call's MEMORY records come before its RETURN
 RETURN records are buffered by the host and flushed when its buffer fills, every ~200 ms,
-and before DONE, FAULT, HANG and ERROR. After FAULT, HANG or ERROR the host is gone.
+before a call with flag 8, and before DONE, FAULT, HANG and ERROR. After FAULT, HANG or ERROR the host is gone.
 """
 from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
+from enum import IntEnum
 from typing import NamedTuple
 
 from drvtape.formats.host_calls import HostCall
@@ -51,11 +54,23 @@ from drvtape.formats.host_memory import encode_ops, payload_ops
 MAGIC = 0x48565244
 VERSION = 3
 FLAG_STOP_ON_DIVERGENCE = 1
-FLAG_ONLY_DIFFERENCES = 2
+FLAG_ONLY_DIFFERENCES = 8
+MAX_HOST_THREADS = 2048  # MAX_THREADS in host_batch.h; 2,000 took 2.3 s under Wine 8.0, 4,096 took 146 s
+
+
+class HostEnd(IntEnum):
+    """How the host ends after the last call (hello flags): a replay ends with TerminateProcess,
+    so the driver's DllMain sees no detach the session did not hold; a recording through the
+    tap ends as an application would, unloading the driver or exiting with it loaded."""
+
+    TERMINATE = 0
+    UNLOAD = 2
+    EXIT = 4
 
 CALL_HAS_EXPECT = 1
 CALL_P1 = 2
 CALL_P2 = 4
+CALL_FLUSH_FIRST = 8
 
 READY, RETURN, HEARTBEAT, DONE, FAULT, HANG, ERROR, MEMORY = range(1, 9)
 
@@ -67,9 +82,11 @@ RECORD = struct.Struct("<IIqqII")
 _M64 = (1 << 64) - 1
 
 
-def encode_hello(dll_path: str, timeout_s: float, stop_on_divergence: bool, only_differences: bool = False) -> bytes:
+def encode_hello(dll_path: str, timeout_s: float, stop_on_divergence: bool, only_differences: bool = False,
+                 end: HostEnd = HostEnd.TERMINATE) -> bytes:
     units = dll_path.encode("utf-16-le", "surrogatepass")
-    flags = (FLAG_STOP_ON_DIVERGENCE if stop_on_divergence else 0) | (FLAG_ONLY_DIFFERENCES if only_differences else 0)
+    flags = (FLAG_STOP_ON_DIVERGENCE if stop_on_divergence else 0) | end
+    flags |= FLAG_ONLY_DIFFERENCES if only_differences else 0
     timeout_ms = max(1, min(int(timeout_s * 1000), 0xFFFFFFFF))
     return _HELLO.pack(MAGIC, VERSION, flags, timeout_ms, len(units) // 2) + units
 
@@ -83,7 +100,7 @@ def encode_batch(calls: Sequence[HostCall], threads: Sequence[int]) -> bytes:
     after: list[int] = []
     n_blocks = max((op.block for c in calls for op in c.ops), default=0)
     for call, thread in zip(calls, threads):
-        flags = 0 if call.expect is None else CALL_HAS_EXPECT
+        flags = (0 if call.expect is None else CALL_HAS_EXPECT) | (CALL_FLUSH_FIRST if call.flush_first else 0)
         l1, l2, call_ops = call.lparam1, call.lparam2, call.ops
         if call.block1 is not None:
             flags, l1 = flags | CALL_P1, call.block1

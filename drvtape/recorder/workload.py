@@ -7,61 +7,20 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from drvtape.errors import DrvtapeError
 from drvtape.recorder.ending import close_after
 from drvtape.recorder.hook import Durability, Recorder
-from drvtape.runtime.schedule import StopRun, Threads, Unit, run_schedule
+from drvtape.recorder.steps import Step, step_runner
+from drvtape.recorder.tapped import record_through_tap
+from drvtape.runtime.schedule import Threads, Unit, run_schedule
 from drvtape.runtime.system import DriverSystem
 from drvtape.runtime.targets import Target
 from drvtape.schema.events import Ending, EndReason
-from drvtape.schema.messages import DRV_CLOSE, DRV_OPEN, message_name, parse_message, pointer_kind
-from drvtape.schema.payloads import MAX_TEXT_CHARS, WideString, admits
-from drvtape.schema.values import as_signed64, fits_64_bits
-
-Param = int | str
-
-
-class Step(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    action: Literal["open", "send", "close", "shutdown", "exit"]
-    instance: str | None = Field(None, min_length=1, max_length=200)
-    msg: int | None = None
-    lparam1: Param = 0
-    lparam2: Param = 0
-    thread: str = Field("main", min_length=1, max_length=200)
-
-    @field_validator("msg", "lparam1", "lparam2", mode="before")
-    @classmethod
-    def _not_boolean(cls, value):
-        if isinstance(value, bool):  # TOML true is not the number 1
-            raise ValueError("a boolean is not a message or an LPARAM: give a number")
-        return value
-
-    @field_validator("msg", mode="before")
-    @classmethod
-    def _message(cls, value):
-        if isinstance(value, str):
-            return parse_message(value)
-        if isinstance(value, int) and not 0 <= value <= 0xFFFFFFFF:
-            raise ValueError("a message number is a UINT: 0..0xFFFFFFFF")
-        return value
-
-    @field_validator("lparam1", "lparam2")
-    @classmethod
-    def _lparam(cls, value):
-        if isinstance(value, int):
-            if not fits_64_bits(value):
-                raise ValueError("an LPARAM is 64 bits: -2**63..2**64-1")
-            return as_signed64(value)  # LPARAM is signed: 0xFFFFFFFFFFFFFFFF means -1
-        if len(value) > MAX_TEXT_CHARS:  # checked here, before the session is begun
-            raise ValueError(f"a string LPARAM of {len(value)} characters is too long: at most {MAX_TEXT_CHARS}")
-        return value
-
+from drvtape.schema.messages import DRV_CLOSE, DRV_OPEN, message_name, pointer_kind
+from drvtape.schema.payloads import WideString, admits
 
 class Workload(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -73,6 +32,7 @@ class Workload(BaseModel):
 class RecordedWorkload:
     session_id: str
     ending: Ending
+    notes: tuple[str, ...] = ()  # through the tap: why the run stopped early, what the tape lost
 
 
 def load_workload(path: str | Path) -> Workload:
@@ -163,14 +123,15 @@ def _check_order(workload: Workload, text: str, source: str) -> None:
 
 def record_workload(workload: Workload, target: Target, db, *, threads: Threads = Threads.FAITHFUL,
                     timeout: float = 5.0, durability: Durability = Durability.BATCHED) -> RecordedWorkload:
-    """Run the workload against a fresh driver under the hook and store the session."""
+    """Run the workload against a fresh driver and store the session: under the hook in this
+    process (sim:, py:), or through the tap in a drvhost process (dll:, recorder/tapped.py)."""
     if not target.in_process:
-        raise DrvtapeError(f"{target.spec}: recording a workload needs an in-process target (sim: or py:); "
-                           "record a real driver with the drvtap proxy")
+        return RecordedWorkload(*record_through_tap(workload.steps, target, db, threads=threads, timeout=timeout,
+                                                    durability=durability))
     running = target.start()
     recorder = Recorder(db, driver=target.spec, target=target.spec, source="workload", durability=durability)
     system = DriverSystem(recorder.wrap(running.proc))
-    units = [Unit(step.thread, _step_runner(system, step, recorder, n), n)
+    units = [Unit(step.thread, step_runner(system, step, n, recorder.mark), n)
              for n, step in enumerate(workload.steps, 1)]
     done = run_schedule(units, running.coordinator, threads=threads, cooperative=running.cooperative,
                         timeout=timeout)
@@ -178,24 +139,3 @@ def record_workload(workload: Workload, target: Target, db, *, threads: Threads 
     if ending.reason is EndReason.UNKNOWN:  # not the driver's failure: ours or the user's
         raise done.error
     return RecordedWorkload(str(recorder.session_id), ending)
-
-
-def _step_runner(system: DriverSystem, step: Step, recorder: Recorder, number: int):
-    def run():
-        if step.action == "exit":
-            raise StopRun("the workload's exit step")
-        if step.action == "open":
-            system.open(step.instance, step.lparam1, step.lparam2)
-            return
-        inst = system.instance(step.instance) if step.instance else None
-        if step.instance and inst is None:
-            recorder.mark(f"step {number} ({step.action} {step.instance}) skipped: the instance is not open")
-            return
-        if step.action == "send":
-            system.send(inst, step.msg, step.lparam1, step.lparam2)
-        elif step.action == "close":
-            system.close(inst, step.lparam1, step.lparam2)
-        else:
-            system.shutdown(inst)
-
-    return run

@@ -52,12 +52,18 @@ def _memory(recording: Recording, plan: MemoryPlan | None) -> list[CallMemory | 
 
 
 def host_calls(recording: Recording, threads: Threads, plan: MemoryPlan | None = None) -> list[HostCall]:
+    # A driver that freezes its whole host (every thread suspended, the watchdog's too) is
+    # noticed by the client's silence, and the returns the host still held are lost with it:
+    # the hang would be reported at the oldest call without a result (seq 1 for the freezer
+    # test driver), not at its call. So the host writes them out before the recorded hang.
+    hung_at = recording.outcome.seq if recording.outcome.kind is OutcomeKind.HANG else None
     out = []
     for c, order, memory in zip(recording.calls, call_orders(recording.calls), _memory(recording, plan)):
         call = HostCall(seq=c.seq, thread=0 if threads == Threads.SERIAL else c.thread, driver_id=c.driver_id,
                         hdrvr=c.hdrvr, msg=c.msg, lparam1=c.lparam1, lparam2=c.lparam2,
                         payload1=_payload(c.payload, "lparam1"), payload2=_payload(c.payload, "lparam2"),
-                        expect=c.result, after=order.after, id_from=order.id_from)
+                        expect=c.result, after=order.after, id_from=order.id_from,
+                        flush_first=c.seq == hung_at)
         if memory is not None and memory.ops:
             call = replace(call, ops=memory.ops, block1=memory.block1, block2=memory.block2,
                            payload1=None if memory.block1 else call.payload1,

@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 
 SCHEMA_VERSION = 5  # 1: first release; 2: events.chain; 3: sessions.header_link, SESSIONS_STORED;
-# 5: blobs, sessions.arch
+# 4: message_names and the views for other tools (drvtape.store.views); 5: blobs, sessions.arch
 # drvtape_meta key: how many sessions were ever stored here (a removed session leaves it higher)
 SESSIONS_STORED = "sessions_stored"
 APPLICATION = "drvtape"
@@ -79,4 +79,13 @@ blobs = sa.Table(
     sa.Column("sha256", sa.String(64), primary_key=True),
     sa.Column("size", sa.BigInteger, nullable=False),
     sa.Column("data", sa.LargeBinary, nullable=False),
+)
+
+# names of message codes, for the views (drvtape.store.views); driver_class '' is every driver's
+message_names = sa.Table(
+    "message_names",
+    metadata,
+    sa.Column("driver_class", sa.String(64), primary_key=True),
+    sa.Column("code", sa.BigInteger, primary_key=True),
+    sa.Column("name", sa.String(128), nullable=False),
 )

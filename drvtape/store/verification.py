@@ -18,8 +18,9 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from drvtape.schema.details import DamagedDetail
 from drvtape.schema.memory.captured import MemoryBlock, blob_key
-from drvtape.schema.rows import ROW_COLUMNS
+from drvtape.schema.rows import ROW_COLUMNS, EventRow
 from drvtape.store import chain, codec
 from drvtape.store import tables as t
 from drvtape.store.blobs import load_blobs, row_blocks
@@ -41,10 +42,9 @@ def verify_session(conn: Connection, session_pk: int) -> list[tuple[int, str]]:
     tip = chain.genesis(session_id)
     blocks: list[tuple[int, MemoryBlock]] = []
     for expected_seq, stored_row in enumerate(stored, 1):
-        values = stored_row[:-1]
-        if "None" in values or any(type(v) is not int and v is not None for v in values[:-1]):
+        row, link = _decoded(stored_row[:-1]), stored_row.chain
+        if row is None:
             return [(expected_seq, f"seq {expected_seq} holds a value drvtape never writes: altered")]
-        row, link = codec.from_db_row(values), stored_row.chain
         if row.seq != expected_seq:
             return [(expected_seq, f"seq {expected_seq} is missing: an event was removed")]
         tip = chain.link(tip, row)
@@ -77,6 +77,17 @@ def _first_bad_blob(conn: Connection, blocks: list[tuple[int, MemoryBlock]]) -> 
         if len(data) != b.captured or blob_key(data) != b.sha256:
             return seq, f"seq {seq}: the captured bytes of {b.path} (blob {b.sha256[:16]}) do not match their hash: altered"
     return None
+
+
+def _decoded(values) -> EventRow | None:
+    """A stored row's values decoded; None when they hold a value drvtape never writes (the
+    text 'None', text in an integer column, a call without a msg)."""
+    if "None" in values or any(type(v) is not int and v is not None for v in values[:-1]):
+        return None
+    try:
+        return codec.from_db_row(values)
+    except DamagedDetail:
+        return None
 
 
 def removed_sessions(conn: Connection) -> int:

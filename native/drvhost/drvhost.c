@@ -9,17 +9,18 @@
  * in drvtape/formats/host_protocol.py, which is the other end.
  *
  *   hello   u32 magic 'DRVH' (0x48565244), u16 version (3), u16 flags (bit 0: stop on
- *           divergence; bit 1: only differences, a RETURN only for a call without an
- *           expect, whose result diverges from it, or that read memory back), u32
- *           timeout_ms (per call), u32 path_units, then the DLL path as
- *           path_units UTF-16 code units (no NUL).
+ *           divergence; bit 1: FreeLibrary the DLL after the last call; bit 2: end with
+ *           ExitProcess instead of TerminateProcess; bit 3: only differences, a RETURN
+ *           only for a call without an expect, whose result diverges from it, or that
+ *           read memory back), u32 timeout_ms (per call), u32 path_units, then the DLL
+ *           path as path_units UTF-16 code units (no NUL).
  *   The host loads the DLL and answers READY (or ERROR, then exits).
  *   batch   u32 n_calls, u32 n_threads, u32 n_blocks, u32 n_after, u64 ops_bytes,
  *           then n_calls call records of 64 bytes:
  *             u64 driver_id, u64 hdrvr, i64 lparam1, i64 lparam2, i64 expect,
  *             u32 msg, u32 thread, u32 flags (1: expect is valid, 2: lparam1 is a block
- *             id, 4: lparam2 is a block id: the driver gets that block's address),
- *             u32 n_ops (its memory ops),
+ *             id, 4: lparam2 is a block id: the driver gets that block's address, 8: write
+ *             out the buffered RETURNs before issuing it), u32 n_ops (its memory ops),
  *             u32 id_from (index of the DRV_OPEN that produced driver_id, or 0xFFFFFFFF),
  *             u32 n_after (how many dependencies it has)
  *           then n_after u32 call indices: each call's dependencies in call order (the
@@ -46,8 +47,9 @@
  *     7 ERROR      tail = a one-line UTF-8 message (bad input, load failure)
  *     8 MEMORY     a = block id, b = offset, tail = the bytes a READ op asked for; a call's
  *                  MEMORY records come before its RETURN
- *   RETURN records are buffered; the buffer is flushed when full, every ~200 ms, and
- *   before DONE, FAULT, HANG and ERROR. After FAULT, HANG or ERROR the process is gone.
+ *   RETURN records are buffered; the buffer is flushed when full, every ~200 ms, before
+ *   a call with flag 8, and before DONE, FAULT, HANG and ERROR. After FAULT, HANG or
+ *   ERROR the process is gone.
  *
  * Schedule: every distinct thread index gets its own OS thread. A call is released when
  * every earlier call has been issued (entered DriverProc), its own thread's previous
@@ -68,7 +70,9 @@
  * reports the oldest call still in flight once any call has been in flight longer than
  * timeout_ms, and terminates the process.
  * The host ends with TerminateProcess, so the driver's DllMain never sees a detach that
- * the replayed session did not contain.
+ * the replayed session did not contain. Recording a workload through the tap (drvtape
+ * record --target dll:) asks instead for the end an application gives: FreeLibrary after
+ * the last call (the tap's END record), or ExitProcess (its process-exit DETACH record).
  */
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
@@ -87,7 +91,9 @@
 #define MAGIC 0x48565244u
 #define VERSION 3
 #define FLAG_STOP_ON_DIVERGENCE 1u
-#define FLAG_ONLY_DIFFERENCES 2u
+#define FLAG_UNLOAD_AT_END 2u
+#define FLAG_EXIT_AT_END 4u
+#define FLAG_ONLY_DIFFERENCES 8u
 
 #define DRV_OPEN_MSG 3u
 
@@ -106,7 +112,9 @@ static DRIVERPROC driver_proc;
 static volatile LONG loading = 1;
 static DWORD tls_slot = TLS_OUT_OF_INDEXES;
 
-static slot_t load_slot; /* in flight while LoadLibrary runs */
+static HMODULE driver_module;
+static slot_t load_slot; /* in flight while LoadLibrary (or the FreeLibrary at the end) runs */
+static const char *volatile load_what = "loading";
 
 /* Schedule state: calls issued so far, and the stop flag (divergence). */
 static volatile LONG issued;
@@ -141,6 +149,8 @@ static void run_call(uint32_t i, slot_t *s)
     LPARAM l2 = (c->flags & CALL_P2) ? memory_block((uint32_t)c->lparam2) : (LPARAM)c->lparam2;
     uint64_t id = c->id_from == NO_CALL ? map_lookup(c->driver_id)
                   : produced[c->id_from] ? produced[c->id_from] : c->driver_id;
+    if (c->flags & CALL_FLUSH_FIRST)
+        flush_returns();
     LRESULT r = driver_proc((DWORD_PTR)id, (HDRVR)(uintptr_t)c->hdrvr, c->msg, l1, l2);
     LONG64 end = (LONG64)qpc_now();
     int read_back = memory_after(i); /* before any call waiting for this one is released */
@@ -249,7 +259,7 @@ static DWORD WINAPI watchdog(void *running)
         LONG64 now = (LONG64)qpc_now(), st = load_slot.start;
         if (st && now - st > limit) {
             char msg[160];
-            snprintf(msg, sizeof msg, "drvhost: loading the DLL did not finish within %u ms", timeout_ms);
+            snprintf(msg, sizeof msg, "drvhost: %s the DLL did not finish within %u ms", load_what, timeout_ms);
             emit_final(REC_ERROR, NO_CALL, 0, 0, msg, 2);
         }
         for (uint32_t t = 0; slots && t < n_threads; t++) {
@@ -326,7 +336,7 @@ static void load_driver(const WCHAR *path)
     char shown[MAX_PATH * 3] = "";
     WideCharToMultiByte(CP_UTF8, 0, path, -1, shown, sizeof shown, NULL, NULL);
     load_slot.start = (LONG64)qpc_now();
-    HMODULE dll = LoadLibraryW(path);
+    HMODULE dll = driver_module = LoadLibraryW(path);
     DWORD err = GetLastError();
     load_slot.start = 0;
     if (!dll)
@@ -337,6 +347,21 @@ static void load_driver(const WCHAR *path)
     SetUnhandledExceptionFilter(on_unhandled); /* again: DllMain may have replaced it */
     loading = 0;
     emit_now(REC_READY, NO_CALL, (int64_t)(uintptr_t)dll, 0);
+}
+
+/* Every call issued has returned: end as the hello asked (see the header comment). */
+static void end_run(void)
+{
+    if (hello_flags & FLAG_UNLOAD_AT_END) {
+        load_what = "unloading";
+        load_slot.start = (LONG64)qpc_now();
+        FreeLibrary(driver_module);
+        load_slot.start = 0;
+    }
+    if (!(hello_flags & FLAG_EXIT_AT_END))
+        emit_final(REC_DONE, (uint32_t)issued, 0, 0, NULL, 0);
+    emit_now(REC_DONE, (uint32_t)issued, 0, 0);
+    ExitProcess(0);
 }
 
 int wmain(void)
@@ -374,5 +399,5 @@ int wmain(void)
         run_serial(&slots[0]);
     else
         run_threads();
-    emit_final(REC_DONE, (uint32_t)issued, 0, 0, NULL, 0);
+    end_run();
 }

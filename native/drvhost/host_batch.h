@@ -7,11 +7,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MAX_THREADS 256u
+#define MAX_THREADS 2048u /* MAX_HOST_THREADS in drvtape/formats/host_protocol.py */
 
 #define CALL_HAS_EXPECT 1u
 #define CALL_P1 2u /* lparam1 is a block id (host_memory.h) */
 #define CALL_P2 4u
+#define CALL_FLUSH_FIRST 8u
 
 #pragma pack(push, 1)
 typedef struct {

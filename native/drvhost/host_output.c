@@ -80,6 +80,13 @@ void emit_memory(uint32_t index, uint32_t id, uint64_t offset, const void *data,
     ReleaseSRWLockExclusive(&out_lock);
 }
 
+void flush_returns(void)
+{
+    AcquireSRWLockExclusive(&out_lock);
+    flush_locked();
+    ReleaseSRWLockExclusive(&out_lock);
+}
+
 /* A final record: write it with everything buffered before it, then end the process. */
 void __attribute__((noreturn))
 emit_final(uint32_t kind, uint32_t index, int64_t a, int64_t b, const char *tail, UINT exit_code)

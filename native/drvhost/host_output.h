@@ -25,6 +25,8 @@ void emit_now(uint32_t kind, uint32_t index, int64_t a, int64_t b);
 void emit_return(uint32_t index, int64_t result, int64_t ns);
 /* A MEMORY record: len bytes of block id from offset, as call index left them (before its RETURN). */
 void emit_memory(uint32_t index, uint32_t id, uint64_t offset, const void *data, uint64_t len);
+/* The buffered RETURNs written now (before a call that may freeze the whole process). */
+void flush_returns(void);
 /* A final record (DONE, FAULT, HANG, ERROR) after everything buffered; the process ends. */
 void __attribute__((noreturn))
 emit_final(uint32_t kind, uint32_t index, int64_t a, int64_t b, const char *tail, UINT exit_code);

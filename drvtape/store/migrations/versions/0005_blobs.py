@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"  # 0004 (SQL views) is another branch's: the merge re-points this to it
+down_revision = "0004"
 
 
 def upgrade() -> None:
