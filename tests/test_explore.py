@@ -9,7 +9,8 @@ from drvtape.cli.explore import parse_budget
 from drvtape.errors import DrvtapeError
 from drvtape.recorder.workload import load_workload, record_workload
 from drvtape.replay import load_recording
-from drvtape.replay.explore import explore, interleaving, save_findings, windows_ending
+from drvtape.replay.explore import explore, save_findings, windows_ending
+from drvtape.replay.reorder import interleaving
 from drvtape.runtime.targets import parse_target
 from drvtape.schema.messages import message_name
 from drvtape.store import Store

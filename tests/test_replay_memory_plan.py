@@ -11,8 +11,7 @@ from drvtape.schema.memory.captured import Phase, block
 from drvtape.schema.recording import blobs_in
 
 from memory_sessions import (
-    DECODE, DECODE_AT, DST_AT, INFO_AT, SRC_AT, STREAM_AT, memcodec_lookup, memcodec_session, with_output_byte_changed,
-    without_memory,
+    SRC_AT, STREAM_AT, memcodec_lookup, memcodec_session, with_output_byte_changed, without_memory,
 )
 
 
@@ -30,6 +29,7 @@ def test_one_recorded_address_is_one_block_allocated_once_and_freed_after_its_la
     assert {b for o, b in kinds(second) if o == FREE} == ids
     assert (first.block1, first.block2) == (second.block1, second.block2)
     assert [(r.block, r.recorded.path) for r in second.reads] == [(3, "lparam1.pbDst"), (4, "lparam2")]
+    assert [b for o, b in kinds(second) if o == READ] == [3, 4]
 
 
 def test_pointer_fields_are_patched_and_driver_owned_fields_never_written():
@@ -114,3 +114,10 @@ def test_segments_leave_out_skipped_ranges():
     assert segments(10, [(8, 8)]) == [(0, 8)]
     assert segments(8, []) == [(0, 8)]
     assert segments(24, [(0, 4), (2, 4)]) == [(6, 24)]
+
+
+def test_memory_with_x86_layouts_is_refused_for_the_x64_host():
+    session = memcodec_session()
+    x86 = replace(session, header=session.header.model_copy(update={"arch": "x86"}))
+    plan = plan_memory(x86, memcodec_lookup())
+    assert plan.unfaithful.text == "seq 3 FAKE_DECODE: its memory has x86 layouts and drvhost is x64"

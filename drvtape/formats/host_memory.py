@@ -4,6 +4,20 @@ wrote after it returned.
 
 Blocks are named by id (1, 2, ...; 0 is NULL). A block lives from its ALLOC to its FREE and
 may serve many calls; the host knows no layouts, only ids, offsets and bytes.
+
+A recorded DRV_* payload (the older pointer data: a wide string, DRVCONFIGINFO, ICOPEN,
+ACMDRVOPENDESCW, raw bytes) becomes one block for its call: an image of the struct followed
+by the data its pointers point at; each relocation (at, target) patches the address of
+image+target in at image+at. NULL pointers are zero bytes with no relocation.
+
+Layouts, x64:
+- DRVCONFIGINFO (mmsystem.h, which is byte-packed in the Windows SDK and mingw-w64):
+  DWORD dwDCISize @0, LPCWSTR lpszDCISectionName @4, LPCWSTR lpszDCIAliasName @12; 20 bytes.
+- ICOPEN (vfw.h, natural alignment): dwSize @0, fccType @4, fccHandler @8, dwVersion @12,
+  dwFlags @16, LRESULT dwError @24, pV1Reserved @32, pV2Reserved @40, dnDevNode @48; 56 bytes.
+- ACMDRVOPENDESCW (Wine's msacmdrv.h, natural alignment): cbStruct @0, fccType @4,
+  fccComp @8, dwVersion @12, dwFlags @16, dwError @20, pszSectionName @24,
+  pszAliasName @32, dnDevNode @40; 48 bytes (44 if a header packs it: the offsets agree).
 """
 from __future__ import annotations
 
@@ -11,7 +25,7 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from drvtape.formats.host_payloads import payload_image
+from drvtape.errors import DrvtapeError
 
 ALLOC, WRITE, PATCH, FREE, READ = range(1, 6)
 _OP = struct.Struct("<IIQQII")
@@ -59,7 +73,74 @@ def encode_ops(ops: Iterable[HostOp]) -> bytes:
 
 
 def payload_ops(payload: dict, block: int) -> tuple[HostOp, ...]:
-    """A recorded DRV_* payload (host_payloads.py's images) as one block living for its call."""
+    """A recorded DRV_* payload as one block living for its call."""
     image, relocs = payload_image(payload)
     return (alloc(block, len(image)), write(block, 0, image),
             *(patch(block, at, POINTER_WIDTH, block, target) for at, target in relocs), free(block))
+
+
+MAX_PAYLOAD = 65536
+_M64 = (1 << 64) - 1
+_M32 = (1 << 32) - 1
+
+_DRVCONFIGINFO = struct.Struct("<IQQ")
+_ICOPEN = struct.Struct("<IIIIIIQQQII")
+_ACMDRVOPENDESCW = struct.Struct("<IIIIIIQQII")
+
+
+def _wstr(text: str) -> bytes:
+    return text.encode("utf-16-le", "surrogatepass") + b"\0\0"
+
+
+def _with_strings(head: bytes, pointers: dict[int, str | None]) -> tuple[bytes, list[tuple[int, int]]]:
+    """head, then each non-None string 8-aligned after it; pointers maps offset in head -> string."""
+    image = bytearray(head)
+    relocs = []
+    for at, text in pointers.items():
+        if text is None:
+            continue
+        image.extend(b"\0" * (-len(image) % 8))
+        relocs.append((at, len(image)))
+        image.extend(_wstr(text))
+    return bytes(image), relocs
+
+
+def _drvconfiginfo(p: dict) -> tuple[bytes, list[tuple[int, int]]]:
+    head = _DRVCONFIGINFO.pack(_DRVCONFIGINFO.size, 0, 0)
+    return _with_strings(head, {4: p["section"], 12: p["alias"]})
+
+
+def _icopen(p: dict) -> tuple[bytes, list[tuple[int, int]]]:
+    fields = (p["dwSize"], p["fccType"], p["fccHandler"], p["dwVersion"], p["dwFlags"])
+    head = _ICOPEN.pack(*(f & _M32 for f in fields), 0, p["dwError"] & _M64, 0, 0, p["dnDevNode"] & _M32, 0)
+    return head, []
+
+
+def _acmdrvopendescw(p: dict) -> tuple[bytes, list[tuple[int, int]]]:
+    fields = (p["cbStruct"], p["fccType"], p["fccComp"], p["dwVersion"], p["dwFlags"], p["dwError"])
+    head = _ACMDRVOPENDESCW.pack(*(f & _M32 for f in fields), 0, 0, p["dnDevNode"] & _M32, 0)
+    return _with_strings(head, {24: p["section"], 32: p["alias"]})
+
+
+_BUILDERS = {
+    "wstr": lambda p: (_wstr(p["text"]), []),
+    "bytes": lambda p: (bytes.fromhex(p["hex"]), []),
+    "DRVCONFIGINFO": _drvconfiginfo,
+    "ICOPEN": _icopen,
+    "ACMDRVOPENDESCW": _acmdrvopendescw,
+}
+
+
+def payload_image(payload: dict) -> tuple[bytes, list[tuple[int, int]]]:
+    """The image and relocations for one recorded payload; DrvtapeError when it cannot be rebuilt."""
+    kind = payload.get("type")
+    build = _BUILDERS.get(kind)
+    if build is None:
+        raise DrvtapeError(f"cannot rebuild a pointer payload of type {kind!r}")
+    try:
+        image, relocs = build(payload)
+    except (KeyError, TypeError, ValueError) as e:
+        raise DrvtapeError(f"bad {kind} payload: {e!r}") from None
+    if len(image) > MAX_PAYLOAD:
+        raise DrvtapeError(f"{kind} payload of {len(image)} bytes exceeds the {MAX_PAYLOAD}-byte cap")
+    return image, relocs

@@ -3,7 +3,9 @@
 Everything is little-endian. Python -> host, on the host's stdin:
 
   hello   u32 magic 'DRVH' (0x48565244), u16 version (3), u16 flags (bit 0: stop on
-          divergence), u32 timeout_ms (per call), u32 path_units, then the DLL path as
+          divergence; bit 1: only differences, a RETURN only for a call without an expect,
+          whose result diverges from it, or that read memory back), u32 timeout_ms (per
+          call), u32 path_units, then the DLL path as
           path_units UTF-16 code units (no NUL).
   The host loads the DLL and answers READY (or ERROR, then exits).
   batch   u32 n_calls, u32 n_threads, u32 n_blocks, u32 n_after, u64 ops_bytes,
@@ -49,6 +51,7 @@ from drvtape.formats.host_memory import encode_ops, payload_ops
 MAGIC = 0x48565244
 VERSION = 3
 FLAG_STOP_ON_DIVERGENCE = 1
+FLAG_ONLY_DIFFERENCES = 2
 
 CALL_HAS_EXPECT = 1
 CALL_P1 = 2
@@ -64,9 +67,9 @@ RECORD = struct.Struct("<IIqqII")
 _M64 = (1 << 64) - 1
 
 
-def encode_hello(dll_path: str, timeout_s: float, stop_on_divergence: bool) -> bytes:
+def encode_hello(dll_path: str, timeout_s: float, stop_on_divergence: bool, only_differences: bool = False) -> bytes:
     units = dll_path.encode("utf-16-le", "surrogatepass")
-    flags = FLAG_STOP_ON_DIVERGENCE if stop_on_divergence else 0
+    flags = (FLAG_STOP_ON_DIVERGENCE if stop_on_divergence else 0) | (FLAG_ONLY_DIFFERENCES if only_differences else 0)
     timeout_ms = max(1, min(int(timeout_s * 1000), 0xFFFFFFFF))
     return _HELLO.pack(MAGIC, VERSION, flags, timeout_ms, len(units) // 2) + units
 

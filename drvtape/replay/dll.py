@@ -2,23 +2,23 @@
 
 The host runs the whole schedule itself (thread-faithful under the recording's
 happens-before from replay/order.py, ids remapped, the memory behind pointer parameters
-rebuilt from replay/memory.py's plan) and streams back one result per issued call, with
-what the driver wrote; this module turns them into an Outcome with the same comparison as
-in-process replay, plus every output block compared (replay/memcompare.py).
+rebuilt from replay/memory.py's plan), compares each result with the recorded one and sends
+back only the calls that may differ (those without a recorded result, those whose result
+differs) and those that read memory back, with what the driver wrote; this module turns
+them into an Outcome with the same comparison as in-process replay, plus every output block
+compared (replay/memcompare.py).
 """
 
 from dataclasses import replace
 
 from drvtape.dllhost import HostCall, host_available, run_dll
-from drvtape.replay.memcompare import Compared, MemoryDifference, compare_outputs
+from drvtape.replay.memcompare import Compared, compare_outputs
 from drvtape.replay.memory import CallMemory, MemoryPlan
 from drvtape.replay.order import call_orders
 from drvtape.runtime.schedule import Threads
 from drvtape.runtime.targets import Target
 from drvtape.schema.outcome import COMPLETED, Diverged, Outcome, OutcomeKind, check_return
 from drvtape.schema.recording import Recording
-
-NOTHING_COMPARED = Compared(0, 0, None)
 
 
 def run_dll_target(recording: Recording, target: Target, *, threads: Threads, timeout: float,
@@ -27,13 +27,14 @@ def run_dll_target(recording: Recording, target: Target, *, threads: Threads, ti
     host_available()
     calls = {c.seq: (c, m) for c, m in zip(recording.calls, _memory(recording, plan))}
     outputs = size = 0
-    for result in run_dll(target.name, host_calls(recording, threads, plan), timeout_s=timeout):
+    for result in run_dll(target.name, host_calls(recording, threads, plan), timeout_s=timeout,
+                          only_differences=True):
         call, memory = calls[result.seq]
         if result.kind is OutcomeKind.FAULT:
             return Outcome(OutcomeKind.FAULT, seq=call.seq, msg=call.msg, code=result.code, module=result.module,
-                           offset=result.offset), Compared(outputs, size, None)
+                           offset=result.offset, cls=call.cls), Compared(outputs, size, None)
         if result.kind is OutcomeKind.HANG:
-            return Outcome(OutcomeKind.HANG, seq=call.seq, msg=call.msg), Compared(outputs, size, None)
+            return Outcome(OutcomeKind.HANG, seq=call.seq, msg=call.msg, cls=call.cls), Compared(outputs, size, None)
         try:
             check_return(call, result.result, recording.outcome)
         except Diverged as diverged:
@@ -42,16 +43,8 @@ def run_dll_target(recording: Recording, target: Target, *, threads: Threads, ti
             compared = compare_outputs(recording, call.seq, memory.name, memory.reads, result.memory)
             outputs, size = outputs + compared.outputs, size + compared.bytes
             if compared.difference is not None:
-                return memory_divergence(compared.difference, call.msg), Compared(outputs, size, compared.difference)
+                return compared.difference.outcome(call), Compared(outputs, size, compared.difference)
     return COMPLETED, Compared(outputs, size, None)
-
-
-def memory_divergence(difference: MemoryDifference, msg: int) -> Outcome:
-    """The outcome of a run whose driver wrote other bytes than the recording's."""
-    where = f"{difference.path}.{difference.field}" if difference.field else difference.path
-    return Outcome(OutcomeKind.DIVERGED, difference.seq, msg,
-                   expected=f"{where} byte {difference.offset} = 0x{difference.recorded:02X}",
-                   actual="nothing" if difference.replayed is None else f"0x{difference.replayed:02X}")
 
 
 def _memory(recording: Recording, plan: MemoryPlan | None) -> list[CallMemory | None]:

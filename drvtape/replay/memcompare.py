@@ -7,11 +7,13 @@ pointers there: they differ from run to run by nature).
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from drvtape.replay.memory import OutputRead, segments
-from drvtape.schema.recording import Recording
+from drvtape.schema.outcome import Outcome, OutcomeKind
+from drvtape.schema.recording import RecordedCall, Recording
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,13 @@ class MemoryDifference:
             f"{self.path} differs from byte {self.offset}"
         replayed = "nothing" if self.replayed is None else f"0x{self.replayed:02X}"
         return f"seq {self.seq} {self.name}: {where} (recorded 0x{self.recorded:02X}, replayed {replayed})"
+
+    def outcome(self, call: RecordedCall) -> Outcome:
+        """The run's outcome: diverged at this call."""
+        where = f"{self.path}.{self.field}" if self.field else self.path
+        return Outcome(OutcomeKind.DIVERGED, self.seq, call.msg, expected=f"{where} byte {self.offset} = "
+                       f"0x{self.recorded:02X}", actual="nothing" if self.replayed is None else f"0x{self.replayed:02X}",
+                       cls=call.cls)
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,20 @@ def compare_outputs(recording: Recording, seq: int, name: str, reads: Sequence[O
             return Compared(outputs, compared, MemoryDifference(seq, name, read.recorded.path, offset, field,
                                                                 recorded[offset], actual))
     return Compared(outputs, compared, None)
+
+
+class OutputTally:
+    """A run's comparisons added up, from whichever replay thread made them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.total = Compared(0, 0, None)
+
+    def add(self, compared: Compared) -> None:
+        with self._lock:
+            t = self.total
+            self.total = Compared(t.outputs + compared.outputs, t.bytes + compared.bytes,
+                                  t.difference or compared.difference)
 
 
 def _first_difference(recorded: bytes, replayed: bytes, ranges: Sequence[tuple[int, int]]) -> int | None:

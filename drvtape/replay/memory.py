@@ -20,7 +20,6 @@ from drvtape.formats import host_memory as op
 from drvtape.formats.host_memory import HostOp
 from drvtape.replay.memory_facts import Lookup, MessageFacts, NodeFacts, cached
 from drvtape.schema.memory.captured import MemoryBlock, Phase, block
-from drvtape.schema.memory.classes import call_classes, session_class_hint
 from drvtape.schema.recording import RecordedCall, Recording
 
 NULL = 0
@@ -61,8 +60,7 @@ class MemoryPlan:
 def plan_memory(recording: Recording, lookup: Lookup) -> MemoryPlan:
     lookup = cached(lookup)
     calls = recording.calls
-    classes = call_classes(calls, session_class_hint(recording.header.driver if recording.header else None))
-    facts = [lookup(cls, c.msg) for cls, c in zip(classes, calls)]
+    facts = [lookup(c.cls, c.msg) for c in calls]
     unfaithful = next((u for i, (c, f) in enumerate(zip(calls, facts)) if (u := _problem(i, c, f, recording))), None)
     usable = calls[:unfaithful.index] if unfaithful else calls
     blocks = _BlockMap(usable, facts)

@@ -9,7 +9,9 @@
  * in drvtape/formats/host_protocol.py, which is the other end.
  *
  *   hello   u32 magic 'DRVH' (0x48565244), u16 version (3), u16 flags (bit 0: stop on
- *           divergence), u32 timeout_ms (per call), u32 path_units, then the DLL path as
+ *           divergence; bit 1: only differences, a RETURN only for a call without an
+ *           expect, whose result diverges from it, or that read memory back), u32
+ *           timeout_ms (per call), u32 path_units, then the DLL path as
  *           path_units UTF-16 code units (no NUL).
  *   The host loads the DLL and answers READY (or ERROR, then exits).
  *   batch   u32 n_calls, u32 n_threads, u32 n_blocks, u32 n_after, u64 ops_bytes,
@@ -85,6 +87,7 @@
 #define MAGIC 0x48565244u
 #define VERSION 3
 #define FLAG_STOP_ON_DIVERGENCE 1u
+#define FLAG_ONLY_DIFFERENCES 2u
 
 #define DRV_OPEN_MSG 3u
 
@@ -140,7 +143,7 @@ static void run_call(uint32_t i, slot_t *s)
                   : produced[c->id_from] ? produced[c->id_from] : c->driver_id;
     LRESULT r = driver_proc((DWORD_PTR)id, (HDRVR)(uintptr_t)c->hdrvr, c->msg, l1, l2);
     LONG64 end = (LONG64)qpc_now();
-    memory_after(i); /* before any call waiting for this one is released */
+    int read_back = memory_after(i); /* before any call waiting for this one is released */
     if (c->msg == DRV_OPEN_MSG && r && (c->flags & CALL_HAS_EXPECT) && c->expect) {
         produced[i] = (uint64_t)r;
         map_put((uint64_t)c->expect, (uint64_t)r);
@@ -153,8 +156,10 @@ static void run_call(uint32_t i, slot_t *s)
         ReleaseSRWLockExclusive(&sched_lock);
         WakeAllConditionVariable(&sched_cv);
     }
-    emit_return(i, (int64_t)r, ns);
-    if ((hello_flags & FLAG_STOP_ON_DIVERGENCE) && diverges(c, r)) {
+    int differs = diverges(c, r);
+    if (differs || read_back || !(hello_flags & FLAG_ONLY_DIFFERENCES) || !(c->flags & CALL_HAS_EXPECT))
+        emit_return(i, (int64_t)r, ns);
+    if ((hello_flags & FLAG_STOP_ON_DIVERGENCE) && differs) {
         AcquireSRWLockExclusive(&sched_lock);
         stop = 1;
         ReleaseSRWLockExclusive(&sched_lock);

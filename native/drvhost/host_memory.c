@@ -106,8 +106,9 @@ void memory_before(uint32_t i)
     }
 }
 
-void memory_after(uint32_t i)
+int memory_after(uint32_t i)
 {
+    int reads = 0;
     const unsigned char *p = ops_first[i];
     for (uint32_t k = 0; k < calls[i].n_ops; k++) {
         mem_op_t op;
@@ -115,11 +116,14 @@ void memory_after(uint32_t i)
         p += sizeof op;
         if (op.op == OP_WRITE)
             p += padded(op.len);
-        else if (op.op == OP_READ)
+        else if (op.op == OP_READ) {
             emit_memory(i, op.id, op.offset, in_block(i, &op, op.len), op.len);
+            reads++;
+        }
         else if (op.op == OP_FREE && block_at[op.id]) {
             HeapFree(GetProcessHeap(), 0, block_at[op.id]);
             block_at[op.id] = NULL;
         }
     }
+    return reads;
 }

@@ -27,8 +27,9 @@ typedef struct {
 void memory_read_ops(unsigned char *wire, uint64_t ops_bytes, uint32_t n_blocks);
 /* The address of block id (0: NULL). */
 LPARAM memory_block(uint32_t id);
-/* Call i's ALLOC/WRITE/PATCH ops, then (after it returned) its READ and FREE ops. */
+/* Call i's ALLOC/WRITE/PATCH ops, then (after it returned) its READ and FREE ops: how many
+   READs it sent back (its RETURN must follow them, even when only differences are sent). */
 void memory_before(uint32_t i);
-void memory_after(uint32_t i);
+int memory_after(uint32_t i);
 
 #endif

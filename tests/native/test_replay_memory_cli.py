@@ -80,6 +80,10 @@ def test_one_changed_byte_in_a_copy_is_not_reproduced_and_names_the_field(tmp_pa
     assert code == 1
     assert (f'"first_memory_difference": "seq 3 ICM_GETINFO: lparam1.szDescription differs at byte '
             f'{DESCRIPTION_AT + 2} (recorded 0x52, replayed 0x72)"') in stdout
+    code, stdout, _ = run_cli("replay", session, "--db", db, "--target", memcodec_target)
+    assert code == 1
+    assert f"diverged at seq 3 (ICM_GETINFO): expected lparam1.szDescription byte {DESCRIPTION_AT + 2}" in \
+        " ".join(stdout.split())
 
 
 def test_a_derived_session_keeps_the_memory_and_replays_with_it(tmp_path, memcodec_target):
