@@ -27,7 +27,7 @@ from drvtape.schema.events import (
     EVENT_TYPES, CallEvent, EndEvent, Event, FaultEvent, ReturnEvent, SessionHeader,
 )
 from drvtape.schema.memory.captured import SHA256_HEX, blob_key
-from drvtape.schema.recording import BlobLoader
+from drvtape.schema.recording import BlobLoader, no_blobs
 from drvtape.schema.values import INT64_MAX
 
 FORMAT = "drvtape-jsonl"
@@ -64,11 +64,7 @@ def _dumps(obj: dict) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
 
-def _no_blobs(keys: Iterable[str]) -> dict[str, bytes]:
-    return {}
-
-
-def dump_session(header: SessionHeader, events: Iterable[Event], blobs: BlobLoader = _no_blobs,
+def dump_session(header: SessionHeader, events: Iterable[Event], blobs: BlobLoader = no_blobs,
                  written: set[str] | None = None) -> Iterator[str]:
     """The lines of one session, without newlines. blobs gives the bytes the events' memory
     blocks name; written holds the keys of the blob lines this file has already (pass one set

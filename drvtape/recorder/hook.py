@@ -119,7 +119,8 @@ class Recorder:
         @functools.wraps(proc)
         def hooked(driver_id, hdrvr, msg, lparam1, lparam2):
             if type(lparam1) is int and type(lparam2) is int:
-                raw1, raw2, payload, refs = lparam1, lparam2, None, None
+                raw1, raw2, payload = lparam1, lparam2, None  # three names: no tuple built (four would)
+                refs = None
             else:
                 raw1, raw2, payload, refs = recorder._capture_call(msg, lparam1, lparam2)
             if not (0 <= driver_id <= UINT64_MAX and 0 <= hdrvr <= UINT64_MAX and 0 <= msg <= UINT32_MAX

@@ -40,7 +40,8 @@ BlobLoader = Callable[[Iterable[str]], dict[str, bytes]]
 _BLOBS_AHEAD = 64
 
 
-def _no_blobs(_keys: Iterable[str]) -> dict[str, bytes]:
+def no_blobs(_keys: Iterable[str]) -> dict[str, bytes]:
+    """The loader of a recording that holds no captured bytes."""
     return {}
 
 
@@ -54,7 +55,7 @@ class Recording:
     header: SessionHeader
     calls: list[RecordedCall]
     outcome: Outcome  # how the recording ended: completed, fault or hang
-    load_blobs: BlobLoader = field(default=_no_blobs, repr=False, compare=False)
+    load_blobs: BlobLoader = field(default=no_blobs, repr=False, compare=False)
     _blob_cache: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
     _blob_order: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
     _blob_keys: list[str] = field(default_factory=list, repr=False, compare=False)
@@ -91,7 +92,7 @@ class Recording:
         return [sha256, *(k for k in ahead if k not in self._blob_cache)]
 
 
-def recording_from_rows(header: SessionHeader, rows: list[tuple], load_blobs: BlobLoader = _no_blobs) -> Recording:
+def recording_from_rows(header: SessionHeader, rows: list[tuple], load_blobs: BlobLoader = no_blobs) -> Recording:
     threads: dict[int, int] = {}
     calls: dict[int, list] = {}
     results: dict[int, int] = {}
