@@ -218,3 +218,17 @@ def test_a_ref_made_for_one_call_is_recorded_at_its_place_in_the_next():
     nested = lparam1.child("lpInput")
     blocks, _ = capture_blocks((0, nested), Phase.CALL)  # passed on its own, as lParam2
     assert [b.path for b in blocks] == ["lparam2"]
+
+
+def test_events_json_names_the_fields_of_captured_memory(tmp_path, drvtape):
+    db = str(tmp_path / "e.db")
+    record(db, VfwDecoder())
+    done = drvtape("--db", db, "events", "last", "--msg", "ICM_DECOMPRESS", "--kind", "call", "--json")
+    assert done.code == 0, done.stderr
+    first = json.loads(done.stdout)[0]
+    assert first["msg_name"] == "ICM_DECOMPRESS" and first["class"] == "vfw"
+    by_path = {b["path"]: b for b in first["memory"]}
+    header = by_path["lparam1.lpbiInput"]["fields"]
+    assert (header["biWidth"], header["biHeight"], header["biSizeImage"]) == (
+        codec_app.WIDTH, codec_app.HEIGHT, len(FRAMES[0]))
+    assert "fields" not in by_path["lparam1.lpInput"]  # raw frame bytes have no layout
