@@ -34,6 +34,7 @@ def test_a_32_bit_tape_ingests_with_the_x86_icopen_and_the_instance_id_unsigned(
     tape = parse_tape(x86_tape())
     assert tape.problems == []
     (session,) = tape.sessions
+    assert session.header.arch == "x86"  # the captured memory's layouts
     call, opened, close, closed, _ = session.events
     icopen = call.payload.lparam2
     assert (icopen.dwSize, icopen.fccType, icopen.fccHandler, icopen.dwVersion, icopen.dwFlags, icopen.dwError,

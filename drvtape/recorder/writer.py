@@ -15,7 +15,8 @@ class BatchWriter:
     LAST_BACKOFF), never at every hooked call: a flush asked for meanwhile sheds instead
     (`shed` keeps the buffer bounded; drvtape.recorder.losses counts what it drops)."""
 
-    def __init__(self, store: Store, session_pk: int, take: Callable[[], list], give_back: Callable[[list], None],
+    def __init__(self, store: Store, session_pk: int, take: Callable[[], tuple[list, dict]],
+                 give_back: Callable[[list, dict], None],
                  shed: Callable[[BaseException], None], interval: float, batch_rows: int):
         self._store = store
         self._pk = session_pk
@@ -57,14 +58,15 @@ class BatchWriter:
         return self.error is not None and time.monotonic() < self._retry_at
 
     def _write_once(self) -> None:
-        rows = self._take()
+        rows, blobs = self._take()  # blobs: the bytes the rows' memory blocks name, new to the store
         # One transaction per batch: a backlog is committed steadily, not all at the end.
         for start in range(0, len(rows), self._batch_rows):
+            first = {} if start else blobs  # with the first batch: before any row naming them
             try:
-                self._store.append_rows(self._pk, rows[start:start + self._batch_rows])
+                self._store.append_rows(self._pk, rows[start:start + self._batch_rows], first)
                 self.error, self._backoff = None, FIRST_BACKOFF
             except Exception as exc:  # keep the rows; a later try, after the pause, writes them
-                self._give_back(rows[start:])
+                self._give_back(rows[start:], first)
                 self.error = exc
                 self._retry_at = time.monotonic() + self._backoff
                 self._backoff = min(2 * self._backoff, LAST_BACKOFF)

@@ -2,8 +2,8 @@
 
 import sqlalchemy as sa
 
-SCHEMA_VERSION = 4  # 1: first release; 2: events.chain; 3: sessions.header_link, SESSIONS_STORED;
-# 4: message_names and the views for other tools (drvtape.store.views)
+SCHEMA_VERSION = 5  # 1: first release; 2: events.chain; 3: sessions.header_link, SESSIONS_STORED;
+# 4: message_names and the views for other tools (drvtape.store.views); 5: blobs, sessions.arch
 # drvtape_meta key: how many sessions were ever stored here (a removed session leaves it higher)
 SESSIONS_STORED = "sessions_stored"
 APPLICATION = "drvtape"
@@ -38,6 +38,7 @@ sessions = sa.Table(
     sa.Column("origin", sa.String(36)),
     sa.Column("source", sa.String(64), nullable=False),
     sa.Column("header_link", sa.LargeBinary(16)),  # the header's link (drvtape.store.chain.header_link)
+    sa.Column("arch", sa.String(8)),  # x64/x86: the layouts of captured memory; NULL: x64
     sa.Index("ix_sessions_started", "started_us"),
     sa.Index("ix_sessions_machine", "machine"),
 )
@@ -68,6 +69,16 @@ events = sa.Table(
     sa.Index("ix_events_msg_session", "msg", "kind", "session_pk"),
     # faults and ends across sessions
     sa.Index("ix_events_kind_session", "kind", "session_pk"),
+)
+
+# The bytes of captured memory blocks, once per content: events name them by sha256 in their
+# payload (drvtape.schema.details), shared by every session that captured the same bytes.
+blobs = sa.Table(
+    "blobs",
+    metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
 )
 
 # names of message codes, for the views (drvtape.store.views); driver_class '' is every driver's
