@@ -1,7 +1,7 @@
 """The tape format of the native recording proxy (native/drvtap): frames and records.
 
-The format (version 2, and version 1 which older taps wrote; native/drvtap/drvtap.h is the
-writer's copy of this text). A tape is a sequence of frames, little-endian: u32 body length
+The format (version 3, and versions 2 and 1 which older taps wrote; native/drvtap/drvtap.h
+is the writer's copy of this text). A tape is a sequence of frames, little-endian: u32 body length
 (4 .. 1 MiB), u32 CRC32 of the body (zlib's), the body; a body starts with its u32 record type.
 Version 2 is written into mapped chunks of the file that start at multiples of 64 KiB
 (CHUNK_ALIGN): zeros where a frame would start that run to such a boundary or to the end of
@@ -29,6 +29,15 @@ bytes after it is a record its process died writing (torn when nothing intact fo
               Written by a vectored handler for exceptions >= 0xC0000000 raised inside a
               forwarded call (so before any handler runs: a RETURN for the call after it
               means the driver handled the exception)
+    MEMORY 7  (version 3) 52 bytes: type, u32 pid, u32 thread, u32 phase (1 call,
+              2 return), u64 call_seq, u64 address, u64 size (computed by the catalog),
+              u32 captured (bytes that follow), u32 flags (1 truncated at DRVTAP_MEMORY_CAP,
+              2 unreadable: nothing captured), u16 path_len, u16 reserved; then the path
+              (ASCII, e.g. "lparam1.lpbiInput"), then the captured bytes. One block of the
+              memory behind a call's lParam (drvtape.schema.memory's catalog says which),
+              written after its CALL record (phase 1: what the driver reads) or after the
+              call returned and before its RETURN record (phase 2: what it wrote). Not
+              numbered: it names its CALL's seq (drvtape.formats.tape_memory reads it)
 
 Payload kinds: 1 wide string (UTF-16LE, no NUL); 2 ICOPEN (the struct's 56 x64 bytes);
 3 raw bytes; 4 DRVCONFIGINFO (u32 dwDCISize, 2 strings); 5 ACMDRVOPENDESCW (7 u32:
@@ -58,11 +67,12 @@ from typing import NamedTuple
 from pydantic import ValidationError
 
 from drvtape.errors import DrvtapeError
+from drvtape.formats.tape_memory import REC_MEMORY, MemoryRecord, parse_memory
 from drvtape.schema.payloads import AcmDrvOpenDescW, CallPayloads, DrvConfigInfo, IcOpen, RawBytes, WideString
 
 MAGIC = b"DRVTAPE1"
-VERSION = 2
-VERSIONS = (1, 2)  # version 1: written with WriteFile, no padding, no DETACH record
+VERSION = 3
+VERSIONS = (1, 2, 3)  # 1: written with WriteFile, no padding, no DETACH record; 2: no MEMORY record
 CHUNK_ALIGN = 1 << 16
 MAX_BODY = 1 << 20
 RESYNC_CRC_BUDGET = 16  # resynchronizing CRCs at most 16 bytes per byte of the tape (see _resync)
@@ -81,7 +91,7 @@ FAULT = struct.Struct("<IIIIQQQIIQQ")  # 64
 PAYLOAD = struct.Struct("<BBHI")
 ICOPEN = struct.Struct("<IIIIIxxxxqQQIxxxx")  # 56: x64 natural alignment
 ACM_FIELDS = struct.Struct("<7I")
-_TYPE_AT_BODY = re.compile(rb"(?=[\x01-\x06]\x00\x00\x00)")  # a body's u32 record type, 1..6
+_TYPE_AT_BODY = re.compile(rb"(?=[\x01-\x07]\x00\x00\x00)")  # a body's u32 record type, 1..7
 _NONZERO = re.compile(rb"[^\x00]")
 _FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=timezone.utc)
 _new_tuple = tuple.__new__  # a named tuple without _make's second length check: once per record
@@ -313,7 +323,7 @@ class Record(NamedTuple):
     body: bytes
 
 
-def records(data: bytes, problems: list[TapeProblem]) -> Iterator[TapeHeader | Record]:
+def records(data: bytes, problems: list[TapeProblem]) -> Iterator[TapeHeader | Record | MemoryRecord]:
     """The headers and records of every intact frame, in file order; damage and records that
     cannot be read go to problems (see frames)."""
     for offset, body in frames(data, problems):
@@ -323,6 +333,12 @@ def records(data: bytes, problems: list[TapeProblem]) -> Iterator[TapeHeader | R
                 yield parse_header(offset, body)
             except (ValueError, struct.error) as exc:
                 problems.append(TapeProblem(offset, "bad-record", f"{exc} at offset {offset}; its session is skipped"))
+            continue
+        if rtype == REC_MEMORY:
+            try:
+                yield parse_memory(offset, body)
+            except ValueError as exc:
+                problems.append(TapeProblem(offset, "bad-record", f"{exc} at offset {offset}; skipped"))
             continue
         shape = _SHAPES.get(rtype)
         if shape is None:
