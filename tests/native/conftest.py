@@ -4,6 +4,7 @@ In CI (CI=true) a missing Wine or mingw-w64 fails these tests; elsewhere it skip
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,14 @@ def tap(host) -> Path:
 def client(host) -> Path:
     """tapclient.exe (tests/native/clients/tapclient.c): the client the tap tests drive."""
     return compile_pe([Path(__file__).parent / "clients" / "tapclient.c"], flags=["-municode"])
+
+
+@pytest.fixture(scope="session")
+def cross_compilers() -> dict[str, str]:
+    """{"x64": path, "x86": path} of both mingw-w64 C compilers, or skip/fail."""
+    found = {arch: shutil.which(name) for arch, name in
+             (("x64", "x86_64-w64-mingw32-gcc"), ("x86", "i686-w64-mingw32-gcc"))}
+    missing = [arch for arch, path in found.items() if path is None]
+    if missing:
+        unavailable(f"the mingw-w64 compiler for {', '.join(missing)} is not on PATH")
+    return found
