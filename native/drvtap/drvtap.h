@@ -92,6 +92,9 @@
 #define DRVTAP_REC_DETACH 6u
 #define DRVTAP_REC_MEMORY 7u
 #define DRVTAP_MAX_FAULTS 8u
+#define DRVTAP_MEMORY_FIXED 52u /* a MEMORY body's fixed fields, before the path */
+#define DRVTAP_MF_TRUNCATED 1u
+#define DRVTAP_MF_UNREADABLE 2u
 
 #define DRVTAP_P_WSTR 1u
 #define DRVTAP_P_ICOPEN 2u
