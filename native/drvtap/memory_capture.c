@@ -192,6 +192,8 @@ void capture_memory(const dm_message *m, uint32_t phase, uint64_t call_seq, uint
             b->got = readable(addr, want);
             if (b->got < b->size)
                 flags = b->got == 0 && want ? DRVTAP_MF_UNREADABLE : DRVTAP_MF_TRUNCATED;
+            else if (b->size == 0 && !readable(addr, 1))
+                flags = DRVTAP_MF_UNREADABLE; /* e.g. a self-sized header that could not be read */
         }
         if (node->dir & phase)
             write_block(node->path, b, phase, call_seq, pid, flags);
