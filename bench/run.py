@@ -411,6 +411,13 @@ def bench_dll(calls: int) -> dict:
             out["tap_run"] = sys.modules["dllhost_bench"].bench_tap_run()
         except Exception as exc:  # noqa: BLE001
             out["tap_run"] = {"error": f"{type(exc).__name__}: {exc}"}
+    try:
+        import tap_memory_bench
+
+        with step(f"dll: the tap with memory to capture ({calls} messages without, decompresses, converts)"):
+            out["tap_memory"] = tap_memory_bench.bench_tap_memory(calls)
+    except Exception as exc:  # noqa: BLE001
+        out["tap_memory"] = {"error": f"{type(exc).__name__}: {exc}"}
     return out
 
 

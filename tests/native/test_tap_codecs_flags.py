@@ -41,7 +41,7 @@ def test_blocks_over_the_memory_cap_are_cut_there_and_marked_truncated(own_prefi
 def test_unreadable_pointers_are_flagged_and_the_tap_carries_on(host, tap, driver, codec_client, tmp_path):
     tape = tmp_path / "bad.drvtape"
     out = run_client(codec_client, ("badpointer", wine.windows_path(str(tap))), tmp_path,
-                     DRVTAP_REAL=wine.windows_path(driver("vfw_stub")), DRVTAP_TAPE=wine.windows_path(str(tape)))
+                     DRVTAP_REAL=wine.windows_path(driver("codec_stub")), DRVTAP_TAPE=wine.windows_path(str(tape)))
     assert out.splitlines() == ["decompress 0", "query 0", "close 1"]
     calls = taped_calls(tape)
     (decompress,) = by_name(calls, "ICM_DECOMPRESS")

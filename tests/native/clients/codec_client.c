@@ -19,7 +19,12 @@
                                         whose ICDECOMPRESS points at a no-access page (lpbiInput)
                                         and a header claiming a 2 GiB image (lpbiOutput), and
                                         ICM_DECOMPRESS_QUERY with lParam1 a no-access page: for
-                                        a driver that reads none of it (vfw_stub)
+                                        a driver that reads none of it (codec_stub)
+     codec_client bench DLL N D C       call DLL's DriverProc directly (codec_stub, or the tap in
+                                        front of it): after DRV_OPEN of a VfW and an ACM instance,
+                                        N x DRV_USER+1 (no memory), D x ICM_DECOMPRESS of a 320x240
+                                        24-bit frame, C x ACMDM_STREAM_CONVERT of 4 KiB; prints the
+                                        mean ns per message of each
    Exit 0 when everything worked, 1 when a call failed (named on stdout), 2 on bad usage.
    Built by the tests with -municode and the import libraries avifil32, msvfw32, msacm32, winmm. */
 #define WIN32_LEAN_AND_MEAN
@@ -37,7 +42,12 @@
 #include <string.h>
 #include <wchar.h>
 
+#include "../wine_msacmdrv.h"
+
 #define ACM_SOURCE_BYTES 4096u
+#define ACMDM_STREAM_CONVERT (ACMDM_BASE + 79) /* Wine's msacmdrv.h */
+#define BENCH_W 320
+#define BENCH_H 240
 
 static uint32_t crc32(const void *data, size_t n)
 {
@@ -422,6 +432,52 @@ static int bad_pointers(const wchar_t *driver)
     return 0;
 }
 
+typedef LRESULT(WINAPI *driverproc_fn)(DWORD_PTR, HDRVR, UINT, LPARAM, LPARAM);
+
+static double ns_per_call(driverproc_fn proc, DWORD_PTR id, UINT msg, LPARAM l1, LPARAM l2, long n)
+{
+    LARGE_INTEGER f, t0, t1;
+    QueryPerformanceFrequency(&f);
+    QueryPerformanceCounter(&t0);
+    for (long i = 0; i < n; i++)
+        proc(id, (HDRVR)(uintptr_t)0x7E10, msg, l1, l2);
+    QueryPerformanceCounter(&t1);
+    return (double)(t1.QuadPart - t0.QuadPart) * 1e9 / (double)f.QuadPart / (double)n;
+}
+
+static int bench(const wchar_t *dll, long n, long decompresses, long converts)
+{
+    HMODULE module = LoadLibraryW(dll);
+    driverproc_fn proc = module ? (driverproc_fn)(void *)GetProcAddress(module, "DriverProc") : NULL;
+    if (!proc || n < 1 || decompresses < 1 || converts < 1)
+        return 2;
+    HDRVR h = (HDRVR)(uintptr_t)0x7E10;
+    ICOPEN vopen = {.dwSize = sizeof vopen, .fccType = ICTYPE_VIDEO, .fccHandler = mmioFOURCC('s', 't', 'u', 'b'),
+                    .dwFlags = ICMODE_DECOMPRESS};
+    struct { /* ACMDRVOPENDESCW of Wine's msacmdrv.h (48 bytes on x64): its first fields */
+        DWORD cbStruct, fccType, fccComp, dwVersion, dwFlags, dwError;
+        LPCWSTR pszSectionName, pszAliasName;
+        DWORD dnDevNode;
+    } aopen = {.cbStruct = sizeof aopen, .fccType = ACMDRIVERDETAILS_FCCTYPE_AUDIOCODEC};
+    proc(0, h, DRV_LOAD, 0, 0);
+    proc(0, h, DRV_ENABLE, 0, 0);
+    DWORD_PTR video = (DWORD_PTR)proc(0, h, DRV_OPEN, 0, (LPARAM)&vopen);
+    DWORD_PTR audio = (DWORD_PTR)proc(0, h, DRV_OPEN, 0, (LPARAM)&aopen);
+    static uint8_t frame_in[9853], frame_out[BENCH_W * BENCH_H * 3], src[ACM_SOURCE_BYTES], dst[4 * ACM_SOURCE_BYTES];
+    BITMAPINFOHEADER packed = {sizeof packed, BENCH_W, BENCH_H, 1, 24, mmioFOURCC('c', 'v', 'i', 'd'),
+                               sizeof frame_in, 0, 0, 0, 0};
+    BITMAPINFOHEADER rgb = {sizeof rgb, BENCH_W, BENCH_H, 1, 24, BI_RGB, sizeof frame_out, 0, 0, 0, 0};
+    ICDECOMPRESS icd = {0, &packed, frame_in, &rgb, frame_out, 0};
+    WAVEFORMATEX adpcm = {WAVE_FORMAT_ADPCM, 1, 8000, 4096, 256, 4, 0}, pcm = {WAVE_FORMAT_PCM, 1, 8000, 16000, 2, 16, 0};
+    ACMDRVSTREAMINSTANCE stream = {.cbStruct = sizeof stream, .pwfxSrc = &adpcm, .pwfxDst = &pcm};
+    ACMDRVSTREAMHEADER head = {.cbStruct = sizeof head, .pbSrc = src, .cbSrcLength = sizeof src, .pbDst = dst,
+                               .cbDstLength = sizeof dst};
+    printf("nomemory %.1f ns/call\n", ns_per_call(proc, video, DRV_USER + 1, 0, 0, n));
+    printf("decompress %.1f ns/call\n", ns_per_call(proc, video, ICM_DECOMPRESS, (LPARAM)&icd, sizeof icd, decompresses));
+    printf("convert %.1f ns/call\n", ns_per_call(proc, audio, ACMDM_STREAM_CONVERT, (LPARAM)&stream, (LPARAM)&head, converts));
+    return 0;
+}
+
 int wmain(int argc, wchar_t **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -434,6 +490,8 @@ int wmain(int argc, wchar_t **argv)
         return acmDriverEnum(list_driver, 0, 0) ? 1 : 0;
     if (wcscmp(mode, L"acmconvert") == 0 && argc == 3)
         return acm_convert(argv[2]);
+    if (wcscmp(mode, L"bench") == 0 && argc == 6)
+        return bench(argv[2], wcstol(argv[3], NULL, 10), wcstol(argv[4], NULL, 10), wcstol(argv[5], NULL, 10));
     if (wcscmp(mode, L"badpointer") == 0 && argc == 3)
         return bad_pointers(argv[2]);
     if (wcscmp(mode, L"roundtrip") == 0 && argc == 6)
