@@ -6,6 +6,7 @@
 #include <string.h>
 #include <wchar.h>
 
+#include "crc32.h"
 #include "drvcommon.h"
 #include "drvtap.h"
 
@@ -34,40 +35,6 @@ static volatile cursor_t cursor;
 static uint64_t next_chunk = CHUNK_MIN;
 static BOOL flush_every;
 static volatile LONG exiting;
-/* CRC-32 (zlib's polynomial), eight bytes a step ("slicing-by-8"): a record is about 80
-   bytes, and the byte-a-step loop was a quarter of a record's cost. */
-static uint32_t crc_table[8][256];
-
-static void crc_init(void)
-{
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++)
-            c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        crc_table[0][i] = c;
-    }
-    for (uint32_t i = 0; i < 256; i++)
-        for (int t = 1; t < 8; t++)
-            crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xFF];
-}
-
-static uint32_t crc32(const uint8_t *p, size_t n)
-{
-    uint32_t c = 0xFFFFFFFFu;
-    for (; n >= 8; n -= 8, p += 8) {
-        uint32_t lo, hi;
-        memcpy(&lo, p, 4);
-        memcpy(&hi, p + 4, 4);
-        lo ^= c;
-        c = crc_table[7][lo & 0xFF] ^ crc_table[6][(lo >> 8) & 0xFF] ^ crc_table[5][(lo >> 16) & 0xFF] ^
-            crc_table[4][lo >> 24] ^ crc_table[3][hi & 0xFF] ^ crc_table[2][(hi >> 8) & 0xFF] ^
-            crc_table[1][(hi >> 16) & 0xFF] ^ crc_table[0][hi >> 24];
-    }
-    while (n--)
-        c = crc_table[0][(c ^ *p++) & 0xFF] ^ (c >> 8);
-    return c ^ 0xFFFFFFFFu;
-}
-
 /* mingw-w64 has no InterlockedCompareExchange128: the instruction itself. On failure
    *expected is what was there. */
 static inline BOOL cas_cursor(volatile cursor_t *dst, cursor_t *expected, cursor_t desired)
