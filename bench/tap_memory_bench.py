@@ -1,6 +1,6 @@
 """The tap's cost per message with memory to capture (issue 10), beside the no-memory
 baseline, and the tape bytes each kind of message takes: `codec_client bench`
-(tests/native/clients/codec_client.c) calls DriverProc in the process, of codec_stub (a codec
+(tests/native/clients/codec_bench.c) calls DriverProc in the process, of codec_stub (a codec
 that does nothing) directly and through drvtap.dll in front of it, for
 - DRV_USER+1 to a VfW instance (no memory: the hot path of the messages the catalog gives no memory),
 - ICM_DECOMPRESS of a 320x240 24-bit frame (ICDECOMPRESS, two headers, a 9,853-byte packed
@@ -24,7 +24,8 @@ from drvtape.schema.memory.catalog import message_name
 from drvtape.schema.memory.classes import DriverClass
 
 REPO = Path(__file__).resolve().parents[1]
-CLIENT_SOURCE = REPO / "tests" / "native" / "clients" / "codec_client.c"
+CLIENT_SOURCES = tuple(REPO / "tests" / "native" / "clients" / f"codec_{part}.c"
+                       for part in ("client", "video", "audio", "bench"))
 STUB_SOURCE = REPO / "tests" / "native" / "drivers" / "codec_stub.c"
 CLIENT_LIBS = ("-lavifil32", "-lmsvfw32", "-lmsacm32", "-lwinmm")
 DECOMPRESSES, CONVERTS = 200, 2000  # about 94 MB and 76 MB of tape
@@ -63,11 +64,11 @@ def _tape_bytes(tape: Path) -> Counter:
 def bench_tap_memory(n: int) -> dict:
     """ns per message directly and through the tap, and tape bytes per message, by kind
     (n no-memory messages, DECOMPRESSES decompresses, CONVERTS converts)."""
-    if not CLIENT_SOURCE.is_file():
-        raise DrvtapeError(f"the tap memory benchmark needs the test client's source ({CLIENT_SOURCE}): "
+    if not all(source.is_file() for source in CLIENT_SOURCES):
+        raise DrvtapeError(f"the tap memory benchmark needs the test client's sources ({CLIENT_SOURCES[0].parent}): "
                            "use a drvtape source checkout")
     counts = {"nomemory": max(int(n), 10_000), "decompress": DECOMPRESSES, "convert": CONVERTS}
-    client = compile_pe([CLIENT_SOURCE], flags=["-municode"], libs=CLIENT_LIBS)
+    client = compile_pe(CLIENT_SOURCES, flags=["-municode"], libs=CLIENT_LIBS)
     stub = compile_pe([STUB_SOURCE], dll=True)
     with tempfile.TemporaryDirectory(prefix="drvtape-tapmembench-") as tmp:
         tape = Path(tmp) / "memory.drvtape"

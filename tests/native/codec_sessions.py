@@ -16,7 +16,7 @@ from drvtape.dllhost import wine
 from drvtape.formats.tape import REC_CALL, REC_RETURN, MemoryRecord, Record, TapeHeader, records
 from drvtape.recorder.tapinstall import install, uninstall
 
-CLIENT = Path(__file__).parent / "clients" / "codec_client.c"
+CLIENT = tuple(Path(__file__).parent / "clients" / f"codec_{part}.c" for part in ("client", "video", "audio", "bench"))
 CLIENT_LIBS = ("-lavifil32", "-lmsvfw32", "-lmsacm32", "-lwinmm")
 LAVFI_VIDEO = ("-f", "lavfi", "-i", "testsrc=size=320x240:rate=5", "-frames:v", "4")
 LAVFI_AUDIO = ("-f", "lavfi", "-i", "sine=frequency=440:sample_rate={rate}:duration=2", "-ac", "1")

@@ -96,7 +96,7 @@ def wine_codecs(host) -> Path:
 @pytest.fixture(scope="session")
 def codec_client(host) -> Path:
     """codec_client.exe (tests/native/clients/codec_client.c), on the real avifil32/msvfw32/msacm32."""
-    return compile_pe([codec_sessions.CLIENT], flags=["-municode"], libs=codec_sessions.CLIENT_LIBS)
+    return compile_pe(codec_sessions.CLIENT, flags=["-municode"], libs=codec_sessions.CLIENT_LIBS)
 
 
 @pytest.fixture(scope="session")
