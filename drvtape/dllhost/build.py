@@ -31,6 +31,7 @@ CFLAGS = ("-O2", "-Wall", "-Wextra", "-s", "-static-libgcc")
 NATIVE_COMMON = native_root() / "common"  # drvcommon.h
 DRVHOST_PARTS = ("host_output.c", "host_batch.c", "id_map.c")  # beside drvhost.c
 DRVTAP_PARTS = ("record.c", "memory_capture.c", "tape_writer.c")  # beside drvtap.c
+DRVHOOK_PARTS = ("iat.c",)  # beside drvhook.c
 
 
 def compiler() -> str:
@@ -95,6 +96,18 @@ def build_drvtap() -> Path:
     entry = native_source("drvtap", "drvtap.c")
     sources = [entry, *(entry.with_name(n) for n in DRVTAP_PARTS)]
     return compile_pe(sources, dll=True, flags=[f"-I{NATIVE_COMMON}"], announce="building drvtap")
+
+
+def build_drvhook() -> Path:
+    """drvhook.dll, the hook `drvtape hook run` loads into a program (native/hook)."""
+    entry = native_source("hook", "drvhook.c")
+    sources = [entry, *(entry.with_name(n) for n in DRVHOOK_PARTS)]
+    return compile_pe(sources, dll=True, announce="building drvhook")
+
+
+def build_hooklaunch() -> Path:
+    """hooklaunch.exe, which starts a program with drvhook.dll loaded before its first instruction."""
+    return compile_pe([native_source("hook", "hooklaunch.c")], flags=["-municode"], announce="building hooklaunch")
 
 
 def drvhost_obtainable() -> None:

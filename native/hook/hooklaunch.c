@@ -1,0 +1,90 @@
+/*
+ * hooklaunch: start a program with the recording hook in it.
+ *     hooklaunch HOOK.DLL PROGRAM [ARGS]
+ * The program is created suspended; a user APC that loads HOOK.DLL is queued to its first
+ * thread, then the thread is resumed. The loader runs queued APCs when it has initialized
+ * the process and before the program's entry point (checked under Wine 8.0), so the hook is
+ * in place before the program's first instruction. No registry or file is touched. Exits
+ * with the program's exit code (127: the program could not be started or hooked).
+ */
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#include <stdio.h>
+#include <wchar.h>
+
+#define LAUNCH_FAILED 127
+
+/* Append arg to cmd quoted as CommandLineToArgvW and the C runtime read it back. */
+static void append_quoted(WCHAR *cmd, size_t units, const WCHAR *arg)
+{
+    size_t n = wcslen(cmd);
+    if (n && n + 1 < units)
+        cmd[n++] = L' ';
+    BOOL plain = arg[0] && !wcspbrk(arg, L" \t\n\v\"");
+    if (plain) {
+        lstrcpynW(cmd + n, arg, (int)(units - n));
+        return;
+    }
+    if (n + 1 < units)
+        cmd[n++] = L'"';
+    for (const WCHAR *p = arg;; p++) {
+        size_t slashes = 0;
+        while (*p == L'\\') {
+            p++;
+            slashes++;
+        }
+        /* backslashes are doubled before a quote (ours at the end or one in the arg) */
+        size_t emit = (*p == 0 || *p == L'"') ? slashes * 2 + (*p == L'"') : slashes;
+        for (size_t i = 0; i < emit && n + 1 < units; i++)
+            cmd[n++] = L'\\';
+        if (*p == 0)
+            break;
+        if (n + 1 < units)
+            cmd[n++] = *p;
+    }
+    if (n + 1 < units)
+        cmd[n++] = L'"';
+    cmd[n] = 0;
+}
+
+static int fail(const char *what)
+{
+    fprintf(stderr, "hooklaunch: %s (error %lu)\n", what, GetLastError());
+    return LAUNCH_FAILED;
+}
+
+int wmain(int argc, WCHAR **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: hooklaunch HOOK.DLL PROGRAM [ARGS]\n");
+        return 2;
+    }
+    if (GetFileAttributesW(argv[1]) == INVALID_FILE_ATTRIBUTES)
+        return fail("no hook DLL there"); /* the APC's LoadLibraryW would fail unseen */
+    static WCHAR cmd[32768];
+    for (int i = 2; i < argc; i++)
+        append_quoted(cmd, ARRAYSIZE(cmd), argv[i]);
+
+    STARTUPINFOW si = {.cb = sizeof si};
+    PROCESS_INFORMATION pi;
+    if (!CreateProcessW(NULL, cmd, NULL, NULL, TRUE, CREATE_SUSPENDED, NULL, NULL, &si, &pi))
+        return fail("cannot start the program");
+
+    size_t bytes = (wcslen(argv[1]) + 1) * sizeof(WCHAR);
+    void *remote = VirtualAllocEx(pi.hProcess, NULL, bytes, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
+    /* kernel32 is mapped at the same address in every process of a session */
+    PAPCFUNC load = (PAPCFUNC)(void *)GetProcAddress(GetModuleHandleW(L"kernel32.dll"), "LoadLibraryW");
+    if (!remote || !WriteProcessMemory(pi.hProcess, remote, argv[1], bytes, NULL) ||
+        !QueueUserAPC(load, pi.hThread, (ULONG_PTR)remote)) {
+        int code = fail("cannot put the hook in the program");
+        TerminateProcess(pi.hProcess, LAUNCH_FAILED);
+        return code;
+    }
+    ResumeThread(pi.hThread);
+    CloseHandle(pi.hThread);
+    WaitForSingleObject(pi.hProcess, INFINITE);
+    DWORD code = LAUNCH_FAILED;
+    GetExitCodeProcess(pi.hProcess, &code);
+    CloseHandle(pi.hProcess);
+    return (int)code;
+}
