@@ -31,7 +31,7 @@ CFLAGS = ("-O2", "-Wall", "-Wextra", "-s", "-static-libgcc")
 NATIVE_COMMON = native_root() / "common"  # drvcommon.h
 DRVHOST_PARTS = ("host_output.c", "host_batch.c", "id_map.c")  # beside drvhost.c
 DRVTAP_PARTS = ("record.c", "memory_capture.c", "tape_writer.c")  # beside drvtap.c
-DRVHOOK_PARTS = ("iat.c",)  # beside drvhook.c
+DRVHOOK_PARTS = ("iat.c", "taps.c")  # beside drvhook.c
 
 
 def compiler() -> str:

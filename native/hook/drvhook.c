@@ -1,167 +1,143 @@
 /*
  * drvhook: the recording hook, loaded into one process by hooklaunch before the program's
- * first instruction. It points the GetProcAddress imports of winmm, msacm32 and msvfw32 (the
- * modules that look up a driver's entry points) at hooked_get_proc_address, for this process
- * only, now for those loaded and as the others load (LdrRegisterDllNotification). A lookup of
- * "DriverProc" in a driver module gets, instead of the real DriverProc, the DriverProc of a
- * copy of drvtap.dll that forwards to it: the tap records the driver's session exactly as
- * when an alias points at it (one implementation, two ways in: the tap is the thunk).
- *
- * Files (all in the folder of drvhook.dll, which `drvtape hook run` makes per run):
- *   drvtap.dll       the tap, copied to d<N>\drvtap.dll for the N-th driver of the process,
- *                    with a d<N>\drvtap.cfg naming the real driver and the tape (a separate
- *                    copy per driver: the tap holds one driver and one tape)
- *   drvhook.cfg      optional; line 1: a pattern (* and ?, case-insensitive) a driver's file
- *                    name must match to be recorded
- *   <name>.<pid>.<N>.drvtape   the tapes
- * Nothing else is written; GetLastError is what the real GetProcAddress left.
+ * first instruction. For this process only, it changes import address table entries
+ * (iat.h), of the modules loaded now and of those loaded later (LdrRegisterDllNotification):
+ *   - in winmm, msacm32 and msvfw32 (the modules that load drivers and look up their entry
+ *     points), GetProcAddress and FreeLibrary: a lookup of "DriverProc" in a driver module
+ *     gets the DriverProc of a tap forwarding to it (taps.h), and the driver's last
+ *     FreeLibrary frees its tap first. This covers every driver those modules load by alias
+ *     (Drivers32) or by path: OpenDriver, ICOpen, acmDriverOpen.
+ *   - in every other module, msacm32!acmDriverAddA/W and msvfw32!ICInstall, imported or
+ *     looked up with GetProcAddress: a function driver (ACM_DRIVERADDF_FUNCTION,
+ *     ICINSTALL_FUNCTION) is given to the system as its tap's DriverProc.
+ * The tap is drvtap.dll itself (one implementation, two ways in), so the tapes are the tap's.
+ * Return values and GetLastError are the real functions'.
  */
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
-#include <stdio.h>
+#include <mmsystem.h>
+#include <mmreg.h>
+#include <msacm.h>
+#include <vfw.h>
+#define PSAPI_VERSION 2 /* K32EnumProcessModules: kernel32's, no psapi.dll */
+#include <psapi.h>
 #include <string.h>
 #include <wchar.h>
 
 #include "iat.h"
-#include "wildcard.h"
+#include "taps.h"
 
 #define PATH_UNITS 4096
-#define MAX_DRIVERS 64
 
-typedef struct {
-    HMODULE real;
-    HMODULE tap; /* NULL: the driver is not recorded (not matching the pattern, or no tap) */
-    FARPROC thunk;
-    LONG lookups; /* DriverProc lookups not yet matched by a FreeLibrary: winmm does one of each per open */
-} driver_t;
+typedef MMRESULT(WINAPI *acm_add_fn)(HACMDRIVERID *, HINSTANCE, LPARAM, DWORD, DWORD);
+typedef BOOL(WINAPI *ic_install_fn)(DWORD, DWORD, LPARAM, LPSTR, UINT);
 
-static HINSTANCE self;
-static WCHAR folder[PATH_UNITS]; /* drvhook.dll's, with a trailing backslash */
-static WCHAR pattern[MAX_PATH];
-static CRITICAL_SECTION drivers_lock;
-static driver_t drivers[MAX_DRIVERS];
-static int n_drivers;
-static int n_started; /* taps started in this process: numbers the folders and tapes */
-static const char *const LOOKERS[] = {"winmm.dll", "msacm32.dll", "msvfw32.dll"};
+static const WCHAR *const LOOKERS[] = {L"winmm.dll", L"msacm32.dll", L"msvfw32.dll"};
 
-static BOOL write_utf8_lines(const WCHAR *path, const WCHAR *first, const WCHAR *second)
+static FARPROC real_export(const WCHAR *dll, const char *name)
 {
-    static char text[4 * 2 * PATH_UNITS + 4];
-    int a = WideCharToMultiByte(CP_UTF8, 0, first, -1, text, sizeof text / 2, NULL, NULL);
-    if (a <= 0)
-        return FALSE;
-    text[a - 1] = '\n';
-    int b = WideCharToMultiByte(CP_UTF8, 0, second, -1, text + a, sizeof text / 2, NULL, NULL);
-    if (b <= 0)
-        return FALSE;
-    text[a + b - 1] = '\n';
-    HANDLE f = CreateFileW(path, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, 0, NULL);
-    if (f == INVALID_HANDLE_VALUE)
-        return FALSE;
-    DWORD wrote = 0;
-    BOOL ok = WriteFile(f, text, (DWORD)(a + b), &wrote, NULL) && wrote == (DWORD)(a + b);
-    CloseHandle(f);
-    return ok;
+    HMODULE module = GetModuleHandleW(dll);
+    return module ? GetProcAddress(module, name) : NULL;
 }
 
-/* A copy of the tap forwarding to the driver at real_path, recording to its own tape. */
-static HMODULE start_tap(const WCHAR *real_path, int index)
-{
-    WCHAR dir[PATH_UNITS], tap[PATH_UNITS], cfg[PATH_UNITS], tape[PATH_UNITS], source[PATH_UNITS];
-    const WCHAR *base = wcsrchr(real_path, L'\\');
-    WCHAR stem[MAX_PATH];
-    lstrcpynW(stem, base ? base + 1 : real_path, MAX_PATH);
-    WCHAR *dot = wcsrchr(stem, L'.');
-    if (dot && dot != stem)
-        *dot = 0;
-    _snwprintf(dir, PATH_UNITS, L"%lsd%lu.%d", folder, GetCurrentProcessId(), index);
-    _snwprintf(tap, PATH_UNITS, L"%ls\\drvtap.dll", dir);
-    _snwprintf(cfg, PATH_UNITS, L"%ls\\drvtap.cfg", dir);
-    _snwprintf(tape, PATH_UNITS, L"%ls%ls.%lu.%d.drvtape", folder, stem, GetCurrentProcessId(), index);
-    _snwprintf(source, PATH_UNITS, L"%lsdrvtap.dll", folder);
-    if (!CreateDirectoryW(dir, NULL) || !CopyFileW(source, tap, TRUE) || !write_utf8_lines(cfg, real_path, tape))
-        return NULL;
-    return LoadLibraryW(tap);
-}
+/* ---- the lookers: drivers by alias and by path -------------------------------------- */
 
-static BOOL wanted(const WCHAR *real_path)
-{
-    const WCHAR *base = wcsrchr(real_path, L'\\');
-    return !pattern[0] || wildcard_match(pattern, base ? base + 1 : real_path);
-}
-
-/* The thunk for the driver module real (its DriverProc is proc): one tap per loading of the
-   module, until the module is freed. */
-static FARPROC thunk_for(HMODULE real, FARPROC proc)
-{
-    FARPROC thunk = NULL;
-    EnterCriticalSection(&drivers_lock);
-    for (int i = 0; i < n_drivers && !thunk; i++) {
-        if (drivers[i].real == real) {
-            thunk = drivers[i].thunk;
-            drivers[i].lookups++;
-        }
-    }
-    if (!thunk && n_drivers < MAX_DRIVERS) {
-        WCHAR path[PATH_UNITS];
-        DWORD n = GetModuleFileNameW(real, path, PATH_UNITS);
-        HMODULE tap = n > 0 && n < PATH_UNITS && wanted(path) ? start_tap(path, n_started++) : NULL;
-        FARPROC tapped = tap ? GetProcAddress(tap, "DriverProc") : NULL;
-        thunk = tapped ? tapped : proc;
-        drivers[n_drivers++] = (driver_t){real, tapped ? tap : NULL, thunk, 1};
-    }
-    LeaveCriticalSection(&drivers_lock);
-    return thunk ? thunk : proc;
-}
-
-/* winmm loads a driver module once per open and frees it once per close: when the last of
-   those frees comes, the tap goes first (as a tap an alias points at is freed by the system
-   then), which frees its own reference to the driver and ends the session; the module is
-   then freed as it would be without the hook. */
-static BOOL WINAPI hooked_free_library(HMODULE module)
-{
-    HMODULE tap = NULL;
-    EnterCriticalSection(&drivers_lock);
-    for (int i = 0; i < n_drivers; i++) {
-        if (drivers[i].real == module && --drivers[i].lookups == 0) {
-            tap = drivers[i].tap;
-            drivers[i] = drivers[--n_drivers];
-            break;
-        }
-    }
-    LeaveCriticalSection(&drivers_lock);
-    if (tap) {
-        DWORD last_error = GetLastError();
-        FreeLibrary(tap);
-        SetLastError(last_error);
-    }
-    return FreeLibrary(module);
-}
-
-static FARPROC WINAPI hooked_get_proc_address(HMODULE module, LPCSTR name)
+static FARPROC WINAPI looker_get_proc_address(HMODULE module, LPCSTR name)
 {
     FARPROC proc = GetProcAddress(module, name);
     if (!proc || IS_INTRESOURCE(name) || strcmp(name, "DriverProc") != 0)
         return proc;
     DWORD last_error = GetLastError();
-    FARPROC thunk = thunk_for(module, proc);
+    FARPROC thunk = tap_module_lookup(module, proc);
     SetLastError(last_error);
     return thunk;
 }
 
-static void hook_module(HMODULE module, const WCHAR *base_name)
+static BOOL WINAPI looker_free_library(HMODULE module)
 {
-    for (size_t i = 0; i < ARRAYSIZE(LOOKERS); i++) {
-        WCHAR wide[32];
-        MultiByteToWideChar(CP_ACP, 0, LOOKERS[i], -1, wide, ARRAYSIZE(wide));
-        if (lstrcmpiW(base_name, wide) == 0) {
-            iat_replace(module, "kernel32.dll", "GetProcAddress", (void *)hooked_get_proc_address);
-            iat_replace(module, "kernel32.dll", "FreeLibrary", (void *)hooked_free_library);
-        }
-    }
+    DWORD last_error = GetLastError();
+    tap_module_freeing(module);
+    SetLastError(last_error);
+    return FreeLibrary(module);
 }
 
-/* ---- modules loaded later: the loader's notification ---------------------------------- */
+/* ---- the clients: function drivers --------------------------------------------------- */
+
+static MMRESULT add_function(const char *name, HACMDRIVERID *id, HINSTANCE module, LPARAM l, DWORD priority,
+                             DWORD flags)
+{
+    acm_add_fn add = (acm_add_fn)(void *)real_export(L"msacm32.dll", name);
+    if ((flags & ACM_DRIVERADDF_TYPEMASK) == ACM_DRIVERADDF_FUNCTION && l) {
+        DWORD last_error = GetLastError();
+        l = tap_function(l);
+        SetLastError(last_error);
+    }
+    return add(id, module, l, priority, flags);
+}
+
+static MMRESULT WINAPI hooked_acm_driver_add_a(HACMDRIVERID *id, HINSTANCE module, LPARAM l, DWORD priority,
+                                               DWORD flags)
+{
+    return add_function("acmDriverAddA", id, module, l, priority, flags);
+}
+
+static MMRESULT WINAPI hooked_acm_driver_add_w(HACMDRIVERID *id, HINSTANCE module, LPARAM l, DWORD priority,
+                                               DWORD flags)
+{
+    return add_function("acmDriverAddW", id, module, l, priority, flags);
+}
+
+static BOOL WINAPI hooked_ic_install(DWORD type, DWORD handler, LPARAM l, LPSTR desc, UINT flags)
+{
+    ic_install_fn install = (ic_install_fn)(void *)real_export(L"msvfw32.dll", "ICInstall");
+    if ((flags & ICINSTALL_FUNCTION) && l) {
+        DWORD last_error = GetLastError();
+        l = tap_function(l);
+        SetLastError(last_error);
+    }
+    return install(type, handler, l, desc, flags);
+}
+
+static const struct {
+    const WCHAR *dll_w;
+    const char *dll, *name;
+    void *replacement;
+} CLIENT_HOOKS[] = {
+    {L"msacm32.dll", "msacm32.dll", "acmDriverAddA", (void *)hooked_acm_driver_add_a},
+    {L"msacm32.dll", "msacm32.dll", "acmDriverAddW", (void *)hooked_acm_driver_add_w},
+    {L"msvfw32.dll", "msvfw32.dll", "ICInstall", (void *)hooked_ic_install},
+};
+
+static FARPROC WINAPI client_get_proc_address(HMODULE module, LPCSTR name)
+{
+    FARPROC proc = GetProcAddress(module, name);
+    if (!proc || IS_INTRESOURCE(name))
+        return proc;
+    for (size_t i = 0; i < ARRAYSIZE(CLIENT_HOOKS); i++)
+        if (strcmp(name, CLIENT_HOOKS[i].name) == 0 && module == GetModuleHandleW(CLIENT_HOOKS[i].dll_w))
+            return (FARPROC)CLIENT_HOOKS[i].replacement;
+    return proc;
+}
+
+/* ---- which module gets which ----------------------------------------------------------- */
+
+static void hook_module(HMODULE module, const WCHAR *path)
+{
+    if (taps_own(path))
+        return;
+    const WCHAR *slash = wcsrchr(path, L'\\');
+    const WCHAR *base = slash ? slash + 1 : path;
+    for (size_t i = 0; i < ARRAYSIZE(LOOKERS); i++) {
+        if (lstrcmpiW(base, LOOKERS[i]) == 0) {
+            iat_replace(module, "kernel32.dll", "GetProcAddress", (void *)looker_get_proc_address);
+            iat_replace(module, "kernel32.dll", "FreeLibrary", (void *)looker_free_library);
+            return;
+        }
+    }
+    iat_replace(module, "kernel32.dll", "GetProcAddress", (void *)client_get_proc_address);
+    for (size_t i = 0; i < ARRAYSIZE(CLIENT_HOOKS); i++)
+        iat_replace(module, CLIENT_HOOKS[i].dll, CLIENT_HOOKS[i].name, CLIENT_HOOKS[i].replacement);
+}
 
 typedef struct {
     USHORT Length, MaximumLength;
@@ -183,64 +159,43 @@ typedef LONG(NTAPI *register_fn)(ULONG flags, dll_notification_fn callback, PVOI
 static VOID CALLBACK on_dll_loaded(ULONG reason, const dll_loaded_t *data, PVOID context)
 {
     (void)context;
-    if (reason != LDR_DLL_NOTIFICATION_REASON_LOADED || !data->BaseDllName || !data->BaseDllName->Buffer)
+    const unicode_string_t *name = data ? data->FullDllName : NULL;
+    if (reason != LDR_DLL_NOTIFICATION_REASON_LOADED || !name || !name->Buffer)
         return;
-    WCHAR name[MAX_PATH];
-    size_t units = data->BaseDllName->Length / sizeof(WCHAR);
-    if (units >= MAX_PATH)
+    WCHAR path[PATH_UNITS];
+    size_t units = name->Length / sizeof(WCHAR);
+    if (units >= PATH_UNITS)
         return;
-    memcpy(name, data->BaseDllName->Buffer, units * sizeof(WCHAR));
-    name[units] = 0;
-    hook_module((HMODULE)data->DllBase, name);
+    memcpy(path, name->Buffer, units * sizeof(WCHAR));
+    path[units] = 0;
+    hook_module((HMODULE)data->DllBase, path);
 }
 
-static void configure(void)
-{
-    DWORD n = GetModuleFileNameW(self, folder, PATH_UNITS);
-    WCHAR *slash = n > 0 && n < PATH_UNITS ? wcsrchr(folder, L'\\') : NULL;
-    if (slash)
-        slash[1] = 0;
-    else
-        folder[0] = 0;
-    WCHAR cfg[PATH_UNITS];
-    _snwprintf(cfg, PATH_UNITS, L"%lsdrvhook.cfg", folder);
-    HANDLE f = CreateFileW(cfg, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, 0, NULL);
-    if (f == INVALID_HANDLE_VALUE)
-        return;
-    char text[MAX_PATH];
-    DWORD got = 0;
-    if (ReadFile(f, text, sizeof text - 1, &got, NULL)) {
-        text[got] = 0;
-        text[strcspn(text, "\r\n")] = 0;
-        MultiByteToWideChar(CP_UTF8, 0, text, -1, pattern, MAX_PATH);
-    }
-    CloseHandle(f);
-}
-
-static void install(void)
+static void install(HINSTANCE self)
 {
     static PVOID cookie;
-    configure();
-    for (size_t i = 0; i < ARRAYSIZE(LOOKERS); i++) {
-        HMODULE loaded = GetModuleHandleA(LOOKERS[i]);
-        WCHAR wide[32];
-        MultiByteToWideChar(CP_ACP, 0, LOOKERS[i], -1, wide, ARRAYSIZE(wide));
-        if (loaded)
-            hook_module(loaded, wide);
-    }
-    register_fn reg = (register_fn)(void *)GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "LdrRegisterDllNotification");
+    static HMODULE loaded[1024];
+    static WCHAR path[PATH_UNITS];
+    taps_configure(self);
+    register_fn reg = (register_fn)(void *)real_export(L"ntdll.dll", "LdrRegisterDllNotification");
     if (reg)
         reg(0, on_dll_loaded, NULL, &cookie);
+    DWORD bytes = 0;
+    if (!K32EnumProcessModules(GetCurrentProcess(), loaded, sizeof loaded, &bytes))
+        return;
+    for (DWORD i = 0; i < bytes / sizeof loaded[0] && i < ARRAYSIZE(loaded); i++) {
+        DWORD n = GetModuleFileNameW(loaded[i], path, PATH_UNITS);
+        if (n > 0 && n < PATH_UNITS)
+            hook_module(loaded[i], path);
+    }
 }
 
 BOOL WINAPI DllMain(HINSTANCE inst, DWORD reason, LPVOID reserved)
 {
     (void)reserved;
     if (reason == DLL_PROCESS_ATTACH) {
-        self = inst;
         DisableThreadLibraryCalls(inst);
-        InitializeCriticalSection(&drivers_lock);
-        install();
+        install(inst);
     }
     return TRUE;
 }
