@@ -1,0 +1,111 @@
+"""`drvtape hook run` (issue 14): a program run with the hook in it has every driver it loads
+recorded, however it loads it (by alias through Drivers32, by path, as an acmDriverAdd or
+ICInstall function), each session replays 5 of 5 against the real DLL, the program's output
+is what it is without the hook, and the prefix's registry and system.ini are untouched."""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from drvtape.dllhost import wine
+
+WINE_DLL_FOLDER = "c:\\windows\\system32\\"
+
+
+def drvtape(tmp_path, *args):
+    command = [sys.executable, "-m", "drvtape", "--db", str(tmp_path / "h.db"), *args]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRVTAP_")}
+    env["TMPDIR"] = str(tmp_path)  # the run's folder is made there
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+
+
+def plain_run(*argv):
+    command, env = wine.command(argv[0])
+    return subprocess.run([*command, *argv[1:]], env=env, capture_output=True, text=True, timeout=300)
+
+
+def prefix_files() -> dict[str, str]:
+    prefix = wine.prefix_dir()
+    names = ("system.reg", "user.reg", "userdef.reg", "drive_c/windows/system.ini")
+    return {name: hashlib.sha256((prefix / name).read_bytes()).hexdigest() for name in names}
+
+
+def real_dll(header_driver: str, wine_drivers, built: str) -> str:
+    """The DLL a session's driver path names, as a path here (Wine's own DLLs are in system32)."""
+    if header_driver.lower().startswith(WINE_DLL_FOLDER):
+        return str(wine_drivers / header_driver[len(WINE_DLL_FOLDER):])
+    return built
+
+
+@pytest.fixture
+def ways(client, driver, wine_drivers, codec_client):
+    """way: (argv of the program, the DLL the test built or chose, whether its output is fixed)"""
+    return {
+        "alias": ([str(client), "vidc.mrle", "send", "9"], str(wine_drivers / "msrle32.dll"), False),
+        "path": ([str(client), wine.windows_path(driver("thread_affinity")), "77", "88"], driver("thread_affinity"),
+                 False),
+        "icinstall-function": ([str(client), str(wine_drivers / "msrle32.dll"), "vfw"],
+                               str(wine_drivers / "msrle32.dll"), True),
+        "acmdriveradd-function": ([str(client), wine.windows_path(driver("codec_stub")), "acmexit"],
+                                  driver("codec_stub"), True),
+        "alias-codec-client": ([str(codec_client), "roundtrip", "mrle", "64", "48", "3"],
+                               str(wine_drivers / "msrle32.dll"), True),
+    }
+
+
+@pytest.mark.parametrize("way", ["alias", "path", "icinstall-function", "acmdriveradd-function"])
+def test_each_way_of_loading_is_recorded_and_replays_5_of_5(tmp_path, ways, wine_drivers, way):
+    argv, built, _ = ways[way]
+    before = prefix_files()
+    run = drvtape(tmp_path, "hook", "run", "--json", "--", *argv)
+    assert run.returncode == 0, (run.stdout, run.stderr)
+    assert prefix_files() == before
+    doc = json.loads(run.stdout)
+    sessions = [s for tape in doc["tapes"] for s in tape["sessions"]]
+    assert doc["ingested"] == len(sessions) >= 1
+    for session in sessions:
+        assert session["calls"] > 0 and session["end_reason"] in ("closed", "process-exit")
+        target = real_dll(session["driver"], wine_drivers, built)
+        replayed = drvtape(tmp_path, "replay", session["session"], "--target", f"dll:{target}", "--repeat", "5",
+                           "--json")
+        assert replayed.returncode == 0, replayed.stderr
+        assert json.loads(replayed.stdout)["reproduced_runs"] == 5, (way, session)
+
+
+@pytest.mark.parametrize("way", ["icinstall-function", "acmdriveradd-function", "alias-codec-client"])
+def test_the_program_prints_the_same_with_and_without_the_hook(tmp_path, ways, way):
+    argv, _, fixed = ways[way]
+    assert fixed
+    plain = plain_run(*argv)
+    hooked = drvtape(tmp_path, "hook", "run", "--", *argv)
+    assert (hooked.returncode, plain.returncode) == (0, 0), (plain.stderr, hooked.stderr)
+    assert plain.stdout and plain.stdout in hooked.stderr  # hook run passes the program's stdout to stderr
+    assert "ingested" in hooked.stdout
+
+
+def test_a_program_that_loads_no_driver_runs_unchanged(tmp_path, client):
+    plain = plain_run(str(client))  # its usage: no driver is loaded
+    hooked = drvtape(tmp_path, "hook", "run", "--", str(client))
+    assert plain.returncode != 0
+    assert hooked.returncode == plain.returncode, hooked.stderr
+    assert f"note: {client} loaded no driver" in hooked.stderr
+    assert hooked.stdout == ""
+
+
+def test_driver_pattern_records_only_the_matching_drivers(tmp_path, ways):
+    argv, _, _ = ways["path"]
+    skipped = drvtape(tmp_path, "hook", "run", "--driver", "msrle*", "--json", "--", *argv)
+    assert skipped.returncode == 0, skipped.stderr
+    assert json.loads(skipped.stdout)["ingested"] == 0
+    # compile_pe names it thread_affinity-<hash>.dll
+    matched = drvtape(tmp_path, "hook", "run", "--driver", "THREAD_aff?nity-*.DLL", "--json", "--", *argv)
+    assert json.loads(matched.stdout)["ingested"] == 1, matched.stderr
+
+
+def test_a_bad_pattern_is_refused_before_anything_runs(tmp_path, client):
+    run = drvtape(tmp_path, "hook", "run", "--driver", "a/b", "--", str(client))
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.count("\n") == 1 and "--driver" in run.stderr
