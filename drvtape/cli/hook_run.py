@@ -1,4 +1,4 @@
-"""`drvtape hook run [--driver PATTERN] -- PROGRAM [ARGS]`: record the drivers one program loads,
+"""`drvtape hook run [--driver PATTERN] [--follow-children] -- PROGRAM [ARGS]`: record the drivers one program loads,
 with no registry change and no administrator rights (drvtape.recorder.hookrun, docs/hook.md).
 
 Every tape the program produced is ingested when it ends (also after a crash) and the sessions
@@ -27,6 +27,7 @@ app.add_typer(hook_app, name="hook")
 @hook_app.command("run", epilog=examples(
     "drvtape hook run -- player.exe clip.avi",
     "drvtape hook run --driver 'msrle32*' --prefix ~/.wine --json -- app.exe",
+    "drvtape hook run --follow-children -- launcher.exe",
 ))
 def hook_run_command(
     ctx: typer.Context,
@@ -34,6 +35,8 @@ def hook_run_command(
                                         show_default=False),
     driver: str = typer.Option(None, "--driver", metavar="PATTERN", show_default="every driver",
                                help="Record only the drivers whose file name matches (* and ?, any case)."),
+    follow_children: bool = typer.Option(False, "--follow-children",
+                                         help="Put the hook in the processes PROGRAM starts too, and theirs."),
     prefix: str = typer.Option(None, "--prefix", metavar="DIR", show_default="WINEPREFIX, else drvtape's own",
                                help="The Wine prefix to run in (an existing one; ignored on Windows)."),
     fmt: Format = FORMAT,
@@ -45,7 +48,7 @@ def hook_run_command(
     open_store(ctx, create=True).close()  # a bad --db fails here, before the program runs
     chosen = choose_prefix(prefix)
     err.print(f"running {program[0]} in {chosen.describe()} with the hook", markup=False, soft_wrap=True)
-    run = hook_run(program, chosen, pattern=driver)
+    run = hook_run(program, chosen, pattern=driver, follow_children=follow_children)
     with open_store(ctx, create=True) as store:
         end_orphaned_sessions(store)
         done = ingest_tapes(store, run.tapes)

@@ -31,7 +31,7 @@ CFLAGS = ("-O2", "-Wall", "-Wextra", "-s", "-static-libgcc")
 NATIVE_COMMON = native_root() / "common"  # drvcommon.h
 DRVHOST_PARTS = ("host_output.c", "host_batch.c", "id_map.c")  # beside drvhost.c
 DRVTAP_PARTS = ("record.c", "memory_capture.c", "tape_writer.c")  # beside drvtap.c
-DRVHOOK_PARTS = ("iat.c", "taps.c")  # beside drvhook.c
+DRVHOOK_PARTS = ("iat.c", "taps.c", "inject.c", "children.c")  # beside drvhook.c
 
 
 def compiler() -> str:
@@ -107,7 +107,8 @@ def build_drvhook() -> Path:
 
 def build_hooklaunch() -> Path:
     """hooklaunch.exe, which starts a program with drvhook.dll loaded before its first instruction."""
-    return compile_pe([native_source("hook", "hooklaunch.c")], flags=["-municode"], announce="building hooklaunch")
+    entry = native_source("hook", "hooklaunch.c")
+    return compile_pe([entry, entry.with_name("inject.c")], flags=["-municode"], announce="building hooklaunch")
 
 
 def drvhost_obtainable() -> None:

@@ -9,7 +9,8 @@
  *     (Drivers32) or by path: OpenDriver, ICOpen, acmDriverOpen.
  *   - in every other module, msacm32!acmDriverAddA/W and msvfw32!ICInstall, imported or
  *     looked up with GetProcAddress: a function driver (ACM_DRIVERADDF_FUNCTION,
- *     ICINSTALL_FUNCTION) is given to the system as its tap's DriverProc.
+ *     ICINSTALL_FUNCTION) is given to the system as its tap's DriverProc; with "children"
+ *     in drvhook.cfg, CreateProcessA/W too, to load the hook into child processes (children.h).
  * The tap is drvtap.dll itself (one implementation, two ways in), so the tapes are the tap's.
  * Return values and GetLastError are the real functions'.
  */
@@ -24,6 +25,7 @@
 #include <string.h>
 #include <wchar.h>
 
+#include "children.h"
 #include "iat.h"
 #include "taps.h"
 
@@ -33,6 +35,7 @@ typedef MMRESULT(WINAPI *acm_add_fn)(HACMDRIVERID *, HINSTANCE, LPARAM, DWORD, D
 typedef BOOL(WINAPI *ic_install_fn)(DWORD, DWORD, LPARAM, LPSTR, UINT);
 
 static const WCHAR *const LOOKERS[] = {L"winmm.dll", L"msacm32.dll", L"msvfw32.dll"};
+static BOOL follow_children;
 
 static FARPROC real_export(const WCHAR *dll, const char *name)
 {
@@ -137,6 +140,10 @@ static void hook_module(HMODULE module, const WCHAR *path)
     iat_replace(module, "kernel32.dll", "GetProcAddress", (void *)client_get_proc_address);
     for (size_t i = 0; i < ARRAYSIZE(CLIENT_HOOKS); i++)
         iat_replace(module, CLIENT_HOOKS[i].dll, CLIENT_HOOKS[i].name, CLIENT_HOOKS[i].replacement);
+    if (follow_children) {
+        iat_replace(module, "kernel32.dll", "CreateProcessA", (void *)hooked_create_process_a);
+        iat_replace(module, "kernel32.dll", "CreateProcessW", (void *)hooked_create_process_w);
+    }
 }
 
 typedef struct {
@@ -176,7 +183,8 @@ static void install(HINSTANCE self)
     static PVOID cookie;
     static HMODULE loaded[1024];
     static WCHAR path[PATH_UNITS];
-    taps_configure(self);
+    follow_children = taps_configure(self);
+    children_configure(self);
     register_fn reg = (register_fn)(void *)real_export(L"ntdll.dll", "LdrRegisterDllNotification");
     if (reg)
         reg(0, on_dll_loaded, NULL, &cookie);

@@ -1,16 +1,17 @@
 /*
  * hooklaunch: start a program with the recording hook in it.
  *     hooklaunch HOOK.DLL PROGRAM [ARGS]
- * The program is created suspended; a user APC that loads HOOK.DLL is queued to its first
- * thread, then the thread is resumed. The loader runs queued APCs when it has initialized
- * the process and before the program's entry point (checked under Wine 8.0), so the hook is
- * in place before the program's first instruction. No registry or file is touched. Exits
- * with the program's exit code (127: the program could not be started or hooked).
+ * The program is created suspended, the hook queued to load in it (inject.h), and it is
+ * resumed: the hook is in place before the program's first instruction. No registry value or
+ * file is touched. Exits with the program's exit code (127: the program could not be started
+ * or hooked).
  */
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
 #include <stdio.h>
 #include <wchar.h>
+
+#include "inject.h"
 
 #define LAUNCH_FAILED 127
 
@@ -70,12 +71,7 @@ int wmain(int argc, WCHAR **argv)
     if (!CreateProcessW(NULL, cmd, NULL, NULL, TRUE, CREATE_SUSPENDED, NULL, NULL, &si, &pi))
         return fail("cannot start the program");
 
-    size_t bytes = (wcslen(argv[1]) + 1) * sizeof(WCHAR);
-    void *remote = VirtualAllocEx(pi.hProcess, NULL, bytes, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
-    /* kernel32 is mapped at the same address in every process of a session */
-    PAPCFUNC load = (PAPCFUNC)(void *)GetProcAddress(GetModuleHandleW(L"kernel32.dll"), "LoadLibraryW");
-    if (!remote || !WriteProcessMemory(pi.hProcess, remote, argv[1], bytes, NULL) ||
-        !QueueUserAPC(load, pi.hThread, (ULONG_PTR)remote)) {
+    if (!inject_hook(pi.hProcess, pi.hThread, argv[1])) {
         int code = fail("cannot put the hook in the program");
         TerminateProcess(pi.hProcess, LAUNCH_FAILED);
         return code;

@@ -27,7 +27,7 @@ static driver_t drivers[MAX_DRIVERS];
 static int n_drivers;
 static int n_started; /* taps started in this process: numbers their folders and tapes */
 
-void taps_configure(HINSTANCE self)
+BOOL taps_configure(HINSTANCE self)
 {
     InitializeCriticalSection(&lock);
     DWORD n = GetModuleFileNameW(self, folder, PATH_UNITS);
@@ -42,15 +42,21 @@ void taps_configure(HINSTANCE self)
     cfg[PATH_UNITS - 1] = 0;
     HANDLE f = CreateFileW(cfg, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, 0, NULL);
     if (f == INVALID_HANDLE_VALUE)
-        return;
-    char text[MAX_PATH];
+        return FALSE;
+    char text[2 * MAX_PATH];
     DWORD got = 0;
+    BOOL children = FALSE;
     if (ReadFile(f, text, sizeof text - 1, &got, NULL)) {
         text[got] = 0;
-        text[strcspn(text, "\r\n")] = 0;
+        char *second = text + strcspn(text, "\n");
+        if (*second)
+            *second++ = 0;
+        text[strcspn(text, "\r")] = 0;
         MultiByteToWideChar(CP_UTF8, 0, text, -1, pattern, MAX_PATH);
+        children = strncmp(second, "children", 8) == 0;
     }
     CloseHandle(f);
+    return children;
 }
 
 BOOL taps_own(const WCHAR *path)

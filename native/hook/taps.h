@@ -6,8 +6,10 @@
 
 #include <windows.h>
 
-/* Read the hook's folder (that of module self) and drvhook.cfg's pattern, once. */
-void taps_configure(HINSTANCE self);
+/* Read the hook's folder (that of module self) and drvhook.cfg, once: line 1 the pattern a
+   driver's file name must match to be recorded (empty: every driver), line 2 "children" to
+   follow child processes (returned). */
+BOOL taps_configure(HINSTANCE self);
 
 /* Is path (a module's file) in the hook's folder: the hook itself or one of its taps? */
 BOOL taps_own(const WCHAR *path);

@@ -109,3 +109,18 @@ def test_a_bad_pattern_is_refused_before_anything_runs(tmp_path, client):
     run = drvtape(tmp_path, "hook", "run", "--driver", "a/b", "--", str(client))
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert run.stderr.count("\n") == 1 and "--driver" in run.stderr
+
+
+def test_follow_children_records_the_drivers_of_a_child_process(tmp_path, client, driver):
+    real = driver("thread_affinity")
+    argv = [str(client), wine.windows_path(real), "child", "77", "88"]  # the child opens the driver
+    unfollowed = drvtape(tmp_path, "hook", "run", "--json", "--", *argv)
+    assert unfollowed.returncode == 0, unfollowed.stderr
+    assert json.loads(unfollowed.stdout)["ingested"] == 0
+    followed = drvtape(tmp_path, "hook", "run", "--follow-children", "--json", "--", *argv)
+    assert followed.returncode == 0, followed.stderr
+    (tape,) = json.loads(followed.stdout)["tapes"]
+    (session,) = tape["sessions"]
+    assert session["end_reason"] == "closed" and session["calls"] == 12
+    replayed = drvtape(tmp_path, "replay", session["session"], "--target", f"dll:{real}", "--repeat", "5", "--json")
+    assert json.loads(replayed.stdout)["reproduced_runs"] == 5, replayed.stderr
