@@ -124,3 +124,11 @@ def test_follow_children_records_the_drivers_of_a_child_process(tmp_path, client
     assert session["end_reason"] == "closed" and session["calls"] == 12
     replayed = drvtape(tmp_path, "replay", session["session"], "--target", f"dll:{real}", "--repeat", "5", "--json")
     assert json.loads(replayed.stdout)["reproduced_runs"] == 5, replayed.stderr
+
+
+def test_a_crashing_program_is_recorded_to_its_crash(tmp_path, client, driver):
+    argv = [str(client), wine.windows_path(driver("use_after_release")), "crash"]
+    run = drvtape(tmp_path, "hook", "run", "--json", "--", *argv)
+    assert run.returncode != 0, (run.stdout, run.stderr)
+    (session,) = json.loads(run.stdout)["tapes"][0]["sessions"]
+    assert session["end_reason"] == "crash"
