@@ -70,6 +70,15 @@ int wmain(int argc, WCHAR **argv)
     PROCESS_INFORMATION pi;
     if (!CreateProcessW(NULL, cmd, NULL, NULL, TRUE, CREATE_SUSPENDED, NULL, NULL, &si, &pi))
         return fail("cannot start the program");
+    /* the program (and the children it starts) end with the launcher: drvtape stops the
+       launcher when it is interrupted */
+    HANDLE job = CreateJobObjectW(NULL, NULL);
+    JOBOBJECT_EXTENDED_LIMIT_INFORMATION limits = {0};
+    limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+    if (job)
+        SetInformationJobObject(job, JobObjectExtendedLimitInformation, &limits, sizeof limits);
+    if (job)
+        AssignProcessToJobObject(job, pi.hProcess);
 
     if (!inject_hook(pi.hProcess, pi.hThread, argv[1])) {
         int code = fail("cannot put the hook in the program");
