@@ -68,11 +68,103 @@ static const dm_node dm_nodes_vfw_400d[] = {
     { "lparam1.lpbiOutput", 0, 24, 1, DM_IN, 0, { DM_SZ_DIB_HEADER, 0, 0, -1, 0, 1, 0, 65536u } },
     { "lparam1.lpOutput", 0, 32, 1, DM_INOUT, 0, { DM_SZ_DIB_IMAGE, 0, 0, 3, 0, 1, 0, 67108864u } },
 };
+static const dm_node dm_nodes_vfw_400f[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 80, 65536u } },
+    { "lparam1.lpbi", 0, 48, 1, DM_IN, 0, { DM_SZ_DIB_HEADER, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_vfw_401d[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_DIB_HEADER, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_vfw_401e[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_DIB_HEADER, 0, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam2", -1, 0, 2, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 1064, 1064u } },
+};
+static const dm_node dm_nodes_vfw_401f[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_DIB_HEADER, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_vfw_4020[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 4, 4u } },
+};
+static const dm_node dm_nodes_vfw_4021[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 32, 65536u } },
+    { "lparam1.lpFormat", 0, 8, 1, DM_IN, 0, { DM_SZ_DIB_HEADER, 0, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam1.lpData", 0, 16, 1, DM_IN, 0, { DM_SZ_FIELD, 4, 24, -2, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_vfw_4022[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 16, 65536u } },
+};
+static const dm_node dm_nodes_vfw_4029[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 4, 4u } },
+};
+static const dm_node dm_nodes_vfw_402a[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 4, 4u } },
+};
+static const dm_node dm_nodes_vfw_4032[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 40, 65536u } },
+    { "lparam1.lpbiIn", 0, 0, 1, DM_IN, 0, { DM_SZ_DIB_HEADER, 0, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam1.lpbiSuggest", 0, 8, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 1064, 1064u } },
+};
+static const dm_node dm_nodes_vfw_4033[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_DIB_HEADER, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_vfw_403c[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 72, 65536u } },
+    { "lparam1.lpbiSrc", 0, 8, 1, DM_IN, 0, { DM_SZ_DIB_HEADER, 0, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam1.lpSrc", 0, 16, 1, DM_IN, 0, { DM_SZ_DIB_IMAGE, 0, 0, 1, 0, 1, 0, 67108864u } },
+    { "lparam1.lpbiDst", 0, 24, 1, DM_IN, 0, { DM_SZ_DIB_HEADER, 0, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam1.lpDst", 0, 32, 1, DM_INOUT, 0, { DM_SZ_DIB_IMAGE, 0, 0, 3, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_vfw_403d[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 72, 65536u } },
+    { "lparam1.lpbiSrc", 0, 8, 1, DM_IN, 0, { DM_SZ_DIB_HEADER, 0, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam1.lpSrc", 0, 16, 1, DM_IN, 0, { DM_SZ_DIB_IMAGE, 0, 0, 1, 0, 1, 0, 67108864u } },
+    { "lparam1.lpbiDst", 0, 24, 1, DM_IN, 0, { DM_SZ_DIB_HEADER, 0, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam1.lpDst", 0, 32, 1, DM_INOUT, 0, { DM_SZ_DIB_IMAGE, 0, 0, 3, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_vfw_403e[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 72, 65536u } },
+    { "lparam1.lpbiSrc", 0, 8, 1, DM_IN, 0, { DM_SZ_DIB_HEADER, 0, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam1.lpSrc", 0, 16, 1, DM_IN, 0, { DM_SZ_DIB_IMAGE, 0, 0, 1, 0, 1, 0, 67108864u } },
+    { "lparam1.lpbiDst", 0, 24, 1, DM_IN, 0, { DM_SZ_DIB_HEADER, 0, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam1.lpDst", 0, 32, 1, DM_INOUT, 0, { DM_SZ_DIB_IMAGE, 0, 0, 3, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_vfw_4046[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 96, 65536u } },
+    { "lparam1.lpbiOutput", 0, 8, 1, DM_IN, 0, { DM_SZ_DIB_HEADER, 0, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam1.lpbiInput", 0, 24, 1, DM_IN, 0, { DM_SZ_DIB_HEADER, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_vfw_4048[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 24, 65536u } },
+};
+static const dm_node dm_nodes_vfw_5000[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_LPARAM, 0, 0, -1, 0, 1, 0, 1048576u } },
+};
+static const dm_node dm_nodes_vfw_5001[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_LPARAM, 0, 0, -1, 0, 1, 0, 1048576u } },
+};
 static const dm_node dm_nodes_vfw_5002[] = {
     { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_LPARAM, 0, 0, -1, 0, 1, 0, 65536u } },
 };
+static const dm_node dm_nodes_vfw_501e[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 4, 4u } },
+};
+static const dm_node dm_nodes_vfw_501f[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 4, 4u } },
+};
+static const dm_node dm_nodes_vfw_5020[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 4, 4u } },
+};
+static const dm_node dm_nodes_vfw_5029[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_LPARAM, 0, 0, -1, 0, 1, 0, 1048576u } },
+};
 static const dm_node dm_nodes_acm_600a[] = {
     { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_acm_6014[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_LPARAM, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_acm_6015[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_LPARAM, 0, 0, -1, 0, 1, 0, 65536u } },
 };
 static const dm_node dm_nodes_acm_6019[] = {
     { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 0, -1, 0, 1, 0, 65536u } },
@@ -85,6 +177,13 @@ static const dm_node dm_nodes_acm_601b[] = {
     { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_FIELD, 4, 0, -1, 0, 1, 0, 65536u } },
     { "lparam1.pwfxSrc", 0, 8, 1, DM_IN, 0, { DM_SZ_FIELD, 4, 16, -2, 0, 1, 0, 65536u } },
     { "lparam1.pwfxDst", 0, 24, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 32, -2, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_acm_6032[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_acm_6033[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam1.pwfltr", 0, 16, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 24, -2, 0, 1, 0, 65536u } },
 };
 static const dm_node dm_nodes_acm_604c[] = {
     { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 72, 65536u } },
@@ -113,6 +212,12 @@ static const dm_node dm_nodes_acm_604f[] = {
     { "lparam2", -1, 0, 2, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 124, 65536u } },
     { "lparam2.pbSrc", 4, 16, 2, DM_IN, 0, { DM_SZ_FIELD, 4, 24, -2, 0, 1, 0, 67108864u } },
     { "lparam2.pbDst", 4, 40, 2, DM_INOUT, 0, { DM_SZ_FIELD, 4, 48, -2, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_acm_6050[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 72, 65536u } },
+    { "lparam1.pwfxSrc", 0, 8, 1, DM_IN, 0, { DM_SZ_WAVEFORMATEX, 0, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam1.pwfxDst", 0, 16, 1, DM_IN, 0, { DM_SZ_WAVEFORMATEX, 0, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam1.pwfltr", 0, 24, 1, DM_IN, 0, { DM_SZ_FIELD, 4, 0, -1, 0, 1, 0, 65536u } },
 };
 static const dm_node dm_nodes_acm_6051[] = {
     { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 72, 65536u } },
@@ -157,15 +262,56 @@ static const dm_message dm_messages[] = {
     { DM_CLS_VFW, 0, 2, 0x400Cu, "ICM_DECOMPRESS_BEGIN", dm_nodes_vfw_400c },
     { DM_CLS_VFW, 0, 5, 0x400Du, "ICM_DECOMPRESS", dm_nodes_vfw_400d },
     { DM_CLS_VFW, 0, 0, 0x400Eu, "ICM_DECOMPRESS_END", NULL },
+    { DM_CLS_VFW, 0, 2, 0x400Fu, "ICM_DRAW_BEGIN", dm_nodes_vfw_400f },
+    { DM_CLS_VFW, 0, 0, 0x4010u, "ICM_DRAW_GET_PALETTE", NULL },
+    { DM_CLS_VFW, 0, 0, 0x4012u, "ICM_DRAW_START", NULL },
+    { DM_CLS_VFW, 0, 0, 0x4013u, "ICM_DRAW_STOP", NULL },
+    { DM_CLS_VFW, 0, 0, 0x4015u, "ICM_DRAW_END", NULL },
+    { DM_CLS_VFW, 0, 1, 0x401Du, "ICM_DECOMPRESS_SET_PALETTE", dm_nodes_vfw_401d },
+    { DM_CLS_VFW, 0, 2, 0x401Eu, "ICM_DECOMPRESS_GET_PALETTE", dm_nodes_vfw_401e },
+    { DM_CLS_VFW, 0, 1, 0x401Fu, "ICM_DRAW_QUERY", dm_nodes_vfw_401f },
+    { DM_CLS_VFW, 0, 1, 0x4020u, "ICM_DRAW_GETTIME", dm_nodes_vfw_4020 },
+    { DM_CLS_VFW, 0, 3, 0x4021u, "ICM_DRAW", dm_nodes_vfw_4021 },
+    { DM_CLS_VFW, 0, 1, 0x4022u, "ICM_DRAW_WINDOW", dm_nodes_vfw_4022 },
+    { DM_CLS_VFW, 0, 0, 0x4023u, "ICM_DRAW_SETTIME", NULL },
+    { DM_CLS_VFW, 0, 0, 0x4024u, "ICM_DRAW_REALIZE", NULL },
+    { DM_CLS_VFW, 0, 0, 0x4025u, "ICM_DRAW_FLUSH", NULL },
+    { DM_CLS_VFW, 0, 0, 0x4026u, "ICM_DRAW_RENDERBUFFER", NULL },
+    { DM_CLS_VFW, 0, 0, 0x4027u, "ICM_DRAW_START_PLAY", NULL },
+    { DM_CLS_VFW, 0, 0, 0x4028u, "ICM_DRAW_STOP_PLAY", NULL },
+    { DM_CLS_VFW, 0, 1, 0x4029u, "ICM_GETBUFFERSWANTED", dm_nodes_vfw_4029 },
+    { DM_CLS_VFW, 0, 1, 0x402Au, "ICM_GETDEFAULTKEYFRAMERATE", dm_nodes_vfw_402a },
+    { DM_CLS_VFW, 0, 3, 0x4032u, "ICM_DRAW_SUGGESTFORMAT", dm_nodes_vfw_4032 },
+    { DM_CLS_VFW, 0, 1, 0x4033u, "ICM_DRAW_CHANGEPALETTE", dm_nodes_vfw_4033 },
+    { DM_CLS_VFW, 0, 5, 0x403Cu, "ICM_DECOMPRESSEX_BEGIN", dm_nodes_vfw_403c },
+    { DM_CLS_VFW, 0, 5, 0x403Du, "ICM_DECOMPRESSEX_QUERY", dm_nodes_vfw_403d },
+    { DM_CLS_VFW, 0, 5, 0x403Eu, "ICM_DECOMPRESSEX", dm_nodes_vfw_403e },
+    { DM_CLS_VFW, 0, 0, 0x403Fu, "ICM_DECOMPRESSEX_END", NULL },
+    { DM_CLS_VFW, 0, 3, 0x4046u, "ICM_COMPRESS_FRAMES_INFO", dm_nodes_vfw_4046 },
+    { DM_CLS_VFW, 0, 1, 0x4048u, "ICM_SET_STATUS_PROC", dm_nodes_vfw_4048 },
+    { DM_CLS_VFW, 0, 1, 0x5000u, "ICM_GETSTATE", dm_nodes_vfw_5000 },
+    { DM_CLS_VFW, 0, 1, 0x5001u, "ICM_SETSTATE", dm_nodes_vfw_5001 },
     { DM_CLS_VFW, 0, 1, 0x5002u, "ICM_GETINFO", dm_nodes_vfw_5002 },
+    { DM_CLS_VFW, 0, 0, 0x500Au, "ICM_CONFIGURE", NULL },
+    { DM_CLS_VFW, 0, 0, 0x500Bu, "ICM_ABOUT", NULL },
+    { DM_CLS_VFW, 0, 1, 0x501Eu, "ICM_GETDEFAULTQUALITY", dm_nodes_vfw_501e },
+    { DM_CLS_VFW, 0, 1, 0x501Fu, "ICM_GETQUALITY", dm_nodes_vfw_501f },
+    { DM_CLS_VFW, 0, 1, 0x5020u, "ICM_SETQUALITY", dm_nodes_vfw_5020 },
+    { DM_CLS_VFW, 0, 1, 0x5029u, "ICM_GET", dm_nodes_vfw_5029 },
     { DM_CLS_ACM, 0, 1, 0x600Au, "ACMDM_DRIVER_DETAILS", dm_nodes_acm_600a },
+    { DM_CLS_ACM, 0, 0, 0x600Bu, "ACMDM_DRIVER_ABOUT", NULL },
+    { DM_CLS_ACM, 0, 1, 0x6014u, "ACMDM_HARDWARE_WAVE_CAPS_INPUT", dm_nodes_acm_6014 },
+    { DM_CLS_ACM, 0, 1, 0x6015u, "ACMDM_HARDWARE_WAVE_CAPS_OUTPUT", dm_nodes_acm_6015 },
     { DM_CLS_ACM, 0, 1, 0x6019u, "ACMDM_FORMATTAG_DETAILS", dm_nodes_acm_6019 },
     { DM_CLS_ACM, 0, 2, 0x601Au, "ACMDM_FORMAT_DETAILS", dm_nodes_acm_601a },
     { DM_CLS_ACM, 0, 3, 0x601Bu, "ACMDM_FORMAT_SUGGEST", dm_nodes_acm_601b },
+    { DM_CLS_ACM, 0, 1, 0x6032u, "ACMDM_FILTERTAG_DETAILS", dm_nodes_acm_6032 },
+    { DM_CLS_ACM, 0, 2, 0x6033u, "ACMDM_FILTER_DETAILS", dm_nodes_acm_6033 },
     { DM_CLS_ACM, 0, 4, 0x604Cu, "ACMDM_STREAM_OPEN", dm_nodes_acm_604c },
     { DM_CLS_ACM, 0, 4, 0x604Du, "ACMDM_STREAM_CLOSE", dm_nodes_acm_604d },
     { DM_CLS_ACM, 0, 5, 0x604Eu, "ACMDM_STREAM_SIZE", dm_nodes_acm_604e },
     { DM_CLS_ACM, 0, 7, 0x604Fu, "ACMDM_STREAM_CONVERT", dm_nodes_acm_604f },
+    { DM_CLS_ACM, 0, 4, 0x6050u, "ACMDM_STREAM_RESET", dm_nodes_acm_6050 },
     { DM_CLS_ACM, 0, 7, 0x6051u, "ACMDM_STREAM_PREPARE", dm_nodes_acm_6051 },
     { DM_CLS_ACM, 0, 7, 0x6052u, "ACMDM_STREAM_UNPREPARE", dm_nodes_acm_6052 },
 };
@@ -216,11 +362,103 @@ static const dm_node dm_nodes_vfw_400d[] = {
     { "lparam1.lpbiOutput", 0, 12, 1, DM_IN, 0, { DM_SZ_DIB_HEADER, 0, 0, -1, 0, 1, 0, 65536u } },
     { "lparam1.lpOutput", 0, 16, 1, DM_INOUT, 0, { DM_SZ_DIB_IMAGE, 0, 0, 3, 0, 1, 0, 67108864u } },
 };
+static const dm_node dm_nodes_vfw_400f[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 60, 65536u } },
+    { "lparam1.lpbi", 0, 32, 1, DM_IN, 0, { DM_SZ_DIB_HEADER, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_vfw_401d[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_DIB_HEADER, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_vfw_401e[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_DIB_HEADER, 0, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam2", -1, 0, 2, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 1064, 1064u } },
+};
+static const dm_node dm_nodes_vfw_401f[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_DIB_HEADER, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_vfw_4020[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 4, 4u } },
+};
+static const dm_node dm_nodes_vfw_4021[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 20, 65536u } },
+    { "lparam1.lpFormat", 0, 4, 1, DM_IN, 0, { DM_SZ_DIB_HEADER, 0, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam1.lpData", 0, 8, 1, DM_IN, 0, { DM_SZ_FIELD, 4, 12, -2, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_vfw_4022[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 16, 65536u } },
+};
+static const dm_node dm_nodes_vfw_4029[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 4, 4u } },
+};
+static const dm_node dm_nodes_vfw_402a[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 4, 4u } },
+};
+static const dm_node dm_nodes_vfw_4032[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 28, 65536u } },
+    { "lparam1.lpbiIn", 0, 0, 1, DM_IN, 0, { DM_SZ_DIB_HEADER, 0, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam1.lpbiSuggest", 0, 4, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 1064, 1064u } },
+};
+static const dm_node dm_nodes_vfw_4033[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_DIB_HEADER, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_vfw_403c[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 52, 65536u } },
+    { "lparam1.lpbiSrc", 0, 4, 1, DM_IN, 0, { DM_SZ_DIB_HEADER, 0, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam1.lpSrc", 0, 8, 1, DM_IN, 0, { DM_SZ_DIB_IMAGE, 0, 0, 1, 0, 1, 0, 67108864u } },
+    { "lparam1.lpbiDst", 0, 12, 1, DM_IN, 0, { DM_SZ_DIB_HEADER, 0, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam1.lpDst", 0, 16, 1, DM_INOUT, 0, { DM_SZ_DIB_IMAGE, 0, 0, 3, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_vfw_403d[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 52, 65536u } },
+    { "lparam1.lpbiSrc", 0, 4, 1, DM_IN, 0, { DM_SZ_DIB_HEADER, 0, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam1.lpSrc", 0, 8, 1, DM_IN, 0, { DM_SZ_DIB_IMAGE, 0, 0, 1, 0, 1, 0, 67108864u } },
+    { "lparam1.lpbiDst", 0, 12, 1, DM_IN, 0, { DM_SZ_DIB_HEADER, 0, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam1.lpDst", 0, 16, 1, DM_INOUT, 0, { DM_SZ_DIB_IMAGE, 0, 0, 3, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_vfw_403e[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 52, 65536u } },
+    { "lparam1.lpbiSrc", 0, 4, 1, DM_IN, 0, { DM_SZ_DIB_HEADER, 0, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam1.lpSrc", 0, 8, 1, DM_IN, 0, { DM_SZ_DIB_IMAGE, 0, 0, 1, 0, 1, 0, 67108864u } },
+    { "lparam1.lpbiDst", 0, 12, 1, DM_IN, 0, { DM_SZ_DIB_HEADER, 0, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam1.lpDst", 0, 16, 1, DM_INOUT, 0, { DM_SZ_DIB_IMAGE, 0, 0, 3, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_vfw_4046[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 64, 65536u } },
+    { "lparam1.lpbiOutput", 0, 4, 1, DM_IN, 0, { DM_SZ_DIB_HEADER, 0, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam1.lpbiInput", 0, 12, 1, DM_IN, 0, { DM_SZ_DIB_HEADER, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_vfw_4048[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 12, 65536u } },
+};
+static const dm_node dm_nodes_vfw_5000[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_LPARAM, 0, 0, -1, 0, 1, 0, 1048576u } },
+};
+static const dm_node dm_nodes_vfw_5001[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_LPARAM, 0, 0, -1, 0, 1, 0, 1048576u } },
+};
 static const dm_node dm_nodes_vfw_5002[] = {
     { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_LPARAM, 0, 0, -1, 0, 1, 0, 65536u } },
 };
+static const dm_node dm_nodes_vfw_501e[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 4, 4u } },
+};
+static const dm_node dm_nodes_vfw_501f[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 4, 4u } },
+};
+static const dm_node dm_nodes_vfw_5020[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 4, 4u } },
+};
+static const dm_node dm_nodes_vfw_5029[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_LPARAM, 0, 0, -1, 0, 1, 0, 1048576u } },
+};
 static const dm_node dm_nodes_acm_600a[] = {
     { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_acm_6014[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_LPARAM, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_acm_6015[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_LPARAM, 0, 0, -1, 0, 1, 0, 65536u } },
 };
 static const dm_node dm_nodes_acm_6019[] = {
     { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 0, -1, 0, 1, 0, 65536u } },
@@ -233,6 +471,13 @@ static const dm_node dm_nodes_acm_601b[] = {
     { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_FIELD, 4, 0, -1, 0, 1, 0, 65536u } },
     { "lparam1.pwfxSrc", 0, 8, 1, DM_IN, 0, { DM_SZ_FIELD, 4, 12, -2, 0, 1, 0, 65536u } },
     { "lparam1.pwfxDst", 0, 16, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 20, -2, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_acm_6032[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_acm_6033[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam1.pwfltr", 0, 16, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 20, -2, 0, 1, 0, 65536u } },
 };
 static const dm_node dm_nodes_acm_604c[] = {
     { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 40, 65536u } },
@@ -261,6 +506,12 @@ static const dm_node dm_nodes_acm_604f[] = {
     { "lparam2", -1, 0, 2, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 84, 65536u } },
     { "lparam2.pbSrc", 4, 12, 2, DM_IN, 0, { DM_SZ_FIELD, 4, 16, -2, 0, 1, 0, 67108864u } },
     { "lparam2.pbDst", 4, 28, 2, DM_INOUT, 0, { DM_SZ_FIELD, 4, 32, -2, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_acm_6050[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 40, 65536u } },
+    { "lparam1.pwfxSrc", 0, 4, 1, DM_IN, 0, { DM_SZ_WAVEFORMATEX, 0, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam1.pwfxDst", 0, 8, 1, DM_IN, 0, { DM_SZ_WAVEFORMATEX, 0, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam1.pwfltr", 0, 12, 1, DM_IN, 0, { DM_SZ_FIELD, 4, 0, -1, 0, 1, 0, 65536u } },
 };
 static const dm_node dm_nodes_acm_6051[] = {
     { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 40, 65536u } },
@@ -305,15 +556,56 @@ static const dm_message dm_messages[] = {
     { DM_CLS_VFW, 0, 2, 0x400Cu, "ICM_DECOMPRESS_BEGIN", dm_nodes_vfw_400c },
     { DM_CLS_VFW, 0, 5, 0x400Du, "ICM_DECOMPRESS", dm_nodes_vfw_400d },
     { DM_CLS_VFW, 0, 0, 0x400Eu, "ICM_DECOMPRESS_END", NULL },
+    { DM_CLS_VFW, 0, 2, 0x400Fu, "ICM_DRAW_BEGIN", dm_nodes_vfw_400f },
+    { DM_CLS_VFW, 0, 0, 0x4010u, "ICM_DRAW_GET_PALETTE", NULL },
+    { DM_CLS_VFW, 0, 0, 0x4012u, "ICM_DRAW_START", NULL },
+    { DM_CLS_VFW, 0, 0, 0x4013u, "ICM_DRAW_STOP", NULL },
+    { DM_CLS_VFW, 0, 0, 0x4015u, "ICM_DRAW_END", NULL },
+    { DM_CLS_VFW, 0, 1, 0x401Du, "ICM_DECOMPRESS_SET_PALETTE", dm_nodes_vfw_401d },
+    { DM_CLS_VFW, 0, 2, 0x401Eu, "ICM_DECOMPRESS_GET_PALETTE", dm_nodes_vfw_401e },
+    { DM_CLS_VFW, 0, 1, 0x401Fu, "ICM_DRAW_QUERY", dm_nodes_vfw_401f },
+    { DM_CLS_VFW, 0, 1, 0x4020u, "ICM_DRAW_GETTIME", dm_nodes_vfw_4020 },
+    { DM_CLS_VFW, 0, 3, 0x4021u, "ICM_DRAW", dm_nodes_vfw_4021 },
+    { DM_CLS_VFW, 0, 1, 0x4022u, "ICM_DRAW_WINDOW", dm_nodes_vfw_4022 },
+    { DM_CLS_VFW, 0, 0, 0x4023u, "ICM_DRAW_SETTIME", NULL },
+    { DM_CLS_VFW, 0, 0, 0x4024u, "ICM_DRAW_REALIZE", NULL },
+    { DM_CLS_VFW, 0, 0, 0x4025u, "ICM_DRAW_FLUSH", NULL },
+    { DM_CLS_VFW, 0, 0, 0x4026u, "ICM_DRAW_RENDERBUFFER", NULL },
+    { DM_CLS_VFW, 0, 0, 0x4027u, "ICM_DRAW_START_PLAY", NULL },
+    { DM_CLS_VFW, 0, 0, 0x4028u, "ICM_DRAW_STOP_PLAY", NULL },
+    { DM_CLS_VFW, 0, 1, 0x4029u, "ICM_GETBUFFERSWANTED", dm_nodes_vfw_4029 },
+    { DM_CLS_VFW, 0, 1, 0x402Au, "ICM_GETDEFAULTKEYFRAMERATE", dm_nodes_vfw_402a },
+    { DM_CLS_VFW, 0, 3, 0x4032u, "ICM_DRAW_SUGGESTFORMAT", dm_nodes_vfw_4032 },
+    { DM_CLS_VFW, 0, 1, 0x4033u, "ICM_DRAW_CHANGEPALETTE", dm_nodes_vfw_4033 },
+    { DM_CLS_VFW, 0, 5, 0x403Cu, "ICM_DECOMPRESSEX_BEGIN", dm_nodes_vfw_403c },
+    { DM_CLS_VFW, 0, 5, 0x403Du, "ICM_DECOMPRESSEX_QUERY", dm_nodes_vfw_403d },
+    { DM_CLS_VFW, 0, 5, 0x403Eu, "ICM_DECOMPRESSEX", dm_nodes_vfw_403e },
+    { DM_CLS_VFW, 0, 0, 0x403Fu, "ICM_DECOMPRESSEX_END", NULL },
+    { DM_CLS_VFW, 0, 3, 0x4046u, "ICM_COMPRESS_FRAMES_INFO", dm_nodes_vfw_4046 },
+    { DM_CLS_VFW, 0, 1, 0x4048u, "ICM_SET_STATUS_PROC", dm_nodes_vfw_4048 },
+    { DM_CLS_VFW, 0, 1, 0x5000u, "ICM_GETSTATE", dm_nodes_vfw_5000 },
+    { DM_CLS_VFW, 0, 1, 0x5001u, "ICM_SETSTATE", dm_nodes_vfw_5001 },
     { DM_CLS_VFW, 0, 1, 0x5002u, "ICM_GETINFO", dm_nodes_vfw_5002 },
+    { DM_CLS_VFW, 0, 0, 0x500Au, "ICM_CONFIGURE", NULL },
+    { DM_CLS_VFW, 0, 0, 0x500Bu, "ICM_ABOUT", NULL },
+    { DM_CLS_VFW, 0, 1, 0x501Eu, "ICM_GETDEFAULTQUALITY", dm_nodes_vfw_501e },
+    { DM_CLS_VFW, 0, 1, 0x501Fu, "ICM_GETQUALITY", dm_nodes_vfw_501f },
+    { DM_CLS_VFW, 0, 1, 0x5020u, "ICM_SETQUALITY", dm_nodes_vfw_5020 },
+    { DM_CLS_VFW, 0, 1, 0x5029u, "ICM_GET", dm_nodes_vfw_5029 },
     { DM_CLS_ACM, 0, 1, 0x600Au, "ACMDM_DRIVER_DETAILS", dm_nodes_acm_600a },
+    { DM_CLS_ACM, 0, 0, 0x600Bu, "ACMDM_DRIVER_ABOUT", NULL },
+    { DM_CLS_ACM, 0, 1, 0x6014u, "ACMDM_HARDWARE_WAVE_CAPS_INPUT", dm_nodes_acm_6014 },
+    { DM_CLS_ACM, 0, 1, 0x6015u, "ACMDM_HARDWARE_WAVE_CAPS_OUTPUT", dm_nodes_acm_6015 },
     { DM_CLS_ACM, 0, 1, 0x6019u, "ACMDM_FORMATTAG_DETAILS", dm_nodes_acm_6019 },
     { DM_CLS_ACM, 0, 2, 0x601Au, "ACMDM_FORMAT_DETAILS", dm_nodes_acm_601a },
     { DM_CLS_ACM, 0, 3, 0x601Bu, "ACMDM_FORMAT_SUGGEST", dm_nodes_acm_601b },
+    { DM_CLS_ACM, 0, 1, 0x6032u, "ACMDM_FILTERTAG_DETAILS", dm_nodes_acm_6032 },
+    { DM_CLS_ACM, 0, 2, 0x6033u, "ACMDM_FILTER_DETAILS", dm_nodes_acm_6033 },
     { DM_CLS_ACM, 0, 4, 0x604Cu, "ACMDM_STREAM_OPEN", dm_nodes_acm_604c },
     { DM_CLS_ACM, 0, 4, 0x604Du, "ACMDM_STREAM_CLOSE", dm_nodes_acm_604d },
     { DM_CLS_ACM, 0, 5, 0x604Eu, "ACMDM_STREAM_SIZE", dm_nodes_acm_604e },
     { DM_CLS_ACM, 0, 7, 0x604Fu, "ACMDM_STREAM_CONVERT", dm_nodes_acm_604f },
+    { DM_CLS_ACM, 0, 4, 0x6050u, "ACMDM_STREAM_RESET", dm_nodes_acm_6050 },
     { DM_CLS_ACM, 0, 7, 0x6051u, "ACMDM_STREAM_PREPARE", dm_nodes_acm_6051 },
     { DM_CLS_ACM, 0, 7, 0x6052u, "ACMDM_STREAM_UNPREPARE", dm_nodes_acm_6052 },
 };

@@ -6,11 +6,11 @@ the ACMDRVSTREAMINSTANCE msacm32 keeps from acmStreamOpen to acmStreamClose).
 Memory the driver writes is INOUT (see icm.py for why).
 """
 
-from drvtape.schema.memory.sizes import PARENT, field, struct_size, waveformatex
+from drvtape.schema.memory.sizes import PARENT, field, other_lparam, struct_size, waveformatex
 from drvtape.schema.memory.spec import Direction, Message, Ptr, points_to
 from drvtape.schema.memory.structs import (
     ACMDRIVERDETAILSW, ACMDRVFORMATSUGGEST, ACMDRVSTREAMHEADER, ACMDRVSTREAMINSTANCE, ACMDRVSTREAMSIZE,
-    ACMFORMATDETAILSW, ACMFORMATTAGDETAILSW, WAVEFILTER, WAVEFORMATEX,
+    ACMFILTERDETAILSW, ACMFILTERTAGDETAILSW, ACMFORMATDETAILSW, ACMFORMATTAGDETAILSW, WAVEFILTER, WAVEFORMATEX,
 )
 from drvtape.schema.messages import DRV_USER
 
@@ -29,6 +29,12 @@ def self_sized(direction: Direction, layout, **children: Ptr) -> Ptr:
     return points_to(direction, layout, field("cbStruct", cap=STRUCT_CAP), **children)
 
 
+def wave_filter(direction: Direction = IN, *, sized_by: str | None = None, until: tuple[str, ...] = ()) -> Ptr:
+    """A WAVEFILTER (its cbStruct says its size), or the buffer of the parent's sized_by field."""
+    size = field("cbStruct", cap=STRUCT_CAP) if sized_by is None else field(sized_by, source=PARENT, cap=STRUCT_CAP)
+    return points_to(direction, WAVEFILTER, size, until=until)
+
+
 def wave_format(direction: Direction = IN, *, sized_by: str | None = None, until: tuple[str, ...] = ()) -> Ptr:
     """A WAVEFORMATEX with its cbSize extra bytes, or the buffer of the parent's sized_by field."""
     size = waveformatex() if sized_by is None else field(sized_by, source=PARENT, cap=STRUCT_CAP)
@@ -39,7 +45,7 @@ def stream_instance(until: tuple[str, ...] = ()) -> Ptr:
     return points_to(
         INOUT, ACMDRVSTREAMINSTANCE, struct_size(), until=until, driver_owned=DRIVER_FIELDS,
         pwfxSrc=wave_format(until=until), pwfxDst=wave_format(until=until),
-        pwfltr=points_to(IN, WAVEFILTER, field("cbStruct", cap=STRUCT_CAP), until=until),
+        pwfltr=wave_filter(until=until),
     )
 
 
@@ -56,8 +62,15 @@ def stream_header(destination: Direction, until: tuple[str, ...] = ()) -> Ptr:
 OPEN_UNTIL_CLOSE = ("ACMDM_STREAM_CLOSE",)
 PREPARED_UNTIL_UNPREPARE = ("ACMDM_STREAM_UNPREPARE",)
 
+# WAVEINCAPS or WAVEOUTCAPS (A or W, as the sender chose): the bytes lParam2 says
+WAVE_CAPS = points_to(INOUT, None, other_lparam(cap=STRUCT_CAP))
+
 MESSAGES = (
     Message(ACMDM_BASE + 10, "ACMDM_DRIVER_DETAILS", self_sized(INOUT, ACMDRIVERDETAILSW), UNUSED, MMRESULT),
+    Message(ACMDM_BASE + 11, "ACMDM_DRIVER_ABOUT", "parent window (HWND), or -1 to ask whether the driver has "
+            "the dialog", UNUSED, MMRESULT),
+    Message(ACMDM_BASE + 20, "ACMDM_HARDWARE_WAVE_CAPS_INPUT", WAVE_CAPS, "the size of the caps struct", MMRESULT),
+    Message(ACMDM_BASE + 21, "ACMDM_HARDWARE_WAVE_CAPS_OUTPUT", WAVE_CAPS, "the size of the caps struct", MMRESULT),
     Message(ACMDM_BASE + 25, "ACMDM_FORMATTAG_DETAILS", self_sized(INOUT, ACMFORMATTAGDETAILSW),
             "ACM_FORMATTAGDETAILSF_* flags", MMRESULT),
     Message(ACMDM_BASE + 26, "ACMDM_FORMAT_DETAILS",
@@ -67,12 +80,21 @@ MESSAGES = (
             self_sized(IN, ACMDRVFORMATSUGGEST, pwfxSrc=wave_format(sized_by="cbwfxSrc"),
                        pwfxDst=wave_format(INOUT, sized_by="cbwfxDst")),
             UNUSED, MMRESULT),
+    Message(ACMDM_BASE + 50, "ACMDM_FILTERTAG_DETAILS", self_sized(INOUT, ACMFILTERTAGDETAILSW),
+            "ACM_FILTERTAGDETAILSF_* flags", MMRESULT),
+    Message(ACMDM_BASE + 51, "ACMDM_FILTER_DETAILS",
+            self_sized(INOUT, ACMFILTERDETAILSW, pwfltr=wave_filter(INOUT, sized_by="cbwfltr")),
+            "ACM_FILTERDETAILSF_* flags", MMRESULT),
     Message(ACMDM_BASE + 76, "ACMDM_STREAM_OPEN", stream_instance(OPEN_UNTIL_CLOSE), UNUSED, MMRESULT),
     Message(ACMDM_BASE + 77, "ACMDM_STREAM_CLOSE", stream_instance(), UNUSED, MMRESULT),
     Message(ACMDM_BASE + 78, "ACMDM_STREAM_SIZE", stream_instance(),
             points_to(INOUT, ACMDRVSTREAMSIZE, struct_size()), MMRESULT),
     Message(ACMDM_BASE + 79, "ACMDM_STREAM_CONVERT", stream_instance(), stream_header(INOUT), MMRESULT),
+    Message(ACMDM_BASE + 80, "ACMDM_STREAM_RESET", stream_instance(), "fdwReset (no flags are defined: 0)", MMRESULT),
     Message(ACMDM_BASE + 81, "ACMDM_STREAM_PREPARE", stream_instance(),
             stream_header(IN, PREPARED_UNTIL_UNPREPARE), MMRESULT),
     Message(ACMDM_BASE + 82, "ACMDM_STREAM_UNPREPARE", stream_instance(), stream_header(IN), MMRESULT),
 )
+
+# Named in msacmdrv.h without documented parameters: of unknown meaning (raw values).
+NAMED_ONLY = ((ACMDM_BASE + 1, "ACMDM_DRIVER_NOTIFY"), (ACMDM_BASE + 83, "ACMDM_STREAM_UPDATE"))

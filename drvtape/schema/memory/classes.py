@@ -10,11 +10,14 @@ installed under (vidc.*, vids.*: VfW; msacm.*: ACM), else DRV: only DRV_* is kno
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
 
+from drvtape.schema.events import CallEvent, Event, ReturnEvent
 from drvtape.schema.messages import DRV_CLOSE, DRV_OPEN
 from drvtape.schema.payloads import AcmDrvOpenDescW, CallPayloads, IcOpen
+from drvtape.schema.rows import EventRow, Kind, row_to_event
 
 
 class DriverClass(str, Enum):
@@ -35,10 +38,12 @@ ALIAS_PREFIXES = (("vidc.", DriverClass.VFW), ("vids.", DriverClass.VFW), ("msac
 class OpenCall(Protocol):
     """What class detection reads of a recorded call (schema.recording.RecordedCall has it)."""
 
+    seq: int
     msg: int
     driver_id: int
     payload: CallPayloads | None
     result: int | None
+    returned_at: int | None
 
 
 def class_of_open(payload: CallPayloads | None) -> DriverClass | None:
@@ -61,19 +66,71 @@ def session_class_hint(driver: str | None) -> DriverClass:
     return DriverClass.DRV
 
 
+@dataclass
+class InstanceClasses:
+    """The class of each instance over a session: an instance has its class from the return
+    of the DRV_OPEN that gave it its driver_id up to its DRV_CLOSE, so a reused id gets its
+    new class; outside those spans (driver_id 0, before DRV_OPEN) a call is DRV."""
+
+    spans: dict[int, list[tuple[int, int, DriverClass]]] = field(default_factory=dict)  # id -> (from, to, cls)
+
+    def opened(self, seq: int, driver_id: int, cls: DriverClass) -> None:
+        self.spans.setdefault(driver_id, []).append((seq, UNCLOSED, cls))
+
+    def closed(self, seq: int, driver_id: int) -> None:
+        spans = self.spans.get(driver_id)
+        if spans and spans[-1][1] == UNCLOSED and spans[-1][0] <= seq:
+            spans[-1] = (spans[-1][0], seq, spans[-1][2])
+
+    def at(self, seq: int, driver_id: int) -> DriverClass:
+        for start, end, cls in reversed(self.spans.get(driver_id, ()) if driver_id else ()):
+            if start <= seq <= end:
+                return cls
+        return DriverClass.DRV
+
+    def classes(self) -> set[DriverClass]:
+        """The classes of the session's instances."""
+        return {cls for spans in self.spans.values() for _, _, cls in spans}
+
+    @classmethod
+    def from_calls(cls, calls: Iterable[OpenCall], hint: DriverClass = DriverClass.DRV) -> InstanceClasses:
+        """From a recording's calls (RecordedCall: seq, result, returned_at)."""
+        classes = cls()
+        for call in calls:
+            if call.msg == DRV_OPEN and call.result:
+                classes.opened(call.returned_at or call.seq, call.result, class_of_open(call.payload) or hint)
+            elif call.msg == DRV_CLOSE:
+                classes.closed(call.seq, call.driver_id)
+        return classes
+
+    @classmethod
+    def from_events(cls, events: Iterable[Event], hint: DriverClass = DriverClass.DRV) -> InstanceClasses:
+        """From a session's DRV_OPEN and DRV_CLOSE call and return events, in seq order."""
+        classes, opens = cls(), {}
+        for ev in events:
+            if isinstance(ev, CallEvent) and ev.msg == DRV_OPEN:
+                opens[ev.seq] = ev.payload
+            elif isinstance(ev, ReturnEvent) and ev.msg == DRV_OPEN and ev.result and ev.call_seq in opens:
+                classes.opened(ev.seq, ev.result, class_of_open(opens[ev.call_seq]) or hint)
+            elif isinstance(ev, CallEvent) and ev.msg == DRV_CLOSE:
+                classes.closed(ev.seq, ev.driver_id)
+        return classes
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[EventRow], hint: DriverClass = DriverClass.DRV) -> InstanceClasses:
+        """From a session's stored rows (schema.rows order), all or only its opens and closes."""
+        return cls.from_events((row_to_event(r) for r in rows
+                                if r.msg in (DRV_OPEN, DRV_CLOSE) and r.kind in (Kind.CALL, Kind.RETURN)), hint)
+
+
+UNCLOSED = 1 << 63
+
+
 def call_classes(calls: Iterable[OpenCall], hint: DriverClass = DriverClass.DRV) -> list[DriverClass]:
-    """The class of each call's instance, in order. An instance is known from its DRV_OPEN
-    (which returned its driver_id) until its DRV_CLOSE, so a reused id gets its new class;
-    a call to driver_id 0 or to an id no DRV_OPEN returned is DRV."""
-    live: dict[int, DriverClass] = {}
-    out = []
-    for call in calls:
-        out.append(live.get(call.driver_id, DriverClass.DRV) if call.driver_id else DriverClass.DRV)
-        if call.msg == DRV_OPEN and call.result:
-            live[call.result] = class_of_open(call.payload) or hint
-        elif call.msg == DRV_CLOSE:
-            live.pop(call.driver_id, None)
-    return out
+    """The class of each call's instance, in order."""
+    calls = list(calls)
+    classes = InstanceClasses.from_calls(calls, hint)
+    return [classes.at(c.seq, c.driver_id) for c in calls]
 
 
 def instance_classes(calls: Iterable[OpenCall], hint: DriverClass = DriverClass.DRV) -> dict[int, DriverClass]:

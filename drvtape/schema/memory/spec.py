@@ -90,11 +90,14 @@ class MessageMemory:
     returns: str
     nodes: tuple[Node, ...] = field(default=())
 
+    def find(self, path: str) -> Node | None:
+        return next((n for n in self.nodes if n.path == path), None)
+
     def node(self, path: str) -> Node:
-        for n in self.nodes:
-            if n.path == path:
-                return n
-        raise KeyError(f"{self.name} has no memory at {path!r}")
+        found = self.find(path)
+        if found is None:
+            raise KeyError(f"{self.name} has no memory at {path!r}")
+        return found
 
     def index(self, path: str) -> int:
         return [n.path for n in self.nodes].index(path)

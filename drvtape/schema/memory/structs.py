@@ -28,6 +28,8 @@ WAVEFILTER = struct(
     pack=1,
 )
 
+RECT = struct("RECT", ("left", LONG), ("top", LONG), ("right", LONG), ("bottom", LONG))  # windef.h
+
 # vfw.h
 ICOPEN = struct(
     "ICOPEN",
@@ -135,7 +137,7 @@ ACMDRVSTREAMHEADER = struct(
     ("cbDstLengthUsed", DWORD), ("dwDstUser", DWORD_PTR), ("fdwConvert", DWORD),
     ("padshNext", DWORD_PTR),  # msacm32's queue link: never followed by a driver
     ("fdwDriver", DWORD), ("dwDriver", DWORD_PTR),
-    # msacm32's own fields (the recorded addresses of the prepared buffers: identity only)
+    # msacm32's own fields: it checks the prepared copies of pbSrc/pbDst, drivers do not read them
     ("fdwPrepared", DWORD), ("dwPrepared", DWORD_PTR), ("pbPreparedSrc", DWORD_PTR),
     ("cbPreparedSrcLength", DWORD), ("pbPreparedDst", DWORD_PTR), ("cbPreparedDstLength", DWORD),
     pack=1,
@@ -151,7 +153,7 @@ ACMDRVFORMATSUGGEST = struct(
 )
 
 ALL_LAYOUTS: tuple[StructLayout, ...] = (
-    BITMAPINFOHEADER, WAVEFORMATEX, WAVEFILTER, ICOPEN, ICINFO, ICCOMPRESS, ICCOMPRESSFRAMES, ICSETSTATUSPROC,
+    BITMAPINFOHEADER, WAVEFORMATEX, WAVEFILTER, RECT, ICOPEN, ICINFO, ICCOMPRESS, ICCOMPRESSFRAMES, ICSETSTATUSPROC,
     ICDECOMPRESS, ICDECOMPRESSEX, ICDRAWBEGIN, ICDRAW, ICDRAWSUGGEST, ICPALETTE, ACMDRIVERDETAILSW,
     ACMFORMATTAGDETAILSW, ACMFORMATDETAILSW, ACMFILTERTAGDETAILSW, ACMFILTERDETAILSW, ACMDRVSTREAMINSTANCE,
     ACMDRVSTREAMHEADER, ACMDRVSTREAMSIZE, ACMDRVFORMATSUGGEST,
