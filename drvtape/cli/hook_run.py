@@ -47,7 +47,6 @@ def hook_run_command(
     check_pattern(driver)
     open_store(ctx, create=True).close()  # a bad --db fails here, before the program runs
     chosen = choose_prefix(prefix)
-    err.print(f"running {program[0]} in {chosen.describe()} with the hook", markup=False, soft_wrap=True)
     run = hook_run(program, chosen, pattern=driver, follow_children=follow_children)
     with open_store(ctx, create=True) as store:
         end_orphaned_sessions(store)

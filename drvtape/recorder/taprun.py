@@ -104,7 +104,7 @@ def run_program(argv: Sequence[str], prefix: Prefix, run: TapRun, signals: Signa
     try:
         proc = subprocess.Popen(command, env=env, stdout=sys.stderr)  # drvtape's stdout: the sessions only
     except OSError as e:
-        raise DrvtapeError(f"cannot run {argv[0]}: {e.strerror}") from None
+        raise DrvtapeError(f"cannot run {argv[0]}: {e.strerror or e}") from None
     try:
         signals.waiting = True
         if signals.caught is not None:  # while it was being started
