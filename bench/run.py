@@ -467,6 +467,13 @@ def bench_dll(calls: int) -> dict:
             out["tap_memory"] = tap_memory_bench.bench_tap_memory(calls)
     except Exception as exc:  # noqa: BLE001
         out["tap_memory"] = {"error": f"{type(exc).__name__}: {exc}"}
+    try:
+        import hook_bench
+
+        with step(f"dll: the hook beside the tap ({calls} messages through winmm)"):
+            out["hook_run"] = hook_bench.bench_hook(calls)
+    except Exception as exc:  # noqa: BLE001
+        out["hook_run"] = {"error": f"{type(exc).__name__}: {exc}"}
     return out
 
 

@@ -9,8 +9,8 @@ import sys
 from typing import NoReturn
 
 from drvtape.cli import (  # noqa: F401  (registers the commands)
-    db, demo, diff, doctor, events, explore, import_export, ingest, lint, minimize, push_pull, record, replay, schema,
-    sessions, show, state, tap, tap_run, timeline, verify,
+    db, demo, diff, doctor, events, explore, hook_run, import_export, ingest, lint, minimize, push_pull, record, replay,
+    schema, sessions, show, state, tap, tap_run, timeline, verify,
 )
 from drvtape.cli.app import app, command
 from drvtape.cli.output import fail

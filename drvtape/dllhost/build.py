@@ -33,6 +33,7 @@ DLL_FLAGS = ("-shared", "-Wl,--kill-at")
 NATIVE_COMMON = native_root() / "common"  # drvcommon.h
 DRVHOST_PARTS = ("host_output.c", "host_batch.c", "host_memory.c", "id_map.c")  # beside drvhost.c
 DRVTAP_PARTS = ("record.c", "memory_capture.c", "tape_writer.c")  # beside drvtap.c
+DRVHOOK_PARTS = ("iat.c", "taps.c", "inject.c", "children.c")  # beside drvhook.c
 
 
 def compiler(arch: Arch = X64) -> str:
@@ -104,6 +105,19 @@ def build_drvtap(arch: Arch = X64) -> Path:
     sources = [entry, *(entry.with_name(n) for n in DRVTAP_PARTS)]
     return compile_pe(sources, dll=True, flags=[f"-I{NATIVE_COMMON}"], announce="building drvtap" + _suffix(arch),
                       arch=arch)
+
+
+def build_drvhook() -> Path:
+    """drvhook.dll, the hook `drvtape hook run` loads into a program (native/hook)."""
+    entry = native_source("hook", "drvhook.c")
+    sources = [entry, *(entry.with_name(n) for n in DRVHOOK_PARTS)]
+    return compile_pe(sources, dll=True, announce="building drvhook")
+
+
+def build_hooklaunch() -> Path:
+    """hooklaunch.exe, which starts a program with drvhook.dll loaded before its first instruction."""
+    entry = native_source("hook", "hooklaunch.c")
+    return compile_pe([entry, entry.with_name("inject.c")], flags=["-municode"], announce="building hooklaunch")
 
 
 def drvhost_obtainable(arch: Arch = X64) -> None:

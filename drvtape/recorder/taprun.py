@@ -62,7 +62,7 @@ def choose_prefix(given: str | None) -> Prefix:
     return chosen
 
 
-class _Signals:
+class Signals:
     """SIGINT and SIGTERM while the run lasts: noted, and raised as KeyboardInterrupt only while
     the program is waited for, so that an install or uninstall in progress is never cut short."""
 
@@ -76,7 +76,7 @@ class _Signals:
             raise KeyboardInterrupt(self.caught.name)
 
     @contextmanager
-    def handled(self) -> Iterator["_Signals"]:
+    def handled(self) -> Iterator["Signals"]:
         before = {s: signal.signal(s, self._note) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             yield self
@@ -95,7 +95,7 @@ def _stop(proc: subprocess.Popen, signum: int) -> None:
             proc.wait()
 
 
-def _run_program(argv: Sequence[str], prefix: Prefix, run: TapRun, signals: _Signals) -> None:
+def run_program(argv: Sequence[str], prefix: Prefix, run: TapRun, signals: Signals) -> None:
     if signals.caught is not None:  # before the program started: it is not started
         run.interrupted = signals.caught.name
         return
@@ -104,7 +104,7 @@ def _run_program(argv: Sequence[str], prefix: Prefix, run: TapRun, signals: _Sig
     try:
         proc = subprocess.Popen(command, env=env, stdout=sys.stderr)  # drvtape's stdout: the sessions only
     except OSError as e:
-        raise DrvtapeError(f"cannot run {argv[0]}: {e.strerror}") from None
+        raise DrvtapeError(f"cannot run {argv[0]}: {e.strerror or e}") from None
     try:
         signals.waiting = True
         if signals.caught is not None:  # while it was being started
@@ -118,7 +118,7 @@ def _run_program(argv: Sequence[str], prefix: Prefix, run: TapRun, signals: _Sig
         signals.waiting = False
 
 
-def _read_tapes(folder: Path) -> list[Tape]:
+def read_tapes(folder: Path) -> list[Tape]:
     return [read_tape(path) for path in sorted(folder.glob("*.drvtape")) if path.stat().st_size > 0]
 
 
@@ -132,7 +132,7 @@ def tap_run(pairs: Sequence[tuple[str, str]], argv: Sequence[str], prefix: Prefi
     run = TapRun(prefix, folder=Path(tempfile.mkdtemp(prefix="drvtape-taprun-")))
     with _prefix_in_use(prefix):
         _install_run_uninstall(pairs, argv, run, tap)
-    run.tapes = _read_tapes(run.folder)
+    run.tapes = read_tapes(run.folder)
     return run
 
 
@@ -154,12 +154,12 @@ def _prefix_in_use(prefix: Prefix) -> Iterator[None]:
 def _install_run_uninstall(pairs: Sequence[tuple[str, str]], argv: Sequence[str], run: TapRun,
                            tap: str | None) -> None:
     installed: list[str] = []
-    with _Signals().handled() as signals:
+    with Signals().handled() as signals:
         try:
             for alias, real in pairs:
                 install(alias, real, tap=tap, tape=str(run.folder / f"{state_folder(alias).name}.drvtape"))
                 installed.append(alias)
-            _run_program(argv, run.prefix, run, signals)
+            run_program(argv, run.prefix, run, signals)
         finally:
             _uninstall_all(installed)
 

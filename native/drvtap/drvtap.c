@@ -268,7 +268,9 @@ static void ensure_started(void)
         } else {
             OutputDebugStringA("drvtap: cannot open the tape; messages are forwarded unrecorded\n");
         }
-        if (real_path[0]) {
+        if (real_proc) {
+            /* a function driver, given by drvtap_forward_to */
+        } else if (real_path[0]) {
             real_module = LoadLibraryExW(real_path, NULL, is_absolute(real_path) ? LOAD_WITH_ALTERED_SEARCH_PATH : 0);
             if (real_module)
                 real_proc = (DRIVERPROC)(void *)GetProcAddress(real_module, "DriverProc");
@@ -283,6 +285,14 @@ static void ensure_started(void)
 }
 
 /* ---- the entry points --------------------------------------------------------------- */
+
+/* The hook's way in (native/hook/taps.c), before the first message: forward to a function
+   driver (acmDriverAdd, ICInstall with a DRIVERPROC) rather than load the configured real
+   driver, which then only names the module the function is in. */
+__declspec(dllexport) void drvtap_forward_to(DRIVERPROC proc)
+{
+    real_proc = proc;
+}
 
 /* The fixed fields every record but the header starts with: type, pid, thread, then a
    u32 (depth or reason), then seq and QPC (filled by tape_append). */

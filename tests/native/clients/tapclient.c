@@ -10,6 +10,10 @@
                                 (env TAPCLIENT_GATE=PATH: print "ready" and wait for PATH first)
      tapclient DRIVER bench N   call the DLL's DriverProc directly N times (DRV_USER+1) after
                                 DRV_LOAD/ENABLE/OPEN; print the mean ns per call
+     tapclient DRIVER sendbench N   open (lParam2 0), send DRV_USER+1 N times through winmm's
+                                SendDriverMessage, close; print the mean ns per message
+     tapclient DRIVER child ARGS  run tapclient DRIVER ARGS as a child process (CreateProcessW), wait
+                                for it, exit with its exit code
      tapclient DRIVER vfw       msvfw32: load DRIVER, ICInstall its DriverProc as the function
                                 driver vidc.mrle (ahead of the registry's), ICOpen it for decompression (msvfw32 passes an
                                 ICOPEN*), ICM_CONFIGURE query, ICClose
@@ -150,6 +154,43 @@ static int bench(const wchar_t *driver, long n)
     return 0;
 }
 
+static int send_bench(open_fn open, send_fn send, close_fn close, const wchar_t *driver, long n)
+{
+    HDRVR h = open(driver, NULL, 0);
+    if (!h || n < 1)
+        return 3;
+    LARGE_INTEGER f, t0, t1;
+    QueryPerformanceFrequency(&f);
+    QueryPerformanceCounter(&t0);
+    for (long i = 0; i < n; i++)
+        send(h, DRV_USER + 1, i, 0);
+    QueryPerformanceCounter(&t1);
+    close(h, 0, 0);
+    printf("sendbench %ld calls %.1f ns/call\n", n, (double)(t1.QuadPart - t0.QuadPart) * 1e9 / (double)f.QuadPart / (double)n);
+    return 0;
+}
+
+/* Run this program with argv[1] and argv[3..] as a child; its exit code. Arguments are
+   quoted whole: the tests pass none with quotes or trailing backslashes. */
+static int child(int argc, wchar_t **argv)
+{
+    static wchar_t cmd[32768];
+    wchar_t self[MAX_PATH];
+    GetModuleFileNameW(NULL, self, MAX_PATH);
+    int n = swprintf(cmd, 32768, L"\"%ls\" \"%ls\"", self, argv[1]);
+    for (int i = 3; i < argc && n > 0; i++)
+        n += swprintf(cmd + n, 32768 - n, L" \"%ls\"", argv[i]);
+    STARTUPINFOW si = {.cb = sizeof si};
+    PROCESS_INFORMATION pi;
+    if (!CreateProcessW(NULL, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi))
+        return 3;
+    WaitForSingleObject(pi.hProcess, INFINITE);
+    DWORD code = 3;
+    GetExitCodeProcess(pi.hProcess, &code);
+    printf("child exited %lu\n", code);
+    return (int)code;
+}
+
 static int vfw(const wchar_t *driver)
 {
     HMODULE dll = LoadLibraryW(driver), msvfw = LoadLibraryW(L"msvfw32.dll");
@@ -202,6 +243,8 @@ int wmain(int argc, wchar_t **argv)
     setvbuf(stdout, NULL, _IONBF, 0);
     if (wcscmp(argv[2], L"vfw") == 0)
         return vfw(argv[1]);
+    if (wcscmp(argv[2], L"child") == 0 && argc >= 4)
+        return child(argc, argv);
     if (wcscmp(argv[2], L"acmexit") == 0)
         return acm_exit(argv[1]);
     if (wcscmp(argv[2], L"bench") == 0 && argc >= 4)
@@ -216,6 +259,8 @@ int wmain(int argc, wchar_t **argv)
     }
     if (wcscmp(argv[2], L"threads") == 0 && argc >= 5)
         return threads(open, send, close, argv[1], (int)wcstol(argv[3], NULL, 10), wcstol(argv[4], NULL, 10));
+    if (wcscmp(argv[2], L"sendbench") == 0 && argc >= 4)
+        return send_bench(open, send, close, argv[1], wcstol(argv[3], NULL, 10));
     if (wcscmp(argv[2], L"send") == 0 && argc >= 4) {
         HDRVR h = open(argv[1], NULL, 0);
         printf("open %p\n", (void *)h);

@@ -1,0 +1,63 @@
+"""`drvtape hook run [--driver PATTERN] [--follow-children] -- PROGRAM [ARGS]`: record the drivers one program loads,
+with no registry change and no administrator rights (drvtape.recorder.hookrun, docs/hook.md).
+
+Every tape the program produced is ingested when it ends (also after a crash) and the sessions
+are printed as `tap run` prints them. The exit code is the program's (1 when it does not fit
+in 0..255, 130 when interrupted)."""
+
+import shutil
+
+import typer
+
+from drvtape.cli.app import app, examples, open_store
+from drvtape.cli.ingest import ingest_tapes, print_ingested
+from drvtape.cli.options import FORMAT, JSON, output_format
+from drvtape.cli.output import Format, err
+from drvtape.recorder.hookrun import check_pattern, hook_run
+from drvtape.recorder.taprun import choose_prefix
+from drvtape.store.recovery import end_orphaned_sessions
+
+INTERRUPTED_EXIT = 130
+
+hook_app = typer.Typer(help="Record the drivers one program loads, through a hook in that program only.",
+                       no_args_is_help=True, epilog=examples("drvtape hook run -- player.exe clip.avi"))
+app.add_typer(hook_app, name="hook")
+
+
+@hook_app.command("run", epilog=examples(
+    "drvtape hook run -- player.exe clip.avi",
+    "drvtape hook run --driver 'msrle32*' --prefix ~/.wine --json -- app.exe",
+    "drvtape hook run --follow-children -- launcher.exe",
+))
+def hook_run_command(
+    ctx: typer.Context,
+    program: list[str] = typer.Argument(..., metavar="-- PROGRAM [ARGS]", help="The program to run and its arguments.",
+                                        show_default=False),
+    driver: str = typer.Option(None, "--driver", metavar="PATTERN", show_default="every driver",
+                               help="Record only the drivers whose file name matches (* and ?, any case)."),
+    follow_children: bool = typer.Option(False, "--follow-children",
+                                         help="Put the hook in the processes PROGRAM starts too, and theirs."),
+    prefix: str = typer.Option(None, "--prefix", metavar="DIR", show_default="WINEPREFIX, else drvtape's own",
+                               help="The Wine prefix to run in (an existing one; ignored on Windows)."),
+    fmt: Format = FORMAT,
+    as_json: bool = JSON,
+) -> None:
+    """Run PROGRAM with the recording hook in it, and store the sessions of the drivers it loaded."""
+    fmt = output_format(fmt, as_json)
+    check_pattern(driver)
+    open_store(ctx, create=True).close()  # a bad --db fails here, before the program runs
+    chosen = choose_prefix(prefix)
+    run = hook_run(program, chosen, pattern=driver, follow_children=follow_children)
+    with open_store(ctx, create=True) as store:
+        end_orphaned_sessions(store)
+        done = ingest_tapes(store, run.tapes)
+    shutil.rmtree(run.folder, ignore_errors=True)  # every session of them is stored
+    print_ingested(fmt, run.tapes, done)
+    if not run.tapes:
+        err.print(f"note: {program[0]} loaded no driver" + (f" matching {driver}" if driver else ""),
+                  markup=False, soft_wrap=True)
+    if run.interrupted:
+        err.print(f"interrupted ({run.interrupted}): what was recorded is stored", markup=False, soft_wrap=True)
+        raise typer.Exit(INTERRUPTED_EXIT)
+    if run.exit_code:
+        raise typer.Exit(run.exit_code if 0 < run.exit_code < 256 else 1)

@@ -1,0 +1,95 @@
+/*
+ * hooklaunch: start a program with the recording hook in it.
+ *     hooklaunch HOOK.DLL PROGRAM [ARGS]
+ * The program is created suspended, the hook queued to load in it (inject.h), and it is
+ * resumed: the hook is in place before the program's first instruction. No registry value or
+ * file is touched. Exits with the program's exit code (127: the program could not be started
+ * or hooked).
+ */
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#include <stdio.h>
+#include <wchar.h>
+
+#include "inject.h"
+
+#define LAUNCH_FAILED 127
+
+/* Append arg to cmd quoted as CommandLineToArgvW and the C runtime read it back. */
+static void append_quoted(WCHAR *cmd, size_t units, const WCHAR *arg)
+{
+    size_t n = wcslen(cmd);
+    if (n && n + 1 < units)
+        cmd[n++] = L' ';
+    BOOL plain = arg[0] && !wcspbrk(arg, L" \t\n\v\"");
+    if (plain) {
+        lstrcpynW(cmd + n, arg, (int)(units - n));
+        return;
+    }
+    if (n + 1 < units)
+        cmd[n++] = L'"';
+    for (const WCHAR *p = arg;; p++) {
+        size_t slashes = 0;
+        while (*p == L'\\') {
+            p++;
+            slashes++;
+        }
+        /* backslashes are doubled before a quote (ours at the end or one in the arg) */
+        size_t emit = (*p == 0 || *p == L'"') ? slashes * 2 + (*p == L'"') : slashes;
+        for (size_t i = 0; i < emit && n + 1 < units; i++)
+            cmd[n++] = L'\\';
+        if (*p == 0)
+            break;
+        if (n + 1 < units)
+            cmd[n++] = *p;
+    }
+    if (n + 1 < units)
+        cmd[n++] = L'"';
+    cmd[n] = 0;
+}
+
+static int fail(const char *what)
+{
+    fprintf(stderr, "hooklaunch: %s (error %lu)\n", what, GetLastError());
+    return LAUNCH_FAILED;
+}
+
+int wmain(int argc, WCHAR **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: hooklaunch HOOK.DLL PROGRAM [ARGS]\n");
+        return 2;
+    }
+    if (GetFileAttributesW(argv[1]) == INVALID_FILE_ATTRIBUTES)
+        return fail("no hook DLL there"); /* the APC's LoadLibraryW would fail unseen */
+    static WCHAR cmd[32768];
+    for (int i = 2; i < argc; i++)
+        append_quoted(cmd, ARRAYSIZE(cmd), argv[i]);
+
+    STARTUPINFOW si = {.cb = sizeof si};
+    PROCESS_INFORMATION pi;
+    if (!CreateProcessW(NULL, cmd, NULL, NULL, TRUE, CREATE_SUSPENDED, NULL, NULL, &si, &pi))
+        return fail("cannot start the program");
+    /* the program (and the children it starts) end with the launcher: drvtape stops the
+       launcher when it is interrupted */
+    HANDLE job = CreateJobObjectW(NULL, NULL);
+    JOBOBJECT_EXTENDED_LIMIT_INFORMATION limits = {0};
+    limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+    if (job)
+        SetInformationJobObject(job, JobObjectExtendedLimitInformation, &limits, sizeof limits);
+    if (job)
+        AssignProcessToJobObject(job, pi.hProcess);
+
+    if (!inject_hook(pi.hProcess, pi.hThread, argv[1])) {
+        int code = fail("cannot put the hook in the program");
+        TerminateProcess(pi.hProcess, LAUNCH_FAILED);
+        return code;
+    }
+    ResumeThread(pi.hThread);
+    CloseHandle(pi.hThread);
+    WaitForSingleObject(pi.hProcess, INFINITE);
+    DWORD code = LAUNCH_FAILED;
+    GetExitCodeProcess(pi.hProcess, &code);
+    CloseHandle(pi.hProcess);
+    return (int)code;
+}
