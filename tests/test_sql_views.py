@@ -116,12 +116,15 @@ def test_the_views_are_the_same_on_both_engines(tmp_path, postgres, tapes):
 
 
 def as_schema_3(db: str) -> None:
-    """What drvtape of schema version 3 made: the same tables but message_names, no views."""
+    """What drvtape of schema version 3 made: the same tables but message_names, blobs and
+    sessions.arch (schema 5), no views."""
     engine = sa.create_engine(database_url(db))
     with engine.begin() as conn:
         for name in views.NAMES:
             conn.exec_driver_sql(f"DROP VIEW {name}")
         conn.exec_driver_sql("DROP TABLE message_names")
+        conn.exec_driver_sql("DROP TABLE blobs")
+        conn.exec_driver_sql("ALTER TABLE sessions DROP COLUMN arch")
         conn.exec_driver_sql("UPDATE drvtape_meta SET value = '3' WHERE key = 'schema_version'")
     engine.dispose()
 
