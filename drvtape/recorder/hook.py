@@ -47,9 +47,10 @@ class Durability(str, Enum):
 class Recorder:
     """One recording session. Use as a context manager, or call close().
 
-    In batched mode at most 2 * max_pending events are not yet stored at any moment (when
-    the writer falls behind, the caller writes the backlog itself); normally nothing is
-    older than flush_interval.
+    In batched mode at most 2 * max_pending events are not yet stored at any moment: the
+    writer holds at most that many, and a caller that finds max_pending buffered waits for
+    the writer to take them (it never writes them itself); normally nothing is older than
+    flush_interval.
     """
 
     def __init__(self, db: str | Store | None = None, *, driver: str, target: str | None = None,
@@ -147,7 +148,7 @@ class Recorder:
             if pending >= batch:
                 recorder._writer.kick()
                 if pending >= max_pending:  # the writer is behind: bound what a crash can lose
-                    recorder._writer.flush()
+                    recorder._writer.make_room(buffer.__len__, max_pending)
             return result
 
         return hooked
