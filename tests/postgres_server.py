@@ -67,15 +67,25 @@ class PostgresServer:
         if proc.returncode != 0:
             raise PostgresUnavailable(f"{tool} failed: {proc.stderr.strip() or proc.stdout.strip()}")
 
-    def new_database(self) -> str:
-        """The URL of a new, empty database on the server."""
+    def new_database(self, template: str | None = None) -> str:
+        """The URL of a new database on the server: empty, or a copy of the database at the
+        URL template (which nothing may be connected to)."""
         self._counter += 1
         name = f"drvtape_test_{os.getpid()}_{self._counter}"
-        engine = sa.create_engine(self.url, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        engine.dispose()
+        copy = f' TEMPLATE "{template.rsplit("/", 1)[1]}"' if template else ""
+        self._administer(f'CREATE DATABASE "{name}"{copy}')
         return self.url.rsplit("/", 1)[0] + "/" + name
+
+    def drop_database(self, url: str) -> None:
+        self._administer(f'DROP DATABASE "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+    def _administer(self, sql: str) -> None:
+        engine = sa.create_engine(self.url, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql(sql)
+        finally:
+            engine.dispose()
 
     def stop(self) -> None:
         if self._dir is not None:

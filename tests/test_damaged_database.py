@@ -5,11 +5,13 @@ import sqlite3
 
 import pytest
 import sqlalchemy as sa
+from hostile_harness import DROP_VIEWS, database_dump
 
 from drvtape.errors import DrvtapeError
 from drvtape.recorder import Recorder
 from drvtape.runtime.sim.reference import ReferenceDriver
-from drvtape.store import Store, sqlite_path
+from drvtape.store import Store, sqlite_path, tables
+from drvtape.store.opening import PG_TYPE_OIDS
 
 # damage made with SQL, on either engine: (name, statements, what the error says)
 SQL_DAMAGE = [
@@ -18,14 +20,16 @@ SQL_DAMAGE = [
     ("newer schema", ["UPDATE drvtape_meta SET value = '99' WHERE key = 'schema_version'"], "newer"),
     ("not drvtape's meta", ["UPDATE drvtape_meta SET value = 'other' WHERE key = 'application'"],
      "not a drvtape database"),
-    ("dropped column", ["ALTER TABLE events DROP COLUMN payload"], "is damaged"),
-    ("dropped table", ["DROP TABLE events"], "is damaged"),
+    ("dropped column", [*DROP_VIEWS, "ALTER TABLE events DROP COLUMN payload"], "is damaged"),
+    ("dropped table", [*DROP_VIEWS, "DROP TABLE events"], "is damaged"),
     ("non-JSON detail", ["UPDATE events SET payload = '{not json' WHERE kind = 4"], "not JSON"),
     ("unknown end reason", ["""UPDATE events SET payload = '{"reason":"zzz","detail":null}' WHERE kind = 4"""],
      "unknown reason 'zzz'"),
     ("malformed session UUID", ["UPDATE sessions SET uuid = 'abc-not-a-uuid'"], "is damaged"),
     ("unknown kind", ["UPDATE events SET kind = 9 WHERE seq = 2"], "unknown kind 9"),
     ("mark without text", ["""UPDATE events SET kind = 3, payload = '[1]' WHERE seq = 3"""], "no 'text'"),
+    ("a call without its msg", ["UPDATE events SET msg = NULL WHERE kind = 0 AND seq = 1"],
+     "seq 1 has a msg that is not a number (None)"),
 ]
 # damage SQLite allows and PostgreSQL's types refuse
 SQLITE_ONLY_DAMAGE = [
@@ -33,6 +37,8 @@ SQLITE_ONLY_DAMAGE = [
     ("text in the started_us column", ["UPDATE sessions SET started_us = 'abc'"], "is damaged"),
     ("text in an event's ts_ns", ["UPDATE events SET ts_ns = 'abc' WHERE seq = 3"], "is damaged"),
     ("text in an event's thread", ["UPDATE events SET thread = 'abc' WHERE seq = 3"], "is damaged"),
+    ("the text 'None' in a msg", ["UPDATE events SET msg = 'None' WHERE seq = 1"],
+     "seq 1 has a msg that is not a number ('None')"),
 ]
 
 
@@ -60,6 +66,8 @@ def read_everything(db) -> None:
         store.threads(session.pk)
         store.verify(session.pk)
         store.events(session.pk)
+        store.rows(session.pk)
+        store.call_counts(session.pk)
 
 
 def assert_named(db, says) -> str:
@@ -138,3 +146,39 @@ def test_a_foreign_sqlite_file_is_not_a_drvtape_database(tmp_path):
     with sqlite3.connect(db) as conn:
         conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY)")
     assert_named(str(db), "not a drvtape database")
+
+
+def contents(db) -> str:
+    """The file's hash (SQLite), or a digest of every table (PostgreSQL)."""
+    if "://" not in db:
+        return file_hash(db)
+    engine = sa.create_engine(db)
+    try:
+        return database_dump(engine)
+    finally:
+        engine.dispose()
+
+
+def test_a_writer_refuses_a_table_missing_a_column_before_it_writes(db):
+    record(db)
+    damage(db, [*DROP_VIEWS, "ALTER TABLE events DROP COLUMN duration_ns"])
+    before = contents(db)
+    with pytest.raises(DrvtapeError, match="is damaged .*duration_ns.*not the drvtape schema"):
+        record(db)
+    assert contents(db) == before
+
+
+def test_a_column_of_another_type_is_refused_on_postgresql(postgres):
+    url = postgres.new_database()
+    record(url)
+    damage(url, [*DROP_VIEWS, "ALTER TABLE events ALTER COLUMN thread TYPE text"])
+    before = contents(url)
+    for use in (record, read_everything):
+        with pytest.raises(DrvtapeError, match="column events.thread is not of the type drvtape writes"):
+            use(url)
+    assert contents(url) == before
+
+
+def test_every_column_type_has_its_postgresql_type_oid():
+    """Store.open compares PostgreSQL's column types with these: a new type needs its oid."""
+    assert {type(c.type) for table in tables.metadata.sorted_tables for c in table.c} <= set(PG_TYPE_OIDS)

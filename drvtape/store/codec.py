@@ -10,14 +10,16 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 
+from drvtape.schema.details import DamagedDetail
 from drvtape.schema.events import SessionHeader
-from drvtape.schema.rows import ROW_COLUMNS, EventRow
+from drvtape.schema.rows import FAULT, ROW_COLUMNS, EventRow
 from drvtape.schema.values import INT64_MAX, as_signed64, as_unsigned64
 from drvtape.store import chain
 
 UNSIGNED_COLUMNS = ("thread", "driver_id", "hdrvr")
 _UNSIGNED_AT = tuple(ROW_COLUMNS.index(c) for c in UNSIGNED_COLUMNS)
 _THREAD, _DRIVER_ID, _HDRVR = _UNSIGNED_AT
+_KIND, _MSG = ROW_COLUMNS.index("kind"), ROW_COLUMNS.index("msg")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _new_tuple = tuple.__new__
 
@@ -36,6 +38,14 @@ def to_db_rows(session_pk: int, rows: Sequence[Sequence], tip: bytes) -> tuple[l
             for row, link in zip(rows, links)], tip
 
 
+def checked_msgs(counts: dict) -> dict:
+    """Counts by msg (a GROUP BY msg of calls), refusing a msg that is not a number."""
+    for msg in counts:
+        if msg.__class__ is not int:
+            raise DamagedDetail(f"a call has a msg that is not a number ({msg!r:.60})")
+    return counts
+
+
 def signed_row(row: Sequence) -> tuple:
     """A row's values as the database holds them (ROW_COLUMNS order)."""
     return tuple(as_signed64(v) if i in _UNSIGNED_AT and v is not None else v for i, v in enumerate(row))
@@ -44,8 +54,12 @@ def signed_row(row: Sequence) -> tuple:
 def from_db_row(values: Sequence) -> EventRow:
     """A stored row's values (ROW_COLUMNS order, no key, no link) with unsigned values restored.
 
-    Every read goes through here, so the common case (nothing negative) is one test and
-    tuple.__new__ (EventRow._make checks the length again, in Python: 1.6x the cost)."""
+    Every read goes through here, so the common case (nothing negative) is two tests and
+    tuple.__new__ (EventRow._make checks the length again, in Python: 1.6x the cost). The
+    second is the msg of a call, return or fault, which every reader names: NULL or text
+    there (damage) is DamagedDetail here, not a TypeError deep in a command."""
+    if values[_MSG].__class__ is not int and values[_KIND] <= FAULT:
+        raise DamagedDetail(f"seq {values[0]} has a msg that is not a number ({values[_MSG]!r:.60})")
     if values[_THREAD] < 0 or (values[_DRIVER_ID] or 0) < 0 or (values[_HDRVR] or 0) < 0:
         values = [as_unsigned64(v) if i in _UNSIGNED_AT and v is not None else v for i, v in enumerate(values)]
     return _new_tuple(EventRow, values)

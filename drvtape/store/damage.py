@@ -55,10 +55,15 @@ def damage_message(exc: BaseException, where: str, sqlite_file: str | None) -> s
         return f"{where} is damaged{at}: {RESTORE}"
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if isinstance(exc, sqlite3.OperationalError) and _SQLITE_MISSING.search(text):
-        return f"{where} is damaged ({text}): not the drvtape schema; {RESTORE}"
+        return not_the_schema(where, text)
     if getattr(exc, "sqlstate", None) in _PG_MISSING:
-        return f"{where} is damaged ({text}): not the drvtape schema; {RESTORE}"
+        return not_the_schema(where, text)
     return None
+
+
+def not_the_schema(where: str, what: str) -> str:
+    """The line for tables that are not as drvtape made them (what: which and how)."""
+    return f"{where} is damaged ({what}): not the drvtape schema; {RESTORE}"
 
 
 def reads(method):

@@ -76,6 +76,7 @@ class Store:
         try:
             version = opening.checked_version(engine, where, create_tables=create and path is None)
             opening.refuse_older(version, where)
+            opening.check_columns(engine, where)
         except sa.exc.DatabaseError as exc:
             engine.dispose()
             raise DrvtapeError(f"{where} is not a usable drvtape database: {_first_line(exc)}") from None
@@ -233,13 +234,14 @@ class Store:
         with self.reading() as conn:
             return [as_unsigned64(thread) for thread, _ in conn.execute(query)]
 
+    @damage.reads
     def call_counts(self, session_pk: int) -> dict[int, int]:
         """How many calls of each message a session received."""
         e = t.events
         query = (sa.select(e.c.msg, sa.func.count()).where(e.c.session_pk == session_pk, e.c.kind == Kind.CALL)
                  .group_by(e.c.msg).order_by(e.c.msg))
         with self.reading() as conn:
-            return dict(conn.execute(query).all())
+            return codec.checked_msgs(dict(conn.execute(query).all()))
 
     @damage.reads
     def rows(self, session_pk: int, flt: EventFilter | None = None) -> list[EventRow]:

@@ -2,7 +2,8 @@
 
 import sqlalchemy as sa
 
-SCHEMA_VERSION = 3  # 1: first release; 2: events.chain; 3: sessions.header_link, SESSIONS_STORED
+SCHEMA_VERSION = 4  # 1: first release; 2: events.chain; 3: sessions.header_link, SESSIONS_STORED;
+# 4: message_names and the views for other tools (drvtape.store.views)
 # drvtape_meta key: how many sessions were ever stored here (a removed session leaves it higher)
 SESSIONS_STORED = "sessions_stored"
 APPLICATION = "drvtape"
@@ -67,4 +68,13 @@ events = sa.Table(
     sa.Index("ix_events_msg_session", "msg", "kind", "session_pk"),
     # faults and ends across sessions
     sa.Index("ix_events_kind_session", "kind", "session_pk"),
+)
+
+# names of message codes, for the views (drvtape.store.views); driver_class '' is every driver's
+message_names = sa.Table(
+    "message_names",
+    metadata,
+    sa.Column("driver_class", sa.String(64), primary_key=True),
+    sa.Column("code", sa.BigInteger, primary_key=True),
+    sa.Column("name", sa.String(128), nullable=False),
 )

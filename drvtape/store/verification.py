@@ -16,7 +16,8 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from drvtape.schema.rows import ROW_COLUMNS
+from drvtape.schema.details import DamagedDetail
+from drvtape.schema.rows import ROW_COLUMNS, EventRow
 from drvtape.store import chain, codec
 from drvtape.store import tables as t
 
@@ -36,10 +37,9 @@ def verify_session(conn: Connection, session_pk: int) -> list[tuple[int, str]]:
                           .order_by(e.c.seq)).all()
     tip = chain.genesis(session_id)
     for expected_seq, stored_row in enumerate(stored, 1):
-        values = stored_row[:-1]
-        if "None" in values or any(type(v) is not int and v is not None for v in values[:-1]):
+        row, link = _decoded(stored_row[:-1]), stored_row.chain
+        if row is None:
             return [(expected_seq, f"seq {expected_seq} holds a value drvtape never writes: altered")]
-        row, link = codec.from_db_row(values), stored_row.chain
         if row.seq != expected_seq:
             return [(expected_seq, f"seq {expected_seq} is missing: an event was removed")]
         tip = chain.link(tip, row)
@@ -47,6 +47,17 @@ def verify_session(conn: Connection, session_pk: int) -> list[tuple[int, str]]:
             what = "has no chain link" if link is None else "does not match the hash chain"
             return [(row.seq, f"seq {row.seq} {what}: altered, inserted or moved")]
     return []
+
+
+def _decoded(values) -> EventRow | None:
+    """A stored row's values decoded; None when they hold a value drvtape never writes (the
+    text 'None', text in an integer column, a call without a msg)."""
+    if "None" in values or any(type(v) is not int and v is not None for v in values[:-1]):
+        return None
+    try:
+        return codec.from_db_row(values)
+    except DamagedDetail:
+        return None
 
 
 def removed_sessions(conn: Connection) -> int:
