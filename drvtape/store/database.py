@@ -319,6 +319,12 @@ class Store:
         with self.reading() as conn:
             return [uuid.UUID(u) for (u,) in conn.execute(query)]
 
+    @damage.reads
+    def session_ids(self) -> list[str]:
+        """Every session's UUID as stored (lower-case text), sorted."""
+        with self.reading() as conn:
+            return [u for (u,) in conn.execute(sa.select(t.sessions.c.uuid).order_by(t.sessions.c.uuid))]
+
     def event_count(self) -> int:
         with self.reading() as conn:
             return conn.execute(sa.select(sa.func.count()).select_from(t.events)).scalar_one()
