@@ -248,10 +248,10 @@ class Recorder:
         if self._closed:
             raise DrvtapeError("the recording is closed")
 
-    def _take(self) -> list:
+    def _take(self, limit: int) -> list:
         with self._lock:
-            rows = self._rows[:]
-            self._rows.clear()  # in place: the hot path holds this list's append
+            rows = self._rows[:limit]
+            del self._rows[:limit]  # in place: the hot path holds this list's append
             lost_from = self._losses.from_seq
             if lost_from is not None and rows and rows[-1][0] >= lost_from:
                 kept = [r for r in rows if r[0] < lost_from]

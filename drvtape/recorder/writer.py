@@ -16,7 +16,7 @@ class BatchWriter:
     sheds instead (`shed` keeps the buffer bounded; drvtape.recorder.losses counts what it
     drops)."""
 
-    def __init__(self, store: Store, session_pk: int, take: Callable[[], list], give_back: Callable[[list], None],
+    def __init__(self, store: Store, session_pk: int, take: Callable[[int], list], give_back: Callable[[list], None],
                  shed: Callable[[BaseException], None], interval: float, batch_rows: int):
         self._store = store
         self._pk = session_pk
@@ -71,16 +71,16 @@ class BatchWriter:
         return self.error is not None and time.monotonic() < self._retry_at
 
     def _write_once(self) -> None:
-        rows = self._take()
-        with self._taken:
-            self._taken.notify_all()
-        # One transaction per batch: a backlog is committed steadily, not all at the end.
-        for start in range(0, len(rows), self._batch_rows):
+        """Write what is buffered a batch (one transaction) at a time, each taken just before
+        it is written: a caller waiting for room waits for one batch, never the whole backlog."""
+        while rows := self._take(self._batch_rows):
+            with self._taken:
+                self._taken.notify_all()
             try:
-                self._store.append_rows(self._pk, rows[start:start + self._batch_rows])
+                self._store.append_rows(self._pk, rows)
                 self.error, self._backoff = None, FIRST_BACKOFF
             except Exception as exc:  # keep the rows; a later try, after the pause, writes them
-                self._give_back(rows[start:])
+                self._give_back(rows)
                 self.error = exc
                 self._retry_at = time.monotonic() + self._backoff
                 self._backoff = min(2 * self._backoff, LAST_BACKOFF)
