@@ -27,17 +27,49 @@ ICOPEN_MRLE = {"type": "ICOPEN", "dwSize": 56, "fccType": 0x63646976, "fccHandle
                "dwVersion": 0x104, "dwFlags": 4, "dwError": 0, "dnDevNode": 0}
 
 
-def bench_dll_replay(n: int) -> dict:
-    """Open msrle32 (LOAD, ENABLE, OPEN with an ICOPEN), then n DRV_QUERYCONFIGURE/DRV_USER
-    calls on that instance, serially; host start-up and DLL load excluded from the rate."""
-    calls = [HostCall(1, 0, 0, 1, DRV_LOAD, 0, 0), HostCall(2, 0, 0, 1, DRV_ENABLE, 0, 0),
+def _msrle_session(n: int, threads: int, expects: dict[int, int] | None) -> list[HostCall]:
+    """Open msrle32 (LOAD, ENABLE, OPEN with an ICOPEN) on thread 0, then n DRV_QUERYCONFIGURE/
+    DRV_USER calls on that instance dealt round-robin to `threads` threads, each after the
+    previous call's return (a recording of strictly alternating threads: every call is a
+    hand-over); expects[msg] is each one's recorded result."""
+    calls = [HostCall(1, 0, 0, 1, DRV_LOAD, 0, 0, expect=1), HostCall(2, 0, 0, 1, DRV_ENABLE, 0, 0, expect=1),
              HostCall(3, 0, 0, 1, DRV_OPEN, 0, 0, payload2=ICOPEN_MRLE, expect=RECORDED_ID)]
-    calls += [HostCall(4 + i, 0, RECORDED_ID, 1, DRV_USER if i % 2 else DRV_QUERYCONFIGURE, 0, 0)
-              for i in range(n)]
-    run = run_host(str(MSRLE32), calls)
-    returned = sum(r.kind == "return" for r in run.results)
-    return {"dll": MSRLE32.name, "messages": len(calls), "returned": returned, "seconds": run.replay_s,
-            "messages_per_s": len(calls) / run.replay_s}
+    for i in range(n):
+        msg = DRV_USER if i % 2 else DRV_QUERYCONFIGURE
+        calls.append(HostCall(4 + i, i % threads, RECORDED_ID, 1, msg, 0, 0, expect=(expects or {}).get(msg),
+                              after=(2 + i,) if threads > 1 else (), id_from=2))
+    return calls
+
+
+def _learned_expects() -> dict[int, int]:
+    """What msrle32 answers the session's messages (LOAD and ENABLE too), from a short run."""
+    learned = run_host(str(MSRLE32), _msrle_session(2, 1, None), stop_on_divergence=False).results
+    assert [r.kind for r in learned] == ["return"] * 5, learned
+    return {DRV_QUERYCONFIGURE: learned[3].result, DRV_USER: learned[4].result}
+
+
+def _replay_rate(calls: list[HostCall], **options) -> dict:
+    run = run_host(str(MSRLE32), calls, **options)
+    failed = [r for r in run.results if r.kind != "return"]
+    returned = (run.issued or 0) - len(failed) if options.get("only_differences") else len(run.results) - len(failed)
+    return {"messages": len(calls), "returned": returned, "results_sent": len(run.results),
+            "seconds": round(run.replay_s, 4), "messages_per_s": round(len(calls) / run.replay_s, 1)}
+
+
+def bench_dll_replay(n: int) -> dict:
+    """Replay through drvhost as `replay` does (the host compares, sends back differences):
+    serially, beside the same session with every result sent back (what minimize and explore
+    read), and thread-faithfully on 4 threads; host start-up and DLL load excluded from each
+    rate. The baseline: msrle32's DriverProc called in a C loop under Wine (the test client's
+    bench mode), when the source checkout has it."""
+    expects = _learned_expects()
+    out = {"dll": MSRLE32.name, **_replay_rate(_msrle_session(n, 1, expects), only_differences=True)}
+    out["every_result_sent"] = _replay_rate(_msrle_session(n, 1, expects))
+    out["faithful_4_threads"] = _replay_rate(_msrle_session(n, 4, expects), only_differences=True)
+    if TAPCLIENT_SOURCE.is_file():
+        client = compile_pe([TAPCLIENT_SOURCE], flags=["-municode"])
+        out["c_loop_messages_per_s"] = round(1e9 / _client_bench(client, MSRLE32, max(n, 1000), None), 1)
+    return out
 
 
 REPO = Path(__file__).resolve().parents[1]

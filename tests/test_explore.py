@@ -9,7 +9,9 @@ from drvtape.cli.explore import parse_budget
 from drvtape.errors import DrvtapeError
 from drvtape.recorder.workload import load_workload, record_workload
 from drvtape.replay import load_recording
-from drvtape.replay.explore import explore, interleaving, save_findings, windows_ending
+from drvtape.replay.explore import FoundBy, candidates, explore, save_findings, windows_ending
+from drvtape.replay.order import call_orders
+from drvtape.replay.reorder import interleaving
 from drvtape.runtime.targets import parse_target
 from drvtape.schema.messages import message_name
 from drvtape.store import Store
@@ -35,6 +37,22 @@ def test_windows_ends_with_exitsession_to_each_open_instance_then_disable_and_fr
     assert ending[0].hdrvr == recording.calls[2].hdrvr and ending[1].hdrvr == recording.calls[3].hdrvr
     assert windows_ending([], thread=1, first_seq=1) == []
     assert names(windows_ending(recording.calls[:2], 1, 1)) == ["DRV_DISABLE", "DRV_FREE"]
+
+
+def test_windows_ends_after_every_return_of_the_prefix(tmp_path):
+    """The ending's calls come after the prefix's returns too, the last one's included: its
+    first call waits for every prefix thread's last call (it did not, for the whole recording
+    as prefix, whose last return had the seq the ending's first call was given)."""
+    recording = recorded("exit-spin", "sim:reference", str(tmp_path / "e.db"))  # ends with an instance open
+    assert windows_ending(recording.calls, 9, 100)
+    for how, prefix, _seed, calls in candidates(recording, 0):
+        if how is FoundBy.REORDER:
+            break  # the prefixes come first; reorderings go on for ever
+        if how is not FoundBy.SHUTDOWN:
+            continue
+        ending_first = call_orders(calls)[prefix]
+        last = {c.thread: i for i, c in enumerate(calls[:prefix])}
+        assert set(ending_first.after) == set(last.values()), prefix
 
 
 def test_reorderings_keep_each_threads_order(tmp_path):

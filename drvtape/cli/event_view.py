@@ -4,10 +4,15 @@ import json
 
 from drvtape.cli.output import RecordView
 from drvtape.schema.events import CallEvent, EndReason, Event
-from drvtape.schema.messages import message_name
+from drvtape.schema.memory.catalog import message_name
+from drvtape.schema.memory.classes import DriverClass, InstanceClasses, session_class_hint
+from drvtape.schema.messages import DRV_CLOSE, DRV_OPEN
+from drvtape.schema.rows import Kind
 from drvtape.schema.payloads import AcmDrvOpenDescW, DrvConfigInfo, IcOpen, RawBytes, WideString
 from drvtape.present.text import event_detail, hex_value
-from drvtape.store import SessionSummary
+from drvtape.store import EventFilter, SessionSummary
+
+INSTANCE_EVENTS = EventFilter(msgs=(DRV_OPEN, DRV_CLOSE), kinds=(Kind.CALL, Kind.RETURN))
 
 
 def session_outcome(s: SessionSummary) -> str:
@@ -26,9 +31,24 @@ def summary_json(s: SessionSummary) -> dict:
     }
 
 
-def event_json(ev: Event) -> dict:
+def session_classes(store, stored) -> InstanceClasses:
+    """The class of each instance of a stored session, over its spans."""
+    hint = session_class_hint(stored.header.driver)
+    return InstanceClasses.from_events(store.events(stored.pk, INSTANCE_EVENTS), hint)
+
+
+def event_class(ev: Event, classes: InstanceClasses | None) -> DriverClass:
+    """The class of the instance an event concerns (DRV without a class map or an instance)."""
+    driver_id = getattr(ev, "driver_id", None)
+    return DriverClass.DRV if classes is None or driver_id is None else classes.at(ev.seq, driver_id)
+
+
+def event_json(ev: Event, classes: InstanceClasses | None = None) -> dict:
     msg = getattr(ev, "msg", None)
-    return {**ev.model_dump(mode="json"), "msg_name": None if msg is None else message_name(msg)}
+    if msg is None:
+        return {**ev.model_dump(mode="json"), "msg_name": None, "class": None}
+    cls = event_class(ev, classes)
+    return {**ev.model_dump(mode="json"), "msg_name": message_name(msg, cls), "class": cls.value}
 
 
 def _fourcc(value: int) -> str:
@@ -60,22 +80,25 @@ def _lparams(ev: Event) -> tuple:
 EVENT_COLUMNS = ("seq", "kind", "t", "thread", "msg", "driver_id", "hdrvr", "lparam1", "lparam2", "result")
 
 
-def event_cells(ev: Event, threads: dict[int, str]) -> list:
+def event_cells(ev: Event, threads: dict[int, str], classes: InstanceClasses | None = None) -> list:
     """One event as EVENT_COLUMNS: 64-bit values stay ints (the format chooses hex or decimal);
     t is milliseconds from the session start."""
     msg = getattr(ev, "msg", None)
     return [
         str(ev.seq), ev.kind, f"{ev.ts_ns // 10**6}.{ev.ts_ns % 10**6 // 1000:03d}", threads[ev.thread],
-        "" if msg is None else message_name(msg), getattr(ev, "driver_id", None), getattr(ev, "hdrvr", None),
+        "" if msg is None else message_name(msg, event_class(ev, classes)),
+        getattr(ev, "driver_id", None), getattr(ev, "hdrvr", None),
         *_lparams(ev), event_detail(ev),
     ]
 
 
-def events_view(threads: dict[int, str]) -> RecordView:
-    """Events in a table (hex values, t in ms), as CSV (exact decimal values) or as JSON."""
+def events_view(threads: dict[int, str], classes: InstanceClasses | None = None) -> RecordView:
+    """Events in a table (hex values, t in ms), as CSV (exact decimal values) or as JSON;
+    messages named by the class of the instance they went to (classes)."""
     return RecordView(
         headers=tuple("t (ms)" if c == "t" else c for c in EVENT_COLUMNS), csv_headers=EVENT_COLUMNS,
-        document=event_json, keys=("seq", "msg"),
-        cells=lambda ev: [hex_value(v) if isinstance(v, int) or v is None else v for v in event_cells(ev, threads)],
-        csv_cells=lambda ev: event_cells(ev, threads),
+        document=lambda ev: event_json(ev, classes), keys=("seq", "msg"),
+        cells=lambda ev: [hex_value(v) if isinstance(v, int) or v is None else v
+                          for v in event_cells(ev, threads, classes)],
+        csv_cells=lambda ev: event_cells(ev, threads, classes),
     )

@@ -3,11 +3,11 @@
 import typer
 
 from drvtape.cli.app import app, examples, open_store
-from drvtape.cli.event_view import events_view
+from drvtape.cli.event_view import events_view, session_classes
 from drvtape.cli.options import FORMAT, JSON, SESSION, output_format
 from drvtape.cli.output import Format, print_records
 from drvtape.cli.values import event_kind, lresult, offset_ns, positive, thread_id, thread_names
-from drvtape.schema.messages import parse_message
+from drvtape.schema.memory.catalog import parse_message
 from drvtape.schema.rows import Kind
 from drvtape.store import EventFilter
 
@@ -24,7 +24,7 @@ def events(
     ctx: typer.Context,
     session: str = SESSION,
     msg: list[int] = typer.Option(None, "--msg", metavar="MSG", parser=parse_message,
-                                  help="A message name or number (repeatable)."),
+                                  help="A message name (DRV_*, ICM_*, ACMDM_*) or number (repeatable)."),
     kind: list[Kind] = typer.Option(None, "--kind", metavar="KIND", parser=event_kind,
                                     help="call, return, fault, mark or end (repeatable)."),
     thread: list[str] = typer.Option(None, "--thread", metavar="THREAD",
@@ -56,4 +56,5 @@ def events(
             results=tuple(result or ()), limit=limit,
         )
         found = store.events(stored.pk, flt)
-    print_records(fmt, found, events_view(threads))
+        classes = session_classes(store, stored)
+    print_records(fmt, found, events_view(threads, classes))

@@ -13,7 +13,8 @@ from drvtape.cli.recorded import load_with_target, stored_recording
 from drvtape.present.text import outcome_text
 from drvtape.replay.derive import replays_as_stored, save_derived
 from drvtape.replay.minimize import MinimizeResult, minimize as run_minimize
-from drvtape.schema.messages import message_name
+from drvtape.schema.memory.catalog import message_name
+from drvtape.schema.memory.classes import call_classes, session_class_hint
 from drvtape.schema.recording import RecordedCall
 
 
@@ -38,9 +39,10 @@ def _print_result(result: MinimizeResult, stored: list[RecordedCall]) -> None:
     out.print(f"before: {len(recording.calls)} calls on {recording.threads} thread(s); "
               f"after: {len(result.calls)} calls on {len({c.thread for c in result.calls})} thread(s)")
     out.print(f"minimized session {result.session_id}, seqs as stored (the origin's beside them):", markup=False)
-    for call, origin_seq in zip(stored, origin_seqs(stored, result.calls)):
+    classes = call_classes(stored, session_class_hint(recording.header.driver))
+    for call, cls, origin_seq in zip(stored, classes, origin_seqs(stored, result.calls)):
         beside = "" if origin_seq is None else f"  (origin seq {origin_seq})"
-        out.print(f"  seq {call.seq:>6}  T{call.thread}  {message_name(call.msg)}{beside}", markup=False)
+        out.print(f"  seq {call.seq:>6}  T{call.thread}  {message_name(call.msg, cls)}{beside}", markup=False)
     spent = f"{result.replays} replays, {result.candidates} candidates, {result.seconds:.2f}s"
     out.print(f"used {spent}" + (" (budget exhausted: not 1-minimal)" if result.exhausted else ""))
     out.print(f"replay of {result.session_id} {'reproduces' if result.verified else 'does NOT reproduce'} "

@@ -8,7 +8,7 @@ from drvtape.cli.options import FORMAT, JSON, WIDE, output_format
 from drvtape.cli.output import Format, RecordView, print_records
 from drvtape.cli.selection import copyable_ids
 from drvtape.cli.values import positive
-from drvtape.schema.messages import parse_message
+from drvtape.schema.memory.catalog import parse_message
 from drvtape.store import SessionSummary
 
 HEADERS = ("id", "started (UTC)", "driver", "target", "machine", "events", "calls", "threads", "outcome",

@@ -4,11 +4,14 @@ import typer
 from rich.table import Table
 
 from drvtape.cli.app import app, examples, open_store
-from drvtape.cli.event_view import event_detail, event_json, events_view, session_outcome, summary_json
+from drvtape.cli.event_view import (
+    event_detail, event_json, events_view, session_classes, session_outcome, summary_json,
+)
 from drvtape.cli.options import DOCUMENT_FORMAT, JSON, SESSION, output_format
 from drvtape.cli.output import Format, add_row, out, print_json, print_records, print_table, table
 from drvtape.cli.values import thread_names
-from drvtape.schema.messages import DRV_EXITSESSION, message_name
+from drvtape.schema.memory.catalog import session_message_name
+from drvtape.schema.messages import DRV_EXITSESSION
 from drvtape.schema.rows import Kind
 from drvtape.store import EventFilter
 from drvtape.present.text import hex_value
@@ -27,7 +30,8 @@ def show(
         stored = store.resolve(session)
         summary = store.summary(stored.pk)
         threads = thread_names(store.threads(stored.pk))
-        per_msg = {message_name(code): count for code, count in store.call_counts(stored.pk).items()}
+        classes = session_classes(store, stored).classes()
+        per_msg = {session_message_name(code, classes): count for code, count in store.call_counts(stored.pk).items()}
         end = next(iter(store.events(stored.pk, EventFilter(kinds=(Kind.END,)))), None)
         exits = store.events(stored.pk, EventFilter(msgs=(DRV_EXITSESSION,)))
     if fmt is Format.JSON:

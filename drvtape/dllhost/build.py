@@ -30,7 +30,7 @@ GCC_PACKAGE = "gcc-mingw-w64-x86-64"
 CFLAGS = ("-O2", "-Wall", "-Wextra", "-s", "-static-libgcc")
 NATIVE_COMMON = native_root() / "common"  # drvcommon.h
 DRVHOST_PARTS = ("host_output.c", "host_batch.c", "id_map.c")  # beside drvhost.c
-DRVTAP_PARTS = ("record.c", "tape_writer.c")  # beside drvtap.c
+DRVTAP_PARTS = ("record.c", "memory_capture.c", "tape_writer.c")  # beside drvtap.c
 
 
 def compiler() -> str:
@@ -44,15 +44,16 @@ def compiler() -> str:
 
 
 def compile_pe(sources: Sequence[Path], *, dll: bool = False, flags: Sequence[str] = (),
-               announce: str | None = None) -> Path:
+               libs: Sequence[str] = (), announce: str | None = None) -> Path:
     """Compile sources into one .exe (or .dll) in the cache; reused while the sources, the
-    headers beside them and in the -I folders of flags, and the flags are unchanged. A build
+    headers beside them and in the -I folders of flags, the flags and libs are unchanged. libs
+    (e.g. "-lmsacm32") go after the sources, where the linker looks for what they use. A build
     (not a reuse) says `announce` on stderr while it runs."""
     gcc = compiler()
     args = [*CFLAGS, *flags, *(["-shared"] if dll else [])]
     folders = [Path(src).parent for src in sources] + [Path(f[2:]) for f in flags if f.startswith("-I")]
     headers = sorted({h for folder in folders for h in folder.glob("*.h")})
-    digest = hashlib.sha256("\0".join([gcc, *args]).encode())
+    digest = hashlib.sha256("\0".join([gcc, *args, *libs]).encode())
     for src in [*map(Path, sources), *headers]:
         digest.update(src.name.encode() + b"\0" + src.read_bytes())
     out_dir = cache_root() / "build"
@@ -64,7 +65,7 @@ def compile_pe(sources: Sequence[Path], *, dll: bool = False, flags: Sequence[st
     os.close(fd)
     try:
         with announced(announce) if announce else contextlib.nullcontext():
-            proc = subprocess.run([gcc, *args, "-o", tmp, *map(str, sources)], capture_output=True, text=True)
+            proc = subprocess.run([gcc, *args, "-o", tmp, *map(str, sources), *libs], capture_output=True, text=True)
         if proc.returncode != 0:
             first = next((line for line in proc.stderr.splitlines() if "error" in line), proc.stderr.strip())
             raise DrvtapeError(f"compiling {Path(sources[0]).name} failed: {first}")

@@ -26,6 +26,7 @@ EXIT_S = 5.0
 class HostRun:
     results: list[HostResult]
     replay_s: float  # encoding, and READY (DLL loaded) to the last record: host start-up excluded
+    issued: int | None  # calls issued, as DONE said; None when the host ended otherwise
 
 
 def host_available() -> None:
@@ -37,19 +38,24 @@ def host_available() -> None:
 
 
 def run_dll(path: str, calls: Sequence[HostCall], *, timeout_s: float = 5.0,
-            stop_on_divergence: bool = True) -> list[HostResult]:
+            stop_on_divergence: bool = True, only_differences: bool = False) -> list[HostResult]:
     """Start a fresh drvhost for the DLL at path, run the calls, return one HostResult per call
     issued, in seq order. Stops after a fault or hang (the host is gone), and, with
     stop_on_divergence, after a call whose result differs from its expect (DRV_OPEN
-    compares zero vs nonzero only). Calls still in flight at a fault or hang get no result."""
-    return run_host(path, calls, timeout_s=timeout_s, stop_on_divergence=stop_on_divergence).results
+    compares zero vs nonzero only). Calls still in flight at a fault or hang get no result.
+    With only_differences, a call whose result matched its expect gets none either (run_host)."""
+    return run_host(path, calls, timeout_s=timeout_s, stop_on_divergence=stop_on_divergence,
+                    only_differences=only_differences).results
 
 
 def run_host(path: str, calls: Sequence[HostCall], *, timeout_s: float = 5.0,
              stop_on_divergence: bool = True, end: p.HostEnd = p.HostEnd.TERMINATE,
-             env_extra: dict[str, str] | None = None) -> HostRun:
+             env_extra: dict[str, str] | None = None, only_differences: bool = False) -> HostRun:
     """run_dll's run, timed; `end` says how the host ends after the last call, env_extra is
-    added to its environment (the tap's configuration, when recording)."""
+    added to its environment (the tap's configuration, when recording). With only_differences
+    the host compares each result with its expect itself and reports only the calls without
+    one and those that diverge (DRV_OPEN: zero vs nonzero), so nothing is decoded for a call
+    that matched."""
     if not os.path.isfile(path):
         raise DrvtapeError(f"no such driver DLL: {path}")
     encode_started = time.perf_counter()
@@ -59,7 +65,7 @@ def run_host(path: str, calls: Sequence[HostCall], *, timeout_s: float = 5.0,
                            "(--threads serial runs every call on one)")
     batch = p.encode_batch(calls, [dense[c.thread] for c in calls])
     encode_s = time.perf_counter() - encode_started
-    hello = p.encode_hello(wine.windows_path(path), timeout_s, stop_on_divergence, end)
+    hello = p.encode_hello(wine.windows_path(path), timeout_s, stop_on_divergence, end, only_differences)
     argv, env = wine.command(build_drvhost())
     if env_extra:
         env = {**(env if env is not None else os.environ), **env_extra}
@@ -135,6 +141,7 @@ class _HostConversation:
         threading.Thread(target=self._write, args=(batch,), daemon=True).start()
         results: list[HostResult] = []
         calls = self.calls
+        issued = None
         for rec in records:
             if rec is None:
                 results.append(self._silent(results))
@@ -142,6 +149,7 @@ class _HostConversation:
             if rec.kind == p.RETURN:
                 results.append(HostResult(calls[rec.index].seq, RETURNED, result=rec.a, duration_ns=rec.b))
             elif rec.kind == p.DONE:
+                issued = rec.index
                 break
             elif rec.kind in (p.FAULT, p.HANG) and rec.index < len(calls):
                 results.append(self._stop_result(rec))
@@ -152,7 +160,7 @@ class _HostConversation:
             self._fail(None, "while running the calls")
         replay_s = time.perf_counter() - started
         results.sort(key=lambda r: r.seq)
-        return HostRun(results, replay_s)
+        return HostRun(results, replay_s, issued)
 
     def _stop_result(self, rec: p.HostRecord) -> HostResult:
         seq = self.calls[rec.index].seq
@@ -163,8 +171,9 @@ class _HostConversation:
     def _silent(self, results: list[HostResult]) -> HostResult:
         """The host's own watchdog went quiet too (the driver stopped every thread): kill it and
         report a hang at the oldest call without a result. Returns the host had buffered are
-        lost with it, so this can be a call earlier than the one that hung, unless that call
-        had the host write them out first (HostCall.flush_first)."""
+        lost with it (and with only_differences matching ones are never sent), so this can be
+        a call earlier than the one that hung, unless that call had the host write them out
+        first (HostCall.flush_first) and every result was asked for."""
         self.proc.kill()
         answered = {r.seq for r in results}
         pending = next((c for c in self.calls if c.seq not in answered), None)

@@ -4,9 +4,10 @@ Everything is little-endian. Python -> host, on the host's stdin:
 
   hello   u32 magic 'DRVH' (0x48565244), u16 version (2), u16 flags (bit 0: stop on
           divergence; bit 1: FreeLibrary the DLL after the last call; bit 2: end with
-          ExitProcess, so DLLs see a process-exit detach, instead of TerminateProcess),
-          u32 timeout_ms (per call), u32 path_units, then the DLL path as path_units
-          UTF-16 code units (no NUL).
+          ExitProcess, so DLLs see a process-exit detach, instead of TerminateProcess;
+          bit 3: only differences, a RETURN only for a call without an expect or whose
+          result diverges from it), u32 timeout_ms (per call), u32 path_units, then the
+          DLL path as path_units UTF-16 code units (no NUL).
   The host loads the DLL and answers READY (or ERROR, then exits).
   batch   u32 n_calls, u32 n_threads, u32 n_payloads, u32 n_after, u64 payload_bytes,
           then n_calls call records of 64 bytes:
@@ -51,6 +52,7 @@ from drvtape.formats.host_payloads import payload_image
 MAGIC = 0x48565244
 VERSION = 2
 FLAG_STOP_ON_DIVERGENCE = 1
+FLAG_ONLY_DIFFERENCES = 8
 MAX_HOST_THREADS = 2048  # MAX_THREADS in host_batch.h; 2,000 took 2.3 s under Wine 8.0, 4,096 took 146 s
 
 
@@ -81,9 +83,10 @@ _M64 = (1 << 64) - 1
 
 
 def encode_hello(dll_path: str, timeout_s: float, stop_on_divergence: bool,
-                 end: HostEnd = HostEnd.TERMINATE) -> bytes:
+                 end: HostEnd = HostEnd.TERMINATE, only_differences: bool = False) -> bytes:
     units = dll_path.encode("utf-16-le", "surrogatepass")
-    flags = (FLAG_STOP_ON_DIVERGENCE if stop_on_divergence else 0) | end
+    flags = (FLAG_STOP_ON_DIVERGENCE if stop_on_divergence else 0) | end | (
+        FLAG_ONLY_DIFFERENCES if only_differences else 0)
     timeout_ms = max(1, min(int(timeout_s * 1000), 0xFFFFFFFF))
     return _HELLO.pack(MAGIC, VERSION, flags, timeout_ms, len(units) // 2) + units
 

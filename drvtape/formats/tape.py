@@ -1,7 +1,7 @@
 """The tape format of the native recording proxy (native/drvtap): frames and records.
 
-The format (version 2, and version 1 which older taps wrote; native/drvtap/drvtap.h is the
-writer's copy of this text). A tape is a sequence of frames, little-endian: u32 body length
+The format (version 3, and versions 2 and 1 which older taps wrote; native/drvtap/drvtap.h
+is the writer's copy of this text). A tape is a sequence of frames, little-endian: u32 body length
 (4 .. 1 MiB), u32 CRC32 of the body (zlib's), the body; a body starts with its u32 record type.
 Version 2 is written into mapped chunks of the file that start at multiples of 64 KiB
 (CHUNK_ALIGN): zeros where a frame would start that run to such a boundary or to the end of
@@ -29,6 +29,15 @@ bytes after it is a record its process died writing (torn when nothing intact fo
               Written by a vectored handler for exceptions >= 0xC0000000 raised inside a
               forwarded call (so before any handler runs: a RETURN for the call after it
               means the driver handled the exception)
+    MEMORY 7  (version 3) 52 bytes: type, u32 pid, u32 thread, u32 phase (1 call,
+              2 return), u64 call_seq, u64 address, u64 size (computed by the catalog),
+              u32 captured (bytes that follow), u32 flags (1 truncated at DRVTAP_MEMORY_CAP,
+              2 unreadable: nothing captured), u16 path_len, u16 reserved; then the path
+              (ASCII, e.g. "lparam1.lpbiInput"), then the captured bytes. One block of the
+              memory behind a call's lParam (drvtape.schema.memory's catalog says which),
+              written after its CALL record (phase 1: what the driver reads) or after the
+              call returned and before its RETURN record (phase 2: what it wrote). Not
+              numbered: it names its CALL's seq (drvtape.formats.tape_memory reads it)
 
 Payload kinds: 1 wide string (UTF-16LE, no NUL); 2 ICOPEN (the struct's 56 x64 bytes);
 3 raw bytes; 4 DRVCONFIGINFO (u32 dwDCISize, 2 strings); 5 ACMDRVOPENDESCW (7 u32:
@@ -47,9 +56,7 @@ is drvtape.recorder.ingest.
 
 from __future__ import annotations
 
-import re
 import struct
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -58,21 +65,21 @@ from typing import NamedTuple
 from pydantic import ValidationError
 
 from drvtape.errors import DrvtapeError
+from drvtape.formats.tape_frames import (  # noqa: F401  (the frame layer's names are the tape format's too)
+    CHUNK_ALIGN, MAX_BODY, TapeProblem, frames, starts_like_a_tape,
+)
+from drvtape.formats.tape_memory import REC_MEMORY, MemoryRecord, parse_memory
 from drvtape.schema.payloads import AcmDrvOpenDescW, CallPayloads, DrvConfigInfo, IcOpen, RawBytes, WideString
 
 MAGIC = b"DRVTAPE1"
-VERSION = 2
-VERSIONS = (1, 2)  # version 1: written with WriteFile, no padding, no DETACH record
-CHUNK_ALIGN = 1 << 16
-MAX_BODY = 1 << 20
-RESYNC_CRC_BUDGET = 16  # resynchronizing CRCs at most 16 bytes per byte of the tape (see _resync)
+VERSION = 3
+VERSIONS = (1, 2, 3)  # 1: written with WriteFile, no padding, no DETACH record; 2: no MEMORY record
 REC_HEADER, REC_CALL, REC_RETURN, REC_END, REC_FAULT, REC_DETACH = 1, 2, 3, 4, 5, 6
 P_WSTR, P_ICOPEN, P_BYTES, P_DRVCONFIGINFO, P_ACMDRVOPENDESCW = 1, 2, 3, 4, 5
 PF_TRUNCATED = 1
 NULL_STRING = 0xFFFFFFFF
 END_UNLOADED, END_PROCESS_EXIT = 1, 2
 
-FRAME = struct.Struct("<II")
 HEADER = struct.Struct("<I8sIIIIIQQQQQ")  # 72
 CALL = struct.Struct("<IIIIQQIIQQqq")  # 72
 RETURN = struct.Struct("<IIIIQQQIIQQq")  # 72
@@ -81,123 +88,8 @@ FAULT = struct.Struct("<IIIIQQQIIQQ")  # 64
 PAYLOAD = struct.Struct("<BBHI")
 ICOPEN = struct.Struct("<IIIIIxxxxqQQIxxxx")  # 56: x64 natural alignment
 ACM_FIELDS = struct.Struct("<7I")
-_TYPE_AT_BODY = re.compile(rb"(?=[\x01-\x06]\x00\x00\x00)")  # a body's u32 record type, 1..6
-_NONZERO = re.compile(rb"[^\x00]")
 _FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=timezone.utc)
 _new_tuple = tuple.__new__  # a named tuple without _make's second length check: once per record
-
-
-@dataclass(frozen=True)
-class TapeProblem:
-    offset: int
-    kind: str  # torn, bad-crc, bad-length, orphan, unknown-record, bad-record, bad-payload, seq-gap
-    detail: str
-
-    def to_json(self) -> dict:
-        return {"offset": self.offset, "kind": self.kind, "detail": self.detail}
-
-
-# ---- frames ------------------------------------------------------------------------------
-
-
-def _frame_at(data: bytes, pos: int) -> tuple[str, int]:
-    """('ok', body length) or (what is wrong, declared length) for the frame at pos."""
-    if len(data) - pos < FRAME.size:
-        return "torn", -1
-    length, crc = FRAME.unpack_from(data, pos)
-    if length < 4 or length > MAX_BODY:
-        return "bad-length", length
-    end = pos + FRAME.size + length
-    if end > len(data):
-        return "torn", length
-    if zlib.crc32(memoryview(data)[pos + FRAME.size:end]) != crc:
-        return "bad-crc", length
-    return "ok", length
-
-
-def starts_like_a_tape(data: bytes) -> bool:
-    """Whether data begins with a frame of a known record type, intact or with no length yet
-    (a mapped tape's writer writes the length last): every tape does."""
-    if _TYPE_AT_BODY.match(data, FRAME.size) is None:
-        return False
-    return _frame_at(data, 0)[0] == "ok" or data[:4] == b"\0\0\0\0"
-
-
-def _resync(data: bytes, start: int, budget: list[int]) -> int | None:
-    """The first offset >= start where a whole frame with a matching CRC starts. Only offsets
-    whose body would begin with a known record type are checked (found by a regex, in C), so
-    a long damaged stretch costs little; budget[0] bounds the bytes CRC'ed over the whole
-    tape (RESYNC_CRC_BUDGET times its size), so a crafted one cannot cost more."""
-    view = memoryview(data)
-    for match in _TYPE_AT_BODY.finditer(data, start + FRAME.size):
-        pos = match.start() - FRAME.size
-        length, crc = FRAME.unpack_from(data, pos)
-        if length < 4 or length > MAX_BODY or pos + FRAME.size + length > len(data):
-            continue
-        budget[0] -= length
-        if budget[0] < 0:
-            return None
-        if zlib.crc32(view[pos + FRAME.size:pos + FRAME.size + length]) == crc:
-            return pos
-    return None
-
-
-def _padding_end(data: bytes, pos: int) -> int | None:
-    """Where zero padding at pos ends: zeros running to a multiple of CHUNK_ALIGN (the next
-    chunk of a mapped tape) or to the end of the file. None: the zeros at pos are not padding."""
-    found = _NONZERO.search(data, pos)
-    if found is None:
-        return len(data)
-    aligned = found.start() - found.start() % CHUNK_ALIGN
-    return aligned if aligned > pos else None
-
-
-def frames(data: bytes, problems: list[TapeProblem]) -> list[tuple[int, bytes]]:
-    """(offset, body) of every intact frame; damage goes to problems, padding is skipped. A
-    torn tail is reported as kind 'torn' (always the last problem when present)."""
-    out = []
-    pos = 0
-    budget = [RESYNC_CRC_BUDGET * len(data) + MAX_BODY]
-    while pos < len(data):
-        if data[pos] == 0 and (end := _padding_end(data, pos)) is not None:
-            pos = end
-            continue
-        state, length = _frame_at(data, pos)
-        if state == "ok":
-            end = pos + FRAME.size + length
-            out.append((pos, data[pos + FRAME.size:end]))
-            pos = end
-            continue
-        nxt = _resync(data, pos + 1, budget)
-        if nxt is None:
-            if state == "torn":
-                problems.append(TapeProblem(pos, "torn", (
-                    f"the tape ends inside a record at offset {pos} ({len(data) - pos} of "
-                    f"{'?' if length < 0 else FRAME.size + length} bytes): the process died while writing it;"
-                    " everything before it is kept")))
-            elif state == "bad-length" and length == 0:  # mapped tape: the length is written last
-                problems.append(TapeProblem(pos, "torn", (
-                    f"the record at offset {pos} has no length yet: the process died while writing it;"
-                    " everything before it is kept")))
-            else:
-                problems.append(TapeProblem(pos, state, (
-                    f"{_damage(state, length)} at offset {pos}; no intact record after it "
-                    f"({len(data) - pos} bytes skipped)")))
-            break
-        what = "a record running past the end of the tape" if state == "torn" else _damage(state, length)
-        problems.append(TapeProblem(pos, "bad-length" if state == "torn" else state, (
-            f"{what} at offset {pos}: skipped {nxt - pos} bytes, resynchronized at offset {nxt}")))
-        pos = nxt
-    return out
-
-
-def _damage(state: str, length: int) -> str:
-    if state == "bad-length" and length == 0:
-        return (f"a record length of 0 bytes (allowed: 4 to {MAX_BODY}; in a mapped tape, a record its "
-                "process died writing: the length is written last)")
-    if state == "bad-length":
-        return f"a record length of {length} bytes (allowed: 4 to {MAX_BODY})"
-    return "a record whose CRC does not match"
 
 
 # ---- records -----------------------------------------------------------------------------
@@ -313,7 +205,7 @@ class Record(NamedTuple):
     body: bytes
 
 
-def records(data: bytes, problems: list[TapeProblem]) -> Iterator[TapeHeader | Record]:
+def records(data: bytes, problems: list[TapeProblem]) -> Iterator[TapeHeader | Record | MemoryRecord]:
     """The headers and records of every intact frame, in file order; damage and records that
     cannot be read go to problems (see frames)."""
     for offset, body in frames(data, problems):
@@ -323,6 +215,12 @@ def records(data: bytes, problems: list[TapeProblem]) -> Iterator[TapeHeader | R
                 yield parse_header(offset, body)
             except (ValueError, struct.error) as exc:
                 problems.append(TapeProblem(offset, "bad-record", f"{exc} at offset {offset}; its session is skipped"))
+            continue
+        if rtype == REC_MEMORY:
+            try:
+                yield parse_memory(offset, body)
+            except ValueError as exc:
+                problems.append(TapeProblem(offset, "bad-record", f"{exc} at offset {offset}; skipped"))
             continue
         shape = _SHAPES.get(rtype)
         if shape is None:

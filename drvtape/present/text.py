@@ -1,14 +1,14 @@
 """The one text of the vocabulary: a fault's place, a fault, an end, an outcome, an event's detail.
 
 The CLI, the timeline, replay's reports, the DLL host's errors and the tape reader all show
-these the same way. Message names are drvtape.schema.messages.message_name, LRESULTs
+these the same way. Message names are drvtape.schema.memory.catalog.message_name, LRESULTs
 drvtape.schema.values.lresult.
 """
 
 from __future__ import annotations
 
 from drvtape.schema.events import EndEvent, Event, FaultEvent, MarkEvent, ReturnEvent
-from drvtape.schema.messages import message_name
+from drvtape.schema.memory.catalog import message_name
 from drvtape.schema.outcome import Outcome, OutcomeKind
 
 
@@ -49,7 +49,8 @@ def outcome_text(outcome: Outcome) -> str:
     """How a run ended, in one line: fault 0xC0000005 in mod+0x1140 at seq 11 (DRV_CLOSE)."""
     where = ""
     if outcome.seq is not None:
-        where = f" at seq {outcome.seq}" + (f" ({message_name(outcome.msg)})" if outcome.msg is not None else "")
+        named = f" ({message_name(outcome.msg, outcome.cls)})" if outcome.msg is not None else ""
+        where = f" at seq {outcome.seq}{named}"
     if outcome.kind is OutcomeKind.FAULT:
         place = fault_place(outcome.module, outcome.offset)
         return f"fault {exception_code(outcome.code)}" + (f" in {place}" if place else "") + where

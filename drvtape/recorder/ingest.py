@@ -36,8 +36,8 @@ from pydantic import ValidationError
 
 from drvtape.errors import DrvtapeError
 from drvtape.formats.tape import (
-    END_PROCESS_EXIT, MAGIC, REC_CALL, REC_DETACH, REC_END, REC_FAULT, REC_RETURN, EndRecord, Record, TapeHeader,
-    TapeProblem, call_payloads, fault_module, records, starts_like_a_tape,
+    END_PROCESS_EXIT, MAGIC, REC_CALL, REC_DETACH, REC_END, REC_FAULT, REC_RETURN, EndRecord, MemoryRecord, Record,
+    TapeHeader, TapeProblem, call_payloads, fault_module, records, starts_like_a_tape,
 )
 from drvtape.present.text import exception_code, fault_place
 from drvtape.schema.events import CallEvent, EndEvent, EndReason, Event, FaultEvent, ReturnEvent, SessionHeader
@@ -118,6 +118,8 @@ def _group(data: bytes, problems: list[TapeProblem]) -> tuple[list[_RawSession],
             session = _RawSession(item)
             sessions.append(session)
             current[item.pid] = last_touched = session
+            continue
+        if isinstance(item, MemoryRecord):  # issue 10: until ingest stores memory blocks (memrec)
             continue
         offset, pid = item.offset, item.fields.pid
         session = current.get(pid)

@@ -1,8 +1,10 @@
 """One replay run against a real driver DLL in a drvhost process (under Wine on Linux).
 
 The host runs the whole schedule itself (thread-faithful under the recording's
-happens-before from replay/order.py, ids remapped, pointer payloads rebuilt) and streams back one result per issued call; this module turns them into an Outcome
-with the same comparison as in-process replay.
+happens-before from replay/order.py, ids remapped, pointer payloads rebuilt), compares each
+result with the recorded one and sends back only the calls that may differ (those without a
+recorded result, and those whose result differs); this module turns them into an Outcome with
+the same comparison as in-process replay.
 """
 
 from drvtape.dllhost import HostCall, host_available, run_dll
@@ -16,7 +18,12 @@ from drvtape.schema.recording import Recording
 def run_dll_target(recording: Recording, target: Target, *, threads: Threads, timeout: float) -> Outcome:
     host_available()
     calls = {c.seq: c for c in recording.calls}
-    for result in run_dll(target.name, host_calls(recording, threads), timeout_s=timeout):
+    # A host frozen by its driver is told only by silence: its hang is placed at its own call
+    # only when every result before it came back (host_calls' flush_first), so a recorded hang
+    # asks for every result; any other session, only for those that differ.
+    only_differences = recording.outcome.kind is not OutcomeKind.HANG
+    for result in run_dll(target.name, host_calls(recording, threads), timeout_s=timeout,
+                          only_differences=only_differences):
         call = calls[result.seq]
         if result.kind is OutcomeKind.FAULT:
             return Outcome(OutcomeKind.FAULT, seq=call.seq, msg=call.msg, code=result.code, module=result.module,

@@ -3,22 +3,23 @@
 (a) Shutdown at every point: each prefix of the calls, ended as Windows ends (what
 runtime/system.py's DriverSystem.shutdown sends: DRV_EXITSESSION to each instance open at
 that point, then DRV_DISABLE and DRV_FREE, on a thread of its own), and ended as a process
-exit (nothing more is sent). (b) With several threads: seeded interleavings that keep each
-thread's own order. Failures (fault, hang) are told apart by a fingerprint; each distinct
+exit (nothing more is sent). (b) With several threads: seeded reorderings (replay/reorder.py),
+each an order the recording allows or, for odd seeds, one that breaks one of its edges on
+purpose; the edges an explored order breaks are reported with what it found. Failures (fault, hang) are told apart by a fingerprint; each distinct
 one is stored as a session derived from the recording, which `replay` reproduces.
 """
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from drvtape.present.text import outcome_text
 from drvtape.replay import replay_recording
 from drvtape.replay.derive import loose, replays_as_stored, save_derived
+from drvtape.replay.reorder import BrokenEdge, broken_edges, interleaving
 from drvtape.runtime.schedule import Threads
 from drvtape.runtime.system import DriverSystem, Instance, InstanceState
 from drvtape.runtime.targets import Target
@@ -47,16 +48,21 @@ class FoundFailure:
     prefix: int | None  # how many of the recording's calls ran before the ending
     seed: int | None
     calls: list[RecordedCall]
+    perturbed: list[BrokenEdge] = field(default_factory=list)  # the recording's edges this order broke
     session_id: str | None = None
     verified: bool | None = None
 
     def describe(self) -> str:
         found = f"seed {self.seed}" if self.how is FoundBy.REORDER else f"{self.how} after {self.prefix} call(s)"
+        if self.how is FoundBy.REORDER:
+            found += "; " + (", ".join(f"perturbed: {e.describe()}" for e in self.perturbed) or "an order the "
+                             "recording allows")
         return f"{outcome_text(self.outcome)}  [{found}]"
 
     def to_json(self) -> dict:
         return {"outcome": self.outcome.to_json(), "how": self.how.value, "prefix": self.prefix, "seed": self.seed,
-                "calls": len(self.calls), "session": self.session_id, "verified": self.verified}
+                "perturbed": [e.describe() for e in self.perturbed], "calls": len(self.calls),
+                "session": self.session_id, "verified": self.verified}
 
 
 @dataclass
@@ -66,11 +72,12 @@ class ExploreResult:
     replays: int
     seconds: float
     recorded_hit: int  # runs that ended in the recording's own failure
+    reorderings: dict[str, int] = field(default_factory=lambda: {"allowed": 0, "perturbed": 0})
 
     def to_json(self) -> dict:
         return {"session": str(self.recording.header.id), "recorded": self.recording.outcome.to_json(),
                 "replays": self.replays, "seconds": round(self.seconds, 3), "recorded_failure_hits": self.recorded_hit,
-                "findings": [f.to_json() for f in self.findings]}
+                "reorderings": self.reorderings, "findings": [f.to_json() for f in self.findings]}
 
 
 def windows_ending(prefix: list[RecordedCall], thread: int, first_seq: int) -> list[RecordedCall]:
@@ -93,27 +100,11 @@ def windows_ending(prefix: list[RecordedCall], thread: int, first_seq: int) -> l
             for i, (driver_id, hdrvr, msg) in enumerate(sent)]
 
 
-def interleaving(calls: list[RecordedCall], seed: int) -> list[RecordedCall]:
-    """A random merge of the threads' calls, each thread's in its recorded order; renumbered."""
-    rng = random.Random(seed)
-    lanes: dict[int, list[RecordedCall]] = {}
-    for c in calls:
-        lanes.setdefault(c.thread, []).append(c)
-    for lane in lanes.values():
-        lane.reverse()
-    merged = []
-    while lanes:
-        thread = rng.choice(sorted(lanes))
-        merged.append(lanes[thread].pop())
-        if not lanes[thread]:
-            del lanes[thread]
-    return [replace(c, seq=i) for i, c in enumerate(merged, 1)]
-
-
-def candidates(recording: Recording, seed: int) -> Iterator[tuple[FoundBy, int | None, int | None, list[RecordedCall]]]:
+def candidates(recording: Recording, seed: int) -> Iterator[tuple[FoundBy, int | None, int | None,
+                                                              list[RecordedCall]]]:
     calls = recording.calls
     shutdown_thread = max((c.thread for c in calls), default=-1) + 1
-    after = max((c.seq for c in calls), default=0) + 1
+    after = max((max(c.seq, c.returned_at or 0) for c in calls), default=0) + 1  # past every call and return
     for k in range(1, len(calls) + 1):
         prefix = calls[:k]
         ending = windows_ending(prefix, shutdown_thread, after)
@@ -136,11 +127,15 @@ def explore(recording: Recording, target: Target, *, max_replays: int | None = 2
     started = time.monotonic()
     seen = {fingerprint(recording.outcome)} if recording.outcome.failed else set()
     findings, replays, recorded_hit = [], 0, 0
+    reorderings = {"allowed": 0, "perturbed": 0}
     for how, prefix, s, calls in candidates(recording, seed):
         if max_replays is not None and replays >= max_replays:
             break
         if seconds is not None and time.monotonic() - started >= seconds:
             break
+        perturbed = broken_edges(recording.calls, calls) if how is FoundBy.REORDER else []
+        if how is FoundBy.REORDER:
+            reorderings["perturbed" if perturbed else "allowed"] += 1
         outcome = replay_recording(loose(base, calls), target, threads=threads, timeout=timeout).runs[0]
         replays += 1
         if on_replay is not None:
@@ -151,8 +146,8 @@ def explore(recording: Recording, target: Target, *, max_replays: int | None = 2
             recorded_hit += 1
         if fingerprint(outcome) not in seen:
             seen.add(fingerprint(outcome))
-            findings.append(FoundFailure(outcome, how, prefix, s, calls))
-    return ExploreResult(recording, findings, replays, time.monotonic() - started, recorded_hit)
+            findings.append(FoundFailure(outcome, how, prefix, s, calls, perturbed))
+    return ExploreResult(recording, findings, replays, time.monotonic() - started, recorded_hit, reorderings)
 
 
 def save_findings(result: ExploreResult, target: Target, db, *, threads: Threads = Threads.FAITHFUL,

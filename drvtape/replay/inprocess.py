@@ -1,8 +1,9 @@
 """One replay run against an in-process target (sim: or py:)."""
 
 from collections.abc import Callable
+from functools import partial
 
-from drvtape.replay.order import CallOrder, call_orders
+from drvtape.replay.order import call_orders
 from drvtape.runtime.faults import fault_of
 from drvtape.runtime.pointers import python_arg
 from drvtape.runtime.schedule import ScheduleOutcome, Threads, Unit, run_schedule
@@ -23,28 +24,26 @@ def drive(recording: Recording, running: RunningDriver, proc: Callable, *, threa
     """Issue the recording's calls to proc (running's DriverProc, or a hook around it) on the
     replay schedule; the outcome, and the schedule's own account of the run."""
     recorded = recording.outcome
+    calls = recording.calls
+    orders = call_orders(calls)
     opened: dict[int, int] = {}  # index of a DRV_OPEN -> the dwDriverId it returned in this run
 
-    def unit_for(index: int, call, order: CallOrder) -> Unit:
-        lparam1 = python_arg(call.lparam1, call.payload.lparam1 if call.payload else None)
-        lparam2 = python_arg(call.lparam2, call.payload.lparam2 if call.payload else None)
+    def run(index: int) -> None:
+        call, payload = calls[index], calls[index].payload
+        lparam1 = call.lparam1 if payload is None else python_arg(call.lparam1, payload.lparam1)
+        lparam2 = call.lparam2 if payload is None else python_arg(call.lparam2, payload.lparam2)
+        driver_id = opened.get(orders[index].id_from, call.driver_id)
+        actual = as_signed64(proc(driver_id, call.hdrvr, call.msg, lparam1, lparam2))
+        if call.msg == DRV_OPEN and call.result and actual:
+            opened[index] = as_unsigned64(actual)  # an LRESULT becomes a DWORD_PTR id
+        check_return(call, actual, recorded)
 
-        def run():
-            driver_id = opened.get(order.id_from, call.driver_id)
-            actual = as_signed64(proc(driver_id, call.hdrvr, call.msg, lparam1, lparam2))
-            if call.msg == DRV_OPEN and call.result and actual:
-                opened[index] = as_unsigned64(actual)  # an LRESULT becomes a DWORD_PTR id
-            check_return(call, actual, recorded)
-
-        return Unit(call.thread, run, call.seq, order.after)
-
-    calls = {c.seq: c for c in recording.calls}
-    units = [unit_for(i, c, o) for i, (c, o) in enumerate(zip(recording.calls, call_orders(recording.calls)))]
+    units = [Unit(c.thread, partial(run, i), c.seq, o.after) for i, (c, o) in enumerate(zip(calls, orders))]
     done = run_schedule(units, running.coordinator, threads=threads, cooperative=running.cooperative,
                         timeout=timeout)
     if done.kind is OutcomeKind.COMPLETED:
         return COMPLETED, done
-    call = calls[done.unit.label]
+    call = next(c for c in calls if c.seq == done.unit.label)
     if done.kind is OutcomeKind.HANG:
         return Outcome(OutcomeKind.HANG, seq=call.seq, msg=call.msg), done
     if done.kind is OutcomeKind.DIVERGED:

@@ -12,34 +12,40 @@ definition. A call that never returned in the recording is nobody's dependency.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from drvtape.schema.messages import DRV_OPEN
 from drvtape.schema.recording import RecordedCall
 from drvtape.schema.values import as_unsigned64
 
 
-@dataclass(frozen=True)
-class CallOrder:
+class CallOrder(NamedTuple):  # a tuple: one is built per replayed call
     after: tuple[int, ...]  # indices (into the calls) that must have returned before this call is issued
     id_from: int | None  # index of the DRV_OPEN that produced this call's dwDriverId, None when none did
 
 
 def call_orders(calls: Sequence[RecordedCall]) -> list[CallOrder]:
-    """One CallOrder per call, in the calls' order (ascending seq)."""
-    events = [(c.seq, i, True) for i, c in enumerate(calls)]
-    events += [(c.returned_at, i, False) for i, c in enumerate(calls) if c.returned_at is not None]
-    events.sort()
+    """One CallOrder per call, in the calls' order (ascending seq): the calls and their
+    returns merged by seq in one pass."""
+    returns = sorted((c.returned_at, i) for i, c in enumerate(calls) if c.returned_at is not None)
+    returns.append((None, -1))  # a sentinel past every call
     latest_returned: dict[int, int] = {}  # recorded thread -> index of its latest returned call
     opened: dict[int, int] = {}  # dwDriverId -> index of the DRV_OPEN that last returned it
-    orders: list[CallOrder | None] = [None] * len(calls)
-    for _seq, i, is_call in events:
-        call = calls[i]
-        if is_call:
-            after = tuple(sorted(j for t, j in latest_returned.items() if t != call.thread))
-            orders[i] = CallOrder(after, opened.get(as_unsigned64(call.driver_id)) if call.driver_id else None)
-        else:
-            latest_returned[call.thread] = i
-            if call.msg == DRV_OPEN and call.result:
-                opened[as_unsigned64(call.result)] = i
+    orders: list[CallOrder] = []
+    next_return = 0
+    after_for: dict[int, tuple[int, ...]] = {}  # thread -> its `after`, while no return came in between
+    for call in calls:
+        seq = call.seq
+        while (at := returns[next_return][0]) is not None and at < seq:
+            j = returns[next_return][1]
+            returned = calls[j]
+            latest_returned[returned.thread] = j
+            if returned.msg == DRV_OPEN and returned.result:
+                opened[as_unsigned64(returned.result)] = j
+            after_for.clear()
+            next_return += 1
+        after = after_for.get(call.thread)
+        if after is None:
+            after = after_for[call.thread] = tuple(sorted(j for t, j in latest_returned.items() if t != call.thread))
+        orders.append(CallOrder(after, opened.get(as_unsigned64(call.driver_id)) if call.driver_id else None))
     return orders

@@ -31,7 +31,7 @@ class Threads(StrEnum):
     SERIAL = "serial"  # every unit on one thread, in order
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: one is built per replayed call, and a frozen one costs 4x
 class Unit:
     thread: Hashable
     run: Callable[[], object]
@@ -79,129 +79,194 @@ def run_serial(units: Sequence[Unit], coordinator: Coordinator) -> ScheduleOutco
 
 
 class _Lane:
-    """One replay thread standing for one recorded thread."""
+    """One replay thread standing for one recorded thread: it issues its own units, in order,
+    each once it is released. Only the lane owning the next unit can be released, so a state
+    change wakes that one lane (its own gate), never all of them."""
 
-    def __init__(self, run: _FaithfulRun, key: Hashable):
+    def __init__(self, run: _FaithfulRun, key: Hashable, indices: list[int]):
         self.run = run
         self.key = key
-        self.job: Unit | None = None
-        self.index = -1  # the job's position in the units
+        self.indices = indices  # positions of this lane's units, in order
+        self.next = indices[0]  # the position it waits to issue, or is running
+        self.busy = False  # in a unit: released (cooperative) or entered, and not returned
         self.started_at: float | None = None
-        self.quit = False
+        self.waiting = False  # blocked on gate until woken
+        self.woken = False  # the waker counted it as running (cooperative)
+        self.finished = False  # issued all its units, or the run ended
+        self.gate = threading.Lock()
+        self.gate.acquire()
         self.ident: int | None = None
         self.thread = threading.Thread(target=self._loop, name=f"drvtape-lane-{key}", daemon=True)
-        self.thread.start()
 
-    @property
-    def busy(self) -> bool:
-        return self.job is not None
+    def wake(self) -> None:
+        """Let the lane go (lock held; only when it is waiting)."""
+        self.waiting = False
+        self.gate.release()
+
+    def _await_release(self, index: int) -> bool:
+        """Block (lock held, released while blocked) until unit `index` may be issued; False
+        when the run is over."""
+        run, cond = self.run, self.run.coord.cond
+        while not run.over and not run.releasable(index):
+            self.waiting = True
+            run.notify_if_still()
+            cond.release()
+            self.gate.acquire()
+            cond.acquire()
+        return not run.over
 
     def _loop(self) -> None:
-        run, cond = self.run, self.run.coord.cond
-        with cond:
+        with self.run.coord.cond:
             self.ident = threading.get_ident()
-            while True:
-                while self.job is None and not self.quit:
-                    cond.wait()
-                if self.quit:
-                    return
-                unit = self.job
+            try:
+                self._issue_all()
+            finally:
+                self.finished = True
+                self.run.notify_if_still()
+
+    def _issue_all(self) -> None:
+        run = self.run
+        for index in self.indices:
+            self.next = index
+            if not self._await_release(index):
+                return
+            if run.cooperative and not self.woken:
+                run.coord.running += 1
+            self.woken = False
+            self.busy = True
+            if not run.cooperative:  # cooperative hangs are found at quiescence, not timed
                 self.started_at = time.monotonic()
-                cond.notify_all()
+            run.issued = index + 1
+            run.release_next()
+            if not self._issue(run.units[index]):
+                return
+            run.returned[index] = True
+            run.returns += 1
+            self.busy = False
+            self.started_at = None
+            if run.cooperative:
+                run.coord.running -= 1
+                run.coord.wake_ready()
+            run.release_next()
+            if run.returns == len(run.units):
+                run.coord.cond.notify_all()
+            else:
+                run.notify_if_still()
+
+    def _issue(self, unit: Unit) -> bool:
+        """Run the unit (lock held; released around a non-cooperative driver); False when the
+        run is over."""
+        run, cond = self.run, self.run.coord.cond
+        try:
+            if run.cooperative:
+                unit.run()
+            else:
+                cond.release()
                 try:
-                    if run.cooperative:
-                        unit.run()
-                    else:
-                        cond.release()
-                        try:
-                            unit.run()
-                        finally:
-                            cond.acquire()
-                except Abandoned:
-                    return
-                except BaseException as exc:  # noqa: BLE001 - the process "crashed"
-                    if run.stopped is None:
-                        run.stopped = (unit, exc)
-                    run.coord.abandon()
-                    return
-                if run.coord.abandoned:
-                    return
-                run.returned[self.index] = True
-                self.job = None
-                self.started_at = None
-                if run.cooperative:
-                    run.coord.running -= 1
-                    run.coord.wake_ready()
-                cond.notify_all()
+                    unit.run()
+                finally:
+                    cond.acquire()
+        except Abandoned:
+            return False
+        except BaseException as exc:  # noqa: BLE001 - the process "crashed"
+            if run.stopped is None:
+                run.stopped = (unit, exc)
+            run.coord.abandon()
+            return False
+        return not run.coord.abandoned
 
 
 class _FaithfulRun:
-    def __init__(self, coordinator: Coordinator, cooperative: bool, timeout: float):
+    """Units issued in order, each on its thread's lane, under the happens-before they carry.
+    The lanes hand the run to each other; the caller's thread only waits for the end, watches
+    for hangs and, for cooperative drivers, settles the system when it is quiescent."""
+
+    def __init__(self, coordinator: Coordinator, cooperative: bool, timeout: float, units: Sequence[Unit]):
         self.coord = coordinator
         self.cooperative = cooperative
         self.timeout = timeout
-        self.lanes: dict[Hashable, _Lane] = {}
+        self.units = units
         self.stopped: tuple[Unit, BaseException] | None = None
-        self.returned: list[bool] = []
+        self.returned = [False] * len(units)
+        self.returns = 0
+        self.issued = 0  # units entered so far: units[issued] is the only one that can be released next
+        self.over = False
+        positions: dict[Hashable, list[int]] = {}
+        for index, unit in enumerate(units):
+            positions.setdefault(unit.thread, []).append(index)
+        self.lanes = {key: _Lane(self, key, indices) for key, indices in positions.items()}
+        self.owner = [self.lanes[unit.thread] for unit in units]
 
-    def execute(self, units: Sequence[Unit]) -> ScheduleOutcome:
+    def releasable(self, index: int) -> bool:
+        """Lock held: unit `index` may be issued (its lane's previous unit has returned: the
+        lane only asks once it has)."""
+        if self.issued != index:
+            return False
+        returned = self.returned
+        for d in self.units[index].after:  # a loop, not all(genexpr): this runs for every call
+            if not returned[d]:
+                return False
+        return True
+
+    def release_next(self) -> None:
+        """Lock held: wake the lane owning the next unit if it is waiting and may go now."""
+        if self.issued < len(self.units):
+            lane = self.owner[self.issued]
+            if lane.waiting and lane.next == self.issued and self.releasable(self.issued):
+                if self.cooperative:
+                    self.coord.running += 1
+                    lane.woken = True
+                lane.wake()
+
+    def execute(self) -> ScheduleOutcome:
         coord = self.coord
         coord.serial = False
-        returned = self.returned = [False] * len(units)
         with coord.cond:
-            for index, unit in enumerate(units):
-                lane = self.lanes.get(unit.thread)
-                if lane is None:
-                    lane = self.lanes[unit.thread] = _Lane(self, unit.thread)
-                if not self._wait_for(lambda: not lane.busy and all(returned[d] for d in unit.after)):
-                    break
-                lane.job = unit
-                lane.index = index
-                lane.started_at = None
-                if self.cooperative:
-                    coord.running += 1
-                coord.cond.notify_all()
-                # issued = the lane has entered the unit; only then may a later unit go
-                if not self._wait_for(lambda: lane.started_at is not None or not lane.busy):
-                    break
-            else:
-                self._wait_for(lambda: not any(ln.busy for ln in self.lanes.values()))
+            for lane in self.lanes.values():
+                lane.thread.start()
+            self._wait_for_end()
             outcome = self._outcome()
+            self.over = True
             coord.abandon()
             for lane in self.lanes.values():
-                lane.quit = True
-            coord.cond.notify_all()
+                if lane.waiting:
+                    lane.wake()
+            # No lane looks at these once the run is over: dropped, the lanes and the run make no
+            # cycle, and the units go when the caller drops them instead of at the next full collection.
+            self.lanes, self.owner = {}, []
         return outcome
 
-    def _wait_for(self, done: Callable[[], bool]) -> bool:
-        """Wait (lock held) until done(); False when the run stopped or a call hung."""
+    def _wait_for_end(self) -> None:
+        """Wait (lock held) until every unit returned, one stopped the run, or a call hung."""
         coord = self.coord
-        while True:
-            if self.stopped is not None:
-                return False
-            if done():
-                return True
+        while self.stopped is None and self.returns < len(self.units):
             if self.cooperative:
-                if coord.running == 0 and not coord.settle():
-                    return False  # quiescent and nothing can wake: the busy lanes hang
+                if coord.running == 0 and self._quiescent() and not coord.settle():
+                    return  # nothing can wake: the busy lanes hang
                 coord.cond.wait()
             else:
-                oldest = min((ln.started_at for ln in self.lanes.values()
-                              if ln.busy and ln.started_at is not None), default=None)
-                if oldest is None:
-                    coord.cond.wait()
-                    continue
-                left = oldest + self.timeout - time.monotonic()
+                oldest = min((ln.started_at for ln in self.lanes.values() if ln.busy), default=None)
+                left = self.timeout if oldest is None else oldest + self.timeout - time.monotonic()
                 if left <= 0:
-                    return False
+                    return
                 coord.cond.wait(left)
+
+    def _quiescent(self) -> bool:
+        """Lock held, cooperative, no driver code running: no lane is on its way to issue or
+        wait (each is blocked at its gate, in a call, or done)."""
+        return all(ln.waiting or ln.busy or ln.finished for ln in self.lanes.values())
+
+    def notify_if_still(self) -> None:
+        """Lock held: a cooperative run may have become quiescent; the caller's thread decides."""
+        if self.cooperative and self.coord.running == 0:
+            self.coord.cond.notify_all()
 
     def _outcome(self) -> ScheduleOutcome:
         idents = {k: ln.ident for k, ln in self.lanes.items() if ln.ident is not None}
         if self.stopped is not None:
             unit, exc = self.stopped
             return _stopped(unit, exc, idents)
-        hung = sorted((ln.job for ln in self.lanes.values() if ln.busy), key=lambda u: u.label)
+        hung = sorted((self.units[ln.next] for ln in self.lanes.values() if ln.busy), key=lambda u: u.label)
         if hung:
             return ScheduleOutcome(OutcomeKind.HANG, hung[0], hung=hung, idents=idents)
         return ScheduleOutcome(OutcomeKind.COMPLETED, idents=idents)
@@ -209,7 +274,7 @@ class _FaithfulRun:
 
 def run_faithful(units: Sequence[Unit], coordinator: Coordinator, *, cooperative: bool,
                  timeout: float) -> ScheduleOutcome:
-    return _FaithfulRun(coordinator, cooperative, timeout).execute(units)
+    return _FaithfulRun(coordinator, cooperative, timeout, units).execute()
 
 
 def run_schedule(units: Sequence[Unit], coordinator: Coordinator, *, threads: Threads = Threads.FAITHFUL,

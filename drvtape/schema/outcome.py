@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
-from drvtape.schema.messages import DRV_OPEN, message_name
+from drvtape.schema.memory.catalog import message_name
+from drvtape.schema.memory.classes import DriverClass
+from drvtape.schema.messages import DRV_OPEN
 from drvtape.schema.values import lresult
 
 
@@ -36,6 +38,7 @@ class Outcome:
     code: int | None = None  # fault: the exception code
     module: str | None = None
     offset: int | None = None
+    cls: DriverClass = DriverClass.DRV  # the class of the instance msg went to: how msg is named
 
     @property
     def failed(self) -> bool:
@@ -50,10 +53,10 @@ class Outcome:
         return True
 
     def to_json(self) -> dict:
-        data = {k: v for k, v in asdict(self).items() if v is not None}
+        data = {k: v for k, v in asdict(self).items() if v is not None and k != "cls"}
         data["kind"] = self.kind.value
         if self.msg is not None:
-            data["msg_name"] = message_name(self.msg)
+            data["msg_name"] = message_name(self.msg, self.cls)
         return data
 
 

@@ -10,8 +10,10 @@
  *
  *   hello   u32 magic 'DRVH' (0x48565244), u16 version (2), u16 flags (bit 0: stop on
  *           divergence; bit 1: FreeLibrary the DLL after the last call; bit 2: end with
- *           ExitProcess instead of TerminateProcess), u32 timeout_ms (per call), u32
- *           path_units, then the DLL path as path_units UTF-16 code units (no NUL).
+ *           ExitProcess instead of TerminateProcess; bit 3: only differences, a RETURN
+ *           only for a call without an expect or whose result diverges from it),
+ *           u32 timeout_ms (per call), u32 path_units, then the DLL path as path_units
+ *           UTF-16 code units (no NUL).
  *   The host loads the DLL and answers READY (or ERROR, then exits).
  *   batch   u32 n_calls, u32 n_threads, u32 n_payloads, u32 n_after, u64 payload_bytes,
  *           then n_calls call records of 64 bytes:
@@ -85,6 +87,7 @@
 #define FLAG_STOP_ON_DIVERGENCE 1u
 #define FLAG_UNLOAD_AT_END 2u
 #define FLAG_EXIT_AT_END 4u
+#define FLAG_ONLY_DIFFERENCES 8u
 
 #define DRV_OPEN_MSG 3u
 
@@ -155,8 +158,10 @@ static void run_call(uint32_t i, slot_t *s)
         ReleaseSRWLockExclusive(&sched_lock);
         WakeAllConditionVariable(&sched_cv);
     }
-    emit_return(i, (int64_t)r, ns);
-    if ((hello_flags & FLAG_STOP_ON_DIVERGENCE) && diverges(c, r)) {
+    int differs = diverges(c, r);
+    if (differs || !(hello_flags & FLAG_ONLY_DIFFERENCES) || !(c->flags & CALL_HAS_EXPECT))
+        emit_return(i, (int64_t)r, ns);
+    if ((hello_flags & FLAG_STOP_ON_DIVERGENCE) && differs) {
         AcquireSRWLockExclusive(&sched_lock);
         stop = 1;
         ReleaseSRWLockExclusive(&sched_lock);

@@ -12,6 +12,8 @@
  *   durability   env DRVTAP_FLUSH=every: each record flushed to the disk (FlushViewOfFile and
  *                FlushFileBuffers); otherwise records are stores into a mapped view of the tape,
  *                which the OS keeps when the process dies, but not when the machine does
+ *   memory cap   env DRVTAP_MEMORY_CAP: bytes kept of one memory block (default 1,000,000,
+ *                at most what fits one record); a longer block is kept cut, marked truncated
  * The tape is written through mapped views (tape_writer.h); the format is in drvtap.h.
  * If the tape cannot be opened the driver still works, unrecorded; if the real driver
  * cannot be loaded every message returns 0 (DRV_LOAD fails, so the system unloads us).
@@ -24,7 +26,8 @@
  * the session) when the last instance closes.
  *
  * Build: drvtape.dllhost.build.build_drvtap (x86_64-w64-mingw32-gcc, -shared, with
- * native/common on the include path) compiles drvtap.c, record.c and tape_writer.c.
+ * native/common on the include path) compiles drvtap.c, record.c, memory_capture.c and
+ * tape_writer.c.
  */
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
@@ -36,6 +39,7 @@
 
 #include "drvcommon.h"
 #include "drvtap.h"
+#include "memory_capture.h"
 #include "record.h"
 #include "tape_writer.h"
 
@@ -209,6 +213,7 @@ static void configure(void)
     }
     n = GetEnvironmentVariableW(L"DRVTAP_FLUSH", value, ARRAYSIZE(value));
     flush_every = n > 0 && n < ARRAYSIZE(value) && lstrcmpiW(value, L"every") == 0;
+    memory_configure();
 }
 
 /* An exception of error severity raised while this thread is inside a forwarded call: a
@@ -305,6 +310,7 @@ __declspec(dllexport) LRESULT WINAPI DriverProc(DWORD_PTR id, HDRVR hdrvr, UINT 
     buf_t b = {body, 0, CALL_BUF};
     uint64_t call_seq = 0;
     BOOL recording = tape_is_open();
+    const dm_message *memory = recording ? memory_of(id, msg) : NULL;
     if (recording) {
         put_prefix(&b, DRVTAP_REC_CALL, depth);
         put32(&b, msg);
@@ -318,6 +324,8 @@ __declspec(dllexport) LRESULT WINAPI DriverProc(DWORD_PTR id, HDRVR hdrvr, UINT 
             patch32(&b, 36, n);
             call_seq = tape_append(body, b.len, TRUE);
         }
+        if (memory && call_seq)
+            capture_memory(memory, DM_IN, call_seq, pid, l1, l2);
     }
 
     void *outer_call = TlsGetValue(tls_call);
@@ -329,6 +337,12 @@ __declspec(dllexport) LRESULT WINAPI DriverProc(DWORD_PTR id, HDRVR hdrvr, UINT 
     TlsSetValue(tls_call, outer_call);
 
     if (recording) {
+        if (memory && call_seq)
+            capture_memory(memory, DM_OUT, call_seq, pid, l1, l2);
+        if (msg == DRV_OPEN)
+            instance_opened((DWORD_PTR)r, l2);
+        else if (msg == DRV_CLOSE && r)
+            instance_closed(id);
         b.len = 0;
         put_prefix(&b, DRVTAP_REC_RETURN, depth);
         put64(&b, call_seq);

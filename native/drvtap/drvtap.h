@@ -1,6 +1,6 @@
 /*
- * drvtap tape format, version 2. drvtape/formats/tape.py is the reader (it reads version 1
- * too); keep the two in step, and docs/drvtap.md.
+ * drvtap tape format, version 3. drvtape/formats/tape.py is the reader (it reads versions 1
+ * and 2 too); keep the two in step, and docs/drvtap.md.
  *
  * A tape is a sequence of frames, all little-endian:
  *     u32 length       of the body, 4 .. DRVTAP_MAX_BODY; written last (see below)
@@ -21,7 +21,7 @@
  * process). In a session, file order is seq order.
  *
  * HEADER body (72 bytes, then 5 strings):
- *     u32 type = 1, char magic[8] = "DRVTAPE1", u32 version = 2,
+ *     u32 type = 1, char magic[8] = "DRVTAPE1", u32 version = 3,
  *     u32 pid, u32 flags (bit 0: DRVTAP_FLUSH=every), u32 pointer_size (8), u32 reserved,
  *     u64 qpc_frequency, u64 qpc_start, u64 filetime_start (UTC, 100 ns since 1601),
  *     u64 reserved2, u64 reserved3
@@ -53,6 +53,18 @@
  * it in the session.
  *     u32 type = 6, u32 pid, u32 thread, u32 0, u64 seq, u64 qpc, u32 calls_in_flight,
  *     u32 reserved
+ * MEMORY body (52 bytes, then the path and the bytes; version 3), one block of the memory
+ * behind a call's lParam as native/common/memcatalog.h's nodes describe it, for instances
+ * whose class (from what their DRV_OPEN received) is VfW or ACM. Written after its CALL
+ * record (phase 1: input and in/out memory, what the driver reads) or after the call
+ * returned and before its RETURN record (phase 2: output and in/out memory, what it wrote).
+ * Not numbered: it has no seq of its own, it names its CALL's:
+ *     u32 type = 7, u32 pid, u32 thread, u32 phase (1 call, 2 return), u64 call_seq,
+ *     u64 address, u64 size (computed from the catalog), u32 captured (bytes that follow),
+ *     u32 flags (1 truncated: captured < size, cut at DRVTAP_MEMORY_CAP; 2 unreadable:
+ *     nothing captured, VirtualQuery did not say committed and readable, or the size is over
+ *     the catalog's cap), u16 path_len, u16 reserved, then the path (ASCII, path_len bytes,
+ *     e.g. "lparam1.lpbiInput"), then the captured bytes
  *
  * Payload kinds (copied only after VirtualQuery says the memory is committed and
  * readable, with the caps below):
@@ -68,7 +80,7 @@
 #define DRVTAP_H
 
 #define DRVTAP_MAGIC "DRVTAPE1"
-#define DRVTAP_VERSION 2u
+#define DRVTAP_VERSION 3u
 #define DRVTAP_CHUNK_ALIGN (64u << 10)
 #define DRVTAP_MAX_BODY (1u << 20)
 
@@ -78,7 +90,11 @@
 #define DRVTAP_REC_END 4u
 #define DRVTAP_REC_FAULT 5u
 #define DRVTAP_REC_DETACH 6u
+#define DRVTAP_REC_MEMORY 7u
 #define DRVTAP_MAX_FAULTS 8u
+#define DRVTAP_MEMORY_FIXED 52u /* a MEMORY body's fixed fields, before the path */
+#define DRVTAP_MF_TRUNCATED 1u
+#define DRVTAP_MF_UNREADABLE 2u
 
 #define DRVTAP_P_WSTR 1u
 #define DRVTAP_P_ICOPEN 2u

@@ -9,25 +9,7 @@
 
 #include "drvtap.h"
 
-/* Not in mingw-w64's headers; the layout of Wine's msacmdrv.h (48 bytes on x64). */
-typedef struct {
-    DWORD cbStruct;
-    FOURCC fccType;
-    FOURCC fccComp;
-    DWORD dwVersion;
-    DWORD dwFlags;
-    DWORD dwError;
-    LPCWSTR pszSectionName;
-    LPCWSTR pszAliasName;
-    DWORD dnDevNode;
-} acmdrvopendescw_t;
-
-#define FOURCC_VIDC 0x63646976u /* 'vidc' */
-#define FOURCC_AUDC 0x63647561u /* 'audc' */
-
-/* How many of the `want` bytes at p are committed, readable memory (0 for NULL and the
-   first 64 KiB, which are never mapped on Windows: small LPARAMs are values, not data). */
-static size_t readable(const void *p, size_t want)
+size_t readable(const void *p, size_t want)
 {
     const uint8_t *a = p;
     size_t got = 0;

@@ -5,6 +5,7 @@
 #define DRVTAP_RECORD_H
 
 #include <windows.h>
+#include <mmsystem.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -31,6 +32,27 @@ static inline void put32(buf_t *b, uint32_t v) { put(b, &v, 4); }
 static inline void put64(buf_t *b, uint64_t v) { put(b, &v, 8); }
 static inline void patch32(buf_t *b, size_t at, uint32_t v) { memcpy(b->p + at, &v, 4); }
 static inline void patch64(buf_t *b, size_t at, uint64_t v) { memcpy(b->p + at, &v, 8); }
+
+/* Not in mingw-w64's headers; the layout of Wine's msacmdrv.h (48 bytes on x64). */
+typedef struct {
+    DWORD cbStruct;
+    FOURCC fccType;
+    FOURCC fccComp;
+    DWORD dwVersion;
+    DWORD dwFlags;
+    DWORD dwError;
+    LPCWSTR pszSectionName;
+    LPCWSTR pszAliasName;
+    DWORD dnDevNode;
+} acmdrvopendescw_t;
+
+#define FOURCC_VIDC 0x63646976u /* 'vidc' */
+#define FOURCC_VIDS 0x73646976u /* 'vids' */
+#define FOURCC_AUDC 0x63647561u /* 'audc' */
+
+/* How many of the `want` bytes at p are committed, readable memory (0 for NULL and the
+   first 64 KiB, which are never mapped on Windows: small LPARAMs are values, not data). */
+size_t readable(const void *p, size_t want);
 
 /* u32 n_units + the units of a NUL-terminated string the tap itself owns. */
 void put_wide(buf_t *b, const WCHAR *s);

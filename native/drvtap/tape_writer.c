@@ -6,6 +6,7 @@
 #include <string.h>
 #include <wchar.h>
 
+#include "crc32.h"
 #include "drvcommon.h"
 #include "drvtap.h"
 
@@ -34,40 +35,6 @@ static volatile cursor_t cursor;
 static uint64_t next_chunk = CHUNK_MIN;
 static BOOL flush_every;
 static volatile LONG exiting;
-/* CRC-32 (zlib's polynomial), eight bytes a step ("slicing-by-8"): a record is about 80
-   bytes, and the byte-a-step loop was a quarter of a record's cost. */
-static uint32_t crc_table[8][256];
-
-static void crc_init(void)
-{
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++)
-            c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        crc_table[0][i] = c;
-    }
-    for (uint32_t i = 0; i < 256; i++)
-        for (int t = 1; t < 8; t++)
-            crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xFF];
-}
-
-static uint32_t crc32(const uint8_t *p, size_t n)
-{
-    uint32_t c = 0xFFFFFFFFu;
-    for (; n >= 8; n -= 8, p += 8) {
-        uint32_t lo, hi;
-        memcpy(&lo, p, 4);
-        memcpy(&hi, p + 4, 4);
-        lo ^= c;
-        c = crc_table[7][lo & 0xFF] ^ crc_table[6][(lo >> 8) & 0xFF] ^ crc_table[5][(lo >> 16) & 0xFF] ^
-            crc_table[4][lo >> 24] ^ crc_table[3][hi & 0xFF] ^ crc_table[2][(hi >> 8) & 0xFF] ^
-            crc_table[1][(hi >> 16) & 0xFF] ^ crc_table[0][hi >> 24];
-    }
-    while (n--)
-        c = crc_table[0][(c ^ *p++) & 0xFF] ^ (c >> 8);
-    return c ^ 0xFFFFFFFFu;
-}
-
 /* mingw-w64 has no InterlockedCompareExchange128: the instruction itself. On failure
    *expected is what was there. */
 static inline BOOL cas_cursor(volatile cursor_t *dst, cursor_t *expected, cursor_t desired)
@@ -146,8 +113,10 @@ static BOOL grow(chunk_t *full, size_t need)
     return ok;
 }
 
+typedef enum { RESTART_SEQ, NEXT_SEQ, SAME_SEQ } seq_step_t;
+
 /* Take the place of a frame_len-byte frame: its address, with its seq and QPC. */
-static uint8_t *reserve(size_t frame_len, BOOL numbered, uint64_t *seq, uint64_t *qpc)
+static uint8_t *reserve(size_t frame_len, seq_step_t step, uint64_t *seq, uint64_t *qpc)
 {
     for (unsigned spins = 0;; spins++) {
         chunk_t *ch = current;
@@ -164,7 +133,7 @@ static uint8_t *reserve(size_t frame_len, BOOL numbered, uint64_t *seq, uint64_t
             continue;
         }
         uint64_t now = qpc_now(); /* read before the swap, so a later seq never has an earlier time */
-        cursor_t next = {numbered ? old.seq + 1 : 0, old.pos + frame_len};
+        cursor_t next = {step == NEXT_SEQ ? old.seq + 1 : step == SAME_SEQ ? old.seq : 0, old.pos + frame_len};
         if (cas_cursor(&cursor, &old, next)) {
             *seq = next.seq;
             *qpc = now;
@@ -173,21 +142,12 @@ static uint8_t *reserve(size_t frame_len, BOOL numbered, uint64_t *seq, uint64_t
     }
 }
 
-uint64_t tape_append(uint8_t *body, size_t body_len, BOOL numbered)
+/* The frame's body is in place: its CRC, then its length (until the length is there the
+   frame reads as unfinished: length 0), then the flush DRVTAP_FLUSH=every asks for. */
+static void seal(uint8_t *frame, uint32_t crc, size_t body_len)
 {
-    uint64_t seq = 0, qpc = 0;
-    uint8_t *frame = file == INVALID_HANDLE_VALUE ? NULL : reserve(body_len + 8, numbered, &seq, &qpc);
-    if (!frame)
-        return 0;
-    if (numbered) {
-        memcpy(body + 16, &seq, 8);
-        memcpy(body + 24, &qpc, 8);
-    }
-    uint32_t crc = crc32(body, body_len), len = (uint32_t)body_len;
     memcpy(frame + 4, &crc, 4);
-    memcpy(frame + 8, body, body_len);
-    /* The length last: until it is there the frame reads as unfinished (length 0). */
-    __atomic_store_n((uint32_t *)frame, len, __ATOMIC_RELEASE);
+    __atomic_store_n((uint32_t *)frame, (uint32_t)body_len, __ATOMIC_RELEASE);
     if (flush_every) {
         /* Windows writes a view's pages with FlushViewOfFile and the metadata with
            FlushFileBuffers. Wine's source: FlushViewOfFile is msync(MS_ASYNC), which Linux
@@ -195,7 +155,34 @@ uint64_t tape_append(uint8_t *body, size_t body_len, BOOL numbered)
         FlushViewOfFile(frame, body_len + 8);
         FlushFileBuffers(file);
     }
+}
+
+uint64_t tape_append(uint8_t *body, size_t body_len, BOOL numbered)
+{
+    uint64_t seq = 0, qpc = 0;
+    uint8_t *frame = file == INVALID_HANDLE_VALUE ? NULL : reserve(body_len + 8, numbered ? NEXT_SEQ : RESTART_SEQ, &seq, &qpc);
+    if (!frame)
+        return 0;
+    if (numbered) {
+        memcpy(body + 16, &seq, 8);
+        memcpy(body + 24, &qpc, 8);
+    }
+    memcpy(frame + 8, body, body_len);
+    seal(frame, crc32(body, body_len), body_len);
     return seq;
+}
+
+BOOL tape_append_block(const uint8_t *head, size_t head_len, const void *data, size_t data_len)
+{
+    uint64_t seq, qpc;
+    size_t body_len = head_len + data_len;
+    uint8_t *frame = file == INVALID_HANDLE_VALUE ? NULL : reserve(body_len + 8, SAME_SEQ, &seq, &qpc);
+    if (!frame)
+        return FALSE;
+    memcpy(frame + 8, head, head_len);
+    memcpy(frame + 8 + head_len, data, data_len);
+    seal(frame, crc32(frame + 8, body_len), body_len); /* of the copy: what the tape holds */
+    return TRUE;
 }
 
 /* The mutex's name: the file's volume and index, so every path spelling of it agrees. */

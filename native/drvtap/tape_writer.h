@@ -22,6 +22,11 @@ BOOL tape_is_open(void);
    when the record could not be written). */
 uint64_t tape_append(uint8_t *body, size_t body_len, BOOL numbered);
 
+/* Append one record that takes no seq (a MEMORY record: it names its CALL's): head_len bytes
+   of head, then data_len bytes copied from data straight into the tape (data is readable:
+   the caller checked). FALSE when it could not be written. */
+BOOL tape_append_block(const uint8_t *head, size_t head_len, const void *data, size_t data_len);
+
 /* The process is exiting (DLL_PROCESS_DETACH with lpReserved set): other threads are gone,
    perhaps holding a lock, so from now on waits are bounded and a record that cannot be
    placed is dropped rather than waited for. */

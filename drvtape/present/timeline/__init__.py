@@ -5,7 +5,9 @@ from importlib import resources
 
 from drvtape.present.text import end_text, fault_text, value_text
 from drvtape.schema import details
-from drvtape.schema.messages import describe, message_name
+from drvtape.schema.memory.catalog import message_name
+from drvtape.schema.memory.classes import InstanceClasses, session_class_hint
+from drvtape.schema.messages import describe
 from drvtape.schema.rows import Kind
 
 # Lanes: one per thread (where calls come from), then the driver as a whole (DRV_LOAD,
@@ -19,22 +21,22 @@ def timeline_data(header, rows) -> dict:
     instances: dict[int, int] = {}
     calls: dict[int, tuple] = {}
     events = []
+    classes = InstanceClasses.from_rows(rows, session_class_hint(header.driver))
     for seq, kind, ts, thread, msg, driver_id, hdrvr, l1, l2, result, call_seq, depth, _dur, payload in rows:
         t = threads.setdefault(thread, len(threads))
         if kind == Kind.CALL:
             target = -1 if not describe(msg).per_instance else instances.setdefault(hdrvr, len(instances))
-            calls[seq] = (target, msg)
+            name = message_name(msg, classes.at(seq, driver_id))
+            calls[seq] = (target, name)
             args = f"id=0x{driver_id:X} hdrvr=0x{hdrvr:X} l1={value_text(l1)} l2={value_text(l2)}"
-            events.append([seq, "call", ts, t, target, message_name(msg), args + (f" {payload}" if payload else ""),
-                           depth])
+            events.append([seq, "call", ts, t, target, name, args + (f" {payload}" if payload else ""), depth])
         elif kind in (Kind.RETURN, Kind.FAULT):
-            target, msg = calls.get(call_seq, (-1, msg))
+            target, name = calls.get(call_seq, (-1, message_name(msg, classes.at(seq, driver_id))))
             detail = f"-> {value_text(result)}"
             if kind == Kind.FAULT:
                 fault = details.decode_fault(payload)
                 detail = fault_text(fault.code, fault.module, fault.offset)
-            events.append([seq, "return" if kind == Kind.RETURN else "fault", ts, t, target, message_name(msg),
-                           detail, call_seq])
+            events.append([seq, "return" if kind == Kind.RETURN else "fault", ts, t, target, name, detail, call_seq])
         else:
             if kind == Kind.MARK:
                 detail = details.decode_mark(payload)

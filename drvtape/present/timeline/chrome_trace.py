@@ -7,7 +7,8 @@ The format's times are microseconds; the store's are nanoseconds from the sessio
 
 from drvtape.present.text import end_text, fault_text, hex_value, value_text
 from drvtape.schema import details
-from drvtape.schema.messages import message_name
+from drvtape.schema.memory.catalog import message_name
+from drvtape.schema.memory.classes import InstanceClasses, session_class_hint
 from drvtape.schema.rows import Kind
 
 PID = 1  # one session, one process
@@ -17,7 +18,7 @@ def _us(ts_ns: int) -> float:
     return ts_ns / 1000
 
 
-def _slices(rows) -> tuple[list[dict], list[dict], dict[int, None]]:
+def _slices(rows, classes: InstanceClasses) -> tuple[list[dict], list[dict], dict[int, None]]:
     """The calls' slices, the instants, and the threads that sent messages (in order)."""
     calls: dict[int, dict] = {}
     started: dict[int, int] = {}  # call seq -> its ts in ns (durations from ns, not from rounded µs)
@@ -33,8 +34,8 @@ def _slices(rows) -> tuple[list[dict], list[dict], dict[int, None]]:
             if payload:
                 args["payload"] = str(payload)
             started[seq] = ts
-            calls[seq] = {"name": message_name(msg), "cat": "call", "ph": "X", "ts": _us(ts), "pid": PID,
-                          "tid": thread, "args": args}
+            calls[seq] = {"name": message_name(msg, classes.at(seq, driver_id)), "cat": "call", "ph": "X",
+                          "ts": _us(ts), "pid": PID, "tid": thread, "args": args}
         elif kind == Kind.RETURN and call_seq in calls:
             calls[call_seq]["dur"] = _us(ts - started[call_seq])
             calls[call_seq]["args"]["result"] = value_text(result)
@@ -44,7 +45,8 @@ def _slices(rows) -> tuple[list[dict], list[dict], dict[int, None]]:
             if call_seq in calls:
                 calls[call_seq]["dur"] = _us(ts - started[call_seq])
                 calls[call_seq]["args"]["fault"] = text
-            instants.append({"name": f"fault in {message_name(msg)}", "cat": "fault", "ph": "i", "s": "t",
+            name = message_name(msg, classes.at(seq, driver_id))
+            instants.append({"name": f"fault in {name}", "cat": "fault", "ph": "i", "s": "t",
                              "ts": _us(ts), "pid": PID, "tid": thread, "args": {"seq": seq, "fault": text}})
         elif kind == Kind.END:
             end = details.decode_end(payload)
@@ -60,7 +62,7 @@ def _slices(rows) -> tuple[list[dict], list[dict], dict[int, None]]:
 
 def chrome_trace(header, rows) -> dict:
     """The trace document of one stored session's rows (ROW_COLUMNS order, seq order)."""
-    slices, instants, threads = _slices(rows)
+    slices, instants, threads = _slices(rows, InstanceClasses.from_rows(rows, session_class_hint(header.driver)))
     first = next(iter(threads), 0)
     for instant in instants:
         if instant["tid"] not in threads:  # the end's writer sent no message: no track of its own

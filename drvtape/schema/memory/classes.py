@@ -1,0 +1,138 @@
+"""The class of a driver instance: which catalog its messages belong to. The same message
+number means ICM_* to a VfW codec and ACMDM_* to an ACM codec, so a message is named and
+its memory known only once its instance's class is.
+
+The class comes from what DRV_OPEN received (ICOPEN.fccType 'vidc' or 'vids': VfW;
+ACMDRVOPENDESCW.fccType 'audc': ACM), else from the Drivers32 alias the driver was
+installed under (vidc.*, vids.*: VfW; msacm.*: ACM), else DRV: only DRV_* is known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Protocol
+
+from drvtape.schema.events import CallEvent, Event, ReturnEvent
+from drvtape.schema.messages import DRV_CLOSE, DRV_OPEN
+from drvtape.schema.payloads import AcmDrvOpenDescW, CallPayloads, IcOpen
+from drvtape.schema.rows import EventRow, Kind, row_to_event
+
+
+class DriverClass(str, Enum):
+    DRV = "drv"  # any installable driver: DRV_* only
+    VFW = "vfw"  # a VfW codec: ICM_*
+    ACM = "acm"  # an ACM codec: ACMDM_*
+
+
+def fourcc(text: str) -> int:
+    return int.from_bytes(text.encode("ascii"), "little")
+
+
+VFW_TYPES = {fourcc("vidc"), fourcc("vids")}
+ACM_TYPES = {fourcc("audc")}
+ALIAS_PREFIXES = (("vidc.", DriverClass.VFW), ("vids.", DriverClass.VFW), ("msacm.", DriverClass.ACM))
+
+
+class OpenCall(Protocol):
+    """What class detection reads of a recorded call (schema.recording.RecordedCall has it)."""
+
+    seq: int
+    msg: int
+    driver_id: int
+    payload: CallPayloads | None
+    result: int | None
+    returned_at: int | None
+
+
+def class_of_open(payload: CallPayloads | None) -> DriverClass | None:
+    """The class DRV_OPEN's lParam2 tells, or None when it tells none."""
+    data = payload.lparam2 if payload is not None else None
+    if isinstance(data, IcOpen) and data.fccType in VFW_TYPES:
+        return DriverClass.VFW
+    if isinstance(data, AcmDrvOpenDescW) and data.fccType in ACM_TYPES:
+        return DriverClass.ACM
+    return None
+
+
+def session_class_hint(driver: str | None) -> DriverClass:
+    """The class a Drivers32 alias (vidc.MRLE, msacm.imaadpcm) implies; DRV for a path or a
+    name with no class prefix."""
+    name = (driver or "").strip().lower()
+    for prefix, cls in ALIAS_PREFIXES:
+        if name.startswith(prefix):
+            return cls
+    return DriverClass.DRV
+
+
+@dataclass
+class InstanceClasses:
+    """The class of each instance over a session: an instance has its class from the return
+    of the DRV_OPEN that gave it its driver_id up to its DRV_CLOSE, so a reused id gets its
+    new class; outside those spans (driver_id 0, before DRV_OPEN) a call is DRV."""
+
+    spans: dict[int, list[tuple[int, int, DriverClass]]] = field(default_factory=dict)  # id -> (from, to, cls)
+
+    def opened(self, seq: int, driver_id: int, cls: DriverClass) -> None:
+        self.spans.setdefault(driver_id, []).append((seq, UNCLOSED, cls))
+
+    def closed(self, seq: int, driver_id: int) -> None:
+        spans = self.spans.get(driver_id)
+        if spans and spans[-1][1] == UNCLOSED and spans[-1][0] <= seq:
+            spans[-1] = (spans[-1][0], seq, spans[-1][2])
+
+    def at(self, seq: int, driver_id: int) -> DriverClass:
+        for start, end, cls in reversed(self.spans.get(driver_id, ()) if driver_id else ()):
+            if start <= seq <= end:
+                return cls
+        return DriverClass.DRV
+
+    def classes(self) -> set[DriverClass]:
+        """The classes of the session's instances."""
+        return {cls for spans in self.spans.values() for _, _, cls in spans}
+
+    @classmethod
+    def from_calls(cls, calls: Iterable[OpenCall], hint: DriverClass = DriverClass.DRV) -> InstanceClasses:
+        """From a recording's calls (RecordedCall: seq, result, returned_at)."""
+        classes = cls()
+        for call in calls:
+            if call.msg == DRV_OPEN and call.result:
+                classes.opened(call.returned_at or call.seq, call.result, class_of_open(call.payload) or hint)
+            elif call.msg == DRV_CLOSE:
+                classes.closed(call.seq, call.driver_id)
+        return classes
+
+    @classmethod
+    def from_events(cls, events: Iterable[Event], hint: DriverClass = DriverClass.DRV) -> InstanceClasses:
+        """From a session's DRV_OPEN and DRV_CLOSE call and return events, in seq order."""
+        classes, opens = cls(), {}
+        for ev in events:
+            if isinstance(ev, CallEvent) and ev.msg == DRV_OPEN:
+                opens[ev.seq] = ev.payload
+            elif isinstance(ev, ReturnEvent) and ev.msg == DRV_OPEN and ev.result and ev.call_seq in opens:
+                classes.opened(ev.seq, ev.result, class_of_open(opens[ev.call_seq]) or hint)
+            elif isinstance(ev, CallEvent) and ev.msg == DRV_CLOSE:
+                classes.closed(ev.seq, ev.driver_id)
+        return classes
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[EventRow], hint: DriverClass = DriverClass.DRV) -> InstanceClasses:
+        """From a session's stored rows (schema.rows order), all or only its opens and closes."""
+        return cls.from_events((row_to_event(r) for r in rows
+                                if r.msg in (DRV_OPEN, DRV_CLOSE) and r.kind in (Kind.CALL, Kind.RETURN)), hint)
+
+
+UNCLOSED = 1 << 63
+
+
+def call_classes(calls: Iterable[OpenCall], hint: DriverClass = DriverClass.DRV) -> list[DriverClass]:
+    """The class of each call's instance, in order."""
+    calls = list(calls)
+    classes = InstanceClasses.from_calls(calls, hint)
+    return [classes.at(c.seq, c.driver_id) for c in calls]
+
+
+def instance_classes(calls: Iterable[OpenCall], hint: DriverClass = DriverClass.DRV) -> dict[int, DriverClass]:
+    """{driver_id returned by DRV_OPEN: class} (a reused id: its last instance's class)."""
+    return {c.result: class_of_open(c.payload) or hint for c in calls if c.msg == DRV_OPEN and c.result}

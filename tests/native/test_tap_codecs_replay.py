@@ -1,0 +1,55 @@
+"""Issue 10 end to end: every session the codec client records through the tap in front of
+each of Wine's codecs ingests (memory blocks and all), and replays against the real DLL in
+drvhost 5 of 5 reproduced, with the outputs the driver wrote compared; the table
+codec x client -> sessions, reproduced, outputs compared is printed (pytest -s) for the
+issue's closing note."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.native.codec_sessions import CODECS, record_codec
+from tests.native.test_tap_install_places import own_prefix  # noqa: F401  (a fixture)
+
+# Needs ingest to store memory blocks (memrec) and replay to rebuild and compare them (memreplay):
+# passed, all 8 codecs, on i-memtap merged with i-memrec and i-memreplay as of 14:40 UTC.
+pytestmark = pytest.mark.skip(reason="enable once i-memrec and i-memreplay are on main")
+
+REPEAT = 5
+TABLE: list[tuple[str, str, int, int, int]] = []
+
+
+def drvtape(db, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "drvtape", "--db", str(db), *args], capture_output=True, text=True,
+                          timeout=900)
+
+
+@pytest.mark.parametrize("real", CODECS)
+def test_every_codec_session_replays_5_of_5_with_its_outputs_compared(own_prefix, codec_client, codec_media,  # noqa: F811
+                                                                      wine_codecs, tmp_path, real):
+    for run in record_codec(codec_client, wine_codecs, real, codec_media, tmp_path):
+        db = tmp_path / f"{run.tape.stem}.db"
+        ingested = drvtape(db, "ingest", "--json", str(run.tape))
+        assert ingested.returncode == 0, ingested.stderr
+        sessions = [s for tape in json.loads(ingested.stdout)["tapes"] for s in tape["sessions"]]
+        assert sessions, run.args
+        reproduced = compared = 0
+        for session in sessions:
+            replayed = drvtape(db, "replay", session["session"], "--target", f"dll:{wine_codecs / real}",
+                               "--repeat", str(REPEAT), "--json")
+            assert replayed.returncode == 0, (run.args, session, replayed.stdout[-2000:], replayed.stderr)
+            report = json.loads(replayed.stdout)
+            assert report["reproduced_runs"] == REPEAT, (run.args, report["distinct_outcomes"])
+            assert report["first_memory_difference"] is None, (run.args, report["first_memory_difference"])
+            reproduced += 1
+            compared += report["outputs_compared"]
+        assert compared > 0, run.args  # the decodes and conversions wrote memory that was compared
+        TABLE.append((real, " ".join(run.args), len(sessions), reproduced, compared))
+
+
+def teardown_module() -> None:
+    if TABLE:
+        print("\ncodec | client | sessions | reproduced 5/5 | outputs compared")
+        for row in TABLE:
+            print(" | ".join(map(str, row)))

@@ -1,0 +1,30 @@
+"""Captured blocks as JSON with their struct fields named."""
+
+import struct
+
+from drvtape.present.memory import memory_json
+from drvtape.schema.memory.captured import Phase, block
+from drvtape.schema.memory.catalog import message_memory
+from drvtape.schema.memory.classes import DriverClass
+
+ICM_DECOMPRESS = 0x400D
+
+
+def test_a_known_struct_block_shows_its_fields_raw_memory_does_not():
+    header = struct.pack("<IiiHHIIiiII", 40, 32, 16, 1, 8, 0x6D617263, 300, 0, 0, 0, 0)
+    frame = bytes(300)
+    blocks = [block("lparam1.lpbiInput", Phase.CALL, 0x1000, 40, header),
+              block("lparam1.lpInput", Phase.CALL, 0x2000, 300, frame),
+              block("lparam1.lpbiOutput", Phase.CALL, 0x3000, 1064, b"", unreadable=True)]
+    blobs = {blocks[0].sha256: header, blocks[1].sha256: frame}
+    shown = memory_json(blocks, message_memory(DriverClass.VFW, ICM_DECOMPRESS), "x64", blobs)
+    assert shown[0]["fields"]["biWidth"] == 32 and shown[0]["fields"]["biCompression"] == 0x6D617263
+    assert "fields" not in shown[1] and shown[1]["size"] == 300
+    assert shown[2]["unreadable"] is True and "fields" not in shown[2]
+
+
+def test_without_a_catalog_entry_or_bytes_no_fields():
+    data = struct.pack("<I", 40)
+    b = block("lparam1", Phase.CALL, 0x1000, 4, data)
+    assert "fields" not in memory_json([b], None, "x64", {b.sha256: data})[0]
+    assert "fields" not in memory_json([b], message_memory(DriverClass.VFW, 0x400B), "x64", {})[0]
