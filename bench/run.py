@@ -34,6 +34,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from demo_bench import bench_demo
 from hook_bench import bench_sustained_hook
+from hook_memory_bench import bench_hook_memory
 from drvtape import __version__
 from drvtape.recorder.hook import Recorder
 from drvtape.recorder.workload import parse_workload, record_workload
@@ -51,9 +52,9 @@ DRV_USER_1 = m.DRV_USER + 1
 CALL, RETURN = int(Kind.CALL), int(Kind.RETURN)  # plain ints, as the hook buffers them
 THREAD_IDENT = 0x7F3A_5C2D_E700  # a realistic Linux pthread id
 FULL = dict(hook_calls=200_000, append_rows=200_000, replay_sends=100_000, faithful_sends=100_000,
-            events=1_000_000, dll_calls=100_000, stream_rate=100_000, stream_s=60)
+            events=1_000_000, dll_calls=100_000, memory_frames=2_000, stream_rate=100_000, stream_s=60)
 QUICK = dict(hook_calls=20_000, append_rows=20_000, replay_sends=10_000, faithful_sends=4_000,
-             events=50_000, dll_calls=10_000, stream_rate=100_000, stream_s=2)
+             events=50_000, dll_calls=10_000, memory_frames=200, stream_rate=100_000, stream_s=2)
 EVENTS_PER_SESSION = 1_000
 QUERY_REPS = 50
 BATCH = 1_000  # calls per timed batch
@@ -485,6 +486,13 @@ def bench_dll(calls: int) -> dict:
         except Exception as exc:  # noqa: BLE001
             out["tap_run"] = {"error": f"{type(exc).__name__}: {exc}"}
     try:
+        import memory_bench
+
+        with step("dll: replay 500 frame decodes with memory"):
+            out["replay_with_memory"] = memory_bench.bench_memory_replay(500)
+    except Exception as exc:  # noqa: BLE001
+        out["replay_with_memory"] = {"error": f"{type(exc).__name__}: {exc}"}
+    try:
         import tap_memory_bench
 
         with step(f"dll: the tap with memory to capture ({calls} messages without, decompresses, converts)"):
@@ -514,6 +522,7 @@ def run(quick: bool, events: int | None) -> dict:
     jobs = {
         "hook": lambda tmp: bench_hook(tmp, sizes["hook_calls"]),
         "hook_sustained": lambda tmp: bench_sustained_hook(tmp, sizes["stream_rate"], sizes["stream_s"]),
+        "hook_memory": lambda tmp: bench_hook_memory(tmp, sizes["memory_frames"]),
         "durability": lambda tmp: bench_durability(tmp, sizes["hook_calls"]),
         "appends": lambda tmp: bench_appends(tmp, sizes["append_rows"]),
         "replay": lambda tmp: bench_replay(tmp, sizes["replay_sends"], sizes["faithful_sends"]),

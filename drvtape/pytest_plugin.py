@@ -18,9 +18,9 @@ import pytest
 
 from drvtape.errors import DrvtapeError
 from drvtape.replay import ReplayReport, load_recording, replay_recording
-from drvtape.schema.recording import Recording, recording_from_rows
+from drvtape.schema.recording import Recording, blobs_in, recording_from_rows
 from drvtape.replay.target_choice import choose_target
-from drvtape.formats.jsonl import parse_jsonl
+from drvtape.formats.jsonl import read_jsonl
 from drvtape.present.text import outcome_text
 from drvtape.schema.rows import event_to_row
 from drvtape.store import Store
@@ -39,13 +39,13 @@ def _recording(source: Path, session: str | None) -> Recording:
         raise DrvtapeError(f"no session file or database at {source}")
     if source.suffix == ".jsonl":
         with source.open(encoding="utf-8") as lines:
-            found = parse_jsonl(lines, str(source))
+            found, blobs = read_jsonl(lines, str(source))
         if session is not None:
             found = [s for s in found if str(s[0].id).startswith(session.lower())] or found[:0]
             if len(found) != 1:
                 raise DrvtapeError(f"{source}: {'no' if not found else 'more than one'} session matches {session!r}")
         header, events = found[-1]
-        return recording_from_rows(header, [event_to_row(ev) for ev in events])
+        return recording_from_rows(header, [event_to_row(ev) for ev in events], blobs_in(blobs))
     with Store.open(source) as store:
         return load_recording(store, session or "last")
 

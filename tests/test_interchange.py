@@ -113,7 +113,8 @@ def test_the_json_schema_is_draft_2020_12_and_names_the_format():
     schema = json_schema()
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert FORMAT in schema["$id"] and str(VERSION) in schema["$id"]
-    assert len(schema["oneOf"]) == 6  # the header line and five event kinds
+    assert len(schema["oneOf"]) == 7  # the header line, the blob line and five event kinds
+    assert {"type", "sha256", "data_b64"} <= set(schema["$defs"]["BlobLine"]["required"])
     assert "kind" in schema["$defs"]["CallEvent"]["required"]
     assert {"type", "format", "version"} <= set(schema["$defs"]["HeaderLine"]["required"])
 

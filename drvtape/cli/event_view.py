@@ -2,13 +2,18 @@
 
 import json
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
 from drvtape.cli.output import RecordView
 from drvtape.schema.events import CallEvent, EndReason, Event
-from drvtape.schema.memory.catalog import message_name
+from drvtape.schema.memory.catalog import message_memory, message_name
 from drvtape.schema.memory.classes import DriverClass, InstanceClasses, session_class_hint
+from drvtape.schema.memory.layout import Arch
 from drvtape.schema.messages import DRV_CLOSE, DRV_OPEN
 from drvtape.schema.rows import Kind
 from drvtape.schema.payloads import AcmDrvOpenDescW, DrvConfigInfo, IcOpen, RawBytes, WideString
+from drvtape.present.memory import memory_json
 from drvtape.present.text import event_detail, hex_value
 from drvtape.store import EventFilter, SessionSummary
 
@@ -43,12 +48,29 @@ def event_class(ev: Event, classes: InstanceClasses | None) -> DriverClass:
     return DriverClass.DRV if classes is None or driver_id is None else classes.at(ev.seq, driver_id)
 
 
-def event_json(ev: Event, classes: InstanceClasses | None = None) -> dict:
+@dataclass(frozen=True)
+class CapturedBytes:
+    """What `events --json` needs to name the fields of captured memory: the layouts' arch
+    and the bytes of the blocks shown."""
+
+    arch: Arch = "x64"
+    blobs: Mapping[str, bytes] = field(default_factory=dict)
+
+
+def blob_keys(events) -> set[str]:
+    return {b.sha256 for ev in events for b in getattr(ev, "memory", ())}
+
+
+def event_json(ev: Event, classes: InstanceClasses | None = None, captured: CapturedBytes | None = None) -> dict:
     msg = getattr(ev, "msg", None)
     if msg is None:
         return {**ev.model_dump(mode="json"), "msg_name": None, "class": None}
     cls = event_class(ev, classes)
-    return {**ev.model_dump(mode="json"), "msg_name": message_name(msg, cls), "class": cls.value}
+    doc = {**ev.model_dump(mode="json"), "msg_name": message_name(msg, cls), "class": cls.value}
+    blocks = getattr(ev, "memory", ())
+    if blocks and captured is not None:
+        doc["memory"] = memory_json(blocks, message_memory(cls, msg), captured.arch, captured.blobs)
+    return doc
 
 
 def _fourcc(value: int) -> str:
@@ -92,12 +114,14 @@ def event_cells(ev: Event, threads: dict[int, str], classes: InstanceClasses | N
     ]
 
 
-def events_view(threads: dict[int, str], classes: InstanceClasses | None = None) -> RecordView:
+def events_view(threads: dict[int, str], classes: InstanceClasses | None = None,
+                captured: CapturedBytes | None = None) -> RecordView:
     """Events in a table (hex values, t in ms), as CSV (exact decimal values) or as JSON;
-    messages named by the class of the instance they went to (classes)."""
+    messages named by the class of the instance they went to (classes), captured memory in
+    JSON with its struct fields named (captured)."""
     return RecordView(
         headers=tuple("t (ms)" if c == "t" else c for c in EVENT_COLUMNS), csv_headers=EVENT_COLUMNS,
-        document=lambda ev: event_json(ev, classes), keys=("seq", "msg"),
+        document=lambda ev: event_json(ev, classes, captured), keys=("seq", "msg"),
         cells=lambda ev: [hex_value(v) if isinstance(v, int) or v is None else v
                           for v in event_cells(ev, threads, classes)],
         csv_cells=lambda ev: event_cells(ev, threads, classes),

@@ -3,7 +3,7 @@
 import typer
 
 from drvtape.cli.app import app, examples, open_store
-from drvtape.cli.event_view import events_view, session_classes
+from drvtape.cli.event_view import CapturedBytes, blob_keys, events_view, session_classes
 from drvtape.cli.options import FORMAT, JSON, SESSION, output_format
 from drvtape.cli.output import Format, print_records
 from drvtape.cli.values import event_kind, lresult, offset_ns, positive, thread_id, thread_names
@@ -57,4 +57,7 @@ def events(
         )
         found = store.events(stored.pk, flt)
         classes = session_classes(store, stored)
-    print_records(fmt, found, events_view(threads, classes))
+        captured = None
+        if fmt in (Format.JSON, Format.JSONL):
+            captured = CapturedBytes(stored.header.arch or "x64", store.blobs(blob_keys(found)))
+    print_records(fmt, found, events_view(threads, classes, captured))

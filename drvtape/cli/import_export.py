@@ -11,12 +11,10 @@ from drvtape.cli.options import ALL, FORMAT, JSON, OUTPUT, QUIET, SESSIONS, outp
 from drvtape.cli.output import STDIO, Format, RecordView, out, print_json, print_records, progress, write_output
 from drvtape.cli.selection import chosen_sessions
 from drvtape.errors import DrvtapeError
-from drvtape.formats.jsonl import dump_session, parse_jsonl
+from drvtape.formats.jsonl import Interchange, dump_session, read_jsonl
 from drvtape.schema.events import Event, SessionHeader
 from drvtape.store import Store
 from drvtape.store.recovery import end_orphaned_sessions
-
-Session = tuple[SessionHeader, list[Event]]
 
 
 def _decoded(stream: BinaryIO, source: str) -> Iterator[str]:
@@ -27,29 +25,31 @@ def _decoded(stream: BinaryIO, source: str) -> Iterator[str]:
             raise DrvtapeError(f"{source}:{line_no}: not UTF-8 text") from None
 
 
-def read_sessions(path: str) -> list[Session]:
-    """The sessions of a JSONL file, or of stdin for -; streamed, so a big file is not read whole."""
+def read_sessions(path: str) -> Interchange:
+    """The sessions and blobs of a JSONL file, or of stdin for -; streamed, so a big file is not read whole."""
     source = "<stdin>" if path == STDIO else path
     try:
         if path == STDIO:
-            return parse_jsonl(_decoded(sys.stdin.buffer, source), source)
+            return read_jsonl(_decoded(sys.stdin.buffer, source), source)
         with open(path, "rb") as stream:
-            return parse_jsonl(_decoded(stream, source), source)
+            return read_jsonl(_decoded(stream, source), source)
     except OSError as exc:
         raise DrvtapeError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def _read_all(files: list[str], quiet: bool) -> list[Session]:
-    found: list[Session] = []
+def _read_all(files: list[str], quiet: bool) -> Interchange:
+    found = Interchange([], {})
     file_of = {}
     with progress("reading files", len(files), quiet=quiet) as bar:
         task = bar.add_task("read", total=len(files))
         for path in files:
-            for header, events in read_sessions(path):
+            read = read_sessions(path)
+            for header, events in read.sessions:
                 if header.id in file_of:
                     raise DrvtapeError(f"session {header.id} is in both {file_of[header.id]} and {path}")
                 file_of[header.id] = path
-                found.append((header, events))
+                found.sessions.append((header, events))
+            found.blobs.update(read.blobs)
             bar.advance(task)
     return found
 
@@ -83,13 +83,13 @@ def import_(
     A session the database holds already is reported and not stored twice (exit 0); one with the
     same id and other content is refused (exit 2)."""
     fmt = output_format(fmt, as_json)
-    found = _read_all(files, quiet)
+    found, blobs = _read_all(files, quiet)
     # Opened only once every file is valid, so a bad file never creates an empty database.
     with open_store(ctx, create=True) as store:
         there = {h.id for h, evs in found if _already_stored(store, h, evs)}  # refused before any write
         new = [(h, evs) for h, evs in found if h.id not in there]
         end_orphaned_sessions(store)
-        store.import_sessions(new)
+        store.import_sessions(new, blobs)
     events = sum(len(evs) for _, evs in new)
     if fmt is Format.JSON:
         print_json({"imported": [str(h.id) for h, _ in new], "events": events,
@@ -123,5 +123,6 @@ def export(
     """Write sessions as JSONL: exact, so importing the file elsewhere gives the same sessions."""
     with open_store(ctx, read_only=True) as store:
         chosen = chosen_sessions(store, sessions, every)
+        written: set[str] = set()  # blob lines once per file
         write_output(output, (line + "\n" for stored in chosen
-                              for line in dump_session(stored.header, store.events(stored.pk))))
+                              for line in dump_session(stored.header, store.events(stored.pk), store.blobs, written)))

@@ -69,7 +69,8 @@ def ingest_tapes(store: Store, tapes: list[Tape]) -> list[Ingested]:
                 stored[key] = _stored_events(store, s)
             new = first and stored[key] is None
             done.append(Ingested(tape, s, INGESTED if new else ALREADY, stored[key]))
-    store.import_sessions([(d.session.header, d.session.events) for d in done if d.status == INGESTED])
+    new = [d.session for d in done if d.status == INGESTED]
+    store.import_sessions([(s.header, s.events) for s in new], {k: v for s in new for k, v in s.blobs.items()})
     return done
 
 

@@ -29,7 +29,7 @@ GCC_NAME = "x86_64-w64-mingw32-gcc"
 GCC_PACKAGE = "gcc-mingw-w64-x86-64"
 CFLAGS = ("-O2", "-Wall", "-Wextra", "-s", "-static-libgcc")
 NATIVE_COMMON = native_root() / "common"  # drvcommon.h
-DRVHOST_PARTS = ("host_output.c", "host_batch.c", "id_map.c")  # beside drvhost.c
+DRVHOST_PARTS = ("host_output.c", "host_batch.c", "host_memory.c", "id_map.c")  # beside drvhost.c
 DRVTAP_PARTS = ("record.c", "memory_capture.c", "tape_writer.c")  # beside drvtap.c
 
 

@@ -49,13 +49,13 @@ def run_dll(path: str, calls: Sequence[HostCall], *, timeout_s: float = 5.0,
 
 
 def run_host(path: str, calls: Sequence[HostCall], *, timeout_s: float = 5.0,
-             stop_on_divergence: bool = True, end: p.HostEnd = p.HostEnd.TERMINATE,
-             env_extra: dict[str, str] | None = None, only_differences: bool = False) -> HostRun:
-    """run_dll's run, timed; `end` says how the host ends after the last call, env_extra is
-    added to its environment (the tap's configuration, when recording). With only_differences
-    the host compares each result with its expect itself and reports only the calls without
-    one and those that diverge (DRV_OPEN: zero vs nonzero), so nothing is decoded for a call
-    that matched."""
+             stop_on_divergence: bool = True, only_differences: bool = False,
+             end: p.HostEnd = p.HostEnd.TERMINATE, env_extra: dict[str, str] | None = None) -> HostRun:
+    """run_dll's run, timed. With only_differences the host compares each result with its
+    expect itself and reports only the calls without one, those that diverge (DRV_OPEN:
+    zero vs nonzero) and those that read memory back, so nothing is decoded for a call that
+    matched. `end` says how the host ends after the last call, env_extra is added to its
+    environment (the tap's configuration, when recording)."""
     if not os.path.isfile(path):
         raise DrvtapeError(f"no such driver DLL: {path}")
     encode_started = time.perf_counter()
@@ -65,7 +65,7 @@ def run_host(path: str, calls: Sequence[HostCall], *, timeout_s: float = 5.0,
                            "(--threads serial runs every call on one)")
     batch = p.encode_batch(calls, [dense[c.thread] for c in calls])
     encode_s = time.perf_counter() - encode_started
-    hello = p.encode_hello(wine.windows_path(path), timeout_s, stop_on_divergence, end, only_differences)
+    hello = p.encode_hello(wine.windows_path(path), timeout_s, stop_on_divergence, only_differences, end)
     argv, env = wine.command(build_drvhost())
     if env_extra:
         env = {**(env if env is not None else os.environ), **env_extra}
@@ -141,13 +141,17 @@ class _HostConversation:
         threading.Thread(target=self._write, args=(batch,), daemon=True).start()
         results: list[HostResult] = []
         calls = self.calls
+        memory: dict[int, list[tuple[int, int, bytes]]] = {}  # call index -> its MEMORY records so far
         issued = None
         for rec in records:
             if rec is None:
                 results.append(self._silent(results))
                 break
             if rec.kind == p.RETURN:
-                results.append(HostResult(calls[rec.index].seq, RETURNED, result=rec.a, duration_ns=rec.b))
+                results.append(HostResult(calls[rec.index].seq, RETURNED, result=rec.a, duration_ns=rec.b,
+                                          memory=tuple(memory.pop(rec.index, ()))))
+            elif rec.kind == p.MEMORY:
+                memory.setdefault(rec.index, []).append((rec.a, rec.b, rec.tail))
             elif rec.kind == p.DONE:
                 issued = rec.index
                 break
@@ -173,7 +177,7 @@ class _HostConversation:
         report a hang at the oldest call without a result. Returns the host had buffered are
         lost with it (and with only_differences matching ones are never sent), so this can be
         a call earlier than the one that hung, unless that call had the host write them out
-        first (HostCall.flush_first) and every result was asked for."""
+        first (HostCall.flush_first)."""
         self.proc.kill()
         answered = {r.seq for r in results}
         pending = next((c for c in self.calls if c.seq not in answered), None)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from drvtape.formats.host_memory import HostOp
+
 RETURNED = "return"  # HostResult.kind of a call that returned; one that did not is OutcomeKind.FAULT or HANG
 
 
@@ -21,6 +23,9 @@ class HostCall:
     after: tuple[int, ...] = ()  # indices (in the batch) of calls that must return before this one is issued
     id_from: int | None = None  # index of the DRV_OPEN whose result driver_id is; None: mapped by recorded id
     flush_first: bool = False  # the host writes out the returns it holds before issuing it (see replay/dll.py)
+    ops: tuple[HostOp, ...] = ()  # memory ops (formats/host_memory.py) run around this call
+    block1: int | None = None  # lparam1 is the address of this memory block (overrides lparam1)
+    block2: int | None = None
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,7 @@ class HostResult:
     code: int | None = None  # exception code of a fault
     module: str | None = None  # file name of the module holding the faulting address
     offset: int | None = None  # faulting address minus that module's base
-
+    memory: tuple[tuple[int, int, bytes], ...] = ()  # (block, offset, bytes) each READ op of the call sent back
 
     @property
     def returned(self) -> bool:

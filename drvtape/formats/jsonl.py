@@ -4,21 +4,30 @@ A file holds one or more sessions. Each is a header line
 `{"type": "session", "format": "drvtape-jsonl", "version": 1, ...SessionHeader...}`
 followed by one line per event, in seq order (the event models' JSON, with "kind").
 64-bit values are JSON integers, never floats or strings.
+
+Captured memory: an event's "memory" lists its blocks (omitted when it has none); the bytes
+of each are a line `{"type": "blob", "sha256": ..., "data_b64": ...}` before the first event
+that names them, once per file (a frame seen 1,000 times is in the file once). A reader
+checks every blob against its sha256 and every block against an earlier blob line.
 """
 
+import base64
+import binascii
 import json
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import timezone
-from typing import Literal
+from typing import Annotated, Literal, NamedTuple
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.json_schema import models_json_schema
 
 from drvtape.errors import DrvtapeError
 from drvtape.schema.events import (
     EVENT_TYPES, CallEvent, EndEvent, Event, FaultEvent, ReturnEvent, SessionHeader,
 )
+from drvtape.schema.memory.captured import SHA256_HEX, blob_key
+from drvtape.schema.recording import BlobLoader, no_blobs
 from drvtape.schema.values import INT64_MAX
 
 FORMAT = "drvtape-jsonl"
@@ -36,23 +45,61 @@ class HeaderLine(SessionHeader):
     version: Literal[1]
 
 
+class BlobLine(BaseModel):
+    """The bytes of captured memory blocks, named by their sha256."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["blob"]
+    sha256: Annotated[str, Field(pattern=SHA256_HEX)]
+    data_b64: Annotated[str, Field(pattern=r"^[A-Za-z0-9+/]*={0,2}$")]  # standard base64, padded
+
+
+class Interchange(NamedTuple):
+    sessions: list[tuple[SessionHeader, list[Event]]]
+    blobs: dict[str, bytes]  # sha256 -> bytes, every blob the sessions' blocks name
+
+
 def _dumps(obj: dict) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
 
-def dump_session(header: SessionHeader, events: Iterable[Event]) -> Iterator[str]:
-    """The lines of one session, without newlines."""
+def dump_session(header: SessionHeader, events: Iterable[Event], blobs: BlobLoader = no_blobs,
+                 written: set[str] | None = None) -> Iterator[str]:
+    """The lines of one session, without newlines. blobs gives the bytes the events' memory
+    blocks name; written holds the keys of the blob lines this file has already (pass one set
+    for every session of a file)."""
+    written = set() if written is None else written
     utc = header.model_copy(update={"started_at": header.started_at.astimezone(timezone.utc)})
-    yield _dumps({"type": "session", "format": FORMAT, "version": VERSION, **utc.model_dump(mode="json")})
+    yield _dumps({"type": "session", "format": FORMAT, "version": VERSION,
+                  **utc.model_dump(mode="json", exclude={"arch"} if header.arch is None else None)})
     for ev in events:
-        yield _dumps(ev.model_dump(mode="json"))
+        memory = getattr(ev, "memory", ())
+        if memory:
+            yield from _blob_lines(header, memory, blobs, written)
+        yield _dumps(ev.model_dump(mode="json", exclude=None if memory else _NO_MEMORY))
+
+
+_NO_MEMORY = {"memory"}
+
+
+def _blob_lines(header: SessionHeader, memory, blobs: BlobLoader, written: set[str]) -> Iterator[str]:
+    new = [b.sha256 for b in memory if b.sha256 not in written]
+    found = blobs(new) if new else {}
+    for key in dict.fromkeys(new):
+        if key not in found:
+            raise DrvtapeError(f"session {header.id}: the captured bytes of blob {key[:16]} are not in the "
+                               "database (run verify)")
+        written.add(key)
+        yield _dumps({"type": "blob", "sha256": key, "data_b64": base64.b64encode(found[key]).decode("ascii")})
 
 
 class _SessionChecks:
     """What the events of one session must satisfy beyond each event's own model."""
 
-    def __init__(self, header: SessionHeader):
+    def __init__(self, header: SessionHeader, blobs: dict[str, bytes]):
         self.header = header
+        self.blobs = blobs  # the file's blob lines read so far
         self.events: list[Event] = []
         self.calls: set[int] = set()
         self.answered: set[int] = set()
@@ -75,6 +122,12 @@ class _SessionChecks:
             self.calls.add(ev.seq)
         elif isinstance(ev, EndEvent):
             self.ended = True
+        for b in getattr(ev, "memory", ()):
+            data = self.blobs.get(b.sha256)
+            if data is None:
+                raise ValueError(f"memory block {b.path} names blob {b.sha256[:16]}, which no earlier blob line holds")
+            if len(data) != b.captured:
+                raise ValueError(f"memory block {b.path} captured {b.captured} bytes, its blob holds {len(data)}")
         self.events.append(ev)
 
 
@@ -136,9 +189,27 @@ def _parse_event(obj: dict) -> Event:
     return event
 
 
+def _parse_blob(obj: dict) -> tuple[str, bytes]:
+    line = BlobLine.model_validate(obj)
+    try:
+        data = base64.b64decode(line.data_b64, validate=True)
+    except binascii.Error:
+        raise ValueError("field 'data_b64': not base64") from None
+    if blob_key(data) != line.sha256:
+        raise ValueError(f"blob {line.sha256[:16]}: its data does not hash to its sha256")
+    return line.sha256, data
+
+
 def parse_jsonl(lines: Iterable[str], source: str) -> list[tuple[SessionHeader, list[Event]]]:
     """Every session in the lines, validated; DrvtapeError names source:line of the first problem."""
+    return read_jsonl(lines, source).sessions
+
+
+def read_jsonl(lines: Iterable[str], source: str) -> Interchange:
+    """Every session and blob in the lines, validated; DrvtapeError names source:line of the
+    first problem."""
     sessions: list[_SessionChecks] = []
+    blobs: dict[str, bytes] = {}
     seen: set[uuid.UUID] = set()
     line_no = 0
     for line_no, line in enumerate(lines, 1):
@@ -160,9 +231,13 @@ def parse_jsonl(lines: Iterable[str], source: str) -> list[tuple[SessionHeader, 
                 if header.id in seen:
                     raise ValueError(f"session {header.id} appears twice in this file")
                 seen.add(header.id)
-                sessions.append(_SessionChecks(header))
+                sessions.append(_SessionChecks(header, blobs))
+            elif obj.get("type") == "blob":
+                key, data = _parse_blob(obj)
+                blobs[key] = data
             elif "kind" not in obj:
-                raise ValueError('neither a session header ("type": "session") nor an event ("kind")')
+                raise ValueError('neither a session header ("type": "session"), a blob ("type": "blob") nor an '
+                                 'event ("kind")')
             elif not sessions:
                 raise ValueError("an event before any session header")
             else:
@@ -174,12 +249,12 @@ def parse_jsonl(lines: Iterable[str], source: str) -> list[tuple[SessionHeader, 
     if not sessions:
         raise DrvtapeError(f"{source}: no sessions (the file is empty)" if line_no == 0 else
                            f"{source}: no session header in {line_no} line(s)")
-    return [(s.header, s.events) for s in sessions]
+    return Interchange([(s.header, s.events) for s in sessions], blobs)
 
 
 def json_schema() -> dict:
     """The JSON Schema (draft 2020-12) of one line of the interchange format."""
-    models = (HeaderLine, *EVENT_TYPES)
+    models = (HeaderLine, BlobLine, *EVENT_TYPES)
     refs, defs = models_json_schema([(m, "validation") for m in models], ref_template="#/$defs/{model}")
     for model in EVENT_TYPES:
         required = defs["$defs"][model.__name__].setdefault("required", [])
@@ -189,7 +264,8 @@ def json_schema() -> dict:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         "title": f"drvtape interchange format ({FORMAT} version {VERSION}): one line",
-        "description": "A file is one or more sessions: a session header line, then one line per event in seq order.",
+        "description": "A file is one or more sessions: a session header line, then one line per event in seq "
+                       "order, each blob line (captured memory bytes) before the first event naming it.",
         "oneOf": [refs[(m, "validation")] for m in models],
         **defs,
     }

@@ -25,9 +25,11 @@ from drvtape.errors import DrvtapeError
 from drvtape.recorder.losses import Losses
 from drvtape.recorder.writer import BatchWriter
 from drvtape.runtime.faults import fault_of
+from drvtape.runtime.memory import DEFAULT_CAP, MemoryRef, capture_blocks
 from drvtape.runtime.pointers import capture_call, ctypes_arg
 from drvtape.schema.events import EndReason, SessionHeader, utc_now
 from drvtape.schema import details
+from drvtape.schema.memory.captured import Phase
 from drvtape.schema.rows import CALL, FAULT, RETURN, end_row, fault_row, mark_row
 from drvtape.schema.values import INT64_MAX, INT64_MIN, UINT32_MAX, UINT64_MAX, as_signed64, fits_64_bits
 from drvtape.store import EventFilter, Store, opened
@@ -51,12 +53,16 @@ class Recorder:
     writer holds at most that many, and a caller that finds max_pending buffered waits for
     the writer to take them (it never writes them itself); normally nothing is older than
     flush_interval.
+    A MemoryRef argument (drvtape.runtime.memory) is recorded as its blocks: what the driver
+    reads before the call, what it wrote after it returned, at most memory_cap bytes of each
+    (a longer block is marked truncated). Their bytes are stored once per session and content,
+    in the same transaction as the first event naming them, or before it.
     """
 
     def __init__(self, db: str | Store | None = None, *, driver: str, target: str | None = None,
                  source: str = "hook", session_id: uuid.UUID | None = None, origin: uuid.UUID | None = None,
                  durability: Durability | str = Durability.BATCHED, batch_size: int = 8192,
-                 max_pending: int | None = None, flush_interval: float = 0.05):
+                 max_pending: int | None = None, flush_interval: float = 0.05, memory_cap: int = DEFAULT_CAP):
         try:
             self.durability = Durability(durability)
         except ValueError:
@@ -82,6 +88,9 @@ class Recorder:
         self._closed = False
         self.fault_call_seq: int | None = None
         self._losses = Losses()
+        self.memory_cap = memory_cap
+        self._blobs: dict[str, bytes] = {}  # captured bytes not stored yet, by sha256
+        self._blob_keys: set[str] = set()  # every sha256 this session queued: stored once
         self._writer = self._appender = None
         if self.durability is Durability.BATCHED:
             self._emit = self._rows.append
@@ -110,9 +119,10 @@ class Recorder:
         @functools.wraps(proc)
         def hooked(driver_id, hdrvr, msg, lparam1, lparam2):
             if type(lparam1) is int and type(lparam2) is int:
-                raw1, raw2, payload = lparam1, lparam2, None
+                raw1, raw2, payload = lparam1, lparam2, None  # three names: no tuple built (four would)
+                refs = None
             else:
-                raw1, raw2, payload = _capture_pair(msg, lparam1, lparam2)
+                raw1, raw2, payload, refs = recorder._capture_call(msg, lparam1, lparam2)
             if not (0 <= driver_id <= UINT64_MAX and 0 <= hdrvr <= UINT64_MAX and 0 <= msg <= UINT32_MAX
                     and INT64_MIN <= raw1 <= INT64_MAX and INT64_MIN <= raw2 <= INT64_MAX):
                 raise ValueError("DriverProc arguments out of range: dwDriverId and hdrvr are unsigned 64-bit, "
@@ -138,12 +148,13 @@ class Recorder:
                 raise
             end = perf_counter_ns()
             stack.pop()
+            written = None if refs is None else recorder._capture_return(refs)
             with lock:
                 if recorder._closed:
                     return result
                 ret = recorder._seq = recorder._seq + 1
                 emit((ret, RETURN, end - t0, ident, msg, driver_id, hdrvr, None, None,
-                      result, seq, None, end - start, None))
+                      result, seq, None, end - start, written))
                 pending = len(buffer)
             if pending >= batch:
                 recorder._writer.kick()
@@ -164,6 +175,32 @@ class Recorder:
             return typed(driver_id, hdrvr, msg, ctypes_arg(lparam1, keep), ctypes_arg(lparam2, keep))
 
         return self.wrap(call_c)
+
+    def _capture_call(self, msg, lparam1, lparam2) -> tuple[int, int, str | None, tuple | None]:
+        """(lParam1, lParam2, the call's payload text, its MemoryRefs to read after the return
+        or None) for arguments that are not both plain ints."""
+        if not (isinstance(lparam1, MemoryRef) or isinstance(lparam2, MemoryRef)):
+            raw1, raw2, payloads = capture_call(msg, lparam1, lparam2)
+            return raw1, raw2, details.encode_call(payloads), None
+        refs = (lparam1, lparam2)
+        values = [ref.address if isinstance(ref, MemoryRef) else ref for ref in refs]
+        raw1, raw2, payloads = capture_call(msg, *values)
+        blocks, blobs = capture_blocks(refs, Phase.CALL, self.memory_cap)
+        self._queue_blobs(blobs)
+        return raw1, raw2, details.encode_call(payloads, blocks), refs
+
+    def _capture_return(self, refs: tuple) -> str | None:
+        blocks, blobs = capture_blocks(refs, Phase.RETURN, self.memory_cap)
+        self._queue_blobs(blobs)
+        return details.encode_return(blocks)
+
+    def _queue_blobs(self, blobs: dict[str, bytes]) -> None:
+        """Queue the bytes this session has not stored yet (before the row naming them is emitted)."""
+        with self._lock:
+            for key, data in blobs.items():
+                if key not in self._blob_keys:
+                    self._blob_keys.add(key)
+                    self._blobs[key] = data
 
     def _record_fault(self, call_seq, ident, msg, driver_id, hdrvr, exc) -> None:
         fault = fault_of(exc)
@@ -222,9 +259,11 @@ class Recorder:
         if self._losses.from_seq is not None:
             self._losses.lose(row[0], 1, None)
             return
+        blobs, self._blobs = self._blobs, {}
         try:
-            self._appender.append(row)
+            self._appender.append(row, blobs)
         except self._appender.storage_errors as exc:
+            self._blobs.update(blobs)  # the next row that names them stores them
             self._losses.lose(row[0], 1, exc)
 
     def _shed(self, error: BaseException) -> None:
@@ -248,20 +287,24 @@ class Recorder:
         if self._closed:
             raise DrvtapeError("the recording is closed")
 
-    def _take(self, limit: int) -> list:
+    def _take(self, limit: int) -> tuple[list, dict[str, bytes]]:
         with self._lock:
             rows = self._rows[:limit]
             del self._rows[:limit]  # in place: the hot path holds this list's append
+            blobs = {}
+            if rows and self._blobs:  # queued before the rows naming them: taken with rows only
+                blobs, self._blobs = self._blobs, {}
             lost_from = self._losses.from_seq
             if lost_from is not None and rows and rows[-1][0] >= lost_from:
                 kept = [r for r in rows if r[0] < lost_from]
                 self._losses.lose(lost_from, len(rows) - len(kept), None)
                 rows = kept
-        return rows
+        return rows, blobs
 
-    def _give_back(self, rows: list) -> None:
+    def _give_back(self, rows: list, blobs: dict[str, bytes]) -> None:
         with self._lock:
             self._rows[:0] = rows
+            self._blobs.update(blobs)
 
     def __enter__(self) -> Recorder:
         return self
@@ -273,11 +316,6 @@ class Recorder:
             self.close(EndReason.CRASH, call_seq=self.fault_call_seq, detail=str(exc))
         else:
             self.close(EndReason.CLOSED, detail=f"closed by {type(exc).__name__}: {exc}")
-
-
-def _capture_pair(msg, lparam1, lparam2) -> tuple[int, int, str | None]:
-    raw1, raw2, payloads = capture_call(msg, lparam1, lparam2)
-    return raw1, raw2, details.encode_call(payloads)
 
 
 def _as_lresult(result) -> int:

@@ -20,6 +20,11 @@ and no torn tail, end the session "hang" at the oldest outermost one, which is w
 replay with a per-call timeout reports. FAULT records of calls that returned are exceptions the driver
 handled: counted (TapeSession.handled_exceptions), not events.
 
+MEMORY records (tape version 3) become the memory blocks of the CALL (phase 1) or RETURN
+(phase 2) event of the call they name; their bytes go to TapeSession.blobs once per sha256.
+A block for a call the tape does not have, a return-phase block after its RETURN, or a
+second block at one path and phase is reported and skipped.
+
 A session's id is a UUID5 of its header's offset, its header body and its first record
 body, so ingesting the same tape again (or a copy, or the same tape after the tap
 appended more to it) finds the same ids.
@@ -39,8 +44,10 @@ from drvtape.formats.tape import (
     END_PROCESS_EXIT, MAGIC, REC_CALL, REC_DETACH, REC_END, REC_FAULT, REC_RETURN, EndRecord, MemoryRecord, Record,
     TapeHeader, TapeProblem, call_payloads, fault_module, records, starts_like_a_tape,
 )
+from drvtape.formats.tape_memory import PHASE_CALL
 from drvtape.present.text import exception_code, fault_place
 from drvtape.schema.events import CallEvent, EndEvent, EndReason, Event, FaultEvent, ReturnEvent, SessionHeader
+from drvtape.schema.memory.captured import MemoryBlock, Phase, block
 from drvtape.schema.messages import message_name
 from drvtape.schema.values import INT64_MAX
 
@@ -55,6 +62,7 @@ class TapeSession:
     calls: int
     end: EndEvent
     handled_exceptions: int = 0
+    blobs: dict[str, bytes] = field(default_factory=dict)  # the bytes of the events' memory blocks
 
 
 @dataclass
@@ -69,7 +77,7 @@ class _RawSession:
     """A header and the records that belong to it, as the tape holds them."""
 
     header: TapeHeader
-    records: list[Record] = field(default_factory=list)  # CALL, RETURN, FAULT and DETACH records
+    records: list[Record | MemoryRecord] = field(default_factory=list)  # CALL, RETURN, FAULT, DETACH, MEMORY
     end: EndRecord | None = None
     detached: EndRecord | None = None  # the DETACH record: the process was exiting
 
@@ -119,9 +127,8 @@ def _group(data: bytes, problems: list[TapeProblem]) -> tuple[list[_RawSession],
             sessions.append(session)
             current[item.pid] = last_touched = session
             continue
-        if isinstance(item, MemoryRecord):  # issue 10: until ingest stores memory blocks (memrec)
-            continue
-        offset, pid = item.offset, item.fields.pid
+        memory = isinstance(item, MemoryRecord)
+        offset, pid = item.offset, item.pid if memory else item.fields.pid
         session = current.get(pid)
         if session is None:
             problems.append(TapeProblem(offset, "orphan", (
@@ -131,6 +138,9 @@ def _group(data: bytes, problems: list[TapeProblem]) -> tuple[list[_RawSession],
             problems.append(TapeProblem(offset, "orphan", f"a record after its session's end at offset {offset}: skipped"))
             continue
         last_touched = session
+        if memory:
+            session.records.append(item)
+            continue
         if item.fields.type == REC_END:
             session.end = item.fields
             continue
@@ -144,9 +154,10 @@ def _build(s: _RawSession, problems: list[TapeProblem], torn: TapeProblem | None
     built = _Events(s, problems)
     for record in s.records:
         built.add(record)
+    built.attach_call_memory()
     end = EndEvent(seq=len(built.events) + 1, **_ending(built, s.end or s.detached, torn, unfinished)._asdict())
     built.events.append(end)
-    return TapeSession(_header(s), built.events, built.calls, end, built.handled)
+    return TapeSession(_header(s), built.events, built.calls, end, built.handled, built.blobs)
 
 
 def _header(s: _RawSession) -> SessionHeader:
@@ -172,8 +183,9 @@ class _Events:
     def __init__(self, s: _RawSession, problems: list[TapeProblem]):
         self._tape = s.header
         self._problems = problems
-        self._returned = {r.fields.call_seq for r in s.records if r.fields.type == REC_RETURN}
-        self._last_fault = {r.fields.call_seq: r.offset for r in s.records if r.fields.type == REC_FAULT}
+        numbered = [r for r in s.records if type(r) is Record]  # MEMORY records have no seq
+        self._returned = {r.fields.call_seq for r in numbered if r.fields.type == REC_RETURN}
+        self._last_fault = {r.fields.call_seq: r.offset for r in numbered if r.fields.type == REC_FAULT}
         self._by_type = {REC_CALL: self._call, REC_RETURN: self._return, REC_FAULT: self._fault,
                          REC_DETACH: self._detach}
         self._by_tape_seq: dict[int, CallEvent] = {}
@@ -185,6 +197,8 @@ class _Events:
         self.handled = 0  # exceptions the driver handled (its call returned), or a later one ended the call
         self.faulted: tuple[CallEvent, FaultEvent] | None = None
         self.after_detach: int | None = None  # calls after the DETACH record, when there is one
+        self.blobs: dict[str, bytes] = {}
+        self._memory: dict[tuple[Phase, int], dict[str, MemoryBlock]] = {}  # (phase, event seq) -> path -> block
 
     def ts(self, qpc: int) -> int:
         ns = max(0, (qpc - self._tape.qpc_start) * 1_000_000_000 // self._tape.freq)
@@ -196,7 +210,10 @@ class _Events:
         """The calls that never returned, in file order."""
         return [ev for ev in self._by_tape_seq.values() if ev.seq not in self._answered]
 
-    def add(self, record: Record) -> None:
+    def add(self, record: Record | MemoryRecord) -> None:
+        if isinstance(record, MemoryRecord):
+            self._add_memory(record)
+            return
         fields, offset = record.fields, record.offset
         if fields.seq != self._last_seq + 1:
             self._problems.append(TapeProblem(offset, "seq-gap", (
@@ -226,6 +243,35 @@ class _Events:
         if self.after_detach is not None:
             self.after_detach += 1
         return ev
+
+    def _add_memory(self, record: MemoryRecord) -> None:
+        """Keep a MEMORY record's block for its call's CALL or RETURN event (see the module's docstring)."""
+        call, offset = self._by_tape_seq.get(record.call_seq), record.offset
+        phase = Phase.CALL if record.phase == PHASE_CALL else Phase.RETURN
+        if call is None or (phase is Phase.RETURN and call.seq in self._answered):
+            why = "its call record is missing" if call is None else "after its call's return"
+            self._problems.append(TapeProblem(offset, "orphan", (
+                f"the memory record for tape seq {record.call_seq} at offset {offset}: {why}; skipped")))
+            return
+        blocks = self._memory.setdefault((phase, call.seq), {})
+        if record.path in blocks:
+            self._problems.append(TapeProblem(offset, "bad-record", (
+                f"record at offset {offset} skipped: a second {phase.value} block at {record.path}")))
+            return
+        try:
+            blocks[record.path] = block(record.path, phase, record.address, record.size, record.data,
+                                        truncated=record.truncated, unreadable=record.unreadable)
+        except ValidationError as exc:
+            self._problems.append(TapeProblem(offset, "bad-record",
+                                              f"record at offset {offset} skipped: {exc.errors()[0]['msg']}"))
+            return
+        self.blobs.setdefault(blocks[record.path].sha256, record.data)
+
+    def attach_call_memory(self) -> None:
+        """Put the call-phase blocks on their CALL events (they follow the CALL record on the tape)."""
+        for (phase, seq), blocks in self._memory.items():
+            if phase is Phase.CALL:
+                self.events[seq - 1] = self.events[seq - 1].model_copy(update={"memory": tuple(blocks.values())})
 
     def _detach(self, record: Record) -> None:
         self.after_detach = 0
@@ -259,7 +305,8 @@ class _Events:
         self._answered.add(call.seq)
         return ReturnEvent(seq=len(self.events) + 1, ts_ns=self.ts(f.qpc), thread=f.thread, call_seq=call.seq,
                            msg=f.msg, driver_id=f.driver_id, hdrvr=f.hdrvr, result=f.result,
-                           duration_ns=max(0, (f.qpc - self._call_qpc[call.seq]) * 1_000_000_000 // self._tape.freq))
+                           duration_ns=max(0, (f.qpc - self._call_qpc[call.seq]) * 1_000_000_000 // self._tape.freq),
+                           memory=tuple(self._memory.get((Phase.RETURN, call.seq), {}).values()))
 
 
 class _Ending(NamedTuple):

@@ -16,7 +16,8 @@ class BatchWriter:
     sheds instead (`shed` keeps the buffer bounded; drvtape.recorder.losses counts what it
     drops)."""
 
-    def __init__(self, store: Store, session_pk: int, take: Callable[[int], list], give_back: Callable[[list], None],
+    def __init__(self, store: Store, session_pk: int, take: Callable[[int], tuple[list, dict]],
+                 give_back: Callable[[list, dict], None],
                  shed: Callable[[BaseException], None], interval: float, batch_rows: int):
         self._store = store
         self._pk = session_pk
@@ -73,14 +74,17 @@ class BatchWriter:
     def _write_once(self) -> None:
         """Write what is buffered a batch (one transaction) at a time, each taken just before
         it is written: a caller waiting for room waits for one batch, never the whole backlog."""
-        while rows := self._take(self._batch_rows):
+        while True:
+            rows, blobs = self._take(self._batch_rows)  # blobs: bytes the rows' memory blocks name
+            if not rows:
+                return
             with self._taken:
                 self._taken.notify_all()
             try:
-                self._store.append_rows(self._pk, rows)
+                self._store.append_rows(self._pk, rows, blobs)  # the blobs before any row naming them
                 self.error, self._backoff = None, FIRST_BACKOFF
             except Exception as exc:  # keep the rows; a later try, after the pause, writes them
-                self._give_back(rows)
+                self._give_back(rows, blobs)
                 self.error = exc
                 self._retry_at = time.monotonic() + self._backoff
                 self._backoff = min(2 * self._backoff, LAST_BACKOFF)

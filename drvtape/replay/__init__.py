@@ -5,14 +5,18 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from drvtape.errors import DrvtapeError
 from drvtape.replay.dll import run_dll_target
+from drvtape.replay.memcompare import Compared
+from drvtape.replay.memory import MemoryPlan, Unfaithful, plan_memory
+from drvtape.replay.memory_facts import Lookup, catalog_lookup
 from drvtape.replay.inprocess import run_in_process
 from drvtape.runtime.pointers import check_replayable
 from drvtape.runtime.schedule import Threads
 from drvtape.runtime.targets import Target
-from drvtape.schema.outcome import Outcome, OutcomeKind
+from drvtape.schema.outcome import COMPLETED, Outcome, OutcomeKind
 from drvtape.schema.recording import Recording, recording_from_rows
 from drvtape.store import Store
 
@@ -23,6 +27,9 @@ class ReplayReport:
     target: str
     threads: Threads
     runs: list[Outcome]
+    memory: list[Compared]  # per run: the output blocks and bytes compared, the first difference
+    unknown_calls: int = 0  # calls whose message the catalog does not know (sent with raw values)
+    stopped: Unfaithful | None = None  # --until-missing-memory: the call the replay stopped before
 
     @property
     def reproduced_runs(self) -> int:
@@ -66,31 +73,59 @@ class ReplayReport:
             "reproduced_runs": self.reproduced_runs,
             "outcomes": [o.to_json() for o in self.runs],
             "distinct_outcomes": [{"outcome": o.to_json(), "runs": n} for o, n in self.distinct_outcomes],
+            "outputs_compared": self.memory[0].outputs,
+            "bytes_compared": self.memory[0].bytes,
+            "first_memory_difference": next((m.difference.text() for m in self.memory if m.difference), None),
+            "unknown_meaning_calls": self.unknown_calls,
+            "stopped_before": self.stopped.text if self.stopped else None,
         }
 
 
 def load_recording(store: Store, ref: str) -> Recording:
     """The stored session `ref` names (a UUID, a unique prefix or 'last'), as replay reads it."""
     stored = store.resolve(ref)
-    return recording_from_rows(stored.header, store.rows(stored.pk))
+    return recording_from_rows(stored.header, store.rows(stored.pk), store.blobs)
 
 
 def replay_recording(recording: Recording, target: Target, *, threads: Threads = Threads.FAITHFUL, repeat: int = 1,
-                     timeout: float = 5.0, on_run: Callable[[int, Outcome], None] | None = None) -> ReplayReport:
-    """Replay a recording `repeat` times, each against a fresh driver."""
+                     timeout: float = 5.0, on_run: Callable[[int, Outcome], None] | None = None,
+                     until_missing_memory: bool = False, lookup: Lookup | None = None) -> ReplayReport:
+    """Replay a recording `repeat` times, each against a fresh driver. DrvtapeError, before anything
+    runs, when a call's memory cannot be rebuilt faithfully, unless until_missing_memory: then
+    the calls before it are replayed and the report says where it stopped. lookup: what each
+    message's memory is (the catalog at the recording's arch unless given)."""
     threads = Threads(threads)
     for call in recording.calls:
         if call.payload is not None:
             check_replayable(call.msg, call.payload, call.seq)
-    run_once = run_in_process if target.in_process else run_dll_target
-    runs = []
+    plan = plan_memory(recording, lookup or catalog_lookup(recording.arch))
+    if plan.unfaithful is not None:
+        if not until_missing_memory:
+            raise DrvtapeError(f"cannot replay faithfully: {plan.unfaithful.text}")
+        recording = _before(recording, plan.unfaithful)
+    runs, memory = [], []
     for i in range(repeat):
         with _cyclic_gc_paused():
-            outcome = run_once(recording, target, threads=threads, timeout=timeout)
+            outcome, compared = _run_once(recording, target, plan, threads=threads, timeout=timeout)
         runs.append(outcome)
+        memory.append(compared)
         if on_run is not None:
             on_run(i, outcome)
-    return ReplayReport(recording, target.spec, threads, runs)
+    return ReplayReport(recording, target.spec, threads, runs, memory, plan.unknown, plan.unfaithful)
+
+
+def _run_once(recording: Recording, target: Target, plan: MemoryPlan, *, threads: Threads,
+              timeout: float) -> tuple[Outcome, Compared]:
+    if target.in_process:
+        return run_in_process(recording, target, threads=threads, timeout=timeout, plan=plan)
+    return run_dll_target(recording, target, threads=threads, timeout=timeout, plan=plan)
+
+
+def _before(recording: Recording, stop: Unfaithful) -> Recording:
+    """The recording up to the call replay cannot rebuild; it ends as recorded only if it ended before it."""
+    ended_before = recording.outcome.seq is not None and recording.outcome.seq < stop.seq
+    return replace(recording, calls=recording.calls[:stop.index],
+                   outcome=recording.outcome if ended_before else COMPLETED)
 
 
 @contextmanager

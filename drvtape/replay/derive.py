@@ -13,12 +13,16 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from drvtape import __version__
-from drvtape.dllhost import run_dll
+from drvtape.dllhost import HostResult, run_dll
+from drvtape.errors import DrvtapeError
 from drvtape.recorder.ending import END_REASON, close_after
 from drvtape.recorder.hook import Recorder
 from drvtape.replay import load_recording, replay_recording
 from drvtape.replay.dll import host_calls
 from drvtape.replay.inprocess import drive
+from drvtape.replay.memory import MemoryPlan, plan_memory, written_blocks
+from drvtape.replay.memory_facts import catalog_lookup
+from drvtape.replay.order import call_orders
 from drvtape.runtime.schedule import Threads
 from drvtape.runtime.targets import Target
 from drvtape.schema import messages as m
@@ -27,6 +31,7 @@ from drvtape.schema.events import EndReason, SessionHeader, utc_now
 from drvtape.schema.outcome import OutcomeKind
 from drvtape.schema.recording import RecordedCall, Recording
 from drvtape.schema.rows import call_row, end_row, fault_row, return_row
+from drvtape.schema.values import as_unsigned64
 from drvtape.store import Store, opened
 from drvtape.store.recovery import end_orphaned_sessions
 
@@ -59,18 +64,46 @@ def _record_in_process(candidate: Recording, target: Target, db, *, source: str,
 
 def _store_host_run(candidate: Recording, target: Target, db, *, source: str, threads: Threads,
                     timeout: float) -> str:
-    results = run_dll(target.name, host_calls(candidate, threads), timeout_s=timeout, stop_on_divergence=False)
-    by_seq = {c.seq: c for c in candidate.calls}
-    rows = []
+    plan = plan_memory(candidate, catalog_lookup(candidate.arch))
+    if plan.unfaithful is not None:
+        raise DrvtapeError(f"cannot replay faithfully: {plan.unfaithful.text}")
+    results = run_dll(target.name, host_calls(candidate, threads, plan), timeout_s=timeout, stop_on_divergence=False)
+    rows, blobs = _host_rows(candidate, plan, results)
+    origin = candidate.header
+    header = SessionHeader(id=uuid.uuid4(), driver=origin.driver, driver_hash=origin.driver_hash, target=target.spec,
+                           machine=platform.node(), os=platform.platform(), process="drvhost",
+                           recorder_version=__version__, started_at=utc_now(), clock="host", origin=origin.id,
+                           source=source, arch=origin.arch)
+    with opened(db, create=True) as store:
+        end_orphaned_sessions(store)
+        store.store_session(header, rows, blobs)
+    return str(header.id)
+
+
+def _host_rows(candidate: Recording, plan: MemoryPlan, results: Sequence[HostResult]) -> tuple[list, dict[str, bytes]]:
+    """The event rows of a host run and the blobs they name: each call with the id the host
+    sent it (this run's DRV_OPEN's) and the memory it was given (the recording's), each return
+    with what this run's driver wrote."""
+    by_seq = {c.seq: (i, c, memory) for i, (c, memory) in enumerate(zip(candidate.calls, plan.calls))}
+    orders = call_orders(candidate.calls)
+    produced: dict[int, int] = {}  # index of a DRV_OPEN -> the id it returned in this run
+    rows: list = []
+    blobs: dict[str, bytes] = {}
     ts = 0
     for r in results:
-        c = by_seq[r.seq]
-        ident = (c.thread, c.msg, c.driver_id, c.hdrvr)
+        i, c, memory = by_seq[r.seq]
+        if c.msg == m.DRV_OPEN and r.returned and r.result and c.result:
+            produced[i] = as_unsigned64(r.result)
+        ident = (c.thread, c.msg, produced.get(orders[i].id_from, c.driver_id), c.hdrvr)
         call_seq = len(rows) + 1
-        rows.append(call_row(call_seq, ts, *ident, c.lparam1, c.lparam2, 0, details.encode_call(c.payload)))
+        blobs.update((b.sha256, candidate.blob(b.sha256)) for b in c.memory_in)
+        rows.append(call_row(call_seq, ts, *ident, c.lparam1, c.lparam2, 0, details.encode_call(c.payload, c.memory_in)))
         ts += r.duration_ns or 0
         if r.returned:
-            rows.append(return_row(len(rows) + 1, ts, *ident, r.result, call_seq, r.duration_ns or 0))
+            wrote = written_blocks(memory, r.memory)
+            blobs.update((b.sha256, data) for b, data in wrote)
+            rows.append(return_row(len(rows) + 1, ts, *ident, r.result, call_seq, r.duration_ns or 0,
+                                   details.encode_return([b for b, _ in wrote])))
             continue
         if r.kind is OutcomeKind.FAULT:
             rows.append(fault_row(len(rows) + 1, ts, *ident, call_seq, r.code, r.module, r.offset))
@@ -78,15 +111,7 @@ def _store_host_run(candidate: Recording, target: Target, db, *, source: str, th
         break
     else:
         rows.append(end_row(len(rows) + 1, ts, 0, EndReason.CLOSED))
-    origin = candidate.header
-    header = SessionHeader(id=uuid.uuid4(), driver=origin.driver, driver_hash=origin.driver_hash, target=target.spec,
-                           machine=platform.node(), os=platform.platform(), process="drvhost",
-                           recorder_version=__version__, started_at=utc_now(), clock="host", origin=origin.id,
-                           source=source)
-    with opened(db, create=True) as store:
-        end_orphaned_sessions(store)
-        store.store_session(header, rows)
-    return str(header.id)
+    return rows, blobs
 
 
 def replays_as_stored(db: str | Store | None, session_id: str, target: Target, *, repeat: int = 1,

@@ -1,13 +1,19 @@
 """One replay run against a real driver DLL in a drvhost process (under Wine on Linux).
 
 The host runs the whole schedule itself (thread-faithful under the recording's
-happens-before from replay/order.py, ids remapped, pointer payloads rebuilt), compares each
-result with the recorded one and sends back only the calls that may differ (those without a
-recorded result, and those whose result differs); this module turns them into an Outcome with
-the same comparison as in-process replay.
+happens-before from replay/order.py, ids remapped, the memory behind pointer parameters
+rebuilt from replay/memory.py's plan), compares each result with the recorded one and sends
+back only the calls that may differ (those without a recorded result, those whose result
+differs) and those that read memory back, with what the driver wrote; this module turns
+them into an Outcome with the same comparison as in-process replay, plus every output block
+compared (replay/memcompare.py).
 """
 
+from dataclasses import replace
+
 from drvtape.dllhost import HostCall, host_available, run_dll
+from drvtape.replay.memcompare import Compared, compare_outputs
+from drvtape.replay.memory import CallMemory, MemoryPlan
 from drvtape.replay.order import call_orders
 from drvtape.runtime.schedule import Threads
 from drvtape.runtime.targets import Target
@@ -15,41 +21,59 @@ from drvtape.schema.outcome import COMPLETED, Diverged, Outcome, OutcomeKind, ch
 from drvtape.schema.recording import Recording
 
 
-def run_dll_target(recording: Recording, target: Target, *, threads: Threads, timeout: float) -> Outcome:
+def run_dll_target(recording: Recording, target: Target, *, threads: Threads, timeout: float,
+                   plan: MemoryPlan | None = None) -> tuple[Outcome, Compared]:
+    """How the run ended, and what of the driver's output memory was compared (the first difference ends it)."""
     host_available()
-    calls = {c.seq: c for c in recording.calls}
-    # A host frozen by its driver is told only by silence: its hang is placed at its own call
-    # only when every result before it came back (host_calls' flush_first), so a recorded hang
-    # asks for every result; any other session, only for those that differ.
-    only_differences = recording.outcome.kind is not OutcomeKind.HANG
-    for result in run_dll(target.name, host_calls(recording, threads), timeout_s=timeout,
-                          only_differences=only_differences):
-        call = calls[result.seq]
+    calls = {c.seq: (c, m) for c, m in zip(recording.calls, _memory(recording, plan))}
+    outputs = size = 0
+    # Only differences come back, except for a recorded hang: a host frozen there is noticed by
+    # its silence, and the hang is placed at the oldest call without a result, so every
+    # return must come back (HostCall.flush_first writes them out before the hung call).
+    hang = recording.outcome.kind is OutcomeKind.HANG
+    for result in run_dll(target.name, host_calls(recording, threads, plan), timeout_s=timeout,
+                          only_differences=not hang):
+        call, memory = calls[result.seq]
         if result.kind is OutcomeKind.FAULT:
             return Outcome(OutcomeKind.FAULT, seq=call.seq, msg=call.msg, code=result.code, module=result.module,
-                           offset=result.offset)
+                           offset=result.offset, cls=call.cls), Compared(outputs, size, None)
         if result.kind is OutcomeKind.HANG:
-            return Outcome(OutcomeKind.HANG, seq=call.seq, msg=call.msg)
+            return Outcome(OutcomeKind.HANG, seq=call.seq, msg=call.msg, cls=call.cls), Compared(outputs, size, None)
         try:
             check_return(call, result.result, recording.outcome)
         except Diverged as diverged:
-            return diverged.outcome
-    return COMPLETED
+            return diverged.outcome, Compared(outputs, size, None)
+        if memory is not None and memory.reads:
+            compared = compare_outputs(recording, call.seq, memory.name, memory.reads, result.memory)
+            outputs, size = outputs + compared.outputs, size + compared.bytes
+            if compared.difference is not None:
+                return compared.difference.outcome(call), Compared(outputs, size, compared.difference)
+    return COMPLETED, Compared(outputs, size, None)
 
 
-def host_calls(recording: Recording, threads: Threads) -> list[HostCall]:
+def _memory(recording: Recording, plan: MemoryPlan | None) -> list[CallMemory | None]:
+    return plan.calls if plan is not None else [None] * len(recording.calls)
+
+
+def host_calls(recording: Recording, threads: Threads, plan: MemoryPlan | None = None) -> list[HostCall]:
     # A driver that freezes its whole host (every thread suspended, the watchdog's too) is
     # noticed by the client's silence, and the returns the host still held are lost with it:
     # the hang would be reported at the oldest call without a result (seq 1 for the freezer
     # test driver), not at its call. So the host writes them out before the recorded hang.
     hung_at = recording.outcome.seq if recording.outcome.kind is OutcomeKind.HANG else None
-    return [
-        HostCall(seq=c.seq, thread=0 if threads == Threads.SERIAL else c.thread, driver_id=c.driver_id, hdrvr=c.hdrvr,
-                 msg=c.msg, lparam1=c.lparam1, lparam2=c.lparam2,
-                 payload1=_payload(c.payload, "lparam1"), payload2=_payload(c.payload, "lparam2"), expect=c.result,
-                 after=order.after, id_from=order.id_from, flush_first=c.seq == hung_at)
-        for c, order in zip(recording.calls, call_orders(recording.calls))
-    ]
+    out = []
+    for c, order, memory in zip(recording.calls, call_orders(recording.calls), _memory(recording, plan)):
+        call = HostCall(seq=c.seq, thread=0 if threads == Threads.SERIAL else c.thread, driver_id=c.driver_id,
+                        hdrvr=c.hdrvr, msg=c.msg, lparam1=c.lparam1, lparam2=c.lparam2,
+                        payload1=_payload(c.payload, "lparam1"), payload2=_payload(c.payload, "lparam2"),
+                        expect=c.result, after=order.after, id_from=order.id_from,
+                        flush_first=c.seq == hung_at)
+        if memory is not None and memory.ops:
+            call = replace(call, ops=memory.ops, block1=memory.block1, block2=memory.block2,
+                           payload1=None if memory.block1 else call.payload1,
+                           payload2=None if memory.block2 else call.payload2)
+        out.append(call)
+    return out
 
 
 def _payload(payloads, which: str) -> dict | None:

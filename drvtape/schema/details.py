@@ -1,17 +1,24 @@
 """The `payload` column: an event's details that have no column of their own, as JSON text.
 
-A call's pointer payloads (CallPayloads), a fault's code and place, a mark's text, an end's
-reason and detail. Every producer of rows encodes here and every reader decodes here, so
-the text is written one way (compact JSON, non-ASCII kept) and read one way.
+A call's pointer payloads (CallPayloads), a call's or return's captured memory blocks, a
+fault's code and place, a mark's text, an end's reason and detail. Every producer of rows
+encodes here and every reader decodes here, so the text is written one way (compact JSON,
+non-ASCII kept) and read one way.
+
+Memory blocks sit under the key "memory" (a call's beside its payloads' "lparam1"/"lparam2"),
+so the hash chain, which covers the payload text, covers each block and its sha256. An event
+without memory keeps exactly the text it had before memory was recorded.
 """
 
 import json
+from collections.abc import Sequence
 from typing import NamedTuple
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from drvtape.errors import DrvtapeError
 from drvtape.schema.events import EndReason
+from drvtape.schema.memory.captured import MemoryBlock, Phase
 from drvtape.schema.payloads import CallPayloads
 
 
@@ -35,15 +42,50 @@ def _dumps(obj: dict) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
 
-def encode_call(payloads: CallPayloads | None) -> str | None:
-    return payloads.model_dump_json(exclude_none=True) if payloads else None
+MEMORY_KEY = "memory"
+_MEMORY_MARK = f'"{MEMORY_KEY}":'  # a cheap test before parsing: most events have no memory
+_blocks_adapter: TypeAdapter = TypeAdapter(tuple[MemoryBlock, ...])
+
+
+def encode_call(payloads: CallPayloads | None, memory: Sequence[MemoryBlock] = ()) -> str | None:
+    if not memory:
+        return payloads.model_dump_json(exclude_none=True) if payloads else None
+    obj = payloads.model_dump(mode="json", exclude_none=True) if payloads else {}
+    return _dumps({**obj, MEMORY_KEY: _encode_blocks(memory)})
+
+
+def encode_return(memory: Sequence[MemoryBlock] = ()) -> str | None:
+    return _dumps({MEMORY_KEY: _encode_blocks(memory)}) if memory else None
+
+
+def _encode_blocks(memory: Sequence[MemoryBlock]) -> list[dict]:
+    return [b.model_dump(mode="json", exclude_defaults=True) for b in memory]
 
 
 def decode_call(text: str | None) -> CallPayloads | None:
     try:
-        return CallPayloads.model_validate_json(text) if text else None
+        if not text:
+            return None
+        if _MEMORY_MARK not in text:
+            return CallPayloads.model_validate_json(text)
+        obj = _loads(text, "call", MEMORY_KEY)
+        del obj[MEMORY_KEY]
+        return CallPayloads.model_validate(obj) if obj else None
     except ValidationError as exc:
         raise DamagedDetail(f"a stored call's payloads are not valid ({exc.errors()[0]['msg']})") from None
+
+
+def decode_memory(text: str | None, phase: Phase) -> tuple[MemoryBlock, ...]:
+    """The memory blocks in a call's (phase CALL) or return's (RETURN) stored details."""
+    if not text or _MEMORY_MARK not in text:
+        return ()
+    try:
+        blocks = _blocks_adapter.validate_python(_loads(text, phase.value, MEMORY_KEY)[MEMORY_KEY])
+    except ValidationError as exc:
+        raise DamagedDetail(f"a stored {phase.value}'s memory blocks are not valid ({exc.errors()[0]['msg']})") from None
+    if any(b.phase is not phase for b in blocks):
+        raise DamagedDetail(f"a stored {phase.value} holds a memory block of the other phase")
+    return blocks
 
 
 def encode_fault(code: int, module: str | None, offset: int | None, description: str | None) -> str:

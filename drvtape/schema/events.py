@@ -13,6 +13,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from drvtape.schema.memory.captured import MemoryBlock
 from drvtape.schema.payloads import CallPayloads
 from drvtape.schema.values import Count, Int64, Ordinal, UInt32, UInt64
 
@@ -53,6 +54,8 @@ class SessionHeader(_Model):
     clock: str = "monotonic_ns"
     origin: uuid.UUID | None = None  # the session this one was derived from (minimize, explore)
     source: str = "hook"  # hook, workload, import, ingest, minimize ...
+    # whose struct layouts the captured memory has (a tape's pointer size); None: x64
+    arch: Literal["x64", "x86"] | None = None
 
 
 class _Event(_Model):
@@ -70,6 +73,7 @@ class CallEvent(_Event):
     lparam2: Int64
     depth: Count = 0
     payload: CallPayloads | None = None
+    memory: tuple[MemoryBlock, ...] = ()  # what the driver could read, captured before the call
 
 
 class ReturnEvent(_Event):
@@ -80,6 +84,7 @@ class ReturnEvent(_Event):
     hdrvr: UInt64
     result: Int64
     duration_ns: Count
+    memory: tuple[MemoryBlock, ...] = ()  # what the driver wrote, captured after it returned
 
 
 class FaultEvent(_Event):

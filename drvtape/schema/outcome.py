@@ -77,9 +77,10 @@ def check_return(call, actual: int, recorded_outcome: Outcome) -> None:
     if call.result is None:
         if recorded_outcome.seq == call.seq and recorded_outcome.failed:
             expected = "a fault" if recorded_outcome.kind is OutcomeKind.FAULT else "no return (hang)"
-            raise Diverged(Outcome(OutcomeKind.DIVERGED, call.seq, call.msg, expected, f"return {lresult(actual)}"))
+            raise Diverged(Outcome(OutcomeKind.DIVERGED, call.seq, call.msg, expected, f"return {lresult(actual)}",
+                                   cls=call.cls))
         return
     same = (call.result != 0) == (actual != 0) if call.msg == DRV_OPEN else call.result == actual
     if not same:
         raise Diverged(Outcome(OutcomeKind.DIVERGED, call.seq, call.msg, f"return {lresult(call.result)}",
-                               f"return {lresult(actual)}"))
+                               f"return {lresult(actual)}", cls=call.cls))

@@ -1,11 +1,16 @@
-"""A stored session as replay needs it: its top-level calls and how the recording ended."""
+"""A stored session as replay needs it: its top-level calls, the memory captured around
+them, and how the recording ended."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 
+from drvtape.errors import DrvtapeError
 from drvtape.schema.events import EndReason, SessionHeader
 from drvtape.schema import details
+from drvtape.schema.memory.captured import MemoryBlock, Phase
+from drvtape.schema.memory.classes import DriverClass, call_classes, session_class_hint
 from drvtape.schema.outcome import COMPLETED, Outcome, OutcomeKind
 from drvtape.schema.payloads import CallPayloads
 from drvtape.schema.rows import Kind
@@ -23,6 +28,26 @@ class RecordedCall:
     payload: CallPayloads | None
     result: int | None  # None: the call never returned in the recording
     returned_at: int | None = None  # seq of its RETURN event; None when it never returned
+    memory_in: tuple[MemoryBlock, ...] = ()  # captured before the call: what the driver read
+    memory_out: tuple[MemoryBlock, ...] = ()  # captured after it returned: what the driver wrote
+    cls: DriverClass = DriverClass.DRV  # its instance's class: which catalog names the message
+
+
+# sha256 keys -> the bytes stored under those of them that are stored (Store.blobs, or a dict's)
+BlobLoader = Callable[[Iterable[str]], dict[str, bytes]]
+
+
+_BLOBS_AHEAD = 64
+
+
+def no_blobs(_keys: Iterable[str]) -> dict[str, bytes]:
+    """The loader of a recording that holds no captured bytes."""
+    return {}
+
+
+def blobs_in(blobs: Mapping[str, bytes]) -> BlobLoader:
+    """A loader of the blobs held in a mapping (a JSONL file's)."""
+    return lambda keys: {k: blobs[k] for k in keys if k in blobs}
 
 
 @dataclass(frozen=True)
@@ -30,17 +55,50 @@ class Recording:
     header: SessionHeader
     calls: list[RecordedCall]
     outcome: Outcome  # how the recording ended: completed, fault or hang
+    load_blobs: BlobLoader = field(default=no_blobs, repr=False, compare=False)
+    _blob_cache: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
+    _blob_order: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    _blob_keys: list[str] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def threads(self) -> int:
         return len({c.thread for c in self.calls})
 
+    @property
+    def arch(self) -> str:
+        """Whose struct layouts the captured memory has: "x64" or "x86"."""
+        return (self.header.arch if self.header is not None else None) or "x64"
 
-def recording_from_rows(header: SessionHeader, rows: list[tuple]) -> Recording:
+    def blob(self, sha256: str) -> bytes:
+        """The captured bytes a block names (read once, then kept); DrvtapeError when the
+        recording does not have them. A miss also reads the blobs the next calls name, in one
+        query (replay asks for them in call order; one query per blob cost 5 ms each)."""
+        data = self._blob_cache.get(sha256)
+        if data is None:
+            self._blob_cache.update(self.load_blobs(self._keys_from(sha256)))
+            data = self._blob_cache.get(sha256)
+            if data is None:
+                raise DrvtapeError(f"session {self.header.id} has no captured bytes for blob {sha256[:16]}")
+        return data
+
+    def _keys_from(self, sha256: str) -> list[str]:
+        """sha256, then the next keys not read yet in the order the calls name them."""
+        if not self._blob_order:  # key -> the position of its first use
+            self._blob_order.update((k, i) for i, k in enumerate(dict.fromkeys(
+                b.sha256 for c in self.calls for b in (*c.memory_in, *c.memory_out))))
+            self._blob_keys.extend(self._blob_order)
+        start = self._blob_order.get(sha256, len(self._blob_keys))
+        ahead = self._blob_keys[start + 1:start + _BLOBS_AHEAD]
+        return [sha256, *(k for k in ahead if k not in self._blob_cache)]
+
+
+def recording_from_rows(header: SessionHeader, rows: list[tuple], load_blobs: BlobLoader = no_blobs) -> Recording:
     threads: dict[int, int] = {}
     calls: dict[int, list] = {}
     results: dict[int, int] = {}
     returned_at: dict[int, int] = {}
+    memory_in: dict[int, tuple[MemoryBlock, ...]] = {}
+    memory_out: dict[int, tuple[MemoryBlock, ...]] = {}
     outcome = COMPLETED
     for (seq, kind, _ts, thread, msg, driver_id, hdrvr, l1, l2, result, call_seq, depth, _dur, payload) in rows:
         if kind == Kind.CALL:
@@ -48,9 +106,11 @@ def recording_from_rows(header: SessionHeader, rows: list[tuple]) -> Recording:
             if depth == 0:
                 lane = threads.setdefault(thread, len(threads))
                 calls[seq] = [seq, lane, msg, driver_id, hdrvr, l1, l2, details.decode_call(payload)]
+                memory_in[seq] = details.decode_memory(payload, Phase.CALL)
         elif kind == Kind.RETURN:
             results[call_seq] = result
             returned_at[call_seq] = seq
+            memory_out[call_seq] = details.decode_memory(payload, Phase.RETURN)
         elif kind == Kind.FAULT and outcome is COMPLETED:
             fault = details.decode_fault(payload)
             outcome = Outcome(OutcomeKind.FAULT, seq=call_seq, msg=msg, code=fault.code, module=fault.module,
@@ -59,5 +119,9 @@ def recording_from_rows(header: SessionHeader, rows: list[tuple]) -> Recording:
             if details.decode_end(payload).reason is EndReason.HANG and call_seq is not None:
                 hung = calls.get(call_seq)  # None when the hung call was a re-entrant one
                 outcome = Outcome(OutcomeKind.HANG, seq=call_seq, msg=hung[2] if hung else None)
-    recorded = [RecordedCall(*c, result=results.get(c[0]), returned_at=returned_at.get(c[0])) for c in calls.values()]
-    return Recording(header, recorded, outcome)
+    recorded = [RecordedCall(*c, result=results.get(c[0]), returned_at=returned_at.get(c[0]),
+                             memory_in=memory_in[c[0]], memory_out=memory_out.get(c[0], ()))
+                for c in calls.values()]
+    classes = call_classes(recorded, session_class_hint(header.driver))
+    recorded = [c if cls is DriverClass.DRV else replace(c, cls=cls) for c, cls in zip(recorded, classes)]
+    return Recording(header, recorded, outcome, load_blobs)

@@ -17,6 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from drvtape.schema import details
 from drvtape.schema.events import CallEvent, EndEvent, EndReason, Event, FaultEvent, MarkEvent, ReturnEvent
+from drvtape.schema.memory.captured import Phase
 
 
 class Kind(IntEnum):
@@ -60,9 +61,10 @@ def call_row(seq: int, ts_ns: int, thread: int, msg: int, driver_id: int, hdrvr:
 
 
 def return_row(seq: int, ts_ns: int, thread: int, msg: int, driver_id: int, hdrvr: int, result: int,
-               call_seq: int, duration_ns: int) -> EventRow:
+               call_seq: int, duration_ns: int, payload: str | None = None) -> EventRow:
+    """payload: the memory the driver wrote, as details.encode_return gives it (None: none captured)."""
     return EventRow(seq, RETURN, ts_ns, thread, msg, driver_id, hdrvr, None, None, result, call_seq, None,
-                    duration_ns, None)
+                    duration_ns, payload)
 
 
 def fault_row(seq: int, ts_ns: int, thread: int, msg: int, driver_id: int, hdrvr: int, call_seq: int, code: int,
@@ -85,10 +87,10 @@ def end_row(seq: int, ts_ns: int, thread: int, reason: EndReason | str, call_seq
 def event_to_row(ev) -> EventRow:
     if isinstance(ev, CallEvent):
         return call_row(ev.seq, ev.ts_ns, ev.thread, ev.msg, ev.driver_id, ev.hdrvr, ev.lparam1, ev.lparam2,
-                        ev.depth, details.encode_call(ev.payload))
+                        ev.depth, details.encode_call(ev.payload, ev.memory))
     if isinstance(ev, ReturnEvent):
         return return_row(ev.seq, ev.ts_ns, ev.thread, ev.msg, ev.driver_id, ev.hdrvr, ev.result, ev.call_seq,
-                          ev.duration_ns)
+                          ev.duration_ns, details.encode_return(ev.memory))
     if isinstance(ev, FaultEvent):
         return fault_row(ev.seq, ev.ts_ns, ev.thread, ev.msg, ev.driver_id, ev.hdrvr, ev.call_seq, ev.code,
                          ev.module, ev.offset, ev.description)
@@ -108,10 +110,12 @@ def row_to_event(row: EventRow) -> Event:
     data: dict = {"kind": KIND_NAMES[kind], "seq": row.seq, "ts_ns": row.ts_ns, "thread": row.thread}
     if kind is Kind.CALL:
         data.update(msg=row.msg, driver_id=row.driver_id, hdrvr=row.hdrvr, lparam1=row.lparam1,
-                    lparam2=row.lparam2, depth=row.depth, payload=details.decode_call(row.payload))
+                    lparam2=row.lparam2, depth=row.depth, payload=details.decode_call(row.payload),
+                    memory=details.decode_memory(row.payload, Phase.CALL))
     elif kind is Kind.RETURN:
         data.update(msg=row.msg, driver_id=row.driver_id, hdrvr=row.hdrvr, result=row.result,
-                    call_seq=row.call_seq, duration_ns=row.duration_ns)
+                    call_seq=row.call_seq, duration_ns=row.duration_ns,
+                    memory=details.decode_memory(row.payload, Phase.RETURN))
     elif kind is Kind.FAULT:
         data.update(msg=row.msg, driver_id=row.driver_id, hdrvr=row.hdrvr, call_seq=row.call_seq,
                     **details.decode_fault(row.payload)._asdict())

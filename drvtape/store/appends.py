@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from drvtape.schema.rows import ROW_COLUMNS
 from drvtape.store import chain, codec
 from drvtape.store import tables as t
+from drvtape.store.blobs import BlobInserter
 
 INSERT_COLUMNS = ("session_pk", *ROW_COLUMNS, "chain")
 # Rows chained between two releases of the GIL. Building rows is pure Python: a writer thread
@@ -104,14 +105,18 @@ class Appender:
         self.storage_errors = engine.dialect.loaded_dbapi.Error
         self._conn = engine.raw_connection()
         self._cursor = self._conn.cursor()
+        self._blobs = BlobInserter(engine.dialect)
         if engine.dialect.name == "sqlite":
             self._cursor.execute(f"PRAGMA synchronous = {'FULL' if fsync else 'NORMAL'}")
             self._conn.commit()
 
-    def append(self, row: Sequence) -> None:
-        """Commit one row; a storage failure (the DBAPI's Error) is raised with nothing stored."""
+    def append(self, row: Sequence, blobs: Mapping[str, bytes] | None = None) -> None:
+        """Commit one row (and the blobs it names); a storage failure (the DBAPI's Error) is
+        raised with nothing stored."""
         db_rows, tip = codec.to_db_rows(self._pk, [row], self._tips.tip(self._pk))
         try:
+            if blobs:
+                self._cursor.executemany(self._blobs.sql, self._blobs.params(blobs))
             self._cursor.execute(self._inserter.sql, self._inserter.params(db_rows)[0])
             self._conn.commit()
         except self.storage_errors:

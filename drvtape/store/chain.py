@@ -43,8 +43,13 @@ _HEADER_CANONICAL = "\x1f".join(["%s"] * len(HEADER_FIELDS))
 
 
 def header_link(session_id: uuid.UUID, columns) -> bytes:
-    """The link of a session's header: its columns (a mapping) chained after link(0)."""
+    """The link of a session's header: its columns (a mapping) chained after link(0).
+
+    `arch` (schema version 5) joins the text as a 14th field only when it is set, so the
+    headers stored before it keep their links."""
     text = _HEADER_CANONICAL % tuple(columns[name] for name in HEADER_FIELDS)
+    if columns.get("arch") is not None:
+        text += "\x1f" + columns["arch"]
     return next_link(genesis(session_id), text.encode("utf-8"))
 
 

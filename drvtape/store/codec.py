@@ -81,6 +81,7 @@ def header_from_columns(row) -> SessionHeader:
         machine=row["machine"], os=row["os"], process=row["process"], pid=row["pid"],
         recorder_version=row["recorder_version"], started_at=from_micros(row["started_us"]),
         clock=row["clock"], origin=uuid.UUID(row["origin"]) if row["origin"] else None, source=row["source"],
+        arch=row["arch"],
     )
 
 

@@ -21,6 +21,7 @@ from drvtape.schema.events import Event, SessionHeader
 from drvtape.schema.rows import ROW_COLUMNS, EventRow, Kind, event_to_row, row_to_event
 from drvtape.schema.values import as_unsigned64
 from drvtape.store import chain, codec, damage, opening, verification
+from drvtape.store.blobs import Blobs, insert_blobs, load_blobs
 from drvtape.store import tables as t
 from drvtape.store.appends import Appender, ChainTips, EventInserter
 from drvtape.store.engines import WRITE, create_engine, database_url, sqlite_path
@@ -150,27 +151,32 @@ class Store:
             conn.execute(t.meta.insert().values(key=t.SESSIONS_STORED, value="1"))
         return conn.execute(t.sessions.insert().values(**values)).inserted_primary_key[0]
 
-    def append_rows(self, session_pk: int, rows: Iterable[Sequence]) -> None:
-        """Append event rows (ROW_COLUMNS order) in one transaction: the recorder's hot path."""
+    def append_rows(self, session_pk: int, rows: Iterable[Sequence], blobs: Blobs | None = None) -> None:
+        """Append event rows (ROW_COLUMNS order), with the blobs their memory blocks name, in one
+        transaction: the recorder's hot path."""
         rows = list(rows)
         if not rows:
             return
         with self.writing() as conn:
+            insert_blobs(conn, blobs)
             tip = self.inserter.insert(conn, session_pk, rows, self.tips.tip(session_pk, conn))
         self.tips.advance(session_pk, tip)
 
-    def import_sessions(self, sessions: Iterable[tuple[SessionHeader, Sequence[Event]]]) -> list[uuid.UUID]:
-        """Store whole sessions (validated events) in one transaction: all of them, or nothing."""
+    def import_sessions(self, sessions: Iterable[tuple[SessionHeader, Sequence[Event]]],
+                        blobs: Blobs | None = None) -> list[uuid.UUID]:
+        """Store whole sessions (validated events) and their blobs in one transaction: all, or nothing."""
         stored = []
         with self.writing() as conn:
+            insert_blobs(conn, blobs)
             for header, events in sessions:
                 self._insert_session(conn, header, [event_to_row(ev) for ev in events])
                 stored.append(header.id)
         return stored
 
-    def store_session(self, header: SessionHeader, rows: Sequence[Sequence]) -> int:
-        """Store a whole session (its header, then its rows) in one transaction; its key."""
+    def store_session(self, header: SessionHeader, rows: Sequence[Sequence], blobs: Blobs | None = None) -> int:
+        """Store a whole session (its header, its blobs, then its rows) in one transaction; its key."""
         with self.writing() as conn:
+            insert_blobs(conn, blobs)
             return self._insert_session(conn, header, rows)
 
     def _insert_session(self, conn, header: SessionHeader, rows: Sequence[Sequence]) -> int:
@@ -261,9 +267,16 @@ class Store:
         return [row_to_event(r) for r in self.rows(session_pk, flt)]
 
     @damage.reads
+    def blobs(self, keys: Iterable[str]) -> dict[str, bytes]:
+        """The stored bytes of captured memory by sha256; a key not stored is absent."""
+        with self.reading() as conn:
+            return load_blobs(conn, keys)
+
+    @damage.reads
     def verify(self, session_pk: int) -> list[tuple[int, str]]:
-        """Check a session's header and events against their links: [(seq, what is wrong)],
-        the first problem only; seq 0 is the header (drvtape.store.verification)."""
+        """Check a session's header and events against their links, and the blobs its memory
+        blocks name: [(seq, what is wrong)], the first problem only; seq 0 is the header
+        (drvtape.store.verification)."""
         with self.reading() as conn:
             return verification.verify_session(conn, session_pk)
 

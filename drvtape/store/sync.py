@@ -1,6 +1,7 @@
 """Copying sessions between databases (push to a central one, pull back), resumably.
 
-Per session: the source's chain must verify, and the destination's highest seq and its
+Per session: the source's chain (and every blob its memory blocks name) must verify, the
+blobs a chunk's events name go over with that chunk, and the destination's highest seq and its
 chain link must equal the source's link at that seq (else the two histories differ and
 nothing is written); the events after it go
 over in chunks, one transaction each, so an interrupted copy leaves a verified prefix that
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 from drvtape.errors import DrvtapeError
 from drvtape.store import EventFilter, StoredSession, Store
+from drvtape.store.blobs import row_blocks
 
 CHUNK_EVENTS = 10_000
 
@@ -53,7 +55,7 @@ def _copy(source: Store, destination: Store, session: StoredSession, on_events, 
         rows = source.rows(session.pk, EventFilter(from_seq=done + 1, limit=chunk))
         if not rows:
             break
-        destination.append_rows(dest_pk, rows)
+        destination.append_rows(dest_pk, rows, source.blobs(b.sha256 for _, b in row_blocks(rows)))
         done, copied = rows[-1].seq, copied + len(rows)
         on_events(len(rows))
     if destination.last_link(dest_pk)[1] != source.last_link(session.pk)[1]:

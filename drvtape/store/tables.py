@@ -5,8 +5,8 @@ import sqlalchemy as sa
 from drvtape.schema.rows import Kind
 
 SCHEMA_VERSION = 6  # 1: first release; 2: events.chain; 3: sessions.header_link, SESSIONS_STORED;
-# 4: message_names and the views for other tools (drvtape.store.views); 6: two partial
-# indexes on events instead of three whole ones (issue 16: they were 51% of the file)
+# 4: message_names and the views for other tools (drvtape.store.views); 5: blobs, sessions.arch;
+# 6: two partial indexes on events instead of three whole ones (issue 16: they were 51% of the file)
 # drvtape_meta key: how many sessions were ever stored here (a removed session leaves it higher)
 SESSIONS_STORED = "sessions_stored"
 APPLICATION = "drvtape"
@@ -41,6 +41,7 @@ sessions = sa.Table(
     sa.Column("origin", sa.String(36)),
     sa.Column("source", sa.String(64), nullable=False),
     sa.Column("header_link", sa.LargeBinary(16)),  # the header's link (drvtape.store.chain.header_link)
+    sa.Column("arch", sa.String(8)),  # x64/x86: the layouts of captured memory; NULL: x64
     sa.Index("ix_sessions_started", "started_us"),
     sa.Index("ix_sessions_machine", "machine"),
 )
@@ -77,6 +78,16 @@ IS_ENDING = events.c.kind.in_([sa.literal_column(str(int(Kind.FAULT))), sa.liter
 sa.Index("ix_events_calls_msg", events.c.msg, events.c.session_pk, sqlite_where=IS_CALL, postgresql_where=IS_CALL)
 # faults and ends of sessions: a few per session
 sa.Index("ix_events_endings", events.c.session_pk, events.c.seq, sqlite_where=IS_ENDING, postgresql_where=IS_ENDING)
+
+# The bytes of captured memory blocks, once per content: events name them by sha256 in their
+# payload (drvtape.schema.details), shared by every session that captured the same bytes.
+blobs = sa.Table(
+    "blobs",
+    metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+)
 
 # names of message codes, for the views (drvtape.store.views); driver_class '' is every driver's
 message_names = sa.Table(

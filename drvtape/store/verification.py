@@ -3,7 +3,9 @@
 What is found: an altered header field (its link, schema version 3 on), an event altered,
 inserted, moved or removed before the last one (the chain), a stored value of a kind
 drvtape never writes (the text 'None', text in an integer column: SQLite keeps any type),
-and removed sessions (fewer sessions than drvtape_meta says were stored). What is not:
+removed sessions (fewer sessions than drvtape_meta says were stored), and a captured memory
+block whose blob is missing or does not hash to its key (the chain covers each block's
+sha256, so a blob altered in place is found here). What is not:
 the newest events of a session removed (a shorter chain is still consistent), and any
 change by someone who recomputes the links and the count (there is no anchor outside the
 database). drvtape.store.chain has the link definitions.
@@ -17,9 +19,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from drvtape.schema.details import DamagedDetail
+from drvtape.schema.memory.captured import MemoryBlock, blob_key
 from drvtape.schema.rows import ROW_COLUMNS, EventRow
 from drvtape.store import chain, codec
 from drvtape.store import tables as t
+from drvtape.store.blobs import load_blobs, row_blocks
 
 _SELECT_COLUMNS = [t.events.c[name] for name in ROW_COLUMNS]
 HEADER_SEQ = 0  # the seq problems of a session's header are reported at
@@ -36,6 +40,7 @@ def verify_session(conn: Connection, session_pk: int) -> list[tuple[int, str]]:
     stored = conn.execute(sa.select(*_SELECT_COLUMNS, e.c.chain).where(e.c.session_pk == session_pk)
                           .order_by(e.c.seq)).all()
     tip = chain.genesis(session_id)
+    blocks: list[tuple[int, MemoryBlock]] = []
     for expected_seq, stored_row in enumerate(stored, 1):
         row, link = _decoded(stored_row[:-1]), stored_row.chain
         if row is None:
@@ -46,7 +51,32 @@ def verify_session(conn: Connection, session_pk: int) -> list[tuple[int, str]]:
         if link != tip:
             what = "has no chain link" if link is None else "does not match the hash chain"
             return [(row.seq, f"seq {row.seq} {what}: altered, inserted or moved")]
+        blocks.extend(row_blocks([row]))
+    return blob_problems(conn, blocks)
+
+
+def blob_problems(conn: Connection, blocks: list[tuple[int, MemoryBlock]]) -> list[tuple[int, str]]:
+    """The first block, in seq order, whose blob is missing or is not the bytes its key names.
+    Read a few blobs at a time: a session's distinct frames may not fit in memory together."""
+    for start in range(0, len(blocks), _BLOBS_AT_ONCE):
+        problem = _first_bad_blob(conn, blocks[start:start + _BLOBS_AT_ONCE])
+        if problem:
+            return [problem]
     return []
+
+
+_BLOBS_AT_ONCE = 64
+
+
+def _first_bad_blob(conn: Connection, blocks: list[tuple[int, MemoryBlock]]) -> tuple[int, str] | None:
+    stored = load_blobs(conn, (b.sha256 for _, b in blocks))
+    for seq, b in blocks:
+        data = stored.get(b.sha256)
+        if data is None:
+            return seq, f"seq {seq}: the captured bytes of {b.path} (blob {b.sha256[:16]}) are missing"
+        if len(data) != b.captured or blob_key(data) != b.sha256:
+            return seq, f"seq {seq}: the captured bytes of {b.path} (blob {b.sha256[:16]}) do not match their hash: altered"
+    return None
 
 
 def _decoded(values) -> EventRow | None:

@@ -8,28 +8,31 @@
  * Protocol (stdin -> host, host -> stdout; everything little-endian). The same text is
  * in drvtape/formats/host_protocol.py, which is the other end.
  *
- *   hello   u32 magic 'DRVH' (0x48565244), u16 version (2), u16 flags (bit 0: stop on
+ *   hello   u32 magic 'DRVH' (0x48565244), u16 version (3), u16 flags (bit 0: stop on
  *           divergence; bit 1: FreeLibrary the DLL after the last call; bit 2: end with
  *           ExitProcess instead of TerminateProcess; bit 3: only differences, a RETURN
- *           only for a call without an expect or whose result diverges from it),
- *           u32 timeout_ms (per call), u32 path_units, then the DLL path as path_units
- *           UTF-16 code units (no NUL).
+ *           only for a call without an expect, whose result diverges from it, or that
+ *           read memory back), u32 timeout_ms (per call), u32 path_units, then the DLL
+ *           path as path_units UTF-16 code units (no NUL).
  *   The host loads the DLL and answers READY (or ERROR, then exits).
- *   batch   u32 n_calls, u32 n_threads, u32 n_payloads, u32 n_after, u64 payload_bytes,
+ *   batch   u32 n_calls, u32 n_threads, u32 n_blocks, u32 n_after, u64 ops_bytes,
  *           then n_calls call records of 64 bytes:
  *             u64 driver_id, u64 hdrvr, i64 lparam1, i64 lparam2, i64 expect,
- *             u32 msg, u32 thread, u32 flags (1: expect is valid, 2: lparam1 is a payload
- *             index, 4: lparam2 is a payload index, 8: write out the buffered RETURNs
- *             before issuing it), u32 reserved,
+ *             u32 msg, u32 thread, u32 flags (1: expect is valid, 2: lparam1 is a block
+ *             id, 4: lparam2 is a block id: the driver gets that block's address, 8: write
+ *             out the buffered RETURNs before issuing it), u32 n_ops (its memory ops),
  *             u32 id_from (index of the DRV_OPEN that produced driver_id, or 0xFFFFFFFF),
  *             u32 n_after (how many dependencies it has)
  *           then n_after u32 call indices: each call's dependencies in call order (the
  *           calls that must have returned before it is issued; each < its own index)
- *           then payload_bytes of payloads, each: u32 size (<= 524288), u32 n_relocs,
- *           size bytes of image padded to a multiple of 8, n_relocs x (u32 at, u32 target):
- *           the host copies the image into its own memory and writes the address of
- *           image+target as a pointer at image+at. The host knows no struct layouts;
- *           recorded addresses never reach it.
+ *           then ops_bytes of memory ops, each call's n_ops in call order, each 32 bytes:
+ *             u32 op, u32 id (block, 1..n_blocks), u64 offset, u64 len, u32 target, u32 width
+ *           run before the call: ALLOC (1) id of len bytes, zeroed; WRITE (2) len bytes
+ *           (which follow the op, padded to a multiple of 8) at offset; PATCH (3) store at
+ *           offset, width (4 or 8) bytes wide, the address of block target plus len (target
+ *           0: NULL); after it returned: READ (5) len bytes at offset, sent back in a MEMORY
+ *           record; FREE (4) id. The host knows no struct layouts; recorded addresses
+ *           never reach it (host_memory.c).
  *   The host then runs the calls and exits.
  *
  *   Every host -> Python record is a 32-byte header: u32 kind, u32 index (of the call in
@@ -42,6 +45,8 @@
  *                  (UTF-8, empty when the address is in no module, then b = the address)
  *     6 HANG       index = the oldest call that has not returned, a = its time in flight
  *     7 ERROR      tail = a one-line UTF-8 message (bad input, load failure)
+ *     8 MEMORY     a = block id, b = offset, tail = the bytes a READ op asked for; a call's
+ *                  MEMORY records come before its RETURN
  *   RETURN records are buffered; the buffer is flushed when full, every ~200 ms, before
  *   a call with flag 8, and before DONE, FAULT, HANG and ERROR. After FAULT, HANG or
  *   ERROR the process is gone.
@@ -79,11 +84,12 @@
 
 #include "drvcommon.h"
 #include "host_batch.h"
+#include "host_memory.h"
 #include "host_output.h"
 #include "id_map.h"
 
 #define MAGIC 0x48565244u
-#define VERSION 2
+#define VERSION 3
 #define FLAG_STOP_ON_DIVERGENCE 1u
 #define FLAG_UNLOAD_AT_END 2u
 #define FLAG_EXIT_AT_END 4u
@@ -138,14 +144,16 @@ static int diverges(const call_t *c, LRESULT r)
 static void run_call(uint32_t i, slot_t *s)
 {
     const call_t *c = &calls[i];
-    LPARAM l1 = (c->flags & CALL_P1) ? payload_ptrs[c->lparam1] : (LPARAM)c->lparam1;
-    LPARAM l2 = (c->flags & CALL_P2) ? payload_ptrs[c->lparam2] : (LPARAM)c->lparam2;
+    memory_before(i);
+    LPARAM l1 = (c->flags & CALL_P1) ? memory_block((uint32_t)c->lparam1) : (LPARAM)c->lparam1;
+    LPARAM l2 = (c->flags & CALL_P2) ? memory_block((uint32_t)c->lparam2) : (LPARAM)c->lparam2;
     uint64_t id = c->id_from == NO_CALL ? map_lookup(c->driver_id)
                   : produced[c->id_from] ? produced[c->id_from] : c->driver_id;
     if (c->flags & CALL_FLUSH_FIRST)
         flush_returns();
     LRESULT r = driver_proc((DWORD_PTR)id, (HDRVR)(uintptr_t)c->hdrvr, c->msg, l1, l2);
     LONG64 end = (LONG64)qpc_now();
+    int read_back = memory_after(i); /* before any call waiting for this one is released */
     if (c->msg == DRV_OPEN_MSG && r && (c->flags & CALL_HAS_EXPECT) && c->expect) {
         produced[i] = (uint64_t)r;
         map_put((uint64_t)c->expect, (uint64_t)r);
@@ -159,7 +167,7 @@ static void run_call(uint32_t i, slot_t *s)
         WakeAllConditionVariable(&sched_cv);
     }
     int differs = diverges(c, r);
-    if (differs || !(hello_flags & FLAG_ONLY_DIFFERENCES) || !(c->flags & CALL_HAS_EXPECT))
+    if (differs || read_back || !(hello_flags & FLAG_ONLY_DIFFERENCES) || !(c->flags & CALL_HAS_EXPECT))
         emit_return(i, (int64_t)r, ns);
     if ((hello_flags & FLAG_STOP_ON_DIVERGENCE) && differs) {
         AcquireSRWLockExclusive(&sched_lock);

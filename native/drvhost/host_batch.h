@@ -1,5 +1,5 @@
-/* The batch drvtape sends (drvhost.c's header comment): its calls, their payloads rebuilt
-   in host memory, and each replay thread's share of the calls. */
+/* The batch drvtape sends (drvhost.c's header comment): its calls, their memory ops
+   (host_memory.h), and each replay thread's share of the calls. */
 #ifndef DRVHOST_BATCH_H
 #define DRVHOST_BATCH_H
 
@@ -10,7 +10,7 @@
 #define MAX_THREADS 2048u /* MAX_HOST_THREADS in drvtape/formats/host_protocol.py */
 
 #define CALL_HAS_EXPECT 1u
-#define CALL_P1 2u
+#define CALL_P1 2u /* lparam1 is a block id (host_memory.h) */
 #define CALL_P2 4u
 #define CALL_FLUSH_FIRST 8u
 
@@ -18,7 +18,8 @@
 typedef struct {
     uint64_t driver_id, hdrvr;
     int64_t lparam1, lparam2, expect;
-    uint32_t msg, thread, flags, reserved;
+    uint32_t msg, thread, flags;
+    uint32_t n_ops;   /* memory ops of this call in the ops section */
     uint32_t id_from; /* the DRV_OPEN whose result is this call's driver_id, or NO_CALL */
     uint32_t n_after; /* how many calls must have returned before this one is issued */
 } call_t;
@@ -36,14 +37,13 @@ extern HANDLE in_h; /* the protocol's input pipe */
 extern call_t *calls;
 /* calls[i]'s dependencies: after[after_first[i] .. after_first[i + 1]), each < i */
 extern uint32_t *after, *after_first;
-extern LPARAM *payload_ptrs; /* payload i's address in host memory */
-extern uint32_t n_calls, n_threads, n_payloads;
+extern uint32_t n_calls, n_threads;
 extern slot_t *slots;
 
 /* n bytes of input, or fail() naming `what`. */
 void read_exact(void *p, size_t n, const char *what);
 void *alloc_or_fail(size_t n, const char *what);
-/* The batch: calls, payloads, slots; any inconsistency fails. */
+/* The batch: calls, memory ops, slots; any inconsistency fails. */
 void read_batch(void);
 
 #endif

@@ -43,7 +43,7 @@ static void flush_locked(void)
 }
 
 /* Caller holds out_lock. */
-static void append_locked(uint32_t kind, uint32_t index, int64_t a, int64_t b, const char *tail,
+static void append_locked(uint32_t kind, uint32_t index, int64_t a, int64_t b, const void *tail,
                           uint32_t tail_len)
 {
     record_t r = {kind, index, a, b, tail_len, 0};
@@ -63,6 +63,20 @@ void emit_return(uint32_t index, int64_t result, int64_t ns)
     append_locked(REC_RETURN, index, result, ns, NULL, 0);
     if (out_len >= sizeof out_buf / 4)
         flush_locked();
+    ReleaseSRWLockExclusive(&out_lock);
+}
+
+void emit_memory(uint32_t index, uint32_t id, uint64_t offset, const void *data, uint64_t len)
+{
+    AcquireSRWLockExclusive(&out_lock);
+    if (sizeof(record_t) + len <= sizeof out_buf)
+        append_locked(REC_MEMORY, index, id, (int64_t)offset, data, (uint32_t)len);
+    else { /* a frame larger than the buffer goes out directly, after what was buffered */
+        record_t r = {REC_MEMORY, index, id, (int64_t)offset, (uint32_t)len, 0};
+        flush_locked();
+        write_all(&r, sizeof r);
+        write_all(data, len);
+    }
     ReleaseSRWLockExclusive(&out_lock);
 }
 

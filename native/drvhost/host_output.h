@@ -14,6 +14,7 @@
 #define REC_FAULT 5
 #define REC_HANG 6
 #define REC_ERROR 7
+#define REC_MEMORY 8
 
 #define NO_CALL 0xFFFFFFFFu
 
@@ -22,6 +23,8 @@ void output_start(HANDLE pipe);
 /* A record written at once (READY). */
 void emit_now(uint32_t kind, uint32_t index, int64_t a, int64_t b);
 void emit_return(uint32_t index, int64_t result, int64_t ns);
+/* A MEMORY record: len bytes of block id from offset, as call index left them (before its RETURN). */
+void emit_memory(uint32_t index, uint32_t id, uint64_t offset, const void *data, uint64_t len);
 /* The buffered RETURNs written now (before a call that may freeze the whole process). */
 void flush_returns(void);
 /* A final record (DONE, FAULT, HANG, ERROR) after everything buffered; the process ends. */

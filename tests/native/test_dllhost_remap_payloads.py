@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from drvtape.dllhost import HostCall, run_dll
-from drvtape.formats.host_payloads import MAX_PAYLOAD, payload_image
+from drvtape.formats.host_memory import MAX_PAYLOAD, payload_image
 from drvtape.errors import DrvtapeError
 
 DRV_OPEN, DRV_CLOSE, DRV_INSTALL, DRV_USER = 3, 4, 9, 0x4000

@@ -12,10 +12,6 @@ import pytest
 from tests.native.codec_sessions import CODECS, record_codec
 from tests.native.test_tap_install_places import own_prefix  # noqa: F401  (a fixture)
 
-# Needs ingest to store memory blocks (memrec) and replay to rebuild and compare them (memreplay):
-# passed, all 8 codecs, on i-memtap merged with i-memrec and i-memreplay as of 14:40 UTC.
-pytestmark = pytest.mark.skip(reason="enable once i-memrec and i-memreplay are on main")
-
 REPEAT = 5
 TABLE: list[tuple[str, str, int, int, int]] = []
 

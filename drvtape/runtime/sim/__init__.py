@@ -11,11 +11,12 @@ from drvtape.errors import DrvtapeError
 from drvtape.runtime.faults import DriverFault
 from drvtape.runtime.sim.base import SimDriver, def_driver_proc
 from drvtape.runtime.sim.bugs import DisableWithOpenDriver, ExitSpinDriver, ThreadAffinityDriver, UseAfterReleaseDriver
+from drvtape.runtime.sim.codec import KeptFrameDecoder, VfwDecoder
 from drvtape.runtime.sim.reference import ReferenceDriver
 
 ENTRY_POINT_GROUP = "drvtape.drivers"
 BUNDLED = {cls.name: cls for cls in (ReferenceDriver, ExitSpinDriver, UseAfterReleaseDriver,
-                                     DisableWithOpenDriver, ThreadAffinityDriver)}
+                                     DisableWithOpenDriver, ThreadAffinityDriver, VfwDecoder, KeptFrameDecoder)}
 
 
 def driver_factories() -> dict:

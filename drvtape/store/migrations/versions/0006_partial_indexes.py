@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"  # 0005 (blobs) is written meanwhile: the merge that brings it re-points this
+down_revision = "0005"
 
 CALLS = sa.text("kind = 0")  # drvtape.store.tables.IS_CALL
 ENDINGS = sa.text("kind IN (2, 4)")  # drvtape.store.tables.IS_ENDING

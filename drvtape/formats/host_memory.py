@@ -1,8 +1,14 @@
-"""Recorded pointer payloads -> memory images the host rebuilds (x64 layouts).
+"""The memory part of the drvhost protocol (v3, drvhost.c's header comment): the ops that
+rebuild a call's memory in the host before it is issued, and read back what the driver
+wrote after it returned.
 
-An image is the bytes of the struct followed by the data its pointers point at; each
-relocation (at, target) tells the host to store the address of image+target at image+at.
-NULL pointers are zero bytes with no relocation. Recorded addresses are never sent.
+Blocks are named by id (1, 2, ...; 0 is NULL). A block lives from its ALLOC to its FREE and
+may serve many calls; the host knows no layouts, only ids, offsets and bytes.
+
+A recorded DRV_* payload (the older pointer data: a wide string, DRVCONFIGINFO, ICOPEN,
+ACMDRVOPENDESCW, raw bytes) becomes one block for its call: an image of the struct followed
+by the data its pointers point at; each relocation (at, target) patches the address of
+image+target in at image+at. NULL pointers are zero bytes with no relocation.
 
 Layouts, x64:
 - DRVCONFIGINFO (mmsystem.h, which is byte-packed in the Windows SDK and mingw-w64):
@@ -16,14 +22,68 @@ Layouts, x64:
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from drvtape.errors import DrvtapeError
 from drvtape.schema.payloads import MAX_PAYLOAD_BYTES
 
-# drvhost's cap on one image (MAX_PAYLOAD in native/drvhost/host_batch.c, the same number):
-# room for the largest the schema admits, so every session an import or a workload accepts
-# can be sent to a DLL. That is a struct with two strings of MAX_TEXT_CHARS characters, each
-# a surrogate pair in UTF-16 when outside the BMP: ACMDRVOPENDESCW, 262,202 bytes.
+ALLOC, WRITE, PATCH, FREE, READ = range(1, 6)
+_OP = struct.Struct("<IIQQII")
+POINTER_WIDTH = 8  # drvhost is built for x64
+
+
+@dataclass(frozen=True)
+class HostOp:
+    op: int
+    block: int
+    offset: int = 0
+    length: int = 0  # ALLOC: size; READ: bytes; PATCH: offset in the target block
+    target: int = 0  # PATCH: the block whose address is stored (0: NULL)
+    width: int = 0  # PATCH: 4 or 8
+    data: bytes = b""  # WRITE
+
+
+def alloc(block: int, size: int) -> HostOp:
+    return HostOp(ALLOC, block, length=size)
+
+
+def write(block: int, offset: int, data: bytes) -> HostOp:
+    return HostOp(WRITE, block, offset, len(data), data=data)
+
+
+def patch(block: int, offset: int, width: int, target: int, target_offset: int = 0) -> HostOp:
+    return HostOp(PATCH, block, offset, target_offset, target=target, width=width)
+
+
+def read(block: int, offset: int, length: int) -> HostOp:
+    return HostOp(READ, block, offset, length)
+
+
+def free(block: int) -> HostOp:
+    return HostOp(FREE, block)
+
+
+def encode_ops(ops: Iterable[HostOp]) -> bytes:
+    parts = []
+    for op in ops:
+        parts.append(_OP.pack(op.op, op.block, op.offset, op.length, op.target, op.width))
+        if op.op == WRITE:
+            parts.append(op.data + b"\0" * (-len(op.data) % 8))
+    return b"".join(parts)
+
+
+def payload_ops(payload: dict, block: int) -> tuple[HostOp, ...]:
+    """A recorded DRV_* payload as one block living for its call."""
+    image, relocs = payload_image(payload)
+    return (alloc(block, len(image)), write(block, 0, image),
+            *(patch(block, at, POINTER_WIDTH, block, target) for at, target in relocs), free(block))
+
+
+# Room for the largest payload the schema admits, so every session an import or a workload
+# accepts can be sent to a DLL: a struct with two strings of MAX_TEXT_CHARS characters, each
+# a surrogate pair in UTF-16 when outside the BMP (ACMDRVOPENDESCW, 262,202 bytes). drvhost's
+# own bound is per block (MAX_BLOCK in native/drvhost/host_memory.c), far above it.
 MAX_PAYLOAD = 8 * MAX_PAYLOAD_BYTES
 _M64 = (1 << 64) - 1
 _M32 = (1 << 32) - 1

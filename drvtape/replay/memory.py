@@ -1,0 +1,185 @@
+"""Rebuilding the memory behind recorded calls for drvhost (memory.md, "Rebuild").
+
+Every recorded block is keyed by its recorded address: one address used by several calls is
+one replay block, allocated (zeroed) at its first use and freed after its last, where a
+catalog lifetime hint ("until" a closing message to the same instance) can keep it longer.
+Before each call its call-phase bytes are written, except pointer fields (patched with the
+replay address of the child block, NULL staying NULL) and driver-owned fields (they keep
+what this run's driver wrote); output-only blocks are just allocated. After the call every
+return-phase block is read back to be compared (memcompare.py).
+
+A call whose memory cannot be rebuilt faithfully (a pointer the recording has no memory
+for, an input block cut short or unreadable) is never sent: planning names the first one.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from drvtape.formats import host_memory as op
+from drvtape.formats.host_memory import HostOp
+from drvtape.replay.memory_facts import Lookup, MessageFacts, NodeFacts, cached
+from drvtape.schema.memory.captured import MemoryBlock, Phase, block
+from drvtape.schema.recording import RecordedCall, Recording
+
+NULL = 0
+
+
+@dataclass(frozen=True)
+class OutputRead:
+    """One return-phase block read back after its call, to compare with the recording."""
+    block: int  # replay block id
+    recorded: MemoryBlock
+    node: NodeFacts | None
+
+
+@dataclass(frozen=True)
+class CallMemory:
+    name: str  # the message's name for this instance's class
+    ops: tuple[HostOp, ...] = ()
+    block1: int | None = None  # lparam1 is this block's address
+    block2: int | None = None
+    reads: tuple[OutputRead, ...] = ()
+
+
+@dataclass(frozen=True)
+class Unfaithful:
+    """The first call whose memory cannot be rebuilt: replay refuses, or stops before it."""
+    index: int  # in recording.calls
+    seq: int
+    text: str  # "seq 9 ICM_GETINFO: lparam2 is a pointer and the recording has no memory for it"
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    calls: list[CallMemory | None]  # per call; None: the catalog does not know the message (raw values)
+    unknown: int  # calls of unknown meaning
+    unfaithful: Unfaithful | None
+
+
+def plan_memory(recording: Recording, lookup: Lookup) -> MemoryPlan:
+    lookup = cached(lookup)
+    calls = recording.calls
+    facts = [lookup(c.cls, c.msg) for c in calls]
+    unfaithful = next((u for i, (c, f) in enumerate(zip(calls, facts)) if (u := _problem(i, c, f, recording))), None)
+    usable = calls[:unfaithful.index] if unfaithful else calls
+    blocks = _BlockMap(usable, facts)
+    planned = [None if f is None else blocks.call_memory(i, c, f, recording) for i, (c, f) in
+               enumerate(zip(usable, facts))]
+    return MemoryPlan(planned, sum(1 for f in facts[:len(usable)] if f is None), unfaithful)
+
+
+def _problem(index: int, call: RecordedCall, facts: MessageFacts | None, recording: Recording) -> Unfaithful | None:
+    if facts is None:
+        return None
+    where = f"seq {call.seq} {facts.name}"
+    paths = {b.path for b in (*call.memory_in, *call.memory_out)}
+    for param in (1, 2):
+        lparam = call.lparam1 if param == 1 else call.lparam2
+        legacy = call.payload is not None and getattr(call.payload, f"lparam{param}") is not None
+        if facts.top(param) is not None and lparam and not legacy and f"lparam{param}" not in paths:
+            return Unfaithful(index, call.seq, f"{where}: lparam{param} is a pointer and the recording has no "
+                                               f"memory for it")
+    if call.memory_in and recording.arch != "x64":
+        return Unfaithful(index, call.seq, f"{where}: its memory has {recording.arch} layouts and drvhost is x64")
+    for b in call.memory_in:
+        if b.unreadable or b.truncated:
+            state = "unreadable" if b.unreadable else f"truncated ({b.captured} of {b.size} bytes captured)"
+            return Unfaithful(index, call.seq, f"{where}: input {b.path} was {state} when recorded")
+        node = facts.nodes.get(b.path)
+        for offset, width, child in node.pointers if node else ():
+            if _pointer(recording.blob(b.sha256), offset, width) and child not in paths:
+                return Unfaithful(index, call.seq, f"{where}: {child} is a pointer and the recording has no "
+                                                   f"memory for it")
+    return None
+
+
+def _pointer(data: bytes, offset: int, width: int) -> int:
+    return int.from_bytes(data[offset:offset + width], "little")
+
+
+class _BlockMap:
+    """Recorded address -> replay block id, each block's size and the call after which it is freed."""
+
+    def __init__(self, calls: Sequence[RecordedCall], facts: Sequence[MessageFacts | None]):
+        self.ids: dict[int, int] = {}
+        self.size: dict[int, int] = {}
+        self.first: dict[int, int] = {}  # id -> index of the call that allocates it
+        users: dict[int, list[int]] = {}
+        for i, (call, f) in enumerate(zip(calls, facts)):
+            if f is None:
+                continue
+            for b in (*call.memory_in, *call.memory_out):
+                block = self.ids.setdefault(b.address, len(self.ids) + 1)
+                self.size[block] = max(self.size.get(block, 0), b.size)
+                self.first.setdefault(block, i)
+                users.setdefault(block, []).append(i)
+                node = f.nodes.get(b.path)
+                if node is not None and node.until:
+                    users[block].append(_closing(calls, facts, i, node.until))
+        self.freed_after: dict[int, list[int]] = {}
+        for block, used in users.items():
+            last = _freed_after(calls, used)
+            if last is not None:
+                self.freed_after.setdefault(last, []).append(block)
+
+    def call_memory(self, i: int, call: RecordedCall, facts: MessageFacts, recording: Recording) -> CallMemory:
+        ids = self.ids
+        blocks = (*call.memory_in, *call.memory_out)
+        by_path = {b.path: ids[b.address] for b in blocks}
+        allocs = {ids[b.address] for b in blocks if self.first[ids[b.address]] == i}
+        ops: list[HostOp] = [op.alloc(block, self.size[block]) for block in sorted(allocs)]
+        for b in call.memory_in:
+            ops.extend(_rebuild(ids[b.address], recording.blob(b.sha256), facts.nodes.get(b.path), by_path))
+        reads = tuple(OutputRead(ids[b.address], b, facts.nodes.get(b.path)) for b in call.memory_out if b.captured)
+        ops.extend(op.read(r.block, 0, r.recorded.captured) for r in reads)
+        ops.extend(op.free(block) for block in self.freed_after.get(i, ()))
+        return CallMemory(facts.name, tuple(ops), by_path.get("lparam1"), by_path.get("lparam2"), reads)
+
+
+def _closing(calls: Sequence[RecordedCall], facts: Sequence[MessageFacts | None], i: int,
+             names: frozenset[str]) -> int:
+    """The first call from i on to the same instance whose message closes the block (the last call when none does)."""
+    instance = calls[i].driver_id
+    return next((j for j in range(i, len(calls)) if calls[j].driver_id == instance and facts[j] is not None
+                 and facts[j].name in names), len(calls) - 1)
+
+
+def _freed_after(calls: Sequence[RecordedCall], used: list[int]) -> int | None:
+    """The user whose return was recorded last; None (never freed) when one never returned."""
+    if any(calls[j].returned_at is None for j in used):
+        return None
+    return max(used, key=lambda j: calls[j].returned_at)
+
+
+def _rebuild(block: int, data: bytes, node: NodeFacts | None, by_path: dict[str, int]) -> list[HostOp]:
+    """WRITE the recorded bytes around pointer and driver-owned fields, PATCH each pointer."""
+    skipped = node.skipped() if node else []
+    ops = [op.write(block, start, data[start:end]) for start, end in segments(len(data), skipped)]
+    for offset, width, child in node.pointers if node else ():
+        if offset + width <= len(data):
+            target = by_path[child] if _pointer(data, offset, width) else NULL
+            ops.append(op.patch(block, offset, width, target))
+    return ops
+
+
+def segments(length: int, skipped: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """[start, end) ranges of 0..length outside the skipped (offset, width) ranges (sorted)."""
+    out, pos = [], 0
+    for offset, width in skipped:
+        if offset > pos:
+            out.append((pos, min(offset, length)))
+        pos = max(pos, offset + width)
+    if pos < length:
+        out.append((pos, length))
+    return [(s, e) for s, e in out if s < e]
+
+
+def written_blocks(memory: CallMemory | None, replayed: Sequence[tuple[int, int, bytes]]) -> list[tuple[MemoryBlock, bytes]]:
+    """What this run's driver wrote (the host's READ results), as return-phase blocks at the
+    recording's places, with their bytes."""
+    if memory is None:
+        return []
+    return [(block(r.recorded.path, Phase.RETURN, r.recorded.address, r.recorded.size, data,
+                   truncated=len(data) < r.recorded.size), data)
+            for r, (_block, _offset, data) in zip(memory.reads, replayed)]
