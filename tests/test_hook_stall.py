@@ -25,11 +25,11 @@ class StalledStore:
         self._append = store.append_rows
         store.append_rows = self.append_rows
 
-    def append_rows(self, session_pk, rows):
+    def append_rows(self, session_pk, rows, *blobs):
         self.threads.add(threading.get_ident())
         self.entered.set()
         self.gate.wait(GATE_S)
-        self._append(session_pk, rows)
+        self._append(session_pk, rows, *blobs)
 
 
 def driver_counting(seen: list):

@@ -116,8 +116,9 @@ def test_the_views_are_the_same_on_both_engines(tmp_path, postgres, tapes):
 
 
 def as_schema_3(db: str) -> None:
-    """What drvtape of schema version 3 made: the same tables but message_names, no views,
-    events' three whole indexes (schema version 6 made them two partial ones)."""
+    """What drvtape of schema version 3 made: the same tables but message_names, no views, no
+    blobs nor sessions.arch (schema version 5), events' three whole indexes (version 6 made
+    them two partial ones)."""
     engine = sa.create_engine(database_url(db))
     with engine.begin() as conn:
         for name in ("ix_events_calls_msg", "ix_events_endings"):
@@ -129,6 +130,8 @@ def as_schema_3(db: str) -> None:
         for name in views.NAMES:
             conn.exec_driver_sql(f"DROP VIEW {name}")
         conn.exec_driver_sql("DROP TABLE message_names")
+        conn.exec_driver_sql("DROP TABLE blobs")
+        conn.exec_driver_sql("ALTER TABLE sessions DROP COLUMN arch")
         conn.exec_driver_sql("UPDATE drvtape_meta SET value = '3' WHERE key = 'schema_version'")
     engine.dispose()
 
