@@ -11,7 +11,9 @@ import argparse
 import gc
 import itertools
 import json
+import os
 import platform
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -31,6 +33,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from demo_bench import bench_demo
+from recorder_stream_bench import bench_sustained_hook
 from hook_memory_bench import bench_hook_memory
 from drvtape import __version__
 from drvtape.recorder.hook import Recorder
@@ -49,9 +52,9 @@ DRV_USER_1 = m.DRV_USER + 1
 CALL, RETURN = int(Kind.CALL), int(Kind.RETURN)  # plain ints, as the hook buffers them
 THREAD_IDENT = 0x7F3A_5C2D_E700  # a realistic Linux pthread id
 FULL = dict(hook_calls=200_000, append_rows=200_000, replay_sends=100_000, faithful_sends=100_000,
-            events=1_000_000, dll_calls=100_000, memory_frames=2_000)
+            events=1_000_000, dll_calls=100_000, memory_frames=2_000, stream_rate=100_000, stream_s=60)
 QUICK = dict(hook_calls=20_000, append_rows=20_000, replay_sends=10_000, faithful_sends=4_000,
-             events=50_000, dll_calls=10_000, memory_frames=200)
+             events=50_000, dll_calls=10_000, memory_frames=200, stream_rate=100_000, stream_s=2)
 EVENTS_PER_SESSION = 1_000
 QUERY_REPS = 50
 BATCH = 1_000  # calls per timed batch
@@ -119,7 +122,7 @@ def open_instance(proc: Callable) -> tuple[int, int, int]:
 
 def new_header(driver: str = "bench") -> SessionHeader:
     return SessionHeader(id=uuid.uuid4(), driver=driver, target=driver, machine=platform.node(), os=platform.platform(),
-                         process="bench", pid=0, recorder_version=__version__, started_at=utc_now(),
+                         process="bench", pid=os.getpid(), recorder_version=__version__, started_at=utc_now(),
                          clock="perf_counter_ns", source="bench")
 
 
@@ -168,6 +171,7 @@ def bench_hook(tmp: Path, calls: int) -> dict:
     bare_med, hooked_med = statistics.median(bare_ns), statistics.median(hooked_ns)
     return {
         "what": "ns per DriverProc call (DRV_USER+1 to an open sim:reference instance), median of "
+                "batches (a batch's median hides stalls: hook_sustained times every call); "
                 f"{batches} batches of {BATCH}; recorder writing to a SQLite file",
         "calls": batches * BATCH,
         "bare_median_ns": round(bare_med, 1),
@@ -396,6 +400,30 @@ def build_query_db(path: Path, events: int) -> tuple[Store, list[int]]:
     return store, exiting
 
 
+SCHEMA_5_INDEXES = ("CREATE INDEX ix_events_session_msg ON events (session_pk, msg, seq)",
+                    "CREATE INDEX ix_events_msg_session ON events (msg, kind, session_pk)",
+                    "CREATE INDEX ix_events_kind_session ON events (kind, session_pk)")
+
+
+def file_bytes_per_event(path: Path, events: int) -> tuple[float, float]:
+    """Bytes per event of the SQLite file, and of a copy with the three whole indexes events
+    had before schema version 6 instead of its two partial ones (the baseline)."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    before = path.with_name("query-schema-5.db")
+    shutil.copyfile(path, before)
+    with sqlite3.connect(before) as conn:
+        conn.execute("DROP INDEX ix_events_calls_msg")
+        conn.execute("DROP INDEX ix_events_endings")
+        for ddl in SCHEMA_5_INDEXES:
+            conn.execute(ddl)
+        conn.commit()
+        conn.execute("VACUUM")
+    per_event = path.stat().st_size / events, before.stat().st_size / events
+    before.unlink()
+    return per_event
+
+
 def bench_query(tmp: Path, events: int) -> dict:
     """ms to fetch one session's DRV_EXITSESSION events (median over QUERY_REPS sessions), and
     Store.sessions_with(DRV_EXITSESSION) across the whole database, once."""
@@ -410,6 +438,7 @@ def bench_query(tmp: Path, events: int) -> dict:
             times.append(seconds * 1e3)
             found.add(len(rows))
         cross_s, with_exit = timed(store.sessions_with, m.DRV_EXITSESSION)
+    bytes_per_event, before_schema_6 = file_bytes_per_event(tmp / "query.db", total)
     median_ms = statistics.median(times)
     return {
         "what": "ms to fetch one session's DRV_EXITSESSION events, median of "
@@ -423,6 +452,9 @@ def bench_query(tmp: Path, events: int) -> dict:
         "session_exitsession_max_ms": round(max(times), 3),
         "sessions_with_exitsession_ms": round(cross_s * 1e3, 2),
         "sessions_with_exitsession_found": len(with_exit),
+        "bytes_per_event": round(bytes_per_event, 1),
+        "bytes_per_event_before_schema_6": round(before_schema_6, 1),
+        "target_bytes_per_event": 90,
         "target_ms": 10,
         "meets_target": median_ms < 10 and found == {2} and len(with_exit) == len(exiting),
     }
@@ -496,6 +528,7 @@ def run(quick: bool, events: int | None) -> dict:
     }
     jobs = {
         "hook": lambda tmp: bench_hook(tmp, sizes["hook_calls"]),
+        "hook_sustained": lambda tmp: bench_sustained_hook(tmp, sizes["stream_rate"], sizes["stream_s"]),
         "hook_memory": lambda tmp: bench_hook_memory(tmp, sizes["memory_frames"]),
         "durability": lambda tmp: bench_durability(tmp, sizes["hook_calls"]),
         "appends": lambda tmp: bench_appends(tmp, sizes["append_rows"]),
@@ -548,9 +581,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke test, under 30 s)")
-    parser.add_argument("--events", type=int, default=None,
+    parser.add_argument("--events", "--scale", type=int, default=None,
                         help=f"events in the query database (default {FULL['events']:,}; {QUICK['events']:,} "
-                             "with --quick)")
+                             "with --quick; --scale 10000000 for the 10M run, by hand: not in CI)")
     args = parser.parse_args(argv)
     if args.events is not None and args.events < EVENTS_PER_SESSION:
         parser.error(f"--events must be at least {EVENTS_PER_SESSION}")

@@ -116,10 +116,17 @@ def test_the_views_are_the_same_on_both_engines(tmp_path, postgres, tapes):
 
 
 def as_schema_3(db: str) -> None:
-    """What drvtape of schema version 3 made: the same tables but message_names, blobs and
-    sessions.arch (schema 5), no views."""
+    """What drvtape of schema version 3 made: the same tables but message_names, no views, no
+    blobs nor sessions.arch (schema version 5), events' three whole indexes (version 6 made
+    them two partial ones)."""
     engine = sa.create_engine(database_url(db))
     with engine.begin() as conn:
+        for name in ("ix_events_calls_msg", "ix_events_endings"):
+            conn.exec_driver_sql(f"DROP INDEX {name}")
+        for name, columns in (("ix_events_session_msg", "session_pk, msg, seq"),
+                              ("ix_events_msg_session", "msg, kind, session_pk"),
+                              ("ix_events_kind_session", "kind, session_pk")):
+            conn.exec_driver_sql(f"CREATE INDEX {name} ON events ({columns})")
         for name in views.NAMES:
             conn.exec_driver_sql(f"DROP VIEW {name}")
         conn.exec_driver_sql("DROP TABLE message_names")

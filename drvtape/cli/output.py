@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Column, Table
 from rich.text import Text
 
+from drvtape.cli import fast_table
 from drvtape.errors import DrvtapeError
 
 # emoji=False: rich replaces :notes: by an emoji even with markup=False, and recorded text
@@ -118,9 +119,14 @@ def print_records(fmt: Format, items: Sequence, view: RecordView, *, title: str 
         cells = view.csv_cells or view.cells
         writer.writerows(["" if v is None else str(v) for v in cells(i)] for i in items)
     else:
+        rows = [view.cells(i) for i in items]
+        widths = fast_table.drawable(view.headers, rows) if title is None else None
+        if widths is not None and (not out.is_terminal or fast_table.line_width(widths) <= out.width):
+            fast_table.write(out, view.headers, rows, widths)
+            return
         tbl = table(*view.headers, keys=view.keys, title=title)
-        for i in items:
-            add_row(tbl, view.cells(i))
+        for row in rows:
+            add_row(tbl, row)
         print_table(tbl)
 
 

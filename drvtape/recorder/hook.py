@@ -49,10 +49,10 @@ class Durability(str, Enum):
 class Recorder:
     """One recording session. Use as a context manager, or call close().
 
-    In batched mode at most 2 * max_pending events are not yet stored at any moment (when
-    the writer falls behind, the caller writes the backlog itself); normally nothing is
-    older than flush_interval.
-
+    In batched mode at most 2 * max_pending events are not yet stored at any moment: the
+    writer holds at most that many, and a caller that finds max_pending buffered waits for
+    the writer to take them (it never writes them itself); normally nothing is older than
+    flush_interval.
     A MemoryRef argument (drvtape.runtime.memory) is recorded as its blocks: what the driver
     reads before the call, what it wrote after it returned, at most memory_cap bytes of each
     (a longer block is marked truncated). Their bytes are stored once per session and content,
@@ -159,7 +159,7 @@ class Recorder:
             if pending >= batch:
                 recorder._writer.kick()
                 if pending >= max_pending:  # the writer is behind: bound what a crash can lose
-                    recorder._writer.flush()
+                    recorder._writer.make_room(buffer.__len__, max_pending)
             return result
 
         return hooked
@@ -287,10 +287,10 @@ class Recorder:
         if self._closed:
             raise DrvtapeError("the recording is closed")
 
-    def _take(self) -> tuple[list, dict[str, bytes]]:
+    def _take(self, limit: int) -> tuple[list, dict[str, bytes]]:
         with self._lock:
-            rows = self._rows[:]
-            self._rows.clear()  # in place: the hot path holds this list's append
+            rows = self._rows[:limit]
+            del self._rows[:limit]  # in place: the hot path holds this list's append
             blobs = {}
             if rows and self._blobs:  # queued before the rows naming them: taken with rows only
                 blobs, self._blobs = self._blobs, {}

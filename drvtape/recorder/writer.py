@@ -12,10 +12,11 @@ FIRST_BACKOFF, LAST_BACKOFF = 0.01, 1.0  # seconds between tries while the stora
 
 class BatchWriter:
     """While the storage fails, tries again after a doubling pause (FIRST_BACKOFF up to
-    LAST_BACKOFF), never at every hooked call: a flush asked for meanwhile sheds instead
-    (`shed` keeps the buffer bounded; drvtape.recorder.losses counts what it drops)."""
+    LAST_BACKOFF), never at every hooked call: a flush or make_room asked for meanwhile
+    sheds instead (`shed` keeps the buffer bounded; drvtape.recorder.losses counts what it
+    drops)."""
 
-    def __init__(self, store: Store, session_pk: int, take: Callable[[], tuple[list, dict]],
+    def __init__(self, store: Store, session_pk: int, take: Callable[[int], tuple[list, dict]],
                  give_back: Callable[[list, dict], None],
                  shed: Callable[[BaseException], None], interval: float, batch_rows: int):
         self._store = store
@@ -28,6 +29,7 @@ class BatchWriter:
         self._interval = interval
         self._batch_rows = batch_rows
         self._wake = threading.Event()
+        self._taken = threading.Condition()  # notified each time the writer has taken the buffer
         self._stopping = False
         self.error: BaseException | None = None
         self._write_lock = threading.Lock()  # batches go in seq order even when flush() runs too
@@ -54,19 +56,35 @@ class BatchWriter:
         with self._write_lock:
             self._write_once()
 
+    def make_room(self, pending: Callable[[], int], limit: int) -> None:
+        """The buffer holds `limit` events: wait until the writer has taken them (never write
+        them here: a caller that wrote a backlog itself froze its driver for seconds, issue
+        16); while the storage fails, shed instead."""
+        with self._taken:  # pending() is read under it, so the writer's notify is never missed
+            while pending() >= limit:
+                if self.error is not None:
+                    self._shed(self.error)
+                    return
+                self._wake.set()
+                self._taken.wait(self._interval)
+
     def _backing_off(self) -> bool:
         return self.error is not None and time.monotonic() < self._retry_at
 
     def _write_once(self) -> None:
-        rows, blobs = self._take()  # blobs: the bytes the rows' memory blocks name, new to the store
-        # One transaction per batch: a backlog is committed steadily, not all at the end.
-        for start in range(0, len(rows), self._batch_rows):
-            first = {} if start else blobs  # with the first batch: before any row naming them
+        """Write what is buffered a batch (one transaction) at a time, each taken just before
+        it is written: a caller waiting for room waits for one batch, never the whole backlog."""
+        while True:
+            rows, blobs = self._take(self._batch_rows)  # blobs: bytes the rows' memory blocks name
+            if not rows:
+                return
+            with self._taken:
+                self._taken.notify_all()
             try:
-                self._store.append_rows(self._pk, rows[start:start + self._batch_rows], first)
+                self._store.append_rows(self._pk, rows, blobs)  # the blobs before any row naming them
                 self.error, self._backoff = None, FIRST_BACKOFF
             except Exception as exc:  # keep the rows; a later try, after the pause, writes them
-                self._give_back(rows[start:], first)
+                self._give_back(rows, blobs)
                 self.error = exc
                 self._retry_at = time.monotonic() + self._backoff
                 self._backoff = min(2 * self._backoff, LAST_BACKOFF)

@@ -7,6 +7,7 @@ insert through an EventInserter and take a session's last chain link from ChainT
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 
@@ -19,6 +20,10 @@ from drvtape.store import tables as t
 from drvtape.store.blobs import BlobInserter
 
 INSERT_COLUMNS = ("session_pk", *ROW_COLUMNS, "chain")
+# Rows chained between two releases of the GIL. Building rows is pure Python: a writer thread
+# doing a whole batch at once held the GIL for tens of ms, and a hooked call that needed it
+# waited out the interpreter's 5 ms switch interval, more than once (issue 16).
+GIL_SLICE_ROWS = 128
 
 
 class ChainTips:
@@ -72,7 +77,12 @@ class EventInserter:
 
     def insert(self, conn: Connection, session_pk: int, rows: Sequence[Sequence], tip: bytes) -> bytes:
         """Insert rows (ROW_COLUMNS order) after the link `tip`, in conn's transaction; the new tip."""
-        db_rows, tip = codec.to_db_rows(session_pk, rows, tip)
+        db_rows = []
+        for start in range(0, len(rows), GIL_SLICE_ROWS):
+            if start:
+                time.sleep(0)  # lets a waiting thread (the hook's caller) take the GIL now
+            chunk, tip = codec.to_db_rows(session_pk, rows[start:start + GIL_SLICE_ROWS], tip)
+            db_rows += chunk
         if db_rows:
             conn.exec_driver_sql(self.sql, self.params(db_rows))
         return tip

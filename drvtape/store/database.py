@@ -217,7 +217,7 @@ class Store:
             query = query.where(s.c.driver.contains(driver, autoescape=True))
         if with_msg is not None:
             query = query.where(s.c.pk.in_(
-                sa.select(e.c.session_pk).where(e.c.msg == with_msg, e.c.kind == Kind.CALL)))
+                sa.select(e.c.session_pk).where(e.c.msg == with_msg, t.IS_CALL)))
         if limit is not None:
             query = query.limit(limit)
         with self.reading() as conn:
@@ -327,10 +327,16 @@ class Store:
     def sessions_with(self, msg: int) -> list[uuid.UUID]:
         """Every session that received a message (a call event for it), oldest first."""
         s, e = t.sessions, t.events
-        inner = sa.select(e.c.session_pk).where(e.c.msg == msg, e.c.kind == Kind.CALL).distinct()
+        inner = sa.select(e.c.session_pk).where(e.c.msg == msg, t.IS_CALL).distinct()
         query = sa.select(s.c.uuid).where(s.c.pk.in_(inner)).order_by(s.c.started_us, s.c.pk)
         with self.reading() as conn:
             return [uuid.UUID(u) for (u,) in conn.execute(query)]
+
+    @damage.reads
+    def session_ids(self) -> list[str]:
+        """Every session's UUID as stored (lower-case text), sorted."""
+        with self.reading() as conn:
+            return [u for (u,) in conn.execute(sa.select(t.sessions.c.uuid).order_by(t.sessions.c.uuid))]
 
     def event_count(self) -> int:
         with self.reading() as conn:

@@ -85,7 +85,7 @@ def _counts(pks: list[int]):
 def _endings(pks: list[int]):
     e = t.events
     return (sa.select(e.c.session_pk, e.c.kind, e.c.call_seq, e.c.payload)
-            .where(e.c.kind.in_([Kind.FAULT, Kind.END]), e.c.session_pk.in_(pks))
+            .where(t.IS_ENDING, e.c.session_pk.in_(pks))
             .order_by(e.c.session_pk, e.c.seq))
 
 

@@ -39,7 +39,7 @@ def _orphans(store: Store) -> list[tuple[int, str, int]]:
     """(pk, uuid, pid) of this machine's sessions with no end whose process is not running.
     pid 0 is no recorder's (a header written by a tool that names no process)."""
     s, e = t.sessions, t.events
-    ended = sa.select(e.c.session_pk).where(e.c.kind == Kind.END)
+    ended = sa.select(e.c.session_pk).where(t.IS_ENDING, e.c.kind == Kind.END)
     copying = sa.select(sa.func.substr(t.meta.c.key, len(t.COPYING) + 1)).where(t.meta.c.key.startswith(t.COPYING))
     query = sa.select(s.c.pk, s.c.uuid, s.c.pid).where(
         s.c.machine == platform.node(), s.c.pid > 0, s.c.pid != os.getpid(), s.c.pk.not_in(ended),

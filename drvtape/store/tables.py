@@ -2,8 +2,11 @@
 
 import sqlalchemy as sa
 
-SCHEMA_VERSION = 5  # 1: first release; 2: events.chain; 3: sessions.header_link, SESSIONS_STORED;
-# 4: message_names and the views for other tools (drvtape.store.views); 5: blobs, sessions.arch
+from drvtape.schema.rows import Kind
+
+SCHEMA_VERSION = 6  # 1: first release; 2: events.chain; 3: sessions.header_link, SESSIONS_STORED;
+# 4: message_names and the views for other tools (drvtape.store.views); 5: blobs, sessions.arch;
+# 6: two partial indexes on events instead of three whole ones (issue 16: they were 51% of the file)
 # drvtape_meta key: how many sessions were ever stored here (a removed session leaves it higher)
 SESSIONS_STORED = "sessions_stored"
 APPLICATION = "drvtape"
@@ -62,14 +65,19 @@ events = sa.Table(
     sa.Column("duration_ns", sa.BigInteger),
     sa.Column("payload", sa.Text),
     sa.Column("chain", sa.LargeBinary(16)),  # this event's link in the session's hash chain
+    # also one session's events, of any message: a session is a range of this key
     sa.PrimaryKeyConstraint("session_pk", "seq", name="pk_events"),
-    # one session's events of one message (e.g. its DRV_EXITSESSION calls)
-    sa.Index("ix_events_session_msg", "session_pk", "msg", "seq"),
-    # which sessions got a message, across the whole history
-    sa.Index("ix_events_msg_session", "msg", "kind", "session_pk"),
-    # faults and ends across sessions
-    sa.Index("ix_events_kind_session", "kind", "session_pk"),
 )
+
+# The two partial indexes' predicates (schema version 6), kind written into the SQL as a
+# literal: SQLite uses a partial index only for a query whose WHERE holds the index's own
+# terms, and a bound parameter never matches one. Queries that want an index use these.
+IS_CALL = events.c.kind == sa.literal_column(str(int(Kind.CALL)))
+IS_ENDING = events.c.kind.in_([sa.literal_column(str(int(Kind.FAULT))), sa.literal_column(str(int(Kind.END)))])
+# which sessions got a message, across the whole history (calls only: half the events)
+sa.Index("ix_events_calls_msg", events.c.msg, events.c.session_pk, sqlite_where=IS_CALL, postgresql_where=IS_CALL)
+# faults and ends of sessions: a few per session
+sa.Index("ix_events_endings", events.c.session_pk, events.c.seq, sqlite_where=IS_ENDING, postgresql_where=IS_ENDING)
 
 # The bytes of captured memory blocks, once per content: events name them by sha256 in their
 # payload (drvtape.schema.details), shared by every session that captured the same bytes.
