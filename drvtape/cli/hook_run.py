@@ -5,17 +5,15 @@ Every tape the program produced is ingested when it ends (also after a crash) an
 are printed as `tap run` prints them. The exit code is the program's (1 when it does not fit
 in 0..255, 130 when interrupted)."""
 
-import shutil
 
 import typer
 
 from drvtape.cli.app import app, examples, open_store
-from drvtape.cli.ingest import ingest_tapes, print_ingested
+from drvtape.cli.ingest import store_program_tapes
 from drvtape.cli.options import FORMAT, JSON, output_format
 from drvtape.cli.output import Format, err
 from drvtape.recorder.hookrun import check_pattern, hook_run
 from drvtape.recorder.taprun import choose_prefix
-from drvtape.store.recovery import end_orphaned_sessions
 
 INTERRUPTED_EXIT = 130
 
@@ -48,11 +46,7 @@ def hook_run_command(
     open_store(ctx, create=True).close()  # a bad --db fails here, before the program runs
     chosen = choose_prefix(prefix)
     run = hook_run(program, chosen, pattern=driver, follow_children=follow_children)
-    with open_store(ctx, create=True) as store:
-        end_orphaned_sessions(store)
-        done = ingest_tapes(store, run.tapes)
-    shutil.rmtree(run.folder, ignore_errors=True)  # every session of them is stored
-    print_ingested(fmt, run.tapes, done)
+    store_program_tapes(ctx, fmt, run.tapes, run.folder)
     if not run.tapes:
         err.print(f"note: {program[0]} loaded no driver" + (f" matching {driver}" if driver else ""),
                   markup=False, soft_wrap=True)

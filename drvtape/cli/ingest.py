@@ -14,7 +14,9 @@ record, so a tape ingested while still being written keeps the events it had the
 later ingest says "already ingested" and warns that the tape has grown).
 """
 
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 from enum import Enum
 
 import typer
@@ -159,3 +161,14 @@ def print_ingested(fmt: Format, parsed: list[Tape], done: list[Ingested]) -> Non
             cells=lambda d: [d.tape.source, str(d.session.header.id), d.status, d.session.calls,
                              len(d.session.events), d.session.end.reason.value],
         ))
+
+
+def store_program_tapes(ctx: typer.Context, fmt: Format, tapes: list[Tape], folder: Path) -> None:
+    """What `tap run` and `hook run` do once the program ended: end the sessions their
+    recorders left open, ingest every tape, remove the run's folder (every session of its
+    tapes is stored) and print the sessions."""
+    with open_store(ctx, create=True) as store:
+        end_orphaned_sessions(store)
+        done = ingest_tapes(store, tapes)
+    shutil.rmtree(folder, ignore_errors=True)
+    print_ingested(fmt, tapes, done)

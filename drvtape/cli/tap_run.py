@@ -5,18 +5,16 @@ aliases are uninstalled whatever happened, and every tape the program produced i
 (drvtape.recorder.taprun). The exit code is the program's (1 when it does not fit in 0..255,
 130 when interrupted)."""
 
-import shutil
 
 import typer
 
 from drvtape.cli.app import examples, open_store
-from drvtape.cli.ingest import ingest_tapes, print_ingested
+from drvtape.cli.ingest import store_program_tapes
 from drvtape.cli.options import FORMAT, JSON, output_format
 from drvtape.cli.output import Format, err
 from drvtape.cli.tap import tap_app
 from drvtape.errors import DrvtapeError
 from drvtape.recorder.taprun import choose_prefix, tap_run
-from drvtape.store.recovery import end_orphaned_sessions
 
 INTERRUPTED_EXIT = 130
 
@@ -47,11 +45,7 @@ def tap_run_command(
     chosen = choose_prefix(prefix)
     err.print(f"running {program[0]} in {chosen.describe()}", markup=False, soft_wrap=True)
     run = tap_run(list(zip(aliases, reals)), program, chosen, tap=tap)
-    with open_store(ctx, create=True) as store:
-        end_orphaned_sessions(store)
-        done = ingest_tapes(store, run.tapes)
-    shutil.rmtree(run.folder, ignore_errors=True)  # every session of them is stored
-    print_ingested(fmt, run.tapes, done)
+    store_program_tapes(ctx, fmt, run.tapes, run.folder)
     if not run.tapes:
         err.print(f"warning: {program[0]} produced no tape (did it open any of the aliases?)", markup=False,
                   soft_wrap=True)
