@@ -5,7 +5,6 @@ message's lParam1 to a "seen" file with one unbuffered write: the parent then kn
 message the driver saw, and can check each one against the database.
 """
 
-import os
 import random
 import signal
 import struct

@@ -1,6 +1,5 @@
 """Many threads through one hook, several processes into one SQLite file, reads during writes."""
 
-import json
 import subprocess
 import sys
 import threading

@@ -13,7 +13,6 @@ import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
-import pytest
 import sqlalchemy as sa
 
 from drvtape.schema.events import SessionHeader

@@ -3,7 +3,6 @@ address into a pointer, payload sizes are capped at import, and `dll:` loads onl
 given (checked before anything runs; no Wine here)."""
 
 import json
-import os
 import sys
 import textwrap
 import uuid

@@ -2,7 +2,6 @@
 recorded, however it loads it (by alias through Drivers32, by path, as an acmDriverAdd or
 ICInstall function), each session replays 5 of 5 against the real DLL, the program's output
 is what it is without the hook, and the prefix's registry and system.ini are untouched."""
-import hashlib
 import json
 import os
 import signal
