@@ -239,7 +239,7 @@ def lint_rows(rows, rules: tuple[Rule, ...] = RULES) -> list[Finding]:
     reason = end_call = None
     on_call = [r for r in rules if not r.at_end]
     for row in rows:
-        seq, kind, _ts, thread, msg, driver_id, hdrvr, *_, call_seq, depth, _dur, payload = row
+        seq, kind, _ts, thread, msg, driver_id, hdrvr, *_, call_seq, depth, _dur, payload, _entry_point = row
         if kind == Kind.CALL:
             call = CallInFlight(seq, msg, thread, depth or 0, driver_id, hdrvr)
             findings += [Finding(r, *hit) for r in on_call for hit in r.check(p, call)]

@@ -8,6 +8,7 @@
 #include <windows.h>
 #include <stdint.h>
 
+#include "drvcommon.h"
 #include "memcatalog.h"
 
 #define DRVTAP_MEMORY_CAP_DEFAULT 1000000u
@@ -23,9 +24,12 @@ uint8_t instance_class(DWORD_PTR id);
 void instance_opened(DWORD_PTR id, LPARAM l2);
 void instance_closed(DWORD_PTR id);
 
-/* The message's catalog entry when it has memory to capture, else NULL: the hot path's test. */
-static inline const dm_message *memory_of(DWORD_PTR id, UINT msg)
+/* The catalog entry of a message to entry point `entry` (drvcommon.h's ENTRY_*) when it
+   has memory to capture, else NULL: the hot path's test. */
+static inline const dm_message *memory_of(unsigned entry, DWORD_PTR id, UINT msg)
 {
+    if (entry != ENTRY_DRIVERPROC)
+        return NULL;
     const dm_message *m = dm_find(instance_class(id), msg);
     return m && m->n_nodes ? m : NULL;
 }

@@ -22,7 +22,7 @@ def timeline_data(header, rows) -> dict:
     calls: dict[int, tuple] = {}
     events = []
     classes = InstanceClasses.from_rows(rows, session_class_hint(header.driver))
-    for seq, kind, ts, thread, msg, driver_id, hdrvr, l1, l2, result, call_seq, depth, _dur, payload in rows:
+    for seq, kind, ts, thread, msg, driver_id, hdrvr, l1, l2, result, call_seq, depth, _dur, payload, _entry_point in rows:
         t = threads.setdefault(thread, len(threads))
         if kind == Kind.CALL:
             target = -1 if not describe(msg).per_instance else instances.setdefault(hdrvr, len(instances))

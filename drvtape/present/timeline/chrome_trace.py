@@ -25,7 +25,7 @@ def _slices(rows, classes: InstanceClasses) -> tuple[list[dict], list[dict], dic
     instants: list[dict] = []
     threads: dict[int, None] = {}
     last = 0
-    for seq, kind, ts, thread, msg, driver_id, hdrvr, l1, l2, result, call_seq, depth, _dur, payload in rows:
+    for seq, kind, ts, thread, msg, driver_id, hdrvr, l1, l2, result, call_seq, depth, _dur, payload, _entry_point in rows:
         last = max(last, ts)
         if kind == Kind.CALL:
             threads.setdefault(thread)
