@@ -79,6 +79,12 @@ MIXERCONTROLDETAILS = struct(  # the union of hwndOwner and cMultipleItems: a ha
     ("cbDetails", DWORD), ("paDetails", PTR),
     pack=1,
 )
+# The C names of the fields these layouts flatten (gen_c.layout_asserts checks them against the headers)
+C_FIELD_NAMES = {
+    ("MIDIOPENDESC", "dwStreamID"): "rgIds[0].dwStreamID", ("MIDIOPENDESC", "uDeviceID"): "rgIds[0].uDeviceID",
+    **{("MIXERLINEW", name): f"Target.{name}" for name in ("dwType", "dwDeviceID", "wMid", "wPid", "vDriverVersion",
+                                                          "szPname")},
+}
 LAYOUTS = (WAVEOPENDESC, MIDIOPENDESC, MIXEROPENDESC, WAVEHDR, MIDIHDR, MIXERLINEW, MIXERLINECONTROLSW,
            MIXERCONTROLDETAILS)
 

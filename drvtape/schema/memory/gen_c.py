@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from drvtape.schema.memory import devices
 from drvtape.schema.memory.catalog import CLASS_MESSAGES
 from drvtape.schema.memory.classes import DriverClass
 from drvtape.schema.memory.layout import Arch
@@ -137,13 +138,14 @@ def render() -> str:
 def layout_asserts(include: str) -> str:
     """C that compiles only when every catalog layout's offsets and size are the headers'
     for the compiler's arch (checked with x86_64- and i686-w64-mingw32-gcc -c)."""
-    lines = ["#include <windows.h>", "#include <mmsystem.h>", "#include <mmreg.h>", "#include <vfw.h>",
-             "#include <msacm.h>", f'#include "{include}"', "#include <stddef.h>"]
+    lines = ["#include <windows.h>", "#include <mmsystem.h>", "#include <mmddk.h>", "#include <mmreg.h>",
+             "#include <vfw.h>", "#include <msacm.h>", f'#include "{include}"', "#include <stddef.h>"]
     for arch, guard in (("x64", "#if defined(_WIN64)"), ("x86", "#else")):
         lines.append(guard)
-        for layout in ALL_LAYOUTS:
+        for layout in (*ALL_LAYOUTS, *devices.LAYOUTS):
             for f in layout.placed(arch):
-                lines.append(f'_Static_assert(offsetof({layout.name}, {f.name}) == {f.offset}, '
+                name = devices.C_FIELD_NAMES.get((layout.name, f.name), f.name)
+                lines.append(f'_Static_assert(offsetof({layout.name}, {name}) == {f.offset}, '
                              f'"{arch} {layout.name}.{f.name} at {f.offset}");')
             lines.append(f'_Static_assert(sizeof({layout.name}) == {layout.size(arch)}, '
                          f'"{arch} sizeof {layout.name} is {layout.size(arch)}");')
