@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from drvtape.dllhost import wine
+from drvtape.dllhost.arch import X64, X86, Arch
 from drvtape.dllhost.build import build_drvtap_for, compile_pe
 from drvtape.dllhost.pe_exports import pe_exports
 from drvtape.recorder.ingest import read_tape
@@ -49,10 +50,10 @@ def run_client(client: Path, dll: Path, *args: str, real: Path | None = None,
     return run
 
 
-def recorded(client: Path, real: Path, tmp_path: Path, *args: str) -> tuple[Path, str]:
+def recorded(client: Path, real: Path, tmp_path: Path, *args: str, arch: Arch = X64) -> tuple[Path, str]:
     """The tape of one client run through the tap built for real, and the client's output."""
     tape = tmp_path / f"{real.stem}.drvtape"
-    through = run_client(client, build_drvtap_for(real), *args, real=real, tape=tape)
+    through = run_client(client, build_drvtap_for(real, arch), *args, real=real, tape=tape)
     return tape, through.stdout
 
 
@@ -117,3 +118,14 @@ def test_wines_midimap_through_the_tap_replays_5_of_5(device_client, host, tmp_p
     assert drvtape("--db", db, "ingest", tape).code == 0
     report = replay_5(db, midimap)
     assert report["reproduced_runs"] == 5, report["distinct_outcomes"]
+
+
+def test_the_x86_tap_exports_and_records_the_stdcall_entry_points(host_x86, driver_x86, tmp_path):
+    real = Path(driver_x86("devices"))
+    client = compile_pe([CLIENT_SOURCE], flags=["-municode"], arch=X86)
+    assert pe_exports(build_drvtap_for(real, X86)) & DEVICE_NAMES == {"wodMessage", "modMessage"}  # undecorated
+    tape, through = recorded(client, real, tmp_path, arch=X86)
+    assert through == run_client(client, real).stdout
+    (session,) = read_tape(tape).sessions
+    assert {ev.entry_point.value for ev in session.events if ev.kind == "call"} == {"DriverProc", "wodMessage",
+                                                                                   "modMessage"}
