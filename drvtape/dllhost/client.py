@@ -67,7 +67,8 @@ def run_host(path: str, calls: Sequence[HostCall], *, timeout_s: float = 5.0,
              end: p.HostEnd = p.HostEnd.TERMINATE, env_extra: dict[str, str] | None = None) -> HostRun:
     """run_dll's run, timed. With only_differences the host compares each result with its
     expect itself and reports only the calls without one, those that diverge (DRV_OPEN:
-    zero vs nonzero) and those that read memory back, so nothing is decoded for a call that
+    zero vs nonzero), those that read memory back and those before a recorded hang
+    (drvhost.c: return_is_sent), so nothing is decoded for a call that
     matched. `end` says how the host ends after the last call, env_extra is added to its
     environment (the tap's configuration, when recording)."""
     arch = dll_arch(path)
@@ -189,8 +190,8 @@ class _HostConversation:
         """The host's own watchdog went quiet too (the driver stopped every thread): kill it and
         report a hang at the oldest call without a result. Returns the host had buffered are
         lost with it (and with only_differences matching ones are never sent), so this can be
-        a call earlier than the one that hung, unless that call had the host write them out
-        first (HostCall.flush_first)."""
+        a call earlier than the one that hung, unless the recording hung in that call: the
+        host then sends every earlier result, before issuing it (HostCall.recorded_hang)."""
         self.proc.kill()
         answered = {r.seq for r in results}
         pending = next((c for c in self.calls if c.seq not in answered), None)

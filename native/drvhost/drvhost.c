@@ -10,17 +10,18 @@
  *
  *   hello   u32 magic 'DRVH' (0x48565244), u16 version (4), u16 flags (bit 0: stop on
  *           divergence; bit 1: FreeLibrary the DLL after the last call; bit 2: end with
- *           ExitProcess instead of TerminateProcess; bit 3: only differences, a RETURN
- *           only for a call without an expect, whose result diverges from it, or that
- *           read memory back), u32 timeout_ms (per call), u32 path_units, then the DLL
- *           path as path_units UTF-16 code units (no NUL).
+ *           ExitProcess instead of TerminateProcess; bit 3: only differences: a RETURN
+ *           only where drvtape cannot tell the result itself, see return_is_sent), u32
+ *           timeout_ms (per call), u32 path_units, then the DLL path as path_units UTF-16
+ *           code units (no NUL).
  *   The host loads the DLL and answers READY (or ERROR, then exits).
  *   batch   u32 n_calls, u32 n_threads, u32 n_blocks, u32 n_after, u64 ops_bytes,
  *           then n_calls call records of 72 bytes:
  *             u64 driver_id, u64 hdrvr, i64 lparam1, i64 lparam2, i64 expect,
  *             u32 msg, u32 thread, u32 flags (1: expect is valid, 2: lparam1 is a block
- *             id, 4: lparam2 is a block id: the driver gets that block's address, 8: write
- *             out the buffered RETURNs before issuing it), u32 n_ops (its memory ops),
+ *             id, 4: lparam2 is a block id: the driver gets that block's address, 8: the
+ *             recording hung in this call: every earlier call's RETURN is sent, and
+ *             written out before it is issued), u32 n_ops (its memory ops),
  *             u32 id_from (index of the DRV_OPEN that produced driver_id, or 0xFFFFFFFF),
  *             u32 n_after (how many dependencies it has), u32 entry_point (0 DriverProc,
  *             1..6 wodMessage, widMessage, modMessage, midMessage, mxdMessage, auxMessage:
@@ -75,7 +76,8 @@
  * not reported; a driver thread of its own that faults is charged to the oldest call in
  * flight. Hangs: a watchdog thread
  * reports the oldest call still in flight once any call has been in flight longer than
- * timeout_ms, and terminates the process.
+ * timeout_ms, counting only the time the host could run (host_clock.c), and terminates
+ * the process.
  * The host ends with TerminateProcess, so the driver's DllMain never sees a detach that
  * the replayed session did not contain. Recording a workload through the tap (drvtape
  * record --target dll:) asks instead for the end an application gives: FreeLibrary after
@@ -91,6 +93,7 @@
 
 #include "drvcommon.h"
 #include "host_batch.h"
+#include "host_clock.h"
 #include "host_memory.h"
 #include "host_output.h"
 #include "id_map.h"
@@ -148,6 +151,19 @@ static int diverges(const call_t *c, LRESULT r)
     return (int64_t)r != c->expect;
 }
 
+/* The one rule for sending call i's RETURN: always, unless the hello asked for differences
+   only and drvtape can tell the result itself: the call has a recorded result, returned
+   the same (see diverges), read no memory back, and does not come before the call the
+   recording hung in. A driver that freezes the whole host there is noticed by its silence and placed
+   at the oldest call without a RETURN (drvtape/dllhost/client.py), so those before it must
+   all have one, written out before the hung call is issued (run_call). */
+static int return_is_sent(uint32_t i, LRESULT r, int read_back)
+{
+    const call_t *c = &calls[i];
+    return !(hello_flags & FLAG_ONLY_DIFFERENCES) || !(c->flags & CALL_HAS_EXPECT) || diverges(c, r) ||
+           read_back || i < every_return_before;
+}
+
 /* Issue call i on slot s (already marked in flight by the caller) and report it. */
 static void run_call(uint32_t i, slot_t *s)
 {
@@ -157,7 +173,7 @@ static void run_call(uint32_t i, slot_t *s)
     LPARAM l2 = (c->flags & CALL_P2) ? memory_block((uint32_t)c->lparam2) : (LPARAM)c->lparam2;
     uint64_t id = c->id_from == NO_CALL ? map_lookup(c->driver_id)
                   : produced[c->id_from] ? produced[c->id_from] : c->driver_id;
-    if (c->flags & CALL_FLUSH_FIRST)
+    if (c->flags & CALL_RECORDED_HANG)
         flush_returns();
     LRESULT r;
     DWORD_PTR instance = 0; /* a device open's dwUser points here */
@@ -184,10 +200,9 @@ static void run_call(uint32_t i, slot_t *s)
         ReleaseSRWLockExclusive(&sched_lock);
         WakeAllConditionVariable(&sched_cv);
     }
-    int differs = diverges(c, r);
-    if (differs || read_back || !(hello_flags & FLAG_ONLY_DIFFERENCES) || !(c->flags & CALL_HAS_EXPECT))
+    if (return_is_sent(i, r, read_back))
         emit_return(i, (int64_t)r, ns);
-    if ((hello_flags & FLAG_STOP_ON_DIVERGENCE) && differs) {
+    if ((hello_flags & FLAG_STOP_ON_DIVERGENCE) && diverges(c, r)) {
         AcquireSRWLockExclusive(&sched_lock);
         stop = 1;
         ReleaseSRWLockExclusive(&sched_lock);
@@ -268,24 +283,24 @@ static uint32_t oldest_in_flight(LONG64 *start)
     return best;
 }
 
+/* A call in flight longer than timeout_ms by the host's clock (host_clock.c: time the host
+   could run) is a hang: reported at the oldest call in flight, with its wall time. */
 static DWORD WINAPI watchdog(void *running)
 {
     SetEvent(running);
     LONG64 limit = (LONG64)timeout_ms * qpc_freq.QuadPart / 1000;
     for (;;) {
-        Sleep(10);
-        LONG64 now = (LONG64)qpc_now(), st = load_slot.start;
-        if (st && now - st > limit) {
+        host_clock_tick(limit / 8);
+        if (host_age(&load_slot) > limit) {
             char msg[160];
             snprintf(msg, sizeof msg, "drvhost: %s the DLL did not finish within %u ms", load_what, timeout_ms);
             emit_final(REC_ERROR, NO_CALL, 0, 0, msg, 2);
         }
         for (uint32_t t = 0; slots && t < n_threads; t++) {
-            st = slots[t].start;
-            if (st && now - st > limit) {
-                LONG64 oldest_start = st;
+            if (host_age(&slots[t]) > limit) {
+                LONG64 oldest_start = slots[t].start;
                 uint32_t idx = oldest_in_flight(&oldest_start);
-                emit_final(REC_HANG, idx, ticks_to_ns(now - oldest_start), 0, NULL, 4);
+                emit_final(REC_HANG, idx, ticks_to_ns((LONG64)qpc_now() - oldest_start), 0, NULL, 4);
             }
         }
         keep_alive();
