@@ -38,7 +38,8 @@ Host -> Python, on its stdout: records with a 32-byte header
   u32 kind, u32 index (of the call in the batch), i64 a, i64 b, u32 tail_len, u32 reserved
 followed by tail_len bytes:
   1 READY      a = DLL base address
-  2 RETURN     a = LRESULT, b = duration in ns
+  2 RETURN     a = LRESULT, b = duration in ns (0 for a call not timed: with only
+               differences, one with an expect that does not come before the call flagged 8)
   3 HEARTBEAT  sent when nothing else was for a second, so silence means trouble
   4 DONE       index = number of calls issued; the last record
   5 FAULT      a = exception code, b = offset in the module; tail = module file name

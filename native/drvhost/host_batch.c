@@ -91,6 +91,7 @@ void read_batch(void)
         slots[t].calls = alloc_or_fail((size_t)slots[t].n * 4 + 4, "schedule");
         slots[t].n = 0;
         slots[t].index = (LONG)NO_CALL;
+        InitializeConditionVariable(&slots[t].released);
     }
     for (uint32_t i = 0; i < n_calls; i++) {
         slot_t *s = &slots[calls[i].thread];

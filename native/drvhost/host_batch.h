@@ -29,9 +29,11 @@ typedef struct {
 
 /* One per replay thread: what it has in flight, read by the watchdog and fault filter. */
 typedef struct {
-    volatile LONG64 start; /* QueryPerformanceCounter at issue; 0 when idle */
-    volatile LONG index;
-    LONG64 seen_start, clock_start; /* the watchdog's: the call it last saw, and its start by host_clock */
+    volatile LONG64 busy; /* nonzero while in a call: the slot's count of calls entered */
+    volatile LONG index;  /* the call it is in, or was last in */
+    LONG64 entries;
+    LONG64 seen_busy, seen_at, clock_start; /* the watchdog's (host_watchdog.c) */
+    CONDITION_VARIABLE released; /* woken when its next call may be released (drvhost.c) */
     uint32_t *calls; /* indices of this thread's calls, in order */
     uint32_t n;
 } slot_t;
