@@ -332,6 +332,7 @@ def bench_replay(tmp: Path, sends: int, faithful_sends: int, rounds: int = 3) ->
     in messages/s, beside a bare loop making the same calls to a fresh ReferenceDriver and, for
     the 2-thread session, a two-thread baton making as many hand-overs; best of `rounds`, the
     replay and its baselines alternated (the machine is shared: the best is the least disturbed)."""
+    load_at_start = round(os.getloadavg()[0], 2)  # the machine is shared: how busy it was says how to read these
     target = parse_target("sim:reference")
     out = {"what": "messages/s replaying a recorded session against sim:reference (load excluded), best of "
                    f"{rounds}; bare = a loop calling a fresh ReferenceDriver with the same calls; baton = two "
@@ -366,6 +367,7 @@ def bench_replay(tmp: Path, sends: int, faithful_sends: int, rounds: int = 3) ->
             if baton_s:
                 out[mode]["baton_handoffs_per_s"] = rate(len(calls), min(baton_s))
                 out[mode]["replay_over_baton"] = round(min(baton_s) / min(replay_s), 3)
+    out["load_average_1m"] = [load_at_start, round(os.getloadavg()[0], 2)]  # at the start and end of this figure
     out["target_serial_messages_per_s"] = 200_000
     out["target_faithful_messages_per_s"] = 100_000
     out["meets_target"] = out["serial"]["replay_messages_per_s"] >= 200_000 and out["serial"]["reproduced"]

@@ -133,7 +133,7 @@ class _Lane:
         cooperative, total = run.cooperative, len(self.run.units)
         for index in self.indices:
             self.next = index
-            if not (run.issued == index and run.releasable(index)) and not self._await_release(index):
+            if (run.over or not run.releasable(index)) and not self._await_release(index):
                 return
             if cooperative and not self.woken:
                 coord.running += 1
