@@ -24,6 +24,7 @@ from drvtape.store import chain, codec, damage, opening, verification
 from drvtape.store.blobs import Blobs, insert_blobs, load_blobs
 from drvtape.store import tables as t
 from drvtape.store.appends import Appender, ChainTips, EventInserter
+from drvtape.store.bulk import BulkLoad
 from drvtape.store.engines import WRITE, create_engine, database_url, sqlite_path
 from drvtape.store.queries import EventFilter, SessionSummary, apply_filter, summaries
 
@@ -172,6 +173,14 @@ class Store:
                 self._insert_session(conn, header, [event_to_row(ev) for ev in events])
                 stored.append(header.id)
         return stored
+
+    @contextmanager
+    def bulk_load(self) -> Iterator[BulkLoad]:
+        """Sessions streamed in (drvtape.store.bulk) in one transaction: all, or nothing."""
+        with self.writing() as conn:
+            load = BulkLoad(conn, self.inserter, self._insert_header)
+            yield load
+            load.end()
 
     def store_session(self, header: SessionHeader, rows: Sequence[Sequence], blobs: Blobs | None = None) -> int:
         """Store a whole session (its header, its blobs, then its rows) in one transaction; its key."""
