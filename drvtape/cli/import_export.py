@@ -7,7 +7,7 @@ reads a session's rows a chunk at a time. Memory stays bounded whatever the size
 
 import sys
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from typing import BinaryIO
 
 import typer
@@ -62,18 +62,21 @@ def read_sessions(path: str) -> Interchange:
 
 def _load_file(load: BulkLoad, path: str, file_of: dict) -> None:
     with input_lines(path) as (lines, source):
-        add = load.add
+        add, session = load.add, None
         for item in jsonl_items(lines, source):
             if item.__class__ is RowEvent:
-                add(item.row)
+                add(session, item.row)
             elif item.__class__ is Blob:
                 load.blob(item.sha256, item.data)
             else:
                 if item.id in file_of:
                     raise DrvtapeError(f"session {item.id} is in both {file_of[item.id]} and {path}")
                 file_of[item.id] = path
-                load.begin(item)
-        load.end()
+                if session is not None:
+                    load.end(session)
+                session = load.begin(item)
+        if session is not None:
+            load.end(session)
 
 
 @app.command("import", epilog=examples(
@@ -97,12 +100,7 @@ def import_(
     fmt = output_format(fmt, as_json)
     if files.count(STDIO) > 1:
         raise DrvtapeError("stdin (-) can be read once")
-    with ExitStack() as opened:
-        try:
-            store = opened.enter_context(all_or_nothing_store(ctx))
-        except DrvtapeError:
-            _raise_input_problem(files)
-            raise
+    with all_or_nothing_store(ctx, lambda: _raise_input_problem(files)) as store:
         end_orphaned_sessions(store)
         with progress("importing files", len(files), quiet=quiet) as bar, store.bulk_load() as load:
             task = bar.add_task("import", total=len(files))

@@ -1,17 +1,18 @@
 """Whole sessions streamed into one transaction (import, ingest): rows chained and inserted
-a chunk at a time, so memory holds one chunk however big the input is.
+a chunk at a time, so memory holds a chunk per open session however big the input is.
 
-A session the database holds already is not stored again: its rows are chained as they
-come and, at its end, the count and the last link must equal the stored ones (the chain
-covers every field of every row), else it is refused as other content. The transaction
-is the caller's: a DrvtapeError anywhere rolls back everything, sessions before it too.
+A session the database holds already is not stored again. Import compares it: its rows
+are chained as they come and, at its end, the count and the last link must equal the
+stored ones (the chain covers every field of every row), else it is refused as other
+content. Ingest only counts its rows (begin(..., compare=False)). The transaction is the
+caller's: a DrvtapeError anywhere rolls back everything, sessions before it too.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -27,13 +28,18 @@ CHUNK_ROWS = 5_000
 CHUNK_BLOB_BYTES = 8 << 20
 
 
-@dataclass
+@dataclass(eq=False)
 class Loaded:
     """One session of the input, and what loading it did."""
 
     session_id: uuid.UUID
-    events: int = 0
-    already_there: bool = False
+    already_there: bool  # stored before this load (or earlier in it)
+    stored_events: int | None = None  # the events the database held for it then; None: not there
+    events: int = 0  # the input's
+    rows: list[Sequence] = field(default_factory=list, repr=False)  # not flushed yet
+    pk: int | None = field(default=None, repr=False)  # None: not inserting
+    stored_pk: int | None = field(default=None, repr=False)  # set: comparing with it
+    tip: bytes = field(default=b"", repr=False)
 
 
 class BulkLoad:
@@ -44,36 +50,35 @@ class BulkLoad:
         self._conn = conn
         self._inserter = inserter
         self._insert_header = insert_header
-        self._rows: list[Sequence] = []
         self._blobs: dict[str, bytes] = {}
         self._blob_bytes = 0
-        self._pk: int | None = None  # None: comparing with the stored session, not inserting
-        self._stored_pk = 0
-        self._tip = b""
-        self.current: Loaded | None = None
+        self._open: list[Loaded] = []
+        self._begun: set[uuid.UUID] = set()
         self.loaded: list[Loaded] = []
 
-    def begin(self, header: SessionHeader) -> Loaded:
-        """Start a session: stored now, or compared with the one the database holds."""
-        self.end()
+    def begin(self, header: SessionHeader, *, compare: bool = True) -> Loaded:
+        """Start a session: stored now, or (the database has it) compared or only counted."""
         s = t.sessions
         stored = self._conn.execute(sa.select(s).where(s.c.uuid == str(header.id))).mappings().first()
+        loaded = Loaded(header.id, already_there=stored is not None, tip=chain.genesis(header.id))
         if stored is None:
-            self._pk = self._insert_header(self._conn, header)
-        elif codec.header_from_columns(stored) != header:
+            loaded.pk = self._insert_header(self._conn, header)
+        elif compare and codec.header_from_columns(stored) != header:
             raise _other_content(header.id)
-        else:
-            self._pk, self._stored_pk = None, stored["pk"]
-        self._tip = chain.genesis(header.id)
-        self.current = Loaded(header.id, already_there=stored is not None)
-        self.loaded.append(self.current)
-        return self.current
+        elif compare:
+            loaded.stored_pk = stored["pk"]
+        elif header.id not in self._begun:
+            loaded.stored_events = self._stored_events(stored["pk"])
+        self._begun.add(header.id)
+        self._open.append(loaded)
+        self.loaded.append(loaded)
+        return loaded
 
-    def add(self, row: Sequence) -> None:
-        """One row (ROW_COLUMNS order) of the current session."""
-        self._rows.append(row)
-        if len(self._rows) >= CHUNK_ROWS:
-            self._flush()
+    def add(self, loaded: Loaded, row: Sequence) -> None:
+        """One row (ROW_COLUMNS order) of a session begun here."""
+        loaded.rows.append(row)
+        if len(loaded.rows) >= CHUNK_ROWS:
+            self._flush(loaded)
 
     def blob(self, key: str, data: bytes) -> None:
         if key not in self._blobs:
@@ -82,38 +87,48 @@ class BulkLoad:
             if self._blob_bytes >= CHUNK_BLOB_BYTES:
                 self._flush_blobs()
 
-    def end(self) -> None:
-        """End the current session (begin and finish do): a stored one must match to its last link."""
-        self._flush()
-        self._flush_blobs()
-        if self.current is None:
-            return
-        if self._pk is None:
+    def end(self, loaded: Loaded) -> None:
+        """A session's last row is in: a compared one must match the stored one to its last link."""
+        self._flush(loaded)
+        self._open.remove(loaded)
+        if loaded.stored_pk is not None:
             e = t.events
-            last = self._conn.execute(sa.select(e.c.seq, e.c.chain).where(e.c.session_pk == self._stored_pk)
+            last = self._conn.execute(sa.select(e.c.seq, e.c.chain).where(e.c.session_pk == loaded.stored_pk)
                                       .order_by(e.c.seq.desc()).limit(1)).first()
-            stored = (last.seq, last.chain) if last else (0, chain.genesis(self.current.session_id))
-            if stored != (self.current.events, self._tip):
-                raise _other_content(self.current.session_id)
-        self.current = None
+            stored = (last.seq, last.chain) if last else (0, chain.genesis(loaded.session_id))
+            if stored != (loaded.events, loaded.tip):
+                raise _other_content(loaded.session_id)
 
-    def _flush(self) -> None:
-        rows, self._rows = self._rows, []
+    def finish(self) -> None:
+        """End every session still open, and store the blobs still held."""
+        for loaded in list(self._open):
+            self.end(loaded)
+        self._flush_blobs()
+
+    def _flush(self, loaded: Loaded) -> None:
+        rows, loaded.rows = loaded.rows, []
         if not rows:
             return
         self._flush_blobs()
-        if self._pk is None:
-            for row in rows:
-                self._tip = chain.link(self._tip, row)
-        else:
-            db_rows, self._tip = codec.to_db_rows(self._pk, rows, self._tip)
+        if loaded.pk is not None:
+            db_rows, loaded.tip = codec.to_db_rows(loaded.pk, rows, loaded.tip)
             self._conn.exec_driver_sql(self._inserter.sql, self._inserter.params(db_rows))
-        self.current.events += len(rows)
+        elif loaded.stored_pk is not None:
+            tip = loaded.tip
+            for row in rows:
+                tip = chain.link(tip, row)
+            loaded.tip = tip
+        loaded.events += len(rows)
 
     def _flush_blobs(self) -> None:
         if self._blobs:
             insert_blobs(self._conn, self._blobs)
             self._blobs, self._blob_bytes = {}, 0
+
+    def _stored_events(self, session_pk: int) -> int:
+        e = t.events
+        return self._conn.execute(sa.select(sa.func.count()).select_from(e)
+                                  .where(e.c.session_pk == session_pk)).scalar_one()
 
 
 def _other_content(session_id: uuid.UUID) -> DrvtapeError:

@@ -180,7 +180,7 @@ class Store:
         with self.writing() as conn:
             load = BulkLoad(conn, self.inserter, self._insert_header)
             yield load
-            load.end()
+            load.finish()
 
     def store_session(self, header: SessionHeader, rows: Sequence[Sequence], blobs: Blobs | None = None) -> int:
         """Store a whole session (its header, its blobs, then its rows) in one transaction; its key."""
