@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from drvtape.formats.tape import (
-    REC_CALL, REC_DETACH, REC_FAULT, REC_RETURN, EndRecord, MemoryRecord, Record, ReturnRecord, TapeHeader,
+    REC_CALL, REC_DETACH, REC_FAULT, REC_RETURN, EndRecord, MemoryRecord, Record, TapeHeader,
     TapeProblem, call_payloads, fault_module,
 )
 from drvtape.formats.tape_memory import PHASE_CALL
@@ -162,15 +162,15 @@ class SessionEvents:
         self._answered.add(f.call_seq)
         ts = self.ts(f.qpc)
         duration = max(0, (f.qpc - call.qpc) * 1_000_000_000 // self._tape.freq)
-        memory = tuple(self._memory_out.pop(call.seq, {}).values())
+        memory = self._memory_out.pop(call.seq, None)
+        result = f.result if f.msg != DRV_OPEN else self._open_result(f.result)
         if duration > INT64_MAX:  # the model names the problem
             ReturnEvent(seq=1, ts_ns=ts, thread=f.thread, call_seq=call.seq, msg=f.msg, driver_id=f.driver_id,
-                        hdrvr=f.hdrvr, result=self._result(f), duration_ns=duration)
+                        hdrvr=f.hdrvr, result=result, duration_ns=duration)
         seq = self._next(ts, f.thread)
-        self._queue.append(_new_tuple(EventRow, (
-            seq, RETURN, ts, f.thread, f.msg, f.driver_id, f.hdrvr, None, None, self._result(f), call.seq, None,
-            duration, details.encode_return(memory))))
-        self._release()
+        self._out(_new_tuple(EventRow, (
+            seq, RETURN, ts, f.thread, f.msg, f.driver_id, f.hdrvr, None, None, result, call.seq, None,
+            duration, details.encode_return(tuple(memory.values())) if memory else None)))
 
     def _fault(self, record: Record) -> None:
         f, offset = record.fields, record.offset
@@ -190,11 +190,10 @@ class SessionEvents:
                         driver_id=call.driver_id, hdrvr=call.hdrvr, code=f.code, module=fault_module(record),
                         offset=f.offset)
         self._next(ts, f.thread)
-        self._queue.append(event_to_row(ev))
         del self._open[f.call_seq]
         self._answered.add(f.call_seq)
         self.faulted = (call, ev)
-        self._release()
+        self._out(event_to_row(ev))
 
     def _detach(self, record: Record) -> None:
         self.after_detach = 0
@@ -237,6 +236,14 @@ class SessionEvents:
         self._problems.append(TapeProblem(record.offset, "orphan", (
             f"the memory record for tape seq {record.call_seq} at offset {record.offset}: {why}; skipped")))
 
+    def _out(self, row: EventRow) -> None:
+        """A final row: out now, unless events wait ahead of it."""
+        if self._queue:
+            self._queue.append(row)
+            self._release()
+        else:
+            self._emit(row)
+
     def _release(self, force: bool = False) -> None:
         """Emit the queue's head up to the first CALL event still waiting for memory (past it
         when force: too many events wait behind it)."""
@@ -254,10 +261,9 @@ class SessionEvents:
             queue.popleft()
             emit(head)
 
-    def _result(self, f: ReturnRecord) -> int:
-        """The LRESULT, sign-extended by the tap; but DRV_OPEN's is the instance id winmm passes
-        back as the DWORD_PTR dwDriverId, zero-extended: in a 32-bit process one at or above
-        2 GiB (Wine 8.0's 32-bit msrle32 returned 0xFFFF0000) is that unsigned value."""
-        if self._tape.pointer_size == 4 and f.msg == DRV_OPEN:
-            return f.result & 0xFFFF_FFFF
-        return f.result
+    def _open_result(self, result: int) -> int:
+        """The LRESULT of DRV_OPEN: the tap sign-extends every LRESULT, but DRV_OPEN's is the
+        instance id winmm passes back as the DWORD_PTR dwDriverId, zero-extended: in a 32-bit
+        process one at or above 2 GiB (Wine 8.0's 32-bit msrle32 returned 0xFFFF0000) is that
+        unsigned value."""
+        return result & 0xFFFF_FFFF if self._tape.pointer_size == 4 else result
