@@ -21,8 +21,6 @@ from drvtape.errors import DrvtapeError
 from drvtape.formats.compressed import DAMAGE, decompressed
 from drvtape.formats.jsonl import Interchange, dump_rows
 from drvtape.formats.jsonl_reader import Blob, RowEvent, jsonl_items, read_jsonl
-from drvtape.schema.rows import EventRow
-from drvtape.store import EventFilter, Store, StoredSession
 from drvtape.store.bulk import BulkLoad, Loaded
 from drvtape.store.recovery import end_orphaned_sessions
 
@@ -161,16 +159,5 @@ def export(
         written: set[str] = set()  # blob lines once per file
         with store.snapshot():  # every chunk of every session read at one moment
             write_output(output, (line + "\n" for stored in chosen
-                                  for line in dump_rows(stored.header, _stored_rows(store, stored), store.blobs,
+                                  for line in dump_rows(stored.header, store.stream_rows(stored.pk), store.blobs,
                                                         written)), compress=compress)
-
-
-EXPORT_CHUNK = 10_000
-
-
-def _stored_rows(store: Store, session: StoredSession) -> Iterator[EventRow]:
-    """A session's rows in seq order, read EXPORT_CHUNK at a time."""
-    done = 0
-    while rows := store.rows(session.pk, EventFilter(from_seq=done + 1, limit=EXPORT_CHUNK)):
-        yield from rows
-        done = rows[-1].seq
