@@ -24,9 +24,9 @@ from pydantic import BaseModel, ValidationError
 
 from drvtape.errors import DrvtapeError
 from drvtape.formats.jsonl import FORMAT, VERSION, BlobLine, Interchange
+from drvtape.formats.plain_rows import ROW_OF_KIND
 from drvtape.schema.events import EVENT_TYPES, Event, SessionHeader
 from drvtape.schema.memory.captured import blob_key
-from drvtape.formats.plain_rows import ROW_OF_KIND
 from drvtape.schema.rows import CALL, END, FAULT, RETURN, EventRow, event_to_row
 from drvtape.schema.values import INT64_MAX
 
