@@ -1,7 +1,7 @@
 """`drvtape ingest TAPE...`: tapes written by the native tap (native/drvtap) into sessions.
 
-Every tape is read and checked before the database is touched; the new sessions of all
-of them are stored in one transaction. A session already in the database (same id: the
+The new sessions of all the tapes are stored in one transaction: all, or (a file that is
+not a tape) none. A session already in the database (same id: the
 id is derived from the tape's bytes) is reported and skipped, so ingesting a tape twice
 does not duplicate it. Damage (a torn last record, a bad CRC in the middle) is reported
 with its offset and the intact records are kept; it is not an error (exit 0). A file that
@@ -9,12 +9,12 @@ is not a tape at all is (exit 2, nothing written). `--unfinished hang` ends a se
 calls never returned (no end record: the process was killed) as a hang at the oldest of
 them, so that `drvtape replay` with a timeout can reproduce it.
 
-Each tape is read once, mapped, and its sessions stream into the database as they are read
-(drvtape.recorder.ingest.stream_tape), so a tape of any size needs little memory; a file
-that turns out not to be a tape rolls the transaction back. Ingest a tape once its process
-has ended: a session's id comes from its header and first
-record, so a tape ingested while still being written keeps the events it had then (a
-later ingest says "already ingested" and warns that the tape has grown).
+Each tape is read once, mapped, and its sessions stream into that transaction as they are
+read (drvtape.recorder.ingest.stream_tape): a tape of any size needs little memory; a file
+that turns out not to be a tape rolls it back. Ingest a tape once its process has ended: a
+session's id comes from its header and first record, so a tape ingested while still being
+written keeps the events it had then (a later ingest says "already ingested" and warns that
+the tape has grown).
 """
 
 import shutil
