@@ -1,5 +1,5 @@
 """The bulk path of the JSONL format: plain call and return events (integers only, no
-payload, no memory: most of any recording) between JSON objects or lines and rows, with
+payload, no memory, DriverProc's: most of any recording) between JSON objects or lines and rows, with
 type and range tests instead of a pydantic model per event.
 
 Each function returns None for anything else, and its caller takes the model path, which
@@ -44,7 +44,7 @@ def call_row(obj: dict) -> EventRow | None:
             and INT64_MIN <= l1 <= INT64_MAX and INT64_MIN <= l2 <= INT64_MAX and 0 <= depth <= INT64_MAX
             and obj.keys() <= _CALL_KEYS and obj.get("payload") is None and _no_memory(obj)):
         return _new_tuple(EventRow, (seq, CALL, ts, thread, msg, driver_id, hdrvr, l1, l2, None, None, depth,
-                                     None, None))
+                                     None, None, None))
     return None
 
 
@@ -62,7 +62,7 @@ def return_row(obj: dict) -> EventRow | None:
             and 0 <= hdrvr <= UINT64_MAX and INT64_MIN <= result <= INT64_MAX and 0 <= duration <= INT64_MAX
             and obj.keys() <= _RETURN_KEYS and _no_memory(obj)):
         return _new_tuple(EventRow, (seq, RETURN, ts, thread, msg, driver_id, hdrvr, None, None, result, call_seq,
-                                     None, duration, None))
+                                     None, duration, None, None))
     return None
 
 
@@ -76,8 +76,8 @@ def _int_in(v, low: int, high: int) -> bool:
 def line_of_row(row: EventRow) -> str | None:
     """The JSONL line (no newline) of a plain stored call or return row, exactly as the
     event model's JSON is; None for any other row."""
-    seq, kind, ts, thread, msg, driver_id, hdrvr, l1, l2, result, call_seq, depth, duration, payload = row
-    if payload is not None or not (_int_in(seq, 1, INT64_MAX) and _int_in(ts, 0, INT64_MAX)
+    seq, kind, ts, thread, msg, driver_id, hdrvr, l1, l2, result, call_seq, depth, duration, payload, entry = row
+    if payload is not None or entry is not None or not (_int_in(seq, 1, INT64_MAX) and _int_in(ts, 0, INT64_MAX)
                                    and _int_in(thread, 0, UINT64_MAX) and _int_in(msg, 0, UINT32_MAX)
                                    and _int_in(driver_id, 0, UINT64_MAX) and _int_in(hdrvr, 0, UINT64_MAX)):
         return None

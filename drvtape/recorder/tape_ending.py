@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 from drvtape.formats.tape import END_PROCESS_EXIT, REC_DETACH, EndRecord, TapeProblem
 from drvtape.present.text import exception_code, fault_place
+from drvtape.schema.entry_points import EntryPoint
 from drvtape.schema.events import EndReason, FaultEvent
 from drvtape.schema.messages import message_name
 
@@ -21,6 +22,7 @@ class OpenCall(NamedTuple):
     hdrvr: int
     depth: int
     qpc: int
+    entry_point: EntryPoint
 
 
 class Ending(NamedTuple):

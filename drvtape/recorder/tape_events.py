@@ -24,6 +24,7 @@ from drvtape.formats.tape import (
 from drvtape.formats.tape_memory import PHASE_CALL
 from drvtape.recorder.tape_ending import Left, OpenCall
 from drvtape.schema import details
+from drvtape.schema.entry_points import entry_point_of, stored_code
 from drvtape.schema.events import FaultEvent, ReturnEvent
 from drvtape.schema.memory.captured import MemoryBlock, Phase, block
 from drvtape.schema.messages import DRV_OPEN
@@ -46,18 +47,18 @@ class FaultFacts:
 class _HeldCall:
     """A CALL event waiting for its call-phase memory."""
 
-    __slots__ = ("fields", "payloads", "blocks", "tape_seq")
+    __slots__ = ("fields", "payloads", "blocks", "tape_seq")  # fields: the row's but its payload
 
     def __init__(self, fields: tuple, payloads: CallPayloads | None, tape_seq: int):
         self.fields, self.payloads, self.tape_seq = fields, payloads, tape_seq
         self.blocks: dict[str, MemoryBlock] = {}
 
     def row(self) -> EventRow:
-        seq, ts, thread, msg, driver_id, hdrvr, l1, l2, depth = self.fields
+        seq, ts, thread, msg, driver_id, hdrvr, l1, l2, depth, entry_code = self.fields
         payload = details.encode_call(self.payloads, tuple(self.blocks.values())) if self.payloads or self.blocks \
             else None
         return _new_tuple(EventRow, (seq, CALL, ts, thread, msg, driver_id, hdrvr, l1, l2, None, None, depth, None,
-                                     payload))
+                                     payload, entry_code))
 
 
 class SessionEvents:
@@ -139,12 +140,13 @@ class SessionEvents:
         f = record.fields
         ts = self.ts(f.qpc)
         payloads = call_payloads(record, self._problems, self._tape.pointer_size)
+        entry_point = entry_point_of(f.entry_point)  # ValueError: a code drvtape never writes
         seq = self._next(ts, f.thread)
-        held = _HeldCall((seq, ts, f.thread, f.msg, f.driver_id, f.hdrvr, f.lparam1, f.lparam2, f.depth), payloads,
-                         f.seq)
+        held = _HeldCall((seq, ts, f.thread, f.msg, f.driver_id, f.hdrvr, f.lparam1, f.lparam2, f.depth,
+                          stored_code(entry_point)), payloads, f.seq)
         self._queue.append(held)
         self._held[f.thread] = self._held_by_seq[f.seq] = held
-        self._open[f.seq] = OpenCall(seq, f.thread, f.msg, f.driver_id, f.hdrvr, f.depth, f.qpc)
+        self._open[f.seq] = OpenCall(seq, f.thread, f.msg, f.driver_id, f.hdrvr, f.depth, f.qpc, entry_point)
         self.calls += 1
         if self.after_detach is not None:
             self.after_detach += 1
@@ -163,14 +165,15 @@ class SessionEvents:
         ts = self.ts(f.qpc)
         duration = max(0, (f.qpc - call.qpc) * 1_000_000_000 // self._tape.freq)
         memory = self._memory_out.pop(call.seq, None)
-        result = f.result if f.msg != DRV_OPEN else self._open_result(f.result)
+        result = f.result if f.msg != DRV_OPEN or f.entry_point != 0 else self._open_result(f.result)
         if duration > INT64_MAX:  # the model names the problem
             ReturnEvent(seq=1, ts_ns=ts, thread=f.thread, call_seq=call.seq, msg=f.msg, driver_id=f.driver_id,
                         hdrvr=f.hdrvr, result=result, duration_ns=duration)
         seq = self._next(ts, f.thread)
         self._out(_new_tuple(EventRow, (
             seq, RETURN, ts, f.thread, f.msg, f.driver_id, f.hdrvr, None, None, result, call.seq, None,
-            duration, details.encode_return(tuple(memory.values())) if memory else None)))
+            duration, details.encode_return(tuple(memory.values())) if memory else None,
+            stored_code(call.entry_point))))
 
     def _fault(self, record: Record) -> None:
         f, offset = record.fields, record.offset
@@ -188,7 +191,7 @@ class SessionEvents:
         ts = self.ts(f.qpc)
         ev = FaultEvent(seq=self.events + 1, ts_ns=ts, thread=f.thread, call_seq=call.seq, msg=call.msg,
                         driver_id=call.driver_id, hdrvr=call.hdrvr, code=f.code, module=fault_module(record),
-                        offset=f.offset)
+                        offset=f.offset, entry_point=call.entry_point)
         self._next(ts, f.thread)
         del self._open[f.call_seq]
         self._answered.add(f.call_seq)
@@ -262,8 +265,9 @@ class SessionEvents:
             emit(head)
 
     def _open_result(self, result: int) -> int:
-        """The LRESULT of DRV_OPEN: the tap sign-extends every LRESULT, but DRV_OPEN's is the
-        instance id winmm passes back as the DWORD_PTR dwDriverId, zero-extended: in a 32-bit
+        """The LRESULT of DriverProc's DRV_OPEN (a MODM_OPEN has the same number): the tap
+        sign-extends every LRESULT, but DRV_OPEN's is the instance id winmm passes back as
+        the DWORD_PTR dwDriverId, zero-extended: in a 32-bit
         process one at or above 2 GiB (Wine 8.0's 32-bit msrle32 returned 0xFFFF0000) is that
         unsigned value."""
         return result & 0xFFFF_FFFF if self._tape.pointer_size == 4 else result

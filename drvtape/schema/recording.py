@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from drvtape.errors import DrvtapeError
 from drvtape.schema.events import EndReason, SessionHeader
 from drvtape.schema import details
+from drvtape.schema.entry_points import EntryPoint, entry_point_of
 from drvtape.schema.memory.captured import MemoryBlock, Phase
 from drvtape.schema.memory.classes import DriverClass, call_classes, session_class_hint
 from drvtape.schema.outcome import COMPLETED, Outcome, OutcomeKind
@@ -31,6 +32,9 @@ class RecordedCall:
     memory_in: tuple[MemoryBlock, ...] = ()  # captured before the call: what the driver read
     memory_out: tuple[MemoryBlock, ...] = ()  # captured after it returned: what the driver wrote
     cls: DriverClass = DriverClass.DRV  # its instance's class: which catalog names the message
+    entry_point: EntryPoint = EntryPoint.DRIVER_PROC  # drvtape.schema.entry_points
+    # its RETURN's driver_id: for a device entry point's open, the instance the driver stored at dwUser
+    returned_id: int | None = None
 
 
 # sha256 keys -> the bytes stored under those of them that are stored (Store.blobs, or a dict's)
@@ -97,18 +101,21 @@ def recording_from_rows(header: SessionHeader, rows: Iterable[tuple], load_blobs
     threads: dict[int, int] = {}
     calls: dict[int, list] = {}  # seq -> RecordedCall's fields, filled in as its return comes
     outcome = COMPLETED
-    for (seq, kind, _ts, thread, msg, driver_id, hdrvr, l1, l2, result, call_seq, depth, _dur, payload) in rows:
+    for (seq, kind, _ts, thread, msg, driver_id, hdrvr, l1, l2, result, call_seq, depth, _dur, payload,
+         entry_point) in rows:
         if kind == Kind.CALL:
             # Re-entrant calls (depth > 0) are made by the driver itself; replay sends only the outer ones.
             if depth == 0:
                 lane = threads.setdefault(thread, len(threads))
+                ep = _entry_point(seq, entry_point) if entry_point is not None else EntryPoint.DRIVER_PROC
                 calls[seq] = [seq, lane, msg, driver_id, hdrvr, l1, l2, details.decode_call(payload), None, None,
-                              details.decode_memory(payload, Phase.CALL), ()]
+                              details.decode_memory(payload, Phase.CALL), (), DriverClass.DRV, ep, None]
         elif kind == Kind.RETURN:
             call = calls.get(call_seq)
             if call is not None:
                 call[8:10] = result, seq
                 call[11] = details.decode_memory(payload, Phase.RETURN)
+                call[14] = driver_id
         elif kind == Kind.FAULT and outcome is COMPLETED:
             fault = details.decode_fault(payload)
             outcome = Outcome(OutcomeKind.FAULT, seq=call_seq, msg=msg, code=fault.code, module=fault.module,
@@ -123,3 +130,10 @@ def recording_from_rows(header: SessionHeader, rows: Iterable[tuple], load_blobs
         if cls is not DriverClass.DRV:
             recorded[i] = replace(recorded[i], cls=cls)
     return Recording(header, recorded, outcome, load_blobs)
+
+
+def _entry_point(seq: int, code: int) -> EntryPoint:
+    try:
+        return entry_point_of(code)
+    except ValueError as exc:
+        raise details.DamagedDetail(f"seq {seq} has an {exc}") from None
