@@ -35,6 +35,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from demo_bench import bench_demo
 from recorder_stream_bench import bench_sustained_hook
 from hook_memory_bench import bench_hook_memory
+from stream_bench import bench_streaming
 from drvtape import __version__
 from drvtape.recorder.hook import Recorder
 from drvtape.recorder.workload import parse_workload, record_workload
@@ -536,6 +537,7 @@ def run(quick: bool, events: int | None) -> dict:
         "appends": lambda tmp: bench_appends(tmp, sizes["append_rows"]),
         "replay": lambda tmp: bench_replay(tmp, sizes["replay_sends"], sizes["faithful_sends"]),
         "query": lambda tmp: bench_query(tmp, sizes["events"]),
+        "streaming": lambda tmp: bench_streaming(tmp, sizes["events"]),
         "dll": lambda tmp: bench_dll(sizes["dll_calls"]),
         "demo": lambda tmp: bench_demo(),
     }
