@@ -36,6 +36,7 @@ from demo_bench import bench_demo
 from recorder_stream_bench import bench_sustained_hook
 from hook_memory_bench import bench_hook_memory
 from stream_bench import bench_streaming
+from listing_bench import bench_listing
 from drvtape import __version__
 from drvtape.recorder.hook import Recorder
 from drvtape.recorder.workload import parse_workload, record_workload
@@ -53,9 +54,11 @@ DRV_USER_1 = m.DRV_USER + 1
 CALL, RETURN = int(Kind.CALL), int(Kind.RETURN)  # plain ints, as the hook buffers them
 THREAD_IDENT = 0x7F3A_5C2D_E700  # a realistic Linux pthread id
 FULL = dict(hook_calls=200_000, append_rows=200_000, replay_sends=100_000, faithful_sends=100_000,
-            events=1_000_000, dll_calls=100_000, memory_frames=2_000, stream_rate=100_000, stream_s=60)
+            events=1_000_000, dll_calls=100_000, memory_frames=2_000, stream_rate=100_000, stream_s=60,
+            listing_sessions=10_000, listing_pairs=50)
 QUICK = dict(hook_calls=20_000, append_rows=20_000, replay_sends=10_000, faithful_sends=4_000,
-             events=50_000, dll_calls=10_000, memory_frames=200, stream_rate=100_000, stream_s=2)
+             events=50_000, dll_calls=10_000, memory_frames=200, stream_rate=100_000, stream_s=2,
+             listing_sessions=500, listing_pairs=10)
 EVENTS_PER_SESSION = 1_000
 QUERY_REPS = 50
 BATCH = 1_000  # calls per timed batch
@@ -538,6 +541,7 @@ def run(quick: bool, events: int | None) -> dict:
         "replay": lambda tmp: bench_replay(tmp, sizes["replay_sends"], sizes["faithful_sends"]),
         "query": lambda tmp: bench_query(tmp, sizes["events"]),
         "streaming": lambda tmp: bench_streaming(tmp, sizes["events"]),
+        "listing": lambda tmp: bench_listing(tmp, sizes["listing_sessions"], sizes["listing_pairs"]),
         "dll": lambda tmp: bench_dll(sizes["dll_calls"]),
         "demo": lambda tmp: bench_demo(),
     }

@@ -7,6 +7,7 @@ rest (cells it wraps or folds).
 """
 
 from collections.abc import Sequence
+from itertools import chain
 
 from rich.cells import cell_len
 from rich.console import Console
@@ -18,14 +19,12 @@ TOP, HEAD, BELOW_HEAD, ROW, BOTTOM = ("┏━┳┓", "┃ ┃┃", "┡━╇�
 
 def drawable(headers: Sequence[str], rows: list[Sequence[str]]) -> list[int] | None:
     """The columns' widths when every cell is one printable line; else None."""
-    widths = [cell_len(h) for h in headers]
-    for row in rows:
-        for n, cell in enumerate(row):
-            if not cell.isprintable():
-                return None
-            if len(cell) > widths[n] or not cell.isascii():
-                widths[n] = max(widths[n], cell_len(cell))
-    return widths
+    text = "".join(chain.from_iterable(rows))  # every cell at once: the tests below run in C
+    if not text.isprintable():
+        return None
+    width = len if text.isascii() else cell_len
+    return [max(cell_len(header), max(map(width, column), default=0))
+            for header, column in zip(headers, zip(*rows) if rows else [()] * len(headers))]
 
 
 def line_width(widths: list[int]) -> int:
@@ -48,10 +47,13 @@ def write(console: Console, headers: Sequence[str], rows: list[Sequence[str]], w
     console.print(rule(TOP), heading, rule(BELOW_HEAD), sep="\n", crop=False, overflow="ignore", no_wrap=True)
     stream = console.file
     bar = f" {ROW[2]} "
-    stream.writelines(f"{ROW[0]} {bar.join(_pad(c, w) for c, w in zip(row, widths))} {ROW[3]}\n" for row in rows)
+    stream.writelines(f"{ROW[0]} {bar.join(_padded(row, widths))} {ROW[3]}\n" for row in rows)
     stream.write(rule(BOTTOM) + "\n")
     stream.flush()
 
 
-def _pad(cell: str, width: int) -> str:
-    return cell + " " * (width - (len(cell) if cell.isascii() else cell_len(cell)))
+def _padded(row: Sequence[str], widths: list[int]):
+    """The row's cells padded to their widths (str.ljust counts characters: right for ASCII)."""
+    if "".join(row).isascii():
+        return map(str.ljust, row, widths)
+    return (cell + " " * (width - cell_len(cell)) for cell, width in zip(row, widths))

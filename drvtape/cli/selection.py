@@ -33,7 +33,9 @@ def copyable_ids(store: Store, ids: list[uuid.UUID], *, every: bool, wide: bool 
     for i in ids:
         text = str(i)
         n = bisect.bisect_left(texts, text)
-        neighbours = texts[max(n - 1, 0):n] + texts[n + 1:n + 2]
+        # most neighbours differ within SHORTEST_ID characters: then they need no count
+        neighbours = [other for other in texts[max(n - 1, 0):n] + texts[n + 1:n + 2]
+                      if other[:SHORTEST_ID] == text[:SHORTEST_ID]]
         shared = max((_common_length(text, other) for other in neighbours), default=0)
         shown[i] = text[:max(SHORTEST_ID, shared + 1)]
     return shown

@@ -18,6 +18,7 @@ from drvtape.schema.rows import ROW_COLUMNS
 from drvtape.store import chain, codec
 from drvtape.store import tables as t
 from drvtape.store.blobs import BlobInserter
+from drvtape.store.session_summary import CountKeeper
 
 INSERT_COLUMNS = ("session_pk", *ROW_COLUMNS, "chain")
 # Rows chained between two releases of the GIL. Building rows is pure Python: a writer thread
@@ -70,6 +71,7 @@ class EventInserter:
     def __init__(self, engine: Engine):
         self.sql = str(t.events.insert().compile(dialect=engine.dialect))
         self._positional = engine.dialect.positional
+        self.counts = CountKeeper(engine.dialect)  # thread_counts, kept in the same transaction
 
     def params(self, db_rows: list[tuple]) -> list:
         """Stored rows (codec.to_db_rows) as the statement's parameters."""
@@ -85,6 +87,7 @@ class EventInserter:
             db_rows += chunk
         if db_rows:
             conn.exec_driver_sql(self.sql, self.params(db_rows))
+            self.counts.add(conn, session_pk, rows)
         return tip
 
 
@@ -118,6 +121,7 @@ class Appender:
             if blobs:
                 self._cursor.executemany(self._blobs.sql, self._blobs.params(blobs))
             self._cursor.execute(self._inserter.sql, self._inserter.params(db_rows)[0])
+            self._cursor.execute(self._inserter.counts.sql, self._inserter.counts.params(self._pk, [row])[0])
             self._conn.commit()
         except self.storage_errors:
             with contextlib.suppress(self.storage_errors):

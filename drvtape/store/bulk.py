@@ -111,8 +111,7 @@ class BulkLoad:
             return
         self._flush_blobs()
         if loaded.pk is not None:
-            db_rows, loaded.tip = codec.to_db_rows(loaded.pk, rows, loaded.tip)
-            self._conn.exec_driver_sql(self._inserter.sql, self._inserter.params(db_rows))
+            loaded.tip = self._inserter.insert(self._conn, loaded.pk, rows, loaded.tip)
         elif loaded.stored_pk is not None:
             tip = loaded.tip
             for row in rows:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -64,29 +65,40 @@ class SessionSummary:
     hang_seq: int | None
 
 
+CHUNK = 500  # sessions per query; more than this many are summed over every session at once
+
+
 def summaries(conn: Connection, headers) -> list[SessionSummary]:
-    """The summary of each session whose sessions-table row (a mapping) is in headers."""
+    """The summary of each session whose sessions-table row (a mapping) is in headers.
+
+    A few sessions: their rows of thread_counts and of the endings' index, CHUNK at a time.
+    More: those of every session in one query each (both hold a few rows per session, never
+    one per event), which costs less than binding thousands of keys."""
+    pks = [h["pk"] for h in headers]
     counts, endings = {}, {}
-    for chunk in _chunks([h["pk"] for h in headers], 500):
+    for chunk in _chunks(pks, CHUNK) if len(pks) <= CHUNK else [None]:
         counts.update({row.session_pk: row for row in conn.execute(_counts(chunk))})
         for row in conn.execute(_endings(chunk)):
             endings.setdefault(row.session_pk, []).append(row)
     return [_summary(h, counts.get(h["pk"]), endings.get(h["pk"], [])) for h in headers]
 
 
-def _counts(pks: list[int]):
-    e = t.events
-    return (sa.select(e.c.session_pk, sa.func.count().label("events"),
-                      sa.func.sum(sa.case((e.c.kind == Kind.CALL, 1), else_=0)).label("calls"),
-                      sa.func.count(sa.distinct(sa.case((e.c.kind == Kind.CALL, e.c.thread)))).label("threads"))
-            .where(e.c.session_pk.in_(pks)).group_by(e.c.session_pk))
+def _counts(pks: list[int] | None):
+    """Sums of thread_counts (drvtape.store.session_summary): a session's threads are those
+    that sent it calls. pks None: every session."""
+    c = t.thread_counts
+    query = (sa.select(c.c.session_pk, sa.func.sum(c.c.events).label("events"),
+                       sa.func.sum(c.c.calls).label("calls"),
+                       sa.func.sum(sa.case((c.c.calls > 0, 1), else_=0)).label("threads"))
+             .group_by(c.c.session_pk))
+    return query if pks is None else query.where(c.c.session_pk.in_(pks))
 
 
-def _endings(pks: list[int]):
+def _endings(pks: list[int] | None):
     e = t.events
-    return (sa.select(e.c.session_pk, e.c.kind, e.c.call_seq, e.c.payload)
-            .where(t.IS_ENDING, e.c.session_pk.in_(pks))
-            .order_by(e.c.session_pk, e.c.seq))
+    query = (sa.select(e.c.session_pk, e.c.kind, e.c.call_seq, e.c.payload).where(t.IS_ENDING)
+             .order_by(e.c.session_pk, e.c.seq))
+    return query if pks is None else query.where(e.c.session_pk.in_(pks))
 
 
 def _summary(h, counted, endings) -> SessionSummary:
@@ -95,14 +107,20 @@ def _summary(h, counted, endings) -> SessionSummary:
         if row.kind == Kind.FAULT and fault_seq is None:
             fault_seq = row.call_seq
         elif row.kind == Kind.END:
-            reason = details.decode_end(row.payload).reason
+            reason = _end_reason(row.payload)
             if reason is EndReason.HANG:
                 hang_seq = row.call_seq
     return SessionSummary(
-        pk=h["pk"], header=codec.header_from_columns(h), events=counted.events if counted else 0,
-        calls=int(counted.calls or 0) if counted else 0, threads=counted.threads if counted else 0,
+        pk=h["pk"], header=codec.header_from_columns(h), events=int(counted.events) if counted else 0,
+        calls=int(counted.calls) if counted else 0, threads=int(counted.threads) if counted else 0,
         end_reason=reason, fault_seq=fault_seq, hang_seq=hang_seq,
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _end_reason(payload: str) -> EndReason:
+    """Most sessions of a fleet end alike ("closed", no detail): each text is parsed once."""
+    return details.decode_end(payload).reason
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:

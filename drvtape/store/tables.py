@@ -4,10 +4,11 @@ import sqlalchemy as sa
 
 from drvtape.schema.rows import Kind
 
-SCHEMA_VERSION = 7  # 1: first release; 2: events.chain; 3: sessions.header_link, SESSIONS_STORED;
+SCHEMA_VERSION = 8  # 1: first release; 2: events.chain; 3: sessions.header_link, SESSIONS_STORED;
 # 4: message_names and the views for other tools (drvtape.store.views); 5: blobs, sessions.arch;
 # 6: two partial indexes on events instead of three whole ones (issue 16: they were 51% of the file);
-# 7: events.entry_point (issue 13: device entry points)
+# 7: events.entry_point (issue 13: device entry points);
+# 8: thread_counts (issue 16: `sessions` counted every event of every session it listed)
 # drvtape_meta key: how many sessions were ever stored here (a removed session leaves it higher)
 SESSIONS_STORED = "sessions_stored"
 APPLICATION = "drvtape"
@@ -81,6 +82,18 @@ IS_ENDING = events.c.kind.in_([sa.literal_column(str(int(Kind.FAULT))), sa.liter
 sa.Index("ix_events_calls_msg", events.c.msg, events.c.session_pk, sqlite_where=IS_CALL, postgresql_where=IS_CALL)
 # faults and ends of sessions: a few per session
 sa.Index("ix_events_endings", events.c.session_pk, events.c.seq, sqlite_where=IS_ENDING, postgresql_where=IS_ENDING)
+
+# Each session's events and calls per thread, kept in the transaction that inserts the events
+# (drvtape.store.session_summary): a session's summary without reading its events.
+thread_counts = sa.Table(
+    "thread_counts",
+    metadata,
+    sa.Column("session_pk", sa.Integer, sa.ForeignKey("sessions.pk", ondelete="CASCADE"), nullable=False),
+    sa.Column("thread", sa.BigInteger, nullable=False),  # as events.thread: unsigned ids stored signed
+    sa.Column("events", sa.BigInteger, nullable=False),
+    sa.Column("calls", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("session_pk", "thread", name="pk_thread_counts"),
+)
 
 # The bytes of captured memory blocks, once per content: events name them by sha256 in their
 # payload (drvtape.schema.details), shared by every session that captured the same bytes.
