@@ -85,7 +85,7 @@ def _problem(index: int, call: RecordedCall, facts: MessageFacts | None, recordi
         if facts.top(param) is not None and lparam and not legacy and f"lparam{param}" not in paths:
             return Unfaithful(index, call.seq, f"{where}: lparam{param} is a pointer and the recording has no "
                                                f"memory for it")
-    if call.memory_in and recording.arch != host_arch:
+    if (call.memory_in or call.memory_out) and recording.arch != host_arch:  # an output's size is its arch's too
         return Unfaithful(index, call.seq, f"{where}: its memory has {recording.arch} layouts and drvhost is "
                                            f"{host_arch}")
     for b in call.memory_in:

@@ -21,7 +21,7 @@ from drvtape.recorder.tapinstall import install, status, uninstall
 
 from tests.native import codec_sessions
 from tests.native.codec_sessions import record_codec
-from tests.native.conftest import WINE_DRIVERS_X86, unavailable
+from tests.native.conftest import WINE_DRIVERS, WINE_DRIVERS_X86, unavailable
 
 REPEAT = 5
 X86_CODECS = ("msrle32.dll", "msadp32.acm", "imaadp32.acm")
@@ -115,6 +115,9 @@ def test_every_32_bit_codec_session_replays_5_of_5_with_its_outputs_compared(own
             reproduced += 1
             compared += report["outputs_compared"]
         assert compared > 0, run.args  # the conversions and round trips wrote memory that was compared
+        refused = drvtape(db, "replay", sessions[-1]["session"], "--target", f"dll:{WINE_DRIVERS / real}")
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr  # the 64-bit build
+        assert refused.stderr.endswith("its memory has x86 layouts and drvhost is x64\n"), refused.stderr
         TABLE.append((real, " ".join(run.args), len(sessions), reproduced, compared))
 
 
