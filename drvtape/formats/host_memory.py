@@ -43,7 +43,7 @@ class HostOp:
     offset: int = 0
     length: int = 0  # ALLOC: size; READ: bytes; PATCH: offset in the target block
     target: int = 0  # PATCH: the block whose address is stored (0: NULL)
-    width: int = 0  # PATCH: 4 or 8
+    width: int = 0  # PATCH: the host's pointer size (8 on x64, 4 on x86)
     data: bytes = b""  # WRITE
 
 
