@@ -6,7 +6,7 @@ import typer
 from drvtape.cli.app import app, examples
 from drvtape.cli.options import DOCUMENT_FORMAT, JSON, output_format
 from drvtape.cli.output import Format, out, print_json
-from drvtape.dllhost.arch import ARCHES
+from drvtape.dllhost.arch import ARCHES, Arch
 from drvtape.errors import DrvtapeError
 from drvtape.recorder.tapinstall import install, status, uninstall
 
@@ -20,7 +20,7 @@ ARCH = typer.Option(None, "--arch", metavar="x64|x86", show_default="the one it 
                     help="Whose programs' places: x64 or x86 (32-bit) ones.")
 
 
-def _arch(name: str | None):
+def _arch(name: str | None) -> Arch | None:
     if name is None:
         return None
     if name not in ARCHES:
