@@ -14,7 +14,7 @@ from drvtape.formats import host_protocol as p
 from drvtape.formats.host_memory import alloc, encode_ops, patch
 
 BATCH = struct.Struct("<IIIIQ")  # n_calls, n_threads, n_blocks, n_after, ops_bytes
-CALL = struct.Struct("<QQQQQIIIIII")  # host_protocol's call record
+CALL = struct.Struct("<QQQQQIIIIIIII")  # host_protocol's call record (v4: entry point, reserved)
 
 
 def host_answer(arch, dll: str, batch: bytes) -> list[p.HostRecord]:
@@ -37,6 +37,6 @@ def test_a_batch_too_big_for_a_32_bit_host_is_refused_in_one_error(driver_x86, h
 def test_a_patch_not_as_wide_as_the_hosts_pointers_is_a_bad_op(request, arch, width):
     dll = request.getfixturevalue("driver_x86" if arch is X86 else "driver")("chatty")
     ops = encode_ops([alloc(1, 16), patch(1, 0, width, 0)])
-    call = CALL.pack(0, 0, 1, 0, 0, 0x4000, 0, 2, 2, p.NO_CALL, 0)  # lparam1 is block 1, its 2 ops
+    call = CALL.pack(0, 0, 1, 0, 0, 0x4000, 0, 2, 2, p.NO_CALL, 0, 0, 0)  # DriverProc; lparam1 is block 1, its 2 ops
     ready, error = host_answer(arch, dll, BATCH.pack(1, 1, 1, 0, len(ops)) + call + ops)
     assert ready.kind == p.READY and error.kind == p.ERROR and "bad memory op (op 3, block 1)" in error.tail, error
