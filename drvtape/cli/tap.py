@@ -6,12 +6,26 @@ import typer
 from drvtape.cli.app import app, examples
 from drvtape.cli.options import DOCUMENT_FORMAT, JSON, output_format
 from drvtape.cli.output import Format, out, print_json
+from drvtape.dllhost.arch import ARCHES, Arch
+from drvtape.errors import DrvtapeError
 from drvtape.recorder.tapinstall import install, status, uninstall
 
 tap_app = typer.Typer(help="Point a Drivers32 alias at the recording tap (drvtap.dll) and back.",
                       no_args_is_help=True, epilog=examples("drvtape tap status --alias vidc.mrle",
                                                             "drvtape tap install -h"))
 app.add_typer(tap_app, name="tap")
+
+
+ARCH = typer.Option(None, "--arch", metavar="x64|x86", show_default="the one it was installed for",
+                    help="Whose programs' places: x64 or x86 (32-bit) ones.")
+
+
+def _arch(name: str | None) -> Arch | None:
+    if name is None:
+        return None
+    if name not in ARCHES:
+        raise DrvtapeError(f"--arch {name!r}: use x64 or x86")
+    return ARCHES[name]
 
 
 @tap_app.command("install", epilog=examples(
@@ -43,11 +57,12 @@ def tap_install(
 def tap_uninstall(
     alias: str = typer.Option(..., "--alias", metavar="ALIAS", help="The Drivers32 alias given to install."),
     force: bool = typer.Option(False, "--force", help="Restore the original even if the value changed since."),
+    arch: str = ARCH,
     fmt: Format = DOCUMENT_FORMAT,
     as_json: bool = JSON,
 ) -> None:
     """Put back exactly what ALIAS held before install (delete it if it did not exist)."""
-    done = uninstall(alias, force=force)
+    done = uninstall(alias, force=force, arch=_arch(arch))
     if output_format(fmt, as_json) is Format.JSON:
         print_json(done)
         return
@@ -60,11 +75,12 @@ def tap_uninstall(
 @tap_app.command("status", epilog=examples("drvtape tap status --alias vidc.mrle --json"))
 def tap_status(
     alias: str = typer.Option(..., "--alias", metavar="ALIAS", help="The Drivers32 alias."),
+    arch: str = ARCH,
     fmt: Format = DOCUMENT_FORMAT,
     as_json: bool = JSON,
 ) -> None:
     """What ALIAS holds now and whether drvtape installed the tap on it."""
-    st = status(alias)
+    st = status(alias, _arch(arch))
     if output_format(fmt, as_json) is Format.JSON:
         print_json(st)
         return

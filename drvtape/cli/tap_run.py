@@ -14,7 +14,7 @@ from drvtape.cli.options import FORMAT, JSON, output_format
 from drvtape.cli.output import Format, err
 from drvtape.cli.tap import tap_app
 from drvtape.errors import DrvtapeError
-from drvtape.recorder.taprun import choose_prefix, tap_run
+from drvtape.recorder.taprun import choose_prefix, program_arch, tap_run
 
 INTERRUPTED_EXIT = 130
 
@@ -41,10 +41,12 @@ def tap_run_command(
     fmt = output_format(fmt, as_json)
     if len(aliases) != len(reals):
         raise DrvtapeError(f"{len(aliases)} --alias but {len(reals)} --real: give one --real DLL after each --alias")
+    pairs = list(zip(aliases, reals))
+    arch = program_arch(program, pairs)  # a program and a driver of different arches: refused before the --db is made
     open_store(ctx, create=True).close()  # a bad --db fails here, before anything is installed
-    chosen = choose_prefix(prefix)
+    chosen = choose_prefix(prefix, arch)
     err.print(f"running {program[0]} in {chosen.describe()}", markup=False, soft_wrap=True)
-    run = tap_run(list(zip(aliases, reals)), program, chosen, tap=tap)
+    run = tap_run(pairs, program, chosen, tap=tap)
     store_program_tapes(ctx, fmt, run.tapes, run.folder)
     if not run.tapes:
         err.print(f"warning: {program[0]} produced no tape (did it open any of the aliases?)", markup=False,

@@ -84,7 +84,8 @@ def run_host(path: str, calls: Sequence[HostCall], *, timeout_s: float = 5.0,
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
     try:
         # The batch is encoded while Wine starts the host and it loads the DLL (~1 s).
-        return _HostConversation(proc, calls).run(hello, lambda: p.encode_batch(calls, [dense[c.thread] for c in calls]))
+        threads = [dense[c.thread] for c in calls]
+        return _HostConversation(proc, calls).run(hello, lambda: p.encode_batch(calls, threads, arch.pointer_size))
     except BaseException:
         proc.kill()  # bad input found while encoding, or the host failed: nothing more to wait for
         raise

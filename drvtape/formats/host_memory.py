@@ -10,14 +10,18 @@ ACMDRVOPENDESCW, raw bytes) becomes one block for its call: an image of the stru
 by the data its pointers point at; each relocation (at, target) patches the address of
 image+target in at image+at. NULL pointers are zero bytes with no relocation.
 
-Layouts, x64:
+Layouts (checked with offsetof/sizeof under x86_64- and i686-w64-mingw32-gcc), x64 | x86:
 - DRVCONFIGINFO (mmsystem.h, which is byte-packed in the Windows SDK and mingw-w64):
-  DWORD dwDCISize @0, LPCWSTR lpszDCISectionName @4, LPCWSTR lpszDCIAliasName @12; 20 bytes.
+  DWORD dwDCISize @0, LPCWSTR lpszDCISectionName @4, LPCWSTR lpszDCIAliasName @12 | @8;
+  20 | 12 bytes.
 - ICOPEN (vfw.h, natural alignment): dwSize @0, fccType @4, fccHandler @8, dwVersion @12,
-  dwFlags @16, LRESULT dwError @24, pV1Reserved @32, pV2Reserved @40, dnDevNode @48; 56 bytes.
+  dwFlags @16, LRESULT dwError @24 | @20, pV1Reserved @32 | @24, pV2Reserved @40 | @28,
+  dnDevNode @48 | @32; 56 | 36 bytes.
 - ACMDRVOPENDESCW (Wine's msacmdrv.h, natural alignment): cbStruct @0, fccType @4,
   fccComp @8, dwVersion @12, dwFlags @16, dwError @20, pszSectionName @24,
-  pszAliasName @32, dnDevNode @40; 48 bytes (44 if a header packs it: the offsets agree).
+  pszAliasName @32 | @28, dnDevNode @40 | @36; 48 | 36 bytes (x64: 44 if a header packs
+  it: the offsets agree).
+The host is built for the driver's arch, so a payload is laid out for the host's pointer size.
 """
 from __future__ import annotations
 
@@ -30,7 +34,6 @@ from drvtape.schema.payloads import MAX_PAYLOAD_BYTES
 
 ALLOC, WRITE, PATCH, FREE, READ = range(1, 6)
 _OP = struct.Struct("<IIQQII")
-POINTER_WIDTH = 8  # drvhost is built for x64
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class HostOp:
     offset: int = 0
     length: int = 0  # ALLOC: size; READ: bytes; PATCH: offset in the target block
     target: int = 0  # PATCH: the block whose address is stored (0: NULL)
-    width: int = 0  # PATCH: 4 or 8
+    width: int = 0  # PATCH: the host's pointer size (8 on x64, 4 on x86)
     data: bytes = b""  # WRITE
 
 
@@ -73,11 +76,12 @@ def encode_ops(ops: Iterable[HostOp]) -> bytes:
     return b"".join(parts)
 
 
-def payload_ops(payload: dict, block: int) -> tuple[HostOp, ...]:
-    """A recorded DRV_* payload as one block living for its call."""
-    image, relocs = payload_image(payload)
+def payload_ops(payload: dict, block: int, pointer_size: int = 8) -> tuple[HostOp, ...]:
+    """A recorded DRV_* payload as one block living for its call, laid out for a host whose
+    pointers are pointer_size bytes (8: x64, 4: x86)."""
+    image, relocs = payload_image(payload, pointer_size)
     return (alloc(block, len(image)), write(block, 0, image),
-            *(patch(block, at, POINTER_WIDTH, block, target) for at, target in relocs), free(block))
+            *(patch(block, at, pointer_size, block, target) for at, target in relocs), free(block))
 
 
 # Room for the largest payload the schema admits, so every session an import or a workload
@@ -88,9 +92,10 @@ MAX_PAYLOAD = 8 * MAX_PAYLOAD_BYTES
 _M64 = (1 << 64) - 1
 _M32 = (1 << 32) - 1
 
-_DRVCONFIGINFO = struct.Struct("<IQQ")
-_ICOPEN = struct.Struct("<IIIIIIQQQII")
-_ACMDRVOPENDESCW = struct.Struct("<IIIIIIQQII")
+# by pointer size: 8 (x64), 4 (x86); x pads are zero bytes
+_DRVCONFIGINFO = {8: struct.Struct("<IQQ"), 4: struct.Struct("<III")}
+_ICOPEN = {8: struct.Struct("<IIIII4xQQQI4x"), 4: struct.Struct("<IIIIIIIII")}
+_ACMDRVOPENDESCW = {8: struct.Struct("<IIIIIIQQI4x"), 4: struct.Struct("<IIIIIIIII")}
 
 
 def _wstr(text: str) -> bytes:
@@ -110,40 +115,41 @@ def _with_strings(head: bytes, pointers: dict[int, str | None]) -> tuple[bytes, 
     return bytes(image), relocs
 
 
-def _drvconfiginfo(p: dict) -> tuple[bytes, list[tuple[int, int]]]:
-    head = _DRVCONFIGINFO.pack(_DRVCONFIGINFO.size, 0, 0)
-    return _with_strings(head, {4: p["section"], 12: p["alias"]})
+def _drvconfiginfo(p: dict, ptr: int) -> tuple[bytes, list[tuple[int, int]]]:
+    layout = _DRVCONFIGINFO[ptr]
+    return _with_strings(layout.pack(layout.size, 0, 0), {4: p["section"], 4 + ptr: p["alias"]})
 
 
-def _icopen(p: dict) -> tuple[bytes, list[tuple[int, int]]]:
+def _icopen(p: dict, ptr: int) -> tuple[bytes, list[tuple[int, int]]]:
     fields = (p["dwSize"], p["fccType"], p["fccHandler"], p["dwVersion"], p["dwFlags"])
-    head = _ICOPEN.pack(*(f & _M32 for f in fields), 0, p["dwError"] & _M64, 0, 0, p["dnDevNode"] & _M32, 0)
-    return head, []
+    error = p["dwError"] & (_M64 if ptr == 8 else _M32)
+    return _ICOPEN[ptr].pack(*(f & _M32 for f in fields), error, 0, 0, p["dnDevNode"] & _M32), []
 
 
-def _acmdrvopendescw(p: dict) -> tuple[bytes, list[tuple[int, int]]]:
+def _acmdrvopendescw(p: dict, ptr: int) -> tuple[bytes, list[tuple[int, int]]]:
     fields = (p["cbStruct"], p["fccType"], p["fccComp"], p["dwVersion"], p["dwFlags"], p["dwError"])
-    head = _ACMDRVOPENDESCW.pack(*(f & _M32 for f in fields), 0, 0, p["dnDevNode"] & _M32, 0)
-    return _with_strings(head, {24: p["section"], 32: p["alias"]})
+    head = _ACMDRVOPENDESCW[ptr].pack(*(f & _M32 for f in fields), 0, 0, p["dnDevNode"] & _M32)
+    return _with_strings(head, {24: p["section"], 24 + ptr: p["alias"]})
 
 
 _BUILDERS = {
-    "wstr": lambda p: (_wstr(p["text"]), []),
-    "bytes": lambda p: (bytes.fromhex(p["hex"]), []),
+    "wstr": lambda p, ptr: (_wstr(p["text"]), []),
+    "bytes": lambda p, ptr: (bytes.fromhex(p["hex"]), []),
     "DRVCONFIGINFO": _drvconfiginfo,
     "ICOPEN": _icopen,
     "ACMDRVOPENDESCW": _acmdrvopendescw,
 }
 
 
-def payload_image(payload: dict) -> tuple[bytes, list[tuple[int, int]]]:
-    """The image and relocations for one recorded payload; DrvtapeError when it cannot be rebuilt."""
+def payload_image(payload: dict, pointer_size: int = 8) -> tuple[bytes, list[tuple[int, int]]]:
+    """The image and relocations for one recorded payload, laid out for pointer_size; DrvtapeError
+    when it cannot be rebuilt."""
     kind = payload.get("type")
     build = _BUILDERS.get(kind)
     if build is None:
         raise DrvtapeError(f"cannot rebuild a pointer payload of type {kind!r}")
     try:
-        image, relocs = build(payload)
+        image, relocs = build(payload, pointer_size)
     except (KeyError, TypeError, ValueError) as e:
         raise DrvtapeError(f"bad {kind} payload: {e!r}") from None
     if len(image) > MAX_PAYLOAD:

@@ -102,8 +102,9 @@ def encode_hello(dll_path: str, timeout_s: float, stop_on_divergence: bool, only
     return _HELLO.pack(MAGIC, VERSION, flags, timeout_ms, len(units) // 2) + units
 
 
-def encode_batch(calls: Sequence[HostCall], threads: Sequence[int]) -> bytes:
-    """The batch for these calls; threads[i] is call i's dense thread index."""
+def encode_batch(calls: Sequence[HostCall], threads: Sequence[int], pointer_size: int = 8) -> bytes:
+    """The batch for these calls; threads[i] is call i's dense thread index; recorded payloads
+    are laid out for a host with pointer_size-byte pointers (the driver's arch)."""
     out = bytearray(_BATCH.size + _CALL.size * len(calls))
     ops: list[bytes] = []
     pack = _CALL.pack_into
@@ -119,10 +120,10 @@ def encode_batch(calls: Sequence[HostCall], threads: Sequence[int]) -> bytes:
             flags, l2 = flags | CALL_P2, call.block2
         if call.payload1 is not None:
             n_blocks += 1
-            flags, l1, call_ops = flags | CALL_P1, n_blocks, call_ops + payload_ops(call.payload1, n_blocks)
+            flags, l1, call_ops = flags | CALL_P1, n_blocks, call_ops + payload_ops(call.payload1, n_blocks, pointer_size)
         if call.payload2 is not None:
             n_blocks += 1
-            flags, l2, call_ops = flags | CALL_P2, n_blocks, call_ops + payload_ops(call.payload2, n_blocks)
+            flags, l2, call_ops = flags | CALL_P2, n_blocks, call_ops + payload_ops(call.payload2, n_blocks, pointer_size)
         if call_ops:
             ops.append(encode_ops(call_ops))
         pack(out, pos, call.driver_id & _M64, call.hdrvr & _M64, l1 & _M64, l2 & _M64,

@@ -9,7 +9,12 @@ alias up in the registry first and in system.ini after (OpenDriver), while msacm
 list and msvfw32's ICInfo enumerate both places, so an alias in both is listed twice
 (checked by experiment: tests/native/test_tap_install_places.py). Under Debian's wine64 8.0
 (a 64-bit-only prefix, no WoW64) `/reg:32` finds no Drivers32 key, so only the 64-bit view
-is read there.
+is read there. A 32-bit program reads the key its own `reg` sees: in a 32-bit
+(WINEARCH=win32) prefix the one key, in a WoW64 prefix (wine32 installed) the
+Wow6432Node\\...\\Drivers32 key (checked with Wine 8.0: a value added by the 32-bit `wine reg`
+is listed by `wine64 reg query /reg:32` and not by `wine64 reg query`). So the registry is
+reached with the `reg` of the program's arch, in the prefix of that arch; system.ini is one
+file that both read.
 
 The registry is reached with winreg on Windows and with `wine reg query/add/delete` in the
 Wine prefix elsewhere: `reg query` prints `    NAME    TYPE    DATA` lines (four spaces
@@ -27,6 +32,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from drvtape.dllhost import wine
+from drvtape.dllhost.arch import X64, Arch
 from drvtape.errors import DrvtapeError
 
 DRIVERS32 = r"Software\Microsoft\Windows NT\CurrentVersion\Drivers32"
@@ -52,19 +58,20 @@ class Entry:
 
 # ---- the registry ------------------------------------------------------------------------
 
-def _prefix() -> Path:
-    """The prefix in use: a user's existing one (a system.reg, no drvtape ready mark) as it is;
-    drvtape's own through ensure_prefix (created on first use, its wineserver started)."""
-    chosen = wine.prefix_dir()
+def _prefix(arch: Arch = X64) -> Path:
+    """The prefix in use for arch's programs: a user's existing one (a system.reg, no drvtape
+    ready mark) as it is; drvtape's own through ensure_prefix (created on first use, its
+    wineserver started)."""
+    chosen = wine.prefix_dir(arch)
     if (chosen / "system.reg").is_file() and not (chosen / ".drvtape-ready").exists():
         return chosen
-    return wine.ensure_prefix()
+    return wine.ensure_prefix(arch)
 
 
 class RegistryPlace:
     """A Drivers32 key; subclasses get, set and delete values."""
     name = "registry"
-    x64 = True  # read by 64-bit applications, so one the x64 tap can serve
+    arch: str | None = None  # whose programs read it: "x64", "x86", None for both
 
     def put(self, alias: str, data: str, was: Entry | None) -> Entry:
         value = Entry("REG_SZ", data)
@@ -79,12 +86,17 @@ class RegistryPlace:
 
 
 class WineRegistry(RegistryPlace):
+    """The Drivers32 key arch's programs read, through the `reg` of that arch."""
+
+    def __init__(self, arch: Arch = X64):
+        self.wine_arch = arch
+        self.arch = arch.name
 
     def _run(self, *args: str) -> subprocess.CompletedProcess:
-        env = wine.wine_env(_prefix())
+        env = wine.wine_env(_prefix(self.wine_arch))
         try:
-            return subprocess.run([wine.wine_binary(), "reg", *args], env=env, capture_output=True, text=True,
-                                  errors="replace", timeout=120, stdin=subprocess.DEVNULL)
+            return subprocess.run([wine.wine_binary(self.wine_arch), "reg", *args], env=env, capture_output=True,
+                                  text=True, errors="replace", timeout=120, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired as e:
             raise DrvtapeError(f"wine reg {args[0]} timed out") from e
 
@@ -115,13 +127,12 @@ class WineRegistry(RegistryPlace):
 
 class WinRegistry(RegistryPlace):  # pragma: no cover - Windows only
     """One view of the Drivers32 key: KEY_WOW64_64KEY (what 64-bit applications read) or
-    KEY_WOW64_32KEY (32-bit applications, which cannot load the x64 tap: shown by status,
-    left as it is by install)."""
+    KEY_WOW64_32KEY (32-bit applications, served by the x86 tap)."""
 
     def __init__(self, bits: int):
         self.bits = bits
         self.name = f"registry ({bits}-bit view)"
-        self.x64 = bits == 64
+        self.arch = "x64" if bits == 64 else "x86"
 
     def _key(self, write: bool):
         import winreg  # Windows only
@@ -187,7 +198,7 @@ class SystemIni:
     """The [drivers32] (or [mci]) line of an alias in Wine's system.ini. The file is read as
     latin-1, so that every byte goes back as it came."""
     name = "system.ini"
-    x64 = True
+    arch = None  # one file, read by 32- and 64-bit programs alike
 
     def __init__(self, path: Path):
         self.path = path
@@ -244,13 +255,17 @@ class SystemIni:
         self._replace(alias, original.line)
 
 
-def registry() -> RegistryPlace:
-    """The Drivers32 key 64-bit applications read, where a new alias goes."""
-    return WinRegistry(64) if os.name == "nt" else WineRegistry()
-
-
-def places() -> list:
-    """Every place the system reads an alias from, registry() first."""
+def registry(arch: Arch = X64) -> RegistryPlace:
+    """The Drivers32 key arch's applications read, where a new alias goes."""
     if os.name == "nt":  # pragma: no cover - Windows only
-        return [registry(), WinRegistry(32)]
-    return [registry(), SystemIni(_prefix() / "drive_c" / "windows" / "system.ini")]
+        return WinRegistry(64 if arch is X64 else 32)
+    return WineRegistry(arch)
+
+
+def places(arch: Arch = X64) -> list:
+    """Every place the system reads an alias from, registry(arch) first: on Windows both
+    registry views (the other arch's shown by status, left as it is by install); under Wine
+    those of arch's prefix."""
+    if os.name == "nt":  # pragma: no cover - Windows only
+        return [registry(arch), WinRegistry(32 if arch is X64 else 64)]
+    return [registry(arch), SystemIni(_prefix(arch) / "drive_c" / "windows" / "system.ini")]

@@ -10,6 +10,8 @@ alias at the copy in every place that holds it (a new alias: the registry only),
 driver list applications see is the same with and without the tap. What each place held is
 saved first in install.json in that folder; `uninstall` writes back exactly that, or
 deletes the alias where it did not exist.
+The real driver's PE machine picks the arch: an x86 driver gets the x86 tap, in the places
+32-bit programs read (aliasplaces), and its install record lives with that arch's prefix.
 Wine splits a Drivers32 value at its first space (the rest is passed to DRV_OPEN as
 lParam1), so the tap's path must have no space in it.
 """
@@ -22,8 +24,10 @@ import shutil
 from pathlib import Path
 
 from drvtape.dllhost import wine
+from drvtape.dllhost.arch import ARCHES, X64, Arch
 from drvtape.dllhost.build import build_drvtap_for
 from drvtape.dllhost.cache import cache_root
+from drvtape.dllhost.pe import pe_arch
 from drvtape.errors import DrvtapeError
 from drvtape.recorder.aliasplaces import Entry, places
 
@@ -34,18 +38,24 @@ CFG_NAME = "drvtap.cfg"
 
 # ---- where installs live -----------------------------------------------------------------
 
-def installs_root() -> Path:
-    """Beside the Wine prefix (each prefix has its own registry, so its own installs); on
-    Windows in drvtape's cache folder."""
+def installs_root(arch: Arch = X64) -> Path:
+    """Beside arch's Wine prefix (each prefix has its own registry, so its own installs); on
+    Windows in drvtape's cache folder. x86 ones apart (-x86), as one prefix may hold both."""
+    suffix = "" if arch is X64 else f"-{arch.name}"
     if os.name == "nt":
-        return cache_root() / "taps"
-    prefix = wine.prefix_dir()
-    return prefix.parent / f"{prefix.name}-taps"
+        return cache_root() / f"taps{suffix}"
+    prefix = wine.prefix_dir(arch)
+    return prefix.parent / f"{prefix.name}-taps{suffix}"
 
 
-def state_folder(alias: str) -> Path:
-    """The folder of ALIAS's install record (and, without --dir, of its tap's copy)."""
-    return installs_root() / re.sub(r"[^A-Za-z0-9._-]", "_", alias.lower())
+def state_folder(alias: str, arch: Arch = X64) -> Path:
+    """The folder of ALIAS's install record (and, without --dir, of its tap's copy) for arch."""
+    return installs_root(arch) / re.sub(r"[^A-Za-z0-9._-]", "_", alias.lower())
+
+
+def installed_arch(alias: str) -> Arch:
+    """The arch ALIAS was installed for (x64 when it was not installed for either)."""
+    return next((a for a in ARCHES.values() if (state_folder(alias, a) / STATE_FILE).exists()), X64)
 
 
 def _check_alias(alias: str) -> None:
@@ -82,12 +92,14 @@ def _is_intact(state: dict, now: dict) -> bool:
 
 # ---- status, install, uninstall -----------------------------------------------------------
 
-def status(alias: str) -> dict:
+def status(alias: str, arch: Arch | None = None) -> dict:
+    """What ALIAS holds where arch's programs read it (arch: the one it was installed for)."""
     _check_alias(alias)
-    state = _read_state(state_folder(alias))
-    now = {place.name: place.get(alias) for place in places()}
+    arch = arch or installed_arch(alias)
+    state = _read_state(state_folder(alias, arch))
+    now = {place.name: place.get(alias) for place in places(arch)}
     held = [{"place": name, "value": v.to_json()} for name, v in now.items() if v is not None]
-    info = {"alias": alias, "installed": state is not None, "places": held,
+    info = {"alias": alias, "arch": arch.name, "installed": state is not None, "places": held,
             "value": held[0]["value"] if held else None,
             "points_at_tap": any(_points_at_a_tap(v) for v in now.values())}
     if state is None:
@@ -96,13 +108,18 @@ def status(alias: str) -> dict:
             "tap": state["tap"], "intact": _is_intact(state, now)}
 
 
-def _tap_source(tap: str | None, real: Path) -> Path:
-    """The tap given, else the one built for the real driver (its device entry points)."""
+def _tap_source(tap: str | None, real: Path, arch: Arch) -> Path:
+    """The tap given (of the real driver's arch), else the one built for the real driver (its
+    arch and device entry points)."""
     if tap is None:
-        return build_drvtap_for(real)
+        return build_drvtap_for(real, arch)
     source = Path(tap).resolve()
     if not source.is_file():
         raise DrvtapeError(f"tap not found: {tap}")
+    tap_arch = pe_arch(source)
+    if tap_arch is not arch:
+        raise DrvtapeError(f"the tap {tap} is {tap_arch.name} and the real driver {arch.name}: "
+                           f"a process loads only DLLs of its own arch")
     return source
 
 
@@ -131,9 +148,10 @@ def install(alias: str, real: str, tap: str | None = None, tape: str | None = No
     real_path = Path(real).resolve()
     if not real_path.is_file():
         raise DrvtapeError(f"real driver not found: {real}")
-    record_folder = state_folder(alias)
+    arch = pe_arch(real_path)
+    record_folder = state_folder(alias, arch)
     where = Path(folder).resolve() if folder else record_folder
-    targets = [p for p in places() if p.x64]
+    targets = [p for p in places(arch) if p.arch in (None, arch.name)]
     now = {place.name: place.get(alias) for place in targets}
     state = _read_state(record_folder)
     tape_path = str(Path(tape).resolve()) if tape else None
@@ -148,7 +166,7 @@ def install(alias: str, real: str, tap: str | None = None, tape: str | None = No
         raise DrvtapeError(f"alias {alias} already points at a drvtap ({foreign.data}) that drvtape did not "
                            f"install here: refusing, its original value would be lost")
 
-    source = _tap_source(tap, real_path)
+    source = _tap_source(tap, real_path, arch)
     where.mkdir(parents=True, exist_ok=True)
     record_folder.mkdir(parents=True, exist_ok=True)
     dest = where / TAP_NAME
@@ -161,8 +179,8 @@ def install(alias: str, real: str, tap: str | None = None, tape: str | None = No
     (where / CFG_NAME).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     holding = [p for p in targets if now[p.name] is not None] or targets[:1]
-    state = {"alias": alias, "places": [], "real": str(real_path), "tape": tape_path, "tap": str(dest),
-             "source": str(source), "cfg": str(where / CFG_NAME)}
+    state = {"alias": alias, "arch": arch.name, "places": [], "real": str(real_path), "tape": tape_path,
+             "tap": str(dest), "source": str(source), "cfg": str(where / CFG_NAME)}
     try:
         for place in holding:
             was = now[place.name]
@@ -172,23 +190,23 @@ def install(alias: str, real: str, tap: str | None = None, tape: str | None = No
             planned["installed"] = place.put(alias, _installed_value(win_tap, was), was).to_json()
             _write_state(record_folder, state)
     except DrvtapeError:
-        _restore(alias, state, force=True)
+        _restore(alias, state, arch, force=True)
         (record_folder / STATE_FILE).unlink(missing_ok=True)
         raise
     return _summary(state, "installed")
 
 
-def _changed_places(alias: str, state: dict) -> list[tuple[object, Entry, Entry | None]]:
+def _changed_places(alias: str, state: dict, arch: Arch) -> list[tuple[object, Entry, Entry | None]]:
     """(place, what install wrote, what it holds now) for each place install wrote to."""
-    by_name = {place.name: place for place in places()}
+    by_name = {place.name: place for place in places(arch)}
     written = [(by_name[p["place"]], Entry.from_json(p["installed"])) for p in state["places"]]
     return [(place, installed, place.get(alias)) for place, installed in written if installed is not None]
 
 
-def _restore(alias: str, state: dict, force: bool) -> None:
+def _restore(alias: str, state: dict, arch: Arch, force: bool) -> None:
     """Put back each place's original; unless FORCE, only when no place changed since install
     (checked before anything is written, so a refusal leaves everything as it was)."""
-    changed = _changed_places(alias, state)
+    changed = _changed_places(alias, state, arch)
     for place, installed, current in changed:
         if not force and current != installed:
             now = "missing" if current is None else repr(current.data)
@@ -201,14 +219,16 @@ def _restore(alias: str, state: dict, force: bool) -> None:
         place.restore(alias, originals[place.name], installed)
 
 
-def uninstall(alias: str, force: bool = False) -> dict:
-    """Put back exactly what ALIAS held before `install` (or delete it where it did not exist)."""
+def uninstall(alias: str, force: bool = False, arch: Arch | None = None) -> dict:
+    """Put back exactly what ALIAS held before `install` (or delete it where it did not exist);
+    arch: the one it was installed for, found from the install records unless given."""
     _check_alias(alias)
-    record_folder = state_folder(alias)
+    arch = arch or installed_arch(alias)
+    record_folder = state_folder(alias, arch)
     state = _read_state(record_folder)
     if state is None:
         raise DrvtapeError(f"alias {alias} is not installed (no record in {record_folder})")
-    _restore(alias, state, force)
+    _restore(alias, state, arch, force)
     (record_folder / STATE_FILE).unlink()
     original = state["places"][0]["original"] if state["places"] else None
     return {"alias": alias, "action": "deleted" if original is None else "restored", "original": original,

@@ -1,7 +1,9 @@
 """`drvtape tap run`: install the tap on aliases, run a program, uninstall, and keep its tapes.
 
 The program runs under Wine off Windows, in the prefix the user names (--prefix, else
-WINEPREFIX), else drvtape's own. A user's prefix is used as it is: it must exist already,
+WINEPREFIX), else drvtape's own for its arch (its PE machine: a 32-bit program runs under
+Wine's 32-bit loader, in the 32-bit prefix, with the x86 tap, whose aliases go where 32-bit
+programs read them). A user's prefix is used as it is: it must exist already,
 and nothing in it but the aliases is changed (drvtape's own prefix is created on first use).
 Each alias's tap writes one tape in a fresh folder (several processes of the program may
 append to it at once). The program's output goes to stderr, so that drvtape's stdout holds
@@ -22,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from drvtape.dllhost import wine
+from drvtape.dllhost.arch import X64, X86, Arch
+from drvtape.dllhost.pe import pe_arch
 from drvtape.errors import DrvtapeError
 from drvtape.recorder.ingest import Tape, read_tape
 from drvtape.recorder.tapinstall import install, state_folder, uninstall
@@ -33,6 +37,7 @@ STOP_GRACE_S = 10.0  # how long a signalled program gets to exit before it is ki
 class Prefix:
     path: Path | None  # None on Windows
     source: str  # "--prefix", "WINEPREFIX", "drvtape's own" or "" on Windows
+    arch: Arch = X64  # the program's
 
     def describe(self) -> str:
         return f"Wine prefix {self.path} ({self.source})" if self.path else "no Wine (Windows)"
@@ -47,16 +52,32 @@ class TapRun:
     folder: Path | None = None  # where the tapes are
 
 
-def choose_prefix(given: str | None) -> Prefix:
-    """The prefix to run in; a user's one must be a Wine prefix already (system.reg in it)."""
-    if os.name == "nt":  # pragma: no cover - Windows only
-        return Prefix(None, "")
-    if given:
-        chosen = Prefix(Path(given).expanduser().resolve(), "--prefix")
-    elif os.environ.get("WINEPREFIX"):
-        chosen = Prefix(Path(os.environ["WINEPREFIX"]).expanduser().resolve(), "WINEPREFIX")
+def program_arch(argv: Sequence[str], pairs: Sequence[tuple[str, str]]) -> Arch:
+    """The arch of the program (its PE machine; a name that is no file here, such as a Wine
+    builtin, takes the real drivers' arch), refused unless every real driver has it too."""
+    reals = [(real, pe_arch(Path(real))) for _, real in pairs if Path(real).is_file()]
+    program = Path(argv[0]) if argv else None
+    if program is not None and program.is_file():
+        arch = pe_arch(program)
     else:
-        return Prefix(wine.ensure_prefix(), "drvtape's own")
+        arch = reals[0][1] if reals else X64
+    for real, real_arch in reals:
+        if real_arch is not arch:
+            raise DrvtapeError(f"{real} is {real_arch.name} and the program {arch.name}: "
+                               f"a process loads only drivers of its own arch")
+    return arch
+
+
+def choose_prefix(given: str | None, arch: Arch = X64) -> Prefix:
+    """The prefix to run arch's program in; a user's one must be a Wine prefix already (system.reg in it)."""
+    if os.name == "nt":  # pragma: no cover - Windows only
+        return Prefix(None, "", arch)
+    if given:
+        chosen = Prefix(Path(given).expanduser().resolve(), "--prefix", arch)
+    elif os.environ.get("WINEPREFIX"):
+        chosen = Prefix(Path(os.environ["WINEPREFIX"]).expanduser().resolve(), "WINEPREFIX", arch)
+    else:
+        return Prefix(wine.ensure_prefix(arch), "drvtape's own", arch)
     if not (chosen.path / "system.reg").is_file():
         raise DrvtapeError(f"not a Wine prefix (no system.reg): {chosen.path} (from {chosen.source})")
     return chosen
@@ -99,7 +120,7 @@ def run_program(argv: Sequence[str], prefix: Prefix, run: TapRun, signals: Signa
     if signals.caught is not None:  # before the program started: it is not started
         run.interrupted = signals.caught.name
         return
-    command = list(argv) if prefix.path is None else [wine.wine_binary(), *argv]
+    command = list(argv) if prefix.path is None else [wine.wine_binary(prefix.arch), *argv]
     env = None if prefix.path is None else wine.wine_env(prefix.path)
     try:
         proc = subprocess.Popen(command, env=env, stdout=sys.stderr)  # drvtape's stdout: the sessions only
@@ -138,17 +159,18 @@ def tap_run(pairs: Sequence[tuple[str, str]], argv: Sequence[str], prefix: Prefi
 
 @contextmanager
 def _prefix_in_use(prefix: Prefix) -> Iterator[None]:
-    """PREFIX is the one tapinstall installs in, while the run lasts."""
-    saved = os.environ.get(wine.PREFIX_ENV)
+    """PREFIX is the one tapinstall installs in for its arch, while the run lasts."""
+    name = wine.PREFIX_ENV_X86 if prefix.arch is X86 else wine.PREFIX_ENV
+    saved = os.environ.get(name)
     if prefix.path is not None:
-        os.environ[wine.PREFIX_ENV] = str(prefix.path)
+        os.environ[name] = str(prefix.path)
     try:
         yield
     finally:
         if saved is None:
-            os.environ.pop(wine.PREFIX_ENV, None)
+            os.environ.pop(name, None)
         else:
-            os.environ[wine.PREFIX_ENV] = saved
+            os.environ[name] = saved
 
 
 def _install_run_uninstall(pairs: Sequence[tuple[str, str]], argv: Sequence[str], run: TapRun,
@@ -157,18 +179,19 @@ def _install_run_uninstall(pairs: Sequence[tuple[str, str]], argv: Sequence[str]
     with Signals().handled() as signals:
         try:
             for alias, real in pairs:
-                install(alias, real, tap=tap, tape=str(run.folder / f"{state_folder(alias).name}.drvtape"))
+                tape = run.folder / f"{state_folder(alias, run.prefix.arch).name}.drvtape"
+                install(alias, real, tap=tap, tape=str(tape))
                 installed.append(alias)
             run_program(argv, run.prefix, run, signals)
         finally:
-            _uninstall_all(installed)
+            _uninstall_all(installed, run.prefix.arch)
 
 
-def _uninstall_all(installed: list[str]) -> None:
+def _uninstall_all(installed: list[str], arch: Arch) -> None:
     failed = []
     for alias in installed:
         try:
-            uninstall(alias)
+            uninstall(alias, arch=arch)
         except DrvtapeError as e:
             failed.append(str(e))
     if failed:

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from drvtape.errors import DrvtapeError
-from drvtape.replay.dll import run_dll_target
+from drvtape.replay.dll import host_arch, run_dll_target
 from drvtape.replay.memcompare import Compared
 from drvtape.replay.memory import MemoryPlan, Unfaithful, plan_memory
 from drvtape.replay.memory_facts import Lookup, catalog_lookup
@@ -98,7 +98,7 @@ def replay_recording(recording: Recording, target: Target, *, threads: Threads =
     for call in recording.calls:
         if call.payload is not None:
             check_replayable(call.msg, call.payload, call.seq)
-    plan = plan_memory(recording, lookup or catalog_lookup(recording.arch))
+    plan = plan_memory(recording, lookup or catalog_lookup(recording.arch), host_arch(recording, target))
     if plan.unfaithful is not None:
         if not until_missing_memory:
             raise DrvtapeError(f"cannot replay faithfully: {plan.unfaithful.text}")

@@ -18,7 +18,7 @@ from drvtape.errors import DrvtapeError
 from drvtape.recorder.ending import END_REASON, close_after
 from drvtape.recorder.hook import Recorder
 from drvtape.replay import load_recording, replay_recording
-from drvtape.replay.dll import host_calls
+from drvtape.replay.dll import host_arch, host_calls
 from drvtape.replay.inprocess import drive
 from drvtape.replay.memory import MemoryPlan, plan_memory, written_blocks
 from drvtape.replay.memory_facts import catalog_lookup
@@ -65,7 +65,7 @@ def _record_in_process(candidate: Recording, target: Target, db, *, source: str,
 
 def _store_host_run(candidate: Recording, target: Target, db, *, source: str, threads: Threads,
                     timeout: float) -> str:
-    plan = plan_memory(candidate, catalog_lookup(candidate.arch))
+    plan = plan_memory(candidate, catalog_lookup(candidate.arch), host_arch(candidate, target))
     if plan.unfaithful is not None:
         raise DrvtapeError(f"cannot replay faithfully: {plan.unfaithful.text}")
     results = run_dll(target.name, host_calls(candidate, threads, plan), timeout_s=timeout, stop_on_divergence=False)

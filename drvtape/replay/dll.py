@@ -13,11 +13,13 @@ compared (replay/memcompare.py).
 from dataclasses import replace
 
 from drvtape.dllhost import HostCall, host_available, run_dll
+from drvtape.dllhost.client import dll_arch
 from drvtape.replay.memcompare import Compared, compare_outputs
 from drvtape.replay.memory import CallMemory, MemoryPlan
 from drvtape.replay.order import call_orders
 from drvtape.runtime.schedule import Threads
 from drvtape.runtime.targets import Target
+from drvtape.schema.memory.layout import Arch
 from drvtape.schema.outcome import COMPLETED, Diverged, Outcome, OutcomeKind, check_return
 from drvtape.schema.entry_points import DEVICE_OPEN
 from drvtape.schema.recording import RecordedCall, Recording
@@ -47,6 +49,15 @@ def run_dll_target(recording: Recording, target: Target, *, threads: Threads, ti
             if compared.difference is not None:
                 return compared.difference.outcome(call), Compared(outputs, size, compared.difference)
     return COMPLETED, Compared(outputs, size, None)
+
+
+def host_arch(recording: Recording, target: Target) -> Arch:
+    """The arch the recording's memory is rebuilt for: in process, Python objects in the
+    recording's own layouts; for a DLL, its drvhost's (the DLL's PE machine), looked at only
+    when some call has memory to rebuild (without any, there are no layouts to agree on)."""
+    if target.in_process or not any(c.memory_in or c.memory_out for c in recording.calls):
+        return recording.arch
+    return dll_arch(target.name).name
 
 
 def _memory(recording: Recording, plan: MemoryPlan | None) -> list[CallMemory | None]:

@@ -20,6 +20,7 @@ from drvtape.formats import host_memory as op
 from drvtape.formats.host_memory import HostOp
 from drvtape.replay.memory_facts import Lookup, MessageFacts, NodeFacts, cached
 from drvtape.schema.memory.captured import MemoryBlock, Phase, block
+from drvtape.schema.memory.layout import Arch
 from drvtape.schema.recording import RecordedCall, Recording
 
 NULL = 0
@@ -57,11 +58,14 @@ class MemoryPlan:
     unfaithful: Unfaithful | None
 
 
-def plan_memory(recording: Recording, lookup: Lookup) -> MemoryPlan:
+def plan_memory(recording: Recording, lookup: Lookup, host_arch: Arch = "x64") -> MemoryPlan:
+    """The memory plan for a host built for host_arch (drvhost is built for the driver DLL's
+    arch): a recording's memory has its own arch's layouts, so the two must agree."""
     lookup = cached(lookup)
     calls = recording.calls
     facts = [lookup(c.cls, c.msg) for c in calls]
-    unfaithful = next((u for i, (c, f) in enumerate(zip(calls, facts)) if (u := _problem(i, c, f, recording))), None)
+    unfaithful = next((u for i, (c, f) in enumerate(zip(calls, facts))
+                       if (u := _problem(i, c, f, recording, host_arch))), None)
     usable = calls[:unfaithful.index] if unfaithful else calls
     blocks = _BlockMap(usable, facts)
     planned = [None if f is None else blocks.call_memory(i, c, f, recording) for i, (c, f) in
@@ -69,7 +73,8 @@ def plan_memory(recording: Recording, lookup: Lookup) -> MemoryPlan:
     return MemoryPlan(planned, sum(1 for f in facts[:len(usable)] if f is None), unfaithful)
 
 
-def _problem(index: int, call: RecordedCall, facts: MessageFacts | None, recording: Recording) -> Unfaithful | None:
+def _problem(index: int, call: RecordedCall, facts: MessageFacts | None, recording: Recording,
+             host_arch: Arch) -> Unfaithful | None:
     if facts is None:
         return None
     where = f"seq {call.seq} {facts.name}"
@@ -80,8 +85,9 @@ def _problem(index: int, call: RecordedCall, facts: MessageFacts | None, recordi
         if facts.top(param) is not None and lparam and not legacy and f"lparam{param}" not in paths:
             return Unfaithful(index, call.seq, f"{where}: lparam{param} is a pointer and the recording has no "
                                                f"memory for it")
-    if call.memory_in and recording.arch != "x64":
-        return Unfaithful(index, call.seq, f"{where}: its memory has {recording.arch} layouts and drvhost is x64")
+    if (call.memory_in or call.memory_out) and recording.arch != host_arch:  # an output's size is its arch's too
+        return Unfaithful(index, call.seq, f"{where}: its memory has {recording.arch} layouts and drvhost is "
+                                           f"{host_arch}")
     for b in call.memory_in:
         if b.unreadable or b.truncated:
             state = "unreadable" if b.unreadable else f"truncated ({b.captured} of {b.size} bytes captured)"

@@ -37,9 +37,9 @@
  *             u32 op, u32 id (block, 1..n_blocks), u64 offset, u64 len, u32 target, u32 width
  *           run before the call: ALLOC (1) id of len bytes, zeroed; WRITE (2) len bytes
  *           (which follow the op, padded to a multiple of 8) at offset; PATCH (3) store at
- *           offset, width (4 or 8) bytes wide, the address of block target plus len (target
- *           0: NULL); after it returned: READ (5) len bytes at offset, sent back in a MEMORY
- *           record; FREE (4) id. The host knows no struct layouts; recorded addresses
+ *           offset, width (the host's pointer size: 8 on x64, 4 on x86) bytes wide, the
+ *           address of block target plus len (target 0: NULL); after it returned: READ (5)
+ *           len bytes at offset, sent back in a MEMORY record; FREE (4) id. The host knows no struct layouts; recorded addresses
  *           never reach it (host_memory.c).
  *   The host then runs the calls and exits.
  *

@@ -43,6 +43,16 @@ void *alloc_or_fail(size_t n, const char *what)
     return p;
 }
 
+/* count * size as a size_t, or fail: the batch's counts are 32 and 64 bits wide, and an x86
+   host's size_t is 32 bits, where the product would wrap to a small allocation. */
+static size_t bytes_of(uint64_t count, size_t size, const char *what)
+{
+    if (size && count > SIZE_MAX / size)
+        fail("drvhost: %s do not fit in this host's address space (%llu of %u bytes)", what,
+             (unsigned long long)count, (unsigned)size);
+    return (size_t)count * size;
+}
+
 void read_batch(void)
 {
     batch_t b;
@@ -51,15 +61,18 @@ void read_batch(void)
         fail("drvhost: bad batch header (%u calls, %u threads)", b.n_calls, b.n_threads);
     n_calls = b.n_calls;
     n_threads = b.n_threads;
-    calls = alloc_or_fail((size_t)n_calls * sizeof *calls, "calls");
-    read_exact(calls, (size_t)n_calls * sizeof *calls, "the calls");
+    size_t calls_size = bytes_of(n_calls, sizeof *calls, "the calls");
+    calls = alloc_or_fail(calls_size, "calls");
+    read_exact(calls, calls_size, "the calls");
     if (b.n_after > (uint64_t)n_calls * MAX_THREADS)
         fail("drvhost: bad batch header (%u dependencies)", b.n_after);
-    after = alloc_or_fail((size_t)b.n_after * 4, "dependencies");
-    read_exact(after, (size_t)b.n_after * 4, "the dependencies");
+    size_t after_size = bytes_of(b.n_after, 4, "the dependencies");
+    after = alloc_or_fail(after_size, "dependencies");
+    read_exact(after, after_size, "the dependencies");
     after_first = alloc_or_fail(((size_t)n_calls + 1) * 4, "dependencies");
-    unsigned char *wire = alloc_or_fail((size_t)b.ops_bytes, "memory ops");
-    read_exact(wire, (size_t)b.ops_bytes, "the memory ops");
+    size_t ops_size = bytes_of(b.ops_bytes, 1, "the memory ops");
+    unsigned char *wire = alloc_or_fail(ops_size, "memory ops");
+    read_exact(wire, ops_size, "the memory ops");
 
     slots = alloc_or_fail(n_threads * sizeof *slots, "threads");
     uint64_t first = 0;

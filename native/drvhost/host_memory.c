@@ -37,7 +37,7 @@ void memory_read_ops(unsigned char *wire, uint64_t ops_bytes, uint32_t n_blocks)
             memcpy(&op, wire + pos, sizeof op);
             pos += sizeof op;
             if (op.op < OP_ALLOC || op.op > OP_READ || !op.id || op.id > n_blocks ||
-                (op.op == OP_PATCH && (op.target > n_blocks || (op.width != 4 && op.width != 8))) ||
+                (op.op == OP_PATCH && (op.target > n_blocks || op.width != sizeof(void *))) ||
                 (op.op == OP_ALLOC && op.len > MAX_BLOCK))
                 fail("drvhost: call %u has a bad memory op (op %u, block %u)", i, op.op, op.id);
             if (op.op == OP_WRITE) {

@@ -19,7 +19,7 @@ typedef struct {
     uint64_t offset; /* WRITE, PATCH, READ: where in the block */
     uint64_t len;    /* ALLOC: size; WRITE: bytes that follow (padded to 8); READ: bytes; PATCH: target offset */
     uint32_t target; /* PATCH: the block whose address (+ len) is stored; 0 stores NULL */
-    uint32_t width;  /* PATCH: 4 or 8 */
+    uint32_t width;  /* PATCH: this host's pointer size (8 on x64, 4 on x86); another is a bad op */
 } mem_op_t;
 #pragma pack(pop)
 

@@ -13,11 +13,12 @@ RESOLVER_ERROR = "E: Unable to locate package wine32:i386"
 X86_TEST = f"{Path(__file__).parent / 'test_tap_bugs_x86.py'}::test_the_32_bit_builds_are_x86_and_their_tape_says_4_byte_pointers"
 
 
-def run_x86_test(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+def run_x86_test(tmp_path: Path, *tests: str, **env: str) -> subprocess.CompletedProcess:
     full = {k: v for k, v in os.environ.items() if k != "DRVTAPE_WINE32_UNAVAILABLE"}
     full.update(CI="true", **env)
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-rsf", "-p", "no:cacheprovider", "-p", "no:xdist",
-                           X86_TEST, "--basetemp", str(tmp_path / "run")], env=full, cwd=REPO, capture_output=True, text=True, timeout=300)
+                           *(tests or [X86_TEST]), "--basetemp", str(tmp_path / "run")], env=full, cwd=REPO,
+                          capture_output=True, text=True, timeout=600)
 
 
 @pytest.mark.skipif(os.name == "nt", reason="Wine is not used on Windows")
@@ -38,3 +39,14 @@ def test_a_missing_x86_compiler_fails_in_ci_even_with_a_resolver_error_and_no_wi
     run = run_x86_test(tmp_path, DRVTAPE_MINGW_GCC_X86=str(tmp_path / "missing"),
                        DRVTAPE_WINE_X86=str(tmp_path / "missing"), DRVTAPE_WINE32_UNAVAILABLE=RESOLVER_ERROR)
     assert run.returncode == 1 and "required in CI" in run.stdout and "gcc-mingw-w64-i686" in run.stdout, run.stdout
+
+
+@pytest.mark.skipif(os.name == "nt", reason="Wine is not used on Windows")
+def test_the_32_bit_memory_replay_and_tap_run_tests_skip_with_the_resolver_error_too(tmp_path):
+    here = Path(__file__).parent
+    tests = [f"{here / 'test_x86_payloads.py'}", f"{here / 'test_x86_tap_run.py'}::test_a_32_bit_program_with_a_64_bit_"
+             "driver_is_refused_in_one_line_before_anything_is_made"]
+    run = run_x86_test(tmp_path, *tests, DRVTAPE_WINE_X86=str(tmp_path / "missing"),
+                       DRVTAPE_WINE32_UNAVAILABLE=RESOLVER_ERROR)
+    assert run.returncode == 0 and "2 skipped" in run.stdout, run.stdout
+    assert run.stdout.count(f"32-bit Wine could not be installed: {RESOLVER_ERROR}") == 2, run.stdout
