@@ -107,17 +107,19 @@ def build_drvtap(arch: Arch = X64) -> Path:
                       arch=arch)
 
 
-def build_drvhook() -> Path:
-    """drvhook.dll, the hook `drvtape hook run` loads into a program (native/hook)."""
+def build_drvhook(arch: Arch = X64) -> Path:
+    """drvhook.dll for arch, the hook `drvtape hook run` loads into a program (native/hook)."""
     entry = native_source("hook", "drvhook.c")
     sources = [entry, *(entry.with_name(n) for n in DRVHOOK_PARTS)]
-    return compile_pe(sources, dll=True, announce="building drvhook")
+    return compile_pe(sources, dll=True, announce="building drvhook" + _suffix(arch), arch=arch)
 
 
-def build_hooklaunch() -> Path:
-    """hooklaunch.exe, which starts a program with drvhook.dll loaded before its first instruction."""
+def build_hooklaunch(arch: Arch = X64) -> Path:
+    """hooklaunch.exe for arch, which starts a program with drvhook.dll loaded before its first
+    instruction (or loads it into a process another hook started)."""
     entry = native_source("hook", "hooklaunch.c")
-    return compile_pe([entry, entry.with_name("inject.c")], flags=["-municode"], announce="building hooklaunch")
+    return compile_pe([entry, entry.with_name("inject.c")], flags=["-municode"],
+                      announce="building hooklaunch" + _suffix(arch), arch=arch)
 
 
 def drvhost_obtainable(arch: Arch = X64) -> None:

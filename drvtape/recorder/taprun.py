@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from drvtape.dllhost import wine
+from drvtape.dllhost.arch import X64, Arch
 from drvtape.errors import DrvtapeError
 from drvtape.recorder.ingest import Tape, read_tape
 from drvtape.recorder.tapinstall import install, state_folder, uninstall
@@ -47,8 +48,9 @@ class TapRun:
     folder: Path | None = None  # where the tapes are
 
 
-def choose_prefix(given: str | None) -> Prefix:
-    """The prefix to run in; a user's one must be a Wine prefix already (system.reg in it)."""
+def choose_prefix(given: str | None, arch: Arch = X64) -> Prefix:
+    """The prefix to run in (drvtape's own: arch's); a user's one must be a Wine prefix already
+    (system.reg in it)."""
     if os.name == "nt":  # pragma: no cover - Windows only
         return Prefix(None, "")
     if given:
@@ -56,7 +58,7 @@ def choose_prefix(given: str | None) -> Prefix:
     elif os.environ.get("WINEPREFIX"):
         chosen = Prefix(Path(os.environ["WINEPREFIX"]).expanduser().resolve(), "WINEPREFIX")
     else:
-        return Prefix(wine.ensure_prefix(), "drvtape's own")
+        return Prefix(wine.ensure_prefix(arch), "drvtape's own")
     if not (chosen.path / "system.reg").is_file():
         raise DrvtapeError(f"not a Wine prefix (no system.reg): {chosen.path} (from {chosen.source})")
     return chosen
@@ -95,11 +97,12 @@ def _stop(proc: subprocess.Popen, signum: int) -> None:
             proc.wait()
 
 
-def run_program(argv: Sequence[str], prefix: Prefix, run: TapRun, signals: Signals) -> None:
+def run_program(argv: Sequence[str], prefix: Prefix, run: TapRun, signals: Signals, arch: Arch = X64) -> None:
+    """Run ARGV (an arch program under Wine off Windows), its stdout to stderr."""
     if signals.caught is not None:  # before the program started: it is not started
         run.interrupted = signals.caught.name
         return
-    command = list(argv) if prefix.path is None else [wine.wine_binary(), *argv]
+    command = list(argv) if prefix.path is None else [wine.wine_binary(arch), *argv]
     env = None if prefix.path is None else wine.wine_env(prefix.path)
     try:
         proc = subprocess.Popen(command, env=env, stdout=sys.stderr)  # drvtape's stdout: the sessions only

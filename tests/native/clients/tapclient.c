@@ -13,7 +13,8 @@
      tapclient DRIVER sendbench N   open (lParam2 0), send DRV_USER+1 N times through winmm's
                                 SendDriverMessage, close; print the mean ns per message
      tapclient DRIVER child ARGS  run tapclient DRIVER ARGS as a child process (CreateProcessW), wait
-                                for it, exit with its exit code
+                                for it, exit with its exit code (env TAPCLIENT_CHILD=EXE: run EXE
+                                DRIVER ARGS instead)
      tapclient DRIVER shellchild ARGS  the same through shell32's ShellExecuteExW
      tapclient DRIVER vfw       msvfw32: load DRIVER, ICInstall its DriverProc as the function
                                 driver vidc.mrle (ahead of the registry's), ICOpen it for decompression (msvfw32 passes an
@@ -190,13 +191,15 @@ static int child_exit(HANDLE process)
     return (int)code;
 }
 
-/* Run this program with argv[1] and argv[3..] as a child (CreateProcessW); its exit code. */
+/* Run this program (or the one env TAPCLIENT_CHILD names, e.g. its other architecture's
+   build) with argv[1] and argv[3..] as a child (CreateProcessW); its exit code. */
 static int child(int argc, wchar_t **argv)
 {
     static wchar_t cmd[32768];
-    wchar_t self[MAX_PATH];
-    GetModuleFileNameW(NULL, self, MAX_PATH);
-    child_args(cmd, swprintf(cmd, 32768, L"\"%ls\" ", self), argc, argv);
+    wchar_t program[MAX_PATH];
+    if (!GetEnvironmentVariableW(L"TAPCLIENT_CHILD", program, MAX_PATH))
+        GetModuleFileNameW(NULL, program, MAX_PATH);
+    child_args(cmd, swprintf(cmd, 32768, L"\"%ls\" ", program), argc, argv);
     STARTUPINFOW si = {.cb = sizeof si};
     PROCESS_INFORMATION pi;
     if (!CreateProcessW(NULL, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi))
