@@ -131,9 +131,9 @@ def call_return_rows(first_seq: int, pairs: int, msg_at: Callable[[int], int] = 
     rows = []
     for i in range(pairs):
         seq, ts, msg = first_seq + 2 * i, 1_000 * i, msg_at(i)
-        rows.append((seq, CALL, ts, THREAD_IDENT, msg, 0x1001, 0x7E10, i, -1, None, None, 0, None, None))
+        rows.append((seq, CALL, ts, THREAD_IDENT, msg, 0x1001, 0x7E10, i, -1, None, None, 0, None, None, None))
         rows.append((seq + 1, RETURN, ts + 400, THREAD_IDENT, msg, 0x1001, 0x7E10, None, None, 0, seq, None,
-                     400, None))
+                     400, None, None))
     return rows
 
 
@@ -239,7 +239,7 @@ def bench_appends(tmp: Path, count: int, repeats: int = 3, batch: int = 8_192) -
     batches = [rows[i:i + batch] for i in range(0, len(rows), batch)]
     store = Store.open(str(tmp / "appends-store.db"), create=True)
     raw = raw_baseline(tmp / "appends-raw.db")
-    insert = f"INSERT INTO events (session_pk, {', '.join(ROW_COLUMNS)}, chain) VALUES ({', '.join('?' * 16)})"
+    insert = f"INSERT INTO events (session_pk, {', '.join(ROW_COLUMNS)}, chain) VALUES ({', '.join('?' * (len(ROW_COLUMNS) + 2))})"
 
     def run_store() -> float:
         pk = store.begin_session(new_header())

@@ -118,7 +118,7 @@ def test_the_views_are_the_same_on_both_engines(tmp_path, postgres, tapes):
 def as_schema_3(db: str) -> None:
     """What drvtape of schema version 3 made: the same tables but message_names, no views, no
     blobs nor sessions.arch (schema version 5), events' three whole indexes (version 6 made
-    them two partial ones)."""
+    them two partial ones), no events.entry_point (version 7)."""
     engine = sa.create_engine(database_url(db))
     with engine.begin() as conn:
         for name in ("ix_events_calls_msg", "ix_events_endings"):
@@ -132,6 +132,7 @@ def as_schema_3(db: str) -> None:
         conn.exec_driver_sql("DROP TABLE message_names")
         conn.exec_driver_sql("DROP TABLE blobs")
         conn.exec_driver_sql("ALTER TABLE sessions DROP COLUMN arch")
+        conn.exec_driver_sql("ALTER TABLE events DROP COLUMN entry_point")
         conn.exec_driver_sql("UPDATE drvtape_meta SET value = '3' WHERE key = 'schema_version'")
     engine.dispose()
 

@@ -81,20 +81,20 @@ class Writer:
         return self.frame(body)
 
     def call(self, msg: int, *, driver_id: int = 0, hdrvr: int = HDRVR, l1: int = 0, l2: int = 0,
-             payloads=(), thread: int = TID, depth: int = 0, tick: int = 0) -> int:
+             payloads=(), thread: int = TID, depth: int = 0, tick: int = 0, entry_point: int = 0) -> int:
         self.seq += 1
-        body = struct.pack("<IIIIQQIIQQqq", 2, self.pid, thread, depth, self.seq, QPC0 + 10 * self.seq + tick, msg,
-                           len(payloads), driver_id, hdrvr, l1, l2)
+        body = struct.pack("<IIIIQQIHHQQqq", 2, self.pid, thread, depth, self.seq, QPC0 + 10 * self.seq + tick, msg,
+                           len(payloads), entry_point, driver_id, hdrvr, l1, l2)
         for param, kind, flags, data in payloads:
             body += struct.pack("<BBHI", param, kind, flags, len(data)) + data
         self.frame(body)
         return self.seq
 
     def ret(self, call_seq: int, result: int, *, msg: int = 0, driver_id: int = 0, hdrvr: int = HDRVR,
-            thread: int = TID) -> int:
+            thread: int = TID, entry_point: int = 0) -> int:
         self.seq += 1
         self.frame(struct.pack("<IIIIQQQIIQQq", 3, self.pid, thread, 0, self.seq, QPC0 + 10 * self.seq, call_seq,
-                               msg, 0, driver_id, hdrvr, result))
+                               msg, entry_point, driver_id, hdrvr, result))
         return self.seq
 
     def send(self, msg: int, result: int, **call) -> int:
@@ -307,6 +307,70 @@ def test_not_a_tape():
 
 
 # ---- the command ----------------------------------------------------------------------
+
+
+WOD, MOD = 1, 3  # drvtape.schema.entry_points' codes of wodMessage and modMessage
+WODM_OPEN, WODM_CLOSE, MODM_GETNUMDEVS = 5, 6, 1  # mingw-w64's mmddk.h
+
+
+def device_session(w: Writer) -> Writer:
+    """DRV_LOAD, then wave device 2 opened (the driver stores 0x5150 at dwUser) and closed,
+    a MIDI output count, DRV_FREE: DriverProc and two device entry points in one session."""
+    w.header()
+    w.send(DRV_LOAD, 1)
+    opened = w.call(WODM_OPEN, hdrvr=2, driver_id=0x7FF6_0000_3000, l1=0x7FF6_0000_4000, l2=0x30000,
+                    entry_point=WOD)
+    w.ret(opened, 0, msg=WODM_OPEN, driver_id=0x5150, hdrvr=2, entry_point=WOD)
+    closed = w.call(WODM_CLOSE, hdrvr=2, driver_id=0x5150, entry_point=WOD)
+    w.ret(closed, 0, msg=WODM_CLOSE, driver_id=0x5150, hdrvr=2, entry_point=WOD)
+    counted = w.call(MODM_GETNUMDEVS, hdrvr=0, entry_point=MOD)
+    w.ret(counted, 1, msg=MODM_GETNUMDEVS, hdrvr=0, entry_point=MOD)
+    w.send(DRV_FREE, 1)
+    w.end()
+    return w
+
+
+def test_each_call_names_its_entry_point_and_older_records_read_as_driverproc():
+    (s,) = parse_tape(bytes(device_session(Writer()).data)).sessions
+    names = [(ev.kind, ev.msg, ev.entry_point.value) for ev in s.events if ev.kind in ("call", "return")]
+    assert names == [("call", DRV_LOAD, "DriverProc"), ("return", DRV_LOAD, "DriverProc"),
+                     ("call", WODM_OPEN, "wodMessage"), ("return", WODM_OPEN, "wodMessage"),
+                     ("call", WODM_CLOSE, "wodMessage"), ("return", WODM_CLOSE, "wodMessage"),
+                     ("call", MODM_GETNUMDEVS, "modMessage"), ("return", MODM_GETNUMDEVS, "modMessage"),
+                     ("call", DRV_FREE, "DriverProc"), ("return", DRV_FREE, "DriverProc")]
+    opened, open_returned = s.events[2], s.events[3]
+    assert (opened.hdrvr, opened.driver_id, opened.lparam1, opened.lparam2) == (2, 0x7FF6_0000_3000, 0x7FF6_0000_4000,
+                                                                              0x30000)
+    assert open_returned.driver_id == 0x5150  # the instance the driver stored at dwUser
+
+
+def test_an_entry_point_drvtape_does_not_know_is_a_bad_record():
+    w = Writer()
+    w.header()
+    w.send(DRV_LOAD, 1)
+    w.call(3, entry_point=99)
+    tape = parse_tape(bytes(w.data))
+    assert any(p.kind == "bad-record" and "entry point" in p.detail for p in tape.problems)
+    assert [ev.msg for ev in tape.sessions[0].events if ev.kind == "call"] == [DRV_LOAD]
+
+
+def test_entry_points_survive_the_store_and_the_interchange_and_keep_the_chain(tmp_path, drvtape):
+    tape = device_session(Writer()).save(tmp_path / "wave.4242.drvtape")
+    db = tmp_path / "t.db"
+    assert drvtape("--db", db, "ingest", tape).code == 0
+    with Store.open(db) as store:
+        events = store.events(store.resolve("last").pk)
+    assert events == read_tape(tape).sessions[0].events
+    assert drvtape("--db", db, "verify", "--all").code == 0
+    exported = tmp_path / "s.jsonl"
+    assert drvtape("--db", db, "export", "last", "--output", exported).code == 0, "export"
+    lines = [json.loads(line) for line in exported.read_text().splitlines()]
+    assert [e.get("entry_point") for e in lines if e.get("kind") == "call"] == [None, "wodMessage", "wodMessage",
+                                                                              "modMessage", None]
+    again = tmp_path / "again.db"
+    assert drvtape("--db", again, "import", exported).code == 0
+    with Store.open(again) as store:
+        assert store.events(store.resolve("last").pk) == events
 
 
 def test_ingest_stores_the_session_and_a_second_ingest_skips_it(tmp_path, drvtape):

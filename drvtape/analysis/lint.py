@@ -9,6 +9,9 @@ makes: a fault, a hang, a message after DRV_FREE, a message the driver never gav
 A warning is a sequence the system legitimately sends (the Windows shutdown order, Wine's
 silence at process exit) and says what the driver must survive there: a correct driver
 (sim:reference) gets warnings only.
+
+The call checks read DriverProc's calls: a device entry point's messages (wodMessage ...)
+reuse DRV_* numbers for other meanings, and only open and close devices (state.Projection).
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ from drvtape.errors import DrvtapeError
 from drvtape.present.text import exception_code, fault_place
 from drvtape.schema import details
 from drvtape.schema import messages as m
+from drvtape.schema.entry_points import DEVICE_CLOSE
 from drvtape.schema.events import EndReason
+from drvtape.schema.memory import catalog
+from drvtape.schema.memory.classes import ENTRY_POINT_CLASSES, DriverClass
 from drvtape.schema.messages import describe, message_name
 from drvtape.schema.rows import Kind
 
@@ -148,6 +154,23 @@ def _close_on_other_thread(p: Projection, call: CallInFlight) -> Iterator[Hit]:
                          f"(seq {inst.seq})"), (inst.seq,)
 
 
+def _free_with_open_device(p: Projection, call: CallInFlight) -> Iterator[Hit]:
+    """A device opened through a device entry point (WODM_OPEN ...) whose close (WODM_CLOSE
+    ...) never came before DRV_FREE: the driver is unloaded with the device's state, and
+    perhaps its buffers and callbacks, alive. A warning, as for instances (a system ending
+    the process unloads the driver so); the driver must release the device in DRV_FREE."""
+    if call.msg == m.DRV_FREE and p.devices:
+        for d in p.devices.values():
+            close = catalog.message_name(DEVICE_CLOSE[d.entry_point], ENTRY_POINT_CLASSES[d.entry_point])
+            yield call.seq, (f"DRV_FREE with {d.entry_point.value} device {d.device} open (instance "
+                             f"0x{d.instance:X}, opened at seq {d.seq}): no {close} came"), (d.seq,)
+
+
+def _call_name(call: CallInFlight) -> str:
+    """The message's name, by its entry point's class (DriverProc's: DRV_*)."""
+    return catalog.message_name(call.msg, ENTRY_POINT_CLASSES.get(call.entry_point, DriverClass.DRV))
+
+
 # ---- end checks ------------------------------------------------------------------------------
 
 
@@ -170,10 +193,10 @@ def _call_without_return(p: Projection, end: SessionEnd) -> Iterator[Hit]:
             place = fault_place(fault.get("module"), fault.get("offset")) or "?"
             detail = f"{message_name(fault['msg'])} faulted: {exception_code(fault['code'])} in {place}"
         elif seq == end.call_seq and end.reason == EndReason.HANG:
-            detail = f"{message_name(p.in_flight[seq].msg)} never returned: the session ended as a hang here"
+            detail = f"{_call_name(p.in_flight[seq])} never returned: the session ended as a hang here"
         else:
             ended = f"ended ({end.reason})" if end.reason else "stopped"
-            detail = f"{message_name(p.in_flight[seq].msg)} had no return when the session {ended}"
+            detail = f"{_call_name(p.in_flight[seq])} had no return when the session {ended}"
         yield seq, detail, ()
 
 
@@ -206,6 +229,8 @@ RULES: tuple[Rule, ...] = (
          _exitsession_with_calls_in_flight),
     Rule("close-on-other-thread", Severity.WARNING, "DRV_CLOSE on another thread than the instance's DRV_OPEN",
          _close_on_other_thread),
+    Rule("free-with-open-device", Severity.WARNING, "DRV_FREE while a device (WODM_OPEN ...) was never closed",
+         _free_with_open_device),
     Rule("session-ends-with-open-instances", Severity.WARNING,
          "the session ends with instances open, the driver not freed",
          _session_ends_with_open_instances, at_end=True),
@@ -239,8 +264,8 @@ def lint_rows(rows, rules: tuple[Rule, ...] = RULES) -> list[Finding]:
     reason = end_call = None
     on_call = [r for r in rules if not r.at_end]
     for row in rows:
-        seq, kind, _ts, thread, msg, driver_id, hdrvr, *_, call_seq, depth, _dur, payload = row
-        if kind == Kind.CALL:
+        seq, kind, _ts, thread, msg, driver_id, hdrvr, *_, call_seq, depth, _dur, payload, entry_point = row
+        if kind == Kind.CALL and entry_point is None:  # DriverProc's (see the module's docstring)
             call = CallInFlight(seq, msg, thread, depth or 0, driver_id, hdrvr)
             findings += [Finding(r, *hit) for r in on_call for hit in r.check(p, call)]
         elif kind == Kind.FAULT:

@@ -8,6 +8,11 @@ DRV_CLOSE returns, and the DLL is unloaded after DRV_FREE whatever it returns).
 
 An instance is known by its hdrvr, the system's handle: dwDriverId is the driver's own value
 and may be shared (Wine's winmm hands the same id to every instance of some drivers).
+
+A device entry point's messages (wodMessage ...) open and close devices instead: a device is
+open from its open message's successful return (WODM_OPEN ... returning MMSYSERR_NOERROR) to
+its close message being sent, known by its entry point, uDeviceID and the instance the
+driver stored at the open's dwUser (drvtape.schema.entry_points).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from drvtape.schema import messages as m
+from drvtape.schema.entry_points import DEVICE_CLOSE, DEVICE_OPEN, EntryPoint, entry_point_of
 from drvtape.schema.rows import Kind
 from drvtape.schema.values import as_unsigned64
 
@@ -29,13 +35,23 @@ class OpenInstance:
 
 
 @dataclass(frozen=True)
+class OpenDevice:
+    entry_point: EntryPoint
+    device: int  # uDeviceID
+    instance: int  # what the driver stored at the open's dwUser
+    seq: int  # the open call
+    thread: int
+
+
+@dataclass(frozen=True)
 class CallInFlight:
     seq: int
     msg: int
     thread: int
     depth: int
-    driver_id: int
-    hdrvr: int
+    driver_id: int  # dwUser for a device entry point
+    hdrvr: int  # uDeviceID for a device entry point
+    entry_point: EntryPoint = EntryPoint.DRIVER_PROC
 
 
 class CallStatus(StrEnum):
@@ -61,6 +77,7 @@ class DriverState:
     instances: tuple[OpenInstance, ...]
     in_flight: tuple[CallInFlight, ...]
     last: dict[int, LastMessage]  # per OS thread, in order of first appearance
+    devices: tuple[OpenDevice, ...] = ()  # open devices of the device entry points
 
 
 @dataclass
@@ -78,6 +95,7 @@ class Projection:
     closed: dict[int, int] = field(default_factory=dict)  # hdrvr -> the DRV_CLOSE seq
     in_flight: dict[int, CallInFlight] = field(default_factory=dict)  # by call seq
     last: dict[int, LastMessage] = field(default_factory=dict)
+    devices: dict[tuple[EntryPoint, int, int], OpenDevice] = field(default_factory=dict)
 
     def instance_for(self, driver_id: int, hdrvr: int) -> OpenInstance | None:
         """The open instance a per-instance message is addressed to: by handle, else by a nonzero id."""
@@ -87,20 +105,27 @@ class Projection:
         return inst
 
     def apply(self, row) -> None:
-        seq, kind, _ts, thread, msg, driver_id, hdrvr, _l1, _l2, result, call_seq, depth, _dur, _p = row
+        seq, kind, _ts, thread, msg, driver_id, hdrvr, _l1, _l2, result, call_seq, depth, _dur, _p, entry = row
         self.at = seq
         if kind == Kind.CALL:
-            self.in_flight[seq] = CallInFlight(seq, msg, thread, depth or 0, driver_id, hdrvr)
+            entry_point = entry_point_of(entry)
+            self.in_flight[seq] = CallInFlight(seq, msg, thread, depth or 0, driver_id, hdrvr, entry_point)
             self.last[thread] = LastMessage(seq, msg, CallStatus.IN_FLIGHT)
-            self._sent(seq, msg, driver_id, hdrvr)
+            if entry_point is EntryPoint.DRIVER_PROC:
+                self._sent(seq, msg, driver_id, hdrvr)
+            elif DEVICE_CLOSE.get(entry_point) == msg:
+                self.devices.pop((entry_point, hdrvr, driver_id), None)
         elif kind in (Kind.RETURN, Kind.FAULT):
             call = self.in_flight.pop(call_seq, None)
             returned = kind == Kind.RETURN
             if self.last.get(thread) is not None and self.last[thread].seq == call_seq:
                 status = CallStatus.RETURNED if returned else CallStatus.FAULTED
                 self.last[thread] = replace(self.last[thread], status=status, result=result)
-            if returned and call is not None:
+            if returned and call is not None and call.entry_point is EntryPoint.DRIVER_PROC:
                 self._returned(call, result)
+            elif returned and call is not None and DEVICE_OPEN.get(call.entry_point) == call.msg and result == 0:
+                key = (call.entry_point, call.hdrvr, driver_id)  # a device open's RETURN: the instance
+                self.devices[key] = OpenDevice(*key, call.seq, call.thread)
 
     def _sent(self, seq: int, msg: int, driver_id: int, hdrvr: int) -> None:
         if msg == m.DRV_ENABLE:
@@ -126,7 +151,7 @@ class Projection:
 
     def state(self) -> DriverState:
         return DriverState(self.at, self.loaded, self.enabled, self.freed, tuple(self.instances.values()),
-                           tuple(self.in_flight.values()), dict(self.last))
+                           tuple(self.in_flight.values()), dict(self.last), tuple(self.devices.values()))
 
 
 def fold(rows, at: int | None = None) -> DriverState:

@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from drvtape.cli.output import RecordView
+from drvtape.schema.entry_points import EntryPoint
 from drvtape.schema.events import CallEvent, EndReason, Event
 from drvtape.schema.memory.catalog import message_memory, message_name
-from drvtape.schema.memory.classes import DriverClass, InstanceClasses, session_class_hint
+from drvtape.schema.memory.classes import ENTRY_POINT_CLASSES, DriverClass, InstanceClasses, session_class_hint
 from drvtape.schema.memory.layout import Arch
 from drvtape.schema.messages import DRV_CLOSE, DRV_OPEN
 from drvtape.schema.rows import Kind
@@ -45,6 +46,9 @@ def session_classes(store, stored) -> InstanceClasses:
 def event_class(ev: Event, classes: InstanceClasses | None) -> DriverClass:
     """The class of the instance an event concerns (DRV without a class map or an instance)."""
     driver_id = getattr(ev, "driver_id", None)
+    entry_point = getattr(ev, "entry_point", EntryPoint.DRIVER_PROC)
+    if entry_point is not EntryPoint.DRIVER_PROC:
+        return ENTRY_POINT_CLASSES[entry_point]
     return DriverClass.DRV if classes is None or driver_id is None else classes.at(ev.seq, driver_id)
 
 

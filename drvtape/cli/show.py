@@ -10,7 +10,9 @@ from drvtape.cli.event_view import (
 from drvtape.cli.options import DOCUMENT_FORMAT, JSON, SESSION, output_format
 from drvtape.cli.output import Format, add_row, out, print_json, print_records, print_table, table
 from drvtape.cli.values import thread_names
-from drvtape.schema.memory.catalog import session_message_name
+from drvtape.schema.entry_points import EntryPoint
+from drvtape.schema.memory.catalog import message_name, session_message_name
+from drvtape.schema.memory.classes import ENTRY_POINT_CLASSES
 from drvtape.schema.messages import DRV_EXITSESSION
 from drvtape.schema.rows import Kind
 from drvtape.store import EventFilter
@@ -32,8 +34,11 @@ def show(
         threads = thread_names(store.threads(stored.pk))
         classes = session_classes(store, stored).classes()
         per_msg = {session_message_name(code, classes): count for code, count in store.call_counts(stored.pk).items()}
+        per_msg.update({message_name(code, ENTRY_POINT_CLASSES[entry_point]): count
+                        for (entry_point, code), count in store.device_call_counts(stored.pk).items()})
         end = next(iter(store.events(stored.pk, EventFilter(kinds=(Kind.END,)))), None)
-        exits = store.events(stored.pk, EventFilter(msgs=(DRV_EXITSESSION,)))
+        exits = [ev for ev in store.events(stored.pk, EventFilter(msgs=(DRV_EXITSESSION,)))
+                 if ev.entry_point is EntryPoint.DRIVER_PROC]  # MODM_SETVOLUME has its number
     if fmt is Format.JSON:
         print_json({
             "session": summary_json(summary),

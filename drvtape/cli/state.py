@@ -10,6 +10,7 @@ from drvtape.cli.values import positive, thread_names
 from drvtape.errors import DrvtapeError
 from drvtape.schema.memory.catalog import message_name
 from drvtape.schema.memory.classes import InstanceClasses, session_class_hint
+from drvtape.schema.entry_points import entry_point_of
 from drvtape.schema.rows import Kind
 from drvtape.present.text import hex_value
 
@@ -17,7 +18,8 @@ from drvtape.present.text import hex_value
 def call_names(rows, driver: str) -> dict[int, str]:
     """{call seq: its message's name by the class of the instance it went to}."""
     classes = InstanceClasses.from_rows(rows, session_class_hint(driver))
-    return {r.seq: message_name(r.msg, classes.at(r.seq, r.driver_id)) for r in rows if r.kind == Kind.CALL}
+    return {r.seq: message_name(r.msg, classes.of_call(r.seq, r.driver_id, entry_point_of(r.entry_point)))
+            for r in rows if r.kind == Kind.CALL}
 
 
 def _state_json(state: DriverState, names: dict[int, str], msg_names: dict[int, str]) -> dict:

@@ -20,9 +20,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from drvtape.errors import DrvtapeError
+from drvtape.schema.entry_points import DEVICE_ENTRY_POINTS
 
 from drvtape.dllhost.arch import ARCHES, X64, Arch
 from drvtape.dllhost.cache import cache_root
+from drvtape.dllhost.pe_exports import pe_exports
 from drvtape.dllhost.slowstep import announced
 from drvtape.dllhost.sources import native_root, native_source, shipped_binary
 
@@ -105,6 +107,37 @@ def build_drvtap(arch: Arch = X64) -> Path:
     sources = [entry, *(entry.with_name(n) for n in DRVTAP_PARTS)]
     return compile_pe(sources, dll=True, flags=[f"-I{NATIVE_COMMON}"], announce="building drvtap" + _suffix(arch),
                       arch=arch)
+
+
+def build_drvtap_for(real: Path, arch: Arch = X64) -> Path:
+    """drvtap.dll to put in front of the real driver: exporting, beside DriverProc, exactly the
+    device entry points (wodMessage ... auxMessage) the real driver exports, read from its PE
+    export table, so that GetProcAddress on the tap fails where it fails on the real one. A
+    real driver with none gets the plain tap; the others a build from the same sources and a
+    .def naming those entry points, cached by content (one build per set of entry points)."""
+    present = [ep.value for ep in DEVICE_ENTRY_POINTS if ep.value in pe_exports(real)]
+    if not present:
+        return build_drvtap(arch)
+    entry = native_source("drvtap", "drvtap.c")
+    sources = [entry, *(entry.with_name(n) for n in DRVTAP_PARTS), _exports_def(present, arch)]
+    return compile_pe(sources, dll=True, flags=[f"-I{NATIVE_COMMON}"],
+                      announce=f"building drvtap with {', '.join(present)}" + _suffix(arch), arch=arch)
+
+
+def _exports_def(names: Sequence[str], arch: Arch) -> Path:
+    """A .def exporting each device entry point name as drvtap.c's tap_<name> (x86: the
+    stdcall symbol, decorated with its 20 bytes of arguments), written once per content."""
+    decoration = "@20" if arch.pointer_size == 4 else ""
+    text = "EXPORTS\n" + "".join(f"    {name} = tap_{name}{decoration}\n" for name in names)
+    folder = cache_root() / "build" / "defs"
+    path = folder / f"drvtap-{hashlib.sha256(text.encode()).hexdigest()[:16]}.def"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".def")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    return path
 
 
 def build_drvhook(arch: Arch = X64) -> Path:

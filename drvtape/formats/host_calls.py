@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from drvtape.formats.host_memory import HostOp
+from drvtape.schema.entry_points import EntryPoint
 
 RETURNED = "return"  # HostResult.kind of a call that returned; one that did not is OutcomeKind.FAULT or HANG
 
@@ -26,6 +27,10 @@ class HostCall:
     ops: tuple[HostOp, ...] = ()  # memory ops (formats/host_memory.py) run around this call
     block1: int | None = None  # lparam1 is the address of this memory block (overrides lparam1)
     block2: int | None = None
+    # which entry point the host calls: a device entry point gets (hdrvr as uDeviceID, msg,
+    # driver_id as dwUser, lparam1, lparam2); for its open, driver_id is the instance the
+    # recorded driver stored at dwUser, and the host passes the address of a fresh one
+    entry_point: EntryPoint = EntryPoint.DRIVER_PROC
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Everything is little-endian. Python -> host, on the host's stdin:
 
-  hello   u32 magic 'DRVH' (0x48565244), u16 version (3), u16 flags (bit 0: stop on
+  hello   u32 magic 'DRVH' (0x48565244), u16 version (4), u16 flags (bit 0: stop on
           divergence; bit 1: FreeLibrary the DLL after the last call; bit 2: end with
           ExitProcess, so DLLs see a process-exit detach, instead of TerminateProcess;
           bit 3: only differences, a RETURN only for a call without an expect, whose result
@@ -10,14 +10,21 @@ Everything is little-endian. Python -> host, on the host's stdin:
           u32 path_units, then the DLL path as path_units UTF-16 code units (no NUL).
   The host loads the DLL and answers READY (or ERROR, then exits).
   batch   u32 n_calls, u32 n_threads, u32 n_blocks, u32 n_after, u64 ops_bytes,
-          then n_calls call records of 64 bytes:
+          then n_calls call records of 72 bytes:
             u64 driver_id, u64 hdrvr, i64 lparam1, i64 lparam2, i64 expect,
             u32 msg, u32 thread, u32 flags (1: expect is valid, 2: lparam1 is a block id,
             4: lparam2 is a block id, 8: write out the buffered RETURNs before issuing it),
             u32 n_ops (its memory ops),
             u32 id_from (index of the DRV_OPEN that produced driver_id, or 0xFFFFFFFF:
             then the host maps driver_id by the recorded result of DRV_OPENs),
-            u32 n_after (how many dependencies it has)
+            u32 n_after (how many dependencies it has),
+            u32 entry_point (version 4: drvtape.schema.entry_points' code, 0 DriverProc),
+            u32 reserved (0)
+          A device entry point's call is entry(hdrvr as uDeviceID, msg, driver_id as
+          dwUser, lparam1, lparam2), driver_id mapped as a DriverProc call's is; for its
+          open (WODM_OPEN ...) driver_id is the instance the recorded driver stored at
+          dwUser: the host passes the address of a zeroed DWORD_PTR instead and, when the
+          open returns 0, maps the recorded instance to the one stored there.
           then n_after u32 call indices: each call's dependencies in call order (the
           calls that must have returned before it is issued; each < its own index)
           then ops_bytes of memory ops, each call's in call order (host_memory.py): ALLOC,
@@ -50,9 +57,10 @@ from typing import NamedTuple
 
 from drvtape.formats.host_calls import HostCall
 from drvtape.formats.host_memory import encode_ops, payload_ops
+from drvtape.schema.entry_points import entry_point_code
 
 MAGIC = 0x48565244
-VERSION = 3
+VERSION = 4
 FLAG_STOP_ON_DIVERGENCE = 1
 FLAG_ONLY_DIFFERENCES = 8
 MAX_HOST_THREADS = 2048  # MAX_THREADS in host_batch.h; 2,000 took 2.3 s under Wine 8.0, 4,096 took 146 s
@@ -76,7 +84,7 @@ READY, RETURN, HEARTBEAT, DONE, FAULT, HANG, ERROR, MEMORY = range(1, 9)
 
 _HELLO = struct.Struct("<IHHII")
 _BATCH = struct.Struct("<IIIIQ")
-_CALL = struct.Struct("<QQQQQIIIIII")
+_CALL = struct.Struct("<QQQQQIIIIIIII")
 NO_CALL = 0xFFFFFFFF
 RECORD = struct.Struct("<IIqqII")
 _M64 = (1 << 64) - 1
@@ -116,7 +124,7 @@ def encode_batch(calls: Sequence[HostCall], threads: Sequence[int]) -> bytes:
             ops.append(encode_ops(call_ops))
         pack(out, pos, call.driver_id & _M64, call.hdrvr & _M64, l1 & _M64, l2 & _M64,
              (call.expect or 0) & _M64, call.msg & 0xFFFFFFFF, thread, flags, len(call_ops),
-             NO_CALL if call.id_from is None else call.id_from, len(call.after))
+             NO_CALL if call.id_from is None else call.id_from, len(call.after), entry_point_code(call.entry_point), 0)
         after.extend(call.after)
         pos += _CALL.size
     blob = b"".join(ops)

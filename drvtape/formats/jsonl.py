@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.json_schema import models_json_schema
 
 from drvtape.errors import DrvtapeError
+from drvtape.schema.entry_points import EntryPoint
 from drvtape.schema.events import (
     EVENT_TYPES, CallEvent, EndEvent, Event, FaultEvent, ReturnEvent, SessionHeader,
 )
@@ -77,10 +78,16 @@ def dump_session(header: SessionHeader, events: Iterable[Event], blobs: BlobLoad
         memory = getattr(ev, "memory", ())
         if memory:
             yield from _blob_lines(header, memory, blobs, written)
-        yield _dumps(ev.model_dump(mode="json", exclude=None if memory else _NO_MEMORY))
+        yield _dumps(ev.model_dump(mode="json", exclude=_left_out(ev, memory)))
 
 
-_NO_MEMORY = {"memory"}
+def _left_out(ev: Event, memory) -> set[str] | None:
+    """The fields a line leaves out when they hold their defaults, so a file of DriverProc
+    events without memory reads as it did before either existed."""
+    out = set() if memory else {"memory"}
+    if getattr(ev, "entry_point", None) is EntryPoint.DRIVER_PROC:
+        out.add("entry_point")
+    return out or None
 
 
 def _blob_lines(header: SessionHeader, memory, blobs: BlobLoader, written: set[str]) -> Iterator[str]:

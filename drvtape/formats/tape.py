@@ -1,6 +1,6 @@
 """The tape format of the native recording proxy (native/drvtap): frames and records.
 
-The format (version 3, and versions 2 and 1 which older taps wrote; native/drvtap/drvtap.h
+The format (version 4, and versions 3, 2 and 1 which older taps wrote; native/drvtap/drvtap.h
 is the writer's copy of this text). A tape is a sequence of frames, little-endian: u32 body length
 (4 .. 1 MiB), u32 CRC32 of the body (zlib's), the body; a body starts with its u32 record type.
 Version 2 is written into mapped chunks of the file that start at multiples of 64 KiB
@@ -14,10 +14,18 @@ bytes after it is a record its process died writing (torn when nothing intact fo
               strings (u32 UTF-16 code units + the units): machine, OS, process image,
               real driver path, tap DLL path
     CALL   2  72 bytes: type, u32 pid, u32 thread, u32 depth, u64 seq, u64 QPC, u32 msg,
-              u32 n_payloads, u64 driver_id, u64 hdrvr, i64 lparam1, i64 lparam2; then
-              payloads: u8 param (1/2), u8 kind, u16 flags (1: truncated), u32 length, data
+              u16 n_payloads, u16 entry_point, u64 driver_id, u64 hdrvr, i64 lparam1,
+              i64 lparam2; then payloads: u8 param (1/2), u8 kind, u16 flags (1: truncated),
+              u32 length, data. entry_point (version 4; before, the high half of a u32
+              n_payloads, always 0): which function got the call, 0 DriverProc, 1..6
+              wodMessage, widMessage, modMessage, midMessage, mxdMessage, auxMessage
+              (drvtape.schema.entry_points). A device entry point's (uDeviceID, uMsg, dwUser,
+              dwParam1, dwParam2) are written as hdrvr, msg, driver_id, lparam1, lparam2
     RETURN 3  72 bytes: type, u32 pid, u32 thread, u32 depth, u64 seq, u64 QPC,
-              u64 call_seq, u32 msg, u32 reserved, u64 driver_id, u64 hdrvr, i64 lresult
+              u64 call_seq, u32 msg, u32 entry_point (version 4; reserved, 0, before),
+              u64 driver_id, u64 hdrvr, i64 lresult. The RETURN of a device entry point's
+              open (WODM_OPEN, MODM_OPEN, ...) holds as driver_id the instance the driver
+              stored at dwUser, which the device's later calls pass as their dwUser
     END    4  40 bytes: type, u32 pid, u32 thread, u32 reason (1 unloaded, 2 process
               exit: version 1 only), u64 seq, u64 QPC, u32 calls in flight, u32 reserved
     DETACH 6  the END layout, reason 0 (version 2): the process is exiting. Not the last
@@ -75,8 +83,9 @@ from drvtape.formats.tape_memory import REC_MEMORY, MemoryRecord, parse_memory
 from drvtape.schema.payloads import AcmDrvOpenDescW, CallPayloads, DrvConfigInfo, IcOpen, RawBytes, WideString
 
 MAGIC = b"DRVTAPE1"
-VERSION = 3
-VERSIONS = (1, 2, 3)  # 1: written with WriteFile, no padding, no DETACH record; 2: no MEMORY record
+VERSION = 4
+VERSIONS = (1, 2, 3, 4)  # 1: written with WriteFile, no padding, no DETACH record; 2: no MEMORY record;
+# 3: every call a DriverProc's (no entry point)
 REC_HEADER, REC_CALL, REC_RETURN, REC_END, REC_FAULT, REC_DETACH = 1, 2, 3, 4, 5, 6
 P_WSTR, P_ICOPEN, P_BYTES, P_DRVCONFIGINFO, P_ACMDRVOPENDESCW = 1, 2, 3, 4, 5
 PF_TRUNCATED = 1
@@ -84,7 +93,7 @@ NULL_STRING = 0xFFFFFFFF
 END_UNLOADED, END_PROCESS_EXIT = 1, 2
 
 HEADER = struct.Struct("<I8sIIIIIQQQQQ")  # 72
-CALL = struct.Struct("<IIIIQQIIQQqq")  # 72
+CALL = struct.Struct("<IIIIQQIHHQQqq")  # 72
 RETURN = struct.Struct("<IIIIQQQIIQQq")  # 72
 END = struct.Struct("<IIIIQQII")  # 40
 FAULT = struct.Struct("<IIIIQQQIIQQ")  # 64
@@ -152,6 +161,7 @@ class CallRecord(NamedTuple):
     qpc: int
     msg: int
     n_payloads: int
+    entry_point: int  # drvtape.schema.entry_points' code
     driver_id: int
     hdrvr: int
     lparam1: int
@@ -167,7 +177,7 @@ class ReturnRecord(NamedTuple):
     qpc: int
     call_seq: int
     msg: int
-    reserved: int
+    entry_point: int
     driver_id: int
     hdrvr: int
     result: int

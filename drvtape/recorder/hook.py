@@ -136,7 +136,7 @@ class Recorder:
                 seq = recorder._seq = recorder._seq + 1
                 start = perf_counter_ns()
                 emit((seq, CALL, start - t0, ident, msg, driver_id, hdrvr, raw1, raw2,
-                      None, None, len(stack), None, payload))
+                      None, None, len(stack), None, payload, None))
             stack.append(seq)
             try:
                 result = proc(driver_id, hdrvr, msg, lparam1, lparam2)
@@ -154,7 +154,7 @@ class Recorder:
                     return result
                 ret = recorder._seq = recorder._seq + 1
                 emit((ret, RETURN, end - t0, ident, msg, driver_id, hdrvr, None, None,
-                      result, seq, None, end - start, written))
+                      result, seq, None, end - start, written, None))
                 pending = len(buffer)
             if pending >= batch:
                 recorder._writer.kick()

@@ -46,6 +46,7 @@ from drvtape.formats.tape import (
 )
 from drvtape.formats.tape_memory import PHASE_CALL
 from drvtape.present.text import exception_code, fault_place
+from drvtape.schema.entry_points import entry_point_of
 from drvtape.schema.events import CallEvent, EndEvent, EndReason, Event, FaultEvent, ReturnEvent, SessionHeader
 from drvtape.schema.memory.captured import MemoryBlock, Phase, block
 from drvtape.schema.messages import DRV_OPEN, message_name
@@ -236,7 +237,8 @@ class _Events:
         f = record.fields
         ev = CallEvent(seq=len(self.events) + 1, ts_ns=self.ts(f.qpc), thread=f.thread, msg=f.msg,
                        driver_id=f.driver_id, hdrvr=f.hdrvr, lparam1=f.lparam1, lparam2=f.lparam2, depth=f.depth,
-                       payload=call_payloads(record, self._problems, self._tape.pointer_size))
+                       payload=call_payloads(record, self._problems, self._tape.pointer_size),
+                       entry_point=entry_point_of(f.entry_point))
         self._by_tape_seq[f.seq] = ev
         self._call_qpc[ev.seq] = f.qpc
         self.calls += 1
@@ -289,7 +291,7 @@ class _Events:
             return None
         ev = FaultEvent(seq=len(self.events) + 1, ts_ns=self.ts(f.qpc), thread=f.thread, call_seq=call.seq,
                         msg=call.msg, driver_id=call.driver_id, hdrvr=call.hdrvr, code=f.code,
-                        module=fault_module(record), offset=f.offset)
+                        module=fault_module(record), offset=f.offset, entry_point=call.entry_point)
         self._answered.add(call.seq)
         self.faulted = (call, ev)
         return ev
@@ -306,13 +308,14 @@ class _Events:
         return ReturnEvent(seq=len(self.events) + 1, ts_ns=self.ts(f.qpc), thread=f.thread, call_seq=call.seq,
                            msg=f.msg, driver_id=f.driver_id, hdrvr=f.hdrvr, result=self._result(f),
                            duration_ns=max(0, (f.qpc - self._call_qpc[call.seq]) * 1_000_000_000 // self._tape.freq),
-                           memory=tuple(self._memory.get((Phase.RETURN, call.seq), {}).values()))
+                           memory=tuple(self._memory.get((Phase.RETURN, call.seq), {}).values()),
+                           entry_point=call.entry_point)
 
     def _result(self, f: ReturnRecord) -> int:
         """The LRESULT, sign-extended by the tap; but DRV_OPEN's is the instance id winmm passes
-        back as the DWORD_PTR dwDriverId, zero-extended: in a 32-bit process one at or above
+        back as the DWORD_PTR dwDriverId (DriverProc's: a MODM_OPEN has the same number), zero-extended: in a 32-bit process one at or above
         2 GiB (Wine 8.0's 32-bit msrle32 returned 0xFFFF0000) is that unsigned value."""
-        if self._tape.pointer_size == 4 and f.msg == DRV_OPEN:
+        if self._tape.pointer_size == 4 and f.msg == DRV_OPEN and f.entry_point == 0:
             return f.result & 0xFFFF_FFFF
         return f.result
 

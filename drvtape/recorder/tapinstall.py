@@ -22,7 +22,7 @@ import shutil
 from pathlib import Path
 
 from drvtape.dllhost import wine
-from drvtape.dllhost.build import build_drvtap
+from drvtape.dllhost.build import build_drvtap_for
 from drvtape.dllhost.cache import cache_root
 from drvtape.errors import DrvtapeError
 from drvtape.recorder.aliasplaces import Entry, places
@@ -96,9 +96,10 @@ def status(alias: str) -> dict:
             "tap": state["tap"], "intact": _is_intact(state, now)}
 
 
-def _tap_source(tap: str | None) -> Path:
+def _tap_source(tap: str | None, real: Path) -> Path:
+    """The tap given, else the one built for the real driver (its device entry points)."""
     if tap is None:
-        return build_drvtap()
+        return build_drvtap_for(real)
     source = Path(tap).resolve()
     if not source.is_file():
         raise DrvtapeError(f"tap not found: {tap}")
@@ -147,7 +148,7 @@ def install(alias: str, real: str, tap: str | None = None, tape: str | None = No
         raise DrvtapeError(f"alias {alias} already points at a drvtap ({foreign.data}) that drvtape did not "
                            f"install here: refusing, its original value would be lost")
 
-    source = _tap_source(tap)
+    source = _tap_source(tap, real_path)
     where.mkdir(parents=True, exist_ok=True)
     record_folder.mkdir(parents=True, exist_ok=True)
     dest = where / TAP_NAME

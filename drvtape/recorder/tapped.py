@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from drvtape.dllhost import host_available, wine
-from drvtape.dllhost.build import build_drvtap
+from drvtape.dllhost.build import build_drvtap_for
 from drvtape.dllhost.client import dll_arch, run_host
 from drvtape.errors import DrvtapeError
 from drvtape.formats.host_calls import HostCall, HostResult
@@ -102,7 +102,7 @@ def record_through_tap(steps: Sequence[Step], target: Target, db, *, threads: Th
     plan = plan_calls(steps, threads)
     arch = dll_arch(str(real))  # the tap loads the real driver: it is built for the same one
     host_available(arch)
-    tap = build_drvtap(arch)
+    tap = build_drvtap_for(real, arch)
     with tempfile.TemporaryDirectory(prefix="drvtape-record-") as folder:
         tape = Path(folder) / "workload.drvtape"
         env = {"DRVTAP_REAL": wine.windows_path(str(real)), "DRVTAP_TAPE": wine.windows_path(str(tape)),

@@ -18,7 +18,8 @@ from drvtape.replay.order import call_orders
 from drvtape.runtime.schedule import Threads
 from drvtape.runtime.targets import Target
 from drvtape.schema.outcome import COMPLETED, Diverged, Outcome, OutcomeKind, check_return
-from drvtape.schema.recording import Recording
+from drvtape.schema.entry_points import DEVICE_OPEN
+from drvtape.schema.recording import RecordedCall, Recording
 
 
 def run_dll_target(recording: Recording, target: Target, *, threads: Threads, timeout: float,
@@ -63,17 +64,25 @@ def host_calls(recording: Recording, threads: Threads, plan: MemoryPlan | None =
     hung_at = recording.outcome.seq if recording.outcome.kind is OutcomeKind.HANG else None
     out = []
     for c, order, memory in zip(recording.calls, call_orders(recording.calls), _memory(recording, plan)):
-        call = HostCall(seq=c.seq, thread=0 if threads == Threads.SERIAL else c.thread, driver_id=c.driver_id,
+        call = HostCall(seq=c.seq, thread=0 if threads == Threads.SERIAL else c.thread, driver_id=_driver_id(c),
                         hdrvr=c.hdrvr, msg=c.msg, lparam1=c.lparam1, lparam2=c.lparam2,
                         payload1=_payload(c.payload, "lparam1"), payload2=_payload(c.payload, "lparam2"),
                         expect=c.result, after=order.after, id_from=order.id_from,
-                        flush_first=c.seq == hung_at)
+                        flush_first=c.seq == hung_at, entry_point=c.entry_point)
         if memory is not None and memory.ops:
             call = replace(call, ops=memory.ops, block1=memory.block1, block2=memory.block2,
                            payload1=None if memory.block1 else call.payload1,
                            payload2=None if memory.block2 else call.payload2)
         out.append(call)
     return out
+
+
+def _driver_id(c: RecordedCall) -> int:
+    """What the host is sent as the call's driver_id: a device open's is the instance the
+    recorded driver stored at its dwUser (the host maps it to the one stored in this run)."""
+    if DEVICE_OPEN.get(c.entry_point) == c.msg:
+        return c.returned_id or 0
+    return c.driver_id
 
 
 def _payload(payloads, which: str) -> dict | None:

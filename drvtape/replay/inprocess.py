@@ -5,9 +5,11 @@ A call whose memory was recorded gets MemoryRefs rebuilt from its blocks
 recording's return-phase blocks as for drvhost (memcompare), the first difference ending
 the run."""
 
+import ctypes
 from collections.abc import Callable
 from functools import partial
 
+from drvtape.errors import DrvtapeError
 from drvtape.replay.memcompare import Compared, OutputTally, compare_outputs
 from drvtape.replay.memory import CallMemory, MemoryPlan
 from drvtape.replay.order import call_orders
@@ -16,6 +18,7 @@ from drvtape.runtime.memory import CallMemoryRebuilder
 from drvtape.runtime.pointers import python_arg
 from drvtape.runtime.schedule import ScheduleOutcome, Threads, Unit, run_schedule
 from drvtape.runtime.targets import RunningDriver, Target
+from drvtape.schema.entry_points import DEVICE_OPEN, EntryPoint
 from drvtape.schema.messages import DRV_OPEN
 from drvtape.schema.outcome import COMPLETED, Diverged, Outcome, OutcomeKind, check_return
 from drvtape.schema.recording import Recording
@@ -40,6 +43,7 @@ def drive(recording: Recording, running: RunningDriver, proc: Callable, *, threa
     difference ends the run as a divergence."""
     recorded = recording.outcome
     calls = recording.calls
+    devices = DeviceEntryPoints(running, calls)
     orders = call_orders(calls)
     planned = plan.calls if plan is not None else [None] * len(calls)
     opened: dict[int, int] = {}  # index of a DRV_OPEN -> the dwDriverId it returned in this run
@@ -52,10 +56,13 @@ def drive(recording: Recording, running: RunningDriver, proc: Callable, *, threa
         rebuilt = memory.call_memory(call) if call.memory_in else None  # built when it runs: shared blocks
         if rebuilt is not None:
             lparam1, lparam2 = rebuilt.lparam1, rebuilt.lparam2
-        driver_id = opened.get(orders[index].id_from, call.driver_id)
-        actual = as_signed64(proc(driver_id, call.hdrvr, call.msg, lparam1, lparam2))
+        if call.entry_point is not EntryPoint.DRIVER_PROC:
+            actual = devices.call(call, lparam1, lparam2)
+        else:
+            driver_id = opened.get(orders[index].id_from, call.driver_id)
+            actual = as_signed64(proc(driver_id, call.hdrvr, call.msg, lparam1, lparam2))
         try:
-            if call.msg == DRV_OPEN and call.result and actual:
+            if call.msg == DRV_OPEN and call.result and actual and call.entry_point is EntryPoint.DRIVER_PROC:
                 opened[index] = as_unsigned64(actual)  # an LRESULT becomes a DWORD_PTR id
             check_return(call, actual, recorded)
             compare = planned[index]
@@ -77,6 +84,33 @@ def drive(recording: Recording, running: RunningDriver, proc: Callable, *, threa
     fault = fault_of(done.error)
     return Outcome(OutcomeKind.FAULT, seq=call.seq, msg=call.msg, code=fault.code, module=fault.module,
                    offset=fault.offset, cls=call.cls), done
+
+
+class DeviceEntryPoints:
+    """A Python target's device entry points: methods named wodMessage ... auxMessage on its
+    DriverProc object, called (uDeviceID, uMsg, dwUser, dwParam1, dwParam2). An open's dwUser
+    is a ctypes.c_size_t whose value the driver sets to its instance; the recorded instance
+    is mapped to it for the device's later calls, as drvhost does."""
+
+    def __init__(self, running: RunningDriver, calls):
+        needed = dict.fromkeys(c.entry_point for c in calls if c.entry_point is not EntryPoint.DRIVER_PROC)
+        self._procs = {ep: getattr(running.proc, ep.value, None) for ep in needed}
+        missing = [ep.value for ep, proc in self._procs.items() if not callable(proc)]
+        if missing:
+            raise DrvtapeError(f"the target has no {', '.join(missing)}: the session calls it (a Python target's "
+                               "device entry points are methods of that name)")
+        self._instances: dict[int, int] = {}  # recorded instance -> this run's
+
+    def call(self, call, lparam1, lparam2) -> int:
+        proc = self._procs[call.entry_point]
+        if DEVICE_OPEN.get(call.entry_point) != call.msg:
+            user = self._instances.get(call.driver_id, call.driver_id)
+            return as_signed64(proc(call.hdrvr, call.msg, user, lparam1, lparam2))
+        user = ctypes.c_size_t(0)
+        result = as_signed64(proc(call.hdrvr, call.msg, user, lparam1, lparam2))
+        if result == 0 and call.returned_id:
+            self._instances[call.returned_id] = user.value
+        return result
 
 
 def _compare_outputs(recording: Recording, call, planned: CallMemory, outputs: dict, tally: OutputTally | None) -> None:

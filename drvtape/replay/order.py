@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from drvtape.schema.entry_points import EntryPoint
 from drvtape.schema.messages import DRV_OPEN
 from drvtape.schema.recording import RecordedCall
 from drvtape.schema.values import as_unsigned64
@@ -40,12 +41,13 @@ def call_orders(calls: Sequence[RecordedCall]) -> list[CallOrder]:
             j = returns[next_return][1]
             returned = calls[j]
             latest_returned[returned.thread] = j
-            if returned.msg == DRV_OPEN and returned.result:
+            if returned.msg == DRV_OPEN and returned.result and returned.entry_point is EntryPoint.DRIVER_PROC:
                 opened[as_unsigned64(returned.result)] = j
             after_for.clear()
             next_return += 1
         after = after_for.get(call.thread)
         if after is None:
             after = after_for[call.thread] = tuple(sorted(j for t, j in latest_returned.items() if t != call.thread))
-        orders.append(CallOrder(after, opened.get(as_unsigned64(call.driver_id)) if call.driver_id else None))
+        by_open = call.driver_id and call.entry_point is EntryPoint.DRIVER_PROC  # devices: mapped by the host
+        orders.append(CallOrder(after, opened.get(as_unsigned64(call.driver_id)) if by_open else None))
     return orders

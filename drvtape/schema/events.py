@@ -13,6 +13,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from drvtape.schema.entry_points import EntryPoint
 from drvtape.schema.memory.captured import MemoryBlock
 from drvtape.schema.payloads import CallPayloads
 from drvtape.schema.values import Count, Int64, Ordinal, UInt32, UInt64
@@ -74,6 +75,7 @@ class CallEvent(_Event):
     depth: Count = 0
     payload: CallPayloads | None = None
     memory: tuple[MemoryBlock, ...] = ()  # what the driver could read, captured before the call
+    entry_point: EntryPoint = EntryPoint.DRIVER_PROC  # drvtape.schema.entry_points
 
 
 class ReturnEvent(_Event):
@@ -85,6 +87,7 @@ class ReturnEvent(_Event):
     result: Int64
     duration_ns: Count
     memory: tuple[MemoryBlock, ...] = ()  # what the driver wrote, captured after it returned
+    entry_point: EntryPoint = EntryPoint.DRIVER_PROC
 
 
 class FaultEvent(_Event):
@@ -97,6 +100,7 @@ class FaultEvent(_Event):
     module: str | None = None
     offset: UInt64 | None = None
     description: str | None = None
+    entry_point: EntryPoint = EntryPoint.DRIVER_PROC
 
 
 class MarkEvent(_Event):

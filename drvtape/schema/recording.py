@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from drvtape.errors import DrvtapeError
 from drvtape.schema.events import EndReason, SessionHeader
 from drvtape.schema import details
+from drvtape.schema.entry_points import EntryPoint, entry_point_of
 from drvtape.schema.memory.captured import MemoryBlock, Phase
 from drvtape.schema.memory.classes import DriverClass, call_classes, session_class_hint
 from drvtape.schema.outcome import COMPLETED, Outcome, OutcomeKind
@@ -31,6 +32,9 @@ class RecordedCall:
     memory_in: tuple[MemoryBlock, ...] = ()  # captured before the call: what the driver read
     memory_out: tuple[MemoryBlock, ...] = ()  # captured after it returned: what the driver wrote
     cls: DriverClass = DriverClass.DRV  # its instance's class: which catalog names the message
+    entry_point: EntryPoint = EntryPoint.DRIVER_PROC  # drvtape.schema.entry_points
+    # its RETURN's driver_id: for a device entry point's open, the instance the driver stored at dwUser
+    returned_id: int | None = None
 
 
 # sha256 keys -> the bytes stored under those of them that are stored (Store.blobs, or a dict's)
@@ -99,17 +103,23 @@ def recording_from_rows(header: SessionHeader, rows: list[tuple], load_blobs: Bl
     returned_at: dict[int, int] = {}
     memory_in: dict[int, tuple[MemoryBlock, ...]] = {}
     memory_out: dict[int, tuple[MemoryBlock, ...]] = {}
+    entry_points: dict[int, EntryPoint] = {}
+    returned_ids: dict[int, int] = {}
     outcome = COMPLETED
-    for (seq, kind, _ts, thread, msg, driver_id, hdrvr, l1, l2, result, call_seq, depth, _dur, payload) in rows:
+    for (seq, kind, _ts, thread, msg, driver_id, hdrvr, l1, l2, result, call_seq, depth, _dur, payload,
+         entry_point) in rows:
         if kind == Kind.CALL:
             # Re-entrant calls (depth > 0) are made by the driver itself; replay sends only the outer ones.
             if depth == 0:
                 lane = threads.setdefault(thread, len(threads))
                 calls[seq] = [seq, lane, msg, driver_id, hdrvr, l1, l2, details.decode_call(payload)]
                 memory_in[seq] = details.decode_memory(payload, Phase.CALL)
+                if entry_point is not None:
+                    entry_points[seq] = _entry_point(seq, entry_point)
         elif kind == Kind.RETURN:
             results[call_seq] = result
             returned_at[call_seq] = seq
+            returned_ids[call_seq] = driver_id
             memory_out[call_seq] = details.decode_memory(payload, Phase.RETURN)
         elif kind == Kind.FAULT and outcome is COMPLETED:
             fault = details.decode_fault(payload)
@@ -120,8 +130,17 @@ def recording_from_rows(header: SessionHeader, rows: list[tuple], load_blobs: Bl
                 hung = calls.get(call_seq)  # None when the hung call was a re-entrant one
                 outcome = Outcome(OutcomeKind.HANG, seq=call_seq, msg=hung[2] if hung else None)
     recorded = [RecordedCall(*c, result=results.get(c[0]), returned_at=returned_at.get(c[0]),
-                             memory_in=memory_in[c[0]], memory_out=memory_out.get(c[0], ()))
+                             memory_in=memory_in[c[0]], memory_out=memory_out.get(c[0], ()),
+                             entry_point=entry_points.get(c[0], EntryPoint.DRIVER_PROC),
+                             returned_id=returned_ids.get(c[0]))
                 for c in calls.values()]
     classes = call_classes(recorded, session_class_hint(header.driver))
     recorded = [c if cls is DriverClass.DRV else replace(c, cls=cls) for c, cls in zip(recorded, classes)]
     return Recording(header, recorded, outcome, load_blobs)
+
+
+def _entry_point(seq: int, code: int) -> EntryPoint:
+    try:
+        return entry_point_of(code)
+    except ValueError as exc:
+        raise details.DamagedDetail(f"seq {seq} has an {exc}") from None

@@ -16,6 +16,7 @@ from typing import NamedTuple
 from pydantic import TypeAdapter, ValidationError
 
 from drvtape.schema import details
+from drvtape.schema.entry_points import entry_point_of, stored_code
 from drvtape.schema.events import CallEvent, EndEvent, EndReason, Event, FaultEvent, MarkEvent, ReturnEvent
 from drvtape.schema.memory.captured import Phase
 
@@ -43,6 +44,7 @@ class EventRow(NamedTuple):
     depth: int | None
     duration_ns: int | None
     payload: str | None
+    entry_point: int | None = None  # drvtape.schema.entry_points' code; None: DriverProc (schema 7)
 
 
 ROW_COLUMNS = EventRow._fields
@@ -54,23 +56,25 @@ _event_adapter: TypeAdapter = TypeAdapter(Event)
 
 
 def call_row(seq: int, ts_ns: int, thread: int, msg: int, driver_id: int, hdrvr: int, lparam1: int,
-             lparam2: int, depth: int, payload: str | None = None) -> EventRow:
-    """payload: the call's CallPayloads as details.encode_call gives them (None: no pointer data)."""
+             lparam2: int, depth: int, payload: str | None = None, entry_point: int | None = None) -> EventRow:
+    """payload: the call's CallPayloads as details.encode_call gives them (None: no pointer data);
+    entry_point: its stored code (entry_points.stored_code; None: DriverProc)."""
     return EventRow(seq, CALL, ts_ns, thread, msg, driver_id, hdrvr, lparam1, lparam2, None, None, depth, None,
-                    payload)
+                    payload, entry_point)
 
 
 def return_row(seq: int, ts_ns: int, thread: int, msg: int, driver_id: int, hdrvr: int, result: int,
-               call_seq: int, duration_ns: int, payload: str | None = None) -> EventRow:
+               call_seq: int, duration_ns: int, payload: str | None = None, entry_point: int | None = None) -> EventRow:
     """payload: the memory the driver wrote, as details.encode_return gives it (None: none captured)."""
     return EventRow(seq, RETURN, ts_ns, thread, msg, driver_id, hdrvr, None, None, result, call_seq, None,
-                    duration_ns, payload)
+                    duration_ns, payload, entry_point)
 
 
 def fault_row(seq: int, ts_ns: int, thread: int, msg: int, driver_id: int, hdrvr: int, call_seq: int, code: int,
-              module: str | None = None, offset: int | None = None, description: str | None = None) -> EventRow:
+              module: str | None = None, offset: int | None = None, description: str | None = None,
+              entry_point: int | None = None) -> EventRow:
     return EventRow(seq, FAULT, ts_ns, thread, msg, driver_id, hdrvr, None, None, None, call_seq, None, None,
-                    details.encode_fault(code, module, offset, description))
+                    details.encode_fault(code, module, offset, description), entry_point)
 
 
 def mark_row(seq: int, ts_ns: int, thread: int, text: str) -> EventRow:
@@ -87,13 +91,13 @@ def end_row(seq: int, ts_ns: int, thread: int, reason: EndReason | str, call_seq
 def event_to_row(ev) -> EventRow:
     if isinstance(ev, CallEvent):
         return call_row(ev.seq, ev.ts_ns, ev.thread, ev.msg, ev.driver_id, ev.hdrvr, ev.lparam1, ev.lparam2,
-                        ev.depth, details.encode_call(ev.payload, ev.memory))
+                        ev.depth, details.encode_call(ev.payload, ev.memory), stored_code(ev.entry_point))
     if isinstance(ev, ReturnEvent):
         return return_row(ev.seq, ev.ts_ns, ev.thread, ev.msg, ev.driver_id, ev.hdrvr, ev.result, ev.call_seq,
-                          ev.duration_ns, details.encode_return(ev.memory))
+                          ev.duration_ns, details.encode_return(ev.memory), stored_code(ev.entry_point))
     if isinstance(ev, FaultEvent):
         return fault_row(ev.seq, ev.ts_ns, ev.thread, ev.msg, ev.driver_id, ev.hdrvr, ev.call_seq, ev.code,
-                         ev.module, ev.offset, ev.description)
+                         ev.module, ev.offset, ev.description, stored_code(ev.entry_point))
     if isinstance(ev, MarkEvent):
         return mark_row(ev.seq, ev.ts_ns, ev.thread, ev.text)
     if isinstance(ev, EndEvent):
@@ -108,6 +112,8 @@ def row_to_event(row: EventRow) -> Event:
     except ValueError:
         raise details.DamagedDetail(f"seq {row.seq} has an unknown kind {row.kind!r}") from None
     data: dict = {"kind": KIND_NAMES[kind], "seq": row.seq, "ts_ns": row.ts_ns, "thread": row.thread}
+    if kind <= Kind.FAULT:
+        data["entry_point"] = _entry_point(row)
     if kind is Kind.CALL:
         data.update(msg=row.msg, driver_id=row.driver_id, hdrvr=row.hdrvr, lparam1=row.lparam1,
                     lparam2=row.lparam2, depth=row.depth, payload=details.decode_call(row.payload),
@@ -130,4 +136,11 @@ def row_to_event(row: EventRow) -> Event:
         where = ".".join(str(p) for p in first["loc"][1:])
         raise details.DamagedDetail(f"seq {row.seq} has a {where} that is not valid ({first['msg']}, "
                                     f"got {first.get('input')!r:.60})") from None
+
+
+def _entry_point(row: EventRow):
+    try:
+        return entry_point_of(row.entry_point)
+    except ValueError as exc:
+        raise details.DamagedDetail(f"seq {row.seq} has an {exc}") from None
 

@@ -5,6 +5,8 @@ link(n) = first 16 bytes of SHA-256(link(n-1) || canonical(row n)); link(0) is t
 bytes of the SHA-256 of the session's UUID (its 16 bytes). canonical(row) is the row's 14
 fields in ROW_COLUMNS order, unsigned values unsigned, integers in decimal, NULL as `None`,
 text as it is, joined by 0x1F and encoded as UTF-8: easy to recompute in any language.
+The 15th field, entry_point (schema version 7), joins the text only when it is set (a device
+entry point's call), so every event of a DriverProc keeps the link it had before.
 
 A session's header has a link of its own (schema version 3): next_link(link(0), the header's
 HEADER_FIELDS in that order, as a row is written), stored in sessions.header_link. In this
@@ -19,6 +21,8 @@ from collections.abc import Iterable, Iterator, Sequence
 
 LINK_BYTES = 16
 _CANONICAL = "\x1f".join(["%s"] * 14)  # one C-level format per row: half the cost of a join
+_CANONICAL_ENTRY_POINT = "\x1f".join(["%s"] * 15)
+_ENTRY_POINT = 14
 
 
 def genesis(session_id: uuid.UUID) -> bytes:
@@ -26,7 +30,12 @@ def genesis(session_id: uuid.UUID) -> bytes:
 
 
 def canonical(row: Sequence) -> bytes:
-    return (_CANONICAL % tuple(row)).encode("utf-8")
+    """A row of 15 fields, or of the 14 before entry_point (a DriverProc's)."""
+    if len(row) == _ENTRY_POINT:
+        return (_CANONICAL % tuple(row)).encode("utf-8")
+    if row[_ENTRY_POINT] is None:
+        return (_CANONICAL % tuple(row[:_ENTRY_POINT])).encode("utf-8")
+    return (_CANONICAL_ENTRY_POINT % tuple(row)).encode("utf-8")
 
 
 def next_link(previous: bytes, canonical_row: bytes) -> bytes:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 
 from drvtape.schema.details import DamagedDetail
+from drvtape.schema.entry_points import entry_point_of
 from drvtape.schema.events import SessionHeader
 from drvtape.schema.rows import FAULT, ROW_COLUMNS, EventRow
 from drvtape.schema.values import INT64_MAX, as_signed64, as_unsigned64
@@ -20,6 +21,8 @@ UNSIGNED_COLUMNS = ("thread", "driver_id", "hdrvr")
 _UNSIGNED_AT = tuple(ROW_COLUMNS.index(c) for c in UNSIGNED_COLUMNS)
 _THREAD, _DRIVER_ID, _HDRVR = _UNSIGNED_AT
 _KIND, _MSG = ROW_COLUMNS.index("kind"), ROW_COLUMNS.index("msg")
+_ENTRY_POINT = ROW_COLUMNS.index("entry_point")
+_WIDTH = len(ROW_COLUMNS)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _new_tuple = tuple.__new__
 
@@ -33,8 +36,9 @@ def to_db_rows(session_pk: int, rows: Sequence[Sequence], tip: bytes) -> tuple[l
     for text in [chain.canonical(row) for row in rows]:
         tip = chain.next_link(tip, text)
         links.append(tip)
-    return [(session_pk, *row, link) if row[_THREAD] <= INT64_MAX and (row[_DRIVER_ID] or 0) <= INT64_MAX
-            and (row[_HDRVR] or 0) <= INT64_MAX else (session_pk, *signed_row(row), link)
+    return [(session_pk, *row, link) if len(row) == _WIDTH and row[_THREAD] <= INT64_MAX
+            and (row[_DRIVER_ID] or 0) <= INT64_MAX and (row[_HDRVR] or 0) <= INT64_MAX
+            else (session_pk, *signed_row(row), link)
             for row, link in zip(rows, links)], tip
 
 
@@ -47,8 +51,10 @@ def checked_msgs(counts: dict) -> dict:
 
 
 def signed_row(row: Sequence) -> tuple:
-    """A row's values as the database holds them (ROW_COLUMNS order)."""
-    return tuple(as_signed64(v) if i in _UNSIGNED_AT and v is not None else v for i, v in enumerate(row))
+    """A row's values as the database holds them (ROW_COLUMNS order); a row of the 14 fields
+    before entry_point gets a NULL one."""
+    values = tuple(as_signed64(v) if i in _UNSIGNED_AT and v is not None else v for i, v in enumerate(row))
+    return values + (None,) * (_WIDTH - len(values))
 
 
 def from_db_row(values: Sequence) -> EventRow:
@@ -57,9 +63,15 @@ def from_db_row(values: Sequence) -> EventRow:
     Every read goes through here, so the common case (nothing negative) is two tests and
     tuple.__new__ (EventRow._make checks the length again, in Python: 1.6x the cost). The
     second is the msg of a call, return or fault, which every reader names: NULL or text
-    there (damage) is DamagedDetail here, not a TypeError deep in a command."""
+    there (damage) is DamagedDetail here, not a TypeError deep in a command; so is an entry
+    point drvtape never writes (the third test, on the rows of device entry points only)."""
     if values[_MSG].__class__ is not int and values[_KIND] <= FAULT:
         raise DamagedDetail(f"seq {values[0]} has a msg that is not a number ({values[_MSG]!r:.60})")
+    if values[_ENTRY_POINT] is not None:
+        try:
+            entry_point_of(values[_ENTRY_POINT])
+        except ValueError as exc:
+            raise DamagedDetail(f"seq {values[0]} has an {exc}") from None
     if values[_THREAD] < 0 or (values[_DRIVER_ID] or 0) < 0 or (values[_HDRVR] or 0) < 0:
         values = [as_unsigned64(v) if i in _UNSIGNED_AT and v is not None else v for i, v in enumerate(values)]
     return _new_tuple(EventRow, values)

@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from drvtape.errors import DrvtapeError
+from drvtape.schema.details import DamagedDetail
+from drvtape.schema.entry_points import EntryPoint, entry_point_of
 from drvtape.schema.events import Event, SessionHeader
 from drvtape.schema.rows import ROW_COLUMNS, EventRow, Kind, event_to_row, row_to_event
 from drvtape.schema.values import as_unsigned64
@@ -242,12 +244,28 @@ class Store:
 
     @damage.reads
     def call_counts(self, session_pk: int) -> dict[int, int]:
-        """How many calls of each message a session received."""
+        """How many calls of each message a session's DriverProc received."""
         e = t.events
-        query = (sa.select(e.c.msg, sa.func.count()).where(e.c.session_pk == session_pk, e.c.kind == Kind.CALL)
+        query = (sa.select(e.c.msg, sa.func.count())
+                 .where(e.c.session_pk == session_pk, e.c.kind == Kind.CALL, e.c.entry_point.is_(None))
                  .group_by(e.c.msg).order_by(e.c.msg))
         with self.reading() as conn:
             return codec.checked_msgs(dict(conn.execute(query).all()))
+
+    @damage.reads
+    def device_call_counts(self, session_pk: int) -> dict[tuple[EntryPoint, int], int]:
+        """How many calls of each message each device entry point (wodMessage ...) received."""
+        e = t.events
+        query = (sa.select(e.c.entry_point, e.c.msg, sa.func.count())
+                 .where(e.c.session_pk == session_pk, e.c.kind == Kind.CALL, e.c.entry_point.is_not(None))
+                 .group_by(e.c.entry_point, e.c.msg).order_by(e.c.entry_point, e.c.msg))
+        with self.reading() as conn:
+            rows = conn.execute(query).all()
+        codec.checked_msgs({msg: n for _, msg, n in rows})
+        try:
+            return {(entry_point_of(code), msg): n for code, msg, n in rows}
+        except ValueError as exc:
+            raise DamagedDetail(f"a call has an {exc}") from None
 
     @damage.reads
     def rows(self, session_pk: int, flt: EventFilter | None = None) -> list[EventRow]:

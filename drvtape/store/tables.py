@@ -4,9 +4,10 @@ import sqlalchemy as sa
 
 from drvtape.schema.rows import Kind
 
-SCHEMA_VERSION = 6  # 1: first release; 2: events.chain; 3: sessions.header_link, SESSIONS_STORED;
+SCHEMA_VERSION = 7  # 1: first release; 2: events.chain; 3: sessions.header_link, SESSIONS_STORED;
 # 4: message_names and the views for other tools (drvtape.store.views); 5: blobs, sessions.arch;
-# 6: two partial indexes on events instead of three whole ones (issue 16: they were 51% of the file)
+# 6: two partial indexes on events instead of three whole ones (issue 16: they were 51% of the file);
+# 7: events.entry_point (issue 13: device entry points)
 # drvtape_meta key: how many sessions were ever stored here (a removed session leaves it higher)
 SESSIONS_STORED = "sessions_stored"
 APPLICATION = "drvtape"
@@ -64,6 +65,8 @@ events = sa.Table(
     sa.Column("depth", sa.Integer),
     sa.Column("duration_ns", sa.BigInteger),
     sa.Column("payload", sa.Text),
+    # which entry point got the call (drvtape.schema.entry_points' code); NULL: DriverProc
+    sa.Column("entry_point", sa.SmallInteger),
     sa.Column("chain", sa.LargeBinary(16)),  # this event's link in the session's hash chain
     # also one session's events, of any message: a session is a range of this key
     sa.PrimaryKeyConstraint("session_pk", "seq", name="pk_events"),

@@ -26,6 +26,7 @@ from drvtape.store import tables as t
 from drvtape.store.blobs import load_blobs, row_blocks
 
 _SELECT_COLUMNS = [t.events.c[name] for name in ROW_COLUMNS]
+_PAYLOAD = ROW_COLUMNS.index("payload")
 HEADER_SEQ = 0  # the seq problems of a session's header are reported at
 
 
@@ -82,7 +83,7 @@ def _first_bad_blob(conn: Connection, blocks: list[tuple[int, MemoryBlock]]) -> 
 def _decoded(values) -> EventRow | None:
     """A stored row's values decoded; None when they hold a value drvtape never writes (the
     text 'None', text in an integer column, a call without a msg)."""
-    if "None" in values or any(type(v) is not int and v is not None for v in values[:-1]):
+    if "None" in values or any(type(v) is not int and v is not None for i, v in enumerate(values) if i != _PAYLOAD):
         return None
     try:
         return codec.from_db_row(values)

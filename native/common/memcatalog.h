@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 enum { DM_IN = 1, DM_OUT = 2, DM_INOUT = 3 };
-enum { DM_CLS_DRV = 0, DM_CLS_VFW = 1, DM_CLS_ACM = 2 };
+enum { DM_CLS_DRV = 0, DM_CLS_VFW = 1, DM_CLS_ACM = 2, DM_CLS_WAVEOUT = 3, DM_CLS_WAVEIN = 4, DM_CLS_MIDIOUT = 5, DM_CLS_MIDIIN = 6, DM_CLS_MIXER = 7, DM_CLS_AUX = 8 };
 enum { DM_SZ_CONST, DM_SZ_FIELD, DM_SZ_LPARAM, DM_SZ_DIB_HEADER, DM_SZ_DIB_IMAGE, DM_SZ_WAVEFORMATEX };
 enum { DM_FROM_SELF = -1, DM_FROM_PARENT = -2 };  /* else: index of a node of the same message */
 /* CONST: the size is `add`; FIELD: the `width`-byte field at `offset` of node `from`, times `mul`, plus `add` */
@@ -237,6 +237,125 @@ static const dm_node dm_nodes_acm_6052[] = {
     { "lparam2.pbSrc", 4, 16, 2, DM_IN, 0, { DM_SZ_FIELD, 4, 24, -2, 0, 1, 0, 67108864u } },
     { "lparam2.pbDst", 4, 40, 2, DM_IN, 0, { DM_SZ_FIELD, 4, 48, -2, 0, 1, 0, 67108864u } },
 };
+static const dm_node dm_nodes_waveout_0004[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_LPARAM, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_waveout_0005[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 44, 65536u } },
+    { "lparam1.lpFormat", 0, 8, 1, DM_IN, 0, { DM_SZ_WAVEFORMATEX, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_waveout_0007[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 48, 65536u } },
+    { "lparam1.lpData", 0, 0, 1, DM_IN, 0, { DM_SZ_FIELD, 4, 8, -2, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_waveout_0008[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 48, 65536u } },
+    { "lparam1.lpData", 0, 0, 1, DM_IN, 0, { DM_SZ_FIELD, 4, 8, -2, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_waveout_0009[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 48, 65536u } },
+    { "lparam1.lpData", 0, 0, 1, DM_IN, 0, { DM_SZ_FIELD, 4, 8, -2, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_waveout_000d[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_LPARAM, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_waveout_000e[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 4, 4u } },
+};
+static const dm_node dm_nodes_waveout_0010[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 4, 4u } },
+};
+static const dm_node dm_nodes_waveout_0012[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 4, 4u } },
+};
+static const dm_node dm_nodes_wavein_0033[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_LPARAM, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_wavein_0034[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 44, 65536u } },
+    { "lparam1.lpFormat", 0, 8, 1, DM_IN, 0, { DM_SZ_WAVEFORMATEX, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_wavein_0036[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 48, 65536u } },
+    { "lparam1.lpData", 0, 0, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 8, -2, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_wavein_0037[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 48, 65536u } },
+    { "lparam1.lpData", 0, 0, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 8, -2, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_wavein_0038[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 48, 65536u } },
+    { "lparam1.lpData", 0, 0, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 8, -2, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_wavein_003c[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_LPARAM, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_midiout_0002[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_LPARAM, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_midiout_0003[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 44, 65536u } },
+};
+static const dm_node dm_nodes_midiout_0005[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 112, 65536u } },
+    { "lparam1.lpData", 0, 0, 1, DM_IN, 0, { DM_SZ_FIELD, 4, 8, -2, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_midiout_0006[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 112, 65536u } },
+    { "lparam1.lpData", 0, 0, 1, DM_IN, 0, { DM_SZ_FIELD, 4, 8, -2, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_midiout_0008[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 112, 65536u } },
+    { "lparam1.lpData", 0, 0, 1, DM_IN, 0, { DM_SZ_FIELD, 4, 8, -2, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_midiout_000a[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 4, 4u } },
+};
+static const dm_node dm_nodes_midiin_0036[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_LPARAM, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_midiin_0037[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 44, 65536u } },
+};
+static const dm_node dm_nodes_midiin_0039[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 112, 65536u } },
+    { "lparam1.lpData", 0, 0, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 8, -2, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_midiin_003a[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 112, 65536u } },
+    { "lparam1.lpData", 0, 0, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 8, -2, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_midiin_003b[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 112, 65536u } },
+    { "lparam1.lpData", 0, 0, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 8, -2, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_mixer_0002[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_LPARAM, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_mixer_0003[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 40, 65536u } },
+};
+static const dm_node dm_nodes_mixer_0005[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_mixer_0006[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam1.pamxctrl", 0, 20, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 16, -2, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_mixer_0007[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam1.paDetails", 0, 24, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 20, -2, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_mixer_0008[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam1.paDetails", 0, 24, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 20, -2, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_aux_0004[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_LPARAM, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_aux_0005[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 4, 4u } },
+};
 static const dm_message dm_messages[] = {
     { DM_CLS_DRV, 0, 0, 0x0001u, "DRV_LOAD", NULL },
     { DM_CLS_DRV, 0, 0, 0x0002u, "DRV_ENABLE", NULL },
@@ -314,6 +433,92 @@ static const dm_message dm_messages[] = {
     { DM_CLS_ACM, 0, 4, 0x6050u, "ACMDM_STREAM_RESET", dm_nodes_acm_6050 },
     { DM_CLS_ACM, 0, 7, 0x6051u, "ACMDM_STREAM_PREPARE", dm_nodes_acm_6051 },
     { DM_CLS_ACM, 0, 7, 0x6052u, "ACMDM_STREAM_UNPREPARE", dm_nodes_acm_6052 },
+    { DM_CLS_WAVEOUT, 0, 0, 0x0003u, "WODM_GETNUMDEVS", NULL },
+    { DM_CLS_WAVEOUT, 0, 1, 0x0004u, "WODM_GETDEVCAPS", dm_nodes_waveout_0004 },
+    { DM_CLS_WAVEOUT, 0, 2, 0x0005u, "WODM_OPEN", dm_nodes_waveout_0005 },
+    { DM_CLS_WAVEOUT, 0, 0, 0x0006u, "WODM_CLOSE", NULL },
+    { DM_CLS_WAVEOUT, 0, 2, 0x0007u, "WODM_PREPARE", dm_nodes_waveout_0007 },
+    { DM_CLS_WAVEOUT, 0, 2, 0x0008u, "WODM_UNPREPARE", dm_nodes_waveout_0008 },
+    { DM_CLS_WAVEOUT, 0, 2, 0x0009u, "WODM_WRITE", dm_nodes_waveout_0009 },
+    { DM_CLS_WAVEOUT, 0, 0, 0x000Au, "WODM_PAUSE", NULL },
+    { DM_CLS_WAVEOUT, 0, 0, 0x000Bu, "WODM_RESTART", NULL },
+    { DM_CLS_WAVEOUT, 0, 0, 0x000Cu, "WODM_RESET", NULL },
+    { DM_CLS_WAVEOUT, 0, 1, 0x000Du, "WODM_GETPOS", dm_nodes_waveout_000d },
+    { DM_CLS_WAVEOUT, 0, 1, 0x000Eu, "WODM_GETPITCH", dm_nodes_waveout_000e },
+    { DM_CLS_WAVEOUT, 0, 0, 0x000Fu, "WODM_SETPITCH", NULL },
+    { DM_CLS_WAVEOUT, 0, 1, 0x0010u, "WODM_GETVOLUME", dm_nodes_waveout_0010 },
+    { DM_CLS_WAVEOUT, 0, 0, 0x0011u, "WODM_SETVOLUME", NULL },
+    { DM_CLS_WAVEOUT, 0, 1, 0x0012u, "WODM_GETPLAYBACKRATE", dm_nodes_waveout_0012 },
+    { DM_CLS_WAVEOUT, 0, 0, 0x0013u, "WODM_SETPLAYBACKRATE", NULL },
+    { DM_CLS_WAVEOUT, 0, 0, 0x0014u, "WODM_BREAKLOOP", NULL },
+    { DM_CLS_WAVEOUT, 0, 0, 0x0064u, "WODM_INIT", NULL },
+    { DM_CLS_WAVEOUT, 0, 0, 0x0065u, "WODM_EXIT", NULL },
+    { DM_CLS_WAVEOUT, 0, 0, 0x0066u, "WODM_DISABLE", NULL },
+    { DM_CLS_WAVEOUT, 0, 0, 0x0067u, "WODM_ENABLE", NULL },
+    { DM_CLS_WAVEIN, 0, 0, 0x0032u, "WIDM_GETNUMDEVS", NULL },
+    { DM_CLS_WAVEIN, 0, 1, 0x0033u, "WIDM_GETDEVCAPS", dm_nodes_wavein_0033 },
+    { DM_CLS_WAVEIN, 0, 2, 0x0034u, "WIDM_OPEN", dm_nodes_wavein_0034 },
+    { DM_CLS_WAVEIN, 0, 0, 0x0035u, "WIDM_CLOSE", NULL },
+    { DM_CLS_WAVEIN, 0, 2, 0x0036u, "WIDM_PREPARE", dm_nodes_wavein_0036 },
+    { DM_CLS_WAVEIN, 0, 2, 0x0037u, "WIDM_UNPREPARE", dm_nodes_wavein_0037 },
+    { DM_CLS_WAVEIN, 0, 2, 0x0038u, "WIDM_ADDBUFFER", dm_nodes_wavein_0038 },
+    { DM_CLS_WAVEIN, 0, 0, 0x0039u, "WIDM_START", NULL },
+    { DM_CLS_WAVEIN, 0, 0, 0x003Au, "WIDM_STOP", NULL },
+    { DM_CLS_WAVEIN, 0, 0, 0x003Bu, "WIDM_RESET", NULL },
+    { DM_CLS_WAVEIN, 0, 1, 0x003Cu, "WIDM_GETPOS", dm_nodes_wavein_003c },
+    { DM_CLS_WAVEIN, 0, 0, 0x0064u, "WIDM_INIT", NULL },
+    { DM_CLS_WAVEIN, 0, 0, 0x0065u, "WIDM_EXIT", NULL },
+    { DM_CLS_WAVEIN, 0, 0, 0x0066u, "WIDM_DISABLE", NULL },
+    { DM_CLS_WAVEIN, 0, 0, 0x0067u, "WIDM_ENABLE", NULL },
+    { DM_CLS_MIDIOUT, 0, 0, 0x0001u, "MODM_GETNUMDEVS", NULL },
+    { DM_CLS_MIDIOUT, 0, 1, 0x0002u, "MODM_GETDEVCAPS", dm_nodes_midiout_0002 },
+    { DM_CLS_MIDIOUT, 0, 1, 0x0003u, "MODM_OPEN", dm_nodes_midiout_0003 },
+    { DM_CLS_MIDIOUT, 0, 0, 0x0004u, "MODM_CLOSE", NULL },
+    { DM_CLS_MIDIOUT, 0, 2, 0x0005u, "MODM_PREPARE", dm_nodes_midiout_0005 },
+    { DM_CLS_MIDIOUT, 0, 2, 0x0006u, "MODM_UNPREPARE", dm_nodes_midiout_0006 },
+    { DM_CLS_MIDIOUT, 0, 0, 0x0007u, "MODM_DATA", NULL },
+    { DM_CLS_MIDIOUT, 0, 2, 0x0008u, "MODM_LONGDATA", dm_nodes_midiout_0008 },
+    { DM_CLS_MIDIOUT, 0, 0, 0x0009u, "MODM_RESET", NULL },
+    { DM_CLS_MIDIOUT, 0, 1, 0x000Au, "MODM_GETVOLUME", dm_nodes_midiout_000a },
+    { DM_CLS_MIDIOUT, 0, 0, 0x000Bu, "MODM_SETVOLUME", NULL },
+    { DM_CLS_MIDIOUT, 0, 0, 0x0064u, "MODM_INIT", NULL },
+    { DM_CLS_MIDIOUT, 0, 0, 0x0065u, "MODM_EXIT", NULL },
+    { DM_CLS_MIDIOUT, 0, 0, 0x0066u, "MODM_DISABLE", NULL },
+    { DM_CLS_MIDIOUT, 0, 0, 0x0067u, "MODM_ENABLE", NULL },
+    { DM_CLS_MIDIIN, 0, 0, 0x0035u, "MIDM_GETNUMDEVS", NULL },
+    { DM_CLS_MIDIIN, 0, 1, 0x0036u, "MIDM_GETDEVCAPS", dm_nodes_midiin_0036 },
+    { DM_CLS_MIDIIN, 0, 1, 0x0037u, "MIDM_OPEN", dm_nodes_midiin_0037 },
+    { DM_CLS_MIDIIN, 0, 0, 0x0038u, "MIDM_CLOSE", NULL },
+    { DM_CLS_MIDIIN, 0, 2, 0x0039u, "MIDM_PREPARE", dm_nodes_midiin_0039 },
+    { DM_CLS_MIDIIN, 0, 2, 0x003Au, "MIDM_UNPREPARE", dm_nodes_midiin_003a },
+    { DM_CLS_MIDIIN, 0, 2, 0x003Bu, "MIDM_ADDBUFFER", dm_nodes_midiin_003b },
+    { DM_CLS_MIDIIN, 0, 0, 0x003Cu, "MIDM_START", NULL },
+    { DM_CLS_MIDIIN, 0, 0, 0x003Du, "MIDM_STOP", NULL },
+    { DM_CLS_MIDIIN, 0, 0, 0x003Eu, "MIDM_RESET", NULL },
+    { DM_CLS_MIDIIN, 0, 0, 0x0064u, "MIDM_INIT", NULL },
+    { DM_CLS_MIDIIN, 0, 0, 0x0065u, "MIDM_EXIT", NULL },
+    { DM_CLS_MIDIIN, 0, 0, 0x0066u, "MIDM_DISABLE", NULL },
+    { DM_CLS_MIDIIN, 0, 0, 0x0067u, "MIDM_ENABLE", NULL },
+    { DM_CLS_MIXER, 0, 0, 0x0001u, "MXDM_GETNUMDEVS", NULL },
+    { DM_CLS_MIXER, 0, 1, 0x0002u, "MXDM_GETDEVCAPS", dm_nodes_mixer_0002 },
+    { DM_CLS_MIXER, 0, 1, 0x0003u, "MXDM_OPEN", dm_nodes_mixer_0003 },
+    { DM_CLS_MIXER, 0, 0, 0x0004u, "MXDM_CLOSE", NULL },
+    { DM_CLS_MIXER, 0, 1, 0x0005u, "MXDM_GETLINEINFO", dm_nodes_mixer_0005 },
+    { DM_CLS_MIXER, 0, 2, 0x0006u, "MXDM_GETLINECONTROLS", dm_nodes_mixer_0006 },
+    { DM_CLS_MIXER, 0, 2, 0x0007u, "MXDM_GETCONTROLDETAILS", dm_nodes_mixer_0007 },
+    { DM_CLS_MIXER, 0, 2, 0x0008u, "MXDM_SETCONTROLDETAILS", dm_nodes_mixer_0008 },
+    { DM_CLS_MIXER, 0, 0, 0x0064u, "MXDM_INIT", NULL },
+    { DM_CLS_MIXER, 0, 0, 0x0065u, "MXDM_EXIT", NULL },
+    { DM_CLS_MIXER, 0, 0, 0x0066u, "MXDM_DISABLE", NULL },
+    { DM_CLS_MIXER, 0, 0, 0x0067u, "MXDM_ENABLE", NULL },
+    { DM_CLS_AUX, 0, 0, 0x0003u, "AUXDM_GETNUMDEVS", NULL },
+    { DM_CLS_AUX, 0, 1, 0x0004u, "AUXDM_GETDEVCAPS", dm_nodes_aux_0004 },
+    { DM_CLS_AUX, 0, 1, 0x0005u, "AUXDM_GETVOLUME", dm_nodes_aux_0005 },
+    { DM_CLS_AUX, 0, 0, 0x0006u, "AUXDM_SETVOLUME", NULL },
+    { DM_CLS_AUX, 0, 0, 0x0064u, "AUXDM_INIT", NULL },
+    { DM_CLS_AUX, 0, 0, 0x0065u, "AUXDM_EXIT", NULL },
+    { DM_CLS_AUX, 0, 0, 0x0066u, "AUXDM_DISABLE", NULL },
+    { DM_CLS_AUX, 0, 0, 0x0067u, "AUXDM_ENABLE", NULL },
 };
 #else
 static const dm_node dm_nodes_vfw_4004[] = {
@@ -531,6 +736,125 @@ static const dm_node dm_nodes_acm_6052[] = {
     { "lparam2.pbSrc", 4, 12, 2, DM_IN, 0, { DM_SZ_FIELD, 4, 16, -2, 0, 1, 0, 67108864u } },
     { "lparam2.pbDst", 4, 28, 2, DM_IN, 0, { DM_SZ_FIELD, 4, 32, -2, 0, 1, 0, 67108864u } },
 };
+static const dm_node dm_nodes_waveout_0004[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_LPARAM, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_waveout_0005[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 24, 65536u } },
+    { "lparam1.lpFormat", 0, 4, 1, DM_IN, 0, { DM_SZ_WAVEFORMATEX, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_waveout_0007[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 32, 65536u } },
+    { "lparam1.lpData", 0, 0, 1, DM_IN, 0, { DM_SZ_FIELD, 4, 4, -2, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_waveout_0008[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 32, 65536u } },
+    { "lparam1.lpData", 0, 0, 1, DM_IN, 0, { DM_SZ_FIELD, 4, 4, -2, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_waveout_0009[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 32, 65536u } },
+    { "lparam1.lpData", 0, 0, 1, DM_IN, 0, { DM_SZ_FIELD, 4, 4, -2, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_waveout_000d[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_LPARAM, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_waveout_000e[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 4, 4u } },
+};
+static const dm_node dm_nodes_waveout_0010[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 4, 4u } },
+};
+static const dm_node dm_nodes_waveout_0012[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 4, 4u } },
+};
+static const dm_node dm_nodes_wavein_0033[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_LPARAM, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_wavein_0034[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 24, 65536u } },
+    { "lparam1.lpFormat", 0, 4, 1, DM_IN, 0, { DM_SZ_WAVEFORMATEX, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_wavein_0036[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 32, 65536u } },
+    { "lparam1.lpData", 0, 0, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 4, -2, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_wavein_0037[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 32, 65536u } },
+    { "lparam1.lpData", 0, 0, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 4, -2, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_wavein_0038[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 32, 65536u } },
+    { "lparam1.lpData", 0, 0, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 4, -2, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_wavein_003c[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_LPARAM, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_midiout_0002[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_LPARAM, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_midiout_0003[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 28, 65536u } },
+};
+static const dm_node dm_nodes_midiout_0005[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 64, 65536u } },
+    { "lparam1.lpData", 0, 0, 1, DM_IN, 0, { DM_SZ_FIELD, 4, 4, -2, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_midiout_0006[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 64, 65536u } },
+    { "lparam1.lpData", 0, 0, 1, DM_IN, 0, { DM_SZ_FIELD, 4, 4, -2, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_midiout_0008[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 64, 65536u } },
+    { "lparam1.lpData", 0, 0, 1, DM_IN, 0, { DM_SZ_FIELD, 4, 4, -2, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_midiout_000a[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 4, 4u } },
+};
+static const dm_node dm_nodes_midiin_0036[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_LPARAM, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_midiin_0037[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 28, 65536u } },
+};
+static const dm_node dm_nodes_midiin_0039[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 64, 65536u } },
+    { "lparam1.lpData", 0, 0, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 4, -2, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_midiin_003a[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 64, 65536u } },
+    { "lparam1.lpData", 0, 0, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 4, -2, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_midiin_003b[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 64, 65536u } },
+    { "lparam1.lpData", 0, 0, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 4, -2, 0, 1, 0, 67108864u } },
+};
+static const dm_node dm_nodes_mixer_0002[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_LPARAM, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_mixer_0003[] = {
+    { "lparam1", -1, 0, 1, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 20, 65536u } },
+};
+static const dm_node dm_nodes_mixer_0005[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_mixer_0006[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam1.pamxctrl", 0, 20, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 16, -2, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_mixer_0007[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam1.paDetails", 0, 20, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 16, -2, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_mixer_0008[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam1.paDetails", 0, 20, 1, DM_INOUT, 0, { DM_SZ_FIELD, 4, 16, -2, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_aux_0004[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_LPARAM, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_aux_0005[] = {
+    { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 4, 4u } },
+};
 static const dm_message dm_messages[] = {
     { DM_CLS_DRV, 0, 0, 0x0001u, "DRV_LOAD", NULL },
     { DM_CLS_DRV, 0, 0, 0x0002u, "DRV_ENABLE", NULL },
@@ -608,6 +932,92 @@ static const dm_message dm_messages[] = {
     { DM_CLS_ACM, 0, 4, 0x6050u, "ACMDM_STREAM_RESET", dm_nodes_acm_6050 },
     { DM_CLS_ACM, 0, 7, 0x6051u, "ACMDM_STREAM_PREPARE", dm_nodes_acm_6051 },
     { DM_CLS_ACM, 0, 7, 0x6052u, "ACMDM_STREAM_UNPREPARE", dm_nodes_acm_6052 },
+    { DM_CLS_WAVEOUT, 0, 0, 0x0003u, "WODM_GETNUMDEVS", NULL },
+    { DM_CLS_WAVEOUT, 0, 1, 0x0004u, "WODM_GETDEVCAPS", dm_nodes_waveout_0004 },
+    { DM_CLS_WAVEOUT, 0, 2, 0x0005u, "WODM_OPEN", dm_nodes_waveout_0005 },
+    { DM_CLS_WAVEOUT, 0, 0, 0x0006u, "WODM_CLOSE", NULL },
+    { DM_CLS_WAVEOUT, 0, 2, 0x0007u, "WODM_PREPARE", dm_nodes_waveout_0007 },
+    { DM_CLS_WAVEOUT, 0, 2, 0x0008u, "WODM_UNPREPARE", dm_nodes_waveout_0008 },
+    { DM_CLS_WAVEOUT, 0, 2, 0x0009u, "WODM_WRITE", dm_nodes_waveout_0009 },
+    { DM_CLS_WAVEOUT, 0, 0, 0x000Au, "WODM_PAUSE", NULL },
+    { DM_CLS_WAVEOUT, 0, 0, 0x000Bu, "WODM_RESTART", NULL },
+    { DM_CLS_WAVEOUT, 0, 0, 0x000Cu, "WODM_RESET", NULL },
+    { DM_CLS_WAVEOUT, 0, 1, 0x000Du, "WODM_GETPOS", dm_nodes_waveout_000d },
+    { DM_CLS_WAVEOUT, 0, 1, 0x000Eu, "WODM_GETPITCH", dm_nodes_waveout_000e },
+    { DM_CLS_WAVEOUT, 0, 0, 0x000Fu, "WODM_SETPITCH", NULL },
+    { DM_CLS_WAVEOUT, 0, 1, 0x0010u, "WODM_GETVOLUME", dm_nodes_waveout_0010 },
+    { DM_CLS_WAVEOUT, 0, 0, 0x0011u, "WODM_SETVOLUME", NULL },
+    { DM_CLS_WAVEOUT, 0, 1, 0x0012u, "WODM_GETPLAYBACKRATE", dm_nodes_waveout_0012 },
+    { DM_CLS_WAVEOUT, 0, 0, 0x0013u, "WODM_SETPLAYBACKRATE", NULL },
+    { DM_CLS_WAVEOUT, 0, 0, 0x0014u, "WODM_BREAKLOOP", NULL },
+    { DM_CLS_WAVEOUT, 0, 0, 0x0064u, "WODM_INIT", NULL },
+    { DM_CLS_WAVEOUT, 0, 0, 0x0065u, "WODM_EXIT", NULL },
+    { DM_CLS_WAVEOUT, 0, 0, 0x0066u, "WODM_DISABLE", NULL },
+    { DM_CLS_WAVEOUT, 0, 0, 0x0067u, "WODM_ENABLE", NULL },
+    { DM_CLS_WAVEIN, 0, 0, 0x0032u, "WIDM_GETNUMDEVS", NULL },
+    { DM_CLS_WAVEIN, 0, 1, 0x0033u, "WIDM_GETDEVCAPS", dm_nodes_wavein_0033 },
+    { DM_CLS_WAVEIN, 0, 2, 0x0034u, "WIDM_OPEN", dm_nodes_wavein_0034 },
+    { DM_CLS_WAVEIN, 0, 0, 0x0035u, "WIDM_CLOSE", NULL },
+    { DM_CLS_WAVEIN, 0, 2, 0x0036u, "WIDM_PREPARE", dm_nodes_wavein_0036 },
+    { DM_CLS_WAVEIN, 0, 2, 0x0037u, "WIDM_UNPREPARE", dm_nodes_wavein_0037 },
+    { DM_CLS_WAVEIN, 0, 2, 0x0038u, "WIDM_ADDBUFFER", dm_nodes_wavein_0038 },
+    { DM_CLS_WAVEIN, 0, 0, 0x0039u, "WIDM_START", NULL },
+    { DM_CLS_WAVEIN, 0, 0, 0x003Au, "WIDM_STOP", NULL },
+    { DM_CLS_WAVEIN, 0, 0, 0x003Bu, "WIDM_RESET", NULL },
+    { DM_CLS_WAVEIN, 0, 1, 0x003Cu, "WIDM_GETPOS", dm_nodes_wavein_003c },
+    { DM_CLS_WAVEIN, 0, 0, 0x0064u, "WIDM_INIT", NULL },
+    { DM_CLS_WAVEIN, 0, 0, 0x0065u, "WIDM_EXIT", NULL },
+    { DM_CLS_WAVEIN, 0, 0, 0x0066u, "WIDM_DISABLE", NULL },
+    { DM_CLS_WAVEIN, 0, 0, 0x0067u, "WIDM_ENABLE", NULL },
+    { DM_CLS_MIDIOUT, 0, 0, 0x0001u, "MODM_GETNUMDEVS", NULL },
+    { DM_CLS_MIDIOUT, 0, 1, 0x0002u, "MODM_GETDEVCAPS", dm_nodes_midiout_0002 },
+    { DM_CLS_MIDIOUT, 0, 1, 0x0003u, "MODM_OPEN", dm_nodes_midiout_0003 },
+    { DM_CLS_MIDIOUT, 0, 0, 0x0004u, "MODM_CLOSE", NULL },
+    { DM_CLS_MIDIOUT, 0, 2, 0x0005u, "MODM_PREPARE", dm_nodes_midiout_0005 },
+    { DM_CLS_MIDIOUT, 0, 2, 0x0006u, "MODM_UNPREPARE", dm_nodes_midiout_0006 },
+    { DM_CLS_MIDIOUT, 0, 0, 0x0007u, "MODM_DATA", NULL },
+    { DM_CLS_MIDIOUT, 0, 2, 0x0008u, "MODM_LONGDATA", dm_nodes_midiout_0008 },
+    { DM_CLS_MIDIOUT, 0, 0, 0x0009u, "MODM_RESET", NULL },
+    { DM_CLS_MIDIOUT, 0, 1, 0x000Au, "MODM_GETVOLUME", dm_nodes_midiout_000a },
+    { DM_CLS_MIDIOUT, 0, 0, 0x000Bu, "MODM_SETVOLUME", NULL },
+    { DM_CLS_MIDIOUT, 0, 0, 0x0064u, "MODM_INIT", NULL },
+    { DM_CLS_MIDIOUT, 0, 0, 0x0065u, "MODM_EXIT", NULL },
+    { DM_CLS_MIDIOUT, 0, 0, 0x0066u, "MODM_DISABLE", NULL },
+    { DM_CLS_MIDIOUT, 0, 0, 0x0067u, "MODM_ENABLE", NULL },
+    { DM_CLS_MIDIIN, 0, 0, 0x0035u, "MIDM_GETNUMDEVS", NULL },
+    { DM_CLS_MIDIIN, 0, 1, 0x0036u, "MIDM_GETDEVCAPS", dm_nodes_midiin_0036 },
+    { DM_CLS_MIDIIN, 0, 1, 0x0037u, "MIDM_OPEN", dm_nodes_midiin_0037 },
+    { DM_CLS_MIDIIN, 0, 0, 0x0038u, "MIDM_CLOSE", NULL },
+    { DM_CLS_MIDIIN, 0, 2, 0x0039u, "MIDM_PREPARE", dm_nodes_midiin_0039 },
+    { DM_CLS_MIDIIN, 0, 2, 0x003Au, "MIDM_UNPREPARE", dm_nodes_midiin_003a },
+    { DM_CLS_MIDIIN, 0, 2, 0x003Bu, "MIDM_ADDBUFFER", dm_nodes_midiin_003b },
+    { DM_CLS_MIDIIN, 0, 0, 0x003Cu, "MIDM_START", NULL },
+    { DM_CLS_MIDIIN, 0, 0, 0x003Du, "MIDM_STOP", NULL },
+    { DM_CLS_MIDIIN, 0, 0, 0x003Eu, "MIDM_RESET", NULL },
+    { DM_CLS_MIDIIN, 0, 0, 0x0064u, "MIDM_INIT", NULL },
+    { DM_CLS_MIDIIN, 0, 0, 0x0065u, "MIDM_EXIT", NULL },
+    { DM_CLS_MIDIIN, 0, 0, 0x0066u, "MIDM_DISABLE", NULL },
+    { DM_CLS_MIDIIN, 0, 0, 0x0067u, "MIDM_ENABLE", NULL },
+    { DM_CLS_MIXER, 0, 0, 0x0001u, "MXDM_GETNUMDEVS", NULL },
+    { DM_CLS_MIXER, 0, 1, 0x0002u, "MXDM_GETDEVCAPS", dm_nodes_mixer_0002 },
+    { DM_CLS_MIXER, 0, 1, 0x0003u, "MXDM_OPEN", dm_nodes_mixer_0003 },
+    { DM_CLS_MIXER, 0, 0, 0x0004u, "MXDM_CLOSE", NULL },
+    { DM_CLS_MIXER, 0, 1, 0x0005u, "MXDM_GETLINEINFO", dm_nodes_mixer_0005 },
+    { DM_CLS_MIXER, 0, 2, 0x0006u, "MXDM_GETLINECONTROLS", dm_nodes_mixer_0006 },
+    { DM_CLS_MIXER, 0, 2, 0x0007u, "MXDM_GETCONTROLDETAILS", dm_nodes_mixer_0007 },
+    { DM_CLS_MIXER, 0, 2, 0x0008u, "MXDM_SETCONTROLDETAILS", dm_nodes_mixer_0008 },
+    { DM_CLS_MIXER, 0, 0, 0x0064u, "MXDM_INIT", NULL },
+    { DM_CLS_MIXER, 0, 0, 0x0065u, "MXDM_EXIT", NULL },
+    { DM_CLS_MIXER, 0, 0, 0x0066u, "MXDM_DISABLE", NULL },
+    { DM_CLS_MIXER, 0, 0, 0x0067u, "MXDM_ENABLE", NULL },
+    { DM_CLS_AUX, 0, 0, 0x0003u, "AUXDM_GETNUMDEVS", NULL },
+    { DM_CLS_AUX, 0, 1, 0x0004u, "AUXDM_GETDEVCAPS", dm_nodes_aux_0004 },
+    { DM_CLS_AUX, 0, 1, 0x0005u, "AUXDM_GETVOLUME", dm_nodes_aux_0005 },
+    { DM_CLS_AUX, 0, 0, 0x0006u, "AUXDM_SETVOLUME", NULL },
+    { DM_CLS_AUX, 0, 0, 0x0064u, "AUXDM_INIT", NULL },
+    { DM_CLS_AUX, 0, 0, 0x0065u, "AUXDM_EXIT", NULL },
+    { DM_CLS_AUX, 0, 0, 0x0066u, "AUXDM_DISABLE", NULL },
+    { DM_CLS_AUX, 0, 0, 0x0067u, "AUXDM_ENABLE", NULL },
 };
 #endif
 static const unsigned dm_n_messages = sizeof(dm_messages) / sizeof(dm_messages[0]);

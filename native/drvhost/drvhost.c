@@ -8,7 +8,7 @@
  * Protocol (stdin -> host, host -> stdout; everything little-endian). The same text is
  * in drvtape/formats/host_protocol.py, which is the other end.
  *
- *   hello   u32 magic 'DRVH' (0x48565244), u16 version (3), u16 flags (bit 0: stop on
+ *   hello   u32 magic 'DRVH' (0x48565244), u16 version (4), u16 flags (bit 0: stop on
  *           divergence; bit 1: FreeLibrary the DLL after the last call; bit 2: end with
  *           ExitProcess instead of TerminateProcess; bit 3: only differences, a RETURN
  *           only for a call without an expect, whose result diverges from it, or that
@@ -16,13 +16,20 @@
  *           path as path_units UTF-16 code units (no NUL).
  *   The host loads the DLL and answers READY (or ERROR, then exits).
  *   batch   u32 n_calls, u32 n_threads, u32 n_blocks, u32 n_after, u64 ops_bytes,
- *           then n_calls call records of 64 bytes:
+ *           then n_calls call records of 72 bytes:
  *             u64 driver_id, u64 hdrvr, i64 lparam1, i64 lparam2, i64 expect,
  *             u32 msg, u32 thread, u32 flags (1: expect is valid, 2: lparam1 is a block
  *             id, 4: lparam2 is a block id: the driver gets that block's address, 8: write
  *             out the buffered RETURNs before issuing it), u32 n_ops (its memory ops),
  *             u32 id_from (index of the DRV_OPEN that produced driver_id, or 0xFFFFFFFF),
- *             u32 n_after (how many dependencies it has)
+ *             u32 n_after (how many dependencies it has), u32 entry_point (0 DriverProc,
+ *             1..6 wodMessage, widMessage, modMessage, midMessage, mxdMessage, auxMessage:
+ *             drvcommon.h's ENTRY_*), u32 reserved
+ *           A device entry point's call is entry(hdrvr as uDeviceID, msg, driver_id as
+ *           dwUser, lparam1, lparam2), driver_id mapped as for DriverProc; for its open
+ *           (WODM_OPEN ...) driver_id is the instance the recorded driver stored at dwUser:
+ *           the host passes the address of a zeroed DWORD_PTR and, when the open returns
+ *           0, maps the recorded instance to the one the driver stored there.
  *           then n_after u32 call indices: each call's dependencies in call order (the
  *           calls that must have returned before it is issued; each < its own index)
  *           then ops_bytes of memory ops, each call's n_ops in call order, each 32 bytes:
@@ -89,7 +96,7 @@
 #include "id_map.h"
 
 #define MAGIC 0x48565244u
-#define VERSION 3
+#define VERSION 4
 #define FLAG_STOP_ON_DIVERGENCE 1u
 #define FLAG_UNLOAD_AT_END 2u
 #define FLAG_EXIT_AT_END 4u
@@ -109,6 +116,7 @@ static LARGE_INTEGER qpc_freq;
 static uint32_t timeout_ms;
 static uint16_t hello_flags;
 static DRIVERPROC driver_proc;
+static DEVICEPROC device_procs[ENTRY_POINTS]; /* by ENTRY_*; NULL where the DLL has none */
 static volatile LONG loading = 1;
 static DWORD tls_slot = TLS_OUT_OF_INDEXES;
 
@@ -135,7 +143,7 @@ static int diverges(const call_t *c, LRESULT r)
 {
     if (!(c->flags & CALL_HAS_EXPECT))
         return 0;
-    if (c->msg == DRV_OPEN_MSG)
+    if (c->entry == ENTRY_DRIVERPROC && c->msg == DRV_OPEN_MSG)
         return !r != !c->expect;
     return (int64_t)r != c->expect;
 }
@@ -151,10 +159,20 @@ static void run_call(uint32_t i, slot_t *s)
                   : produced[c->id_from] ? produced[c->id_from] : c->driver_id;
     if (c->flags & CALL_FLUSH_FIRST)
         flush_returns();
-    LRESULT r = driver_proc((DWORD_PTR)id, (HDRVR)(uintptr_t)c->hdrvr, c->msg, l1, l2);
+    LRESULT r;
+    DWORD_PTR instance = 0; /* a device open's dwUser points here */
+    if (c->entry == ENTRY_DRIVERPROC) {
+        r = driver_proc((DWORD_PTR)id, (HDRVR)(uintptr_t)c->hdrvr, c->msg, l1, l2);
+    } else {
+        BOOL open = c->msg == device_open_msg(c->entry);
+        r = (LRESULT)device_procs[c->entry]((UINT)c->hdrvr, c->msg, open ? (DWORD_PTR)&instance : (DWORD_PTR)id,
+                                            (DWORD_PTR)l1, (DWORD_PTR)l2);
+        if (open && r == 0 && c->driver_id)
+            map_put(c->driver_id, (uint64_t)instance);
+    }
     LONG64 end = (LONG64)qpc_now();
     int read_back = memory_after(i); /* before any call waiting for this one is released */
-    if (c->msg == DRV_OPEN_MSG && r && (c->flags & CALL_HAS_EXPECT) && c->expect) {
+    if (c->entry == ENTRY_DRIVERPROC && c->msg == DRV_OPEN_MSG && r && (c->flags & CALL_HAS_EXPECT) && c->expect) {
         produced[i] = (uint64_t)r;
         map_put((uint64_t)c->expect, (uint64_t)r);
     }
@@ -344,9 +362,23 @@ static void load_driver(const WCHAR *path)
     driver_proc = (DRIVERPROC)(void *)GetProcAddress(dll, "DriverProc");
     if (!driver_proc)
         fail("drvhost: %s does not export DriverProc", shown);
+    for (unsigned e = ENTRY_DRIVERPROC + 1; e < ENTRY_POINTS; e++)
+        device_procs[e] = (DEVICEPROC)(void *)GetProcAddress(dll, device_entry_name(e));
     SetUnhandledExceptionFilter(on_unhandled); /* again: DllMain may have replaced it */
     loading = 0;
     emit_now(REC_READY, NO_CALL, (int64_t)(uintptr_t)dll, 0);
+}
+
+/* Every call's entry point is one the DLL exports, or the batch is refused before any runs. */
+static void check_entry_points(void)
+{
+    for (uint32_t i = 0; i < n_calls; i++) {
+        uint32_t e = calls[i].entry;
+        if (e >= ENTRY_POINTS)
+            fail("drvhost: call %u has entry point %u (0..%u expected)", i, e, ENTRY_POINTS - 1);
+        if (e != ENTRY_DRIVERPROC && !device_procs[e])
+            fail("drvhost: the DLL does not export %s (call %u)", device_entry_name(e), i);
+    }
 }
 
 /* Every call issued has returned: end as the hello asked (see the header comment). */
@@ -393,6 +425,7 @@ int wmain(void)
     load_driver(path);
 
     read_batch();
+    check_entry_points();
     returned = alloc_or_fail((size_t)n_calls * sizeof *returned, "the schedule");
     produced = alloc_or_fail((size_t)n_calls * sizeof *produced, "the id table");
     if (n_threads == 1)

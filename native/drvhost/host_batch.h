@@ -22,6 +22,8 @@ typedef struct {
     uint32_t n_ops;   /* memory ops of this call in the ops section */
     uint32_t id_from; /* the DRV_OPEN whose result is this call's driver_id, or NO_CALL */
     uint32_t n_after; /* how many calls must have returned before this one is issued */
+    uint32_t entry;   /* drvcommon.h's ENTRY_*: which entry point to call */
+    uint32_t reserved;
 } call_t;
 #pragma pack(pop)
 

@@ -55,6 +55,7 @@ static volatile LONG started;
 static volatile LONG in_flight;
 static HMODULE real_module;
 static DRIVERPROC volatile real_proc;
+static DEVICEPROC volatile real_device[ENTRY_POINTS]; /* by ENTRY_*; [ENTRY_DRIVERPROC] unused */
 static BOOL flush_every;
 static DWORD pid;
 static WCHAR real_path[PATH_UNITS];
@@ -272,8 +273,11 @@ static void ensure_started(void)
             /* a function driver, given by drvtap_forward_to */
         } else if (real_path[0]) {
             real_module = LoadLibraryExW(real_path, NULL, is_absolute(real_path) ? LOAD_WITH_ALTERED_SEARCH_PATH : 0);
-            if (real_module)
+            if (real_module) {
                 real_proc = (DRIVERPROC)(void *)GetProcAddress(real_module, "DriverProc");
+                for (uint32_t e = 1; e < ENTRY_POINTS; e++)
+                    real_device[e] = (DEVICEPROC)(void *)GetProcAddress(real_module, device_entry_name(e));
+            }
             if (!real_proc)
                 OutputDebugStringA("drvtap: cannot load the real driver or find its DriverProc\n");
         } else {
@@ -306,9 +310,42 @@ static void put_prefix(buf_t *b, uint32_t type, uint32_t third)
     put64(b, 0);
 }
 
+/* One call to forward: DriverProc's arguments, or a device entry point's in their places
+   (drvtap.h: uDeviceID as hdrvr, dwUser as id). */
+typedef struct {
+    uint32_t entry;
+    UINT msg;
+    DWORD_PTR id;
+    uint64_t hdrvr;
+    LPARAM l1, l2;
+} tap_call_t;
+
+static LRESULT forward(const tap_call_t *c)
+{
+    if (c->entry == ENTRY_DRIVERPROC) {
+        DRIVERPROC proc = real_proc;
+        return proc ? proc(c->id, (HDRVR)(uintptr_t)c->hdrvr, c->msg, c->l1, c->l2) : 0;
+    }
+    DEVICEPROC proc = real_device[c->entry];
+    return proc ? (LRESULT)proc((UINT)c->hdrvr, c->msg, c->id, (DWORD_PTR)c->l1, (DWORD_PTR)c->l2)
+                : MMSYSERR_NOTSUPPORTED;
+}
+
+/* What a RETURN record says as its driver_id: the id, but after a device open the instance
+   the driver stored at dwUser (drvtap.h). */
+static uint64_t returned_id(const tap_call_t *c, LRESULT r)
+{
+    if (c->entry == ENTRY_DRIVERPROC || c->msg != device_open_msg(c->entry) || r != MMSYSERR_NOERROR)
+        return (uint64_t)c->id;
+    DWORD_PTR instance = 0;
+    if (readable((const void *)c->id, sizeof instance) == sizeof instance)
+        memcpy(&instance, (const void *)c->id, sizeof instance);
+    return (uint64_t)instance;
+}
+
 /* Long only by the two records it writes around the forwarded call; GetLastError is kept
    across the tap's own work in both directions. */
-__declspec(dllexport) LRESULT WINAPI DriverProc(DWORD_PTR id, HDRVR hdrvr, UINT msg, LPARAM l1, LPARAM l2)
+static LRESULT recorded_call(const tap_call_t *c)
 {
     DWORD last_error = GetLastError();
     ensure_started();
@@ -320,46 +357,45 @@ __declspec(dllexport) LRESULT WINAPI DriverProc(DWORD_PTR id, HDRVR hdrvr, UINT 
     buf_t b = {body, 0, CALL_BUF};
     uint64_t call_seq = 0;
     BOOL recording = tape_is_open();
-    const dm_message *memory = recording ? memory_of(id, msg) : NULL;
+    const dm_message *memory = recording ? memory_of(c->entry, c->id, c->msg) : NULL;
     if (recording) {
         put_prefix(&b, DRVTAP_REC_CALL, depth);
-        put32(&b, msg);
-        put32(&b, 0); /* n_payloads */
-        put64(&b, (uint64_t)id);
-        put64(&b, (uint64_t)(uintptr_t)hdrvr);
-        put64(&b, (uint64_t)l1);
-        put64(&b, (uint64_t)l2);
-        unsigned n = add_payloads(&b, msg, l1, l2);
+        put32(&b, c->msg);
+        put32(&b, c->entry << 16); /* u16 n_payloads (patched below), u16 entry_point */
+        put64(&b, (uint64_t)c->id);
+        put64(&b, c->hdrvr);
+        put64(&b, (uint64_t)c->l1);
+        put64(&b, (uint64_t)c->l2);
+        unsigned n = c->entry == ENTRY_DRIVERPROC ? add_payloads(&b, c->msg, c->l1, c->l2) : 0;
         if (b.len <= b.cap) {
-            patch32(&b, 36, n);
+            patch32(&b, 36, n | c->entry << 16);
             call_seq = tape_append(body, b.len, TRUE);
         }
         if (memory && call_seq)
-            capture_memory(memory, DM_IN, call_seq, pid, l1, l2);
+            capture_memory(memory, DM_IN, call_seq, pid, c->l1, c->l2);
     }
 
     void *outer_call = TlsGetValue(tls_call);
     TlsSetValue(tls_call, (void *)(uintptr_t)(call_seq << 8));
-    DRIVERPROC proc = real_proc;
     SetLastError(last_error);
-    LRESULT r = proc ? proc(id, hdrvr, msg, l1, l2) : 0;
+    LRESULT r = forward(c);
     last_error = GetLastError();
     TlsSetValue(tls_call, outer_call);
 
     if (recording) {
         if (memory && call_seq)
-            capture_memory(memory, DM_OUT, call_seq, pid, l1, l2);
-        if (msg == DRV_OPEN)
-            instance_opened((DWORD_PTR)r, l2);
-        else if (msg == DRV_CLOSE && r)
-            instance_closed(id);
+            capture_memory(memory, DM_OUT, call_seq, pid, c->l1, c->l2);
+        if (c->entry == ENTRY_DRIVERPROC && c->msg == DRV_OPEN)
+            instance_opened((DWORD_PTR)r, c->l2);
+        else if (c->entry == ENTRY_DRIVERPROC && c->msg == DRV_CLOSE && r)
+            instance_closed(c->id);
         b.len = 0;
         put_prefix(&b, DRVTAP_REC_RETURN, depth);
         put64(&b, call_seq);
-        put32(&b, msg);
-        put32(&b, 0);
-        put64(&b, (uint64_t)id);
-        put64(&b, (uint64_t)(uintptr_t)hdrvr);
+        put32(&b, c->msg);
+        put32(&b, c->entry);
+        put64(&b, returned_id(c, r));
+        put64(&b, c->hdrvr);
         put64(&b, (uint64_t)r);
         tape_append(body, b.len, TRUE);
     }
@@ -369,6 +405,28 @@ __declspec(dllexport) LRESULT WINAPI DriverProc(DWORD_PTR id, HDRVR hdrvr, UINT 
     SetLastError(last_error);
     return r;
 }
+
+__declspec(dllexport) LRESULT WINAPI DriverProc(DWORD_PTR id, HDRVR hdrvr, UINT msg, LPARAM l1, LPARAM l2)
+{
+    tap_call_t c = {ENTRY_DRIVERPROC, msg, id, (uint64_t)(uintptr_t)hdrvr, l1, l2};
+    return recorded_call(&c);
+}
+
+/* The device entry points. None is exported here: the tap built for a real driver exports
+   those the real driver has (dllhost/build.py writes a .def naming them), so that
+   GetProcAddress on the tap fails for the others as it does on the real driver. */
+#define DEVICE_ENTRY(name, code)                                                                     \
+    DWORD WINAPI tap_##name(UINT device, UINT msg, DWORD_PTR user, DWORD_PTR p1, DWORD_PTR p2)       \
+    {                                                                                                \
+        tap_call_t c = {code, msg, user, device, (LPARAM)p1, (LPARAM)p2};                            \
+        return (DWORD)recorded_call(&c);                                                             \
+    }
+DEVICE_ENTRY(wodMessage, ENTRY_WOD)
+DEVICE_ENTRY(widMessage, ENTRY_WID)
+DEVICE_ENTRY(modMessage, ENTRY_MOD)
+DEVICE_ENTRY(midMessage, ENTRY_MID)
+DEVICE_ENTRY(mxdMessage, ENTRY_MXD)
+DEVICE_ENTRY(auxMessage, ENTRY_AUX)
 
 /* END (the tap is unloaded) or DETACH (the process is exiting): same layout. */
 static void write_last_word(uint32_t type, uint32_t reason)

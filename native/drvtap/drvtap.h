@@ -1,6 +1,6 @@
 /*
- * drvtap tape format, version 3. drvtape/formats/tape.py is the reader (it reads versions 1
- * and 2 too); keep the two in step, and docs/drvtap.md.
+ * drvtap tape format, version 4. drvtape/formats/tape.py is the reader (it reads versions 1,
+ * 2 and 3 too); keep the two in step, and docs/drvtap.md.
  *
  * A tape is a sequence of frames, all little-endian:
  *     u32 length       of the body, 4 .. DRVTAP_MAX_BODY; written last (see below)
@@ -30,12 +30,20 @@
  * CALL body (72 bytes, then payloads):
  *     u32 type = 2, u32 pid, u32 thread, u32 depth (re-entrancy: 0 = outermost),
  *     u64 seq (1, 2, ... per session, shared by all record types but the header),
- *     u64 qpc, u32 msg, u32 n_payloads, u64 driver_id, u64 hdrvr, i64 lparam1, i64 lparam2
+ *     u64 qpc, u32 msg, u16 n_payloads, u16 entry_point, u64 driver_id, u64 hdrvr,
+ *     i64 lparam1, i64 lparam2
  *     then n_payloads payloads: u8 param (1 or 2), u8 kind, u16 flags (bit 0: truncated
  *     at the size cap), u32 length, length bytes (see DRVTAP_P_*)
+ *     entry_point (version 4; the high half of a u32 n_payloads before, so 0): the function
+ *     that got the call, drvcommon.h's ENTRY_* (0 DriverProc). A device entry point's arguments
+ *     (uDeviceID, uMsg, dwUser, dwParam1, dwParam2) are written as hdrvr, msg, driver_id,
+ *     lparam1, lparam2; its DWORD result as lresult, zero-extended
  * RETURN body (72 bytes):
  *     u32 type = 3, u32 pid, u32 thread, u32 depth, u64 seq, u64 qpc, u64 call_seq,
- *     u32 msg, u32 reserved, u64 driver_id, u64 hdrvr, i64 lresult
+ *     u32 msg, u32 entry_point (version 4; reserved, 0, before), u64 driver_id, u64 hdrvr,
+ *     i64 lresult. After a device entry point's open (WODM_OPEN, WIDM_OPEN, MODM_OPEN,
+ *     MIDM_OPEN, MXDM_OPEN) returned, driver_id is the instance the driver stored at dwUser
+ *     (0 when that cannot be read), which the device's later messages pass as their dwUser
  * FAULT body (64 bytes, then 1 string), written by a vectored exception handler when an
  * exception of error severity (code >= 0xC0000000) is raised on a thread that is inside a
  * forwarded call (at most DRVTAP_MAX_FAULTS per call):
@@ -80,7 +88,7 @@
 #define DRVTAP_H
 
 #define DRVTAP_MAGIC "DRVTAPE1"
-#define DRVTAP_VERSION 3u
+#define DRVTAP_VERSION 4u
 #define DRVTAP_CHUNK_ALIGN (64u << 10)
 #define DRVTAP_MAX_BODY (1u << 20)
 

@@ -5,6 +5,7 @@ from importlib import resources
 
 from drvtape.present.text import end_text, fault_text, value_text
 from drvtape.schema import details
+from drvtape.schema.entry_points import EntryPoint, entry_point_of
 from drvtape.schema.memory.catalog import message_name
 from drvtape.schema.memory.classes import InstanceClasses, session_class_hint
 from drvtape.schema.messages import describe
@@ -22,16 +23,16 @@ def timeline_data(header, rows) -> dict:
     calls: dict[int, tuple] = {}
     events = []
     classes = InstanceClasses.from_rows(rows, session_class_hint(header.driver))
-    for seq, kind, ts, thread, msg, driver_id, hdrvr, l1, l2, result, call_seq, depth, _dur, payload in rows:
+    for seq, kind, ts, thread, msg, driver_id, hdrvr, l1, l2, result, call_seq, depth, _dur, payload, entry_point in rows:
         t = threads.setdefault(thread, len(threads))
         if kind == Kind.CALL:
-            target = -1 if not describe(msg).per_instance else instances.setdefault(hdrvr, len(instances))
-            name = message_name(msg, classes.at(seq, driver_id))
+            target = _lane(instances, msg, hdrvr, entry_point_of(entry_point))
+            name = message_name(msg, classes.of_call(seq, driver_id, entry_point_of(entry_point)))
             calls[seq] = (target, name)
             args = f"id=0x{driver_id:X} hdrvr=0x{hdrvr:X} l1={value_text(l1)} l2={value_text(l2)}"
             events.append([seq, "call", ts, t, target, name, args + (f" {payload}" if payload else ""), depth])
         elif kind in (Kind.RETURN, Kind.FAULT):
-            target, name = calls.get(call_seq, (-1, message_name(msg, classes.at(seq, driver_id))))
+            target, name = calls.get(call_seq, (-1, message_name(msg, classes.of_call(seq, driver_id, entry_point_of(entry_point)))))
             detail = f"-> {value_text(result)}"
             if kind == Kind.FAULT:
                 fault = details.decode_fault(payload)
@@ -49,10 +50,24 @@ def timeline_data(header, rows) -> dict:
     return {
         "session": str(header.id), "driver": header.driver, "started_at": header.started_at.isoformat(),
         "threads": [f"{thread} (0x{thread:X})" for thread in threads],
-        "instances": [f"hdrvr 0x{h:X}" for h in instances],
+        "instances": [_lane_name(key) for key in instances],
         "events": events,
         "hung": hung,
     }
+
+
+def _lane(instances: dict, msg: int, hdrvr: int, entry_point: EntryPoint) -> int:
+    """The lane of a call: its instance (hdrvr) for a per-instance DRV_* message, its device
+    (entry point and uDeviceID) for a device entry point's message, else -1 (the driver's)."""
+    if entry_point is not EntryPoint.DRIVER_PROC:
+        return instances.setdefault((entry_point, hdrvr), len(instances))
+    return instances.setdefault(hdrvr, len(instances)) if describe(msg).per_instance else -1
+
+
+def _lane_name(key) -> str:
+    if isinstance(key, tuple):
+        return f"{key[0].value} device {key[1]}"
+    return f"hdrvr 0x{key:X}"
 
 
 def timeline_html(data: dict) -> str:

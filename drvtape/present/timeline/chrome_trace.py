@@ -7,6 +7,7 @@ The format's times are microseconds; the store's are nanoseconds from the sessio
 
 from drvtape.present.text import end_text, fault_text, hex_value, value_text
 from drvtape.schema import details
+from drvtape.schema.entry_points import entry_point_of
 from drvtape.schema.memory.catalog import message_name
 from drvtape.schema.memory.classes import InstanceClasses, session_class_hint
 from drvtape.schema.rows import Kind
@@ -25,7 +26,7 @@ def _slices(rows, classes: InstanceClasses) -> tuple[list[dict], list[dict], dic
     instants: list[dict] = []
     threads: dict[int, None] = {}
     last = 0
-    for seq, kind, ts, thread, msg, driver_id, hdrvr, l1, l2, result, call_seq, depth, _dur, payload in rows:
+    for seq, kind, ts, thread, msg, driver_id, hdrvr, l1, l2, result, call_seq, depth, _dur, payload, entry_point in rows:
         last = max(last, ts)
         if kind == Kind.CALL:
             threads.setdefault(thread)
@@ -34,7 +35,7 @@ def _slices(rows, classes: InstanceClasses) -> tuple[list[dict], list[dict], dic
             if payload:
                 args["payload"] = str(payload)
             started[seq] = ts
-            calls[seq] = {"name": message_name(msg, classes.at(seq, driver_id)), "cat": "call", "ph": "X",
+            calls[seq] = {"name": message_name(msg, classes.of_call(seq, driver_id, entry_point_of(entry_point))), "cat": "call", "ph": "X",
                           "ts": _us(ts), "pid": PID, "tid": thread, "args": args}
         elif kind == Kind.RETURN and call_seq in calls:
             calls[call_seq]["dur"] = _us(ts - started[call_seq])
@@ -45,7 +46,7 @@ def _slices(rows, classes: InstanceClasses) -> tuple[list[dict], list[dict], dic
             if call_seq in calls:
                 calls[call_seq]["dur"] = _us(ts - started[call_seq])
                 calls[call_seq]["args"]["fault"] = text
-            name = message_name(msg, classes.at(seq, driver_id))
+            name = message_name(msg, classes.of_call(seq, driver_id, entry_point_of(entry_point)))
             instants.append({"name": f"fault in {name}", "cat": "fault", "ph": "i", "s": "t",
                              "ts": _us(ts), "pid": PID, "tid": thread, "args": {"seq": seq, "fault": text}})
         elif kind == Kind.END:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from drvtape.errors import DrvtapeError
-from drvtape.schema.memory import acm, drv, icm
+from drvtape.schema.memory import acm, devices, drv, icm
 from drvtape.schema.memory.classes import DriverClass
 from drvtape.schema.memory.spec import MessageMemory, flatten
 from drvtape.schema.messages import message_name as drv_message_name, parse_message as parse_drv_message
@@ -14,10 +14,12 @@ CLASS_MESSAGES: dict[DriverClass, dict[int, MessageMemory]] = {
     DriverClass.DRV: _DRV,
     DriverClass.VFW: {**_DRV, **{m.code: flatten(m) for m in icm.MESSAGES}},
     DriverClass.ACM: {**_DRV, **{m.code: flatten(m) for m in acm.MESSAGES}},
+    **devices.CLASS_MESSAGES,
 }
 
 NAMED_ONLY: dict[DriverClass, dict[int, str]] = {
     DriverClass.DRV: {}, DriverClass.VFW: dict(icm.NAMED_ONLY), DriverClass.ACM: dict(acm.NAMED_ONLY),
+    **{cls: {} for cls in devices.CLASS_MESSAGES},
 }
 
 
@@ -33,6 +35,8 @@ def message_name(code: int, cls: DriverClass = DriverClass.DRV) -> str:
     entry = message_memory(cls, code)
     if entry is not None:
         return entry.name
+    if cls in devices.CLASS_MESSAGES:  # a device entry point's unknown code is no DRV_* message
+        return f"0x{code:04X}"
     return NAMED_ONLY[DriverClass(cls)].get(code) or drv_message_name(code)
 
 

@@ -5,6 +5,8 @@ its memory known only once its instance's class is.
 The class comes from what DRV_OPEN received (ICOPEN.fccType 'vidc' or 'vids': VfW;
 ACMDRVOPENDESCW.fccType 'audc': ACM), else from the Drivers32 alias the driver was
 installed under (vidc.*, vids.*: VfW; msacm.*: ACM), else DRV: only DRV_* is known.
+A call to a device entry point (wodMessage ...) has its entry point's class, whatever the
+instance: DriverProc's DRV_OPEN and DRV_CLOSE are the only messages that open and close.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
 
+from drvtape.schema.entry_points import EntryPoint
 from drvtape.schema.events import CallEvent, Event, ReturnEvent
 from drvtape.schema.messages import DRV_CLOSE, DRV_OPEN
 from drvtape.schema.payloads import AcmDrvOpenDescW, CallPayloads, IcOpen
@@ -24,6 +27,17 @@ class DriverClass(str, Enum):
     DRV = "drv"  # any installable driver: DRV_* only
     VFW = "vfw"  # a VfW codec: ICM_*
     ACM = "acm"  # an ACM codec: ACMDM_*
+    WAVEOUT = "waveout"  # wodMessage: WODM_*
+    WAVEIN = "wavein"  # widMessage: WIDM_*
+    MIDIOUT = "midiout"  # modMessage: MODM_*
+    MIDIIN = "midiin"  # midMessage: MIDM_*
+    MIXER = "mixer"  # mxdMessage: MXDM_*
+    AUX = "aux"  # auxMessage: AUXDM_*
+
+
+ENTRY_POINT_CLASSES = {EntryPoint.WOD: DriverClass.WAVEOUT, EntryPoint.WID: DriverClass.WAVEIN,
+                       EntryPoint.MOD: DriverClass.MIDIOUT, EntryPoint.MID: DriverClass.MIDIIN,
+                       EntryPoint.MXD: DriverClass.MIXER, EntryPoint.AUX: DriverClass.AUX}
 
 
 def fourcc(text: str) -> int:
@@ -44,6 +58,7 @@ class OpenCall(Protocol):
     payload: CallPayloads | None
     result: int | None
     returned_at: int | None
+    # entry_point: EntryPoint, when it has one (a call without one is DriverProc's)
 
 
 def class_of_open(payload: CallPayloads | None) -> DriverClass | None:
@@ -82,6 +97,10 @@ class InstanceClasses:
         if spans and spans[-1][1] == UNCLOSED and spans[-1][0] <= seq:
             spans[-1] = (spans[-1][0], seq, spans[-1][2])
 
+    def of_call(self, seq: int, driver_id: int, entry_point: EntryPoint) -> DriverClass:
+        """The class of a call: its entry point's, or for DriverProc its instance's (see at)."""
+        return ENTRY_POINT_CLASSES.get(entry_point) or self.at(seq, driver_id)
+
     def at(self, seq: int, driver_id: int) -> DriverClass:
         for start, end, cls in reversed(self.spans.get(driver_id, ()) if driver_id else ()):
             if start <= seq <= end:
@@ -97,6 +116,8 @@ class InstanceClasses:
         """From a recording's calls (RecordedCall: seq, result, returned_at)."""
         classes = cls()
         for call in calls:
+            if entry_point_of_call(call) is not EntryPoint.DRIVER_PROC:
+                continue
             if call.msg == DRV_OPEN and call.result:
                 classes.opened(call.returned_at or call.seq, call.result, class_of_open(call.payload) or hint)
             elif call.msg == DRV_CLOSE:
@@ -108,6 +129,8 @@ class InstanceClasses:
         """From a session's DRV_OPEN and DRV_CLOSE call and return events, in seq order."""
         classes, opens = cls(), {}
         for ev in events:
+            if not isinstance(ev, (CallEvent, ReturnEvent)) or ev.entry_point is not EntryPoint.DRIVER_PROC:
+                continue
             if isinstance(ev, CallEvent) and ev.msg == DRV_OPEN:
                 opens[ev.seq] = ev.payload
             elif isinstance(ev, ReturnEvent) and ev.msg == DRV_OPEN and ev.result and ev.call_seq in opens:
@@ -119,20 +142,25 @@ class InstanceClasses:
     @classmethod
     def from_rows(cls, rows: Iterable[EventRow], hint: DriverClass = DriverClass.DRV) -> InstanceClasses:
         """From a session's stored rows (schema.rows order), all or only its opens and closes."""
-        return cls.from_events((row_to_event(r) for r in rows
-                                if r.msg in (DRV_OPEN, DRV_CLOSE) and r.kind in (Kind.CALL, Kind.RETURN)), hint)
+        return cls.from_events((row_to_event(r) for r in rows if r.msg in (DRV_OPEN, DRV_CLOSE)
+                                and r.kind in (Kind.CALL, Kind.RETURN) and r.entry_point is None), hint)
 
 
 UNCLOSED = 1 << 63
+
+
+def entry_point_of_call(call: OpenCall) -> EntryPoint:
+    return getattr(call, "entry_point", EntryPoint.DRIVER_PROC)
 
 
 def call_classes(calls: Iterable[OpenCall], hint: DriverClass = DriverClass.DRV) -> list[DriverClass]:
     """The class of each call's instance, in order."""
     calls = list(calls)
     classes = InstanceClasses.from_calls(calls, hint)
-    return [classes.at(c.seq, c.driver_id) for c in calls]
+    return [classes.of_call(c.seq, c.driver_id, entry_point_of_call(c)) for c in calls]
 
 
 def instance_classes(calls: Iterable[OpenCall], hint: DriverClass = DriverClass.DRV) -> dict[int, DriverClass]:
     """{driver_id returned by DRV_OPEN: class} (a reused id: its last instance's class)."""
-    return {c.result: class_of_open(c.payload) or hint for c in calls if c.msg == DRV_OPEN and c.result}
+    return {c.result: class_of_open(c.payload) or hint for c in calls
+            if c.msg == DRV_OPEN and c.result and entry_point_of_call(c) is EntryPoint.DRIVER_PROC}

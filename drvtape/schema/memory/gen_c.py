@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from drvtape.schema.memory import devices
 from drvtape.schema.memory.catalog import CLASS_MESSAGES
 from drvtape.schema.memory.classes import DriverClass
 from drvtape.schema.memory.layout import Arch
@@ -18,7 +19,7 @@ from drvtape.schema.memory.spec import MessageMemory, Node
 from drvtape.schema.memory.structs import ALL_LAYOUTS
 
 HEADER_PATH = Path(__file__).resolve().parents[3] / "native" / "common" / "memcatalog.h"
-CLASS_ENUM = {DriverClass.DRV: "DM_CLS_DRV", DriverClass.VFW: "DM_CLS_VFW", DriverClass.ACM: "DM_CLS_ACM"}
+CLASS_ENUM = {cls: f"DM_CLS_{cls.name}" for cls in DriverClass}  # DriverClass's order: the C enum's
 SIZE_OPS = {op: f"DM_SZ_{op.name}" for op in SizeOp}
 DIRECTIONS = {1: "DM_IN", 2: "DM_OUT", 3: "DM_INOUT"}
 
@@ -31,7 +32,7 @@ PREAMBLE = """\
 #include <stddef.h>
 
 enum { DM_IN = 1, DM_OUT = 2, DM_INOUT = 3 };
-enum { DM_CLS_DRV = 0, DM_CLS_VFW = 1, DM_CLS_ACM = 2 };
+{class_enum}
 enum { DM_SZ_CONST, DM_SZ_FIELD, DM_SZ_LPARAM, DM_SZ_DIB_HEADER, DM_SZ_DIB_IMAGE, DM_SZ_WAVEFORMATEX };
 enum { DM_FROM_SELF = -1, DM_FROM_PARENT = -2 };  /* else: index of a node of the same message */
 /* CONST: the size is `add`; FIELD: the `width`-byte field at `offset` of node `from`, times `mul`, plus `add` */
@@ -76,6 +77,10 @@ static inline const dm_message *dm_find(uint8_t cls, uint32_t msg)
 """
 
 
+def class_enum_c() -> str:
+    return "enum { " + ", ".join(f"{name} = {i}" for i, name in enumerate(CLASS_ENUM.values())) + " };"
+
+
 def size_c(message: MessageMemory, node: Node, arch: Arch) -> str:
     size = node.size
     width = offset = 0
@@ -100,10 +105,11 @@ def c_name(cls: DriverClass, message: MessageMemory) -> str:
 
 
 def entries() -> list[tuple[DriverClass, MessageMemory]]:
-    """(class, message) in dm_find's order; DRV_* entries once, under DRV."""
+    """(class, message) in dm_find's order; DRV_* entries once, under DRV (the classes that
+    hold them too hold the same objects; a device entry point's class holds none)."""
     drv = CLASS_MESSAGES[DriverClass.DRV]
     rows = [(cls, m) for cls, table in CLASS_MESSAGES.items() for m in table.values()
-            if cls is DriverClass.DRV or m.code not in drv]
+            if cls is DriverClass.DRV or drv.get(m.code) is not m]
     order = list(CLASS_ENUM)
     return sorted(rows, key=lambda row: (order.index(row[0]), row[1].code))
 
@@ -126,19 +132,20 @@ def tables_c(arch: Arch) -> list[str]:
 
 def render() -> str:
     body = ["#if defined(_WIN64)", *tables_c("x64"), "#else", *tables_c("x86"), "#endif", ""]
-    return PREAMBLE + "\n" + "\n".join(body) + FOOTER
+    return PREAMBLE.replace("{class_enum}", class_enum_c()) + "\n" + "\n".join(body) + FOOTER
 
 
 def layout_asserts(include: str) -> str:
     """C that compiles only when every catalog layout's offsets and size are the headers'
     for the compiler's arch (checked with x86_64- and i686-w64-mingw32-gcc -c)."""
-    lines = ["#include <windows.h>", "#include <mmsystem.h>", "#include <mmreg.h>", "#include <vfw.h>",
-             "#include <msacm.h>", f'#include "{include}"', "#include <stddef.h>"]
+    lines = ["#include <windows.h>", "#include <mmsystem.h>", "#include <mmddk.h>", "#include <mmreg.h>",
+             "#include <vfw.h>", "#include <msacm.h>", f'#include "{include}"', "#include <stddef.h>"]
     for arch, guard in (("x64", "#if defined(_WIN64)"), ("x86", "#else")):
         lines.append(guard)
-        for layout in ALL_LAYOUTS:
+        for layout in (*ALL_LAYOUTS, *devices.LAYOUTS):
             for f in layout.placed(arch):
-                lines.append(f'_Static_assert(offsetof({layout.name}, {f.name}) == {f.offset}, '
+                name = devices.C_FIELD_NAMES.get((layout.name, f.name), f.name)
+                lines.append(f'_Static_assert(offsetof({layout.name}, {name}) == {f.offset}, '
                              f'"{arch} {layout.name}.{f.name} at {f.offset}");')
             lines.append(f'_Static_assert(sizeof({layout.name}) == {layout.size(arch)}, '
                          f'"{arch} sizeof {layout.name} is {layout.size(arch)}");')
