@@ -20,11 +20,12 @@ from pathlib import Path
 
 from drvtape.dllhost import wine
 from drvtape.dllhost.arch import X64, X86, Arch
-from drvtape.dllhost.build import build_drvhook, build_drvtap, build_hooklaunch, compiler
+from drvtape.dllhost.build import build_drvhook, build_drvtap_exporting, build_hooklaunch, compiler
 from drvtape.dllhost.pe import pe_arch
 from drvtape.errors import DrvtapeError
 from drvtape.recorder.ingest import Tape
 from drvtape.recorder.taprun import Prefix, Signals, TapRun, read_tapes, run_program
+from drvtape.schema.entry_points import DEVICE_ENTRY_POINTS
 
 HOOK_CONFIG = "drvhook.cfg"  # line 1: the --driver pattern, line 2: "children" (native/hook/taps.h)
 X86_FOLDER = "x86"  # beside the x64 hook: where native/hook/children.c looks for the x86 one
@@ -57,7 +58,8 @@ def x86_wanted(arch: Arch, follow_children: bool) -> bool:
 def copy_hook(folder: Path, arch: Arch, config: str | None) -> None:
     folder.mkdir(exist_ok=True)
     shutil.copyfile(build_drvhook(arch), folder / "drvhook.dll")
-    shutil.copyfile(build_drvtap(arch), folder / "drvtap.dll")
+    # every device entry point: the hook hands out the tap's only where the real driver has one
+    shutil.copyfile(build_drvtap_exporting([ep.value for ep in DEVICE_ENTRY_POINTS], arch), folder / "drvtap.dll")
     if config is not None:
         (folder / HOOK_CONFIG).write_text(config, encoding="utf-8")
 

@@ -3,10 +3,11 @@
  * first instruction. For this process only, it changes import address table entries
  * (iat.h), of the modules loaded now and of those loaded later (LdrRegisterDllNotification):
  *   - in winmm, msacm32 and msvfw32 (the modules that load drivers and look up their entry
- *     points), GetProcAddress and FreeLibrary: a lookup of "DriverProc" in a driver module
- *     gets the DriverProc of a tap forwarding to it (taps.h), and the driver's last
- *     FreeLibrary frees its tap first. This covers every driver those modules load by alias
- *     (Drivers32) or by path: OpenDriver, ICOpen, acmDriverOpen.
+ *     points), GetProcAddress and FreeLibrary: a lookup of "DriverProc", or of a device entry
+ *     point (wodMessage ... auxMessage, which winmm looks up in its MMDRV drivers), in a
+ *     driver module gets that entry point of a tap forwarding to it (taps.h), and the
+ *     driver's last FreeLibrary frees its tap first. This covers every driver those modules
+ *     load by alias (Drivers32) or by path: OpenDriver, ICOpen, acmDriverOpen.
  *   - in every other module, msacm32!acmDriverAddA/W and msvfw32!ICInstall, imported or
  *     looked up with GetProcAddress: a function driver (ACM_DRIVERADDF_FUNCTION,
  *     ICINSTALL_FUNCTION) is given to the system as its tap's DriverProc; with "children"
@@ -28,6 +29,7 @@
 #include <wchar.h>
 
 #include "children.h"
+#include "drvcommon.h"
 #include "iat.h"
 #include "taps.h"
 
@@ -47,13 +49,21 @@ static FARPROC real_export(const WCHAR *dll, const char *name)
 
 /* ---- the lookers: drivers by alias and by path -------------------------------------- */
 
+static BOOL is_entry_point(const char *name)
+{
+    for (unsigned e = 0; e < ENTRY_POINTS; e++)
+        if (strcmp(name, device_entry_name(e)) == 0)
+            return TRUE;
+    return FALSE;
+}
+
 static FARPROC WINAPI looker_get_proc_address(HMODULE module, LPCSTR name)
 {
     FARPROC proc = GetProcAddress(module, name);
-    if (!proc || IS_INTRESOURCE(name) || strcmp(name, "DriverProc") != 0)
+    if (!proc || IS_INTRESOURCE(name) || !is_entry_point(name))
         return proc;
     DWORD last_error = GetLastError();
-    FARPROC thunk = tap_module_lookup(module, proc);
+    FARPROC thunk = tap_module_lookup(module, name, proc);
     SetLastError(last_error);
     return thunk;
 }
