@@ -1,13 +1,19 @@
 """`drvtape hook run` and 32-bit programs: a 32-bit program runs in the 32-bit prefix with the
 x86 hook, its drivers recorded and replayed 5 of 5 against the real 32-bit DLL, its output
-the same as without the hook; and with --follow-children an x64 program's 32-bit child gets
-the x86 hook (from the x86 hooklaunch, which knows the 32-bit LoadLibraryW)."""
+the same as without the hook, winmm's device entry point lookups given the x86 tap's; and with
+--follow-children an x64 program's 32-bit child gets the x86 hook (from the x86 hooklaunch,
+which knows the 32-bit LoadLibraryW)."""
 import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from drvtape.dllhost import wine
+from drvtape.dllhost.arch import X86
+from drvtape.dllhost.build import compile_pe
+
+MIDI_CLIENT = Path(__file__).parent / "clients" / "midiclient.c"
 
 
 def drvtape(tmp_path, *args, **env):
@@ -56,3 +62,13 @@ def test_an_x64_programs_32_bit_child_is_followed_with_the_x86_hook(tmp_path, cl
                                    TAPCLIENT_CHILD=child))
     assert session["calls"] == 12 and session["end_reason"] == "closed"
     assert_replays_5_of_5(tmp_path, session, real)
+
+
+def test_a_32_bit_programs_device_entry_points_get_the_x86_taps(tmp_path, host_x86):
+    client = compile_pe([MIDI_CLIENT], flags=["-municode"], libs=["-lwinmm"], arch=X86)
+    run = drvtape(tmp_path, "hook", "run", "--json", "--", str(client))
+    assert run.returncode == 0, run.stderr
+    (midimap,) = [s for tape in json.loads(run.stdout)["tapes"] for s in tape["sessions"]
+                  if s["driver"].lower().endswith("\\midimap.dll")]
+    events = drvtape(tmp_path, "events", midimap["session"], "--json")
+    assert {e["entry_point"] for e in json.loads(events.stdout) if e["kind"] == "call"} == {"DriverProc", "modMessage"}
