@@ -9,11 +9,22 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from drvtape.dllhost import wine
 from drvtape.dllhost.arch import X86
 from drvtape.dllhost.build import compile_pe
 
 MIDI_CLIENT = Path(__file__).parent / "clients" / "midiclient.c"
+
+
+@pytest.fixture(scope="module")
+def wow64_prefix(host_x86, tmp_path_factory):
+    """A fresh x64 prefix, made with wine32 installed: one made before cannot start 32-bit
+    programs (checked: such a prefix's child says "could not load kernel32.dll, status c0000135")."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(wine.PREFIX_ENV, str(tmp_path_factory.mktemp("wow64")))
+        yield wine.ensure_prefix()
 
 
 def drvtape(tmp_path, *args, **env):
@@ -52,7 +63,8 @@ def test_a_32_bit_program_prints_the_same_with_and_without_the_hook(tmp_path, cl
     assert plain.returncode == 0 and plain.stdout and plain.stdout in hooked.stderr
 
 
-def test_an_x64_programs_32_bit_child_is_followed_with_the_x86_hook(tmp_path, client, client_x86, driver_x86):
+def test_an_x64_programs_32_bit_child_is_followed_with_the_x86_hook(tmp_path, wow64_prefix, client, client_x86,
+                                                                    driver_x86):
     real = driver_x86("thread_affinity")
     argv = [str(client), wine.windows_path(real), "child", "77", "88"]  # the 32-bit child opens the driver
     child = wine.windows_path(str(client_x86))
