@@ -163,7 +163,7 @@ static void hook_module(HMODULE module, const WCHAR *path)
 {
     if (taps_own(path) || module == kernel_hosts[0] || module == kernel_hosts[1])
         return;
-    iat_patch_t patches[2 * 4 + ARRAYSIZE(CLIENT_HOOKS)];
+    iat_patch_t patches[3 * ARRAYSIZE(kernel_hosts) + ARRAYSIZE(CLIENT_HOOKS)]; /* 3: a client's kernel32 ones */
     size_t n = 0;
     if (is_looker(path)) {
         n = add_kernel_patch(patches, n, "GetProcAddress", (void *)looker_get_proc_address);
