@@ -56,12 +56,18 @@ def _replay_rate(calls: list[HostCall], **options) -> dict:
             "seconds": round(run.replay_s, 4), "messages_per_s": round(len(calls) / run.replay_s, 1)}
 
 
+def _load_1m() -> float | None:
+    """The 1-minute load average (None on Windows, which has none)."""
+    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
+
+
 def bench_dll_replay(n: int) -> dict:
     """Replay through drvhost as `replay` does (the host compares, sends back differences):
     serially, beside the same session with every result sent back (what minimize and explore
     read), and thread-faithfully on 4 threads; host start-up and DLL load excluded from each
     rate. The baseline: msrle32's DriverProc called in a C loop under Wine (the test client's
     bench mode), when the source checkout has it."""
+    load_at_start = _load_1m()  # the machine is shared: how busy it was says how to read these
     expects = _learned_expects()
     out = {"dll": MSRLE32.name, **_replay_rate(_msrle_session(n, 1, expects), only_differences=True)}
     out["every_result_sent"] = _replay_rate(_msrle_session(n, 1, expects))
@@ -69,6 +75,7 @@ def bench_dll_replay(n: int) -> dict:
     if TAPCLIENT_SOURCE.is_file():
         client = compile_pe([TAPCLIENT_SOURCE], flags=["-municode"])
         out["c_loop_messages_per_s"] = round(1e9 / _client_bench(client, MSRLE32, max(n, 1000), None), 1)
+    out["load_average_1m"] = [load_at_start, _load_1m()]  # at the start and end of this figure
     return out
 
 

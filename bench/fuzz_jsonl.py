@@ -13,7 +13,8 @@ import atheris
 
 with atheris.instrument_imports():
     from drvtape.errors import DrvtapeError
-    from drvtape.formats.jsonl import dump_session, parse_jsonl
+    from drvtape.formats.jsonl import dump_session
+    from drvtape.formats.jsonl_reader import parse_jsonl
 
 
 def one(data: bytes) -> None:

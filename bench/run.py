@@ -35,6 +35,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from demo_bench import bench_demo
 from recorder_stream_bench import bench_sustained_hook
 from hook_memory_bench import bench_hook_memory
+from stream_bench import bench_streaming
 from drvtape import __version__
 from drvtape.recorder.hook import Recorder
 from drvtape.recorder.workload import parse_workload, record_workload
@@ -332,6 +333,7 @@ def bench_replay(tmp: Path, sends: int, faithful_sends: int, rounds: int = 3) ->
     in messages/s, beside a bare loop making the same calls to a fresh ReferenceDriver and, for
     the 2-thread session, a two-thread baton making as many hand-overs; best of `rounds`, the
     replay and its baselines alternated (the machine is shared: the best is the least disturbed)."""
+    load_at_start = round(os.getloadavg()[0], 2)  # the machine is shared: how busy it was says how to read these
     target = parse_target("sim:reference")
     out = {"what": "messages/s replaying a recorded session against sim:reference (load excluded), best of "
                    f"{rounds}; bare = a loop calling a fresh ReferenceDriver with the same calls; baton = two "
@@ -366,6 +368,7 @@ def bench_replay(tmp: Path, sends: int, faithful_sends: int, rounds: int = 3) ->
             if baton_s:
                 out[mode]["baton_handoffs_per_s"] = rate(len(calls), min(baton_s))
                 out[mode]["replay_over_baton"] = round(min(baton_s) / min(replay_s), 3)
+    out["load_average_1m"] = [load_at_start, round(os.getloadavg()[0], 2)]  # at the start and end of this figure
     out["target_serial_messages_per_s"] = 200_000
     out["target_faithful_messages_per_s"] = 100_000
     out["meets_target"] = out["serial"]["replay_messages_per_s"] >= 200_000 and out["serial"]["reproduced"]
@@ -534,6 +537,7 @@ def run(quick: bool, events: int | None) -> dict:
         "appends": lambda tmp: bench_appends(tmp, sizes["append_rows"]),
         "replay": lambda tmp: bench_replay(tmp, sizes["replay_sends"], sizes["faithful_sends"]),
         "query": lambda tmp: bench_query(tmp, sizes["events"]),
+        "streaming": lambda tmp: bench_streaming(tmp, sizes["events"]),
         "dll": lambda tmp: bench_dll(sizes["dll_calls"]),
         "demo": lambda tmp: bench_demo(),
     }

@@ -20,7 +20,7 @@ from drvtape.errors import DrvtapeError
 from drvtape.replay import ReplayReport, load_recording, replay_recording
 from drvtape.schema.recording import Recording, blobs_in, recording_from_rows
 from drvtape.replay.target_choice import choose_target
-from drvtape.formats.jsonl import read_jsonl
+from drvtape.formats.jsonl_reader import read_jsonl
 from drvtape.present.text import outcome_text
 from drvtape.schema.rows import event_to_row
 from drvtape.store import Store

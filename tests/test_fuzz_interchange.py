@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from cli_runner import run_cli
 from drvtape.cli.import_export import read_sessions as _read_sessions
 from drvtape.errors import DrvtapeError
-from drvtape.formats.jsonl import dump_session, parse_jsonl
+from drvtape.formats.jsonl import dump_session
+from drvtape.formats.jsonl_reader import parse_jsonl
 from drvtape.store import Store
 
 SOURCE = "fuzz.jsonl"

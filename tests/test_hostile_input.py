@@ -16,7 +16,7 @@ from drvtape.present.text import outcome_text
 from drvtape.replay import load_recording, replay_recording
 from drvtape.runtime.pointers import ctypes_arg, python_arg
 from drvtape.runtime.targets import parse_target
-from drvtape.formats.jsonl import parse_jsonl
+from drvtape.formats.jsonl_reader import parse_jsonl
 from drvtape.formats.host_memory import MAX_PAYLOAD, payload_image
 from drvtape.schema.payloads import MAX_PAYLOAD_BYTES, MAX_TEXT_CHARS, RawBytes, WideString
 from drvtape.store import Store

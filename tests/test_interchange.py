@@ -8,7 +8,8 @@ import json
 import pytest
 
 from drvtape.errors import DrvtapeError
-from drvtape.formats.jsonl import FORMAT, VERSION, dump_session, json_schema, parse_jsonl
+from drvtape.formats.jsonl import FORMAT, VERSION, dump_session, json_schema
+from drvtape.formats.jsonl_reader import parse_jsonl
 
 
 def _lines(*tapes) -> list[str]:

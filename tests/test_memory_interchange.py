@@ -9,7 +9,8 @@ import sqlite3
 import pytest
 
 from drvtape.errors import DrvtapeError
-from drvtape.formats.jsonl import dump_session, json_schema, read_jsonl
+from drvtape.formats.jsonl import dump_session, json_schema
+from drvtape.formats.jsonl_reader import read_jsonl
 from drvtape.schema.memory.captured import blob_key
 from drvtape.schema.recording import blobs_in
 from drvtape.store import Store

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from drvtape.errors import DrvtapeError
 from drvtape.schema.events import EndReason
-from drvtape.formats.jsonl import dump_session, parse_jsonl
+from drvtape.formats.jsonl import dump_session
+from drvtape.formats.jsonl_reader import parse_jsonl
 from drvtape.store import tables
 from drvtape.schema.messages import DRV_EXITSESSION, DRV_USER
 from drvtape.schema.rows import Kind, event_to_row

@@ -522,7 +522,8 @@ def test_unfinished_hang_ends_the_session_at_the_oldest_outer_call_that_never_re
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from drvtape.formats.jsonl import dump_session, parse_jsonl  # noqa: E402
+from drvtape.formats.jsonl import dump_session  # noqa: E402
+from drvtape.formats.jsonl_reader import parse_jsonl  # noqa: E402
 
 
 @st.composite

@@ -1,78 +1,91 @@
-"""`drvtape import` and `drvtape export`: sessions as JSONL files (see drvtape.formats.jsonl)."""
+"""`drvtape import` and `drvtape export`: sessions as JSONL files (see drvtape.formats.jsonl).
+
+Both stream: import stores each file's lines as it reads them, a chunk of rows at a time,
+in one transaction for all its files (a bad line anywhere rolls all of it back); export
+reads a session's rows a chunk at a time. Memory stays bounded whatever the size.
+"""
 
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import BinaryIO
 
 import typer
 
 from drvtape.cli.app import app, examples, open_store
+from drvtape.cli.fresh_store import all_or_nothing_store
 from drvtape.cli.options import ALL, FORMAT, JSON, OUTPUT, QUIET, SESSIONS, output_format
 from drvtape.cli.output import STDIO, Format, RecordView, out, print_json, print_records, progress, write_output
 from drvtape.cli.selection import chosen_sessions
 from drvtape.errors import DrvtapeError
-from drvtape.formats.jsonl import Interchange, dump_session, read_jsonl
-from drvtape.schema.events import Event, SessionHeader
-from drvtape.store import Store
+from drvtape.formats.compressed import DAMAGE, decompressed
+from drvtape.formats.jsonl import Interchange, dump_rows
+from drvtape.formats.jsonl_reader import Blob, RowEvent, jsonl_items, read_jsonl
+from drvtape.store.bulk import BulkLoad, Loaded
 from drvtape.store.recovery import end_orphaned_sessions
 
 
 def _decoded(stream: BinaryIO, source: str) -> Iterator[str]:
-    for line_no, raw in enumerate(stream, 1):
-        try:
-            yield raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise DrvtapeError(f"{source}:{line_no}: not UTF-8 text") from None
+    line_no = 0
+    try:
+        for line_no, raw in enumerate(stream, 1):
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise DrvtapeError(f"{source}:{line_no}: not UTF-8 text") from None
+    except DAMAGE as exc:
+        raise DrvtapeError(f"{source}:{line_no + 1}: damaged compressed data ({exc or type(exc).__name__})") from None
 
 
-def read_sessions(path: str) -> Interchange:
-    """The sessions and blobs of a JSONL file, or of stdin for -; streamed, so a big file is not read whole."""
+@contextmanager
+def input_lines(path: str) -> Iterator[tuple[Iterator[str], str]]:
+    """The text lines of a JSONL file (plain, zstd or gzip), or of stdin for -, read as they
+    are consumed; and the name to report problems under."""
     source = "<stdin>" if path == STDIO else path
     try:
         if path == STDIO:
-            return read_jsonl(_decoded(sys.stdin.buffer, source), source)
+            yield _decoded(decompressed(sys.stdin.buffer), source), source
+            return
         with open(path, "rb") as stream:
-            return read_jsonl(_decoded(stream, source), source)
+            yield _decoded(decompressed(stream), source), source
     except OSError as exc:
-        raise DrvtapeError(f"cannot read {path}: {exc.strerror}") from None
+        raise DrvtapeError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-def _read_all(files: list[str], quiet: bool) -> Interchange:
-    found = Interchange([], {})
-    file_of = {}
-    with progress("reading files", len(files), quiet=quiet) as bar:
-        task = bar.add_task("read", total=len(files))
-        for path in files:
-            read = read_sessions(path)
-            for header, events in read.sessions:
-                if header.id in file_of:
-                    raise DrvtapeError(f"session {header.id} is in both {file_of[header.id]} and {path}")
-                file_of[header.id] = path
-                found.sessions.append((header, events))
-            found.blobs.update(read.blobs)
-            bar.advance(task)
-    return found
+def read_sessions(path: str) -> Interchange:
+    """The sessions and blobs of a JSONL file, or of stdin for -, in memory."""
+    with input_lines(path) as (lines, source):
+        return read_jsonl(lines, source)
 
 
-def _already_stored(store: Store, header: SessionHeader, events: list[Event]) -> bool:
-    """True when the database holds exactly this session; refused when it holds another with its id."""
-    stored = store.find(header.id)
-    if stored is None:
-        return False
-    if stored.header != header or store.events(stored.pk) != events:
-        raise DrvtapeError(f"session {header.id} is already in the database with other content: nothing "
-                           "imported (export both and compare, or run verify)")
-    return True
+def _load_file(load: BulkLoad, path: str, file_of: dict) -> None:
+    with input_lines(path) as (lines, source):
+        add, session = load.add, None
+        for item in jsonl_items(lines, source):
+            if item.__class__ is RowEvent:
+                add(session, item.row)
+            elif item.__class__ is Blob:
+                load.blob(item.sha256, item.data)
+            else:
+                if item.id in file_of:
+                    raise DrvtapeError(f"session {item.id} is in both {file_of[item.id]} and {path}")
+                file_of[item.id] = path
+                if session is not None:
+                    load.end(session)
+                session = load.begin(item)
+        if session is not None:
+            load.end(session)
 
 
 @app.command("import", epilog=examples(
     "drvtape import crash.jsonl",
     "drvtape --db other.db import a.jsonl b.jsonl --json",
     "drvtape export last | drvtape --db other.db import -",
+    "drvtape import archive.jsonl.zst",
 ))
 def import_(
     ctx: typer.Context,
-    files: list[str] = typer.Argument(..., metavar="FILE", help="JSONL files; - reads stdin.",
+    files: list[str] = typer.Argument(..., metavar="FILE", help="JSONL files (plain, zstd or gzip); - reads stdin.",
                                       show_default=False),
     quiet: bool = QUIET,
     fmt: Format = FORMAT,
@@ -83,25 +96,43 @@ def import_(
     A session the database holds already is reported and not stored twice (exit 0); one with the
     same id and other content is refused (exit 2)."""
     fmt = output_format(fmt, as_json)
-    found, blobs = _read_all(files, quiet)
-    # Opened only once every file is valid, so a bad file never creates an empty database.
-    with open_store(ctx, create=True) as store:
-        there = {h.id for h, evs in found if _already_stored(store, h, evs)}  # refused before any write
-        new = [(h, evs) for h, evs in found if h.id not in there]
+    if files.count(STDIO) > 1:
+        raise DrvtapeError("stdin (-) can be read once")
+    with all_or_nothing_store(ctx, lambda: _raise_input_problem(files)) as store:
         end_orphaned_sessions(store)
-        store.import_sessions(new, blobs)
-    events = sum(len(evs) for _, evs in new)
+        with progress("importing files", len(files), quiet=quiet) as bar, store.bulk_load() as load:
+            task = bar.add_task("import", total=len(files))
+            file_of: dict = {}
+            for path in files:
+                _load_file(load, path, file_of)
+                bar.advance(task)
+    _print_imported(fmt, load.loaded)
+
+
+def _raise_input_problem(files: list[str]) -> None:
+    """The input's first problem, if it has one: it is reported before a database that cannot
+    be opened, as when every file was read before the database (read again here to find it)."""
+    for path in files:
+        with input_lines(path) as (lines, source):
+            for _ in jsonl_items(lines, source):
+                pass
+
+
+def _print_imported(fmt: Format, loaded: list[Loaded]) -> None:
+    new = [s for s in loaded if not s.already_there]
+    there = [s for s in loaded if s.already_there]
+    events = sum(s.events for s in new)
     if fmt is Format.JSON:
-        print_json({"imported": [str(h.id) for h, _ in new], "events": events,
-                    "already_there": [str(h.id) for h, _ in found if h.id in there]})
+        print_json({"imported": [str(s.session_id) for s in new], "events": events,
+                    "already_there": [str(s.session_id) for s in there]})
         return
     if fmt is Format.TABLE:
         out.print(f"imported {len(new)} session(s), {events} events"
                   + (f"; {len(there)} already there, not stored again" if there else ""), markup=False)
-    print_records(fmt, found, RecordView(
+    print_records(fmt, loaded, RecordView(
         headers=("session", "status", "events"), keys=("session",),
-        document=lambda s: {"session": str(s[0].id), "status": _status(s[0].id in there), "events": len(s[1])},
-        cells=lambda s: [str(s[0].id), _status(s[0].id in there), str(len(s[1]))],
+        document=lambda s: {"session": str(s.session_id), "status": _status(s.already_there), "events": s.events},
+        cells=lambda s: [str(s.session_id), _status(s.already_there), str(s.events)],
     ))
 
 
@@ -113,16 +144,20 @@ def _status(already: bool) -> str:
     "drvtape export last -o crash.jsonl",
     "drvtape export --all > everything.jsonl",
     "drvtape export 27eb41c9 a81f0c3e -o -",
+    "drvtape export --all --compress -o archive.jsonl.zst",
 ))
 def export(
     ctx: typer.Context,
     sessions: list[str] = SESSIONS,
     every: bool = ALL,
     output: str = OUTPUT,
+    compress: bool = typer.Option(False, "--compress", help="Write zstd (import reads it as it is)."),
 ) -> None:
     """Write sessions as JSONL: exact, so importing the file elsewhere gives the same sessions."""
     with open_store(ctx, read_only=True) as store:
         chosen = chosen_sessions(store, sessions, every)
         written: set[str] = set()  # blob lines once per file
-        write_output(output, (line + "\n" for stored in chosen
-                              for line in dump_session(stored.header, store.events(stored.pk), store.blobs, written)))
+        with store.snapshot():  # every chunk of every session read at one moment
+            write_output(output, (line + "\n" for stored in chosen
+                                  for line in dump_rows(stored.header, store.stream_rows(stored.pk), store.blobs,
+                                                        written)), compress=compress)

@@ -5,6 +5,7 @@ means the same everywhere.
 """
 
 import csv
+import itertools
 import json
 import os
 import sys
@@ -13,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, BinaryIO, NoReturn
 
 from rich.cells import cell_len
 from rich.console import Console
@@ -24,6 +25,7 @@ from rich.text import Text
 
 from drvtape.cli import fast_table
 from drvtape.errors import DrvtapeError
+from drvtape.formats.compressed import zstd_writer
 
 # emoji=False: rich replaces :notes: by an emoji even with markup=False, and recorded text
 # (a driver's name, a fault's module) prints as it was recorded
@@ -133,13 +135,18 @@ def print_records(fmt: Format, items: Sequence, view: RecordView, *, title: str 
 # ---- files ------------------------------------------------------------------------------
 
 
-def write_output(path: str | None, lines: Iterable[str]) -> None:
-    """Lines to stdout (no path, or -), or to a file written completely or not at all.
+def write_output(path: str | None, lines: Iterable[str], *, compress: bool = False) -> None:
+    """Lines to stdout (no path, or -), or to a file written completely or not at all; as
+    zstd with compress (drvtape.formats.compressed).
 
     The file is written under a temporary name made by mkstemp (O_EXCL, unpredictable) in the
     target's folder, so a symlink planted there is never followed, then renamed over the target."""
     if path is None or path == STDIO:
-        sys.stdout.writelines(lines)
+        if compress:
+            sys.stdout.flush()
+            _write_zstd(sys.stdout.buffer, lines)
+        else:
+            sys.stdout.writelines(lines)
         return
     target = Path(path)
     if not target.name or target.name in (".", ".."):
@@ -148,14 +155,25 @@ def write_output(path: str | None, lines: Iterable[str]) -> None:
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:200]}.", suffix=".tmp", dir=target.parent)
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 would make the file private
-        with open(fd, "w", encoding="utf-8", newline="\n") as stream:
-            stream.writelines(lines)
+        if compress:
+            with open(fd, "wb") as stream:
+                _write_zstd(stream, lines)
+        else:
+            with open(fd, "w", encoding="utf-8", newline="\n") as stream:
+                stream.writelines(lines)
         os.replace(tmp, target)
     except OSError as exc:
         raise DrvtapeError(f"cannot write {path}: {exc.strerror or exc}") from None
     finally:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
+
+
+def _write_zstd(stream: BinaryIO, lines: Iterable[str]) -> None:
+    with zstd_writer(stream) as raw:
+        lines = iter(lines)
+        while batch := "".join(itertools.islice(lines, 4096)):  # one compressor call per batch, not per line
+            raw.write(batch.encode("utf-8"))
 
 
 def _umask() -> int:

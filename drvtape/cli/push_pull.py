@@ -19,7 +19,7 @@ CHUNK = typer.Option(str(CHUNK_EVENTS), metavar="EVENTS", parser=lambda text: bo
 def _copy(source: Store, destination: Store, refs: list[str] | None, every: bool, quiet: bool, verb: str,
           chunk: int) -> list[Copied]:
     chosen = chosen_sessions(source, refs, every)
-    total = sum(source.summary(s.pk).events for s in chosen)
+    total = sum(source.last_link(s.pk)[0] for s in chosen)  # the highest seq: the events, without a summary
     with progress(f"{verb} events", total, quiet=quiet) as bar:
         task = bar.add_task(verb, total=total)
         return copy_sessions(source, destination, chosen, on_events=lambda n: bar.advance(task, n), chunk=chunk)

@@ -9,7 +9,7 @@ import queue
 import subprocess
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +31,8 @@ EXIT_S = 5.0
 @dataclass
 class HostRun:
     results: list[HostResult]
-    replay_s: float  # encoding, and READY (DLL loaded) to the last record: host start-up excluded
+    replay_s: float  # READY (DLL loaded) to the last record: host start-up excluded, and the batch's
+    # encoding too as far as it ran while the host started (when it ran longer, the host waited for it)
     issued: int | None  # calls issued, as DONE said; None when the host ended otherwise
 
 
@@ -67,26 +68,26 @@ def run_host(path: str, calls: Sequence[HostCall], *, timeout_s: float = 5.0,
              end: p.HostEnd = p.HostEnd.TERMINATE, env_extra: dict[str, str] | None = None) -> HostRun:
     """run_dll's run, timed. With only_differences the host compares each result with its
     expect itself and reports only the calls without one, those that diverge (DRV_OPEN:
-    zero vs nonzero) and those that read memory back, so nothing is decoded for a call that
+    zero vs nonzero), those that read memory back and those before a recorded hang
+    (drvhost.c: return_is_sent), so nothing is decoded for a call that
     matched. `end` says how the host ends after the last call, env_extra is added to its
     environment (the tap's configuration, when recording)."""
     arch = dll_arch(path)
-    encode_started = time.perf_counter()
     dense = {t: i for i, t in enumerate(sorted({c.thread for c in calls}))}
     if len(dense) > p.MAX_HOST_THREADS:
         raise DrvtapeError(f"{len(dense)} threads: drvhost runs at most {p.MAX_HOST_THREADS} "
                            "(--threads serial runs every call on one)")
-    batch = p.encode_batch(calls, [dense[c.thread] for c in calls])
-    encode_s = time.perf_counter() - encode_started
     hello = p.encode_hello(wine.windows_path(path), timeout_s, stop_on_divergence, only_differences, end)
     argv, env = wine.command(build_drvhost(arch))
     if env_extra:
         env = {**(env if env is not None else os.environ), **env_extra}
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
     try:
-        run = _HostConversation(proc, calls).run(hello, batch)
-        run.replay_s += encode_s
-        return run
+        # The batch is encoded while Wine starts the host and it loads the DLL (~1 s).
+        return _HostConversation(proc, calls).run(hello, lambda: p.encode_batch(calls, [dense[c.thread] for c in calls]))
+    except BaseException:
+        proc.kill()  # bad input found while encoding, or the host failed: nothing more to wait for
+        raise
     finally:
         _end(proc)
 
@@ -110,15 +111,16 @@ class _HostConversation:
     def __init__(self, proc: subprocess.Popen, calls: Sequence[HostCall]):
         self.proc = proc
         self.calls = calls
-        self.chunks: queue.Queue[bytes] = queue.Queue()
+        self.chunks: queue.Queue[tuple[float, bytes]] = queue.Queue()  # (perf_counter on arrival, bytes)
+        self.arrived = 0.0  # when the chunk holding the last record handed out arrived
         self.reader = p.HostRecordReader()
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
         out = self.proc.stdout
         while chunk := out.read1(1 << 20):
-            self.chunks.put(chunk)
-        self.chunks.put(b"")
+            self.chunks.put((time.perf_counter(), chunk))
+        self.chunks.put((time.perf_counter(), b""))
 
     def _write(self, data: bytes) -> None:
         try:
@@ -131,7 +133,7 @@ class _HostConversation:
         wait = first_wait_s
         while True:
             try:
-                chunk = self.chunks.get(timeout=wait)
+                self.arrived, chunk = self.chunks.get(timeout=wait)
             except queue.Empty:
                 yield None  # silence
                 return
@@ -140,18 +142,18 @@ class _HostConversation:
             yield from self.reader.feed(chunk)
             wait = SILENCE_S
 
-    def run(self, hello: bytes, batch: bytes) -> HostRun:
+    def run(self, hello: bytes, encode_batch: Callable[[], bytes]) -> HostRun:
         try:
             self.proc.stdin.write(hello)
             self.proc.stdin.flush()
         except OSError:
             pass
+        threading.Thread(target=self._write, args=(encode_batch(),), daemon=True).start()  # read after READY
         records = self._records(STARTUP_S)
         first = next((r for r in records if r is None or r.kind != p.HEARTBEAT), None)  # slow DllMain
         if first is None or first.kind != p.READY:
             self._fail(first, "before loading the DLL")
-        started = time.perf_counter()
-        threading.Thread(target=self._write, args=(batch,), daemon=True).start()
+        started = self.arrived
         results: list[HostResult] = []
         calls = self.calls
         memory: dict[int, list[tuple[int, int, bytes]]] = {}  # call index -> its MEMORY records so far
@@ -189,8 +191,8 @@ class _HostConversation:
         """The host's own watchdog went quiet too (the driver stopped every thread): kill it and
         report a hang at the oldest call without a result. Returns the host had buffered are
         lost with it (and with only_differences matching ones are never sent), so this can be
-        a call earlier than the one that hung, unless that call had the host write them out
-        first (HostCall.flush_first)."""
+        a call earlier than the one that hung, unless the recording hung in that call: the
+        host then sends every earlier result, before issuing it (HostCall.recorded_hang)."""
         self.proc.kill()
         answered = {r.seq for r in results}
         pending = next((c for c in self.calls if c.seq not in answered), None)

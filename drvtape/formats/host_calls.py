@@ -23,7 +23,7 @@ class HostCall:
     expect: int | None = None  # the recorded LRESULT, None when there is none
     after: tuple[int, ...] = ()  # indices (in the batch) of calls that must return before this one is issued
     id_from: int | None = None  # index of the DRV_OPEN whose result driver_id is; None: mapped by recorded id
-    flush_first: bool = False  # the host writes out the returns it holds before issuing it (see replay/dll.py)
+    recorded_hang: bool = False  # the recording hung here: every earlier call's result is sent, before it is issued
     ops: tuple[HostOp, ...] = ()  # memory ops (formats/host_memory.py) run around this call
     block1: int | None = None  # lparam1 is the address of this memory block (overrides lparam1)
     block2: int | None = None
@@ -33,7 +33,7 @@ class HostCall:
     entry_point: EntryPoint = EntryPoint.DRIVER_PROC
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: one is built per result the host sends, and a frozen one cost ~15x
 class HostResult:
     seq: int
     kind: str  # RETURNED, OutcomeKind.FAULT or OutcomeKind.HANG

@@ -5,15 +5,17 @@ Everything is little-endian. Python -> host, on the host's stdin:
   hello   u32 magic 'DRVH' (0x48565244), u16 version (4), u16 flags (bit 0: stop on
           divergence; bit 1: FreeLibrary the DLL after the last call; bit 2: end with
           ExitProcess, so DLLs see a process-exit detach, instead of TerminateProcess;
-          bit 3: only differences, a RETURN only for a call without an expect, whose result
-          diverges from it, or that read memory back), u32 timeout_ms (per call),
+          bit 3: only differences: a RETURN only for a call without an expect, whose result
+          diverges from it, that read memory back, or that comes before the call flagged 8),
+          u32 timeout_ms (per call),
           u32 path_units, then the DLL path as path_units UTF-16 code units (no NUL).
   The host loads the DLL and answers READY (or ERROR, then exits).
   batch   u32 n_calls, u32 n_threads, u32 n_blocks, u32 n_after, u64 ops_bytes,
           then n_calls call records of 72 bytes:
             u64 driver_id, u64 hdrvr, i64 lparam1, i64 lparam2, i64 expect,
             u32 msg, u32 thread, u32 flags (1: expect is valid, 2: lparam1 is a block id,
-            4: lparam2 is a block id, 8: write out the buffered RETURNs before issuing it),
+            4: lparam2 is a block id, 8: the recording hung in this call: every earlier
+            call's RETURN is sent, and written out before it is issued),
             u32 n_ops (its memory ops),
             u32 id_from (index of the DRV_OPEN that produced driver_id, or 0xFFFFFFFF:
             then the host maps driver_id by the recorded result of DRV_OPENs),
@@ -36,7 +38,8 @@ Host -> Python, on its stdout: records with a 32-byte header
   u32 kind, u32 index (of the call in the batch), i64 a, i64 b, u32 tail_len, u32 reserved
 followed by tail_len bytes:
   1 READY      a = DLL base address
-  2 RETURN     a = LRESULT, b = duration in ns
+  2 RETURN     a = LRESULT, b = duration in ns (0 for a call not timed: with only
+               differences, one with an expect that does not come before the call flagged 8)
   3 HEARTBEAT  sent when nothing else was for a second, so silence means trouble
   4 DONE       index = number of calls issued; the last record
   5 FAULT      a = exception code, b = offset in the module; tail = module file name
@@ -78,7 +81,7 @@ class HostEnd(IntEnum):
 CALL_HAS_EXPECT = 1
 CALL_P1 = 2
 CALL_P2 = 4
-CALL_FLUSH_FIRST = 8
+CALL_RECORDED_HANG = 8
 
 READY, RETURN, HEARTBEAT, DONE, FAULT, HANG, ERROR, MEMORY = range(1, 9)
 
@@ -108,7 +111,7 @@ def encode_batch(calls: Sequence[HostCall], threads: Sequence[int]) -> bytes:
     after: list[int] = []
     n_blocks = max((op.block for c in calls for op in c.ops), default=0)
     for call, thread in zip(calls, threads):
-        flags = (0 if call.expect is None else CALL_HAS_EXPECT) | (CALL_FLUSH_FIRST if call.flush_first else 0)
+        flags = (0 if call.expect is None else CALL_HAS_EXPECT) | (CALL_RECORDED_HANG if call.recorded_hang else 0)
         l1, l2, call_ops = call.lparam1, call.lparam2, call.ops
         if call.block1 is not None:
             flags, l1 = flags | CALL_P1, call.block1

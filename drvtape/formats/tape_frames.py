@@ -3,15 +3,18 @@
 and skipped, reading resumed at the next intact frame."""
 from __future__ import annotations
 
+import mmap
 import re
 import struct
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 CHUNK_ALIGN = 1 << 16
 MAX_BODY = 1 << 20
 RESYNC_CRC_BUDGET = 16  # resynchronizing CRCs at most 16 bytes per byte of the tape (see _resync)
 FRAME = struct.Struct("<II")
+RELEASE_BYTES = 32 << 20  # a mapped tape's pages are handed back 32 MB at a time
 _TYPE_AT_BODY = re.compile(rb"(?=[\x01-\x07]\x00\x00\x00)")  # a body's u32 record type, 1..7
 _NONZERO = re.compile(rb"[^\x00]")
 
@@ -81,20 +84,24 @@ def _padding_end(data: bytes, pos: int) -> int | None:
     return aligned if aligned > pos else None
 
 
-def frames(data: bytes, problems: list[TapeProblem]) -> list[tuple[int, bytes]]:
-    """(offset, body) of every intact frame; damage goes to problems, padding is skipped. A
-    torn tail is reported as kind 'torn' (always the last problem when present)."""
-    out = []
-    pos = 0
+def frames(data: bytes | mmap.mmap, problems: list[TapeProblem]) -> Iterator[tuple[int, bytes]]:
+    """(offset, body) of every intact frame, as they are read; damage goes to problems,
+    padding is skipped. A torn tail is reported as kind 'torn' (always the last problem when
+    present). A mapped file's pages behind the reading are handed back as it goes, so its
+    size never shows in the process's memory."""
+    pos = released = 0
     budget = [RESYNC_CRC_BUDGET * len(data) + MAX_BODY]
+    mapped = isinstance(data, mmap.mmap)
     while pos < len(data):
+        if mapped and pos - released >= RELEASE_BYTES:
+            released = _release(data, released, pos)
         if data[pos] == 0 and (end := _padding_end(data, pos)) is not None:
             pos = end
             continue
         state, length = _frame_at(data, pos)
         if state == "ok":
             end = pos + FRAME.size + length
-            out.append((pos, data[pos + FRAME.size:end]))
+            yield pos, data[pos + FRAME.size:end]
             pos = end
             continue
         nxt = _resync(data, pos + 1, budget)
@@ -117,7 +124,14 @@ def frames(data: bytes, problems: list[TapeProblem]) -> list[tuple[int, bytes]]:
         problems.append(TapeProblem(pos, "bad-length" if state == "torn" else state, (
             f"{what} at offset {pos}: skipped {nxt - pos} bytes, resynchronized at offset {nxt}")))
         pos = nxt
-    return out
+
+
+def _release(data: mmap.mmap, start: int, pos: int) -> int:
+    """Drop the mapping's pages from start to below pos (resynchronizing never looks back)."""
+    end = (pos - pos % mmap.PAGESIZE)
+    if end > start:
+        data.madvise(mmap.MADV_DONTNEED, start, end - start)
+    return max(end, start)
 
 
 def _damage(state: str, length: int) -> str:

@@ -28,32 +28,54 @@ second block at one path and phase is reported and skipped.
 A session's id is a UUID5 of its header's offset, its header body and its first record
 body, so ingesting the same tape again (or a copy, or the same tape after the tap
 appended more to it) finds the same ids.
+
+Streamed: a mapped tape is read once, each session's rows go to a sink as they become final
+(drvtape.recorder.tape_events), and what stays in memory is what is open. A tape with a
+FAULT record is read once more, up front, when the first one is met: whether the driver
+handled an exception depends on what follows it in the file.
 """
 
 from __future__ import annotations
 
+import mmap
+import os
+import shutil
+import sys
+import tempfile
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Protocol
 
 from pydantic import ValidationError
 
 from drvtape.errors import DrvtapeError
+from drvtape.formats.compressed import DAMAGE, compression_of, decompressed
 from drvtape.formats.tape import (
-    END_PROCESS_EXIT, MAGIC, REC_CALL, REC_DETACH, REC_END, REC_FAULT, REC_RETURN, EndRecord, MemoryRecord, Record,
-    ReturnRecord, TapeHeader, TapeProblem, call_payloads, fault_module, records, starts_like_a_tape,
+    MAGIC, REC_DETACH, REC_END, REC_FAULT, REC_RETURN, EndRecord, MemoryRecord, Record, TapeHeader, TapeProblem,
+    records, starts_like_a_tape,
 )
-from drvtape.formats.tape_memory import PHASE_CALL
-from drvtape.present.text import exception_code, fault_place
-from drvtape.schema.entry_points import entry_point_of
-from drvtape.schema.events import CallEvent, EndEvent, EndReason, Event, FaultEvent, ReturnEvent, SessionHeader
-from drvtape.schema.memory.captured import MemoryBlock, Phase, block
-from drvtape.schema.messages import DRV_OPEN, message_name
-from drvtape.schema.values import INT64_MAX
+from drvtape.recorder.tape_ending import ending
+from drvtape.recorder.tape_events import FaultFacts, SessionEvents
+from drvtape.schema.events import EndEvent, Event, SessionHeader
+from drvtape.schema.rows import EventRow, event_to_row, row_to_event
 
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:drvtape:drvtap-tape")
 UNFINISHED = ("unknown", "hang")
+STDIN = "-"
+
+
+@dataclass
+class SessionInfo:
+    """What reading a session of a tape gave, but its events."""
+
+    header: SessionHeader
+    events: int
+    calls: int
+    end: EndEvent
+    handled_exceptions: int = 0
 
 
 @dataclass
@@ -73,29 +95,105 @@ class Tape:
     problems: list[TapeProblem]
 
 
-@dataclass
-class _RawSession:
-    """A header and the records that belong to it, as the tape holds them."""
+class SessionOutput(Protocol):
+    """Where one session's rows and captured bytes go, as they are read."""
 
-    header: TapeHeader
-    records: list[Record | MemoryRecord] = field(default_factory=list)  # CALL, RETURN, FAULT, DETACH, MEMORY
-    end: EndRecord | None = None
-    detached: EndRecord | None = None  # the DETACH record: the process was exiting
+    def row(self, row: EventRow) -> None: ...
+
+    def blob(self, key: str, data: bytes) -> None: ...
+
+    def close(self, info: SessionInfo) -> None: ...
 
 
-def read_tape(path: str | Path, *, unfinished: str = "unknown") -> Tape:
+Sink = Callable[[SessionHeader], SessionOutput]  # a session's header -> where its rows go
+
+
+# ---- reading -----------------------------------------------------------------------------
+
+
+@contextmanager
+def mapped_tape(path: str) -> Iterator[tuple[bytes | mmap.mmap, str]]:
+    """A tape file mapped read-only, and its name for messages. Stdin (-) and a zstd or gzip
+    file are copied (decompressed) to a temporary file first. An empty file is b"" (a file of
+    no bytes cannot be mapped)."""
+    source = "<stdin>" if path == STDIN else str(path)
     try:
-        data = Path(path).read_bytes()
+        with ExitStack() as stack:
+            stream = sys.stdin.buffer if path == STDIN else stack.enter_context(open(path, "rb"))
+            if path == STDIN or compression_of(stream) is not None:
+                spool = stack.enter_context(tempfile.TemporaryFile(prefix="drvtape-tape-"))
+                _copy(decompressed(stream), spool, source)
+                stream = spool
+            yield stack.enter_context(_mapped(stream.fileno())), source
     except IsADirectoryError:
         raise DrvtapeError(f"{path} is a directory, not a tape") from None
     except OSError as exc:
         raise DrvtapeError(f"cannot read {path}: {exc.strerror}") from None
-    return parse_tape(data, str(path), unfinished=unfinished)
 
 
-def parse_tape(data: bytes, source: str = "<tape>", *, unfinished: str = "unknown") -> Tape:
-    """Every session of a tape. DrvtapeError when the data is not a tape at all.
+def _copy(source_stream, spool, source: str) -> None:
+    try:
+        shutil.copyfileobj(source_stream, spool, 1 << 20)
+    except DAMAGE as exc:
+        raise DrvtapeError(f"{source}: damaged compressed data ({exc or type(exc).__name__})") from None
+    spool.flush()
+
+
+@contextmanager
+def _mapped(fd: int) -> Iterator[bytes | mmap.mmap]:
+    if os.fstat(fd).st_size == 0:
+        yield b""
+        return
+    with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as data:
+        yield data
+
+
+def read_tape(path: str | Path, *, unfinished: str = "unknown") -> Tape:
+    """Every session of a tape file, in memory (for a tape of any size, stream_tape)."""
+    with mapped_tape(str(path)) as (data, source):
+        return parse_tape(data, source, unfinished=unfinished)
+
+
+def parse_tape(data: bytes | mmap.mmap, source: str = "<tape>", *, unfinished: str = "unknown") -> Tape:
+    """Every session of a tape, in memory. DrvtapeError when the data is not a tape at all.
     unfinished: how calls that never returned end a session with no END record (see above)."""
+    collected: list[_Collected] = []
+
+    def sink(header: SessionHeader) -> _Collected:
+        collected.append(_Collected(header))
+        return collected[-1]
+
+    infos, problems = stream_tape(data, source, sink, unfinished=unfinished)
+    by_id = {id(c.info): c for c in collected}
+    return Tape(source, [by_id[id(info)].session() for info in infos], problems)
+
+
+class _Collected:
+    """A session's rows kept, for parse_tape."""
+
+    def __init__(self, header: SessionHeader):
+        self.rows: list[EventRow] = []
+        self.blobs: dict[str, bytes] = {}
+        self.info: SessionInfo | None = None
+        self.row = self.rows.append
+
+    def blob(self, key: str, data: bytes) -> None:
+        self.blobs.setdefault(key, data)
+
+    def close(self, info: SessionInfo) -> None:
+        self.info = info
+
+    def session(self) -> TapeSession:
+        i = self.info
+        events = [row_to_event(r) for r in self.rows[:-1]] + [i.end]  # the last row is the end's
+        return TapeSession(i.header, events, i.calls, i.end, i.handled_exceptions, self.blobs)
+
+
+def stream_tape(data: bytes | mmap.mmap, source: str, sink: Sink, *, unfinished: str = "unknown"
+                ) -> tuple[list[SessionInfo], list[TapeProblem]]:
+    """Read a tape once, handing each session's rows to sink(header) as they become final;
+    the sessions in header order and the problems by offset. DrvtapeError when the data is
+    not a tape at all (a sink writing to a database rolls back)."""
     if unfinished not in UNFINISHED:
         raise DrvtapeError(f"unfinished must be one of {', '.join(UNFINISHED)}, not {unfinished!r}")
     if not data:
@@ -103,271 +201,147 @@ def parse_tape(data: bytes, source: str = "<tape>", *, unfinished: str = "unknow
     if not starts_like_a_tape(data):  # refused at once: resynchronizing through it could cost much
         raise DrvtapeError(f"{source}: not a drvtap tape (it does not start with an intact record)")
     problems: list[TapeProblem] = []
-    sessions, last_touched = _group(data, problems)
+    try:
+        sessions = _Grouping(data, problems, sink, unfinished).run()
+    except DrvtapeError as exc:
+        raise DrvtapeError(f"{source}: {exc}") from None
     if not sessions:
         if problems and problems[0].kind == "bad-record":
             raise DrvtapeError(f"{source}: {problems[0].detail}")
         raise DrvtapeError(f"{source}: not a drvtap tape (no intact {MAGIC.decode()} header record)")
-    torn = next((p for p in problems if p.kind == "torn"), None)
-    try:
-        built = [_build(s, problems, torn if s is last_touched else None, unfinished) for s in sessions]
-    except DrvtapeError as exc:
-        raise DrvtapeError(f"{source}: {exc}") from None
     problems.sort(key=lambda p: p.offset)
-    return Tape(source, built, problems)
+    return [s.info for s in sessions], problems
 
 
-def _group(data: bytes, problems: list[TapeProblem]) -> tuple[list[_RawSession], _RawSession | None]:
-    """The tape's sessions, and the one its last record belongs to (a torn tail is that one's)."""
-    sessions: list[_RawSession] = []
-    current: dict[int, _RawSession] = {}
-    last_touched: _RawSession | None = None
-    for item in records(data, problems):
-        if isinstance(item, TapeHeader):
-            session = _RawSession(item)
-            sessions.append(session)
-            current[item.pid] = last_touched = session
-            continue
-        memory = isinstance(item, MemoryRecord)
-        offset, pid = item.offset, item.pid if memory else item.fields.pid
-        session = current.get(pid)
-        if session is None:
-            problems.append(TapeProblem(offset, "orphan", (
-                f"a record of process {pid} at offset {offset} with no session header before it: skipped")))
-            continue
-        if session.end is not None:
-            problems.append(TapeProblem(offset, "orphan", f"a record after its session's end at offset {offset}: skipped"))
-            continue
-        last_touched = session
-        if memory:
-            session.records.append(item)
-            continue
-        if item.fields.type == REC_END:
-            session.end = item.fields
-            continue
-        session.records.append(item)  # a DETACH too: its seq is counted, and records follow it
-        if item.fields.type == REC_DETACH:
-            session.detached = item.fields
-    return sessions, last_touched
+# ---- records -> sessions ----------------------------------------------------------------
 
 
-def _build(s: _RawSession, problems: list[TapeProblem], torn: TapeProblem | None, unfinished: str) -> TapeSession:
-    built = _Events(s, problems)
-    for record in s.records:
-        built.add(record)
-    built.attach_call_memory()
-    end = EndEvent(seq=len(built.events) + 1, **_ending(built, s.end or s.detached, torn, unfinished)._asdict())
-    built.events.append(end)
-    return TapeSession(_header(s), built.events, built.calls, end, built.handled, built.blobs)
+class _Session:
+    """A header and what its records have built so far."""
 
+    def __init__(self, grouping: _Grouping, header: TapeHeader):
+        self.tape = header
+        self.end: EndRecord | None = None
+        self.detached: EndRecord | None = None  # the DETACH record: the process was exiting
+        self.output: SessionOutput | None = None  # None: not begun (its id needs its first record)
+        self.info: SessionInfo | None = None
+        self.events = SessionEvents(header, grouping.problems, lambda: grouping.fault_facts(header.offset),
+                                    self._row, self._blob)
 
-def _header(s: _RawSession) -> SessionHeader:
-    h = s.header
-    first = s.records[0].body if s.records else b""
-    try:
-        return SessionHeader(
-            id=uuid.uuid5(NAMESPACE, f"{h.offset}:{(h.body + first).hex()}"),
-            driver=h.driver or "<unknown driver>", target=f"dll:{h.driver}" if h.driver else None,
-            machine=h.machine, os=h.os, process=h.process, pid=h.pid,
-            recorder_version=f"drvtap (tape format {h.version})", started_at=h.started_at,
-            clock="qpc", source="ingest", arch="x86" if h.pointer_size == 4 else None,
-        )
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise DrvtapeError(f"the tape header at offset {h.offset} has a {'.'.join(map(str, err['loc']))} "
-                           f"drvtape cannot store: {err['msg']}") from None
+    def _row(self, row: EventRow) -> None:
+        self.output.row(row)
 
+    def _blob(self, key: str, data: bytes) -> None:
+        self.output.blob(key, data)
 
-class _Events:
-    """A session's CALL, RETURN and FAULT records -> events, renumbered 1, 2, ... in file order."""
-
-    def __init__(self, s: _RawSession, problems: list[TapeProblem]):
-        self._tape = s.header
-        self._problems = problems
-        numbered = [r for r in s.records if type(r) is Record]  # MEMORY records have no seq
-        self._returned = {r.fields.call_seq for r in numbered if r.fields.type == REC_RETURN}
-        self._last_fault = {r.fields.call_seq: r.offset for r in numbered if r.fields.type == REC_FAULT}
-        self._by_type = {REC_CALL: self._call, REC_RETURN: self._return, REC_FAULT: self._fault,
-                         REC_DETACH: self._detach}
-        self._by_tape_seq: dict[int, CallEvent] = {}
-        self._answered: set[int] = set()
-        self._call_qpc: dict[int, int] = {}
-        self._last_seq = 0
-        self.events: list[Event] = []
-        self.calls = 0
-        self.handled = 0  # exceptions the driver handled (its call returned), or a later one ended the call
-        self.faulted: tuple[CallEvent, FaultEvent] | None = None
-        self.after_detach: int | None = None  # calls after the DETACH record, when there is one
-        self.blobs: dict[str, bytes] = {}
-        self._memory: dict[tuple[Phase, int], dict[str, MemoryBlock]] = {}  # (phase, event seq) -> path -> block
-
-    def ts(self, qpc: int) -> int:
-        ns = max(0, (qpc - self._tape.qpc_start) * 1_000_000_000 // self._tape.freq)
-        if ns > INT64_MAX:
-            raise ValueError(f"a time {ns} ns after the start, past what a 64-bit clock can hold")
-        return ns
-
-    def outstanding(self) -> list[CallEvent]:
-        """The calls that never returned, in file order."""
-        return [ev for ev in self._by_tape_seq.values() if ev.seq not in self._answered]
-
-    def add(self, record: Record | MemoryRecord) -> None:
-        if isinstance(record, MemoryRecord):
-            self._add_memory(record)
-            return
-        fields, offset = record.fields, record.offset
-        if fields.seq != self._last_seq + 1:
-            self._problems.append(TapeProblem(offset, "seq-gap", (
-                f"tape seq {fields.seq} after {self._last_seq} at offset {offset}: "
-                f"{'records are missing' if fields.seq > self._last_seq else 'out of order'}")))
-        self._last_seq = fields.seq
+    def begin(self, sink: Sink, first: bytes) -> None:
+        h = self.tape
         try:
-            ev = self._by_type[fields.type](record)
+            header = SessionHeader(
+                id=uuid.uuid5(NAMESPACE, f"{h.offset}:{(h.body + first).hex()}"),
+                driver=h.driver or "<unknown driver>", target=f"dll:{h.driver}" if h.driver else None,
+                machine=h.machine, os=h.os, process=h.process, pid=h.pid,
+                recorder_version=f"drvtap (tape format {h.version})", started_at=h.started_at,
+                clock="qpc", source="ingest", arch="x86" if h.pointer_size == 4 else None,
+            )
         except ValidationError as exc:
-            self._problems.append(TapeProblem(offset, "bad-record",
-                                              f"record at offset {offset} skipped: {exc.errors()[0]['msg']}"))
-            return
-        except ValueError as exc:
-            self._problems.append(TapeProblem(offset, "bad-record", f"record at offset {offset} skipped: {exc}"))
-            return
-        if ev is not None:
-            self.events.append(ev)
+            err = exc.errors()[0]
+            raise DrvtapeError(f"the tape header at offset {h.offset} has a {'.'.join(map(str, err['loc']))} "
+                               f"drvtape cannot store: {err['msg']}") from None
+        self.header = header
+        self.output = sink(header)
 
-    def _call(self, record: Record) -> CallEvent:
-        f = record.fields
-        ev = CallEvent(seq=len(self.events) + 1, ts_ns=self.ts(f.qpc), thread=f.thread, msg=f.msg,
-                       driver_id=f.driver_id, hdrvr=f.hdrvr, lparam1=f.lparam1, lparam2=f.lparam2, depth=f.depth,
-                       payload=call_payloads(record, self._problems, self._tape.pointer_size),
-                       entry_point=entry_point_of(f.entry_point))
-        self._by_tape_seq[f.seq] = ev
-        self._call_qpc[ev.seq] = f.qpc
-        self.calls += 1
-        if self.after_detach is not None:
-            self.after_detach += 1
-        return ev
+    def add(self, sink: Sink, record: Record | MemoryRecord) -> None:
+        if self.output is None and record.__class__ is Record:
+            self.begin(sink, record.body)
+        self.events.add(record)
 
-    def _add_memory(self, record: MemoryRecord) -> None:
-        """Keep a MEMORY record's block for its call's CALL or RETURN event (see the module's docstring)."""
-        call, offset = self._by_tape_seq.get(record.call_seq), record.offset
-        phase = Phase.CALL if record.phase == PHASE_CALL else Phase.RETURN
-        if call is None or (phase is Phase.RETURN and call.seq in self._answered):
-            why = "its call record is missing" if call is None else "after its call's return"
-            self._problems.append(TapeProblem(offset, "orphan", (
-                f"the memory record for tape seq {record.call_seq} at offset {offset}: {why}; skipped")))
-            return
-        blocks = self._memory.setdefault((phase, call.seq), {})
-        if record.path in blocks:
-            self._problems.append(TapeProblem(offset, "bad-record", (
-                f"record at offset {offset} skipped: a second {phase.value} block at {record.path}")))
-            return
-        try:
-            blocks[record.path] = block(record.path, phase, record.address, record.size, record.data,
-                                        truncated=record.truncated, unreadable=record.unreadable)
-        except ValidationError as exc:
-            self._problems.append(TapeProblem(offset, "bad-record",
-                                              f"record at offset {offset} skipped: {exc.errors()[0]['msg']}"))
-            return
-        self.blobs.setdefault(blocks[record.path].sha256, record.data)
-
-    def attach_call_memory(self) -> None:
-        """Put the call-phase blocks on their CALL events (they follow the CALL record on the tape)."""
-        for (phase, seq), blocks in self._memory.items():
-            if phase is Phase.CALL:
-                self.events[seq - 1] = self.events[seq - 1].model_copy(update={"memory": tuple(blocks.values())})
-
-    def _detach(self, record: Record) -> None:
-        self.after_detach = 0
-
-    def _fault(self, record: Record) -> FaultEvent | None:
-        f, offset = record.fields, record.offset
-        call = self._by_tape_seq.get(f.call_seq)
-        if call is None or call.seq in self._answered:
-            self._problems.append(TapeProblem(offset, "orphan", (
-                f"the fault record for tape seq {f.call_seq} at offset {offset}: "
-                f"{'its call already ended' if call else 'its call record is missing'}; skipped")))
-            return None
-        if f.call_seq in self._returned or self._last_fault[f.call_seq] != offset:
-            self.handled += 1
-            return None
-        ev = FaultEvent(seq=len(self.events) + 1, ts_ns=self.ts(f.qpc), thread=f.thread, call_seq=call.seq,
-                        msg=call.msg, driver_id=call.driver_id, hdrvr=call.hdrvr, code=f.code,
-                        module=fault_module(record), offset=f.offset, entry_point=call.entry_point)
-        self._answered.add(call.seq)
-        self.faulted = (call, ev)
-        return ev
-
-    def _return(self, record: Record) -> ReturnEvent | None:
-        f, offset = record.fields, record.offset
-        call = self._by_tape_seq.get(f.call_seq)
-        if call is None or call.seq in self._answered:
-            why = "already answered" if call is not None else "its call record is missing"
-            self._problems.append(TapeProblem(offset, "orphan",
-                                              f"the return for tape seq {f.call_seq} at offset {offset}: {why}; skipped"))
-            return None
-        self._answered.add(call.seq)
-        return ReturnEvent(seq=len(self.events) + 1, ts_ns=self.ts(f.qpc), thread=f.thread, call_seq=call.seq,
-                           msg=f.msg, driver_id=f.driver_id, hdrvr=f.hdrvr, result=self._result(f),
-                           duration_ns=max(0, (f.qpc - self._call_qpc[call.seq]) * 1_000_000_000 // self._tape.freq),
-                           memory=tuple(self._memory.get((Phase.RETURN, call.seq), {}).values()),
-                           entry_point=call.entry_point)
-
-    def _result(self, f: ReturnRecord) -> int:
-        """The LRESULT, sign-extended by the tap; but DRV_OPEN's is the instance id winmm passes
-        back as the DWORD_PTR dwDriverId (DriverProc's: a MODM_OPEN has the same number), zero-extended: in a 32-bit process one at or above
-        2 GiB (Wine 8.0's 32-bit msrle32 returned 0xFFFF0000) is that unsigned value."""
-        if self._tape.pointer_size == 4 and f.msg == DRV_OPEN and f.entry_point == 0:
-            return f.result & 0xFFFF_FFFF
-        return f.result
+    def finish(self, sink: Sink, torn: TapeProblem | None, unfinished: str) -> None:
+        if self.output is None:
+            self.begin(sink, b"")
+        built = self.events
+        end_record = self.end or self.detached
+        end = EndEvent(seq=built.events + 1, **ending(built.finish(end_record), end_record, torn,
+                                                      unfinished)._asdict())
+        built.emit_last(event_to_row(end))
+        self.info = SessionInfo(self.header, built.events + 1, built.calls, end, built.handled)
+        self.output.close(self.info)
 
 
-class _Ending(NamedTuple):
-    """The end event's fields but its seq."""
+class _Grouping:
+    """A tape's records -> its sessions: a header starts one; a record belongs to the latest
+    header of its pid; an END record ends it (records after it are orphans)."""
 
-    ts_ns: int
-    thread: int
-    reason: EndReason
-    call_seq: int | None
-    detail: str
+    def __init__(self, data, problems: list[TapeProblem], sink: Sink, unfinished: str):
+        self.data, self.problems, self.sink, self.unfinished = data, problems, sink, unfinished
+        self._facts: dict[int, FaultFacts] | None = None
+
+    def run(self) -> list[_Session]:
+        sessions: list[_Session] = []
+        current: dict[int, _Session] = {}
+        last_touched: _Session | None = None
+        for item in records(self.data, self.problems):
+            if item.__class__ is TapeHeader:
+                replaced = current.get(item.pid)
+                if replaced is not None and replaced.end is None:
+                    replaced.finish(self.sink, None, self.unfinished)
+                session = _Session(self, item)
+                sessions.append(session)
+                current[item.pid] = last_touched = session
+                continue
+            memory = item.__class__ is MemoryRecord
+            offset, pid = item.offset, item.pid if memory else item.fields.pid
+            session = current.get(pid)
+            if session is None:
+                self.problems.append(TapeProblem(offset, "orphan", (
+                    f"a record of process {pid} at offset {offset} with no session header before it: skipped")))
+                continue
+            if session.end is not None:
+                self.problems.append(TapeProblem(offset, "orphan",
+                                                 f"a record after its session's end at offset {offset}: skipped"))
+                continue
+            last_touched = session
+            if not memory and item.fields.type == REC_END:
+                session.end = item.fields
+                session.finish(self.sink, None, self.unfinished)
+                continue
+            session.add(self.sink, item)  # a DETACH too: its seq is counted, and records follow it
+            if not memory and item.fields.type == REC_DETACH:
+                session.detached = item.fields
+        torn = next((p for p in self.problems if p.kind == "torn"), None)
+        for session in sessions:
+            if session.info is None:
+                session.finish(self.sink, torn if session is last_touched else None, self.unfinished)
+        return sessions
+
+    def fault_facts(self, header_offset: int) -> FaultFacts:
+        """The facts of the session whose header is at header_offset (the whole tape read once
+        for them, the first time a FAULT record asks)."""
+        if self._facts is None:
+            self._facts = _scan_faults(self.data)
+        return self._facts[header_offset]
 
 
-def _ending(built: _Events, end: EndRecord | None, torn: TapeProblem | None, unfinished: str) -> _Ending:
-    """How the session ended (see the module's docstring); end: its END or DETACH record."""
-    outstanding = built.outstanding()
-    inner = max(outstanding, key=lambda ev: (ev.depth, ev.seq)) if outstanding else None
-    waiting = (f"; {len(outstanding)} call(s) never returned, the innermost seq {inner.seq} "
-               f"({message_name(inner.msg)})") if inner else ""
-    last_ts = built.events[-1].ts_ns if built.events else 0
-    last_thread = built.events[-1].thread if built.events else 0
-    if built.faulted is not None:
-        call, fault = built.faulted
-        exited = end is not None and (end.type == REC_DETACH or end.reason == END_PROCESS_EXIT)
-        return _Ending(last_ts, call.thread, EndReason.PROCESS_EXIT if exited else EndReason.CRASH, call.seq,
-                       f"exception {exception_code(fault.code)} at {fault_place(fault.module, fault.offset)} "
-                       f"in call seq {call.seq} "
-                       f"({message_name(call.msg)}), which never returned" + waiting)
-    if end is not None:
-        exited = end.type == REC_DETACH or end.reason == END_PROCESS_EXIT
-        text = "the process exited with the driver loaded" if exited else "the tap was unloaded"
-        if built.after_detach is not None:
-            text += f"; {built.after_detach} message(s) came after the tap's process-exit detach"
-        try:
-            ended_at = max(last_ts, built.ts(end.qpc))
-        except ValueError:
-            ended_at = last_ts  # a damaged clock in the end record: the last good time stands
-        return _Ending(ended_at, end.thread, EndReason.PROCESS_EXIT if exited else EndReason.CLOSED,
-                       inner.seq if inner else None, text + waiting)
-    if torn is not None:
-        return _Ending(last_ts, last_thread, EndReason.KILLED, inner.seq if inner else None,
-                       f"torn record at offset {torn.offset}: the process died while writing it" + waiting)
-    if inner is not None and unfinished == "hang":
-        hung = min(outstanding, key=lambda ev: (ev.depth, ev.seq))
-        return _Ending(last_ts, hung.thread, EndReason.HANG, hung.seq,
-                       f"call seq {hung.seq} ({message_name(hung.msg)}) never returned and the tape has "
-                       "no end record: taken as a hang (ingest --unfinished hang)" + waiting)
-    if inner is not None:
-        return _Ending(last_ts, inner.thread, EndReason.UNKNOWN, inner.seq,
-                       f"call seq {inner.seq} ({message_name(inner.msg)}) never returned and the tape has "
-                       "no end record: the process died inside it (a crash or a kill), or is still running")
-    return _Ending(last_ts, last_thread, EndReason.UNKNOWN, None,
-                   "the tape has no end record: the process died between messages, "
-                   "or was still running when the tape was read")
+def _scan_faults(data) -> dict[int, FaultFacts]:
+    """Each session's FAULT records, and the returns after them (the grouping of _Grouping.run)."""
+    facts: dict[int, FaultFacts] = {}
+    current: dict[int, int] = {}
+    ended: set[int] = set()
+    for item in records(data, []):
+        if item.__class__ is TapeHeader:
+            current[item.pid] = item.offset
+            facts[item.offset] = FaultFacts()
+            continue
+        if item.__class__ is MemoryRecord:
+            continue
+        f = item.fields
+        key = current.get(f.pid)
+        if key is None or key in ended:
+            continue
+        if f.type == REC_END:
+            ended.add(key)
+        elif f.type == REC_FAULT:
+            facts[key].last_fault[f.call_seq] = item.offset
+        elif f.type == REC_RETURN and f.call_seq in facts[key].last_fault:
+            facts[key].returned.add(f.call_seq)
+    return facts

@@ -84,7 +84,7 @@ class ReplayReport:
 def load_recording(store: Store, ref: str) -> Recording:
     """The stored session `ref` names (a UUID, a unique prefix or 'last'), as replay reads it."""
     stored = store.resolve(ref)
-    return recording_from_rows(stored.header, store.rows(stored.pk), store.blobs)
+    return recording_from_rows(stored.header, store.stream_rows(stored.pk), store.blobs)
 
 
 def replay_recording(recording: Recording, target: Target, *, threads: Threads = Threads.FAITHFUL, repeat: int = 1,

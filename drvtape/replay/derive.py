@@ -27,6 +27,7 @@ from drvtape.runtime.schedule import Threads
 from drvtape.runtime.targets import Target
 from drvtape.schema import messages as m
 from drvtape.schema import details
+from drvtape.schema.entry_points import DEVICE_OPEN, stored_code
 from drvtape.schema.events import EndReason, SessionHeader, utc_now
 from drvtape.schema.outcome import OutcomeKind
 from drvtape.schema.recording import RecordedCall, Recording
@@ -92,21 +93,26 @@ def _host_rows(candidate: Recording, plan: MemoryPlan, results: Sequence[HostRes
     ts = 0
     for r in results:
         i, c, memory = by_seq[r.seq]
-        if c.msg == m.DRV_OPEN and r.returned and r.result and c.result:
+        entry = stored_code(c.entry_point)
+        if c.msg == m.DRV_OPEN and r.returned and r.result and c.result and entry is None:
             produced[i] = as_unsigned64(r.result)
         ident = (c.thread, c.msg, produced.get(orders[i].id_from, c.driver_id), c.hdrvr)
         call_seq = len(rows) + 1
         blobs.update((b.sha256, candidate.blob(b.sha256)) for b in c.memory_in)
-        rows.append(call_row(call_seq, ts, *ident, c.lparam1, c.lparam2, 0, details.encode_call(c.payload, c.memory_in)))
+        rows.append(call_row(call_seq, ts, *ident, c.lparam1, c.lparam2, 0, details.encode_call(c.payload, c.memory_in),
+                             entry))
         ts += r.duration_ns or 0
         if r.returned:
             wrote = written_blocks(memory, r.memory)
             blobs.update((b.sha256, data) for b, data in wrote)
-            rows.append(return_row(len(rows) + 1, ts, *ident, r.result, call_seq, r.duration_ns or 0,
-                                   details.encode_return([b for b, _ in wrote])))
+            # a device open's return names the instance stored at dwUser: the recorded one (the
+            # host maps it and does not report this run's)
+            returned = (*ident[:2], c.returned_id, ident[3]) if DEVICE_OPEN.get(c.entry_point) == c.msg else ident
+            rows.append(return_row(len(rows) + 1, ts, *returned, r.result, call_seq, r.duration_ns or 0,
+                                   details.encode_return([b for b, _ in wrote]), entry))
             continue
         if r.kind is OutcomeKind.FAULT:
-            rows.append(fault_row(len(rows) + 1, ts, *ident, call_seq, r.code, r.module, r.offset))
+            rows.append(fault_row(len(rows) + 1, ts, *ident, call_seq, r.code, r.module, r.offset, entry_point=entry))
         rows.append(end_row(len(rows) + 1, ts, c.thread, END_REASON[r.kind], call_seq))
         break
     else:

@@ -4,7 +4,8 @@ The host runs the whole schedule itself (thread-faithful under the recording's
 happens-before from replay/order.py, ids remapped, the memory behind pointer parameters
 rebuilt from replay/memory.py's plan), compares each result with the recorded one and sends
 back only the calls that may differ (those without a recorded result, those whose result
-differs) and those that read memory back, with what the driver wrote; this module turns
+differs), those that read memory back, with what the driver wrote, and those before a
+recorded hang (drvhost.c: return_is_sent); this module turns
 them into an Outcome with the same comparison as in-process replay, plus every output block
 compared (replay/memcompare.py).
 """
@@ -28,12 +29,8 @@ def run_dll_target(recording: Recording, target: Target, *, threads: Threads, ti
     host_available()
     calls = {c.seq: (c, m) for c, m in zip(recording.calls, _memory(recording, plan))}
     outputs = size = 0
-    # Only differences come back, except for a recorded hang: a host frozen there is noticed by
-    # its silence, and the hang is placed at the oldest call without a result, so every
-    # return must come back (HostCall.flush_first writes them out before the hung call).
-    hang = recording.outcome.kind is OutcomeKind.HANG
     for result in run_dll(target.name, host_calls(recording, threads, plan), timeout_s=timeout,
-                          only_differences=not hang):
+                          only_differences=True):
         call, memory = calls[result.seq]
         if result.kind is OutcomeKind.FAULT:
             return Outcome(OutcomeKind.FAULT, seq=call.seq, msg=call.msg, code=result.code, module=result.module,
@@ -57,10 +54,10 @@ def _memory(recording: Recording, plan: MemoryPlan | None) -> list[CallMemory | 
 
 
 def host_calls(recording: Recording, threads: Threads, plan: MemoryPlan | None = None) -> list[HostCall]:
-    # A driver that freezes its whole host (every thread suspended, the watchdog's too) is
-    # noticed by the client's silence, and the returns the host still held are lost with it:
-    # the hang would be reported at the oldest call without a result (seq 1 for the freezer
-    # test driver), not at its call. So the host writes them out before the recorded hang.
+    # The call the recording hung in is marked: a driver that freezes its whole host there
+    # (the watchdog too) is noticed by its silence and placed at the oldest call without a
+    # result, so the host sends every earlier result, written out before that call
+    # (drvhost.c: return_is_sent, the one rule for which results come back).
     hung_at = recording.outcome.seq if recording.outcome.kind is OutcomeKind.HANG else None
     out = []
     for c, order, memory in zip(recording.calls, call_orders(recording.calls), _memory(recording, plan)):
@@ -68,7 +65,7 @@ def host_calls(recording: Recording, threads: Threads, plan: MemoryPlan | None =
                         hdrvr=c.hdrvr, msg=c.msg, lparam1=c.lparam1, lparam2=c.lparam2,
                         payload1=_payload(c.payload, "lparam1"), payload2=_payload(c.payload, "lparam2"),
                         expect=c.result, after=order.after, id_from=order.id_from,
-                        flush_first=c.seq == hung_at, entry_point=c.entry_point)
+                        recorded_hang=c.seq == hung_at, entry_point=c.entry_point)
         if memory is not None and memory.ops:
             call = replace(call, ops=memory.ops, block1=memory.block1, block2=memory.block2,
                            payload1=None if memory.block1 else call.payload1,

@@ -29,25 +29,28 @@ def call_orders(calls: Sequence[RecordedCall]) -> list[CallOrder]:
     """One CallOrder per call, in the calls' order (ascending seq): the calls and their
     returns merged by seq in one pass."""
     returns = sorted((c.returned_at, i) for i, c in enumerate(calls) if c.returned_at is not None)
-    returns.append((None, -1))  # a sentinel past every call
+    returns.append((float("inf"), -1))  # a sentinel past every call
     latest_returned: dict[int, int] = {}  # recorded thread -> index of its latest returned call
     opened: dict[int, int] = {}  # dwDriverId -> index of the DRV_OPEN that last returned it
     orders: list[CallOrder] = []
     next_return = 0
     after_for: dict[int, tuple[int, ...]] = {}  # thread -> its `after`, while no return came in between
-    for call in calls:
-        seq = call.seq
-        while (at := returns[next_return][0]) is not None and at < seq:
-            j = returns[next_return][1]
+    for call in calls:  # once per replayed call: kept to plain loops and look-ups
+        seq, thread = call.seq, call.thread
+        at, j = returns[next_return]
+        while at < seq:
             returned = calls[j]
             latest_returned[returned.thread] = j
             if returned.msg == DRV_OPEN and returned.result and returned.entry_point is EntryPoint.DRIVER_PROC:
                 opened[as_unsigned64(returned.result)] = j
             after_for.clear()
             next_return += 1
-        after = after_for.get(call.thread)
+            at, j = returns[next_return]
+        after = after_for.get(thread)
         if after is None:
-            after = after_for[call.thread] = tuple(sorted(j for t, j in latest_returned.items() if t != call.thread))
+            frontier = [k for t, k in latest_returned.items() if t != thread]
+            frontier.sort()
+            after = after_for[thread] = tuple(frontier)
         by_open = call.driver_id and call.entry_point is EntryPoint.DRIVER_PROC  # devices: mapped by the host
         orders.append(CallOrder(after, opened.get(as_unsigned64(call.driver_id)) if by_open else None))
     return orders

@@ -56,6 +56,8 @@ class Coordinator:
 
     def wake_ready(self) -> bool:
         """Mark the waiters whose condition now holds as running again (lock held)."""
+        if not self._waiters:
+            return False
         ready = [w for w in self._waiters if w.pred()]
         for w in ready:
             w.ready = True

@@ -81,7 +81,9 @@ def run_serial(units: Sequence[Unit], coordinator: Coordinator) -> ScheduleOutco
 class _Lane:
     """One replay thread standing for one recorded thread: it issues its own units, in order,
     each once it is released. Only the lane owning the next unit can be released, so a state
-    change wakes that one lane (its own gate), never all of them."""
+    change wakes that one lane (its own gate), never all of them; and it is woken once the
+    waker has let go of the run's lock (handing over), so it does not wake only to wait for
+    that lock: one switch per hand-over, as a bare two-thread baton."""
 
     def __init__(self, run: _FaithfulRun, key: Hashable, indices: list[int]):
         self.run = run
@@ -110,48 +112,51 @@ class _Lane:
         while not run.over and not run.releasable(index):
             self.waiting = True
             run.notify_if_still()
-            cond.release()
+            run.unlock()
             self.gate.acquire()
             cond.acquire()
         return not run.over
 
     def _loop(self) -> None:
-        with self.run.coord.cond:
-            self.ident = threading.get_ident()
-            try:
-                self._issue_all()
-            finally:
-                self.finished = True
-                self.run.notify_if_still()
+        self.run.coord.cond.acquire()
+        self.ident = threading.get_ident()
+        try:
+            self._issue_all()
+        finally:
+            self.finished = True
+            self.run.notify_if_still()
+            self.run.unlock()
 
     def _issue_all(self) -> None:
-        run = self.run
+        # This loop runs once per replayed call: locals instead of attribute look-ups.
+        run, coord, units, returned = self.run, self.run.coord, self.run.units, self.run.returned
+        cooperative, total = run.cooperative, len(self.run.units)
         for index in self.indices:
             self.next = index
-            if not self._await_release(index):
+            if (run.over or not run.releasable(index)) and not self._await_release(index):
                 return
-            if run.cooperative and not self.woken:
-                run.coord.running += 1
+            if cooperative and not self.woken:
+                coord.running += 1
             self.woken = False
             self.busy = True
-            if not run.cooperative:  # cooperative hangs are found at quiescence, not timed
+            if not cooperative:  # cooperative hangs are found at quiescence, not timed
                 self.started_at = time.monotonic()
             run.issued = index + 1
-            run.release_next()
-            if not self._issue(run.units[index]):
+            run.release_next(handover=not cooperative)  # a cooperative unit may wait, lock held
+            if not self._issue(units[index]):
                 return
-            run.returned[index] = True
+            returned[index] = True
             run.returns += 1
             self.busy = False
             self.started_at = None
-            if run.cooperative:
-                run.coord.running -= 1
-                run.coord.wake_ready()
-            run.release_next()
-            if run.returns == len(run.units):
-                run.coord.cond.notify_all()
-            else:
-                run.notify_if_still()
+            if cooperative:
+                coord.running -= 1
+                coord.wake_ready()
+            run.release_next(handover=True)
+            if run.returns == total:
+                coord.cond.notify_all()
+            elif cooperative and coord.running == 0:
+                coord.cond.notify_all()  # maybe quiescent: the caller's thread decides
 
     def _issue(self, unit: Unit) -> bool:
         """Run the unit (lock held; released around a non-cooperative driver); False when the
@@ -161,7 +166,7 @@ class _Lane:
             if run.cooperative:
                 unit.run()
             else:
-                cond.release()
+                run.unlock()
                 try:
                     unit.run()
                 finally:
@@ -191,6 +196,7 @@ class _FaithfulRun:
         self.returns = 0
         self.issued = 0  # units entered so far: units[issued] is the only one that can be released next
         self.over = False
+        self.handing_to: _Lane | None = None  # released, to be woken when the lock is let go (unlock)
         positions: dict[Hashable, list[int]] = {}
         for index, unit in enumerate(units):
             positions.setdefault(unit.thread, []).append(index)
@@ -208,15 +214,27 @@ class _FaithfulRun:
                 return False
         return True
 
-    def release_next(self) -> None:
-        """Lock held: wake the lane owning the next unit if it is waiting and may go now."""
+    def release_next(self, *, handover: bool) -> None:
+        """Lock held: release the lane owning the next unit if it is waiting and may go now;
+        woken at once, or with handover when the caller next lets go of the lock (unlock)."""
         if self.issued < len(self.units):
             lane = self.owner[self.issued]
             if lane.waiting and lane.next == self.issued and self.releasable(self.issued):
                 if self.cooperative:
                     self.coord.running += 1
                     lane.woken = True
-                lane.wake()
+                if handover:
+                    lane.waiting = False
+                    self.handing_to = lane
+                else:
+                    lane.wake()
+
+    def unlock(self) -> None:
+        """Let go of the lock (held), then wake the lane released for hand-over, if any."""
+        lane, self.handing_to = self.handing_to, None
+        self.coord.cond.release()
+        if lane is not None:
+            lane.gate.release()
 
     def execute(self) -> ScheduleOutcome:
         coord = self.coord

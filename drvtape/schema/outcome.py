@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
+from drvtape.schema.entry_points import EntryPoint
 from drvtape.schema.memory.catalog import message_name
 from drvtape.schema.memory.classes import DriverClass
 from drvtape.schema.messages import DRV_OPEN
@@ -72,7 +73,8 @@ class Diverged(Exception):
 def check_return(call, actual: int, recorded_outcome: Outcome) -> None:
     """Raise Diverged when a call's return differs from the recording's.
 
-    DRV_OPEN's value is a per-run instance id: only whether it is zero (refused) matters.
+    DRV_OPEN's value is a per-run instance id: only whether it is zero (refused) matters
+    (DriverProc's: a device entry point's message 3, MODM_OPEN, returns an MMRESULT).
     """
     if call.result is None:
         if recorded_outcome.seq == call.seq and recorded_outcome.failed:
@@ -80,7 +82,8 @@ def check_return(call, actual: int, recorded_outcome: Outcome) -> None:
             raise Diverged(Outcome(OutcomeKind.DIVERGED, call.seq, call.msg, expected, f"return {lresult(actual)}",
                                    cls=call.cls))
         return
-    same = (call.result != 0) == (actual != 0) if call.msg == DRV_OPEN else call.result == actual
+    instance_id = call.msg == DRV_OPEN and getattr(call, "entry_point", EntryPoint.DRIVER_PROC) is EntryPoint.DRIVER_PROC
+    same = (call.result != 0) == (actual != 0) if instance_id else call.result == actual
     if not same:
         raise Diverged(Outcome(OutcomeKind.DIVERGED, call.seq, call.msg, f"return {lresult(call.result)}",
                                f"return {lresult(actual)}", cls=call.cls))

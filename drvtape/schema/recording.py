@@ -17,7 +17,7 @@ from drvtape.schema.payloads import CallPayloads
 from drvtape.schema.rows import Kind
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a recording of a million calls holds a million of these
 class RecordedCall:
     seq: int
     thread: int  # 0, 1, ...: recorded threads in order of first appearance
@@ -96,15 +96,10 @@ class Recording:
         return [sha256, *(k for k in ahead if k not in self._blob_cache)]
 
 
-def recording_from_rows(header: SessionHeader, rows: list[tuple], load_blobs: BlobLoader = no_blobs) -> Recording:
+def recording_from_rows(header: SessionHeader, rows: Iterable[tuple], load_blobs: BlobLoader = no_blobs) -> Recording:
+    """The recording of a session's rows, read once (an iterator may read them a chunk at a time)."""
     threads: dict[int, int] = {}
-    calls: dict[int, list] = {}
-    results: dict[int, int] = {}
-    returned_at: dict[int, int] = {}
-    memory_in: dict[int, tuple[MemoryBlock, ...]] = {}
-    memory_out: dict[int, tuple[MemoryBlock, ...]] = {}
-    entry_points: dict[int, EntryPoint] = {}
-    returned_ids: dict[int, int] = {}
+    calls: dict[int, list] = {}  # seq -> RecordedCall's fields, filled in as its return comes
     outcome = COMPLETED
     for (seq, kind, _ts, thread, msg, driver_id, hdrvr, l1, l2, result, call_seq, depth, _dur, payload,
          entry_point) in rows:
@@ -112,15 +107,15 @@ def recording_from_rows(header: SessionHeader, rows: list[tuple], load_blobs: Bl
             # Re-entrant calls (depth > 0) are made by the driver itself; replay sends only the outer ones.
             if depth == 0:
                 lane = threads.setdefault(thread, len(threads))
-                calls[seq] = [seq, lane, msg, driver_id, hdrvr, l1, l2, details.decode_call(payload)]
-                memory_in[seq] = details.decode_memory(payload, Phase.CALL)
-                if entry_point is not None:
-                    entry_points[seq] = _entry_point(seq, entry_point)
+                ep = _entry_point(seq, entry_point) if entry_point is not None else EntryPoint.DRIVER_PROC
+                calls[seq] = [seq, lane, msg, driver_id, hdrvr, l1, l2, details.decode_call(payload), None, None,
+                              details.decode_memory(payload, Phase.CALL), (), DriverClass.DRV, ep, None]
         elif kind == Kind.RETURN:
-            results[call_seq] = result
-            returned_at[call_seq] = seq
-            returned_ids[call_seq] = driver_id
-            memory_out[call_seq] = details.decode_memory(payload, Phase.RETURN)
+            call = calls.get(call_seq)
+            if call is not None:
+                call[8:10] = result, seq
+                call[11] = details.decode_memory(payload, Phase.RETURN)
+                call[14] = driver_id
         elif kind == Kind.FAULT and outcome is COMPLETED:
             fault = details.decode_fault(payload)
             outcome = Outcome(OutcomeKind.FAULT, seq=call_seq, msg=msg, code=fault.code, module=fault.module,
@@ -129,13 +124,11 @@ def recording_from_rows(header: SessionHeader, rows: list[tuple], load_blobs: Bl
             if details.decode_end(payload).reason is EndReason.HANG and call_seq is not None:
                 hung = calls.get(call_seq)  # None when the hung call was a re-entrant one
                 outcome = Outcome(OutcomeKind.HANG, seq=call_seq, msg=hung[2] if hung else None)
-    recorded = [RecordedCall(*c, result=results.get(c[0]), returned_at=returned_at.get(c[0]),
-                             memory_in=memory_in[c[0]], memory_out=memory_out.get(c[0], ()),
-                             entry_point=entry_points.get(c[0], EntryPoint.DRIVER_PROC),
-                             returned_id=returned_ids.get(c[0]))
-                for c in calls.values()]
+    recorded = [RecordedCall(*calls.pop(seq)) for seq in list(calls)]  # each list freed as its call is made
     classes = call_classes(recorded, session_class_hint(header.driver))
-    recorded = [c if cls is DriverClass.DRV else replace(c, cls=cls) for c, cls in zip(recorded, classes)]
+    for i, cls in enumerate(classes):
+        if cls is not DriverClass.DRV:
+            recorded[i] = replace(recorded[i], cls=cls)
     return Recording(header, recorded, outcome, load_blobs)
 
 

@@ -26,6 +26,7 @@ from drvtape.store import chain, codec, damage, opening, verification
 from drvtape.store.blobs import Blobs, insert_blobs, load_blobs
 from drvtape.store import tables as t
 from drvtape.store.appends import Appender, ChainTips, EventInserter
+from drvtape.store.bulk import BulkLoad
 from drvtape.store.engines import WRITE, create_engine, database_url, sqlite_path
 from drvtape.store.queries import EventFilter, SessionSummary, apply_filter, summaries
 
@@ -175,6 +176,14 @@ class Store:
                 stored.append(header.id)
         return stored
 
+    @contextmanager
+    def bulk_load(self) -> Iterator[BulkLoad]:
+        """Sessions streamed in (drvtape.store.bulk) in one transaction: all, or nothing."""
+        with self.writing() as conn:
+            load = BulkLoad(conn, self.inserter, self._insert_header)
+            yield load
+            load.finish()
+
     def store_session(self, header: SessionHeader, rows: Sequence[Sequence], blobs: Blobs | None = None) -> int:
         """Store a whole session (its header, its blobs, then its rows) in one transaction; its key."""
         with self.writing() as conn:
@@ -280,6 +289,13 @@ class Store:
         with self.reading() as conn:
             return [codec.from_db_row(r) for r in conn.execute(query)]
 
+    def stream_rows(self, session_pk: int, chunk: int = 10_000) -> Iterator[EventRow]:
+        """A session's rows in seq order, read `chunk` at a time (bounded memory at any size)."""
+        done = 0
+        while rows := self.rows(session_pk, EventFilter(from_seq=done + 1, limit=chunk)):
+            yield from rows
+            done = rows[-1].seq
+
     @damage.reads
     def events(self, session_pk: int, flt: EventFilter | None = None) -> list[Event]:
         return [row_to_event(r) for r in self.rows(session_pk, flt)]
@@ -335,6 +351,13 @@ class Store:
             row = conn.execute(sa.select(e.c.seq, e.c.chain).where(e.c.session_pk == session_pk)
                                .order_by(e.c.seq.desc()).limit(1)).first()
         return (row.seq, row.chain) if row else (0, None)
+
+    def has_end(self, session_pk: int) -> bool:
+        """Whether the session has its end event (summary().end_reason without the summary's counts)."""
+        e = t.events
+        query = sa.select(e.c.seq).where(e.c.session_pk == session_pk, t.IS_ENDING, e.c.kind == Kind.END).limit(1)
+        with self.reading() as conn:
+            return conn.execute(query).first() is not None
 
     def link_at(self, session_pk: int, seq: int) -> bytes | None:
         e = t.events

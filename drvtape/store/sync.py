@@ -12,8 +12,6 @@ has its end: orphan recovery there never ends it, so an interrupted copy stays r
 """
 
 import os
-
-
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -66,5 +64,5 @@ def _copy(source: Store, destination: Store, session: StoredSession, on_events, 
 
 def _finish(source: Store, destination: Store, session: StoredSession) -> None:
     """A whole copy stays marked in progress until the session has its end."""
-    if source.summary(session.pk).end_reason is not None:
+    if source.has_end(session.pk):
         destination.end_copy(session.header.id)

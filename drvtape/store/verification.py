@@ -28,6 +28,7 @@ from drvtape.store.blobs import load_blobs, row_blocks
 _SELECT_COLUMNS = [t.events.c[name] for name in ROW_COLUMNS]
 _PAYLOAD = ROW_COLUMNS.index("payload")
 HEADER_SEQ = 0  # the seq problems of a session's header are reported at
+_ROWS_AT_ONCE = 10_000  # rows read and checked at a time: a session of any size in bounded memory
 
 
 def verify_session(conn: Connection, session_pk: int) -> list[tuple[int, str]]:
@@ -38,22 +39,29 @@ def verify_session(conn: Connection, session_pk: int) -> list[tuple[int, str]]:
     if header["header_link"] != chain.header_link(session_id, header):
         what = "has no link" if header["header_link"] is None else "does not match its link"
         return [(HEADER_SEQ, f"the session header (driver, target, machine, pid, start ...) {what}: altered")]
-    stored = conn.execute(sa.select(*_SELECT_COLUMNS, e.c.chain).where(e.c.session_pk == session_pk)
-                          .order_by(e.c.seq)).all()
+    query = (sa.select(*_SELECT_COLUMNS, e.c.chain).where(e.c.session_pk == session_pk).order_by(e.c.seq)
+             .execution_options(stream_results=True, yield_per=_ROWS_AT_ONCE))  # a server-side cursor on PostgreSQL
     tip = chain.genesis(session_id)
-    blocks: list[tuple[int, MemoryBlock]] = []
-    for expected_seq, stored_row in enumerate(stored, 1):
-        row, link = _decoded(stored_row[:-1]), stored_row.chain
-        if row is None:
-            return [(expected_seq, f"seq {expected_seq} holds a value drvtape never writes: altered")]
-        if row.seq != expected_seq:
-            return [(expected_seq, f"seq {expected_seq} is missing: an event was removed")]
-        tip = chain.link(tip, row)
-        if link != tip:
-            what = "has no chain link" if link is None else "does not match the hash chain"
-            return [(row.seq, f"seq {row.seq} {what}: altered, inserted or moved")]
-        blocks.extend(row_blocks([row]))
-    return blob_problems(conn, blocks)
+    expected_seq = 0
+    bad_blob: list[tuple[int, str]] = []  # the first, reported when the chain holds
+    for chunk in conn.execute(query).partitions():
+        blocks: list[tuple[int, MemoryBlock]] = []
+        for stored_row in chunk:
+            expected_seq += 1
+            row, link = _decoded(stored_row[:-1]), stored_row[-1]
+            if row is None:
+                return [(expected_seq, f"seq {expected_seq} holds a value drvtape never writes: altered")]
+            if row.seq != expected_seq:
+                return [(expected_seq, f"seq {expected_seq} is missing: an event was removed")]
+            tip = chain.link(tip, row)
+            if link != tip:
+                what = "has no chain link" if link is None else "does not match the hash chain"
+                return [(row.seq, f"seq {row.seq} {what}: altered, inserted or moved")]
+            if row.payload:
+                blocks.extend(row_blocks([row]))
+        if blocks and not bad_blob:
+            bad_blob = blob_problems(conn, blocks)
+    return bad_blob
 
 
 def blob_problems(conn: Connection, blocks: list[tuple[int, MemoryBlock]]) -> list[tuple[int, str]]:

@@ -10,17 +10,18 @@
  *
  *   hello   u32 magic 'DRVH' (0x48565244), u16 version (4), u16 flags (bit 0: stop on
  *           divergence; bit 1: FreeLibrary the DLL after the last call; bit 2: end with
- *           ExitProcess instead of TerminateProcess; bit 3: only differences, a RETURN
- *           only for a call without an expect, whose result diverges from it, or that
- *           read memory back), u32 timeout_ms (per call), u32 path_units, then the DLL
- *           path as path_units UTF-16 code units (no NUL).
+ *           ExitProcess instead of TerminateProcess; bit 3: only differences: a RETURN
+ *           only where drvtape cannot tell the result itself, see return_is_sent), u32
+ *           timeout_ms (per call), u32 path_units, then the DLL path as path_units UTF-16
+ *           code units (no NUL).
  *   The host loads the DLL and answers READY (or ERROR, then exits).
  *   batch   u32 n_calls, u32 n_threads, u32 n_blocks, u32 n_after, u64 ops_bytes,
  *           then n_calls call records of 72 bytes:
  *             u64 driver_id, u64 hdrvr, i64 lparam1, i64 lparam2, i64 expect,
  *             u32 msg, u32 thread, u32 flags (1: expect is valid, 2: lparam1 is a block
- *             id, 4: lparam2 is a block id: the driver gets that block's address, 8: write
- *             out the buffered RETURNs before issuing it), u32 n_ops (its memory ops),
+ *             id, 4: lparam2 is a block id: the driver gets that block's address, 8: the
+ *             recording hung in this call: every earlier call's RETURN is sent, and
+ *             written out before it is issued), u32 n_ops (its memory ops),
  *             u32 id_from (index of the DRV_OPEN that produced driver_id, or 0xFFFFFFFF),
  *             u32 n_after (how many dependencies it has), u32 entry_point (0 DriverProc,
  *             1..6 wodMessage, widMessage, modMessage, midMessage, mxdMessage, auxMessage:
@@ -45,7 +46,8 @@
  *   Every host -> Python record is a 32-byte header: u32 kind, u32 index (of the call in
  *   the batch), i64 a, i64 b, u32 tail_len, u32 reserved, followed by tail_len bytes.
  *     1 READY      a = DLL base address
- *     2 RETURN     a = LRESULT, b = duration in ns
+ *     2 RETURN     a = LRESULT, b = duration in ns (0 for a call not timed: one
+ *                  whose RETURN is sent only if it diverges, see return_is_sent)
  *     3 HEARTBEAT  sent when nothing else was for a while, so silence means trouble
  *     4 DONE       index = number of calls issued; the last record
  *     5 FAULT      a = exception code, b = offset in the module; tail = module file name
@@ -75,7 +77,8 @@
  * not reported; a driver thread of its own that faults is charged to the oldest call in
  * flight. Hangs: a watchdog thread
  * reports the oldest call still in flight once any call has been in flight longer than
- * timeout_ms, and terminates the process.
+ * timeout_ms, counting only the time the host could run (host_watchdog.c), and terminates
+ * the process.
  * The host ends with TerminateProcess, so the driver's DllMain never sees a detach that
  * the replayed session did not contain. Recording a workload through the tap (drvtape
  * record --target dll:) asks instead for the end an application gives: FreeLibrary after
@@ -93,6 +96,7 @@
 #include "host_batch.h"
 #include "host_memory.h"
 #include "host_output.h"
+#include "host_watchdog.h"
 #include "id_map.h"
 
 #define MAGIC 0x48565244u
@@ -112,8 +116,6 @@ typedef struct {
 } hello_t;
 #pragma pack(pop)
 
-static LARGE_INTEGER qpc_freq;
-static uint32_t timeout_ms;
 static uint16_t hello_flags;
 static DRIVERPROC driver_proc;
 static DEVICEPROC device_procs[ENTRY_POINTS]; /* by ENTRY_*; NULL where the DLL has none */
@@ -121,23 +123,15 @@ static volatile LONG loading = 1;
 static DWORD tls_slot = TLS_OUT_OF_INDEXES;
 
 static HMODULE driver_module;
-static slot_t load_slot; /* in flight while LoadLibrary (or the FreeLibrary at the end) runs */
-static const char *volatile load_what = "loading";
 
 /* Schedule state: calls issued so far, and the stop flag (divergence). */
 static volatile LONG issued;
 static volatile LONG stop;
 static volatile LONG *returned; /* returned[i]: call i has returned in this run */
 static uint64_t *produced;      /* produced[i]: the id DRV_OPEN call i returned in this run */
-static SRWLOCK sched_lock = SRWLOCK_INIT;
-static CONDITION_VARIABLE sched_cv = CONDITION_VARIABLE_INIT;
+static SRWLOCK sched_lock = SRWLOCK_INIT; /* each slot waits on its own condition under it */
 
 /* ---------------------------------------------------------------- calls */
-
-static int64_t ticks_to_ns(int64_t t)
-{
-    return t / qpc_freq.QuadPart * 1000000000LL + t % qpc_freq.QuadPart * 1000000000LL / qpc_freq.QuadPart;
-}
 
 static int diverges(const call_t *c, LRESULT r)
 {
@@ -146,6 +140,41 @@ static int diverges(const call_t *c, LRESULT r)
     if (c->entry == ENTRY_DRIVERPROC && c->msg == DRV_OPEN_MSG)
         return !r != !c->expect;
     return (int64_t)r != c->expect;
+}
+
+/* Whether call i's RETURN is sent only when it diverges: the hello asked for differences
+   only, the call has a recorded result, and it does not come before the call the recording
+   hung in. A driver that freezes the whole host there is noticed by its silence and placed
+   at the oldest call without a RETURN (drvtape/dllhost/client.py), so those before it must
+   all have one, written out before the hung call is issued (run_call). Such a call is not
+   timed either (host_watchdog.c: a clock read costs more than the rest of a call). */
+static int quiet_unless_diverging(uint32_t i)
+{
+    return (hello_flags & FLAG_ONLY_DIFFERENCES) && (calls[i].flags & CALL_HAS_EXPECT) && i >= every_return_before;
+}
+
+/* The one rule for sending call i's RETURN: unless it is quiet (above), returned its recorded
+   result (see diverges) and read no memory back. */
+static int return_is_sent(uint32_t i, int quiet, LRESULT r, int read_back)
+{
+    return !quiet || diverges(&calls[i], r) || read_back;
+}
+
+/* Lock held: wake the slot owning the next call to release (calls are released in order, so
+   it is the only one that can go). */
+static void wake_next(void)
+{
+    if ((uint32_t)issued < n_calls)
+        WakeConditionVariable(&slots[calls[issued].thread].released);
+}
+
+static void stop_all(void)
+{
+    AcquireSRWLockExclusive(&sched_lock);
+    stop = 1;
+    for (uint32_t t = 0; t < n_threads; t++)
+        WakeConditionVariable(&slots[t].released);
+    ReleaseSRWLockExclusive(&sched_lock);
 }
 
 /* Issue call i on slot s (already marked in flight by the caller) and report it. */
@@ -157,8 +186,10 @@ static void run_call(uint32_t i, slot_t *s)
     LPARAM l2 = (c->flags & CALL_P2) ? memory_block((uint32_t)c->lparam2) : (LPARAM)c->lparam2;
     uint64_t id = c->id_from == NO_CALL ? map_lookup(c->driver_id)
                   : produced[c->id_from] ? produced[c->id_from] : c->driver_id;
-    if (c->flags & CALL_FLUSH_FIRST)
+    if (c->flags & CALL_RECORDED_HANG)
         flush_returns();
+    int quiet = quiet_unless_diverging(i);
+    LONG64 start = quiet ? 0 : (LONG64)qpc_now();
     LRESULT r;
     DWORD_PTR instance = 0; /* a device open's dwUser points here */
     if (c->entry == ENTRY_DRIVERPROC) {
@@ -170,35 +201,28 @@ static void run_call(uint32_t i, slot_t *s)
         if (open && r == 0 && c->driver_id)
             map_put(c->driver_id, (uint64_t)instance);
     }
-    LONG64 end = (LONG64)qpc_now();
+    int64_t ns = quiet ? 0 : ticks_to_ns((LONG64)qpc_now() - start);
     int read_back = memory_after(i); /* before any call waiting for this one is released */
     if (c->entry == ENTRY_DRIVERPROC && c->msg == DRV_OPEN_MSG && r && (c->flags & CALL_HAS_EXPECT) && c->expect) {
         produced[i] = (uint64_t)r;
         map_put((uint64_t)c->expect, (uint64_t)r);
     }
-    int64_t ns = ticks_to_ns(end - s->start);
-    s->start = 0;
+    slot_leave(s);
     if (n_threads > 1) {
         AcquireSRWLockExclusive(&sched_lock);
         returned[i] = 1;
+        wake_next();
         ReleaseSRWLockExclusive(&sched_lock);
-        WakeAllConditionVariable(&sched_cv);
     }
-    int differs = diverges(c, r);
-    if (differs || read_back || !(hello_flags & FLAG_ONLY_DIFFERENCES) || !(c->flags & CALL_HAS_EXPECT))
+    if (return_is_sent(i, quiet, r, read_back))
         emit_return(i, (int64_t)r, ns);
-    if ((hello_flags & FLAG_STOP_ON_DIVERGENCE) && differs) {
-        AcquireSRWLockExclusive(&sched_lock);
-        stop = 1;
-        ReleaseSRWLockExclusive(&sched_lock);
-        WakeAllConditionVariable(&sched_cv);
-    }
+    if ((hello_flags & FLAG_STOP_ON_DIVERGENCE) && diverges(c, r))
+        stop_all();
 }
 
 static void mark_issued(slot_t *s, uint32_t i)
 {
-    s->index = (LONG)i;
-    s->start = (LONG64)qpc_now();
+    slot_enter(s, i);
     issued = (LONG)i + 1;
 }
 
@@ -220,6 +244,8 @@ static int dependencies_returned(uint32_t i)
     return 1;
 }
 
+/* A replay thread: it waits on its own condition until its next call is released; a state
+   change wakes only the slot whose call can go next (wake_next), never all of them. */
 static DWORD WINAPI worker(void *arg)
 {
     slot_t *s = arg;
@@ -228,14 +254,14 @@ static DWORD WINAPI worker(void *arg)
         uint32_t i = s->calls[k];
         AcquireSRWLockExclusive(&sched_lock);
         while (((uint32_t)issued != i || !dependencies_returned(i)) && !stop)
-            SleepConditionVariableSRW(&sched_cv, &sched_lock, INFINITE, 0);
+            SleepConditionVariableSRW(&s->released, &sched_lock, INFINITE, 0);
         if (stop) {
             ReleaseSRWLockExclusive(&sched_lock);
             break;
         }
         mark_issued(s, i);
+        wake_next();
         ReleaseSRWLockExclusive(&sched_lock);
-        WakeAllConditionVariable(&sched_cv);
         run_call(i, s);
     }
     return 0;
@@ -251,46 +277,7 @@ static void run_threads(void)
         WaitForSingleObject(h[t], INFINITE);
 }
 
-/* ---------------------------------------------------------------- watchdog, faults */
-
-/* The oldest call in flight, or NO_CALL. */
-static uint32_t oldest_in_flight(LONG64 *start)
-{
-    uint32_t best = NO_CALL;
-    for (uint32_t t = 0; slots && t < n_threads; t++) {
-        LONG64 st = slots[t].start;
-        uint32_t idx = (uint32_t)slots[t].index;
-        if (st && idx < best) {
-            best = idx;
-            *start = st;
-        }
-    }
-    return best;
-}
-
-static DWORD WINAPI watchdog(void *running)
-{
-    SetEvent(running);
-    LONG64 limit = (LONG64)timeout_ms * qpc_freq.QuadPart / 1000;
-    for (;;) {
-        Sleep(10);
-        LONG64 now = (LONG64)qpc_now(), st = load_slot.start;
-        if (st && now - st > limit) {
-            char msg[160];
-            snprintf(msg, sizeof msg, "drvhost: %s the DLL did not finish within %u ms", load_what, timeout_ms);
-            emit_final(REC_ERROR, NO_CALL, 0, 0, msg, 2);
-        }
-        for (uint32_t t = 0; slots && t < n_threads; t++) {
-            st = slots[t].start;
-            if (st && now - st > limit) {
-                LONG64 oldest_start = st;
-                uint32_t idx = oldest_in_flight(&oldest_start);
-                emit_final(REC_HANG, idx, ticks_to_ns(now - oldest_start), 0, NULL, 4);
-            }
-        }
-        keep_alive();
-    }
-}
+/* ---------------------------------------------------------------- faults */
 
 static LONG WINAPI on_unhandled(EXCEPTION_POINTERS *ep)
 {
@@ -309,8 +296,7 @@ static LONG WINAPI on_unhandled(EXCEPTION_POINTERS *ep)
     /* The faulting replay thread's call; for a thread of the driver's own, the oldest
        call in flight, else the last one issued. */
     slot_t *s = TlsGetValue(tls_slot);
-    LONG64 ignored;
-    uint32_t idx = s && s->start ? (uint32_t)s->index : oldest_in_flight(&ignored);
+    uint32_t idx = s && s->busy ? (uint32_t)s->index : oldest_in_flight();
     if (idx == NO_CALL)
         idx = issued ? (uint32_t)issued - 1 : NO_CALL;
     emit_final(REC_FAULT, idx, (int64_t)code, offset, name, 3);
@@ -353,10 +339,10 @@ static void load_driver(const WCHAR *path)
 {
     char shown[MAX_PATH * 3] = "";
     WideCharToMultiByte(CP_UTF8, 0, path, -1, shown, sizeof shown, NULL, NULL);
-    load_slot.start = (LONG64)qpc_now();
+    slot_enter(&load_slot, NO_CALL);
     HMODULE dll = driver_module = LoadLibraryW(path);
     DWORD err = GetLastError();
-    load_slot.start = 0;
+    slot_leave(&load_slot);
     if (!dll)
         fail("drvhost: cannot load %s: error %lu", shown, err);
     driver_proc = (DRIVERPROC)(void *)GetProcAddress(dll, "DriverProc");
@@ -386,9 +372,9 @@ static void end_run(void)
 {
     if (hello_flags & FLAG_UNLOAD_AT_END) {
         load_what = "unloading";
-        load_slot.start = (LONG64)qpc_now();
+        slot_enter(&load_slot, NO_CALL);
         FreeLibrary(driver_module);
-        load_slot.start = 0;
+        slot_leave(&load_slot);
     }
     if (!(hello_flags & FLAG_EXIT_AT_END))
         emit_final(REC_DONE, (uint32_t)issued, 0, 0, NULL, 0);
@@ -401,7 +387,6 @@ int wmain(void)
     hello_t hello;
     SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX | SEM_NOOPENFILEERRORBOX);
     SetUnhandledExceptionFilter(on_unhandled);
-    QueryPerformanceFrequency(&qpc_freq);
     tls_slot = TlsAlloc();
     take_stdio();
 
@@ -410,18 +395,12 @@ int wmain(void)
         fail("drvhost: protocol mismatch (magic 0x%08X version %u)", hello.magic, hello.version);
     if (!hello.path_units || hello.path_units > 32767)
         fail("drvhost: bad DLL path length %u", hello.path_units);
-    timeout_ms = hello.timeout_ms ? hello.timeout_ms : 1;
     hello_flags = hello.flags;
     WCHAR *path = alloc_or_fail(((size_t)hello.path_units + 1) * sizeof(WCHAR), "the path");
     read_exact(path, (size_t)hello.path_units * sizeof(WCHAR), "the DLL path");
     /* The watchdog must be past its own start-up (DLL_THREAD_ATTACH needs the loader lock)
        before LoadLibrary takes the loader lock, or a DllMain that never returns stops it too. */
-    HANDLE running = CreateEventW(NULL, TRUE, FALSE, NULL);
-    if (!running)
-        fail("drvhost: CreateEventW failed (error %lu)", GetLastError());
-    if (!CreateThread(NULL, 64 * 1024, watchdog, running, 0, NULL))
-        fail("drvhost: cannot start the watchdog (%lu)", GetLastError());
-    WaitForSingleObject(running, INFINITE);
+    watchdog_start(hello.timeout_ms ? hello.timeout_ms : 1);
     load_driver(path);
 
     read_batch();

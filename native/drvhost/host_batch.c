@@ -20,6 +20,7 @@ HANDLE in_h;
 call_t *calls;
 uint32_t *after, *after_first;
 uint32_t n_calls, n_threads;
+uint32_t every_return_before;
 slot_t *slots;
 
 void read_exact(void *p, size_t n, const char *what)
@@ -79,6 +80,8 @@ void read_batch(void)
             ((c->flags & CALL_P2) && (uint64_t)c->lparam2 > b.n_blocks))
             fail("drvhost: call %u names a block that was not sent", i);
         slots[c->thread].n++;
+        if ((c->flags & CALL_RECORDED_HANG) && !every_return_before)
+            every_return_before = i;
     }
     if (first != b.n_after)
         fail("drvhost: %llu dependencies belong to no call", (unsigned long long)(b.n_after - first));
@@ -88,6 +91,7 @@ void read_batch(void)
         slots[t].calls = alloc_or_fail((size_t)slots[t].n * 4 + 4, "schedule");
         slots[t].n = 0;
         slots[t].index = (LONG)NO_CALL;
+        InitializeConditionVariable(&slots[t].released);
     }
     for (uint32_t i = 0; i < n_calls; i++) {
         slot_t *s = &slots[calls[i].thread];

@@ -12,7 +12,7 @@
 #define CALL_HAS_EXPECT 1u
 #define CALL_P1 2u /* lparam1 is a block id (host_memory.h) */
 #define CALL_P2 4u
-#define CALL_FLUSH_FIRST 8u
+#define CALL_RECORDED_HANG 8u /* the recording hung in this call (drvhost.c: return_is_sent) */
 
 #pragma pack(push, 1)
 typedef struct {
@@ -29,8 +29,11 @@ typedef struct {
 
 /* One per replay thread: what it has in flight, read by the watchdog and fault filter. */
 typedef struct {
-    volatile LONG64 start; /* QueryPerformanceCounter at issue; 0 when idle */
-    volatile LONG index;
+    volatile LONG64 busy; /* nonzero while in a call: the slot's count of calls entered */
+    volatile LONG index;  /* the call it is in, or was last in */
+    LONG64 entries;
+    LONG64 seen_busy, seen_at, clock_start; /* the watchdog's (host_watchdog.c) */
+    CONDITION_VARIABLE released; /* woken when its next call may be released (drvhost.c) */
     uint32_t *calls; /* indices of this thread's calls, in order */
     uint32_t n;
 } slot_t;
@@ -40,6 +43,7 @@ extern call_t *calls;
 /* calls[i]'s dependencies: after[after_first[i] .. after_first[i + 1]), each < i */
 extern uint32_t *after, *after_first;
 extern uint32_t n_calls, n_threads;
+extern uint32_t every_return_before; /* the first call flagged CALL_RECORDED_HANG (0: none) */
 extern slot_t *slots;
 
 /* n bytes of input, or fail() naming `what`. */

@@ -1,0 +1,136 @@
+"""Whole sessions streamed into one transaction (import, ingest): rows chained and inserted
+a chunk at a time, so memory holds a chunk per open session however big the input is.
+
+A session the database holds already is not stored again. Import compares it: its rows
+are chained as they come and, at its end, the count and the last link must equal the
+stored ones (the chain covers every field of every row), else it is refused as other
+content. Ingest only counts its rows (begin(..., compare=False)). The transaction is the
+caller's: a DrvtapeError anywhere rolls back everything, sessions before it too.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from drvtape.errors import DrvtapeError
+from drvtape.schema.events import SessionHeader
+from drvtape.store import chain, codec
+from drvtape.store import tables as t
+from drvtape.store.appends import EventInserter
+from drvtape.store.blobs import insert_blobs
+
+CHUNK_ROWS = 5_000
+CHUNK_BLOB_BYTES = 8 << 20
+
+
+@dataclass(eq=False)
+class Loaded:
+    """One session of the input, and what loading it did."""
+
+    session_id: uuid.UUID
+    already_there: bool  # stored before this load (or earlier in it)
+    stored_events: int | None = None  # the events the database held for it then; None: not there
+    events: int = 0  # the input's
+    rows: list[Sequence] = field(default_factory=list, repr=False)  # not flushed yet
+    pk: int | None = field(default=None, repr=False)  # None: not inserting
+    stored_pk: int | None = field(default=None, repr=False)  # set: comparing with it
+    tip: bytes = field(default=b"", repr=False)
+
+
+class BulkLoad:
+    """Sessions (begin, add rows, end) and blobs into the transaction of conn."""
+
+    def __init__(self, conn: Connection, inserter: EventInserter,
+                 insert_header: Callable[[Connection, SessionHeader], int]):
+        self._conn = conn
+        self._inserter = inserter
+        self._insert_header = insert_header
+        self._blobs: dict[str, bytes] = {}
+        self._blob_bytes = 0
+        self._open: list[Loaded] = []
+        self._begun: set[uuid.UUID] = set()
+        self.loaded: list[Loaded] = []
+
+    def begin(self, header: SessionHeader, *, compare: bool = True) -> Loaded:
+        """Start a session: stored now, or (the database has it) compared or only counted."""
+        s = t.sessions
+        stored = self._conn.execute(sa.select(s).where(s.c.uuid == str(header.id))).mappings().first()
+        loaded = Loaded(header.id, already_there=stored is not None, tip=chain.genesis(header.id))
+        if stored is None:
+            loaded.pk = self._insert_header(self._conn, header)
+        elif compare and codec.header_from_columns(stored) != header:
+            raise _other_content(header.id)
+        elif compare:
+            loaded.stored_pk = stored["pk"]
+        elif header.id not in self._begun:
+            loaded.stored_events = self._stored_events(stored["pk"])
+        self._begun.add(header.id)
+        self._open.append(loaded)
+        self.loaded.append(loaded)
+        return loaded
+
+    def add(self, loaded: Loaded, row: Sequence) -> None:
+        """One row (ROW_COLUMNS order) of a session begun here."""
+        loaded.rows.append(row)
+        if len(loaded.rows) >= CHUNK_ROWS:
+            self._flush(loaded)
+
+    def blob(self, key: str, data: bytes) -> None:
+        if key not in self._blobs:
+            self._blobs[key] = data
+            self._blob_bytes += len(data)
+            if self._blob_bytes >= CHUNK_BLOB_BYTES:
+                self._flush_blobs()
+
+    def end(self, loaded: Loaded) -> None:
+        """A session's last row is in: a compared one must match the stored one to its last link."""
+        self._flush(loaded)
+        self._open.remove(loaded)
+        if loaded.stored_pk is not None:
+            e = t.events
+            last = self._conn.execute(sa.select(e.c.seq, e.c.chain).where(e.c.session_pk == loaded.stored_pk)
+                                      .order_by(e.c.seq.desc()).limit(1)).first()
+            stored = (last.seq, last.chain) if last else (0, chain.genesis(loaded.session_id))
+            if stored != (loaded.events, loaded.tip):
+                raise _other_content(loaded.session_id)
+
+    def finish(self) -> None:
+        """End every session still open, and store the blobs still held."""
+        for loaded in list(self._open):
+            self.end(loaded)
+        self._flush_blobs()
+
+    def _flush(self, loaded: Loaded) -> None:
+        rows, loaded.rows = loaded.rows, []
+        if not rows:
+            return
+        self._flush_blobs()
+        if loaded.pk is not None:
+            db_rows, loaded.tip = codec.to_db_rows(loaded.pk, rows, loaded.tip)
+            self._conn.exec_driver_sql(self._inserter.sql, self._inserter.params(db_rows))
+        elif loaded.stored_pk is not None:
+            tip = loaded.tip
+            for row in rows:
+                tip = chain.link(tip, row)
+            loaded.tip = tip
+        loaded.events += len(rows)
+
+    def _flush_blobs(self) -> None:
+        if self._blobs:
+            insert_blobs(self._conn, self._blobs)
+            self._blobs, self._blob_bytes = {}, 0
+
+    def _stored_events(self, session_pk: int) -> int:
+        e = t.events
+        return self._conn.execute(sa.select(sa.func.count()).select_from(e)
+                                  .where(e.c.session_pk == session_pk)).scalar_one()
+
+
+def _other_content(session_id: uuid.UUID) -> DrvtapeError:
+    return DrvtapeError(f"session {session_id} is already in the database with other content: nothing "
+                        "imported (export both and compare, or run verify)")
