@@ -13,7 +13,7 @@ from drvtape.cli.ingest import store_program_tapes
 from drvtape.cli.options import FORMAT, JSON, output_format
 from drvtape.cli.output import Format, err
 from drvtape.recorder.hookrun import check_pattern, hook_run
-from drvtape.recorder.taprun import choose_prefix
+from drvtape.recorder.taprun import choose_prefix, program_arch
 
 INTERRUPTED_EXIT = 130
 
@@ -35,7 +35,8 @@ def hook_run_command(
                                help="Record only the drivers whose file name matches (* and ?, any case)."),
     follow_children: bool = typer.Option(False, "--follow-children",
                                          help="Put the hook in the processes PROGRAM starts too, and theirs."),
-    prefix: str = typer.Option(None, "--prefix", metavar="DIR", show_default="WINEPREFIX, else drvtape's own",
+    prefix: str = typer.Option(None, "--prefix", metavar="DIR",
+                               show_default="WINEPREFIX, else drvtape's own (the x86 one for a 32-bit PROGRAM)",
                                help="The Wine prefix to run in (an existing one; ignored on Windows)."),
     fmt: Format = FORMAT,
     as_json: bool = JSON,
@@ -44,8 +45,9 @@ def hook_run_command(
     fmt = output_format(fmt, as_json)
     check_pattern(driver)
     open_store(ctx, create=True).close()  # a bad --db fails here, before the program runs
-    chosen = choose_prefix(prefix)
-    run = hook_run(program, chosen, pattern=driver, follow_children=follow_children)
+    arch = program_arch(program, [])
+    chosen = choose_prefix(prefix, arch)
+    run = hook_run(program, chosen, pattern=driver, follow_children=follow_children, arch=arch)
     store_program_tapes(ctx, fmt, run.tapes, run.folder)
     if not run.tapes:
         err.print(f"note: {program[0]} loaded no driver" + (f" matching {driver}" if driver else ""),

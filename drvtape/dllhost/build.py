@@ -115,13 +115,18 @@ def build_drvtap_for(real: Path, arch: Arch = X64) -> Path:
     export table, so that GetProcAddress on the tap fails where it fails on the real one. A
     real driver with none gets the plain tap; the others a build from the same sources and a
     .def naming those entry points, cached by content (one build per set of entry points)."""
-    present = [ep.value for ep in DEVICE_ENTRY_POINTS if ep.value in pe_exports(real)]
-    if not present:
+    return build_drvtap_exporting([ep.value for ep in DEVICE_ENTRY_POINTS if ep.value in pe_exports(real)], arch)
+
+
+def build_drvtap_exporting(names: Sequence[str], arch: Arch = X64) -> Path:
+    """drvtap.dll exporting, beside DriverProc, the device entry points named (the plain tap
+    for none; the hook's exports them all, handing out only those the real driver has)."""
+    if not names:
         return build_drvtap(arch)
     entry = native_source("drvtap", "drvtap.c")
-    sources = [entry, *(entry.with_name(n) for n in DRVTAP_PARTS), _exports_def(present, arch)]
+    sources = [entry, *(entry.with_name(n) for n in DRVTAP_PARTS), _exports_def(names, arch)]
     return compile_pe(sources, dll=True, flags=[f"-I{NATIVE_COMMON}"],
-                      announce=f"building drvtap with {', '.join(present)}" + _suffix(arch), arch=arch)
+                      announce=f"building drvtap with {', '.join(names)}" + _suffix(arch), arch=arch)
 
 
 def _exports_def(names: Sequence[str], arch: Arch) -> Path:
@@ -140,17 +145,20 @@ def _exports_def(names: Sequence[str], arch: Arch) -> Path:
     return path
 
 
-def build_drvhook() -> Path:
-    """drvhook.dll, the hook `drvtape hook run` loads into a program (native/hook)."""
+def build_drvhook(arch: Arch = X64) -> Path:
+    """drvhook.dll for arch, the hook `drvtape hook run` loads into a program (native/hook)."""
     entry = native_source("hook", "drvhook.c")
     sources = [entry, *(entry.with_name(n) for n in DRVHOOK_PARTS)]
-    return compile_pe(sources, dll=True, announce="building drvhook")
+    return compile_pe(sources, dll=True, flags=[f"-I{NATIVE_COMMON}"], announce="building drvhook" + _suffix(arch),
+                      arch=arch)
 
 
-def build_hooklaunch() -> Path:
-    """hooklaunch.exe, which starts a program with drvhook.dll loaded before its first instruction."""
+def build_hooklaunch(arch: Arch = X64) -> Path:
+    """hooklaunch.exe for arch, which starts a program with drvhook.dll loaded before its first
+    instruction (or loads it into a process another hook started)."""
     entry = native_source("hook", "hooklaunch.c")
-    return compile_pe([entry, entry.with_name("inject.c")], flags=["-municode"], announce="building hooklaunch")
+    return compile_pe([entry, entry.with_name("inject.c")], flags=["-municode"],
+                      announce="building hooklaunch" + _suffix(arch), arch=arch)
 
 
 def drvhost_obtainable(arch: Arch = X64) -> None:

@@ -117,6 +117,7 @@ def _stop(proc: subprocess.Popen, signum: int) -> None:
 
 
 def run_program(argv: Sequence[str], prefix: Prefix, run: TapRun, signals: Signals) -> None:
+    """Run ARGV (a program of the prefix's arch, under Wine off Windows), its stdout to stderr."""
     if signals.caught is not None:  # before the program started: it is not started
         run.interrupted = signals.caught.name
         return

@@ -1,6 +1,7 @@
 /* Following child processes (children.c): CreateProcessA/W replaced in the program's modules
    create the child suspended, load the hook into it (inject.h) and resume it unless the
-   caller asked for it suspended. Return value and GetLastError are CreateProcess's. */
+   caller asked for it suspended; a 32-bit child of an x64 process gets the x86 hook from the
+   run folder's x86\ (hooklaunch --into). Return value and GetLastError are CreateProcess's. */
 #ifndef DRVHOOK_CHILDREN_H
 #define DRVHOOK_CHILDREN_H
 

@@ -3,14 +3,17 @@
  * first instruction. For this process only, it changes import address table entries
  * (iat.h), of the modules loaded now and of those loaded later (LdrRegisterDllNotification):
  *   - in winmm, msacm32 and msvfw32 (the modules that load drivers and look up their entry
- *     points), GetProcAddress and FreeLibrary: a lookup of "DriverProc" in a driver module
- *     gets the DriverProc of a tap forwarding to it (taps.h), and the driver's last
- *     FreeLibrary frees its tap first. This covers every driver those modules load by alias
- *     (Drivers32) or by path: OpenDriver, ICOpen, acmDriverOpen.
+ *     points), GetProcAddress and FreeLibrary: a lookup of "DriverProc", or of a device entry
+ *     point (wodMessage ... auxMessage, which winmm looks up in its MMDRV drivers), in a
+ *     driver module gets that entry point of a tap forwarding to it (taps.h), and the
+ *     driver's last FreeLibrary frees its tap first. This covers every driver those modules
+ *     load by alias (Drivers32) or by path: OpenDriver, ICOpen, acmDriverOpen.
  *   - in every other module, msacm32!acmDriverAddA/W and msvfw32!ICInstall, imported or
  *     looked up with GetProcAddress: a function driver (ACM_DRIVERADDF_FUNCTION,
  *     ICINSTALL_FUNCTION) is given to the system as its tap's DriverProc; with "children"
  *     in drvhook.cfg, CreateProcessA/W too, to load the hook into child processes (children.h).
+ * kernel32's functions are patched however a module imports them: from kernel32, or from an
+ * API set hosted by kernel32 or kernelbase (iat.h).
  * The tap is drvtap.dll itself (one implementation, two ways in), so the tapes are the tap's.
  * Return values and GetLastError are the real functions'.
  */
@@ -26,6 +29,7 @@
 #include <wchar.h>
 
 #include "children.h"
+#include "drvcommon.h"
 #include "iat.h"
 #include "taps.h"
 
@@ -45,13 +49,21 @@ static FARPROC real_export(const WCHAR *dll, const char *name)
 
 /* ---- the lookers: drivers by alias and by path -------------------------------------- */
 
+static BOOL is_entry_point(const char *name)
+{
+    for (unsigned e = 0; e < ENTRY_POINTS; e++)
+        if (strcmp(name, device_entry_name(e)) == 0)
+            return TRUE;
+    return FALSE;
+}
+
 static FARPROC WINAPI looker_get_proc_address(HMODULE module, LPCSTR name)
 {
     FARPROC proc = GetProcAddress(module, name);
-    if (!proc || IS_INTRESOURCE(name) || strcmp(name, "DriverProc") != 0)
+    if (!proc || IS_INTRESOURCE(name) || !is_entry_point(name))
         return proc;
     DWORD last_error = GetLastError();
-    FARPROC thunk = tap_module_lookup(module, proc);
+    FARPROC thunk = tap_module_lookup(module, name, proc);
     SetLastError(last_error);
     return thunk;
 }
@@ -102,13 +114,13 @@ static BOOL WINAPI hooked_ic_install(DWORD type, DWORD handler, LPARAM l, LPSTR 
 }
 
 static const struct {
-    const WCHAR *dll_w;
-    const char *dll, *name;
+    const WCHAR *dll;
+    const char *name;
     void *replacement;
 } CLIENT_HOOKS[] = {
-    {L"msacm32.dll", "msacm32.dll", "acmDriverAddA", (void *)hooked_acm_driver_add_a},
-    {L"msacm32.dll", "msacm32.dll", "acmDriverAddW", (void *)hooked_acm_driver_add_w},
-    {L"msvfw32.dll", "msvfw32.dll", "ICInstall", (void *)hooked_ic_install},
+    {L"msacm32.dll", "acmDriverAddA", (void *)hooked_acm_driver_add_a},
+    {L"msacm32.dll", "acmDriverAddW", (void *)hooked_acm_driver_add_w},
+    {L"msvfw32.dll", "ICInstall", (void *)hooked_ic_install},
 };
 
 static FARPROC WINAPI client_get_proc_address(HMODULE module, LPCSTR name)
@@ -117,33 +129,56 @@ static FARPROC WINAPI client_get_proc_address(HMODULE module, LPCSTR name)
     if (!proc || IS_INTRESOURCE(name))
         return proc;
     for (size_t i = 0; i < ARRAYSIZE(CLIENT_HOOKS); i++)
-        if (strcmp(name, CLIENT_HOOKS[i].name) == 0 && module == GetModuleHandleW(CLIENT_HOOKS[i].dll_w))
+        if (strcmp(name, CLIENT_HOOKS[i].name) == 0 && module == GetModuleHandleW(CLIENT_HOOKS[i].dll))
             return (FARPROC)CLIENT_HOOKS[i].replacement;
     return proc;
 }
 
 /* ---- which module gets which ----------------------------------------------------------- */
 
-static void hook_module(HMODULE module, const WCHAR *path)
+/* The modules kernel32's functions come from: kernel32, and kernelbase, which hosts API sets
+   that export them (Wine 8.0: api-ms-win-core-libraryloader-l1-* resolves to kernelbase,
+   api-ms-win-core-processthreads-l1-* to kernel32; checked). Neither is patched itself: their
+   imports of each other are how our replacements reach the real functions. */
+static HMODULE kernel_hosts[2];
+
+static size_t add_kernel_patch(iat_patch_t *patches, size_t n, const char *name, void *replacement)
 {
-    if (taps_own(path))
-        return;
+    for (size_t i = 0; i < ARRAYSIZE(kernel_hosts); i++)
+        patches[n++] = (iat_patch_t){kernel_hosts[i], name, replacement};
+    return n;
+}
+
+static BOOL is_looker(const WCHAR *path)
+{
     const WCHAR *slash = wcsrchr(path, L'\\');
     const WCHAR *base = slash ? slash + 1 : path;
-    for (size_t i = 0; i < ARRAYSIZE(LOOKERS); i++) {
-        if (lstrcmpiW(base, LOOKERS[i]) == 0) {
-            iat_replace(module, "kernel32.dll", "GetProcAddress", (void *)looker_get_proc_address);
-            iat_replace(module, "kernel32.dll", "FreeLibrary", (void *)looker_free_library);
-            return;
+    for (size_t i = 0; i < ARRAYSIZE(LOOKERS); i++)
+        if (lstrcmpiW(base, LOOKERS[i]) == 0)
+            return TRUE;
+    return FALSE;
+}
+
+static void hook_module(HMODULE module, const WCHAR *path)
+{
+    if (taps_own(path) || module == kernel_hosts[0] || module == kernel_hosts[1])
+        return;
+    iat_patch_t patches[3 * ARRAYSIZE(kernel_hosts) + ARRAYSIZE(CLIENT_HOOKS)]; /* 3: a client's kernel32 ones */
+    size_t n = 0;
+    if (is_looker(path)) {
+        n = add_kernel_patch(patches, n, "GetProcAddress", (void *)looker_get_proc_address);
+        n = add_kernel_patch(patches, n, "FreeLibrary", (void *)looker_free_library);
+    } else {
+        n = add_kernel_patch(patches, n, "GetProcAddress", (void *)client_get_proc_address);
+        if (follow_children) {
+            n = add_kernel_patch(patches, n, "CreateProcessA", (void *)hooked_create_process_a);
+            n = add_kernel_patch(patches, n, "CreateProcessW", (void *)hooked_create_process_w);
         }
+        for (size_t i = 0; i < ARRAYSIZE(CLIENT_HOOKS); i++)
+            patches[n++] = (iat_patch_t){GetModuleHandleW(CLIENT_HOOKS[i].dll), CLIENT_HOOKS[i].name,
+                                         CLIENT_HOOKS[i].replacement};
     }
-    iat_replace(module, "kernel32.dll", "GetProcAddress", (void *)client_get_proc_address);
-    for (size_t i = 0; i < ARRAYSIZE(CLIENT_HOOKS); i++)
-        iat_replace(module, CLIENT_HOOKS[i].dll, CLIENT_HOOKS[i].name, CLIENT_HOOKS[i].replacement);
-    if (follow_children) {
-        iat_replace(module, "kernel32.dll", "CreateProcessA", (void *)hooked_create_process_a);
-        iat_replace(module, "kernel32.dll", "CreateProcessW", (void *)hooked_create_process_w);
-    }
+    iat_patch(module, patches, n);
 }
 
 typedef struct {
@@ -184,6 +219,8 @@ static void install(HINSTANCE self)
     static HMODULE loaded[1024];
     static WCHAR path[PATH_UNITS];
     follow_children = taps_configure(self);
+    kernel_hosts[0] = GetModuleHandleW(L"kernel32.dll");
+    kernel_hosts[1] = GetModuleHandleW(L"kernelbase.dll");
     children_configure(self);
     register_fn reg = (register_fn)(void *)real_export(L"ntdll.dll", "LdrRegisterDllNotification");
     if (reg)

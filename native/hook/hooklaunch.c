@@ -5,6 +5,10 @@
  * resumed: the hook is in place before the program's first instruction. No registry value or
  * file is touched. Exits with the program's exit code (127: the program could not be started
  * or hooked).
+ *     hooklaunch --into PID TID HOOK.DLL
+ * queues the hook's load in process PID, created suspended by another (its first thread TID),
+ * and exits 0 (127: it could not). The x64 hook runs the x86 build so for a 32-bit child: the
+ * load must be queued at the 32-bit LoadLibraryW, which only a 32-bit process knows.
  */
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
@@ -54,10 +58,25 @@ static int fail(const char *what)
     return LAUNCH_FAILED;
 }
 
+static int hook_into(const WCHAR *pid, const WCHAR *tid, const WCHAR *hook)
+{
+    HANDLE process = OpenProcess(PROCESS_VM_OPERATION | PROCESS_VM_WRITE, FALSE, wcstoul(pid, NULL, 10));
+    HANDLE thread = OpenThread(THREAD_SET_CONTEXT, FALSE, wcstoul(tid, NULL, 10));
+    BOOL ok = process && thread && inject_hook(process, thread, hook);
+    int code = ok ? 0 : fail("cannot put the hook in the process");
+    if (process)
+        CloseHandle(process);
+    if (thread)
+        CloseHandle(thread);
+    return code;
+}
+
 int wmain(int argc, WCHAR **argv)
 {
+    if (argc == 5 && wcscmp(argv[1], L"--into") == 0)
+        return hook_into(argv[2], argv[3], argv[4]);
     if (argc < 3) {
-        fprintf(stderr, "usage: hooklaunch HOOK.DLL PROGRAM [ARGS]\n");
+        fprintf(stderr, "usage: hooklaunch HOOK.DLL PROGRAM [ARGS] | --into PID TID HOOK.DLL\n");
         return 2;
     }
     if (GetFileAttributesW(argv[1]) == INVALID_FILE_ATTRIBUTES)

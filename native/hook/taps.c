@@ -13,9 +13,9 @@ typedef void (*forward_to_fn)(FARPROC proc);
 
 typedef struct {
     HMODULE real;  /* the driver module; NULL for a function driver */
-    FARPROC proc;  /* its DriverProc, or the function */
+    FARPROC proc;  /* a function driver's function */
     HMODULE tap;   /* NULL: not recorded (not matching the pattern, or no tap could start) */
-    FARPROC thunk; /* what the system gets: the tap's DriverProc, or proc */
+    FARPROC thunk; /* what the system gets for a function driver: the tap's DriverProc, or proc */
     LONG lookups;  /* DriverProc lookups not yet matched by a FreeLibrary: winmm does one of each per open */
 } driver_t;
 
@@ -108,12 +108,12 @@ static HMODULE start_tap(const WCHAR *real_path)
     return LoadLibraryW(tap);
 }
 
-/* The table's entry for (real, proc), made (and its tap started) when there is none; NULL
-   when the table is full. Under lock. */
+/* The table's entry for driver module real, or (real NULL) function driver proc, made (and its
+   tap started) when there is none; NULL when the table is full. Under lock. */
 static driver_t *entry_for(HMODULE real, FARPROC proc, const WCHAR *path)
 {
     for (int i = 0; i < n_drivers; i++)
-        if (drivers[i].real == real && drivers[i].proc == proc)
+        if (real ? drivers[i].real == real : !drivers[i].real && drivers[i].proc == proc)
             return &drivers[i];
     if (n_drivers == MAX_DRIVERS)
         return NULL;
@@ -128,17 +128,19 @@ static driver_t *entry_for(HMODULE real, FARPROC proc, const WCHAR *path)
     return &drivers[n_drivers++];
 }
 
-FARPROC tap_module_lookup(HMODULE real, FARPROC proc)
+FARPROC tap_module_lookup(HMODULE real, const char *name, FARPROC proc)
 {
     WCHAR path[PATH_UNITS];
     DWORD n = GetModuleFileNameW(real, path, PATH_UNITS);
+    BOOL driver_proc = strcmp(name, "DriverProc") == 0;
     EnterCriticalSection(&lock);
-    driver_t *d = entry_for(real, proc, n > 0 && n < PATH_UNITS ? path : NULL);
-    FARPROC thunk = d ? d->thunk : proc;
-    if (d)
+    driver_t *d = entry_for(real, NULL, n > 0 && n < PATH_UNITS ? path : NULL);
+    HMODULE tap = d ? d->tap : NULL;
+    if (d && driver_proc)
         d->lookups++;
     LeaveCriticalSection(&lock);
-    return thunk;
+    FARPROC thunk = tap ? GetProcAddress(tap, name) : NULL; /* the hook's tap exports every entry point */
+    return thunk ? thunk : proc;
 }
 
 void tap_module_freeing(HMODULE module)

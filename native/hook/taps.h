@@ -14,9 +14,11 @@ BOOL taps_configure(HINSTANCE self);
 /* Is path (a module's file) in the hook's folder: the hook itself or one of its taps? */
 BOOL taps_own(const WCHAR *path);
 
-/* The DriverProc to give out for driver module real (whose DriverProc is proc): its tap's,
-   started on the first lookup (proc itself when the driver is not recorded). */
-FARPROC tap_module_lookup(HMODULE real, FARPROC proc);
+/* The entry point `name` (DriverProc, wodMessage ... auxMessage) to give out for driver module
+   real, whose own is proc: its tap's, the tap started on the module's first lookup (proc itself
+   when the driver is not recorded). The run's drvtap.dll exports every device entry point
+   (drvtape.recorder.hookrun); a lookup the real driver fails never comes here. */
+FARPROC tap_module_lookup(HMODULE real, const char *name, FARPROC proc);
 
 /* A FreeLibrary of module is coming: on the last one matching a lookup, free its tap first. */
 void tap_module_freeing(HMODULE module);

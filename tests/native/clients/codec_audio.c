@@ -66,21 +66,22 @@ static int convert_all(HACMSTREAM has, const WAVEFORMATEX *src, uint8_t *data, D
     return rc;
 }
 
-int acm_convert(const wchar_t *path)
+/* had: the driver to use, or NULL for any the ACM finds */
+int acm_convert(const wchar_t *path, HACMDRIVER had)
 {
     WAVEFORMATEX *src = NULL, dst = {.wFormatTag = WAVE_FORMAT_PCM};
     uint8_t *data;
     DWORD data_len = 0;
     if (read_wav(path, &src, &data, &data_len))
         return 1;
-    MMRESULT r = acmFormatSuggest(NULL, src, &dst, sizeof dst, ACM_FORMATSUGGESTF_WFORMATTAG);
+    MMRESULT r = acmFormatSuggest(had, src, &dst, sizeof dst, ACM_FORMATSUGGESTF_WFORMATTAG);
     printf("source tag %u %lu Hz %u ch block %u; suggest %u: %lu Hz %u ch %u-bit\n", src->wFormatTag,
            (unsigned long)src->nSamplesPerSec, src->nChannels, src->nBlockAlign, r,
            (unsigned long)dst.nSamplesPerSec, dst.nChannels, dst.wBitsPerSample);
     if (r)
         return failed("acmFormatSuggest", r);
     HACMSTREAM has;
-    if ((r = acmStreamOpen(&has, NULL, src, &dst, NULL, 0, 0, ACM_STREAMOPENF_NONREALTIME)))
+    if ((r = acmStreamOpen(&has, had, src, &dst, NULL, 0, 0, ACM_STREAMOPENF_NONREALTIME)))
         return failed("acmStreamOpen", r);
     int rc = convert_all(has, src, data, data_len);
     printf("close %u\n", acmStreamClose(has, 0));

@@ -15,6 +15,13 @@
                                         source buffers, UnprepareHeader, Close
      codec_client acmlist               acmDriverEnum: each driver's acmDriverDetails and the
                                         counts acmFormatTagEnum and acmFormatEnum give
+     codec_client installed PATH roundtrip FCC W H N | acmconvert FILE.wav
+                                        the same with the DriverProc of the codec DLL at PATH
+                                        (loaded by path) installed as a function for this process
+                                        only: ICInstall(ICINSTALL_FUNCTION) for FCC, or
+                                        acmDriverAdd(ACM_DRIVERADDF_FUNCTION) with every ACM call
+                                        going to that driver. (ICINSTALL_DRIVER would write the
+                                        prefix's Drivers32 value: Wine 8.0 does.)
      codec_client badpointer DRIVER     OpenDriver(DRIVER) with an ICOPEN, then ICM_DECOMPRESS
                                         whose ICDECOMPRESS points at a no-access page (lpbiInput)
                                         and a header claiming a 2 GiB image (lpbiOutput), and
@@ -47,6 +54,42 @@ int failed(const char *what, long long code)
     return 1;
 }
 
+/* The DriverProc of the codec DLL at path, loaded by path */
+static LPARAM driver_proc(const wchar_t *path, HMODULE *module)
+{
+    *module = LoadLibraryW(path);
+    return *module ? (LPARAM)GetProcAddress(*module, "DriverProc") : 0;
+}
+
+static int installed_video(const wchar_t *path, wchar_t **args)
+{
+    HMODULE module;
+    LPARAM proc = driver_proc(path, &module);
+    const wchar_t *fcc = args[0];
+    if (wcslen(fcc) != 4)
+        return 2;
+    if (!proc || !ICInstall(ICTYPE_VIDEO, mmioFOURCC(fcc[0], fcc[1], fcc[2], fcc[3]), proc, NULL, ICINSTALL_FUNCTION))
+        return failed("ICInstall", 0);
+    return roundtrip(fcc, wcstol(args[1], NULL, 10), wcstol(args[2], NULL, 10), wcstol(args[3], NULL, 10));
+}
+
+static int installed_audio(const wchar_t *path, const wchar_t *wav)
+{
+    HMODULE module;
+    LPARAM proc = driver_proc(path, &module);
+    HACMDRIVERID id;
+    HACMDRIVER had;
+    MMRESULT r = proc ? acmDriverAddW(&id, module, proc, 0, ACM_DRIVERADDF_FUNCTION) : MMSYSERR_NODRIVER;
+    if (r)
+        return failed("acmDriverAdd", r);
+    if ((r = acmDriverOpen(&had, id, 0)))
+        return failed("acmDriverOpen", r);
+    int rc = acm_convert(wav, had);
+    MMRESULT closed = acmDriverClose(had, 0);
+    printf("driver close %u remove %u\n", closed, acmDriverRemove(id, 0));
+    return rc;
+}
+
 int wmain(int argc, wchar_t **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -58,7 +101,11 @@ int wmain(int argc, wchar_t **argv)
     if (wcscmp(mode, L"acmlist") == 0)
         return acm_list();
     if (wcscmp(mode, L"acmconvert") == 0 && argc == 3)
-        return acm_convert(argv[2]);
+        return acm_convert(argv[2], NULL);
+    if (wcscmp(mode, L"installed") == 0 && argc == 8 && wcscmp(argv[3], L"roundtrip") == 0)
+        return installed_video(argv[2], argv + 4);
+    if (wcscmp(mode, L"installed") == 0 && argc == 5 && wcscmp(argv[3], L"acmconvert") == 0)
+        return installed_audio(argv[2], argv[4]);
     if (wcscmp(mode, L"bench") == 0 && argc == 6)
         return bench(argv[2], wcstol(argv[3], NULL, 10), wcstol(argv[4], NULL, 10), wcstol(argv[5], NULL, 10));
     if (wcscmp(mode, L"badpointer") == 0 && argc == 3)

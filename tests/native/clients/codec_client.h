@@ -27,7 +27,7 @@ int failed(const char *what, long long code); /* prints "failed WHAT CODE"; retu
 int avi_frames(const wchar_t *path);
 int ic_decompress(const wchar_t *path);
 int roundtrip(const wchar_t *fcc, LONG w, LONG h, LONG n);
-int acm_convert(const wchar_t *path);
+int acm_convert(const wchar_t *path, HACMDRIVER had);
 int acm_list(void);
 int bad_pointers(const wchar_t *driver);
 int bench(const wchar_t *dll, long n, long decompresses, long converts);

@@ -13,7 +13,9 @@
      tapclient DRIVER sendbench N   open (lParam2 0), send DRV_USER+1 N times through winmm's
                                 SendDriverMessage, close; print the mean ns per message
      tapclient DRIVER child ARGS  run tapclient DRIVER ARGS as a child process (CreateProcessW), wait
-                                for it, exit with its exit code
+                                for it, exit with its exit code (env TAPCLIENT_CHILD=EXE: run EXE
+                                DRIVER ARGS instead)
+     tapclient DRIVER shellchild ARGS  the same through shell32's ShellExecuteExW
      tapclient DRIVER vfw       msvfw32: load DRIVER, ICInstall its DriverProc as the function
                                 driver vidc.mrle (ahead of the registry's), ICOpen it for decompression (msvfw32 passes an
                                 ICOPEN*), ICM_CONFIGURE query, ICClose
@@ -30,12 +32,13 @@
                                 it twice, exit with both open (msacm32 closes them at exit)
      tapclient DRIVER stream    open (lParam2 0), then DRV_USER+1 (lParam1 0, lParam2 = i) for
                                 i = 0, 1, ... until killed, in bursts of 32 with Sleep(1) between
-   winmm is loaded at run time, so the build needs no import library. */
+   winmm and shell32 are loaded at run time, so the build needs no import library. */
 #define WIN32_LEAN_AND_MEAN
 #ifndef _UNICODE
 #define _UNICODE /* -municode defines UNICODE; msacm.h (via vfw.h) wants both */
 #endif
 #include <windows.h>
+#include <shellapi.h>
 #include <mmsystem.h>
 #include <vfw.h>
 #include <msacm.h>
@@ -170,25 +173,56 @@ static int send_bench(open_fn open, send_fn send, close_fn close, const wchar_t 
     return 0;
 }
 
-/* Run this program with argv[1] and argv[3..] as a child; its exit code. Arguments are
-   quoted whole: the tests pass none with quotes or trailing backslashes. */
+/* argv[1] and argv[3..] appended to cmd (at n), each quoted whole: the tests pass none with
+   quotes or trailing backslashes. */
+static void child_args(wchar_t *cmd, int n, int argc, wchar_t **argv)
+{
+    n += swprintf(cmd + n, 32768 - n, L"\"%ls\"", argv[1]);
+    for (int i = 3; i < argc && n > 0; i++)
+        n += swprintf(cmd + n, 32768 - n, L" \"%ls\"", argv[i]);
+}
+
+static int child_exit(HANDLE process)
+{
+    WaitForSingleObject(process, INFINITE);
+    DWORD code = 3;
+    GetExitCodeProcess(process, &code);
+    printf("child exited %lu\n", code);
+    return (int)code;
+}
+
+/* Run this program (or the one env TAPCLIENT_CHILD names, e.g. its other architecture's
+   build) with argv[1] and argv[3..] as a child (CreateProcessW); its exit code. */
 static int child(int argc, wchar_t **argv)
 {
     static wchar_t cmd[32768];
-    wchar_t self[MAX_PATH];
-    GetModuleFileNameW(NULL, self, MAX_PATH);
-    int n = swprintf(cmd, 32768, L"\"%ls\" \"%ls\"", self, argv[1]);
-    for (int i = 3; i < argc && n > 0; i++)
-        n += swprintf(cmd + n, 32768 - n, L" \"%ls\"", argv[i]);
+    wchar_t program[MAX_PATH];
+    if (!GetEnvironmentVariableW(L"TAPCLIENT_CHILD", program, MAX_PATH))
+        GetModuleFileNameW(NULL, program, MAX_PATH);
+    child_args(cmd, swprintf(cmd, 32768, L"\"%ls\" ", program), argc, argv);
     STARTUPINFOW si = {.cb = sizeof si};
     PROCESS_INFORMATION pi;
     if (!CreateProcessW(NULL, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi))
         return 3;
-    WaitForSingleObject(pi.hProcess, INFINITE);
-    DWORD code = 3;
-    GetExitCodeProcess(pi.hProcess, &code);
-    printf("child exited %lu\n", code);
-    return (int)code;
+    return child_exit(pi.hProcess);
+}
+
+typedef BOOL(WINAPI *shell_execute_fn)(SHELLEXECUTEINFOW *);
+
+/* The same through shell32's ShellExecuteExW (loaded at run time). */
+static int shell_child(int argc, wchar_t **argv)
+{
+    static wchar_t params[32768];
+    wchar_t self[MAX_PATH];
+    GetModuleFileNameW(NULL, self, MAX_PATH);
+    child_args(params, 0, argc, argv);
+    HMODULE shell32 = LoadLibraryW(L"shell32.dll");
+    shell_execute_fn execute = shell32 ? (shell_execute_fn)(void *)GetProcAddress(shell32, "ShellExecuteExW") : NULL;
+    SHELLEXECUTEINFOW info = {.cbSize = sizeof info, .fMask = SEE_MASK_NOCLOSEPROCESS | SEE_MASK_NOASYNC,
+                              .lpFile = self, .lpParameters = params, .nShow = SW_HIDE};
+    if (!execute || !execute(&info) || !info.hProcess)
+        return 3;
+    return child_exit(info.hProcess);
 }
 
 static int vfw(const wchar_t *driver)
@@ -245,6 +279,8 @@ int wmain(int argc, wchar_t **argv)
         return vfw(argv[1]);
     if (wcscmp(argv[2], L"child") == 0 && argc >= 4)
         return child(argc, argv);
+    if (wcscmp(argv[2], L"shellchild") == 0 && argc >= 4)
+        return shell_child(argc, argv);
     if (wcscmp(argv[2], L"acmexit") == 0)
         return acm_exit(argv[1]);
     if (wcscmp(argv[2], L"bench") == 0 && argc >= 4)
