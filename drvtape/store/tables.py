@@ -4,10 +4,11 @@ import sqlalchemy as sa
 
 from drvtape.schema.rows import Kind
 
-SCHEMA_VERSION = 7  # 1: first release; 2: events.chain; 3: sessions.header_link, SESSIONS_STORED;
+SCHEMA_VERSION = 9  # 1: first release; 2: events.chain; 3: sessions.header_link, SESSIONS_STORED;
 # 4: message_names and the views for other tools (drvtape.store.views); 5: blobs, sessions.arch;
 # 6: two partial indexes on events instead of three whole ones (issue 16: they were 51% of the file);
-# 7: events.entry_point (issue 13: device entry points)
+# 7: events.entry_point (issue 13: device entry points); 9: message_names per driver class, views
+# read damaged details as NULL (8: another branch's)
 # drvtape_meta key: how many sessions were ever stored here (a removed session leaves it higher)
 SESSIONS_STORED = "sessions_stored"
 APPLICATION = "drvtape"
