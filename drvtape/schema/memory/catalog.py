@@ -43,7 +43,7 @@ def catalog() -> Catalog:
                   **{cls: {} for cls in devices.CLASS_MESSAGES}}
     codes = {m.name: m.code for cls in (DriverClass.VFW, DriverClass.ACM) for m in messages[cls].values()}
     codes.update({name: code for names in named_only.values() for code, name in names.items()})
-    return Catalog(messages, named_only, codes, frozenset(devices.CLASS_MESSAGES))
+    return Catalog(messages, named_only, frozenset(devices.CLASS_MESSAGES), codes)
 
 
 def message_memory(cls: DriverClass, msg: int) -> MessageMemory | None:
