@@ -5,6 +5,7 @@
 
 import json
 
+import jsonschema
 import pytest
 
 from drvtape.errors import DrvtapeError
@@ -121,7 +122,6 @@ def test_the_json_schema_is_draft_2020_12_and_names_the_format():
 
 
 def test_every_exported_line_matches_exactly_one_branch_of_the_schema(tapes):
-    jsonschema = pytest.importorskip("jsonschema")
     validator = jsonschema.Draft202012Validator(json_schema())
     for line in _lines(tapes.shutdown(), tapes.hang(), tapes.open()):
         validator.validate(json.loads(line))

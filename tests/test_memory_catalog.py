@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from drvtape.schema.memory.catalog import NAMED_ONLY, class_messages, message_memory, message_name
+from drvtape.schema.memory.catalog import catalog, class_messages, message_memory, message_name
 from drvtape.schema.memory.classes import DriverClass
 from drvtape.schema.memory.layout import ARCHES
 from drvtape.schema.memory.sizes import SizeOp
@@ -46,7 +46,7 @@ def test_every_acmdm_message_of_msacmdrv_h_is_named():
 
 
 def test_named_only_messages_have_no_catalog_entry():
-    for cls, names in NAMED_ONLY.items():
+    for cls, names in catalog().named_only.items():
         for code in names:
             assert message_memory(cls, code) is None
 

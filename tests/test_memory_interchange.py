@@ -6,6 +6,7 @@ import base64
 import json
 import sqlite3
 
+import jsonschema
 import pytest
 
 from drvtape.errors import DrvtapeError
@@ -50,7 +51,6 @@ def test_events_and_blobs_parse_back_exactly():
 
 
 def test_every_line_with_memory_matches_the_json_schema():
-    jsonschema = pytest.importorskip("jsonschema")
     validator = jsonschema.Draft202012Validator(json_schema())
     tape, blobs = codec_tape(frames=2, arch="x86")
     for line in lines_of(tape, blobs):

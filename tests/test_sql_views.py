@@ -18,7 +18,7 @@ from alembic import command
 
 from drvtape.cli.event_view import summary_json
 from drvtape.schema.events import EndReason
-from drvtape.schema.messages import message_name
+from drvtape.schema.messages import DRV_OPEN, message_name
 from drvtape.schema.rows import event_to_row
 from drvtape.schema.values import UINT64_MAX
 from drvtape.store import Store, tables, views
@@ -27,6 +27,7 @@ from drvtape.store.migrations import alembic_config, upgrade
 
 DOC = Path(__file__).parents[1] / "docs" / "sql.md"
 CODES_ID = "dddd0005-0000-4000-8000-000000000005"
+ALIAS_ID = "eeee0006-0000-4000-8000-000000000006"
 # a code of each naming rule: the catalog, a gap, the MCI range and its ends, DRV_USER and past it
 CODES = [0x0001, 0x000B, 0x000D, 0x07FF, 0x0800, 0x0801, 0x17FF, 0x1800, 0x3FFF, 0x4000, 0x4001, 0xFFFFFFFF]
 SESSION_COLUMNS = ("outcome", "events", "calls", "threads", "end_reason", "fault_seq", "hang_seq",
@@ -245,3 +246,46 @@ def test_the_psql_line_of_the_doc_runs(postgres, tapes):
         args = [url.replace("+psycopg", "") if arg.startswith("postgresql://") else arg for arg in shlex.split(line)]
         done = subprocess.run([psql, *args[1:]], capture_output=True, text=True, timeout=60)
         assert done.returncode == 0 and "fault at seq 14" in done.stdout, (line, done.stderr)
+
+
+# ---- names by instance class, damaged details ---------------------------------------------------
+
+def class_db(db: str, tapes) -> str:
+    from tests.test_cli_class_names import codec_tape
+    with Store.open(db, create=True) as store:
+        codec_tape(tapes).store_in(store)
+        alias = tapes.Tape(tapes.header(ALIAS_ID, minutes=5, driver="msacm.imaadpcm", target=None))
+        alias.send(DRV_OPEN, 0x20)
+        alias.send(0x604F, 0, driver_id=0x20)
+        alias.end(EndReason.CLOSED)
+        alias.store_in(store)
+    return db
+
+
+def test_events_view_names_messages_by_the_class_of_their_instance(db, tapes):
+    from drvtape.cli.event_view import event_class, session_classes
+    from drvtape.schema.memory.catalog import message_name as class_message_name
+    rows = {(r["session"], r["seq"]): r["message"] for r in view(class_db(db, tapes), "events_view")}
+    with Store.open(db) as store:
+        for summary in store.sessions():
+            stored = store.resolve(str(summary.header.id))
+            classes = session_classes(store, stored)
+            for ev in store.events(summary.pk):
+                msg = getattr(ev, "msg", None)
+                expected = None if msg is None else class_message_name(msg, event_class(ev, classes))
+                assert rows[(str(summary.header.id), ev.seq)] == expected, ev.seq
+    named = set(rows.values())
+    assert {"ICM_GETINFO", "ICM_DECOMPRESS", "ACMDM_STREAM_CONVERT", "DRV_USER+13"} <= named
+
+
+def test_the_views_answer_on_a_detail_that_is_not_json(db, tapes):
+    build(db, tapes)
+    engine = sa.create_engine(database_url(db))
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE events SET payload = '{not json' WHERE kind IN (0, 4)")
+    engine.dispose()
+    sessions = {r["session"]: r for r in view(db, "sessions_view")}
+    assert len(sessions) == 5 and len(view(db, "events_view")) > 0
+    clean = sessions[tapes.IDS["clean"]]
+    assert (clean["outcome"], clean["end_reason"], clean["end_detail"]) == ("completed", None, None)
+    assert sessions[tapes.IDS["open"]]["outcome"] == "open"

@@ -21,7 +21,8 @@ from enum import StrEnum
 from drvtape.present.text import outcome_text
 from drvtape.schema.outcome import Outcome
 from drvtape.schema.recording import RecordedCall, Recording
-from drvtape.schema.messages import DRV_OPEN, message_name
+from drvtape.schema.memory.catalog import message_name
+from drvtape.schema.messages import DRV_OPEN
 from drvtape.schema.values import as_unsigned64, lresult
 
 
@@ -114,7 +115,7 @@ def _result(call: RecordedCall, outcome: Outcome, ids: _IdMap | None = None) -> 
 
 
 def _text(call: RecordedCall) -> str:
-    return (f"{message_name(call.msg)} id=0x{call.driver_id:X} hdrvr=0x{call.hdrvr:X} "
+    return (f"{message_name(call.msg, call.cls)} id=0x{call.driver_id:X} hdrvr=0x{call.hdrvr:X} "
             f"lparam1={_param(call, 1)} lparam2={_param(call, 2)}")
 
 

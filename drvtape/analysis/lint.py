@@ -28,8 +28,8 @@ from drvtape.schema import messages as m
 from drvtape.schema.entry_points import DEVICE_CLOSE
 from drvtape.schema.events import EndReason
 from drvtape.schema.memory import catalog
-from drvtape.schema.memory.classes import ENTRY_POINT_CLASSES, DriverClass
-from drvtape.schema.messages import describe, message_name
+from drvtape.schema.memory.classes import ENTRY_POINT_CLASSES, DriverClass, InstanceClasses
+from drvtape.schema.messages import describe
 from drvtape.schema.rows import Kind
 
 
@@ -42,10 +42,33 @@ Hit = tuple[int, str, tuple[int, ...]]  # seq, detail, related seqs
 
 
 @dataclass(frozen=True)
+class CallNames:
+    """A call's message name by the class of the instance it went to (ICM_DECOMPRESS, not DRV_USER+13)."""
+
+    classes: InstanceClasses
+
+    def of(self, call: CallInFlight) -> str:
+        """By its entry point's class for a device entry point's call, else by its instance's."""
+        return catalog.message_name(call.msg, self.classes.of_call(call.seq, call.driver_id, call.entry_point))
+
+
+@dataclass(frozen=True)
+class NamedCall(CallInFlight):
+    """The call a check sees, with the names of the session's calls."""
+
+    names: CallNames = CallNames(InstanceClasses())
+
+    @property
+    def name(self) -> str:
+        return self.names.of(self)
+
+
+@dataclass(frozen=True)
 class SessionEnd:
     reason: str | None  # the end event's reason; None when the session has no end (still recording)
     call_seq: int | None  # the call the end names (the hang, the crash)
     faults: dict[int, dict]  # call seq -> the fault's detail
+    names: CallNames = CallNames(InstanceClasses())
 
 
 def _instances(p: Projection) -> str:
@@ -80,7 +103,7 @@ def _message_to_unopened_instance(p: Projection, call: CallInFlight) -> Iterator
     still opening on another thread) hands the driver an id it never gave out; drivers that
     treat the id as a pointer crash on it (domain-facts.md: msrle32, iccvid, msvidc32)."""
     if _unaddressed(p, call) and call.hdrvr not in p.closed:
-        yield call.seq, (f"{message_name(call.msg)} to dwDriverId 0x{call.driver_id:X}, hdrvr 0x{call.hdrvr:X}: "
+        yield call.seq, (f"{call.name} to dwDriverId 0x{call.driver_id:X}, hdrvr 0x{call.hdrvr:X}: "
                          "no open instance has them"), ()
 
 
@@ -89,7 +112,7 @@ def _message_to_closed_instance(p: Projection, call: CallInFlight) -> Iterator[H
     the instance after its DRV_CLOSE reaches memory the driver released: a use after free."""
     if _unaddressed(p, call) and call.hdrvr in p.closed:
         closed = p.closed[call.hdrvr]
-        yield call.seq, f"{message_name(call.msg)} to hdrvr 0x{call.hdrvr:X}, closed at seq {closed}", (closed,)
+        yield call.seq, f"{call.name} to hdrvr 0x{call.hdrvr:X}, closed at seq {closed}", (closed,)
 
 
 def _disable_with_open_instances(p: Projection, call: CallInFlight) -> Iterator[Hit]:
@@ -99,7 +122,7 @@ def _disable_with_open_instances(p: Projection, call: CallInFlight) -> Iterator[
     instances got DRV_CLOSE; a driver that frees them twice or walks a freed list faults here,
     and that fault is call-without-return's error."""
     if call.msg in (m.DRV_DISABLE, m.DRV_FREE) and p.instances:
-        yield call.seq, (f"{message_name(call.msg)} with {len(p.instances)} instance(s) open: "
+        yield call.seq, (f"{call.name} with {len(p.instances)} instance(s) open: "
                          f"{_instances(p)}"), _opened(p)
 
 
@@ -108,7 +131,7 @@ def _message_after_free(p: Projection, call: CallInFlight) -> Iterator[Hit]:
     DRV_LOAD after it runs code in a driver that has torn itself down. The DRV_CLOSE of an
     instance the shutdown left open is close-after-shutdown's."""
     if p.freed and call.msg != m.DRV_LOAD and not _closes_a_shutdown_leftover(p, call):
-        yield call.seq, f"{message_name(call.msg)} after DRV_FREE with no DRV_LOAD since", ()
+        yield call.seq, f"{call.name} after DRV_FREE with no DRV_LOAD since", ()
 
 
 def _closes_a_shutdown_leftover(p: Projection, call: CallInFlight) -> bool:
@@ -140,7 +163,7 @@ def _exitsession_with_calls_in_flight(p: Projection, call: CallInFlight) -> Iter
     thread) has not returned. A driver that waits in DRV_EXITSESSION for it (the DDK wave
     sample's Yield loop) hangs logoff: an error."""
     if call.msg == m.DRV_EXITSESSION and p.in_flight:
-        others = ", ".join(f"{message_name(c.msg)} at seq {c.seq}" for c in p.in_flight.values())
+        others = ", ".join(f"{call.names.of(c)} at seq {c.seq}" for c in p.in_flight.values())
         yield call.seq, f"DRV_EXITSESSION while {others} had not returned", tuple(p.in_flight)
 
 
@@ -166,11 +189,6 @@ def _free_with_open_device(p: Projection, call: CallInFlight) -> Iterator[Hit]:
                              f"0x{d.instance:X}, opened at seq {d.seq}): no {close} came"), (d.seq,)
 
 
-def _call_name(call: CallInFlight) -> str:
-    """The message's name, by its entry point's class (DriverProc's: DRV_*)."""
-    return catalog.message_name(call.msg, ENTRY_POINT_CLASSES.get(call.entry_point, DriverClass.DRV))
-
-
 # ---- end checks ------------------------------------------------------------------------------
 
 
@@ -191,12 +209,12 @@ def _call_without_return(p: Projection, end: SessionEnd) -> Iterator[Hit]:
         fault = end.faults.get(seq)
         if fault is not None:
             place = fault_place(fault.get("module"), fault.get("offset")) or "?"
-            detail = f"{message_name(fault['msg'])} faulted: {exception_code(fault['code'])} in {place}"
+            detail = f"{fault['name']} faulted: {exception_code(fault['code'])} in {place}"
         elif seq == end.call_seq and end.reason == EndReason.HANG:
-            detail = f"{_call_name(p.in_flight[seq])} never returned: the session ended as a hang here"
+            detail = f"{end.names.of(p.in_flight[seq])} never returned: the session ended as a hang here"
         else:
             ended = f"ended ({end.reason})" if end.reason else "stopped"
-            detail = f"{_call_name(p.in_flight[seq])} had no return when the session {ended}"
+            detail = f"{end.names.of(p.in_flight[seq])} had no return when the session {ended}"
         yield seq, detail, ()
 
 
@@ -256,8 +274,11 @@ def select_rules(ids: list[str] | None) -> tuple[Rule, ...]:
     return tuple(RULES_BY_ID[i] for i in dict.fromkeys(ids)) if ids else RULES
 
 
-def lint_rows(rows, rules: tuple[Rule, ...] = RULES) -> list[Finding]:
-    """The findings in a session's rows (ROW_COLUMNS order, seq order), ordered by seq."""
+def lint_rows(rows, rules: tuple[Rule, ...] = RULES, hint: DriverClass = DriverClass.DRV) -> list[Finding]:
+    """The findings in a session's rows (ROW_COLUMNS order, seq order), ordered by seq; messages
+    named by their instance's class (hint: the class the session's driver alias implies)."""
+    rows = list(rows)
+    names = CallNames(InstanceClasses.from_rows(rows, hint))
     p = Projection()
     findings: list[Finding] = []
     faults: dict[int, dict] = {}
@@ -266,14 +287,15 @@ def lint_rows(rows, rules: tuple[Rule, ...] = RULES) -> list[Finding]:
     for row in rows:
         seq, kind, _ts, thread, msg, driver_id, hdrvr, *_, call_seq, depth, _dur, payload, entry_point = row
         if kind == Kind.CALL and entry_point is None:  # DriverProc's (see the module's docstring)
-            call = CallInFlight(seq, msg, thread, depth or 0, driver_id, hdrvr)
+            call = NamedCall(seq, msg, thread, depth or 0, driver_id, hdrvr, names=names)
             findings += [Finding(r, *hit) for r in on_call for hit in r.check(p, call)]
         elif kind == Kind.FAULT:
-            faults[call_seq] = {**details.decode_fault(payload)._asdict(), "msg": msg}
+            name = names.of(CallInFlight(call_seq, msg, thread, 0, driver_id, hdrvr))
+            faults[call_seq] = {**details.decode_fault(payload)._asdict(), "msg": msg, "name": name}
         elif kind == Kind.END:
             reason, end_call = details.decode_end(payload).reason.value, call_seq
         p.apply(row)
-    end = SessionEnd(reason, end_call, faults)
+    end = SessionEnd(reason, end_call, faults, names)
     findings += [Finding(r, *hit) for r in rules if r.at_end for hit in r.check(p, end)]
     return sorted(findings, key=lambda f: f.seq)
 

@@ -2,19 +2,15 @@
 
 import json
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-
 from drvtape.cli.output import RecordView
 from drvtape.schema.entry_points import EntryPoint
 from drvtape.schema.events import CallEvent, EndReason, Event
 from drvtape.schema.memory.catalog import message_memory, message_name
 from drvtape.schema.memory.classes import ENTRY_POINT_CLASSES, DriverClass, InstanceClasses, session_class_hint
-from drvtape.schema.memory.layout import Arch
 from drvtape.schema.messages import DRV_CLOSE, DRV_OPEN
 from drvtape.schema.rows import Kind
 from drvtape.schema.payloads import AcmDrvOpenDescW, DrvConfigInfo, IcOpen, RawBytes, WideString
-from drvtape.present.memory import memory_json
+from drvtape.present.memory import CapturedBytes, memory_json
 from drvtape.present.text import event_detail, hex_value
 from drvtape.store import EventFilter, SessionSummary
 
@@ -50,15 +46,6 @@ def event_class(ev: Event, classes: InstanceClasses | None) -> DriverClass:
     if entry_point is not EntryPoint.DRIVER_PROC:
         return ENTRY_POINT_CLASSES[entry_point]
     return DriverClass.DRV if classes is None or driver_id is None else classes.at(ev.seq, driver_id)
-
-
-@dataclass(frozen=True)
-class CapturedBytes:
-    """What `events --json` needs to name the fields of captured memory: the layouts' arch
-    and the bytes of the blocks shown."""
-
-    arch: Arch = "x64"
-    blobs: Mapping[str, bytes] = field(default_factory=dict)
 
 
 def blob_keys(events) -> set[str]:

@@ -10,6 +10,7 @@ from drvtape.cli.options import ALL, FORMAT, JSON, SESSIONS, WIDE, output_format
 from drvtape.cli.output import Format, RecordView, out, print_json, print_records
 from drvtape.cli.selection import chosen_sessions, copyable_ids
 from drvtape.schema.events import SessionHeader
+from drvtape.schema.memory.classes import session_class_hint
 
 RULES_VIEW = RecordView(
     headers=("rule", "severity", "why"), keys=("rule",),
@@ -63,7 +64,7 @@ def lint(
     rules = select_rules(rule)
     with open_store(ctx, read_only=True) as store:
         chosen = chosen_sessions(store, sessions, every)
-        results = [(s.header, lint_rows(store.rows(s.pk), rules)) for s in chosen]
+        results = [(s.header, lint_rows(store.rows(s.pk), rules, session_class_hint(s.header.driver))) for s in chosen]
         shown = copyable_ids(store, [h.id for h, _ in results], every=every, wide=wide)
     if fmt is Format.JSON:
         print_json(_lint_document(results, rules))

@@ -5,7 +5,7 @@ from rich.table import Table
 
 from drvtape.cli.app import app, examples, open_store
 from drvtape.cli.event_view import (
-    event_detail, event_json, events_view, session_classes, session_outcome, summary_json,
+    CapturedBytes, blob_keys, event_detail, event_json, events_view, session_classes, session_outcome, summary_json,
 )
 from drvtape.cli.options import DOCUMENT_FORMAT, JSON, SESSION, output_format
 from drvtape.cli.output import Format, add_row, out, print_json, print_records, print_table, table
@@ -32,20 +32,22 @@ def show(
         stored = store.resolve(session)
         summary = store.summary(stored.pk)
         threads = thread_names(store.threads(stored.pk))
-        classes = session_classes(store, stored).classes()
+        instances = session_classes(store, stored)
+        classes = instances.classes()
         per_msg = {session_message_name(code, classes): count for code, count in store.call_counts(stored.pk).items()}
         per_msg.update({message_name(code, ENTRY_POINT_CLASSES[entry_point]): count
                         for (entry_point, code), count in store.device_call_counts(stored.pk).items()})
         end = next(iter(store.events(stored.pk, EventFilter(kinds=(Kind.END,)))), None)
         exits = [ev for ev in store.events(stored.pk, EventFilter(msgs=(DRV_EXITSESSION,)))
                  if ev.entry_point is EntryPoint.DRIVER_PROC]  # MODM_SETVOLUME has its number
+        captured = CapturedBytes(stored.header.arch or "x64", store.blobs(blob_keys(exits)))
     if fmt is Format.JSON:
         print_json({
             "session": summary_json(summary),
             "calls_by_msg": per_msg,
             "threads": [{"name": name, "thread": thread} for thread, name in threads.items()],
             "end": end.model_dump(mode="json") if end else None,
-            "exitsession": [event_json(ev) for ev in exits],
+            "exitsession": [event_json(ev, instances, captured) for ev in exits],
         })
         return
     grid = Table.grid(padding=(0, 2))
@@ -62,6 +64,6 @@ def show(
     print_table(per_msg_table)
     if exits:
         out.print("DRV_EXITSESSION events:")
-        print_records(Format.TABLE, exits, events_view(threads))
+        print_records(Format.TABLE, exits, events_view(threads, instances))
     else:
         out.print("no DRV_EXITSESSION events")

@@ -9,6 +9,7 @@ import typer
 from drvtape.cli.app import app, examples, open_store
 from drvtape.cli.options import SESSION
 from drvtape.cli.output import STDIO, out, write_output
+from drvtape.present.memory import CapturedBytes, LoadedOnUse
 from drvtape.present.timeline import timeline_data, timeline_html
 from drvtape.present.timeline.chrome_trace import chrome_trace
 
@@ -32,10 +33,11 @@ def timeline(
     with open_store(ctx, read_only=True) as store:
         stored = store.resolve(session)
         rows = list(store.rows(stored.pk))
-    if fmt is TimelineFormat.CHROME_TRACE:
-        page = json.dumps(chrome_trace(stored.header, rows), separators=(",", ":")) + "\n"
-    else:
-        page = timeline_html(timeline_data(stored.header, rows))
+        captured = CapturedBytes(stored.header.arch or "x64", LoadedOnUse(store.blobs))  # the structs' bytes only
+        if fmt is TimelineFormat.CHROME_TRACE:
+            page = json.dumps(chrome_trace(stored.header, rows, captured), separators=(",", ":")) + "\n"
+        else:
+            page = timeline_html(timeline_data(stored.header, rows, captured))
     write_output(output, [page])
     if output != STDIO:
         out.print(f"wrote {output} ({len(page) // 1024} KiB)", markup=False)

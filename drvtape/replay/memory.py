@@ -1,8 +1,8 @@
 """Rebuilding the memory behind recorded calls for drvhost (memory.md, "Rebuild").
 
 Every recorded block is keyed by its recorded address: one address used by several calls is
-one replay block, allocated (zeroed) at its first use and freed after its last, where a
-catalog lifetime hint ("until" a closing message to the same instance) can keep it longer.
+one replay block, allocated (zeroed) at its first use and freed when runtime.memory_lifetime
+says (after its last use, or a catalog hint's closing message to the same instance).
 Before each call its call-phase bytes are written, except pointer fields (patched with the
 replay address of the child block, NULL staying NULL) and driver-owned fields (they keep
 what this run's driver wrote); output-only blocks are just allocated. After the call every
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from drvtape.formats import host_memory as op
 from drvtape.formats.host_memory import HostOp
 from drvtape.replay.memory_facts import Lookup, MessageFacts, NodeFacts, cached
+from drvtape.runtime.memory_lifetime import release_points
 from drvtape.schema.memory.captured import MemoryBlock, Phase, block
 from drvtape.schema.memory.layout import Arch
 from drvtape.schema.recording import RecordedCall, Recording
@@ -105,13 +106,13 @@ def _pointer(data: bytes, offset: int, width: int) -> int:
 
 
 class _BlockMap:
-    """Recorded address -> replay block id, each block's size and the call after which it is freed."""
+    """Recorded address -> replay block id, each block's size and the call after which it is
+    freed (runtime.memory_lifetime decides)."""
 
     def __init__(self, calls: Sequence[RecordedCall], facts: Sequence[MessageFacts | None]):
         self.ids: dict[int, int] = {}
         self.size: dict[int, int] = {}
         self.first: dict[int, int] = {}  # id -> index of the call that allocates it
-        users: dict[int, list[int]] = {}
         for i, (call, f) in enumerate(zip(calls, facts)):
             if f is None:
                 continue
@@ -119,15 +120,13 @@ class _BlockMap:
                 block = self.ids.setdefault(b.address, len(self.ids) + 1)
                 self.size[block] = max(self.size.get(block, 0), b.size)
                 self.first.setdefault(block, i)
-                users.setdefault(block, []).append(i)
-                node = f.nodes.get(b.path)
-                if node is not None and node.until:
-                    users[block].append(_closing(calls, facts, i, node.until))
-        self.freed_after: dict[int, list[int]] = {}
-        for block, used in users.items():
-            last = _freed_after(calls, used)
-            if last is not None:
-                self.freed_after.setdefault(last, []).append(block)
+
+        def until(i: int, path: str) -> frozenset[str] | None:
+            node = facts[i].nodes.get(path)
+            return node.until if node is not None else None
+
+        freed = release_points(calls, lambda i: facts[i].name if facts[i] is not None else None, until)
+        self.freed_after = {i: [self.ids[a] for a in addresses] for i, addresses in freed.items()}
 
     def call_memory(self, i: int, call: RecordedCall, facts: MessageFacts, recording: Recording) -> CallMemory:
         ids = self.ids
@@ -141,21 +140,6 @@ class _BlockMap:
         ops.extend(op.read(r.block, 0, r.recorded.captured) for r in reads)
         ops.extend(op.free(block) for block in self.freed_after.get(i, ()))
         return CallMemory(facts.name, tuple(ops), by_path.get("lparam1"), by_path.get("lparam2"), reads)
-
-
-def _closing(calls: Sequence[RecordedCall], facts: Sequence[MessageFacts | None], i: int,
-             names: frozenset[str]) -> int:
-    """The first call from i on to the same instance whose message closes the block (the last call when none does)."""
-    instance = calls[i].driver_id
-    return next((j for j in range(i, len(calls)) if calls[j].driver_id == instance and facts[j] is not None
-                 and facts[j].name in names), len(calls) - 1)
-
-
-def _freed_after(calls: Sequence[RecordedCall], used: list[int]) -> int | None:
-    """The user whose return was recorded last; None (never freed) when one never returned."""
-    if any(calls[j].returned_at is None for j in used):
-        return None
-    return max(used, key=lambda j: calls[j].returned_at)
 
 
 def _rebuild(block: int, data: bytes, node: NodeFacts | None, by_path: dict[str, int]) -> list[HostOp]:

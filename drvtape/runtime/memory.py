@@ -8,8 +8,8 @@ memory would, so what the hook captures is what a tap would capture.
 
 An application (a test, a workload) builds a call's refs with build_call_memory; replay
 rebuilds them from a recording with CallMemoryRebuilder (one recorded address = one ref,
-alive from its first to its last use as the recording and the catalog's lifetime hints
-say, then freed); the hook captures them with capture_blocks. A freed ref faults like
+alive as runtime.memory_lifetime decides, then freed); the hook captures them with
+capture_blocks. A freed ref faults like
 freed memory (an access violation), so a driver that keeps a buffer past its lifetime
 shows the bug in a recording and in its replay.
 """
@@ -23,11 +23,12 @@ from dataclasses import dataclass
 
 from drvtape.errors import DrvtapeError
 from drvtape.runtime.faults import EXCEPTION_ACCESS_VIOLATION, DriverFault
+from drvtape.runtime.memory_lifetime import release_points
 from drvtape.schema.memory.captured import MemoryBlock, Phase, block
 from drvtape.schema.memory.catalog import message_memory, message_name
 from drvtape.schema.memory.layout import Arch, PlacedField, StructLayout
 from drvtape.schema.memory.sizes import BytesReader, evaluate_size
-from drvtape.schema.memory.spec import Direction, MessageMemory, Node
+from drvtape.schema.memory.spec import CALL, Direction, MessageMemory, Node
 from drvtape.schema.recording import RecordedCall, Recording
 
 DEFAULT_CAP = 1_000_000  # bytes captured of one block at most (as the tap's DRVTAP_MEMORY_CAP)
@@ -195,9 +196,15 @@ class CallMemoryRebuilder:
     def __init__(self, recording: Recording):
         self._recording = recording
         self._live: dict[int, MemoryRef] = {}  # recorded address -> its ref in this run
-        self._freed_after: dict[int, list[int]] = {}  # seq -> the addresses last used by that call
-        for address, seq in last_uses(recording.calls).items():
-            self._freed_after.setdefault(seq, []).append(address)
+        calls = recording.calls
+        entries = [message_memory(c.cls, c.msg) for c in calls]
+
+        def until(i: int, path: str) -> tuple[str, ...] | None:
+            node = entries[i].find(path)
+            return node.lifetime[1] if node is not None and node.lifetime != CALL else None
+
+        freed = release_points(calls, lambda i: entries[i].name if entries[i] is not None else None, until)
+        self._freed_after = {calls[i].seq: addresses for i, addresses in freed.items()}  # seq -> addresses
 
     def call_memory(self, call: RecordedCall) -> RebuiltCall | None:
         """The call's lParams and output refs; None when the catalog knows no memory for it."""
@@ -247,30 +254,6 @@ class CallMemoryRebuilder:
             ref = self._live.pop(address, None)
             if ref is not None:
                 ref.free()
-
-
-def last_uses(calls: list[RecordedCall]) -> dict[int, int]:
-    """Recorded address -> the seq of the last call that uses it, or that ends its lifetime
-    (a catalog hint such as ACMDRVSTREAMINSTANCE: until ACMDM_STREAM_CLOSE on its instance)."""
-    last: dict[int, int] = {}
-    for i, call in enumerate(calls):
-        entry = message_memory(call.cls, call.msg)
-        for b in (*call.memory_in, *call.memory_out):
-            last[b.address] = max(last.get(b.address, 0), call.seq)
-            node = _node(entry, b.path)
-            if node is not None and node.lifetime != "call":
-                closing = _closing_call(calls[i + 1:], call.driver_id, node.lifetime[1])
-                if closing is not None:
-                    last[b.address] = max(last[b.address], closing)
-    return last
-
-
-def _node(entry: MessageMemory | None, path: str) -> Node | None:
-    return next((n for n in entry.nodes if n.path == path), None) if entry is not None else None
-
-
-def _closing_call(later: list[RecordedCall], driver_id: int, names: tuple[str, ...]) -> int | None:
-    return next((c.seq for c in later if c.driver_id == driver_id and message_name(c.msg, c.cls) in names), None)
 
 
 def rebuild_call_memory(call: RecordedCall, recording: Recording) -> tuple[object, object, dict[str, MemoryRef]]:

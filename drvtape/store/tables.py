@@ -4,11 +4,12 @@ import sqlalchemy as sa
 
 from drvtape.schema.rows import Kind
 
-SCHEMA_VERSION = 8  # 1: first release; 2: events.chain; 3: sessions.header_link, SESSIONS_STORED;
+SCHEMA_VERSION = 9  # 1: first release; 2: events.chain; 3: sessions.header_link, SESSIONS_STORED;
 # 4: message_names and the views for other tools (drvtape.store.views); 5: blobs, sessions.arch;
 # 6: two partial indexes on events instead of three whole ones (issue 16: they were 51% of the file);
 # 7: events.entry_point (issue 13: device entry points);
 # 8: thread_counts (issue 16: `sessions` counted every event of every session it listed)
+# 9: message_names per driver class, views read damaged details as NULL
 # drvtape_meta key: how many sessions were ever stored here (a removed session leaves it higher)
 SESSIONS_STORED = "sessions_stored"
 APPLICATION = "drvtape"

@@ -13,7 +13,7 @@ from tests.native.codec_sessions import CODECS, record_codec
 from tests.native.test_tap_install_places import own_prefix  # noqa: F401  (a fixture)
 
 REPEAT = 5
-TABLE: list[tuple[str, str, int, int, int]] = []
+TABLE: list[tuple[str, str, int, int, int, int]] = []
 
 
 def drvtape(db, *args: str) -> subprocess.CompletedProcess:
@@ -30,7 +30,7 @@ def test_every_codec_session_replays_5_of_5_with_its_outputs_compared(own_prefix
         assert ingested.returncode == 0, ingested.stderr
         sessions = [s for tape in json.loads(ingested.stdout)["tapes"] for s in tape["sessions"]]
         assert sessions, run.args
-        reproduced = compared = 0
+        reproduced = compared = compared_bytes = 0
         for session in sessions:
             replayed = drvtape(db, "replay", session["session"], "--target", f"dll:{wine_codecs / real}",
                                "--repeat", str(REPEAT), "--json")
@@ -40,12 +40,13 @@ def test_every_codec_session_replays_5_of_5_with_its_outputs_compared(own_prefix
             assert report["first_memory_difference"] is None, (run.args, report["first_memory_difference"])
             reproduced += 1
             compared += report["outputs_compared"]
+            compared_bytes += report["bytes_compared"]
         assert compared > 0, run.args  # the decodes and conversions wrote memory that was compared
-        TABLE.append((real, " ".join(run.args), len(sessions), reproduced, compared))
+        TABLE.append((real, " ".join(run.args), len(sessions), reproduced, compared, compared_bytes))
 
 
 def teardown_module() -> None:
     if TABLE:
-        print("\ncodec | client | sessions | reproduced 5/5 | outputs compared")
+        print("\ncodec | client | sessions | reproduced 5/5 | outputs compared | bytes compared")
         for row in TABLE:
             print(" | ".join(map(str, row)))

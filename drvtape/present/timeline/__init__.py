@@ -3,11 +3,13 @@
 import json
 from importlib import resources
 
+from drvtape.present.memory import CapturedBytes, memory_text
 from drvtape.present.text import end_text, fault_text, value_text
 from drvtape.schema import details
 from drvtape.schema.entry_points import EntryPoint, entry_point_of
-from drvtape.schema.memory.catalog import message_name
-from drvtape.schema.memory.classes import InstanceClasses, session_class_hint
+from drvtape.schema.memory.captured import Phase
+from drvtape.schema.memory.catalog import message_memory, message_name
+from drvtape.schema.memory.classes import DriverClass, InstanceClasses, session_class_hint
 from drvtape.schema.messages import describe
 from drvtape.schema.rows import Kind
 
@@ -16,8 +18,16 @@ from drvtape.schema.rows import Kind
 # hdrvr: a driver may hand every instance the same dwDriverId (docs/domain.md).
 
 
-def timeline_data(header, rows) -> dict:
-    """What the page draws: lanes, and one compact array per event."""
+def captured_text(payload: str | None, phase: Phase, msg: int, cls: DriverClass,
+                  captured: CapturedBytes | None) -> str:
+    """The memory a call or return captured, a line per block with its struct fields ('' when none)."""
+    blocks = details.decode_memory(payload, phase) if captured is not None else ()
+    return memory_text(blocks, message_memory(cls, msg), captured) if blocks else ""
+
+
+def timeline_data(header, rows, captured: CapturedBytes | None = None) -> dict:
+    """What the page draws: lanes, and one compact array per event (a call's and a return's
+    ends with its captured memory's text when captured gives the bytes to name fields by)."""
     threads: dict[int, int] = {}
     instances: dict[int, int] = {}
     calls: dict[int, tuple] = {}
@@ -27,17 +37,22 @@ def timeline_data(header, rows) -> dict:
         t = threads.setdefault(thread, len(threads))
         if kind == Kind.CALL:
             target = _lane(instances, msg, hdrvr, entry_point_of(entry_point))
-            name = message_name(msg, classes.of_call(seq, driver_id, entry_point_of(entry_point)))
-            calls[seq] = (target, name)
+            cls = classes.of_call(seq, driver_id, entry_point_of(entry_point))
+            name = message_name(msg, cls)
+            calls[seq] = (target, name, cls)
             args = f"id=0x{driver_id:X} hdrvr=0x{hdrvr:X} l1={value_text(l1)} l2={value_text(l2)}"
-            events.append([seq, "call", ts, t, target, name, args + (f" {payload}" if payload else ""), depth])
+            events.append([seq, "call", ts, t, target, name, args + (f" {payload}" if payload else ""), depth,
+                           captured_text(payload, Phase.CALL, msg, cls, captured)])
         elif kind in (Kind.RETURN, Kind.FAULT):
-            target, name = calls.get(call_seq, (-1, message_name(msg, classes.of_call(seq, driver_id, entry_point_of(entry_point)))))
-            detail = f"-> {value_text(result)}"
+            target, name, cls = calls.get(call_seq, (-1, None, classes.of_call(seq, driver_id, entry_point_of(entry_point))))
+            name = name or message_name(msg, cls)
             if kind == Kind.FAULT:
                 fault = details.decode_fault(payload)
-                detail = fault_text(fault.code, fault.module, fault.offset)
-            events.append([seq, "return" if kind == Kind.RETURN else "fault", ts, t, target, name, detail, call_seq])
+                events.append([seq, "fault", ts, t, target, name, fault_text(fault.code, fault.module, fault.offset),
+                               call_seq])
+            else:
+                events.append([seq, "return", ts, t, target, name, f"-> {value_text(result)}", call_seq,
+                               captured_text(payload, Phase.RETURN, msg, cls, captured)])
         else:
             if kind == Kind.MARK:
                 detail = details.decode_mark(payload)

@@ -5,10 +5,12 @@ sent messages, a complete ("X") slice per call, an instant ("i") per fault and f
 The format's times are microseconds; the store's are nanoseconds from the session's start.
 """
 
+from drvtape.present.memory import CapturedBytes, memory_json
 from drvtape.present.text import end_text, fault_text, hex_value, value_text
 from drvtape.schema import details
 from drvtape.schema.entry_points import entry_point_of
-from drvtape.schema.memory.catalog import message_name
+from drvtape.schema.memory.captured import Phase
+from drvtape.schema.memory.catalog import message_memory, message_name
 from drvtape.schema.memory.classes import InstanceClasses, session_class_hint
 from drvtape.schema.rows import Kind
 
@@ -19,8 +21,17 @@ def _us(ts_ns: int) -> float:
     return ts_ns / 1000
 
 
-def _slices(rows, classes: InstanceClasses) -> tuple[list[dict], list[dict], dict[int, None]]:
-    """The calls' slices, the instants, and the threads that sent messages (in order)."""
+def _add_memory(args: dict, key: str, payload: str | None, phase: Phase, message, captured: CapturedBytes | None):
+    """args[key]: the blocks a call or return captured, their struct fields named."""
+    blocks = details.decode_memory(payload, phase) if captured is not None else ()
+    if blocks:
+        args[key] = memory_json(blocks, message, captured.arch, captured.blobs)
+
+
+def _slices(rows, classes: InstanceClasses,
+            captured: CapturedBytes | None) -> tuple[list[dict], list[dict], dict[int, None]]:
+    """The calls' slices (with their memory at call and at return when captured gives the
+    bytes), the instants, and the threads that sent messages (in order)."""
     calls: dict[int, dict] = {}
     started: dict[int, int] = {}  # call seq -> its ts in ns (durations from ns, not from rounded µs)
     instants: list[dict] = []
@@ -34,12 +45,17 @@ def _slices(rows, classes: InstanceClasses) -> tuple[list[dict], list[dict], dic
                     "lParam1": value_text(l1), "lParam2": value_text(l2)}
             if payload:
                 args["payload"] = str(payload)
+            cls = classes.of_call(seq, driver_id, entry_point_of(entry_point))
+            message = message_memory(cls, msg)
+            _add_memory(args, "memory_in", payload, Phase.CALL, message, captured)
             started[seq] = ts
-            calls[seq] = {"name": message_name(msg, classes.of_call(seq, driver_id, entry_point_of(entry_point))), "cat": "call", "ph": "X",
-                          "ts": _us(ts), "pid": PID, "tid": thread, "args": args}
+            calls[seq] = {"name": message_name(msg, cls), "cat": "call", "ph": "X",
+                          "ts": _us(ts), "pid": PID, "tid": thread, "args": args, "message": message}
         elif kind == Kind.RETURN and call_seq in calls:
             calls[call_seq]["dur"] = _us(ts - started[call_seq])
             calls[call_seq]["args"]["result"] = value_text(result)
+            _add_memory(calls[call_seq]["args"], "memory_out", payload, Phase.RETURN, calls[call_seq]["message"],
+                        captured)
         elif kind == Kind.FAULT:
             fault = details.decode_fault(payload)
             text = fault_text(fault.code, fault.module, fault.offset)
@@ -55,15 +71,17 @@ def _slices(rows, classes: InstanceClasses) -> tuple[list[dict], list[dict], dic
                              "pid": PID, "tid": thread, "args": {"seq": seq, "end": end_text(end.reason.value,
                                                                                             end.detail)}})
     for seq, call in calls.items():
+        del call["message"]
         if "dur" not in call:  # never returned: the slice lasts to the session's last event
             call["dur"] = _us(last - started[seq])
             call["args"]["result"] = "no return"
     return list(calls.values()), instants, threads
 
 
-def chrome_trace(header, rows) -> dict:
+def chrome_trace(header, rows, captured: CapturedBytes | None = None) -> dict:
     """The trace document of one stored session's rows (ROW_COLUMNS order, seq order)."""
-    slices, instants, threads = _slices(rows, InstanceClasses.from_rows(rows, session_class_hint(header.driver)))
+    classes = InstanceClasses.from_rows(rows, session_class_hint(header.driver))
+    slices, instants, threads = _slices(rows, classes, captured)
     first = next(iter(threads), 0)
     for instant in instants:
         if instant["tid"] not in threads:  # the end's writer sent no message: no track of its own

@@ -14,7 +14,7 @@ it at DRV_CLOSE, after the application freed it: an access violation at shutdown
 from drvtape.runtime.memory import MemoryRef
 from drvtape.runtime.sim.reference import ReferenceDriver
 from drvtape.schema.memory.classes import fourcc
-from drvtape.schema.memory.icm import ICM_USER
+from drvtape.schema.memory.codes import ICM_USER
 
 ICM_DECOMPRESS_QUERY, ICM_DECOMPRESS_BEGIN, ICM_DECOMPRESS, ICM_DECOMPRESS_END = (
     ICM_USER + 11, ICM_USER + 12, ICM_USER + 13, ICM_USER + 14)

@@ -6,15 +6,13 @@ the ACMDRVSTREAMINSTANCE msacm32 keeps from acmStreamOpen to acmStreamClose).
 Memory the driver writes is INOUT (see icm.py for why).
 """
 
+from drvtape.schema.memory.codes import ACMDM_BASE
 from drvtape.schema.memory.sizes import PARENT, field, other_lparam, struct_size, waveformatex
 from drvtape.schema.memory.spec import Direction, Message, Ptr, points_to
 from drvtape.schema.memory.structs import (
     ACMDRIVERDETAILSW, ACMDRVFORMATSUGGEST, ACMDRVSTREAMHEADER, ACMDRVSTREAMINSTANCE, ACMDRVSTREAMSIZE,
     ACMFILTERDETAILSW, ACMFILTERTAGDETAILSW, ACMFORMATDETAILSW, ACMFORMATTAGDETAILSW, WAVEFILTER, WAVEFORMATEX,
 )
-from drvtape.schema.messages import DRV_USER
-
-ACMDM_BASE = DRV_USER + 0x2000  # msacm.h: ACMDM_RESERVED_LOW
 
 IN, INOUT = Direction.IN, Direction.INOUT
 STRUCT_CAP = 64 * 1024

@@ -1,32 +1,55 @@
 """The catalog: per driver class, every message it knows and the memory behind its lParams
-(the one description the tap, drvhost, the hook, ingest, display and replay all use)."""
+(the one description the tap, drvhost, the hook, ingest, display and replay all use).
+
+The class tables are built on first use (catalog()): most commands never look at an ICM_*
+or ACMDM_* message, and building them (the icm/acm/structs modules and flattening) was
+7-10 ms of every CLI start (python -X importtime -m drvtape --help).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cache
+
 from drvtape.errors import DrvtapeError
-from drvtape.schema.memory import acm, devices, drv, icm
 from drvtape.schema.memory.classes import DriverClass
 from drvtape.schema.memory.spec import MessageMemory, flatten
 from drvtape.schema.messages import message_name as drv_message_name, parse_message as parse_drv_message
 
-_DRV = {m.code: m for m in drv.MESSAGES}
-CLASS_MESSAGES: dict[DriverClass, dict[int, MessageMemory]] = {
-    DriverClass.DRV: _DRV,
-    DriverClass.VFW: {**_DRV, **{m.code: flatten(m) for m in icm.MESSAGES}},
-    DriverClass.ACM: {**_DRV, **{m.code: flatten(m) for m in acm.MESSAGES}},
-    **devices.CLASS_MESSAGES,
-}
+CLASS_PREFIXES = ("ICM_", "ACMDM_")
 
-NAMED_ONLY: dict[DriverClass, dict[int, str]] = {
-    DriverClass.DRV: {}, DriverClass.VFW: dict(icm.NAMED_ONLY), DriverClass.ACM: dict(acm.NAMED_ONLY),
-    **{cls: {} for cls in devices.CLASS_MESSAGES},
-}
+
+@dataclass(frozen=True)
+class Catalog:
+    messages: dict[DriverClass, dict[int, MessageMemory]]  # per class, by code
+    named_only: dict[DriverClass, dict[int, str]]  # named, of unknown meaning
+    device_classes: frozenset[DriverClass]  # device entry points' classes: no DRV_* names
+    codes: dict[str, int]  # ICM_* and ACMDM_* names -> code
+
+
+@cache
+def catalog() -> Catalog:
+    # lazy import (measured: the class tables are most of the catalog's start-up cost, above)
+    from drvtape.schema.memory import acm, devices, drv, icm
+
+    drv_messages = {m.code: m for m in drv.MESSAGES}
+    messages = {
+        DriverClass.DRV: drv_messages,
+        DriverClass.VFW: {**drv_messages, **{m.code: flatten(m) for m in icm.MESSAGES}},
+        DriverClass.ACM: {**drv_messages, **{m.code: flatten(m) for m in acm.MESSAGES}},
+        **devices.CLASS_MESSAGES,
+    }
+    named_only = {DriverClass.DRV: {}, DriverClass.VFW: dict(icm.NAMED_ONLY), DriverClass.ACM: dict(acm.NAMED_ONLY),
+                  **{cls: {} for cls in devices.CLASS_MESSAGES}}
+    codes = {m.name: m.code for cls in (DriverClass.VFW, DriverClass.ACM) for m in messages[cls].values()}
+    codes.update({name: code for names in named_only.values() for code, name in names.items()})
+    return Catalog(messages, named_only, frozenset(devices.CLASS_MESSAGES), codes)
 
 
 def message_memory(cls: DriverClass, msg: int) -> MessageMemory | None:
     """The catalog entry of msg sent to an instance of class cls; None when the catalog does
     not know it (its lParams stay raw values; replay counts it as of unknown meaning)."""
-    return CLASS_MESSAGES[DriverClass(cls)].get(msg)
+    return catalog().messages[DriverClass(cls)].get(msg)
 
 
 def message_name(code: int, cls: DriverClass = DriverClass.DRV) -> str:
@@ -35,19 +58,19 @@ def message_name(code: int, cls: DriverClass = DriverClass.DRV) -> str:
     entry = message_memory(cls, code)
     if entry is not None:
         return entry.name
-    if cls in devices.CLASS_MESSAGES:  # a device entry point's unknown code is no DRV_* message
+    if cls in catalog().device_classes:  # a device entry point's unknown code is no DRV_* message
         return f"0x{code:04X}"
-    return NAMED_ONLY[DriverClass(cls)].get(code) or drv_message_name(code)
+    return catalog().named_only[DriverClass(cls)].get(code) or drv_message_name(code)
 
 
 def class_messages(cls: DriverClass) -> list[MessageMemory]:
     """Every message the catalog knows for cls, by code."""
-    return sorted(CLASS_MESSAGES[DriverClass(cls)].values(), key=lambda m: m.code)
+    return sorted(catalog().messages[DriverClass(cls)].values(), key=lambda m: m.code)
 
 
-CLASS_PREFIXES = ("ICM_", "ACMDM_")
-_BY_CLASS_NAME = {m.name: m.code for cls in (DriverClass.VFW, DriverClass.ACM) for m in CLASS_MESSAGES[cls].values()}
-_BY_CLASS_NAME.update({name: code for names in NAMED_ONLY.values() for code, name in names.items()})
+def class_names(cls: DriverClass) -> dict[int, str]:
+    """{code: name} of every message cls names, with or without a known meaning."""
+    return {**catalog().named_only[DriverClass(cls)], **{m.code: m.name for m in class_messages(cls)}}
 
 
 def parse_message(text: str) -> int:
@@ -56,10 +79,11 @@ def parse_message(text: str) -> int:
     name = text.strip().upper()
     if not name.startswith(CLASS_PREFIXES):
         return parse_drv_message(text)
-    if name not in _BY_CLASS_NAME:
+    codes = catalog().codes
+    if name not in codes:
         raise DrvtapeError(f"unknown message {text!r}: not an ICM_* message of vfw.h nor an ACMDM_* message "
                            "of msacmdrv.h (e.g. ICM_DECOMPRESS, ACMDM_STREAM_CONVERT)")
-    return _BY_CLASS_NAME[name]
+    return codes[name]
 
 
 def session_message_name(code: int, classes: set[DriverClass]) -> str:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from drvtape.schema.memory import devices
-from drvtape.schema.memory.catalog import CLASS_MESSAGES
+from drvtape.schema.memory.catalog import catalog
 from drvtape.schema.memory.classes import DriverClass
 from drvtape.schema.memory.layout import Arch
 from drvtape.schema.memory.sizes import PARENT, SELF, SizeOp
@@ -107,8 +107,8 @@ def c_name(cls: DriverClass, message: MessageMemory) -> str:
 def entries() -> list[tuple[DriverClass, MessageMemory]]:
     """(class, message) in dm_find's order; DRV_* entries once, under DRV (the classes that
     hold them too hold the same objects; a device entry point's class holds none)."""
-    drv = CLASS_MESSAGES[DriverClass.DRV]
-    rows = [(cls, m) for cls, table in CLASS_MESSAGES.items() for m in table.values()
+    drv = catalog().messages[DriverClass.DRV]
+    rows = [(cls, m) for cls, table in catalog().messages.items() for m in table.values()
             if cls is DriverClass.DRV or drv.get(m.code) is not m]
     order = list(CLASS_ENUM)
     return sorted(rows, key=lambda row: (order.index(row[0]), row[1].code))

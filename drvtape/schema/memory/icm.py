@@ -7,16 +7,13 @@ the application had them, or the comparison would flag them (a decoder drawing a
 frame reads the previous picture in its output buffer, too).
 """
 
+from drvtape.schema.memory.codes import ICM_RESERVED, ICM_USER
 from drvtape.schema.memory.sizes import PARENT, const, dib_header, dib_image, field, other_lparam, struct_size
 from drvtape.schema.memory.spec import Direction, Message, Ptr, points_to
 from drvtape.schema.memory.structs import (
     BITMAPINFOHEADER, ICCOMPRESS, ICCOMPRESSFRAMES, ICDECOMPRESS, ICDECOMPRESSEX, ICDRAW, ICDRAWBEGIN,
     ICDRAWSUGGEST, ICINFO, ICSETSTATUSPROC, RECT,
 )
-from drvtape.schema.messages import DRV_USER
-
-ICM_USER = DRV_USER
-ICM_RESERVED = DRV_USER + 0x1000
 
 IN, INOUT = Direction.IN, Direction.INOUT
 BITMAPINFO_MAX = 40 + 256 * 4  # a BITMAPINFOHEADER and the largest colour table a format has
