@@ -6,9 +6,11 @@ ffmpeg writes no MS-RLE (its msrle is a decoder only): msrle32 is driven by the 
 ICCompress -> ICDecompress round trip of synthetic 8-bit frames instead."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,3 +128,31 @@ def taped_calls(tape: Path) -> list[TapedCall]:
 
 def ffmpeg_path() -> str | None:
     return shutil.which("ffmpeg")
+
+
+REPEAT = 5
+
+
+def drvtape(db: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "drvtape", "--db", str(db), *args], capture_output=True, text=True,
+                          timeout=900)
+
+
+def ingested_sessions(db: Path, run: ClientRun) -> list[dict]:
+    """The sessions `drvtape ingest --json` stored from the run's tape (at least one)."""
+    ingested = drvtape(db, "ingest", "--json", str(run.tape))
+    assert ingested.returncode == 0, ingested.stderr
+    sessions = [s for tape in json.loads(ingested.stdout)["tapes"] for s in tape["sessions"]]
+    assert sessions, run.args
+    return sessions
+
+
+def replayed_faithfully(db: Path, run: ClientRun, session: dict, dll: Path) -> dict:
+    """The report of replaying the session REPEAT times against dll, each run reproduced with
+    no memory difference."""
+    replayed = drvtape(db, "replay", session["session"], "--target", f"dll:{dll}", "--repeat", str(REPEAT), "--json")
+    assert replayed.returncode == 0, (run.args, session, replayed.stdout[-2000:], replayed.stderr)
+    report = json.loads(replayed.stdout)
+    assert report["reproduced_runs"] == REPEAT, (run.args, report["distinct_outcomes"])
+    assert report["first_memory_difference"] is None, (run.args, report["first_memory_difference"])
+    return report

@@ -3,22 +3,13 @@ each of Wine's codecs ingests (memory blocks and all), and replays against the r
 drvhost 5 of 5 reproduced, with the outputs the driver wrote compared; the table
 codec x client -> sessions, reproduced, outputs compared is printed (pytest -s) for the
 issue's closing note."""
-import json
-import subprocess
-import sys
 
 import pytest
 
-from tests.native.codec_sessions import CODECS, record_codec
+from tests.native.codec_sessions import CODECS, ingested_sessions, record_codec, replayed_faithfully
 from tests.native.test_tap_install_places import own_prefix  # noqa: F401  (a fixture)
 
-REPEAT = 5
 TABLE: list[tuple[str, str, int, int, int, int]] = []
-
-
-def drvtape(db, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "drvtape", "--db", str(db), *args], capture_output=True, text=True,
-                          timeout=900)
 
 
 @pytest.mark.parametrize("real", CODECS)
@@ -26,18 +17,10 @@ def test_every_codec_session_replays_5_of_5_with_its_outputs_compared(own_prefix
                                                                       wine_codecs, tmp_path, real):
     for run in record_codec(codec_client, wine_codecs, real, codec_media, tmp_path):
         db = tmp_path / f"{run.tape.stem}.db"
-        ingested = drvtape(db, "ingest", "--json", str(run.tape))
-        assert ingested.returncode == 0, ingested.stderr
-        sessions = [s for tape in json.loads(ingested.stdout)["tapes"] for s in tape["sessions"]]
-        assert sessions, run.args
+        sessions = ingested_sessions(db, run)
         reproduced = compared = compared_bytes = 0
         for session in sessions:
-            replayed = drvtape(db, "replay", session["session"], "--target", f"dll:{wine_codecs / real}",
-                               "--repeat", str(REPEAT), "--json")
-            assert replayed.returncode == 0, (run.args, session, replayed.stdout[-2000:], replayed.stderr)
-            report = json.loads(replayed.stdout)
-            assert report["reproduced_runs"] == REPEAT, (run.args, report["distinct_outcomes"])
-            assert report["first_memory_difference"] is None, (run.args, report["first_memory_difference"])
+            report = replayed_faithfully(db, run, session, wine_codecs / real)
             reproduced += 1
             compared += report["outputs_compared"]
             compared_bytes += report["bytes_compared"]

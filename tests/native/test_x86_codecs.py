@@ -8,7 +8,6 @@ outputs compared is printed (pytest -s)."""
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,10 +19,9 @@ from drvtape.recorder.aliasplaces import DRIVERS32_FULL, SystemIni
 from drvtape.recorder.tapinstall import install, status, uninstall
 
 from tests.native import codec_sessions
-from tests.native.codec_sessions import record_codec
+from tests.native.codec_sessions import drvtape, ingested_sessions, record_codec, replayed_faithfully
 from tests.native.conftest import WINE_DRIVERS, WINE_DRIVERS_X86, unavailable
 
-REPEAT = 5
 X86_CODECS = ("msrle32.dll", "msadp32.acm", "imaadp32.acm")
 TABLE: list[tuple[str, str, int, int, int]] = []
 
@@ -86,11 +84,6 @@ def test_a_32_bit_codec_alias_is_installed_on_its_system_ini_line_and_uninstall_
     assert registry_export_x86(own_prefix_x86, tmp_path) == reg_before
 
 
-def drvtape(db, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "drvtape", "--db", str(db), *args], capture_output=True, text=True,
-                          timeout=900)
-
-
 @pytest.mark.parametrize("real", X86_CODECS)
 def test_every_32_bit_codec_session_replays_5_of_5_with_its_outputs_compared(own_prefix_x86, codec_client_x86,
                                                                              codec_media, wine_codecs_x86, tmp_path,
@@ -98,20 +91,12 @@ def test_every_32_bit_codec_session_replays_5_of_5_with_its_outputs_compared(own
     for run in record_codec(codec_client_x86, wine_codecs_x86, real, codec_media, tmp_path):
         assert run.tapped == run.plain and "failed" not in run.plain, run.args  # same checksums with the tap
         db = tmp_path / f"{run.tape.stem}.db"
-        ingested = drvtape(db, "ingest", "--json", str(run.tape))
-        assert ingested.returncode == 0, ingested.stderr
-        sessions = [s for tape in json.loads(ingested.stdout)["tapes"] for s in tape["sessions"]]
-        assert sessions, run.args
+        sessions = ingested_sessions(db, run)
         reproduced = compared = 0
         for session in sessions:
             shown = json.loads(drvtape(db, "show", session["session"], "--json").stdout)
             assert shown["session"]["arch"] == "x86"
-            replayed = drvtape(db, "replay", session["session"], "--target", f"dll:{wine_codecs_x86 / real}",
-                               "--repeat", str(REPEAT), "--json")
-            assert replayed.returncode == 0, (run.args, session, replayed.stdout[-2000:], replayed.stderr)
-            report = json.loads(replayed.stdout)
-            assert report["reproduced_runs"] == REPEAT, (run.args, report["distinct_outcomes"])
-            assert report["first_memory_difference"] is None, (run.args, report["first_memory_difference"])
+            report = replayed_faithfully(db, run, session, wine_codecs_x86 / real)
             reproduced += 1
             compared += report["outputs_compared"]
         assert compared > 0, run.args  # the conversions and round trips wrote memory that was compared
