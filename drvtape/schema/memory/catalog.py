@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from drvtape.errors import DrvtapeError
-from drvtape.schema.memory import acm, devices, drv, icm
+from drvtape.schema.memory import acm, devices, drv, icm, mci
 from drvtape.schema.memory.classes import DriverClass
 from drvtape.schema.memory.spec import MessageMemory, flatten
 from drvtape.schema.messages import message_name as drv_message_name, parse_message as parse_drv_message
@@ -14,11 +14,13 @@ CLASS_MESSAGES: dict[DriverClass, dict[int, MessageMemory]] = {
     DriverClass.DRV: _DRV,
     DriverClass.VFW: {**_DRV, **{m.code: flatten(m) for m in icm.MESSAGES}},
     DriverClass.ACM: {**_DRV, **{m.code: flatten(m) for m in acm.MESSAGES}},
+    DriverClass.MCI: {**_DRV, **{m.code: flatten(m) for m in mci.MESSAGES}},
     **devices.CLASS_MESSAGES,
 }
 
 NAMED_ONLY: dict[DriverClass, dict[int, str]] = {
     DriverClass.DRV: {}, DriverClass.VFW: dict(icm.NAMED_ONLY), DriverClass.ACM: dict(acm.NAMED_ONLY),
+    DriverClass.MCI: dict(mci.NAMED_ONLY),
     **{cls: {} for cls in devices.CLASS_MESSAGES},
 }
 
@@ -45,25 +47,27 @@ def class_messages(cls: DriverClass) -> list[MessageMemory]:
     return sorted(CLASS_MESSAGES[DriverClass(cls)].values(), key=lambda m: m.code)
 
 
-CLASS_PREFIXES = ("ICM_", "ACMDM_")
-_BY_CLASS_NAME = {m.name: m.code for cls in (DriverClass.VFW, DriverClass.ACM) for m in CLASS_MESSAGES[cls].values()}
+CLASS_PREFIXES = ("ICM_", "ACMDM_", "MCI_")
+_BY_CLASS_NAME = {m.name: m.code for cls in (DriverClass.VFW, DriverClass.ACM, DriverClass.MCI)
+                  for m in CLASS_MESSAGES[cls].values()}
 _BY_CLASS_NAME.update({name: code for names in NAMED_ONLY.values() for code, name in names.items()})
 
 
 def parse_message(text: str) -> int:
-    """A message code from an ICM_*/ACMDM_* name (any case), or as schema.messages parses
+    """A message code from an ICM_*/ACMDM_*/MCI_* name (any case), or as schema.messages parses
     DRV_* names and numbers."""
     name = text.strip().upper()
     if not name.startswith(CLASS_PREFIXES):
         return parse_drv_message(text)
     if name not in _BY_CLASS_NAME:
-        raise DrvtapeError(f"unknown message {text!r}: not an ICM_* message of vfw.h nor an ACMDM_* message "
-                           "of msacmdrv.h (e.g. ICM_DECOMPRESS, ACMDM_STREAM_CONVERT)")
+        raise DrvtapeError(f"unknown message {text!r}: not an ICM_* message of vfw.h, an ACMDM_* message "
+                           "of msacmdrv.h nor an MCI_* command of mmsystem.h (e.g. ICM_DECOMPRESS, "
+                           "ACMDM_STREAM_CONVERT, MCI_STATUS)")
     return _BY_CLASS_NAME[name]
 
 
 def session_message_name(code: int, classes: set[DriverClass]) -> str:
-    """A code's name in a session whose instances have these classes (ICM_* and ACMDM_*
-    codes do not overlap, so at most one class names a DRV_USER code)."""
+    """A code's name in a session whose instances have these classes (ICM_*, ACMDM_* and
+    MCI_* codes do not overlap, so at most one class names a code)."""
     names = {message_name(code, cls) for cls in classes} - {drv_message_name(code)}
     return names.pop() if len(names) == 1 else drv_message_name(code)
