@@ -42,7 +42,7 @@ def text() -> Ptr:
 
 
 def parms(layout, direction: Direction = IN, **children: Ptr) -> Ptr:
-    return points_to(direction, layout, struct_size(), **children)
+    return points_to(direction, layout, struct_size(), zeroed=(CALLBACK_FIELD,), **children)
 
 
 OPEN = parms(MCI_DGV_OPEN_PARMSW, lpstrDeviceType=text(), lpstrElementName=text(), lpstrAlias=text())
