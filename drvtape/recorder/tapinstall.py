@@ -25,7 +25,7 @@ from drvtape.dllhost import wine
 from drvtape.dllhost.build import build_drvtap_for
 from drvtape.dllhost.cache import cache_root
 from drvtape.errors import DrvtapeError
-from drvtape.recorder.aliasplaces import Entry, places
+from drvtape.recorder.aliasplaces import Entry, alias_places
 
 STATE_FILE = "install.json"
 TAP_NAME = "drvtap.dll"
@@ -85,7 +85,7 @@ def _is_intact(state: dict, now: dict) -> bool:
 def status(alias: str) -> dict:
     _check_alias(alias)
     state = _read_state(state_folder(alias))
-    now = {place.name: place.get(alias) for place in places()}
+    now = {place.name: place.get(alias) for place in alias_places()}
     held = [{"place": name, "value": v.to_json()} for name, v in now.items() if v is not None]
     info = {"alias": alias, "installed": state is not None, "places": held,
             "value": held[0]["value"] if held else None,
@@ -133,7 +133,7 @@ def install(alias: str, real: str, tap: str | None = None, tape: str | None = No
         raise DrvtapeError(f"real driver not found: {real}")
     record_folder = state_folder(alias)
     where = Path(folder).resolve() if folder else record_folder
-    targets = [p for p in places() if p.x64]
+    targets = [p for p in alias_places() if p.x64]
     now = {place.name: place.get(alias) for place in targets}
     state = _read_state(record_folder)
     tape_path = str(Path(tape).resolve()) if tape else None
@@ -180,7 +180,7 @@ def install(alias: str, real: str, tap: str | None = None, tape: str | None = No
 
 def _changed_places(alias: str, state: dict) -> list[tuple[object, Entry, Entry | None]]:
     """(place, what install wrote, what it holds now) for each place install wrote to."""
-    by_name = {place.name: place for place in places()}
+    by_name = {place.name: place for place in alias_places()}
     written = [(by_name[p["place"]], Entry.from_json(p["installed"])) for p in state["places"]]
     return [(place, installed, place.get(alias)) for place, installed in written if installed is not None]
 
