@@ -104,8 +104,10 @@ def test_the_sessions_name_mci_commands_with_their_struct_fields(recorded, tmp_p
         names = [e["msg_name"] for e in calls]
         assert names.count("MCI_OPEN_DRIVER") == names.count("MCI_CLOSE_DRIVER") == 1
         assert names.count("MCI_STATUS") >= 4 and "MCI_SET" in names
-        open_fields = next(e for e in calls if e["msg_name"] == "MCI_OPEN_DRIVER")["memory"][0]["fields"]
-        assert open_fields["wDeviceID"] >= 1 and open_fields["dwCallback"] == 0
+        opened = {m["path"]: m for m in next(e for e in calls if e["msg_name"] == "MCI_OPEN_DRIVER")["memory"]}
+        assert opened["lparam2"]["fields"]["wDeviceID"] >= 1 and opened["lparam2"]["fields"]["dwCallback"] == 0
+        assert opened["lparam2.lpstrElementName"]["text"].endswith("tone.wav")
+        assert opened["lparam2.lpstrDeviceType"]["text"] == "waveaudio"
         status_call = next(e for e in calls if e["msg_name"] == "MCI_STATUS")
         assert status_call["class"] == "mci" and status_call["lparam1"] & 0x100  # MCI_STATUS_ITEM
         items = {m["fields"]["dwItem"] for e in calls if e["msg_name"] == "MCI_STATUS" for m in e["memory"]}

@@ -4,6 +4,7 @@ for naming the field a replay difference falls in."""
 from __future__ import annotations
 
 from drvtape.schema.memory.layout import Arch, PlacedField, StructLayout
+from drvtape.schema.memory.sizes import SizeOp
 from drvtape.schema.memory.spec import Node
 
 
@@ -12,6 +13,14 @@ def decode_fields(node: Node, arch: Arch, data: bytes) -> dict:
     the first NUL), other arrays as lists, FOURCC fields (fcc*) as their four characters
     when printable. Fields beyond the captured bytes are left out; raw memory gives {}."""
     return {} if node.layout is None else decode_layout(node.layout, arch, data)
+
+
+def decode_text(node: Node, data: bytes) -> str | None:
+    """A NUL-terminated WCHAR string node's text (MCI_OPEN_PARMS.lpstrElementName), up to its
+    NUL; None for any other node."""
+    if node.size.op != SizeOp.WSTR:
+        return None
+    return data.decode("utf-16-le", errors="replace").split("\0", 1)[0]
 
 
 def decode_layout(layout: StructLayout, arch: Arch, data: bytes) -> dict:
