@@ -13,7 +13,8 @@ drivers read: the open parameters as MCI_DGV_OPEN_PARMSW (MCI_OPEN_PARMSW and
 MCI_WAVE_OPEN_PARMSW are its first fields), MCI_SET as MCI_WAVE_SET_PARMS. A smaller
 struct's capture then holds bytes past its end that the driver never reads. Its string
 pointers are followed; with MCI_OPEN_TYPE_ID or MCI_OPEN_ELEMENT_ID one holds a number
-below 0x10000 instead, which is captured as unreadable memory (replayed as NULL).
+below 0x10000 instead, which is captured as unreadable memory, so replay refuses that call
+(it never passes a recorded value as a pointer: docs/replay.md).
 mciavi32's MCI_DGV_STATUS_PARMSW and MCI_DGV_INFO_PARMSW extend the generic structs with
 fields (lpstrDrive) only some flags read: only the generic part is captured.
 
