@@ -8,8 +8,9 @@ file written here), through mciSendString and through mciSendCommand:
   closes a device with these, not MCI_OPEN/MCI_CLOSE) with their parameter structs' fields;
 - each session replays 5 of 5 against the driver with the MCI_STATUS answers compared;
 - uninstall leaves system.ini and both registry keys byte-identical.
-Wine's mciavi32.dll is not among them: under a Wine with no display its MCI_OPEN fails
-with MCIERR_CREATEWINDOW (347), with or without the tap."""
+So is mciavi32.dll on an AVI file (status only): it creates its window at MCI_OPEN_DRIVER,
+which under a Wine with no display fails with MCIERR_CREATEWINDOW (347), with or without the
+tap, so this module's prefix uses Wine's null graphics driver (no window is shown)."""
 import json
 import subprocess
 import sys
@@ -29,7 +30,13 @@ from tests.native.test_tap_install_places import own_prefix  # noqa: F401  (a fi
 
 CLIENT = Path(__file__).parent / "clients" / "mci_client.c"
 REPEAT = 5
-DEVICES = {"waveaudio": ("mciwave.dll", "tone.wav"), "sequencer": ("mciseq.dll", "tune.mid")}
+DEVICES = {"waveaudio": ("mciwave.dll", "tone.wav"), "sequencer": ("mciseq.dll", "tune.mid"),
+           "avivideo": ("mciavi32.dll", "clip.avi")}
+FFMPEG_MEDIA = {
+    "tone.wav": ("-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-ac", "1", "-ar", "11025", "-c:a", "pcm_s16le"),
+    "clip.avi": ("-f", "lavfi", "-i", "testsrc=size=64x48:rate=5", "-t", "1", "-c:v", "rawvideo", "-pix_fmt", "bgr24"),
+}
+WINE_DRIVERS_KEY = r"HKCU\Software\Wine\Drivers"  # Graphics=null: Wine's windowless graphics driver
 # A format 0 MIDI file: 96 ticks a quarter note, 120 bpm, four notes of a quarter each
 TUNE = (b"MThd\0\0\0\x06\0\0\0\x01\0\x60MTrk\0\0\0\x2b\0\xff\x51\x03\x07\xa1\x20"
         + b"".join(bytes([0, 0x90, n, 100, 0x60, 0x80, n, 0]) for n in (60, 64, 67, 72)) + b"\0\xff\x2f\0")
@@ -41,12 +48,25 @@ def media(tmp_path_factory) -> Path:
     if ffmpeg is None:
         unavailable("ffmpeg not found (Debian package ffmpeg)")
     folder = tmp_path_factory.mktemp("mci")
-    proc = subprocess.run([ffmpeg, "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                           "sine=frequency=440:duration=1", "-ac", "1", "-ar", "11025", "-c:a", "pcm_s16le",
-                           str(folder / "tone.wav")], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
+    for name, options in FFMPEG_MEDIA.items():
+        proc = subprocess.run([ffmpeg, "-hide_banner", "-loglevel", "error", "-y", *options, str(folder / name)],
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, (name, proc.stderr)
     (folder / "tune.mid").write_bytes(TUNE)
     return folder
+
+
+@pytest.fixture(scope="module")
+def headless_prefix(own_prefix):  # noqa: F811
+    """This module's prefix with Wine's null graphics driver, its wineserver restarted to use it."""
+    argv, env = wine.command(Path("reg"))
+    proc = subprocess.run([*argv, "add", WINE_DRIVERS_KEY, "/v", "Graphics", "/d", "null", "/f"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
+    subprocess.run([str(Path(wine.wine_binary()).with_name("wineserver")), "-k"], env=env, capture_output=True,
+                   timeout=60)
+    wine.ensure_prefix()
+    return own_prefix
 
 
 def export(key: str, out: Path) -> bytes:
@@ -72,14 +92,14 @@ class Recorded(NamedTuple):
 
 
 @pytest.fixture(scope="module", params=list(DEVICES))
-def recorded(request, own_prefix, media, host, tmp_path_factory):  # noqa: F811
+def recorded(request, headless_prefix, media, host, tmp_path_factory):
     """One device's Recorded, system.ini and the registry checked byte-identical after uninstall."""
     alias = request.param
     real, file = WINE_DRIVERS / DEVICES[alias][0], media / DEVICES[alias][1]
     if not real.is_file():
         unavailable(f"Wine's {real.name} is not in {WINE_DRIVERS}")
     folder = tmp_path_factory.mktemp(alias)
-    ini = own_prefix / "drive_c" / "windows" / "system.ini"
+    ini = headless_prefix / "drive_c" / "windows" / "system.ini"
     before = ini.read_bytes(), export(MCI32_FULL, folder / "mci32.reg"), export(DRIVERS32_FULL, folder / "d32.reg")
     client = compile_pe([CLIENT], flags=["-municode"], libs=["-lwinmm"])
     args = (alias, wine.windows_path(str(file)))
