@@ -140,7 +140,8 @@ def test_the_sessions_name_mci_commands_with_their_struct_fields(recorded, tmp_p
     for session in found:
         listed = drvtape(db, "events", session, "--json")
         assert listed.returncode == 0, listed.stderr
-        calls = [e for e in json.loads(listed.stdout) if e["kind"] == "call"]
+        events = json.loads(listed.stdout)
+        calls = [e for e in events if e["kind"] == "call"]
         names = [e["msg_name"] for e in calls]
         assert names.count("MCI_OPEN_DRIVER") == names.count("MCI_CLOSE_DRIVER") == 1
         assert names.count("MCI_STATUS") >= 3  # length, position, mode
@@ -149,6 +150,10 @@ def test_the_sessions_name_mci_commands_with_their_struct_fields(recorded, tmp_p
         assert opened["lparam2"]["fields"]["wDeviceID"] >= 1 and opened["lparam2"]["fields"]["dwCallback"] == 0
         assert opened["lparam2.lpstrElementName"]["text"].endswith(DEVICES[recorded.alias][1])
         assert opened["lparam2.lpstrDeviceType"]["text"] == recorded.alias
+        info = next(e for e in calls if e["msg_name"] == "MCI_INFO")  # MCI_INFO_PRODUCT
+        returned = next(e for e in events if e["kind"] == "return" and e["call_seq"] == info["seq"])
+        product = next(m for m in returned["memory"] if m["path"] == "lparam2.lpstrReturn")
+        assert product["text"] and f"product: 0 {product['text']}\n" in recorded.plain  # what the client got
         status_call = next(e for e in calls if e["msg_name"] == "MCI_STATUS")
         assert status_call["class"] == "mci" and status_call["lparam1"] & 0x100  # MCI_STATUS_ITEM
         items = {m["fields"]["dwItem"] for e in calls if e["msg_name"] == "MCI_STATUS" for m in e["memory"]}
@@ -166,7 +171,7 @@ def test_every_session_replays_5_of_5_against_the_driver_with_its_answers_compar
         report = json.loads(replayed.stdout)
         assert report["reproduced_runs"] == REPEAT, report["distinct_outcomes"]
         assert report["first_memory_difference"] is None, report["first_memory_difference"]
-        listed = drvtape(db, "events", session, "--json", "--msg", "MCI_STATUS")
-        statuses = [e for e in json.loads(listed.stdout) if e["kind"] == "call"]
-        assert report["outputs_compared"] == len(statuses) >= 3  # each MCI_STATUS's MCI_STATUS_PARMS (dwReturn)
+        listed = drvtape(db, "events", session, "--json")
+        written = [m for e in json.loads(listed.stdout) if e["kind"] == "return" for m in e["memory"]]
+        assert report["outputs_compared"] == len(written) >= 5  # every MCI_STATUS_PARMS, MCI_INFO's text
         assert report["unknown_meaning_calls"] == 0

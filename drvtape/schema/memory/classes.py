@@ -56,11 +56,9 @@ def fourcc(text: str) -> int:
 VFW_TYPES = {fourcc("vidc"), fourcc("vids")}
 ACM_TYPES = {fourcc("audc")}
 ALIAS_PREFIXES = (("vidc.", DriverClass.VFW), ("vids.", DriverClass.VFW), ("msacm.", DriverClass.ACM))
-# The device types of mmsystem.h's MCI_DEVTYPE_* as the MCI32 key and [mci] name them
-# (Wine's prefix: waveaudio, sequencer, avivideo, cdaudio, mpegvideo, vcr, videodisc)
+# The MCI device types a Wine 8.0 prefix names in its MCI32 key and system.ini's [mci]
 MCI_DEVICE_TYPES = frozenset({
-    "waveaudio", "sequencer", "avivideo", "cdaudio", "mpegvideo", "mpegvideo2", "vcr", "videodisc", "overlay",
-    "scanner", "animation", "digitalvideo", "dat", "other",
+    "waveaudio", "sequencer", "avivideo", "cdaudio", "mpegvideo", "mpegvideo2", "vcr", "videodisc",
 })
 MCI_OPEN_DRIVER_PARMS_SIZES = (16, 20)  # x86, x64 (pshpack1) (tests/native/test_memcatalog_compile.py)
 MAX_MCI_DEVICE_ID = 0xFFFF

@@ -4,7 +4,6 @@ for naming the field a replay difference falls in."""
 from __future__ import annotations
 
 from drvtape.schema.memory.layout import Arch, PlacedField, StructLayout
-from drvtape.schema.memory.sizes import SizeOp
 from drvtape.schema.memory.spec import Node
 
 
@@ -16,9 +15,9 @@ def decode_fields(node: Node, arch: Arch, data: bytes) -> dict:
 
 
 def decode_text(node: Node, data: bytes) -> str | None:
-    """A NUL-terminated WCHAR string node's text (MCI_OPEN_PARMS.lpstrElementName), up to its
-    NUL; None for any other node."""
-    if node.size.op != SizeOp.WSTR:
+    """A text node's WCHARs (MCI_OPEN_PARMS.lpstrElementName, MCI_INFO_PARMS.lpstrReturn) up
+    to the first NUL; None for any other node."""
+    if not node.text:
         return None
     return data.decode("utf-16-le", errors="replace").split("\0", 1)[0]
 

@@ -39,7 +39,7 @@ CALLBACK_FIELD = "dwCallback"  # every MCI parameter struct starts with it
 
 
 def text() -> Ptr:
-    return points_to(IN, None, wstr(cap=TEXT_CAP))
+    return points_to(IN, None, wstr(cap=TEXT_CAP), text=True)
 
 
 def parms(layout, direction: Direction = IN, **children: Ptr) -> Ptr:
@@ -49,8 +49,7 @@ def parms(layout, direction: Direction = IN, **children: Ptr) -> Ptr:
 OPEN = parms(MCI_DGV_OPEN_PARMSW, lpstrDeviceType=text(), lpstrElementName=text(), lpstrAlias=text())
 GENERIC = parms(MCI_GENERIC_PARMS)
 INFO = parms(MCI_INFO_PARMSW, INOUT, lpstrReturn=points_to(INOUT, None, field(
-    "dwRetSize", source=PARENT, cap=TEXT_CAP, mul=2)))  # dwRetSize counts WCHARs
-FILE = {layout.name: parms(layout, lpfilename=text()) for layout in (MCI_SAVE_PARMSW, MCI_LOAD_PARMSW)}
+    "dwRetSize", source=PARENT, cap=TEXT_CAP, mul=2), text=True))  # WCHARs: Wine's drivers lstrcpynW that many
 
 MESSAGES = (
     Message(0x0801, "MCI_OPEN_DRIVER", FLAGS + " (MCI_OPEN_TYPE, MCI_OPEN_ELEMENT, MCI_OPEN_ALIAS, ...)", OPEN,
@@ -69,11 +68,11 @@ MESSAGES = (
     Message(0x080D, "MCI_SET", FLAGS + " (MCI_SET_TIME_FORMAT, MCI_SET_AUDIO, MCI_WAVE_SET_*, MCI_SEQ_SET_*, ...)",
             parms(MCI_WAVE_SET_PARMS), MCIERROR),
     Message(0x080F, "MCI_RECORD", FLAGS + " (MCI_FROM, MCI_TO)", parms(MCI_RECORD_PARMS), MCIERROR),
-    Message(0x0813, "MCI_SAVE", FLAGS + " (MCI_SAVE_FILE)", FILE["MCI_SAVE_PARMSW"], MCIERROR),
+    Message(0x0813, "MCI_SAVE", FLAGS + " (MCI_SAVE_FILE)", parms(MCI_SAVE_PARMSW, lpfilename=text()), MCIERROR),
     Message(0x0814, "MCI_STATUS", FLAGS + " (MCI_STATUS_ITEM, MCI_TRACK)", parms(MCI_STATUS_PARMS, INOUT),
             MCIERROR),
     Message(0x0830, "MCI_CUE", FLAGS + " (MCI_WAVE_INPUT, MCI_WAVE_OUTPUT)", GENERIC, MCIERROR),
-    Message(0x0850, "MCI_LOAD", FLAGS + " (MCI_LOAD_FILE)", FILE["MCI_LOAD_PARMSW"], MCIERROR),
+    Message(0x0850, "MCI_LOAD", FLAGS + " (MCI_LOAD_FILE)", parms(MCI_LOAD_PARMSW, lpfilename=text()), MCIERROR),
     Message(0x0855, "MCI_RESUME", FLAGS, GENERIC, MCIERROR),
 )
 

@@ -12,8 +12,8 @@ static int wave;
 static int by_string(const wchar_t *type, const wchar_t *file)
 {
     static const wchar_t *queries[] = {
-        L"status dev length", L"status dev position", L"status dev mode", L"status dev format tag",
-        L"set dev time format samples", L"status dev length",
+        L"status dev length", L"status dev position", L"status dev mode", L"info dev product",
+        L"status dev format tag", L"set dev time format samples", L"status dev length",
     };
     wchar_t cmd[MAX_PATH + 64], answer[128];
     _snwprintf(cmd, ARRAYSIZE(cmd), L"open \"%ls\" type %ls alias dev", file, type);
@@ -21,7 +21,7 @@ static int by_string(const wchar_t *type, const wchar_t *file)
     printf("string open: %lu\n", (unsigned long)err);
     if (err)
         return 1;
-    for (size_t i = 0; i < (wave ? ARRAYSIZE(queries) : 3); i++) {
+    for (size_t i = 0; i < (wave ? ARRAYSIZE(queries) : 4); i++) { /* the first 4 are for any device */
         answer[0] = 0;
         err = mciSendStringW(queries[i], answer, ARRAYSIZE(answer), NULL);
         printf("string %ls: %lu %ls\n", queries[i], (unsigned long)err, answer);
@@ -57,6 +57,12 @@ static int by_command(const wchar_t *type, const wchar_t *file)
         DWORD value = status_of(open.wDeviceID, items[i].item, &err);
         printf("command status %s: %lu %lu\n", items[i].name, (unsigned long)err, (unsigned long)value);
     }
+    wchar_t product[64] = L"";
+    MCI_INFO_PARMSW info = {0};
+    info.lpstrReturn = product;
+    info.dwRetSize = ARRAYSIZE(product);
+    err = mciSendCommandW(open.wDeviceID, MCI_INFO, MCI_INFO_PRODUCT | MCI_WAIT, (DWORD_PTR)&info);
+    printf("command info product: %lu %ls\n", (unsigned long)err, product);
     MCI_SET_PARMS set = {0};
     set.dwTimeFormat = wave ? MCI_FORMAT_BYTES : MCI_FORMAT_MILLISECONDS;
     err = mciSendCommandW(open.wDeviceID, MCI_SET, MCI_SET_TIME_FORMAT | MCI_WAIT, (DWORD_PTR)&set);
