@@ -2,20 +2,19 @@
 
 On Windows: the Drivers32 registry key
 (HKLM\\Software\\Microsoft\\Windows NT\\CurrentVersion\\Drivers32) in its 64-bit view and, for
-32-bit applications, its 32-bit view (Wow6432Node), and for MCI drivers (`waveaudio=mciwave.dll`)
-the MCI32 key beside it. Under Wine 8.0, also the [drivers32]
+32-bit applications, its 32-bit view (Wow6432Node); for MCI device types
+(`waveaudio=mciwave.dll`) the MCI32 key beside it. Under Wine 8.0, also the [drivers32]
 section of system.ini in the prefix's Windows folder (and [mci] for MCI drivers): that is
-where a new prefix keeps every alias (its Drivers32 key is empty). Wine's prefix fills the MCI32
-key too (WaveAudio, Sequencer, AVIVideo, CDAudio, MPEGVideo) but Wine's winmm does not read it:
-it looks an MCI device type up under the key MCI (absent) and then in system.ini's [mci]
-(dlls/winmm/mci.c, MCI_OpenMciDriver; a tap installed on the [mci] line alone records
-mciwave's messages: tests/native/test_tap_mci.py). install changes every place that holds
-the alias, so the MCI32 value too, as Windows reads it. Wine's winmm looks an
+where a new prefix keeps every alias (its Drivers32 key is empty). Wine's winmm looks an
 alias up in the registry first and in system.ini after (OpenDriver), while msacm32's driver
 list and msvfw32's ICInfo enumerate both places, so an alias in both is listed twice
 (checked by experiment: tests/native/test_tap_install_places.py). Under Debian's wine64 8.0
 (a 64-bit-only prefix, no WoW64) `/reg:32` finds no Drivers32 key, so only the 64-bit view
-is read there.
+is read there. A Wine prefix fills the MCI32 key too (WaveAudio, Sequencer, AVIVideo,
+CDAudio, MPEGVideo), but Wine's winmm does not read it: it looks an MCI device type up under
+a key named MCI (absent) and then in system.ini's [mci] (dlls/winmm/mci.c:
+MCI_OpenMciDriver; a tap installed on the [mci] line records mciwave's messages:
+tests/native/test_tap_mci.py). install changes the MCI32 value as well, as Windows reads it.
 
 The registry is reached with winreg on Windows and with `wine reg query/add/delete` in the
 Wine prefix elsewhere: `reg query` prints `    NAME    TYPE    DATA` lines (four spaces
