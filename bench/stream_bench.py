@@ -83,8 +83,8 @@ def write_tape(path: Path, events: int, per_session: int = PER_SESSION) -> int:
             pairs = (per_session - 1) // 2
             for p in range(pairs):
                 call, ret = 2 * p + 1, 2 * p + 2
-                chunk.append(_frame(CALL.pack(REC_CALL, pid, 4242, 0, call, call * 10, 2049, 0, 1, 0x8000_0000_0000, p,
-                                              0)))
+                chunk.append(_frame(CALL.pack(REC_CALL, pid, 4242, 0, call, call * 10, 2049, 0, 0, 1, 0x8000_0000_0000,
+                                              p, 0)))
                 chunk.append(_frame(RETURN.pack(REC_RETURN, pid, 4242, 0, ret, ret * 10, call, 2049, 0, 1,
                                                 0x8000_0000_0000, 1)))
             chunk.append(_frame(END.pack(REC_END, pid, 4242, 1, 2 * pairs + 1, 2 * pairs * 10 + 10, 0, 0)))

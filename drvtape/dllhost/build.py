@@ -33,7 +33,9 @@ CFLAGS = ("-O2", "-Wall", "-Wextra", "-s", "-static-libgcc")
 # undecorated, the names winmm and msvfw32 look up (no effect on x64, which has no decoration).
 DLL_FLAGS = ("-shared", "-Wl,--kill-at")
 NATIVE_COMMON = native_root() / "common"  # drvcommon.h
-DRVHOST_PARTS = ("host_output.c", "host_batch.c", "host_watchdog.c", "host_memory.c", "id_map.c")  # beside drvhost.c
+DRVHOST_PARTS = ("host_output.c", "host_batch.c", "host_watchdog.c", "host_memory.c", "host_mci.c",
+                 "id_map.c")  # beside drvhost.c
+DRVHOST_SHARED = (("hook", "iat.c"),)  # host_mci.c replaces the driver's winmm imports as the hook does
 DRVTAP_PARTS = ("record.c", "memory_capture.c", "tape_writer.c")  # beside drvtap.c
 DRVHOOK_PARTS = ("iat.c", "taps.c", "inject.c", "children.c")  # beside drvhook.c
 
@@ -93,8 +95,10 @@ def build_drvhost(arch: Arch = X64) -> Path:
     if shipped is not None:
         return shipped
     entry = native_source("drvhost", "drvhost.c")
-    sources = [entry, *(entry.with_name(n) for n in DRVHOST_PARTS)]
-    return compile_pe(sources, flags=["-municode", f"-I{NATIVE_COMMON}"], announce="building drvhost" + _suffix(arch),
+    shared = [native_source(folder, name) for folder, name in DRVHOST_SHARED]
+    sources = [entry, *(entry.with_name(n) for n in DRVHOST_PARTS), *shared]
+    includes = [f"-I{NATIVE_COMMON}", *(f"-I{src.parent}" for src in shared)]
+    return compile_pe(sources, flags=["-municode", *includes], announce="building drvhost" + _suffix(arch),
                       arch=arch)
 
 

@@ -1,5 +1,5 @@
 """Captured memory as `show`, `events --json` and the timeline show it: each block's place,
-size and flags, and for a struct the catalog knows, its fields by name."""
+size and flags, for a struct the catalog knows its fields by name, for a string its text."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from drvtape.schema.memory.captured import MemoryBlock
-from drvtape.schema.memory.decode import decode_fields
+from drvtape.schema.memory.decode import decode_fields, decode_text
 from drvtape.schema.memory.layout import Arch
 from drvtape.schema.memory.spec import MessageMemory
 
@@ -56,11 +56,17 @@ def block_fields(block: MemoryBlock, message: MessageMemory | None, captured: Ca
 
 def block_json(block: MemoryBlock, message: MessageMemory | None, arch: Arch,
                blobs: Mapping[str, bytes]) -> dict:
-    """One block as JSON, with "fields" when block_fields names them."""
+    """One block as JSON, with "fields" when block_fields names them, "text" when the
+    message's catalog entry makes the block's path a string."""
     data = block.model_dump(mode="json")
     fields = block_fields(block, message, CapturedBytes(arch, blobs))
     if fields is not None:
         data["fields"] = fields
+    node = None if message is None else message.find(block.path)
+    captured = blobs.get(block.sha256)
+    text = decode_text(node, captured) if node is not None and captured is not None else None
+    if text is not None:
+        data["text"] = text
     return data
 
 

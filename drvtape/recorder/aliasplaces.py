@@ -2,9 +2,10 @@
 
 On Windows: the Drivers32 registry key
 (HKLM\\Software\\Microsoft\\Windows NT\\CurrentVersion\\Drivers32) in its 64-bit view and, for
-32-bit applications, its 32-bit view (Wow6432Node). Under Wine 8.0, also the [drivers32]
+32-bit applications, its 32-bit view (Wow6432Node); for MCI device types
+(`waveaudio=mciwave.dll`) the MCI32 key beside it. Under Wine 8.0, also the [drivers32]
 section of system.ini in the prefix's Windows folder (and [mci] for MCI drivers): that is
-where a new prefix keeps every alias (its registry key is empty). Wine's winmm looks an
+where a new prefix keeps every alias (its Drivers32 key is empty). Wine's winmm looks an
 alias up in the registry first and in system.ini after (OpenDriver), while msacm32's driver
 list and msvfw32's ICInfo enumerate both places, so an alias in both is listed twice
 (checked by experiment: tests/native/test_tap_install_places.py). Under Debian's wine64 8.0
@@ -15,6 +16,11 @@ Wow6432Node\\...\\Drivers32 key (checked with Wine 8.0: a value added by the 32-
 is listed by `wine64 reg query /reg:32` and not by `wine64 reg query`). So the registry is
 reached with the `reg` of the program's arch, in the prefix of that arch; system.ini is one
 file that both read.
+A Wine prefix fills the MCI32 key too (WaveAudio, Sequencer, AVIVideo,
+CDAudio, MPEGVideo), but Wine's winmm does not read it: it looks an MCI device type up under
+a key named MCI (absent) and then in system.ini's [mci] (dlls/winmm/mci.c:
+MCI_OpenMciDriver; a tap installed on the [mci] line records mciwave's messages:
+tests/native/test_tap_mci.py). install changes the MCI32 value as well, as Windows reads it.
 
 The registry is reached with winreg on Windows and with `wine reg query/add/delete` in the
 Wine prefix elsewhere: `reg query` prints `    NAME    TYPE    DATA` lines (four spaces
@@ -37,6 +43,8 @@ from drvtape.errors import DrvtapeError
 
 DRIVERS32 = r"Software\Microsoft\Windows NT\CurrentVersion\Drivers32"
 DRIVERS32_FULL = "HKLM\\" + DRIVERS32
+MCI32 = r"Software\Microsoft\Windows NT\CurrentVersion\MCI32"
+MCI32_FULL = "HKLM\\" + MCI32
 INI_SECTIONS = ("drivers32", "mci")
 
 
@@ -68,10 +76,16 @@ def _prefix(arch: Arch = X64) -> Path:
     return wine.ensure_prefix(arch)
 
 
+def key_name(key: str) -> str:
+    """MCI32 of Software\\...\\CurrentVersion\\MCI32."""
+    return key.rsplit("\\", 1)[-1]
+
+
 class RegistryPlace:
-    """A Drivers32 key; subclasses get, set and delete values."""
+    """A Drivers32 (or MCI32) key; subclasses get, set and delete values."""
     name = "registry"
     arch: str | None = None  # whose programs read it: "x64", "x86", None for both
+    key = DRIVERS32
 
     def put(self, alias: str, data: str, was: Entry | None) -> Entry:
         value = Entry("REG_SZ", data)
@@ -88,9 +102,16 @@ class RegistryPlace:
 class WineRegistry(RegistryPlace):
     """The Drivers32 key arch's programs read, through the `reg` of that arch."""
 
-    def __init__(self, arch: Arch = X64):
+    def __init__(self, arch: Arch = X64, key: str = DRIVERS32):
         self.wine_arch = arch
         self.arch = arch.name
+        self.key = key
+        if key != DRIVERS32:
+            self.name = f"registry ({key_name(key)})"
+
+    @property
+    def full(self) -> str:
+        return "HKLM\\" + self.key
 
     def _run(self, *args: str) -> subprocess.CompletedProcess:
         env = wine.wine_env(_prefix(self.wine_arch))
@@ -101,7 +122,7 @@ class WineRegistry(RegistryPlace):
             raise DrvtapeError(f"wine reg {args[0]} timed out") from e
 
     def get(self, alias: str) -> Entry | None:
-        proc = self._run("query", DRIVERS32_FULL, "/v", alias)
+        proc = self._run("query", self.full, "/v", alias)
         if proc.returncode != 0:
             if "unable to find" in (proc.stdout + proc.stderr).lower():
                 return None
@@ -115,12 +136,12 @@ class WineRegistry(RegistryPlace):
         return None
 
     def set(self, alias: str, value: Entry) -> None:
-        proc = self._run("add", DRIVERS32_FULL, "/v", alias, "/t", value.type, "/d", value.data, "/f")
+        proc = self._run("add", self.full, "/v", alias, "/t", value.type, "/d", value.data, "/f")
         if proc.returncode != 0:
             raise DrvtapeError(f"wine reg add failed: {(proc.stderr or proc.stdout).strip()[-200:]}")
 
     def delete(self, alias: str) -> None:
-        proc = self._run("delete", DRIVERS32_FULL, "/v", alias, "/f")
+        proc = self._run("delete", self.full, "/v", alias, "/f")
         if proc.returncode != 0 and self.get(alias) is not None:
             raise DrvtapeError(f"wine reg delete failed: {(proc.stderr or proc.stdout).strip()[-200:]}")
 
@@ -129,9 +150,10 @@ class WinRegistry(RegistryPlace):  # pragma: no cover - Windows only
     """One view of the Drivers32 key: KEY_WOW64_64KEY (what 64-bit applications read) or
     KEY_WOW64_32KEY (32-bit applications, served by the x86 tap)."""
 
-    def __init__(self, bits: int):
-        self.bits = bits
-        self.name = f"registry ({bits}-bit view)"
+    def __init__(self, bits: int, key: str = DRIVERS32):
+        self.bits, self.key = bits, key
+        where = "" if key == DRIVERS32 else key_name(key) + " "
+        self.name = f"registry ({where}{bits}-bit view)"
         self.arch = "x64" if bits == 64 else "x86"
 
     def _key(self, write: bool):
@@ -140,10 +162,10 @@ class WinRegistry(RegistryPlace):  # pragma: no cover - Windows only
         access = (winreg.KEY_READ | winreg.KEY_SET_VALUE if write else winreg.KEY_READ) | view
         try:
             if write:
-                return winreg.CreateKeyEx(winreg.HKEY_LOCAL_MACHINE, DRIVERS32, 0, access)
-            return winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, DRIVERS32, 0, access)
+                return winreg.CreateKeyEx(winreg.HKEY_LOCAL_MACHINE, self.key, 0, access)
+            return winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, self.key, 0, access)
         except PermissionError as e:
-            raise DrvtapeError(f"no permission to change HKLM\\{DRIVERS32}: run as administrator") from e
+            raise DrvtapeError(f"no permission to change HKLM\\{self.key}: run as administrator") from e
 
     def get(self, alias: str) -> Entry | None:
         import winreg  # Windows only
@@ -164,7 +186,7 @@ class WinRegistry(RegistryPlace):  # pragma: no cover - Windows only
             with self._key(True) as key:
                 winreg.SetValueEx(key, alias, 0, kind, value.data)
         except PermissionError as e:
-            raise DrvtapeError(f"no permission to change HKLM\\{DRIVERS32}: run as administrator") from e
+            raise DrvtapeError(f"no permission to change HKLM\\{self.key}: run as administrator") from e
 
     def delete(self, alias: str) -> None:
         import winreg  # Windows only
@@ -174,7 +196,7 @@ class WinRegistry(RegistryPlace):  # pragma: no cover - Windows only
         except FileNotFoundError:
             pass
         except PermissionError as e:
-            raise DrvtapeError(f"no permission to change HKLM\\{DRIVERS32}: run as administrator") from e
+            raise DrvtapeError(f"no permission to change HKLM\\{self.key}: run as administrator") from e
 
 
 # ---- system.ini --------------------------------------------------------------------------
@@ -269,3 +291,15 @@ def places(arch: Arch = X64) -> list:
     if os.name == "nt":  # pragma: no cover - Windows only
         return [registry(arch), WinRegistry(32 if arch is X64 else 64)]
     return [registry(arch), SystemIni(_prefix(arch) / "drive_c" / "windows" / "system.ini")]
+
+
+def mci_places(arch: Arch = X64) -> list:
+    """The MCI32 key, where Windows looks MCI device types (waveaudio, sequencer) up."""
+    if os.name == "nt":  # pragma: no cover - Windows only
+        return [WinRegistry(64, MCI32), WinRegistry(32, MCI32)]
+    return [WineRegistry(arch, MCI32)]
+
+
+def alias_places(arch: Arch = X64) -> list:
+    """Every place the system reads an alias from: places(arch), then mci_places(arch)."""
+    return [*places(arch), *mci_places(arch)]

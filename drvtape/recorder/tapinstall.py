@@ -29,7 +29,7 @@ from drvtape.dllhost.build import build_drvtap_for
 from drvtape.dllhost.cache import cache_root
 from drvtape.dllhost.pe import pe_arch
 from drvtape.errors import DrvtapeError
-from drvtape.recorder.aliasplaces import Entry, places
+from drvtape.recorder.aliasplaces import Entry, alias_places
 
 STATE_FILE = "install.json"
 TAP_NAME = "drvtap.dll"
@@ -97,7 +97,7 @@ def status(alias: str, arch: Arch | None = None) -> dict:
     _check_alias(alias)
     arch = arch or installed_arch(alias)
     state = _read_state(state_folder(alias, arch))
-    now = {place.name: place.get(alias) for place in places(arch)}
+    now = {place.name: place.get(alias) for place in alias_places(arch)}
     held = [{"place": name, "value": v.to_json()} for name, v in now.items() if v is not None]
     info = {"alias": alias, "arch": arch.name, "installed": state is not None, "places": held,
             "value": held[0]["value"] if held else None,
@@ -151,7 +151,7 @@ def install(alias: str, real: str, tap: str | None = None, tape: str | None = No
     arch = pe_arch(real_path)
     record_folder = state_folder(alias, arch)
     where = Path(folder).resolve() if folder else record_folder
-    targets = [p for p in places(arch) if p.arch in (None, arch.name)]
+    targets = [p for p in alias_places(arch) if p.arch in (None, arch.name)]
     now = {place.name: place.get(alias) for place in targets}
     state = _read_state(record_folder)
     tape_path = str(Path(tape).resolve()) if tape else None
@@ -198,7 +198,7 @@ def install(alias: str, real: str, tap: str | None = None, tape: str | None = No
 
 def _changed_places(alias: str, state: dict, arch: Arch) -> list[tuple[object, Entry, Entry | None]]:
     """(place, what install wrote, what it holds now) for each place install wrote to."""
-    by_name = {place.name: place for place in places(arch)}
+    by_name = {place.name: place for place in alias_places(arch)}
     written = [(by_name[p["place"]], Entry.from_json(p["installed"])) for p in state["places"]]
     return [(place, installed, place.get(alias)) for place, installed in written if installed is not None]
 

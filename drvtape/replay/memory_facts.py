@@ -23,10 +23,11 @@ class NodeFacts:
     owned: tuple[tuple[int, int], ...] = ()  # (offset, width): fields the driver writes and owns
     fields: tuple[tuple[str, int, int], ...] = ()  # (name, offset, size) of the struct's named fields
     until: frozenset[str] | None = None  # the block stays alive until one of these messages (same instance)
+    zeroed: tuple[tuple[int, int], ...] = ()  # (offset, width): fields passed as 0 (the block starts zeroed)
 
     def skipped(self) -> list[tuple[int, int]]:
         """(offset, width) ranges replay neither writes from the recording nor compares."""
-        return sorted([(o, w) for o, w, _ in self.pointers] + list(self.owned))
+        return sorted([(o, w) for o, w, _ in self.pointers] + list(self.owned) + list(self.zeroed))
 
     def field_at(self, offset: int) -> str | None:
         return next((name for name, at, size in self.fields if at <= offset < at + size), None)
@@ -61,7 +62,7 @@ def facts_from_catalog(memory: MessageMemory, arch: Arch) -> MessageFacts:
         until = frozenset(lifetime[1]) if isinstance(lifetime, tuple) and lifetime[0] == "until" else None
         fields = tuple((f.name, f.offset, f.size) for f in node.layout.placed(arch)) if node.layout else ()
         nodes[node.path] = NodeFacts(node.path, node.param, tuple(node.pointer_fields(arch)),
-                                     tuple(node.driver_owned(arch)), fields, until)
+                                     tuple(node.driver_owned(arch)), fields, until, tuple(node.zeroed(arch)))
     return MessageFacts(memory.name, nodes)
 
 

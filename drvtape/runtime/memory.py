@@ -246,6 +246,8 @@ class CallMemoryRebuilder:
         live.data[:] = data
         for offset, value in kept:  # the driver's own words keep what this run's driver wrote
             live.data[offset:offset + len(value)] = value
+        for offset, width in node.zeroed(live.arch) if node.layout else ():
+            live.data[offset:offset + width] = bytes(width)
         return live
 
     def release_after(self, call: RecordedCall) -> None:

@@ -6,8 +6,8 @@
 #include <stddef.h>
 
 enum { DM_IN = 1, DM_OUT = 2, DM_INOUT = 3 };
-enum { DM_CLS_DRV = 0, DM_CLS_VFW = 1, DM_CLS_ACM = 2, DM_CLS_WAVEOUT = 3, DM_CLS_WAVEIN = 4, DM_CLS_MIDIOUT = 5, DM_CLS_MIDIIN = 6, DM_CLS_MIXER = 7, DM_CLS_AUX = 8 };
-enum { DM_SZ_CONST, DM_SZ_FIELD, DM_SZ_LPARAM, DM_SZ_DIB_HEADER, DM_SZ_DIB_IMAGE, DM_SZ_WAVEFORMATEX };
+enum { DM_CLS_DRV = 0, DM_CLS_VFW = 1, DM_CLS_ACM = 2, DM_CLS_WAVEOUT = 3, DM_CLS_WAVEIN = 4, DM_CLS_MIDIOUT = 5, DM_CLS_MIDIIN = 6, DM_CLS_MIXER = 7, DM_CLS_AUX = 8, DM_CLS_MCI = 9 };
+enum { DM_SZ_CONST, DM_SZ_FIELD, DM_SZ_LPARAM, DM_SZ_DIB_HEADER, DM_SZ_DIB_IMAGE, DM_SZ_WAVEFORMATEX, DM_SZ_WSTR };
 enum { DM_FROM_SELF = -1, DM_FROM_PARENT = -2 };  /* else: index of a node of the same message */
 /* CONST: the size is `add`; FIELD: the `width`-byte field at `offset` of node `from`, times `mul`, plus `add` */
 typedef struct { uint8_t op, width; uint16_t offset; int16_t from; uint16_t pad; uint32_t mul, add, cap; } dm_size;
@@ -356,6 +356,66 @@ static const dm_node dm_nodes_aux_0004[] = {
 static const dm_node dm_nodes_aux_0005[] = {
     { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 4, 4u } },
 };
+static const dm_node dm_nodes_mci_0801[] = {
+    { "lparam2", -1, 0, 2, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 48, 65536u } },
+    { "lparam2.lpstrDeviceType", 0, 12, 2, DM_IN, 0, { DM_SZ_WSTR, 0, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam2.lpstrElementName", 0, 20, 2, DM_IN, 0, { DM_SZ_WSTR, 0, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam2.lpstrAlias", 0, 28, 2, DM_IN, 0, { DM_SZ_WSTR, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_mci_0802[] = {
+    { "lparam2", -1, 0, 2, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 8, 65536u } },
+};
+static const dm_node dm_nodes_mci_0803[] = {
+    { "lparam2", -1, 0, 2, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 48, 65536u } },
+    { "lparam2.lpstrDeviceType", 0, 12, 2, DM_IN, 0, { DM_SZ_WSTR, 0, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam2.lpstrElementName", 0, 20, 2, DM_IN, 0, { DM_SZ_WSTR, 0, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam2.lpstrAlias", 0, 28, 2, DM_IN, 0, { DM_SZ_WSTR, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_mci_0804[] = {
+    { "lparam2", -1, 0, 2, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 8, 65536u } },
+};
+static const dm_node dm_nodes_mci_0806[] = {
+    { "lparam2", -1, 0, 2, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 16, 65536u } },
+};
+static const dm_node dm_nodes_mci_0807[] = {
+    { "lparam2", -1, 0, 2, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 12, 65536u } },
+};
+static const dm_node dm_nodes_mci_0808[] = {
+    { "lparam2", -1, 0, 2, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 8, 65536u } },
+};
+static const dm_node dm_nodes_mci_0809[] = {
+    { "lparam2", -1, 0, 2, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 8, 65536u } },
+};
+static const dm_node dm_nodes_mci_080a[] = {
+    { "lparam2", -1, 0, 2, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 20, 65536u } },
+    { "lparam2.lpstrReturn", 0, 8, 2, DM_INOUT, 0, { DM_SZ_FIELD, 4, 16, -2, 0, 2, 0, 65536u } },
+};
+static const dm_node dm_nodes_mci_080b[] = {
+    { "lparam2", -1, 0, 2, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 16, 65536u } },
+};
+static const dm_node dm_nodes_mci_080d[] = {
+    { "lparam2", -1, 0, 2, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 48, 65536u } },
+};
+static const dm_node dm_nodes_mci_080f[] = {
+    { "lparam2", -1, 0, 2, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 16, 65536u } },
+};
+static const dm_node dm_nodes_mci_0813[] = {
+    { "lparam2", -1, 0, 2, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 16, 65536u } },
+    { "lparam2.lpfilename", 0, 8, 2, DM_IN, 0, { DM_SZ_WSTR, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_mci_0814[] = {
+    { "lparam2", -1, 0, 2, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 24, 65536u } },
+};
+static const dm_node dm_nodes_mci_0830[] = {
+    { "lparam2", -1, 0, 2, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 8, 65536u } },
+};
+static const dm_node dm_nodes_mci_0850[] = {
+    { "lparam2", -1, 0, 2, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 16, 65536u } },
+    { "lparam2.lpfilename", 0, 8, 2, DM_IN, 0, { DM_SZ_WSTR, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_mci_0855[] = {
+    { "lparam2", -1, 0, 2, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 8, 65536u } },
+};
 static const dm_message dm_messages[] = {
     { DM_CLS_DRV, 0, 0, 0x0001u, "DRV_LOAD", NULL },
     { DM_CLS_DRV, 0, 0, 0x0002u, "DRV_ENABLE", NULL },
@@ -519,6 +579,23 @@ static const dm_message dm_messages[] = {
     { DM_CLS_AUX, 0, 0, 0x0065u, "AUXDM_EXIT", NULL },
     { DM_CLS_AUX, 0, 0, 0x0066u, "AUXDM_DISABLE", NULL },
     { DM_CLS_AUX, 0, 0, 0x0067u, "AUXDM_ENABLE", NULL },
+    { DM_CLS_MCI, 0, 4, 0x0801u, "MCI_OPEN_DRIVER", dm_nodes_mci_0801 },
+    { DM_CLS_MCI, 0, 1, 0x0802u, "MCI_CLOSE_DRIVER", dm_nodes_mci_0802 },
+    { DM_CLS_MCI, 0, 4, 0x0803u, "MCI_OPEN", dm_nodes_mci_0803 },
+    { DM_CLS_MCI, 0, 1, 0x0804u, "MCI_CLOSE", dm_nodes_mci_0804 },
+    { DM_CLS_MCI, 0, 1, 0x0806u, "MCI_PLAY", dm_nodes_mci_0806 },
+    { DM_CLS_MCI, 0, 1, 0x0807u, "MCI_SEEK", dm_nodes_mci_0807 },
+    { DM_CLS_MCI, 0, 1, 0x0808u, "MCI_STOP", dm_nodes_mci_0808 },
+    { DM_CLS_MCI, 0, 1, 0x0809u, "MCI_PAUSE", dm_nodes_mci_0809 },
+    { DM_CLS_MCI, 0, 2, 0x080Au, "MCI_INFO", dm_nodes_mci_080a },
+    { DM_CLS_MCI, 0, 1, 0x080Bu, "MCI_GETDEVCAPS", dm_nodes_mci_080b },
+    { DM_CLS_MCI, 0, 1, 0x080Du, "MCI_SET", dm_nodes_mci_080d },
+    { DM_CLS_MCI, 0, 1, 0x080Fu, "MCI_RECORD", dm_nodes_mci_080f },
+    { DM_CLS_MCI, 0, 2, 0x0813u, "MCI_SAVE", dm_nodes_mci_0813 },
+    { DM_CLS_MCI, 0, 1, 0x0814u, "MCI_STATUS", dm_nodes_mci_0814 },
+    { DM_CLS_MCI, 0, 1, 0x0830u, "MCI_CUE", dm_nodes_mci_0830 },
+    { DM_CLS_MCI, 0, 2, 0x0850u, "MCI_LOAD", dm_nodes_mci_0850 },
+    { DM_CLS_MCI, 0, 1, 0x0855u, "MCI_RESUME", dm_nodes_mci_0855 },
 };
 #else
 static const dm_node dm_nodes_vfw_4004[] = {
@@ -855,6 +932,66 @@ static const dm_node dm_nodes_aux_0004[] = {
 static const dm_node dm_nodes_aux_0005[] = {
     { "lparam1", -1, 0, 1, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 4, 4u } },
 };
+static const dm_node dm_nodes_mci_0801[] = {
+    { "lparam2", -1, 0, 2, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 28, 65536u } },
+    { "lparam2.lpstrDeviceType", 0, 8, 2, DM_IN, 0, { DM_SZ_WSTR, 0, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam2.lpstrElementName", 0, 12, 2, DM_IN, 0, { DM_SZ_WSTR, 0, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam2.lpstrAlias", 0, 16, 2, DM_IN, 0, { DM_SZ_WSTR, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_mci_0802[] = {
+    { "lparam2", -1, 0, 2, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 4, 65536u } },
+};
+static const dm_node dm_nodes_mci_0803[] = {
+    { "lparam2", -1, 0, 2, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 28, 65536u } },
+    { "lparam2.lpstrDeviceType", 0, 8, 2, DM_IN, 0, { DM_SZ_WSTR, 0, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam2.lpstrElementName", 0, 12, 2, DM_IN, 0, { DM_SZ_WSTR, 0, 0, -1, 0, 1, 0, 65536u } },
+    { "lparam2.lpstrAlias", 0, 16, 2, DM_IN, 0, { DM_SZ_WSTR, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_mci_0804[] = {
+    { "lparam2", -1, 0, 2, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 4, 65536u } },
+};
+static const dm_node dm_nodes_mci_0806[] = {
+    { "lparam2", -1, 0, 2, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 12, 65536u } },
+};
+static const dm_node dm_nodes_mci_0807[] = {
+    { "lparam2", -1, 0, 2, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 8, 65536u } },
+};
+static const dm_node dm_nodes_mci_0808[] = {
+    { "lparam2", -1, 0, 2, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 4, 65536u } },
+};
+static const dm_node dm_nodes_mci_0809[] = {
+    { "lparam2", -1, 0, 2, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 4, 65536u } },
+};
+static const dm_node dm_nodes_mci_080a[] = {
+    { "lparam2", -1, 0, 2, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 12, 65536u } },
+    { "lparam2.lpstrReturn", 0, 4, 2, DM_INOUT, 0, { DM_SZ_FIELD, 4, 8, -2, 0, 2, 0, 65536u } },
+};
+static const dm_node dm_nodes_mci_080b[] = {
+    { "lparam2", -1, 0, 2, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 12, 65536u } },
+};
+static const dm_node dm_nodes_mci_080d[] = {
+    { "lparam2", -1, 0, 2, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 44, 65536u } },
+};
+static const dm_node dm_nodes_mci_080f[] = {
+    { "lparam2", -1, 0, 2, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 12, 65536u } },
+};
+static const dm_node dm_nodes_mci_0813[] = {
+    { "lparam2", -1, 0, 2, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 8, 65536u } },
+    { "lparam2.lpfilename", 0, 4, 2, DM_IN, 0, { DM_SZ_WSTR, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_mci_0814[] = {
+    { "lparam2", -1, 0, 2, DM_INOUT, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 16, 65536u } },
+};
+static const dm_node dm_nodes_mci_0830[] = {
+    { "lparam2", -1, 0, 2, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 4, 65536u } },
+};
+static const dm_node dm_nodes_mci_0850[] = {
+    { "lparam2", -1, 0, 2, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 8, 65536u } },
+    { "lparam2.lpfilename", 0, 4, 2, DM_IN, 0, { DM_SZ_WSTR, 0, 0, -1, 0, 1, 0, 65536u } },
+};
+static const dm_node dm_nodes_mci_0855[] = {
+    { "lparam2", -1, 0, 2, DM_IN, 0, { DM_SZ_CONST, 0, 0, -1, 0, 1, 4, 65536u } },
+};
 static const dm_message dm_messages[] = {
     { DM_CLS_DRV, 0, 0, 0x0001u, "DRV_LOAD", NULL },
     { DM_CLS_DRV, 0, 0, 0x0002u, "DRV_ENABLE", NULL },
@@ -1018,6 +1155,23 @@ static const dm_message dm_messages[] = {
     { DM_CLS_AUX, 0, 0, 0x0065u, "AUXDM_EXIT", NULL },
     { DM_CLS_AUX, 0, 0, 0x0066u, "AUXDM_DISABLE", NULL },
     { DM_CLS_AUX, 0, 0, 0x0067u, "AUXDM_ENABLE", NULL },
+    { DM_CLS_MCI, 0, 4, 0x0801u, "MCI_OPEN_DRIVER", dm_nodes_mci_0801 },
+    { DM_CLS_MCI, 0, 1, 0x0802u, "MCI_CLOSE_DRIVER", dm_nodes_mci_0802 },
+    { DM_CLS_MCI, 0, 4, 0x0803u, "MCI_OPEN", dm_nodes_mci_0803 },
+    { DM_CLS_MCI, 0, 1, 0x0804u, "MCI_CLOSE", dm_nodes_mci_0804 },
+    { DM_CLS_MCI, 0, 1, 0x0806u, "MCI_PLAY", dm_nodes_mci_0806 },
+    { DM_CLS_MCI, 0, 1, 0x0807u, "MCI_SEEK", dm_nodes_mci_0807 },
+    { DM_CLS_MCI, 0, 1, 0x0808u, "MCI_STOP", dm_nodes_mci_0808 },
+    { DM_CLS_MCI, 0, 1, 0x0809u, "MCI_PAUSE", dm_nodes_mci_0809 },
+    { DM_CLS_MCI, 0, 2, 0x080Au, "MCI_INFO", dm_nodes_mci_080a },
+    { DM_CLS_MCI, 0, 1, 0x080Bu, "MCI_GETDEVCAPS", dm_nodes_mci_080b },
+    { DM_CLS_MCI, 0, 1, 0x080Du, "MCI_SET", dm_nodes_mci_080d },
+    { DM_CLS_MCI, 0, 1, 0x080Fu, "MCI_RECORD", dm_nodes_mci_080f },
+    { DM_CLS_MCI, 0, 2, 0x0813u, "MCI_SAVE", dm_nodes_mci_0813 },
+    { DM_CLS_MCI, 0, 1, 0x0814u, "MCI_STATUS", dm_nodes_mci_0814 },
+    { DM_CLS_MCI, 0, 1, 0x0830u, "MCI_CUE", dm_nodes_mci_0830 },
+    { DM_CLS_MCI, 0, 2, 0x0850u, "MCI_LOAD", dm_nodes_mci_0850 },
+    { DM_CLS_MCI, 0, 1, 0x0855u, "MCI_RESUME", dm_nodes_mci_0855 },
 };
 #endif
 static const unsigned dm_n_messages = sizeof(dm_messages) / sizeof(dm_messages[0]);

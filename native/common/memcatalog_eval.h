@@ -45,6 +45,15 @@ static inline uint64_t dm_dib_image(const dm_reader *r, int n)
     return dm_sat_mul(stride, height);
 }
 
+/* A NUL-terminated WCHAR string, its NUL included; beyond cap when no NUL comes within it */
+static inline uint64_t dm_wstr(const dm_reader *r, int n, uint32_t cap)
+{
+    for (uint32_t unit = 0; unit < cap / 2; unit++)
+        if (r->field(r->ctx, n, 2 * unit, 2) == 0)
+            return 2 * (uint64_t)unit + 2;
+    return (uint64_t)cap + 2;
+}
+
 static inline uint64_t dm_node_size(const dm_message *m, int index, const dm_reader *r)
 {
     const dm_node *node = &m->nodes[index];
@@ -61,6 +70,8 @@ static inline uint64_t dm_node_size(const dm_message *m, int index, const dm_rea
         return dm_dib_header(r, from);
     case DM_SZ_DIB_IMAGE:
         return dm_dib_image(r, from);
+    case DM_SZ_WSTR:
+        return dm_wstr(r, from, s->cap);
     case DM_SZ_WAVEFORMATEX:  /* mmreg.h: WAVE_FORMAT_PCM has no cbSize */
         return r->field(r->ctx, from, 0, 2) == 1 ? 16 : 18 + r->field(r->ctx, from, 16, 2);
     }

@@ -94,6 +94,7 @@
 
 #include "drvcommon.h"
 #include "host_batch.h"
+#include "host_mci.h"
 #include "host_memory.h"
 #include "host_output.h"
 #include "host_watchdog.h"
@@ -350,6 +351,7 @@ static void load_driver(const WCHAR *path)
         fail("drvhost: %s does not export DriverProc", shown);
     for (unsigned e = ENTRY_DRIVERPROC + 1; e < ENTRY_POINTS; e++)
         device_procs[e] = (DEVICEPROC)(void *)GetProcAddress(dll, device_entry_name(e));
+    mci_attach(dll);
     SetUnhandledExceptionFilter(on_unhandled); /* again: DllMain may have replaced it */
     loading = 0;
     emit_now(REC_READY, NO_CALL, (int64_t)(uintptr_t)dll, 0);

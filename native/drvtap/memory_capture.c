@@ -73,7 +73,8 @@ static void set_class(DWORD_PTR id, uint8_t cls)
     LeaveCriticalSection(&instance_lock);
 }
 
-/* ICOPEN (vfw.h: fccType 'vidc' from ICOpen, or 'vids') -> VfW; ACMDRVOPENDESCW ('audc') -> ACM. */
+/* ICOPEN (vfw.h: fccType 'vidc' from ICOpen, or 'vids') -> VfW; ACMDRVOPENDESCW ('audc') -> ACM;
+   MCI_OPEN_DRIVER_PARMS (record.h: is_mci_open) -> MCI. */
 static uint8_t open_struct_class(const void *p)
 {
     DWORD head[2];
@@ -84,7 +85,7 @@ static uint8_t open_struct_class(const void *p)
         return DM_CLS_VFW;
     if (head[0] >= sizeof(acmdrvopendescw_t) && head[1] == FOURCC_AUDC)
         return DM_CLS_ACM;
-    return DM_CLS_DRV;
+    return is_mci_open(p) ? DM_CLS_MCI : DM_CLS_DRV;
 }
 
 void instance_opened(DWORD_PTR id, LPARAM l2)

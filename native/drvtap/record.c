@@ -3,6 +3,7 @@
 #include "record.h"
 
 #include <mmsystem.h>
+#include <mmddk.h>
 #include <vfw.h>
 #include <string.h>
 #include <wchar.h>
@@ -92,6 +93,33 @@ static unsigned add_wstr_payload(buf_t *b, unsigned param, const WCHAR *s)
     return 1;
 }
 
+BOOL is_mci_open(const void *p)
+{
+    MCI_OPEN_DRIVER_PARMS modp;
+    if (readable(p, sizeof modp) < sizeof modp)
+        return FALSE;
+    memcpy(&modp, p, sizeof modp);
+    DWORD fcc;
+    memcpy(&fcc, (const uint8_t *)p + 4, 4);
+    if (fcc == FOURCC_VIDC || fcc == FOURCC_VIDS || fcc == FOURCC_AUDC)
+        return FALSE; /* an ICOPEN or ACMDRVOPENDESCW: their size comes first, then their FOURCC */
+    return modp.wDeviceID >= 1 && modp.wDeviceID <= 0xFFFF;
+}
+
+/* MCI_OPEN_DRIVER_PARMS's bytes, lpstrParams zeroed: replay never passes a recorded address
+   (Wine's winmm sets it NULL; Windows points it at the alias's text after the DLL name,
+   which DRV_OPEN's lParam1 carries too). */
+static unsigned add_mci_open_payload(buf_t *b, unsigned param, const void *p)
+{
+    MCI_OPEN_DRIVER_PARMS modp;
+    memcpy(&modp, p, sizeof modp);
+    modp.lpstrParams = NULL;
+    size_t at = payload_begin(b, param, DRVTAP_P_BYTES);
+    put(b, &modp, sizeof modp);
+    payload_end(b, at, FALSE);
+    return 1;
+}
+
 static unsigned add_open_struct_payload(buf_t *b, unsigned param, const void *p)
 {
     if (readable(p, 8) < 8)
@@ -117,6 +145,8 @@ static unsigned add_open_struct_payload(buf_t *b, unsigned param, const void *p)
         payload_end(b, at, t1 || t2);
         return 1;
     }
+    if (is_mci_open(p))
+        return add_mci_open_payload(b, param, p);
     size_t want = size < 4 ? 4 : size > DRVTAP_MAX_BYTES ? DRVTAP_MAX_BYTES : size;
     size_t got = readable(p, want);
     size_t at = payload_begin(b, param, DRVTAP_P_BYTES);

@@ -54,6 +54,12 @@ typedef struct {
    first 64 KiB, which are never mapped on Windows: small LPARAMs are values, not data). */
 size_t readable(const void *p, size_t want);
 
+/* Whether DRV_OPEN's lParam2 is the MCI_OPEN_DRIVER_PARMS winmm passes an MCI driver: it
+   has no size or FOURCC, only a wDeviceID winmm numbers from 1 (below 0x10000), so that
+   is what tells it (drvtape/schema/memory/classes.py: is_mci_open), with no ICOPEN or
+   ACMDRVOPENDESCW FOURCC after it. */
+BOOL is_mci_open(const void *p);
+
 /* u32 n_units + the units of a NUL-terminated string the tap itself owns. */
 void put_wide(buf_t *b, const WCHAR *s);
 

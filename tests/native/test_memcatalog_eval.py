@@ -15,7 +15,8 @@ from drvtape.schema.memory.gen_c import HEADER_PATH
 from drvtape.schema.memory.sizes import BytesReader, evaluate_size
 
 CLIENT = Path(__file__).parent / "clients" / "memsize.c"
-CLASS_NUMBER = {DriverClass.VFW: 1, DriverClass.ACM: 2}
+CLASS_NUMBER = {DriverClass.VFW: 1, DriverClass.ACM: 2,
+                DriverClass.MCI: list(DriverClass).index(DriverClass.MCI)}  # gen_c numbers classes in this order
 
 
 def plausible(rng: random.Random, layout_name: str | None) -> bytes:

@@ -16,7 +16,7 @@ from drvtape.schema.memory.classes import DriverClass
 from drvtape.schema.memory.spec import MessageMemory, flatten
 from drvtape.schema.messages import message_name as drv_message_name, parse_message as parse_drv_message
 
-CLASS_PREFIXES = ("ICM_", "ACMDM_")
+CLASS_PREFIXES = ("ICM_", "ACMDM_", "MCI_")
 
 
 @dataclass(frozen=True)
@@ -24,24 +24,27 @@ class Catalog:
     messages: dict[DriverClass, dict[int, MessageMemory]]  # per class, by code
     named_only: dict[DriverClass, dict[int, str]]  # named, of unknown meaning
     device_classes: frozenset[DriverClass]  # device entry points' classes: no DRV_* names
-    codes: dict[str, int]  # ICM_* and ACMDM_* names -> code
+    codes: dict[str, int]  # ICM_*, ACMDM_* and MCI_* names -> code
 
 
 @cache
 def catalog() -> Catalog:
     # lazy import (measured: the class tables are most of the catalog's start-up cost, above)
-    from drvtape.schema.memory import acm, devices, drv, icm
+    from drvtape.schema.memory import acm, devices, drv, icm, mci
 
     drv_messages = {m.code: m for m in drv.MESSAGES}
     messages = {
         DriverClass.DRV: drv_messages,
         DriverClass.VFW: {**drv_messages, **{m.code: flatten(m) for m in icm.MESSAGES}},
         DriverClass.ACM: {**drv_messages, **{m.code: flatten(m) for m in acm.MESSAGES}},
+        DriverClass.MCI: {**drv_messages, **{m.code: flatten(m) for m in mci.MESSAGES}},
         **devices.CLASS_MESSAGES,
     }
     named_only = {DriverClass.DRV: {}, DriverClass.VFW: dict(icm.NAMED_ONLY), DriverClass.ACM: dict(acm.NAMED_ONLY),
+                  DriverClass.MCI: dict(mci.NAMED_ONLY),
                   **{cls: {} for cls in devices.CLASS_MESSAGES}}
-    codes = {m.name: m.code for cls in (DriverClass.VFW, DriverClass.ACM) for m in messages[cls].values()}
+    codes = {m.name: m.code for cls in (DriverClass.VFW, DriverClass.ACM, DriverClass.MCI)
+             for m in messages[cls].values()}
     codes.update({name: code for names in named_only.values() for code, name in names.items()})
     return Catalog(messages, named_only, frozenset(devices.CLASS_MESSAGES), codes)
 
@@ -74,20 +77,21 @@ def class_names(cls: DriverClass) -> dict[int, str]:
 
 
 def parse_message(text: str) -> int:
-    """A message code from an ICM_*/ACMDM_* name (any case), or as schema.messages parses
+    """A message code from an ICM_*/ACMDM_*/MCI_* name (any case), or as schema.messages parses
     DRV_* names and numbers."""
     name = text.strip().upper()
     if not name.startswith(CLASS_PREFIXES):
         return parse_drv_message(text)
     codes = catalog().codes
     if name not in codes:
-        raise DrvtapeError(f"unknown message {text!r}: not an ICM_* message of vfw.h nor an ACMDM_* message "
-                           "of msacmdrv.h (e.g. ICM_DECOMPRESS, ACMDM_STREAM_CONVERT)")
+        raise DrvtapeError(f"unknown message {text!r}: not an ICM_* message of vfw.h, an ACMDM_* message "
+                           "of msacmdrv.h nor an MCI_* command of mmsystem.h (e.g. ICM_DECOMPRESS, "
+                           "ACMDM_STREAM_CONVERT, MCI_STATUS)")
     return codes[name]
 
 
 def session_message_name(code: int, classes: set[DriverClass]) -> str:
-    """A code's name in a session whose instances have these classes (ICM_* and ACMDM_*
-    codes do not overlap, so at most one class names a DRV_USER code)."""
+    """A code's name in a session whose instances have these classes (ICM_*, ACMDM_* and
+    MCI_* codes do not overlap, so at most one class names a code)."""
     names = {message_name(code, cls) for cls in classes} - {drv_message_name(code)}
     return names.pop() if len(names) == 1 else drv_message_name(code)

@@ -3,8 +3,16 @@ number means ICM_* to a VfW codec and ACMDM_* to an ACM codec, so a message is n
 its memory known only once its instance's class is.
 
 The class comes from what DRV_OPEN received (ICOPEN.fccType 'vidc' or 'vids': VfW;
-ACMDRVOPENDESCW.fccType 'audc': ACM), else from the Drivers32 alias the driver was
-installed under (vidc.*, vids.*: VfW; msacm.*: ACM), else DRV: only DRV_* is known.
+ACMDRVOPENDESCW.fccType 'audc': ACM; an MCI_OPEN_DRIVER_PARMS: MCI), else from the alias
+the driver was installed under (vidc.*, vids.*: VfW; msacm.*: ACM; an MCI device type of
+the MCI32 key and system.ini's [mci], such as waveaudio: MCI), else DRV: only DRV_* is known.
+
+An MCI_OPEN_DRIVER_PARMS has no size or FOURCC to tell it by: winmm sets its wDeviceID (a
+device id from 1 up, below 0x10000) and lpstrParams, and leaves the rest for the driver to
+fill. The tap copies the struct's bytes (sizeof it, for the tape's arch: 16 on x86, 20 on
+x64) for such a DRV_OPEN; those bytes with a wDeviceID in 1..0xFFFF make an MCI instance
+(native/drvtap/memory_capture.c tells it the same way).
+
 A call to a device entry point (wodMessage ...) has its entry point's class, whatever the
 instance: DriverProc's DRV_OPEN and DRV_CLOSE are the only messages that open and close.
 """
@@ -19,7 +27,7 @@ from typing import Protocol
 from drvtape.schema.entry_points import EntryPoint
 from drvtape.schema.events import CallEvent, Event, ReturnEvent
 from drvtape.schema.messages import DRV_CLOSE, DRV_OPEN
-from drvtape.schema.payloads import AcmDrvOpenDescW, CallPayloads, IcOpen
+from drvtape.schema.payloads import AcmDrvOpenDescW, CallPayloads, IcOpen, RawBytes
 from drvtape.schema.rows import EventRow, Kind, row_to_event
 
 
@@ -33,6 +41,7 @@ class DriverClass(str, Enum):
     MIDIIN = "midiin"  # midMessage: MIDM_*
     MIXER = "mixer"  # mxdMessage: MXDM_*
     AUX = "aux"  # auxMessage: AUXDM_*
+    MCI = "mci"  # an MCI driver: MCI_*
 
 
 ENTRY_POINT_CLASSES = {EntryPoint.WOD: DriverClass.WAVEOUT, EntryPoint.WID: DriverClass.WAVEIN,
@@ -47,6 +56,12 @@ def fourcc(text: str) -> int:
 VFW_TYPES = {fourcc("vidc"), fourcc("vids")}
 ACM_TYPES = {fourcc("audc")}
 ALIAS_PREFIXES = (("vidc.", DriverClass.VFW), ("vids.", DriverClass.VFW), ("msacm.", DriverClass.ACM))
+# The MCI device types a Wine 8.0 prefix names in its MCI32 key and system.ini's [mci]
+MCI_DEVICE_TYPES = frozenset({
+    "waveaudio", "sequencer", "avivideo", "cdaudio", "mpegvideo", "mpegvideo2", "vcr", "videodisc",
+})
+MCI_OPEN_DRIVER_PARMS_SIZES = (16, 20)  # x86, x64 (pshpack1) (tests/native/test_memcatalog_compile.py)
+MAX_MCI_DEVICE_ID = 0xFFFF
 
 
 class OpenCall(Protocol):
@@ -68,13 +83,25 @@ def class_of_open(payload: CallPayloads | None) -> DriverClass | None:
         return DriverClass.VFW
     if isinstance(data, AcmDrvOpenDescW) and data.fccType in ACM_TYPES:
         return DriverClass.ACM
+    if isinstance(data, RawBytes) and is_mci_open(bytes.fromhex(data.hex)):
+        return DriverClass.MCI
     return None
 
 
+def is_mci_open(data: bytes) -> bool:
+    """Whether DRV_OPEN's copied lParam2 is an MCI_OPEN_DRIVER_PARMS winmm filled (no ICOPEN
+    or ACMDRVOPENDESCW FOURCC after its first DWORD)."""
+    head = int.from_bytes(data[4:8], "little")
+    return (len(data) in MCI_OPEN_DRIVER_PARMS_SIZES and head not in VFW_TYPES | ACM_TYPES
+            and 1 <= int.from_bytes(data[:4], "little") <= MAX_MCI_DEVICE_ID)
+
+
 def session_class_hint(driver: str | None) -> DriverClass:
-    """The class a Drivers32 alias (vidc.MRLE, msacm.imaadpcm) implies; DRV for a path or a
+    """The class an alias (vidc.MRLE, msacm.imaadpcm, waveaudio) implies; DRV for a path or a
     name with no class prefix."""
     name = (driver or "").strip().lower()
+    if name in MCI_DEVICE_TYPES:
+        return DriverClass.MCI
     for prefix, cls in ALIAS_PREFIXES:
         if name.startswith(prefix):
             return cls

@@ -14,6 +14,14 @@ def decode_fields(node: Node, arch: Arch, data: bytes) -> dict:
     return {} if node.layout is None else decode_layout(node.layout, arch, data)
 
 
+def decode_text(node: Node, data: bytes) -> str | None:
+    """A text node's WCHARs (MCI_OPEN_PARMS.lpstrElementName, MCI_INFO_PARMS.lpstrReturn) up
+    to the first NUL; None for any other node."""
+    if not node.text:
+        return None
+    return data.decode("utf-16-le", errors="replace").split("\0", 1)[0]
+
+
 def decode_layout(layout: StructLayout, arch: Arch, data: bytes) -> dict:
     return {p.name: field_value(p, data[p.offset:p.offset + p.size])
             for p in layout.placed(arch) if p.offset + p.size <= len(data)}

@@ -33,7 +33,7 @@ PREAMBLE = """\
 
 enum { DM_IN = 1, DM_OUT = 2, DM_INOUT = 3 };
 {class_enum}
-enum { DM_SZ_CONST, DM_SZ_FIELD, DM_SZ_LPARAM, DM_SZ_DIB_HEADER, DM_SZ_DIB_IMAGE, DM_SZ_WAVEFORMATEX };
+enum { DM_SZ_CONST, DM_SZ_FIELD, DM_SZ_LPARAM, DM_SZ_DIB_HEADER, DM_SZ_DIB_IMAGE, DM_SZ_WAVEFORMATEX, DM_SZ_WSTR };
 enum { DM_FROM_SELF = -1, DM_FROM_PARENT = -2 };  /* else: index of a node of the same message */
 /* CONST: the size is `add`; FIELD: the `width`-byte field at `offset` of node `from`, times `mul`, plus `add` */
 typedef struct { uint8_t op, width; uint16_t offset; int16_t from; uint16_t pad; uint32_t mul, add, cap; } dm_size;
@@ -138,8 +138,9 @@ def render() -> str:
 def layout_asserts(include: str) -> str:
     """C that compiles only when every catalog layout's offsets and size are the headers'
     for the compiler's arch (checked with x86_64- and i686-w64-mingw32-gcc -c)."""
-    lines = ["#include <windows.h>", "#include <mmsystem.h>", "#include <mmddk.h>", "#include <mmreg.h>",
-             "#include <vfw.h>", "#include <msacm.h>", f'#include "{include}"', "#include <stddef.h>"]
+    lines = ["#include <windows.h>", "#include <mmsystem.h>", "#include <mmddk.h>", "#include <digitalv.h>",
+             "#include <mmreg.h>", "#include <vfw.h>", "#include <msacm.h>", f'#include "{include}"',
+             "#include <stddef.h>"]
     for arch, guard in (("x64", "#if defined(_WIN64)"), ("x86", "#else")):
         lines.append(guard)
         for layout in (*ALL_LAYOUTS, *devices.LAYOUTS):

@@ -33,6 +33,7 @@ WCHAR = CType("WCHAR", 2, char=True)
 DWORD = CType("DWORD", 4)
 LONG = CType("LONG", 4, signed=True)
 INT = CType("int", 4, signed=True)
+UINT = CType("UINT", 4)
 DWORD_PTR = CType("DWORD_PTR", None)  # also LPARAM-sized handles and callback pointers kept as values
 LRESULT = CType("LRESULT", None, signed=True)
 HANDLE = CType("HANDLE", None)

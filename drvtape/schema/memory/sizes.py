@@ -33,6 +33,7 @@ class SizeOp(IntEnum):
     DIB_HEADER = 3
     DIB_IMAGE = 4
     WAVEFORMATEX = 5
+    WSTR = 6
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,11 @@ def waveformatex(*, cap: int = 64 * 1024) -> Size:
     return Size(SizeOp.WAVEFORMATEX, cap=cap)
 
 
+def wstr(*, cap: int = 4096) -> Size:
+    """A NUL-terminated WCHAR string, its NUL included."""
+    return Size(SizeOp.WSTR, cap=cap)
+
+
 def sat(value: int) -> int:
     return min(value, SIZE_MAX)
 
@@ -146,6 +152,15 @@ BITMAPINFOHEADER_FIELDS = (
 )
 
 
+def wstr_size(read: MemoryReader, path: str, cap: int) -> int:
+    """Bytes up to and with the first NUL WCHAR within cap; cap + 2 (beyond it: not read)
+    when there is none."""
+    for unit in range(cap // 2):
+        if read.field(path, 2 * unit, 2) == 0:
+            return 2 * unit + 2
+    return cap + 2
+
+
 def evaluate_size(node: SizedNode, arch: Arch, read: MemoryReader) -> int:
     """The byte count of node's memory (may exceed node.size.cap: then it is not read)."""
     size, path = node.size, node.size_source
@@ -156,6 +171,8 @@ def evaluate_size(node: SizedNode, arch: Arch, read: MemoryReader) -> int:
     if size.op == SizeOp.FIELD:
         placed = node.source_layout.field(size.field, arch)
         return sat(sat(read.field(path, placed.offset, placed.size) * size.mul) + size.add)
+    if size.op == SizeOp.WSTR:
+        return wstr_size(read, path, size.cap)
     if size.op == SizeOp.WAVEFORMATEX:
         tag, cb_size = read.field(path, 0, 2), read.field(path, 16, 2)
         return 16 if tag == WAVE_FORMAT_PCM else 18 + cb_size

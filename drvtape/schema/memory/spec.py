@@ -27,7 +27,9 @@ class Direction(IntEnum):
 class Ptr:
     """A pointer parameter or field: what it points to. children: the followed pointer
     fields of `layout` by name; until: the messages that end the application's keeping it
-    alive (after the one it is passed to); driver_owned: fields of `layout` the driver owns."""
+    alive (after the one it is passed to); driver_owned: fields of `layout` the driver owns;
+    zeroed: fields replay passes as 0 and never compares (a window of the recording process);
+    text: raw memory that holds WCHAR text (shown as text)."""
 
     direction: Direction
     size: Size
@@ -35,11 +37,14 @@ class Ptr:
     children: tuple[tuple[str, Ptr], ...] = ()
     until: tuple[str, ...] = ()
     driver_owned: tuple[str, ...] = ()
+    zeroed: tuple[str, ...] = ()
+    text: bool = False
 
 
 def points_to(direction: Direction, layout: StructLayout | None, size: Size, *,
-              until: tuple[str, ...] = (), driver_owned: tuple[str, ...] = (), **children: Ptr) -> Ptr:
-    return Ptr(direction, size, layout, tuple(children.items()), until, driver_owned)
+              until: tuple[str, ...] = (), driver_owned: tuple[str, ...] = (), zeroed: tuple[str, ...] = (),
+              text: bool = False, **children: Ptr) -> Ptr:
+    return Ptr(direction, size, layout, tuple(children.items()), until, driver_owned, zeroed, text)
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,8 @@ class Node:
     lifetime: Lifetime
     child_fields: tuple[tuple[str, str], ...]  # (pointer field of layout, child path)
     driver_owned_fields: tuple[str, ...]
+    zeroed_fields: tuple[str, ...] = ()
+    text: bool = False  # WCHAR text
 
     def ptr_offset(self, arch: Arch) -> int:
         """Offset of the pointer to this node in its parent (0 for a top-level lParam)."""
@@ -79,6 +86,9 @@ class Node:
 
     def driver_owned(self, arch: Arch) -> list[tuple[int, int]]:
         return [(p.offset, p.size) for p in (self.layout.field(n, arch) for n in self.driver_owned_fields)]
+
+    def zeroed(self, arch: Arch) -> list[tuple[int, int]]:
+        return [(p.offset, p.size) for p in (self.layout.field(n, arch) for n in self.zeroed_fields)]
 
 
 @dataclass(frozen=True)
@@ -122,7 +132,7 @@ def _add(nodes: list[Node], path: str, param: int, parent: str | None, parent_fi
     nodes.append(Node(
         path, param, parent, parent_field, parent_layout, spec.direction, spec.layout, spec.size, source,
         source_layout, ("until", spec.until) if spec.until else CALL,
-        tuple((name, f"{path}.{name}") for name, _ in spec.children), spec.driver_owned,
+        tuple((name, f"{path}.{name}") for name, _ in spec.children), spec.driver_owned, spec.zeroed, spec.text,
     ))
     for name, child in spec.children:
         _add(nodes, f"{path}.{name}", param, path, name, spec.layout, child, message)

@@ -1,13 +1,14 @@
 """The structs behind ICM_* and ACMDM_* parameters, field for field as the headers declare
 them: wingdi.h (BITMAPINFOHEADER), mmreg.h (WAVEFORMATEX, WAVEFILTER: pshpack1), vfw.h
-(IC*: natural alignment) and msacm.h (ACM*DETAILSW: pshpack1) from mingw-w64, and Wine's
+(IC*: natural alignment), msacm.h (ACM*DETAILSW: pshpack1) and mmsystem.h, mmddk.h and
+digitalv.h (MCI_*_PARMS: pshpack1 throughout, as in the Windows SDK) from mingw-w64, and Wine's
 include/msacmdrv.h (not shipped by mingw) for the driver-side ACMDRV* structs:
 ACMDRVSTREAMINSTANCE, ACMDRVSTREAMSIZE and ACMDRVFORMATSUGGEST with natural alignment,
 ACMDRVSTREAMHEADER inside #include <pshpack1.h>.
 """
 
 from drvtape.schema.memory.layout import (
-    DWORD, DWORD_PTR, HANDLE, INT, LONG, LRESULT, PTR, WCHAR, WORD, StructLayout, struct,
+    DWORD, DWORD_PTR, HANDLE, INT, LONG, LRESULT, PTR, UINT, WCHAR, WORD, StructLayout, struct,
 )
 
 BITMAPINFOHEADER = struct(
@@ -152,11 +153,70 @@ ACMDRVFORMATSUGGEST = struct(
     ("cbwfxDst", DWORD),
 )
 
+# mmsystem.h, mmddk.h (MCI_OPEN_DRIVER_PARMS, which mmddk.h declares with LPCWSTR) and
+# digitalv.h: pshpack1, so MCI_OPEN_PARMSW's pointers follow wDeviceID unaligned on x64
+MCI = 1  # the pack of every MCI struct
+MCI_OPEN_DRIVER_PARMS = struct(
+    "MCI_OPEN_DRIVER_PARMS",
+    ("wDeviceID", UINT), ("lpstrParams", PTR), ("wCustomCommandTable", UINT), ("wType", UINT), pack=MCI,
+)
+MCI_GENERIC_PARMS = struct("MCI_GENERIC_PARMS", ("dwCallback", DWORD_PTR), pack=MCI)
+MCI_DGV_OPEN_PARMSW = struct(  # MCI_OPEN_PARMSW and MCI_WAVE_OPEN_PARMSW are its first fields
+    "MCI_DGV_OPEN_PARMSW",
+    ("dwCallback", DWORD_PTR), ("wDeviceID", UINT), ("lpstrDeviceType", PTR), ("lpstrElementName", PTR),
+    ("lpstrAlias", PTR), ("dwStyle", DWORD), ("hWndParent", HANDLE), pack=MCI,
+)
+MCI_OPEN_PARMSW = struct(
+    "MCI_OPEN_PARMSW",
+    ("dwCallback", DWORD_PTR), ("wDeviceID", UINT), ("lpstrDeviceType", PTR), ("lpstrElementName", PTR),
+    ("lpstrAlias", PTR), pack=MCI,
+)
+MCI_WAVE_OPEN_PARMSW = struct(
+    "MCI_WAVE_OPEN_PARMSW",
+    ("dwCallback", DWORD_PTR), ("wDeviceID", UINT), ("lpstrDeviceType", PTR), ("lpstrElementName", PTR),
+    ("lpstrAlias", PTR), ("dwBufferSeconds", DWORD), pack=MCI,
+)
+MCI_PLAY_PARMS = struct("MCI_PLAY_PARMS", ("dwCallback", DWORD_PTR), ("dwFrom", DWORD), ("dwTo", DWORD), pack=MCI)
+MCI_RECORD_PARMS = struct("MCI_RECORD_PARMS", ("dwCallback", DWORD_PTR), ("dwFrom", DWORD), ("dwTo", DWORD),
+                          pack=MCI)
+MCI_SEEK_PARMS = struct("MCI_SEEK_PARMS", ("dwCallback", DWORD_PTR), ("dwTo", DWORD), pack=MCI)
+MCI_STATUS_PARMS = struct(
+    "MCI_STATUS_PARMS",
+    ("dwCallback", DWORD_PTR), ("dwReturn", DWORD_PTR), ("dwItem", DWORD), ("dwTrack", DWORD), pack=MCI,
+)
+MCI_INFO_PARMSW = struct(
+    "MCI_INFO_PARMSW", ("dwCallback", DWORD_PTR), ("lpstrReturn", PTR), ("dwRetSize", DWORD), pack=MCI,
+)
+MCI_GETDEVCAPS_PARMS = struct(
+    "MCI_GETDEVCAPS_PARMS", ("dwCallback", DWORD_PTR), ("dwReturn", DWORD), ("dwItem", DWORD), pack=MCI,
+)
+MCI_SET_PARMS = struct("MCI_SET_PARMS", ("dwCallback", DWORD_PTR), ("dwTimeFormat", DWORD), ("dwAudio", DWORD),
+                       pack=MCI)
+MCI_WAVE_SET_PARMS = struct(  # the largest MCI_SET variant: MCI_SET_PARMS, then the wave fields
+    "MCI_WAVE_SET_PARMS",
+    ("dwCallback", DWORD_PTR), ("dwTimeFormat", DWORD), ("dwAudio", DWORD), ("wInput", UINT), ("wOutput", UINT),
+    ("wFormatTag", WORD), ("wReserved2", WORD), ("nChannels", WORD), ("wReserved3", WORD),
+    ("nSamplesPerSec", DWORD), ("nAvgBytesPerSec", DWORD), ("nBlockAlign", WORD), ("wReserved4", WORD),
+    ("wBitsPerSample", WORD), ("wReserved5", WORD), pack=MCI,
+)
+MCI_SEQ_SET_PARMS = struct(
+    "MCI_SEQ_SET_PARMS",
+    ("dwCallback", DWORD_PTR), ("dwTimeFormat", DWORD), ("dwAudio", DWORD), ("dwTempo", DWORD), ("dwPort", DWORD),
+    ("dwSlave", DWORD), ("dwMaster", DWORD), ("dwOffset", DWORD), pack=MCI,
+)
+MCI_SAVE_PARMSW = struct("MCI_SAVE_PARMSW", ("dwCallback", DWORD_PTR), ("lpfilename", PTR), pack=MCI)
+MCI_LOAD_PARMSW = struct("MCI_LOAD_PARMSW", ("dwCallback", DWORD_PTR), ("lpfilename", PTR), pack=MCI)
+MCI_LAYOUTS = (
+    MCI_OPEN_DRIVER_PARMS, MCI_GENERIC_PARMS, MCI_DGV_OPEN_PARMSW, MCI_OPEN_PARMSW, MCI_WAVE_OPEN_PARMSW,
+    MCI_PLAY_PARMS, MCI_RECORD_PARMS, MCI_SEEK_PARMS, MCI_STATUS_PARMS, MCI_INFO_PARMSW, MCI_GETDEVCAPS_PARMS,
+    MCI_SET_PARMS, MCI_WAVE_SET_PARMS, MCI_SEQ_SET_PARMS, MCI_SAVE_PARMSW, MCI_LOAD_PARMSW,
+)
+
 ALL_LAYOUTS: tuple[StructLayout, ...] = (
     BITMAPINFOHEADER, WAVEFORMATEX, WAVEFILTER, RECT, ICOPEN, ICINFO, ICCOMPRESS, ICCOMPRESSFRAMES, ICSETSTATUSPROC,
     ICDECOMPRESS, ICDECOMPRESSEX, ICDRAWBEGIN, ICDRAW, ICDRAWSUGGEST, ICPALETTE, ACMDRIVERDETAILSW,
     ACMFORMATTAGDETAILSW, ACMFORMATDETAILSW, ACMFILTERTAGDETAILSW, ACMFILTERDETAILSW, ACMDRVSTREAMINSTANCE,
-    ACMDRVSTREAMHEADER, ACMDRVSTREAMSIZE, ACMDRVFORMATSUGGEST,
+    ACMDRVSTREAMHEADER, ACMDRVSTREAMSIZE, ACMDRVFORMATSUGGEST, *MCI_LAYOUTS,
 )
 # Layouts whose header mingw does not ship: the layout test checks them against a copy of
 # Wine's definitions (tests/native/wine_msacmdrv.h).
