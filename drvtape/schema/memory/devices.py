@@ -14,7 +14,7 @@ would call the recorded address, so replayed sessions should come from clients t
 with CALLBACK_NULL (docs/drvtap.md).
 """
 
-from drvtape.schema.memory.layout import DWORD, DWORD_PTR, HANDLE, PTR, WCHAR, WORD, struct
+from drvtape.schema.memory.layout import DWORD, DWORD_PTR, HANDLE, PTR, WCHAR, WORD, StructLayout, struct
 from drvtape.schema.memory.sizes import PARENT, const, field, other_lparam, struct_size, waveformatex
 from drvtape.schema.memory.classes import DriverClass
 from drvtape.schema.memory.spec import Direction, Message, Ptr, flatten, points_to
@@ -116,17 +116,19 @@ def _devices(prefix: str, base: int) -> tuple[Message, ...]:
             Message(base + 1, f"{prefix}_GETDEVCAPS", SIZED_BY_PARAM2, "the size of the caps struct", MMRESULT))
 
 
-def _wave(prefix: str, base: int, data: Direction, queue: str) -> tuple[Message, ...]:
+def _streamed(prefix: str, base: int, opened: Ptr, hdr: StructLayout, data: Direction, queue: str,
+              queue_code: int) -> tuple[Message, ...]:
+    """A wave or MIDI entry point's open, close and the header messages of its data stream."""
     until = (f"{prefix}_UNPREPARE",)
     return (*_devices(prefix, base),
-            Message(base + 2, f"{prefix}_OPEN", WAVE_OPEN, OPEN_FLAGS, MMRESULT),
+            Message(base + 2, f"{prefix}_OPEN", opened, OPEN_FLAGS, MMRESULT),
             Message(base + 3, f"{prefix}_CLOSE", UNUSED, UNUSED, MMRESULT),
-            Message(base + 4, f"{prefix}_PREPARE", header(WAVEHDR, data, until), HEADER_SIZE, MMRESULT),
-            Message(base + 5, f"{prefix}_UNPREPARE", header(WAVEHDR, data), HEADER_SIZE, MMRESULT),
-            Message(base + 6, f"{prefix}_{queue}", header(WAVEHDR, data), HEADER_SIZE, MMRESULT))
+            Message(base + 4, f"{prefix}_PREPARE", header(hdr, data, until), HEADER_SIZE, MMRESULT),
+            Message(base + 5, f"{prefix}_UNPREPARE", header(hdr, data), HEADER_SIZE, MMRESULT),
+            Message(queue_code, f"{prefix}_{queue}", header(hdr, data), HEADER_SIZE, MMRESULT))
 
 
-WOD = (*_common("WODM"), *_wave("WODM", 3, IN, "WRITE"),
+WOD = (*_common("WODM"), *_streamed("WODM", 3, WAVE_OPEN, WAVEHDR, IN, "WRITE", 9),
        *(Message(code, f"WODM_{name}", UNUSED, UNUSED, MMRESULT)
          for code, name in ((10, "PAUSE"), (11, "RESTART"), (12, "RESET"), (20, "BREAKLOOP"))),
        Message(13, "WODM_GETPOS", SIZED_BY_PARAM2, "the size of the MMTIME", MMRESULT),
@@ -134,29 +136,18 @@ WOD = (*_common("WODM"), *_wave("WODM", 3, IN, "WRITE"),
          for code, name in ((14, "PITCH"), (16, "VOLUME"), (18, "PLAYBACKRATE"))),
        *(Message(code, f"WODM_SET{name}", "the new value", UNUSED, MMRESULT)
          for code, name in ((15, "PITCH"), (17, "VOLUME"), (19, "PLAYBACKRATE"))))
-WID = (*_common("WIDM"), *_wave("WIDM", 50, INOUT, "ADDBUFFER"),
+WID = (*_common("WIDM"), *_streamed("WIDM", 50, WAVE_OPEN, WAVEHDR, INOUT, "ADDBUFFER", 56),
        *(Message(code, f"WIDM_{name}", UNUSED, UNUSED, MMRESULT)
          for code, name in ((57, "START"), (58, "STOP"), (59, "RESET"))),
        Message(60, "WIDM_GETPOS", SIZED_BY_PARAM2, "the size of the MMTIME", MMRESULT))
 
 
-def _midi(prefix: str, base: int, data: Direction, queue: str) -> tuple[Message, ...]:
-    until = (f"{prefix}_UNPREPARE",)
-    return (*_devices(prefix, base),
-            Message(base + 2, f"{prefix}_OPEN", MIDI_OPEN, OPEN_FLAGS, MMRESULT),
-            Message(base + 3, f"{prefix}_CLOSE", UNUSED, UNUSED, MMRESULT),
-            Message(base + 4, f"{prefix}_PREPARE", header(MIDIHDR, data, until), HEADER_SIZE, MMRESULT),
-            Message(base + 5, f"{prefix}_UNPREPARE", header(MIDIHDR, data), HEADER_SIZE, MMRESULT),
-            Message(base + 6 if prefix == "MIDM" else base + 7, f"{prefix}_{queue}", header(MIDIHDR, data),
-                    HEADER_SIZE, MMRESULT))
-
-
-MOD = (*_common("MODM"), *_midi("MODM", 1, IN, "LONGDATA"),
+MOD = (*_common("MODM"), *_streamed("MODM", 1, MIDI_OPEN, MIDIHDR, IN, "LONGDATA", 8),
        Message(7, "MODM_DATA", "the packed short MIDI message", UNUSED, MMRESULT),
        Message(9, "MODM_RESET", UNUSED, UNUSED, MMRESULT),
        Message(10, "MODM_GETVOLUME", A_DWORD, UNUSED, MMRESULT),
        Message(11, "MODM_SETVOLUME", "the new volume", UNUSED, MMRESULT))
-MID = (*_common("MIDM"), *_midi("MIDM", 53, INOUT, "ADDBUFFER"),
+MID = (*_common("MIDM"), *_streamed("MIDM", 53, MIDI_OPEN, MIDIHDR, INOUT, "ADDBUFFER", 59),
        *(Message(code, f"MIDM_{name}", UNUSED, UNUSED, MMRESULT)
          for code, name in ((60, "START"), (61, "STOP"), (62, "RESET"))))
 MXD = (*_common("MXDM"), *_devices("MXDM", 1),
