@@ -59,7 +59,13 @@ static BOOL WINAPI host_driver_notify(HANDLE callback, MCIDEVICEID id, UINT stat
 void mci_attach(HMODULE driver)
 {
     InitializeCriticalSection(&devices_lock);
-    iat_replace(driver, "winmm.dll", "mciSetDriverData", (void *)host_set_driver_data);
-    iat_replace(driver, "winmm.dll", "mciGetDriverData", (void *)host_get_driver_data);
-    iat_replace(driver, "winmm.dll", "mciDriverNotify", (void *)host_driver_notify);
+    HMODULE winmm = GetModuleHandleW(L"winmm.dll");  /* loaded: the driver imports it */
+    if (winmm == NULL)
+        return;
+    const iat_patch_t patches[] = {
+        {winmm, "mciSetDriverData", (void *)host_set_driver_data},
+        {winmm, "mciGetDriverData", (void *)host_get_driver_data},
+        {winmm, "mciDriverNotify", (void *)host_driver_notify},
+    };
+    iat_patch(driver, patches, sizeof patches / sizeof patches[0]);
 }
