@@ -15,6 +15,8 @@ from drvtape.dllhost import wine
 from drvtape.dllhost.arch import X86
 from drvtape.dllhost.build import compile_pe
 
+from tests.native.conftest import WINE_DRIVERS_X86
+
 MIDI_CLIENT = Path(__file__).parent / "clients" / "midiclient.c"
 
 
@@ -84,3 +86,7 @@ def test_a_32_bit_programs_device_entry_points_get_the_x86_taps(tmp_path, host_x
                   if s["driver"].lower().endswith("\\midimap.dll")]
     events = drvtape(tmp_path, "events", midimap["session"], "--json")
     assert {e["entry_point"] for e in json.loads(events.stdout) if e["kind"] == "call"} == {"DriverProc", "modMessage"}
+    replayed = drvtape(tmp_path, "replay", midimap["session"], "--target", f"dll:{WINE_DRIVERS_X86 / 'midimap.dll'}",
+                       "--repeat", "5", "--json")  # its MODM_GETDEVCAPS memory in x86 layouts, in the x86 host
+    assert replayed.returncode == 0, replayed.stderr
+    assert json.loads(replayed.stdout)["reproduced_runs"] == 5, replayed.stdout[-2000:]
