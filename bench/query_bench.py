@@ -1,0 +1,102 @@
+"""Queries at scale (issue 2, issue 16 item 5): one session's DRV_EXITSESSION events and
+Store.sessions_with across a database of `events` events, and the file's bytes per event
+beside a copy with the indexes events had before schema version 6."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import statistics
+from pathlib import Path
+
+from measure import rate, step, timed
+from sample_rows import DRV_USER_1, call_return_rows, new_header
+from drvtape.schema import messages as m
+from drvtape.store import EventFilter, Store
+
+EVENTS_PER_SESSION = 1_000
+QUERY_REPS = 50
+TARGET_MS = 10
+TARGET_BYTES_PER_EVENT = 90
+SCHEMA_5_INDEXES = ("CREATE INDEX ix_events_session_msg ON events (session_pk, msg, seq)",
+                    "CREATE INDEX ix_events_msg_session ON events (msg, kind, session_pk)",
+                    "CREATE INDEX ix_events_kind_session ON events (kind, session_pk)")
+
+
+def build_query_db(path: Path, events: int) -> tuple[Store, list[int]]:
+    """`events` events in sessions of EVENTS_PER_SESSION (LOAD, ENABLE, OPEN, then DRV_USER+1); every
+    fourth session gets a DRV_EXITSESSION. Returns the store and the pks of those sessions."""
+    store = Store.open(str(path), create=True)
+    sessions = max(1, events // EVENTS_PER_SESSION)
+    pairs = EVENTS_PER_SESSION // 2
+    opening = (m.DRV_LOAD, m.DRV_ENABLE, m.DRV_OPEN)
+
+    def session_rows(exit_at: int | None) -> list[tuple]:
+        return call_return_rows(1, pairs, lambda i: opening[i] if i < len(opening)
+                                else m.DRV_EXITSESSION if i == exit_at else DRV_USER_1)
+
+    plain, with_exit = session_rows(None), session_rows(pairs - 4)
+    exiting = []
+    with step(f"query: build {sessions * pairs * 2:,} events", sessions) as advance:
+        for k in range(sessions):
+            pk = store.begin_session(new_header("sim:bench"))
+            store.append_rows(pk, with_exit if k % 4 == 0 else plain)
+            if k % 4 == 0:
+                exiting.append(pk)
+            advance()
+    return store, exiting
+
+
+def file_bytes_per_event(path: Path, events: int) -> tuple[float, float]:
+    """Bytes per event of the SQLite file, and of a copy with the three whole indexes events
+    had before schema version 6 instead of its two partial ones (the baseline)."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    before = path.with_name("query-schema-5.db")
+    shutil.copyfile(path, before)
+    with sqlite3.connect(before) as conn:
+        conn.execute("DROP INDEX ix_events_calls_msg")
+        conn.execute("DROP INDEX ix_events_endings")
+        for ddl in SCHEMA_5_INDEXES:
+            conn.execute(ddl)
+        conn.commit()
+        conn.execute("VACUUM")
+    per_event = path.stat().st_size / events, before.stat().st_size / events
+    before.unlink()
+    return per_event
+
+
+def bench_query(tmp: Path, events: int) -> dict:
+    """ms to fetch one session's DRV_EXITSESSION events (median over QUERY_REPS sessions), and
+    Store.sessions_with(DRV_EXITSESSION) across the whole database, once."""
+    build_s, (store, exiting) = timed(build_query_db, tmp / "query.db", events)
+    with store:
+        total = store.event_count()
+        flt = EventFilter(msgs=(m.DRV_EXITSESSION,))
+        store.rows(exiting[0], flt)  # warm: first connection, statement compiled once
+        times, found = [], set()
+        for i in range(QUERY_REPS):
+            seconds, rows = timed(store.rows, exiting[(i * 7919) % len(exiting)], flt)
+            times.append(seconds * 1e3)
+            found.add(len(rows))
+        cross_s, with_exit = timed(store.sessions_with, m.DRV_EXITSESSION)
+    bytes_per_event, before_schema_6 = file_bytes_per_event(tmp / "query.db", total)
+    median_ms = statistics.median(times)
+    return {
+        "what": "ms to fetch one session's DRV_EXITSESSION events, median of "
+                f"{QUERY_REPS} fetches on different sessions",
+        "events_in_db": total,
+        "sessions_in_db": max(1, events // EVENTS_PER_SESSION),
+        "build_s": round(build_s, 2),
+        "build_events_per_s": rate(total, build_s),
+        "rows_per_fetch": sorted(found),
+        "session_exitsession_median_ms": round(median_ms, 3),
+        "session_exitsession_max_ms": round(max(times), 3),
+        "sessions_with_exitsession_ms": round(cross_s * 1e3, 2),
+        "sessions_with_exitsession_found": len(with_exit),
+        "bytes_per_event": round(bytes_per_event, 1),
+        "bytes_per_event_before_schema_6": round(before_schema_6, 1),
+        "target_bytes_per_event": TARGET_BYTES_PER_EVENT,
+        "target_ms": TARGET_MS,
+        "meets_target": median_ms < TARGET_MS and found == {2} and len(with_exit) == len(exiting),
+    }
