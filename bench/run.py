@@ -1,4 +1,4 @@
-"""drvtape benchmarks: `python bench/run.py [--json] [--quick] [--events N]`.
+"""drvtape benchmarks: `python bench/run.py [--json] [--quick] [--scale N]`.
 
 Every figure is a ratio or a rate measured side by side in this one run (the thing
 measured against a baseline doing the same work), with the sizes used and the target
@@ -79,11 +79,15 @@ def run(quick: bool, events: int | None) -> dict:
     with progress, tempfile.TemporaryDirectory(prefix="drvtape-bench-") as tmp:
         for name, job in jobs.items():
             gc.collect()  # no garbage of an earlier figure is collected on this one's clock
+            figure_started = time.perf_counter()
             try:
                 figures[name] = job(Path(tmp))
             except Exception as exc:  # noqa: BLE001 - report the figure as missing, keep the others
                 figures[name] = {"error": f"{type(exc).__name__}: {exc}",
                                  "traceback": traceback.format_exc(limit=-3)}
+            # a line per figure on stderr: how far a long run (--scale 10000000) has got
+            progress.console.print(f"bench: {name} done in {time.perf_counter() - figure_started:.0f} s",
+                                   markup=False, highlight=False)
     figures["total_s"] = round(time.perf_counter() - started, 1)
     return figures
 
@@ -118,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke test, under 30 s)")
     parser.add_argument("--events", "--scale", type=int, default=None,
-                        help=f"events in the query database (default {FULL['events']:,}; {QUICK['events']:,} "
+                        help=f"events in the query and streaming figures (default {FULL['events']:,}; {QUICK['events']:,} "
                              "with --quick; --scale 10000000 for the 10M run, by hand: not in CI)")
     args = parser.parse_args(argv)
     if args.events is not None and args.events < EVENTS_PER_SESSION:
