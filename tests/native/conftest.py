@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,15 @@ def unavailable(reason: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"required in CI: {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def temporary_files_in_tmp_path(tmp_path, monkeypatch):
+    """What a test makes through tempfile in this process (hook_run's and tap_run's folders,
+    left for their caller to remove) goes to its tmp_path instead of /tmp. Child processes
+    keep TMPDIR: Debian's Wine puts a prefix's wineserver socket folder under TMPDIR, so a
+    second TMPDIR for the same prefix would start a second wineserver on it."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
 
 
 @pytest.fixture(scope="session")
