@@ -33,6 +33,22 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def wineserver_folders_removed(tmp_path_factory):
+    """Debian's Wine makes the socket folder of a new prefix's wineserver in TMPDIR (wine-XXXXXX,
+    its name kept in the prefix's `wineserver` file) and leaves it there when the prefix is
+    gone: those of the prefixes this session made in its tmp_paths go at the session's end."""
+    tmp = Path(tempfile.gettempdir())
+    yield
+    base = tmp_path_factory.getbasetemp()
+    for named in [*base.glob("*/wineserver"), *base.glob("*/*/wineserver")]:
+        if not named.with_name("system.reg").is_file():
+            continue
+        folder = tmp / named.read_text(encoding="utf-8", errors="replace").strip()
+        if folder.name.startswith("wine-") and folder.parent == tmp and folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(autouse=True)
 def temporary_files_in_tmp_path(tmp_path, monkeypatch):
     """What a test makes through tempfile in this process (hook_run's and tap_run's folders,
