@@ -19,6 +19,11 @@ EVENTS_PER_SESSION = 1_000
 QUERY_REPS = 50
 TARGET_MS = 10
 TARGET_BYTES_PER_EVENT = 90
+# the baselines: the same queries in raw sqlite3 (Store.rows and Store.sessions_with build them in SQLAlchemy)
+RAW_SESSION_MSG = ("SELECT seq, kind, ts_ns, thread, msg, driver_id, hdrvr, lparam1, lparam2, result, call_seq, "
+                   "depth, duration_ns, payload, entry_point FROM events WHERE session_pk = ? AND msg = ? ORDER BY seq")
+RAW_SESSIONS_WITH = ("SELECT uuid FROM sessions WHERE pk IN (SELECT DISTINCT session_pk FROM events "
+                     "WHERE msg = ? AND kind = 0) ORDER BY started_us, pk")
 SCHEMA_5_INDEXES = ("CREATE INDEX ix_events_session_msg ON events (session_pk, msg, seq)",
                     "CREATE INDEX ix_events_msg_session ON events (msg, kind, session_pk)",
                     "CREATE INDEX ix_events_kind_session ON events (kind, session_pk)")
@@ -62,9 +67,21 @@ def file_bytes_per_event(path: Path, events: int) -> tuple[float, float]:
     return per_event
 
 
+def raw_query_ms(path: Path, exiting: list[int]) -> tuple[float, float]:
+    """The baselines: ms of the same fetches (median, the same sessions) and of the same
+    sessions_with, in raw sqlite3."""
+    with sqlite3.connect(path) as conn:
+        conn.execute(RAW_SESSION_MSG, (exiting[0], m.DRV_EXITSESSION)).fetchall()  # warm, as the store is
+        times = [timed(lambda pk: conn.execute(RAW_SESSION_MSG, (pk, m.DRV_EXITSESSION)).fetchall(),
+                       exiting[(i * 7919) % len(exiting)])[0] * 1e3 for i in range(QUERY_REPS)]
+        cross_s, _ = timed(lambda: conn.execute(RAW_SESSIONS_WITH, (m.DRV_EXITSESSION,)).fetchall())
+    return statistics.median(times), cross_s * 1e3
+
+
 def bench_query(tmp: Path, events: int) -> dict:
     """ms to fetch one session's DRV_EXITSESSION events (median over QUERY_REPS sessions), and
-    Store.sessions_with(DRV_EXITSESSION) across the whole database, once."""
+    Store.sessions_with(DRV_EXITSESSION) across the whole database, once; each beside the same
+    query in raw sqlite3."""
     build_s, (store, exiting) = timed(build_query_db, tmp / "query.db", events)
     with store:
         total = store.event_count()
@@ -76,11 +93,12 @@ def bench_query(tmp: Path, events: int) -> dict:
             times.append(seconds * 1e3)
             found.add(len(rows))
         cross_s, with_exit = timed(store.sessions_with, m.DRV_EXITSESSION)
+    raw_median_ms, raw_cross_ms = raw_query_ms(tmp / "query.db", exiting)
     bytes_per_event, before_schema_6 = file_bytes_per_event(tmp / "query.db", total)
     median_ms = statistics.median(times)
     return {
         "what": "ms to fetch one session's DRV_EXITSESSION events, median of "
-                f"{QUERY_REPS} fetches on different sessions",
+                f"{QUERY_REPS} fetches on different sessions; baseline_raw_*: the same queries in raw sqlite3",
         "events_in_db": total,
         "sessions_in_db": max(1, events // EVENTS_PER_SESSION),
         "build_s": round(build_s, 2),
@@ -90,6 +108,8 @@ def bench_query(tmp: Path, events: int) -> dict:
         "session_exitsession_max_ms": round(max(times), 3),
         "sessions_with_exitsession_ms": round(cross_s * 1e3, 2),
         "sessions_with_exitsession_found": len(with_exit),
+        "baseline_raw_session_exitsession_median_ms": round(raw_median_ms, 3),
+        "baseline_raw_sessions_with_exitsession_ms": round(raw_cross_ms, 2),
         "bytes_per_event": round(bytes_per_event, 1),
         "bytes_per_event_before_schema_6": round(before_schema_6, 1),
         "target_bytes_per_event": TARGET_BYTES_PER_EVENT,
