@@ -47,7 +47,7 @@ QUICK = dict(hook_calls=20_000, append_rows=20_000, replay_sends=10_000, faithfu
              listing_sessions=500, listing_pairs=10)
 
 
-def run(quick: bool, events: int | None) -> dict:
+def run(quick: bool, events: int | None, only: set[str] | None = None) -> dict:
     sizes = dict(QUICK if quick else FULL)
     if events is not None:
         sizes["events"] = events
@@ -75,9 +75,13 @@ def run(quick: bool, events: int | None) -> dict:
         "dll": lambda tmp: bench_dll(sizes["dll_calls"]),
         "demo": lambda tmp: bench_demo(),
     }
+    if only is not None and only - jobs.keys():
+        raise ValueError(f"no figure {', '.join(sorted(only - jobs.keys()))} (the figures: {', '.join(jobs)})")
     started = time.perf_counter()
     with progress, tempfile.TemporaryDirectory(prefix="drvtape-bench-") as tmp:
         for name, job in jobs.items():
+            if only is not None and name not in only:
+                continue
             gc.collect()  # no garbage of an earlier figure is collected on this one's clock
             figure_started = time.perf_counter()
             try:
@@ -124,10 +128,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", "--scale", type=int, default=None,
                         help=f"events in the query and streaming figures (default {FULL['events']:,}; {QUICK['events']:,} "
                              "with --quick; --scale 10000000 for the 10M run, by hand: not in CI)")
+    parser.add_argument("--only", metavar="FIGURE,...", default=None,
+                        help="run only these figures (e.g. query,streaming: the ones --scale sizes)")
     args = parser.parse_args(argv)
     if args.events is not None and args.events < EVENTS_PER_SESSION:
         parser.error(f"--events must be at least {EVENTS_PER_SESSION}")
-    figures = run(args.quick, args.events)
+    only = None if args.only is None else set(args.only.split(","))
+    try:
+        figures = run(args.quick, args.events, only)
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.json:
         print(json.dumps(figures, indent=2))
     else:
