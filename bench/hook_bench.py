@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -42,16 +41,13 @@ def bench_hook(n: int) -> dict:
     n = max(int(n), 10_000)
     client = str(compile_pe([TAPCLIENT_SOURCE], flags=["-municode"]))
     real = wine.windows_path(str(MSRLE32))
-    folder = prepare_folder(None)
-    try:
-        with tempfile.TemporaryDirectory(prefix="drvtape-hookbench-") as tmp:
-            plain = _send_bench([client, real], n)
-            tapped = _send_bench([client, wine.windows_path(str(build_drvtap()))], n, DRVTAP_REAL=real,
-                                 DRVTAP_TAPE=wine.windows_path(str(Path(tmp) / "tap.drvtape")))
+    with tempfile.TemporaryDirectory(prefix="drvtape-hookbench-") as tmp:
+        plain = _send_bench([client, real], n)
+        tapped = _send_bench([client, wine.windows_path(str(build_drvtap()))], n, DRVTAP_REAL=real,
+                             DRVTAP_TAPE=wine.windows_path(str(Path(tmp) / "tap.drvtape")))
+        folder = prepare_folder(None, work_dir=Path(tmp))
         hooked = _send_bench([str(build_hooklaunch()), wine.windows_path(str(folder / "drvhook.dll")), client, real], n)
         tapes = sorted(folder.glob("*.drvtape"))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
     if len(tapes) != 1:
         raise DrvtapeError(f"the hook wrote {len(tapes)} tapes for one driver")
     return {"dll": MSRLE32.name, "messages": n, "winmm_ns_per_message": round(plain, 1),

@@ -6,8 +6,10 @@ peak RSS is its own (bench/peak_rss.py), each beside its baseline:
 - export: raw sqlite3 SELECT of the rows, formatted as the same lines, written;
 - ingest: the tape read and CRC-checked frame by frame in C (zlib.crc32), nothing else.
 
-The inputs are generated here: a JSONL file of plain call/return pairs and a tape of the
-same events (format version 3, as drvtap writes it).
+The inputs are generated here: a JSONL file of plain call/return pairs, a tape of the same
+events (format version 3, as drvtap writes it) and, for export, verify and push (whose
+figure is not the import's), a database of the same sessions written directly
+(bench/direct_db.py): at 10M events, importing it first took most of an hour.
 """
 
 from __future__ import annotations
@@ -23,17 +25,47 @@ import uuid
 import zlib
 from pathlib import Path
 
+from direct_db import write_sessions
 from drvtape.formats.tape import CALL, END, HEADER, MAGIC, REC_CALL, REC_END, REC_HEADER, REC_RETURN, RETURN
+from drvtape.schema.events import SessionHeader
+from drvtape.schema.rows import call_row, end_row, return_row
 
 PER_SESSION = 1_000  # events, the end event included
 PEAK_RSS_BOUND_MB = 250
 BENCH = Path(__file__).parent
 STARTED = "2024-05-01T12:00:00Z"
 FREQ = 10_000_000
+THREAD, MSG, DRIVER_ID, HDRVR = 4242, 2049, 1, 140737488355328
 
 
 def session_id(i: int) -> str:
     return str(uuid.UUID(int=(0xB0 << 120) | i))
+
+
+def header_fields(s: int) -> dict:
+    """Session s's header, as its JSONL line gives it."""
+    return {"id": session_id(s), "driver": "bench.dll", "machine": "bench", "pid": 0, "started_at": STARTED,
+            "source": "import"}
+
+
+def session_rows(per_session: int = PER_SESSION) -> list[tuple]:
+    """The rows of every session write_jsonl writes (the sessions differ only in their header)."""
+    rows = []
+    pairs = (per_session - 1) // 2
+    for p in range(pairs):
+        call, ret = 2 * p + 1, 2 * p + 2
+        rows.append(call_row(call, call * 1000, THREAD, MSG, DRIVER_ID, HDRVR, p, 0, 0))
+        rows.append(return_row(ret, ret * 1000, THREAD, MSG, DRIVER_ID, HDRVR, 1, call, 1000))
+    end = 2 * pairs + 1
+    rows.append(end_row(end, end * 1000, THREAD, "closed"))
+    return rows
+
+
+def write_db(path: Path, events: int, per_session: int = PER_SESSION) -> int:
+    """The sessions write_jsonl writes, stored directly in a new database at path; the events."""
+    rows = session_rows(per_session)
+    return write_sessions(path, ((SessionHeader(**header_fields(s)), rows)
+                                 for s in range(max(1, events // per_session))))
 
 
 def write_jsonl(path: Path, events: int, per_session: int = PER_SESSION) -> int:
@@ -41,9 +73,8 @@ def write_jsonl(path: Path, events: int, per_session: int = PER_SESSION) -> int:
     written = 0
     with open(path, "w", encoding="utf-8") as out:
         for s in range(max(1, events // per_session)):
-            out.write(json.dumps({"type": "session", "format": "drvtape-jsonl", "version": 1, "id": session_id(s),
-                                  "driver": "bench.dll", "machine": "bench", "pid": 0, "started_at": STARTED,
-                                  "source": "import"}) + "\n")
+            out.write(json.dumps({"type": "session", "format": "drvtape-jsonl", "version": 1, **header_fields(s)})
+                      + "\n")
             lines = []
             pairs = (per_session - 1) // 2
             for p in range(pairs):
@@ -169,12 +200,13 @@ def bench_streaming(tmp: Path, events: int) -> dict:
     """Every streaming path at `events` events (see the module's docstring)."""
     tmp = tmp / "stream"
     tmp.mkdir(exist_ok=True)
-    jsonl, tape, db = tmp / "in.jsonl", tmp / "in.drvtape", tmp / "imported.db"
+    jsonl, tape, db = tmp / "in.jsonl", tmp / "in.drvtape", tmp / "direct.db"
     events = write_jsonl(jsonl, events)
     out: dict = {"events": events}
-    child = drvtape_child(tmp, "--db", str(db), "import", "--quiet", str(jsonl))
+    child = drvtape_child(tmp, "--db", str(tmp / "imported.db"), "import", "--quiet", str(jsonl))
     out["import"] = _figure(events, child, "events_per_s", events / child["seconds"],
                             raw_insert_rate(tmp / "raw_import.db", events))
+    write_db(db, events)
     child = drvtape_child(tmp, "--db", str(db), "export", "--all", "-o", str(tmp / "out.jsonl"))
     out["export"] = _figure(events, child, "events_per_s", events / child["seconds"],
                             raw_export_rate(db, tmp / "raw_out.jsonl"))

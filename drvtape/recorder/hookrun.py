@@ -57,10 +57,12 @@ def copy_hook(folder: Path, arch: Arch, config: str | None) -> None:
         (folder / HOOK_CONFIG).write_text(config, encoding="utf-8")
 
 
-def prepare_folder(pattern: str | None, follow_children: bool = False, arch: Arch = X64) -> Path:
-    """A fresh folder holding the hook, the tap it copies per driver and the hook's
-    configuration; the x86 ones (and launcher) in its x86/ when the run needs them."""
-    folder = Path(tempfile.mkdtemp(prefix="drvtape-hookrun-"))
+def prepare_folder(pattern: str | None, follow_children: bool = False, arch: Arch = X64,
+                   work_dir: Path | None = None) -> Path:
+    """A fresh folder (in work_dir, else the system's temporary folder) holding the hook, the
+    tap it copies per driver and the hook's configuration; the x86 ones (and launcher) in its
+    x86/ when the run needs them."""
+    folder = Path(tempfile.mkdtemp(prefix="drvtape-hookrun-", dir=work_dir))
     config = None
     if pattern or follow_children:
         config = "\n".join([pattern or "", "children" if follow_children else ""]) + "\n"
@@ -78,18 +80,24 @@ def run_tapes(folder: Path) -> list[Tape]:
 
 
 def hook_run(argv: Sequence[str], prefix: Prefix, pattern: str | None = None, follow_children: bool = False,
-             arch: Arch = X64) -> TapRun:
+             arch: Arch = X64, work_dir: Path | None = None) -> TapRun:
     """Run ARGV, an arch program, with the hook in it (and in the processes it starts, with
     follow_children), recording the drivers whose file name matches PATTERN, or all; the tapes
-    read, also when the program crashed or was interrupted."""
+    read, also when the program crashed or was interrupted. The run's folder (run.folder, in
+    work_dir if given) holds the tapes: the caller removes it once they are stored; it is
+    removed here when the program could not be started (it holds no tape then)."""
     if not argv:
         raise DrvtapeError("no program to run: put it after --, e.g. -- client.exe ARGS")
     check_pattern(pattern)
     launcher = build_hooklaunch(arch)
-    run = TapRun(prefix, folder=prepare_folder(pattern, follow_children, arch))
+    run = TapRun(prefix, folder=prepare_folder(pattern, follow_children, arch, work_dir))
     hook_folder = run.folder / X86_FOLDER if arch is X86 else run.folder
     hook = wine.windows_path(str(hook_folder / "drvhook.dll"))
-    with Signals().handled() as signals:
-        run_program([str(launcher), hook, *argv], prefix, run, signals)
+    try:
+        with Signals().handled() as signals:
+            run_program([str(launcher), hook, *argv], prefix, run, signals)
+    except DrvtapeError:
+        shutil.rmtree(run.folder, ignore_errors=True)
+        raise
     run.tapes = run_tapes(run.folder)
     return run

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,31 @@ def unavailable(reason: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"required in CI: {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def wineserver_folders_removed(tmp_path_factory):
+    """Debian's Wine makes the socket folder of a new prefix's wineserver in TMPDIR (wine-XXXXXX,
+    its name kept in the prefix's `wineserver` file) and leaves it there when the prefix is
+    gone: those of the prefixes this session made in its tmp_paths go at the session's end."""
+    tmp = Path(tempfile.gettempdir())
+    yield
+    base = tmp_path_factory.getbasetemp()
+    for named in [*base.glob("*/wineserver"), *base.glob("*/*/wineserver")]:
+        if not named.with_name("system.reg").is_file():
+            continue
+        folder = tmp / named.read_text(encoding="utf-8", errors="replace").strip()
+        if folder.name.startswith("wine-") and folder.parent == tmp and folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def temporary_files_in_tmp_path(tmp_path, monkeypatch):
+    """What a test makes through tempfile in this process (hook_run's and tap_run's folders,
+    left for their caller to remove) goes to its tmp_path instead of /tmp. Child processes
+    keep TMPDIR: Debian's Wine puts a prefix's wineserver socket folder under TMPDIR, so a
+    second TMPDIR for the same prefix would start a second wineserver on it."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
 
 
 @pytest.fixture(scope="session")
