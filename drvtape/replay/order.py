@@ -62,6 +62,8 @@ def happens_before(calls: Sequence[RecordedCall]) -> tuple[list[tuple[int, ...]]
             after = after_for[thread] = tuple(sorted([k for t, k in latest_returned.items() if t != thread]))
         afters.append(after)
         driver_id = call.driver_id  # devices' instances are mapped by the host, not by an open
-        id_from.append(opened.get(as_unsigned64(driver_id)) if opened and driver_id and call.entry_point is driver_proc
-                       else None)
+        if opened and driver_id and call.entry_point is driver_proc:
+            id_from.append(opened.get(driver_id if driver_id > 0 else as_unsigned64(driver_id)))  # > 0: as it is
+        else:
+            id_from.append(None)
     return afters, id_from

@@ -123,6 +123,7 @@ class _Lane:
         self.busy = False  # in a unit: released (cooperative) or entered, and not returned
         self.waiting = False  # blocked on gate until woken
         self.woken = False  # the waker counted it as running (cooperative)
+        self.released = False  # woken by release_next: its unit may be issued
         self.finished = False  # issued all its units, or the run ended
         self.gate = threading.Lock()
         self.gate.acquire()
@@ -136,15 +137,21 @@ class _Lane:
 
     def _await_release(self, index: int) -> bool:
         """Block (lock held, released while blocked) until unit `index` may be issued; False
-        when the run is over."""
+        when the run is over. A lane woken by release_next goes without testing again: what
+        the waker saw returned stays returned, and only this lane can issue `index`."""
         run, cond = self.run, self.run.coord.cond
-        while not run.over and not run.releasable(index):
+        while not run.over:
             self.waiting = True
             run.notify_if_still()
             run.unlock()
             self.gate.acquire()
             cond.acquire()
-        return not run.over
+            if self.released:
+                self.released = False
+                return not run.over
+            if run.releasable(index):
+                return not run.over
+        return False
 
     def _loop(self) -> None:
         self.run.coord.cond.acquire()
@@ -254,7 +261,12 @@ class _FaithfulRun:
         issued = self.issued
         if issued < self.total:
             lane = self.owner[issued]
-            if lane.waiting and lane.next == issued and self.releasable(issued):
+            if lane.waiting and lane.next == issued:
+                returned = self.returned
+                for d in self.schedule.after[issued]:  # releasable(issued), inlined: once per unit
+                    if not returned[d]:
+                        return
+                lane.released = True
                 if self.cooperative:
                     self.coord.running += 1
                     lane.woken = True
