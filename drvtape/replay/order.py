@@ -35,8 +35,10 @@ def happens_before(calls: Sequence[RecordedCall]) -> tuple[list[tuple[int, ...]]
     the calls and their returns merged by seq in one pass. Replay computes this once per run
     for every call: plain loops and look-ups, and no object per call but its `after` (shared
     by a thread's calls while no return comes between them)."""
-    returns = sorted([(c.returned_at, i) for i, c in enumerate(calls) if c.returned_at is not None])
-    returns.append((float("inf"), -1))  # a sentinel past every call
+    returned_at = [c.returned_at for c in calls]
+    returned_at.append(float("inf"))  # a sentinel past every call, at index len(calls)
+    # The returned calls' indices by their returns' seq: no (seq, index) tuple per call (half the time and memory)
+    returns = sorted((i for i, at in enumerate(returned_at) if at is not None), key=returned_at.__getitem__)
     latest_returned: dict[int, int] = {}  # recorded thread -> index of its latest returned call
     opened: dict[int, int] = {}  # dwDriverId -> index of the DRV_OPEN that last returned it
     after_for: dict[int, tuple[int, ...]] = {}  # thread -> its `after`, while no return came in between
@@ -44,7 +46,8 @@ def happens_before(calls: Sequence[RecordedCall]) -> tuple[list[tuple[int, ...]]
     id_from: list[int | None] = []
     driver_proc = EntryPoint.DRIVER_PROC
     next_return = 0
-    at, j = returns[0]
+    j = returns[0]
+    at = returned_at[j]
     for call in calls:
         seq = call.seq
         if at < seq:
@@ -54,7 +57,8 @@ def happens_before(calls: Sequence[RecordedCall]) -> tuple[list[tuple[int, ...]]
                 if returned.msg == DRV_OPEN and returned.result and returned.entry_point is driver_proc:
                     opened[as_unsigned64(returned.result)] = j
                 next_return += 1
-                at, j = returns[next_return]
+                j = returns[next_return]
+                at = returned_at[j]
             after_for.clear()
         thread = call.thread
         after = after_for.get(thread)
