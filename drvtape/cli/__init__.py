@@ -1,18 +1,15 @@
 """The drvtape command line: thin; parses, calls the library, renders.
 
 One module per command (or command group), named by the command; each registers itself
-on `app` when imported below. Shared options live in options.py, output in output.py.
+on `app` when imported, which app.command imports. Shared options live in options.py,
+output in output.py.
 """
 
 import os
 import sys
 from typing import NoReturn
 
-from drvtape.cli import (  # noqa: F401  (registers the commands)
-    db, demo, diff, doctor, events, explore, hook_run, import_export, ingest, lint, minimize, push_pull, record, replay,
-    schema, sessions, show, state, tap, tap_run, timeline, verify,
-)
-from drvtape.cli.app import app, command
+from drvtape.cli.app import app, command, named_command
 from drvtape.cli.output import fail
 from drvtape.errors import DrvtapeError
 
@@ -53,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     _refuse_unrepresentable(args)
     try:
-        code = command().main(args=args, prog_name="drvtape", standalone_mode=False)
+        code = command(named_command(args)).main(args=args, prog_name="drvtape", standalone_mode=False)
         _flush_stdout()
     except DrvtapeError as exc:
         fail(str(exc))

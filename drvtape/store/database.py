@@ -28,7 +28,8 @@ from drvtape.store import tables as t
 from drvtape.store.appends import Appender, ChainTips, EventInserter
 from drvtape.store.bulk import BulkLoad
 from drvtape.store.engines import WRITE, create_engine, database_url, sqlite_path
-from drvtape.store.queries import EventFilter, SessionSummary, apply_filter, summaries
+from drvtape.store.queries import (EventFilter, ListedSession, SessionSummary, apply_filter, listed_sessions,
+                                   sessions_query, summaries)
 
 _PG_COUNT_LOCK = 0x64727675  # the advisory lock held while the count of stored sessions moves
 _SELECT_COLUMNS = [t.events.c[name] for name in ROW_COLUMNS]
@@ -220,20 +221,17 @@ class Store:
     def sessions(self, *, machine: str | None = None, driver: str | None = None, with_msg: int | None = None,
                  limit: int | None = None) -> list[SessionSummary]:
         """Session summaries, oldest first; limit keeps the newest."""
-        s, e = t.sessions, t.events
-        query = sa.select(s).order_by(s.c.started_us.desc(), s.c.pk.desc())
-        if machine is not None:
-            query = query.where(s.c.machine == machine)
-        if driver is not None:
-            query = query.where(s.c.driver.contains(driver, autoescape=True))
-        if with_msg is not None:
-            query = query.where(s.c.pk.in_(
-                sa.select(e.c.session_pk).where(e.c.msg == with_msg, t.IS_CALL)))
-        if limit is not None:
-            query = query.limit(limit)
+        query = sessions_query(machine=machine, driver=driver, with_msg=with_msg, limit=limit)
         with self.reading() as conn:
-            headers = conn.execute(query).mappings().all()[::-1]
-            return summaries(conn, headers)
+            return summaries(conn, conn.execute(query).mappings().all()[::-1])
+
+    @damage.reads
+    def listing(self, *, machine: str | None = None, driver: str | None = None, with_msg: int | None = None,
+                limit: int | None = None) -> list[ListedSession]:
+        """As sessions, without building a SessionHeader per session (what `drvtape sessions` prints)."""
+        query = sessions_query(machine=machine, driver=driver, with_msg=with_msg, limit=limit)
+        with self.reading() as conn:
+            return listed_sessions(conn, conn.execute(query).mappings().all()[::-1])
 
     @damage.reads
     def summary(self, session_pk: int) -> SessionSummary:
