@@ -7,12 +7,10 @@ insert through an EventInserter and take a session's last chain link from ChainT
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 import time
 import uuid
 from collections.abc import Mapping, Sequence
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -27,22 +25,6 @@ INSERT_COLUMNS = ("session_pk", *ROW_COLUMNS, "chain")
 # doing a whole batch at once held the GIL for tens of ms, and a hooked call that needed it
 # waited out the interpreter's 5 ms switch interval, more than once (issue 16).
 GIL_SLICE_ROWS = 128
-
-
-_BATCH_SQL = (f"INSERT INTO events ({', '.join(INSERT_COLUMNS)}) "
-              f"SELECT ?1, {', '.join(f'value ->> {i}' for i in range(len(ROW_COLUMNS)))}, "
-              f"substr(?3, key * {chain.LINK_BYTES} + 1, {chain.LINK_BYTES}) FROM json_each(?2)")
-
-
-def _chained(session_pk: int, rows: Sequence[Sequence], tip: bytes) -> tuple[list[tuple], bytes]:
-    """codec.to_db_rows, GIL_SLICE_ROWS rows at a time."""
-    db_rows = []
-    for start in range(0, len(rows), GIL_SLICE_ROWS):
-        if start:
-            time.sleep(0)  # lets a waiting thread (the hook's caller) take the GIL now
-        chunk, tip = codec.to_db_rows(session_pk, rows[start:start + GIL_SLICE_ROWS], tip)
-        db_rows += chunk
-    return db_rows, tip
 
 
 class ChainTips:
@@ -90,9 +72,6 @@ class EventInserter:
         self.sql = str(t.events.insert().compile(dialect=engine.dialect))
         self._positional = engine.dialect.positional
         self.counts = CountKeeper(engine.dialect)  # thread_counts, kept in the same transaction
-        # json_each's ->> is SQLite 3.38's; SQLite's parameters are positional (qmark)
-        self._batch_sql = _BATCH_SQL if engine.dialect.name == "sqlite" and sqlite3.sqlite_version_info >= (3, 38) \
-            else None
 
     def params(self, db_rows: list[tuple]) -> list:
         """Stored rows (codec.to_db_rows) as the statement's parameters."""
@@ -100,31 +79,16 @@ class EventInserter:
 
     def insert(self, conn: Connection, session_pk: int, rows: Sequence[Sequence], tip: bytes) -> bytes:
         """Insert rows (ROW_COLUMNS order) after the link `tip`, in conn's transaction; the new tip."""
-        db_rows, tip = _chained(session_pk, rows, tip)
+        db_rows = []
+        for start in range(0, len(rows), GIL_SLICE_ROWS):
+            if start:
+                time.sleep(0)  # lets a waiting thread (the hook's caller) take the GIL now
+            chunk, tip = codec.to_db_rows(session_pk, rows[start:start + GIL_SLICE_ROWS], tip)
+            db_rows += chunk
         if db_rows:
             conn.exec_driver_sql(self.sql, self.params(db_rows))
             self.counts.add(conn, session_pk, rows)
         return tip
-
-    def insert_batch(self, conn: Connection, session_pk: int, rows: Sequence[Sequence], tip: bytes) -> bytes:
-        """As insert; on SQLite in one statement that releases the GIL once for the whole batch.
-
-        executemany binds each row holding the GIL and releases it for each row's step: with a
-        hooked caller running Python, the writer waited out a switch interval (5 ms) to get
-        it back, row after row, and fell behind (issue 16). Here the rows go as one JSON array
-        that SQLite's json_each reads (ints, NULLs and text come back as they went in), their
-        links as one blob; a batch orjson cannot encode (a lone surrogate) goes by insert."""
-        if self._batch_sql is None:
-            return self.insert(conn, session_pk, rows, tip)
-        db_rows, last = _chained(session_pk, rows, tip)
-        try:
-            values = orjson.dumps([r[1:-1] for r in db_rows])
-        except orjson.JSONEncodeError:
-            return self.insert(conn, session_pk, rows, tip)
-        if db_rows:
-            conn.exec_driver_sql(self._batch_sql, (session_pk, values, b"".join(r[-1] for r in db_rows)))
-            self.counts.add(conn, session_pk, rows)
-        return last
 
 
 class Appender:

@@ -163,7 +163,7 @@ class Store:
             return
         with self.writing() as conn:
             insert_blobs(conn, blobs)
-            tip = self.inserter.insert_batch(conn, session_pk, rows, self.tips.tip(session_pk, conn))
+            tip = self.inserter.insert(conn, session_pk, rows, self.tips.tip(session_pk, conn))
         self.tips.advance(session_pk, tip)
 
     def import_sessions(self, sessions: Iterable[tuple[SessionHeader, Sequence[Event]]],
