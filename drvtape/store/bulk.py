@@ -111,7 +111,7 @@ class BulkLoad:
             return
         self._flush_blobs()
         if loaded.pk is not None:
-            loaded.tip = self._inserter.insert(self._conn, loaded.pk, rows, loaded.tip)
+            loaded.tip = self._inserter.insert(self._conn, loaded.pk, rows, loaded.tip, share_gil=False)
         elif loaded.stored_pk is not None:
             tip = loaded.tip
             for row in rows:
