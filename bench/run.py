@@ -38,6 +38,7 @@ from replay_bench import bench_replay
 from replay_load_bench import bench_replay_loading
 from stream_bench import bench_streaming
 from listing_bench import bench_listing
+from bulk_bench import bench_bulk
 from drvtape import __version__
 
 FULL = dict(hook_calls=200_000, append_rows=200_000, replay_sends=100_000, faithful_sends=100_000,
@@ -74,6 +75,7 @@ def run(quick: bool, events: int | None, only: set[str] | None = None) -> dict:
         "query": lambda tmp: bench_query(tmp, sizes["events"]),
         "streaming": lambda tmp: bench_streaming(tmp, sizes["events"]),
         "listing": lambda tmp: bench_listing(tmp, sizes["listing_sessions"], sizes["listing_pairs"]),
+        "bulk": lambda tmp: bench_bulk(tmp, sizes["events"]),
         "dll": lambda tmp: bench_dll(sizes["dll_calls"]),
         "demo": lambda tmp: bench_demo(),
     }
