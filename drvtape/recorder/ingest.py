@@ -225,7 +225,8 @@ class _Session:
         self.detached: EndRecord | None = None  # the DETACH record: the process was exiting
         self.output: SessionOutput | None = None  # None: not begun (its id needs its first record)
         self.info: SessionInfo | None = None
-        self.events = SessionEvents(header, grouping.problems, lambda: grouping.fault_facts(header.offset))
+        self.events: SessionEvents | None = SessionEvents(header, grouping.problems,
+                                                          lambda: grouping.fault_facts(header.offset))
 
     def begin(self, sink: Sink, first: bytes) -> None:
         h = self.tape
@@ -255,6 +256,7 @@ class _Session:
         built.emit_last(event_to_row(end))
         self.info = SessionInfo(self.header, built.events + 1, built.calls, end, built.handled)
         self.output.close(self.info)
+        self.events = None  # what it kept (the seq of every call answered) is done with: memory stays flat
 
 
 class _Grouping:
