@@ -14,12 +14,21 @@ from drvtape.cli.output import fail
 from drvtape.errors import DrvtapeError
 
 
+def _escaped(arg: str) -> str:
+    """The argument's bytes, escaped: a byte from the OS that is not UTF-8 as it came
+    (surrogateescape), any other lone surrogate (a caller of main() can pass one) as \\udXXX."""
+    try:
+        return repr(arg.encode("utf-8", "surrogateescape"))[2:-1][:60]
+    except UnicodeEncodeError:
+        return arg.encode("ascii", "backslashreplace").decode("ascii")[:60]
+
+
 def _refuse_unrepresentable(args: list[str]) -> None:
     """Bytes that are not UTF-8 reach Python as lone surrogates, which no database, JSON or
     terminal can take; a NUL no file name can hold (a shell cannot pass one, a caller of
     main() can). Refused here, once, rather than by whichever layer meets them first."""
     for arg in args:
-        shown = repr(arg.encode("utf-8", "surrogateescape"))[2:-1][:60]  # the bytes, escaped
+        shown = _escaped(arg)
         if "\0" in arg:
             fail(f"argument '{shown}' contains a NUL character")
         try:
