@@ -230,6 +230,7 @@ static void mark_issued(slot_t *s, uint32_t i)
 static void run_serial(slot_t *s)
 {
     TlsSetValue(tls_slot, s);
+    slot_on_this_thread(s);
     for (uint32_t k = 0; k < s->n && !stop; k++) {
         mark_issued(s, s->calls[k]);
         run_call(s->calls[k], s);
@@ -251,6 +252,7 @@ static DWORD WINAPI worker(void *arg)
 {
     slot_t *s = arg;
     TlsSetValue(tls_slot, s);
+    slot_on_this_thread(s);
     for (uint32_t k = 0; k < s->n; k++) {
         uint32_t i = s->calls[k];
         AcquireSRWLockExclusive(&sched_lock);

@@ -32,7 +32,8 @@ typedef struct {
     volatile LONG64 busy; /* nonzero while in a call: the slot's count of calls entered */
     volatile LONG index;  /* the call it is in, or was last in */
     LONG64 entries;
-    LONG64 seen_busy, seen_at, clock_start; /* the watchdog's (host_watchdog.c) */
+    volatile HANDLE thread; /* its OS thread, for its CPU time (slot_on_this_thread); NULL before */
+    LONG64 seen_busy, seen_at, clock_start, cpu_start, cpu_mark; /* the watchdog's (host_watchdog.c) */
     CONDITION_VARIABLE released; /* woken when its next call may be released (drvhost.c) */
     uint32_t *calls; /* indices of this thread's calls, in order */
     uint32_t n;

@@ -1,11 +1,19 @@
-/* A call is hung when it has been in flight longer than the timeout, counting only the time
-   the host could run: on a loaded machine a driver that waits in small steps (Sleep(1) a
-   thousand times: a second on an idle machine) took over 4 s of wall time, most of it spent
-   runnable but not running, and was reported hung. The watchdog measures that itself: it
-   sleeps in ticks like such a driver, and a tick that comes back late counts as at most
-   LATE_TICKS of the shortest tick of that length seen so far (the platform's granularity:
-   ~1 ms under Wine, 15.6 ms on Windows without timeBeginPeriod), so time the machine gave to
-   others is not counted. A spin is counted while it spins; a wait that nothing ends, in full.
+/* A call is hung when it has been in flight longer than the timeout without progress, counted
+   two ways; the larger count decides:
+   - the time the host could run, for a thread that waits or sleeps: the watchdog sleeps in
+     ticks like such a driver, and a tick counts at most as long as the shortest tick of that
+     length seen so far (the platform's granularity: ~1 ms under Wine), however late it came
+     back: a driver that waits in steps (Sleep(1) a thousand times: a second on an idle
+     machine) took 4.3-6.6 s of wall time on a loaded machine, most of it runnable but not
+     running, and gets one step per tick the machine gave the host, not more (counting a late
+     tick as two, it was reported hung at a 2 s timeout one run in three);
+   - the CPU time its thread used, for a thread that spins: from an eighth of the timeout on
+     (when the ticks turn fine), GetThreadTimes on its thread, read at most every CPU_STEP_MS
+     (Wine 8.0 takes the figures from Linux's per-thread times, which step by 10 ms).
+   A wait that nothing ends is counted in full on an idle machine and later in wall time under
+   load, never earlier. Under Wine a thread spinning on SwitchToThread gets little CPU time on
+   a loaded machine (0.1 s in 3.5 s beside busy processes; sched_yield gives the core away),
+   so the ticks are what find it there.
 
    Replay threads read no clock per call (QueryPerformanceCounter costs ~0.6 us under Wine
    8.0, more than the rest of a call): a call's time starts when the watchdog first sees it in
@@ -20,7 +28,8 @@
 
 #define COARSE_MS 10 /* the tick while every call in flight is young */
 #define FINE_MS 1    /* once one is older than an eighth of the timeout: as fine as the waits it competes with */
-#define LATE_TICKS 2
+#define CPU_STEP_MS 10 /* how often a thread's CPU time is read: Wine 8.0's figures step by 10 ms */
+#define NO_CPU (-1)
 
 slot_t load_slot;
 const char *volatile load_what = "loading";
@@ -32,6 +41,8 @@ static LONG64 clock_now;            /* the host's clock, in QPC ticks */
 static LONG64 tick_end;             /* QPC at the end of the previous tick */
 static LONG64 shortest[2];          /* the shortest coarse and fine tick seen */
 static DWORD tick_ms = COARSE_MS;
+static LONG64 cpu_read_at;          /* QPC when the CPU times were last read */
+static int cpu_due;                 /* CPU_STEP_MS have passed since: read them this tick */
 
 int64_t ticks_to_ns(int64_t t)
 {
@@ -49,8 +60,43 @@ void slot_leave(slot_t *s)
     s->busy = 0;
 }
 
-/* The watchdog's view of s: how long (QPC ticks, host clock) its call has been in flight, 0
-   when it is idle; seen_at is when the watchdog first saw that call. */
+void slot_on_this_thread(slot_t *s)
+{
+    HANDLE self = GetCurrentProcess(), thread;
+    if (!DuplicateHandle(self, GetCurrentThread(), self, &thread, THREAD_QUERY_LIMITED_INFORMATION, FALSE, 0))
+        fail("drvhost: DuplicateHandle(thread) failed (error %lu)", GetLastError());
+    s->thread = thread;
+}
+
+/* The CPU time thread h has used, in QPC ticks, or NO_CPU. */
+static LONG64 cpu_time(HANDLE h)
+{
+    FILETIME created, exited, kernel, user;
+    if (!h || !GetThreadTimes(h, &created, &exited, &kernel, &user))
+        return NO_CPU;
+    LONG64 t = (LONG64)(((uint64_t)kernel.dwHighDateTime << 32 | kernel.dwLowDateTime) +
+                        ((uint64_t)user.dwHighDateTime << 32 | user.dwLowDateTime)); /* 100 ns units */
+    return t / 10000000 * qpc_freq.QuadPart + t % 10000000 * qpc_freq.QuadPart / 10000000;
+}
+
+/* Slot s's call, in flight for age (host clock) past an eighth of the timeout: the larger of age
+   and its count by CPU time, the host clock's age when its CPU time was first read plus the CPU
+   time used since (at most a tick of the slot's next call, which the next tick starts afresh). */
+static LONG64 with_cpu_time(slot_t *s, LONG64 age)
+{
+    if (s->cpu_start == NO_CPU) {
+        s->cpu_start = cpu_time(s->thread);
+        s->cpu_mark = age;
+    } else if (cpu_due) {
+        LONG64 now = cpu_time(s->thread);
+        if (now != NO_CPU && s->cpu_mark + now - s->cpu_start > age)
+            return s->cpu_mark + now - s->cpu_start;
+    }
+    return age;
+}
+
+/* The watchdog's view of s: how long (QPC ticks, the larger count: see the top) its call has
+   been in flight, 0 when it is idle; seen_at is when the watchdog first saw that call. */
 static LONG64 host_age(slot_t *s)
 {
     LONG64 busy = s->busy;
@@ -60,8 +106,10 @@ static LONG64 host_age(slot_t *s)
         s->seen_busy = busy;
         s->seen_at = tick_end;
         s->clock_start = clock_now;
+        s->cpu_start = NO_CPU;
     }
-    return clock_now - s->clock_start;
+    LONG64 age = clock_now - s->clock_start;
+    return age > limit / 8 ? with_cpu_time(s, age) : age;
 }
 
 uint32_t oldest_in_flight(void)
@@ -83,7 +131,10 @@ static void tick(void)
     tick_end = now;
     if (!shortest[fine] || took < shortest[fine])
         shortest[fine] = took;
-    clock_now += took < LATE_TICKS * shortest[fine] ? took : LATE_TICKS * shortest[fine];
+    clock_now += took < shortest[fine] ? took : shortest[fine];
+    cpu_due = now - cpu_read_at >= (LONG64)CPU_STEP_MS * qpc_freq.QuadPart / 1000;
+    if (cpu_due)
+        cpu_read_at = now;
 }
 
 /* A HANG at the oldest call in flight, with the wall time since the watchdog saw it first. */
@@ -126,6 +177,7 @@ void watchdog_start(uint32_t timeout_ms)
     limit_ms = timeout_ms;
     limit = (LONG64)timeout_ms * qpc_freq.QuadPart / 1000;
     load_slot.index = (LONG)NO_CALL;
+    slot_on_this_thread(&load_slot); /* wmain's: LoadLibrary runs there */
     HANDLE running = CreateEventW(NULL, TRUE, FALSE, NULL);
     if (!running)
         fail("drvhost: CreateEventW failed (error %lu)", GetLastError());

@@ -1,6 +1,5 @@
 /* The watchdog: which call each replay thread has in flight, and a hang when one has been
-   in flight longer than the timeout, counting only the time the host could run
-   (host_watchdog.c). */
+   in flight longer than the timeout without progress (host_watchdog.c). */
 #ifndef DRVHOST_WATCHDOG_H
 #define DRVHOST_WATCHDOG_H
 
@@ -17,6 +16,8 @@ void watchdog_start(uint32_t timeout_ms);
 /* Slot s is in call index (load_slot: NO_CALL) / has left it. Cheap: no clock is read. */
 void slot_enter(slot_t *s, uint32_t index);
 void slot_leave(slot_t *s);
+/* Slot s's calls run on the calling thread: the watchdog reads that thread's CPU time. */
+void slot_on_this_thread(slot_t *s);
 /* The oldest call in flight, or NO_CALL. */
 uint32_t oldest_in_flight(void);
 /* QueryPerformanceCounter ticks as ns. */

@@ -55,8 +55,12 @@ def test_bug1_exitsession_spinning_while_another_thread_opens_is_recorded_and_ha
     tape = tmp_path / "spin.drvtape"
     proc = start(client, tap, real, tape, "exitspin")
     try:
+        # the first open takes 1 s (over 6 s of wall time beside busy processes): wait for it,
+        # then DRV_EXITSESSION never returns
+        first = proc.stdout.readline()
+        assert first.startswith("open "), first
         with pytest.raises(subprocess.TimeoutExpired):
-            proc.wait(timeout=6)  # the open takes 1 s; then DRV_EXITSESSION never returns
+            proc.wait(timeout=6)
     finally:
         proc.kill()
         out, _ = proc.communicate(timeout=30)
