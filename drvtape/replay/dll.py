@@ -28,7 +28,7 @@ from drvtape.schema.recording import RecordedCall, Recording
 def run_dll_target(recording: Recording, target: Target, *, threads: Threads, timeout: float,
                    plan: MemoryPlan | None = None) -> tuple[Outcome, Compared]:
     """How the run ended, and what of the driver's output memory was compared (the first difference ends it)."""
-    host_available()
+    host_available(dll_arch(target.name))  # the DLL's own arch: an x86 one needs none of the x64 tools
     calls = {c.seq: (c, m) for c, m in zip(recording.calls, _memory(recording, plan))}
     outputs = size = 0
     for result in run_dll(target.name, host_calls(recording, threads, plan), timeout_s=timeout,
