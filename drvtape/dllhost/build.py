@@ -33,8 +33,8 @@ CFLAGS = ("-O2", "-Wall", "-Wextra", "-s", "-static-libgcc")
 # undecorated, the names winmm and msvfw32 look up (no effect on x64, which has no decoration).
 DLL_FLAGS = ("-shared", "-Wl,--kill-at")
 NATIVE_COMMON = native_root() / "common"  # drvcommon.h
-DRVHOST_PARTS = ("host_output.c", "host_batch.c", "host_watchdog.c", "host_memory.c", "host_mci.c",
-                 "id_map.c")  # beside drvhost.c
+DRVHOST_PARTS = ("host_output.c", "host_batch.c", "host_schedule.c", "host_call.c", "host_faults.c",
+                 "host_watchdog.c", "host_memory.c", "host_mci.c", "id_map.c")  # beside drvhost.c
 DRVHOST_SHARED = (("hook", "iat.c"),)  # host_mci.c replaces the driver's winmm imports as the hook does
 DRVTAP_PARTS = ("record.c", "memory_capture.c", "tape_writer.c")  # beside drvtap.c
 DRVHOOK_PARTS = ("iat.c", "taps.c", "inject.c", "children.c")  # beside drvhook.c

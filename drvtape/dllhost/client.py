@@ -69,7 +69,7 @@ def run_host(path: str, calls: Sequence[HostCall], *, timeout_s: float = 5.0,
     """run_dll's run, timed. With only_differences the host compares each result with its
     expect itself and reports only the calls without one, those that diverge (DRV_OPEN:
     zero vs nonzero), those that read memory back and those before a recorded hang
-    (drvhost.c: return_is_sent), so nothing is decoded for a call that
+    (host_call.c: return_is_sent), so nothing is decoded for a call that
     matched. `end` says how the host ends after the last call, env_extra is added to its
     environment (the tap's configuration, when recording)."""
     arch = dll_arch(path)

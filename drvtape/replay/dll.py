@@ -5,7 +5,7 @@ happens-before from replay/order.py, ids remapped, the memory behind pointer par
 rebuilt from replay/memory.py's plan), compares each result with the recorded one and sends
 back only the calls that may differ (those without a recorded result, those whose result
 differs), those that read memory back, with what the driver wrote, and those before a
-recorded hang (drvhost.c: return_is_sent); this module turns
+recorded hang (host_call.c: return_is_sent); this module turns
 them into an Outcome with the same comparison as in-process replay, plus every output block
 compared (replay/memcompare.py).
 """
@@ -68,7 +68,7 @@ def host_calls(recording: Recording, threads: Threads, plan: MemoryPlan | None =
     # The call the recording hung in is marked: a driver that freezes its whole host there
     # (the watchdog too) is noticed by its silence and placed at the oldest call without a
     # result, so the host sends every earlier result, written out before that call
-    # (drvhost.c: return_is_sent, the one rule for which results come back).
+    # (host_call.c: return_is_sent, the one rule for which results come back).
     hung_at = recording.outcome.seq if recording.outcome.kind is OutcomeKind.HANG else None
     out = []
     for c, order, memory in zip(recording.calls, call_orders(recording.calls), _memory(recording, plan)):

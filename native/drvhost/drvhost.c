@@ -60,25 +60,12 @@
  *   a call with flag 8, and before DONE, FAULT, HANG and ERROR. After FAULT, HANG or
  *   ERROR the process is gone.
  *
- * Schedule: every distinct thread index gets its own OS thread. A call is released when
- * every earlier call has been issued (entered DriverProc), its own thread's previous
- * call has returned, and every call in its dependency list has returned (drvtape sends
- * the recording's happens-before: drvtape/replay/order.py, docs/replay.md). One thread
- * index: plain serial execution on the main thread.
- * Id remapping: a call whose id_from names a DRV_OPEN is sent the id that open returned
- * in this run (its recorded driver_id when it returned 0). A call with id_from NO_CALL:
- * when DRV_OPEN returns nonzero and the recorded result (expect) is nonzero, later such
- * calls' driver_id equal to expect are sent the actual value.
- * Faults: an unhandled-exception filter reports the call and exits; the host never lets
- * an exception reach the system debugger (winedbg under Wine). Observed under Wine 8.0: a
- * fault nobody handles makes Wine print "wine: Unhandled page fault ... starting
- * debugger..." to stderr even with WINEDEBUG=-all, and costs ~2 s; a handled one prints
- * nothing. Exceptions the driver handles itself (SEH) never reach the filter, so they are
- * not reported; a driver thread of its own that faults is charged to the oldest call in
- * flight. Hangs: a watchdog thread
- * reports the oldest call still in flight once any call has been in flight longer than
- * timeout_ms, counting only the time the host could run (host_watchdog.c), and terminates
- * the process.
+ * The parts: host_batch.c reads the batch, host_schedule.c releases each call when the
+ * recording allows it, host_call.c issues it (ids remapped) and sends its RETURN,
+ * host_memory.c rebuilds its memory, host_faults.c reports a fault, host_watchdog.c a hang
+ * (the oldest call in flight once one has made no progress for timeout_ms; it terminates the
+ * process), host_output.c writes the records, host_mci.c answers an MCI driver's calls to winmm.
+ *
  * The host ends with TerminateProcess, so the driver's DllMain never sees a detach that
  * the replayed session did not contain. Recording a workload through the tap (drvtape
  * record --target dll:) asks instead for the end an application gives: FreeLibrary after
@@ -90,15 +77,15 @@
 #include <io.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "drvcommon.h"
 #include "host_batch.h"
+#include "host_call.h"
+#include "host_faults.h"
 #include "host_mci.h"
-#include "host_memory.h"
 #include "host_output.h"
+#include "host_schedule.h"
 #include "host_watchdog.h"
-#include "id_map.h"
 
 #define MAGIC 0x48565244u
 #define VERSION 4
@@ -106,8 +93,6 @@
 #define FLAG_UNLOAD_AT_END 2u
 #define FLAG_EXIT_AT_END 4u
 #define FLAG_ONLY_DIFFERENCES 8u
-
-#define DRV_OPEN_MSG 3u
 
 #pragma pack(push, 1)
 typedef struct {
@@ -118,194 +103,7 @@ typedef struct {
 #pragma pack(pop)
 
 static uint16_t hello_flags;
-static DRIVERPROC driver_proc;
-static DEVICEPROC device_procs[ENTRY_POINTS]; /* by ENTRY_*; NULL where the DLL has none */
-static volatile LONG loading = 1;
-static DWORD tls_slot = TLS_OUT_OF_INDEXES;
-
 static HMODULE driver_module;
-
-/* Schedule state: calls issued so far, and the stop flag (divergence). */
-static volatile LONG issued;
-static volatile LONG stop;
-static volatile LONG *returned; /* returned[i]: call i has returned in this run */
-static uint64_t *produced;      /* produced[i]: the id DRV_OPEN call i returned in this run */
-static SRWLOCK sched_lock = SRWLOCK_INIT; /* each slot waits on its own condition under it */
-
-/* ---------------------------------------------------------------- calls */
-
-static int diverges(const call_t *c, LRESULT r)
-{
-    if (!(c->flags & CALL_HAS_EXPECT))
-        return 0;
-    if (c->entry == ENTRY_DRIVERPROC && c->msg == DRV_OPEN_MSG)
-        return !r != !c->expect;
-    return (int64_t)r != c->expect;
-}
-
-/* Whether call i's RETURN is sent only when it diverges: the hello asked for differences
-   only, the call has a recorded result, and it does not come before the call the recording
-   hung in. A driver that freezes the whole host there is noticed by its silence and placed
-   at the oldest call without a RETURN (drvtape/dllhost/client.py), so those before it must
-   all have one, written out before the hung call is issued (run_call). Such a call is not
-   timed either (host_watchdog.c: a clock read costs more than the rest of a call). */
-static int quiet_unless_diverging(uint32_t i)
-{
-    return (hello_flags & FLAG_ONLY_DIFFERENCES) && (calls[i].flags & CALL_HAS_EXPECT) && i >= every_return_before;
-}
-
-/* The one rule for sending call i's RETURN: unless it is quiet (above), returned its recorded
-   result (see diverges) and read no memory back. */
-static int return_is_sent(uint32_t i, int quiet, LRESULT r, int read_back)
-{
-    return !quiet || diverges(&calls[i], r) || read_back;
-}
-
-/* Lock held: wake the slot owning the next call to release (calls are released in order, so
-   it is the only one that can go). */
-static void wake_next(void)
-{
-    if ((uint32_t)issued < n_calls)
-        WakeConditionVariable(&slots[calls[issued].thread].released);
-}
-
-static void stop_all(void)
-{
-    AcquireSRWLockExclusive(&sched_lock);
-    stop = 1;
-    for (uint32_t t = 0; t < n_threads; t++)
-        WakeConditionVariable(&slots[t].released);
-    ReleaseSRWLockExclusive(&sched_lock);
-}
-
-/* Issue call i on slot s (already marked in flight by the caller) and report it. */
-static void run_call(uint32_t i, slot_t *s)
-{
-    const call_t *c = &calls[i];
-    memory_before(i);
-    LPARAM l1 = (c->flags & CALL_P1) ? memory_block((uint32_t)c->lparam1) : (LPARAM)c->lparam1;
-    LPARAM l2 = (c->flags & CALL_P2) ? memory_block((uint32_t)c->lparam2) : (LPARAM)c->lparam2;
-    uint64_t id = c->id_from == NO_CALL ? map_lookup(c->driver_id)
-                  : produced[c->id_from] ? produced[c->id_from] : c->driver_id;
-    if (c->flags & CALL_RECORDED_HANG)
-        flush_returns();
-    int quiet = quiet_unless_diverging(i);
-    LONG64 start = quiet ? 0 : (LONG64)qpc_now();
-    LRESULT r;
-    DWORD_PTR instance = 0; /* a device open's dwUser points here */
-    if (c->entry == ENTRY_DRIVERPROC) {
-        r = driver_proc((DWORD_PTR)id, (HDRVR)(uintptr_t)c->hdrvr, c->msg, l1, l2);
-    } else {
-        BOOL open = c->msg == device_open_msg(c->entry);
-        r = (LRESULT)device_procs[c->entry]((UINT)c->hdrvr, c->msg, open ? (DWORD_PTR)&instance : (DWORD_PTR)id,
-                                            (DWORD_PTR)l1, (DWORD_PTR)l2);
-        if (open && r == 0 && c->driver_id)
-            map_put(c->driver_id, (uint64_t)instance);
-    }
-    int64_t ns = quiet ? 0 : ticks_to_ns((LONG64)qpc_now() - start);
-    int read_back = memory_after(i); /* before any call waiting for this one is released */
-    if (c->entry == ENTRY_DRIVERPROC && c->msg == DRV_OPEN_MSG && r && (c->flags & CALL_HAS_EXPECT) && c->expect) {
-        produced[i] = (uint64_t)r;
-        map_put((uint64_t)c->expect, (uint64_t)r);
-    }
-    slot_leave(s);
-    if (n_threads > 1) {
-        AcquireSRWLockExclusive(&sched_lock);
-        returned[i] = 1;
-        wake_next();
-        ReleaseSRWLockExclusive(&sched_lock);
-    }
-    if (return_is_sent(i, quiet, r, read_back))
-        emit_return(i, (int64_t)r, ns);
-    if ((hello_flags & FLAG_STOP_ON_DIVERGENCE) && diverges(c, r))
-        stop_all();
-}
-
-static void mark_issued(slot_t *s, uint32_t i)
-{
-    slot_enter(s, i);
-    issued = (LONG)i + 1;
-}
-
-static void run_serial(slot_t *s)
-{
-    TlsSetValue(tls_slot, s);
-    slot_on_this_thread(s);
-    for (uint32_t k = 0; k < s->n && !stop; k++) {
-        mark_issued(s, s->calls[k]);
-        run_call(s->calls[k], s);
-    }
-}
-
-/* Lock held: every call that call i waits for has returned. */
-static int dependencies_returned(uint32_t i)
-{
-    for (uint32_t k = after_first[i]; k < after_first[i + 1]; k++)
-        if (!returned[after[k]])
-            return 0;
-    return 1;
-}
-
-/* A replay thread: it waits on its own condition until its next call is released; a state
-   change wakes only the slot whose call can go next (wake_next), never all of them. */
-static DWORD WINAPI worker(void *arg)
-{
-    slot_t *s = arg;
-    TlsSetValue(tls_slot, s);
-    slot_on_this_thread(s);
-    for (uint32_t k = 0; k < s->n; k++) {
-        uint32_t i = s->calls[k];
-        AcquireSRWLockExclusive(&sched_lock);
-        while (((uint32_t)issued != i || !dependencies_returned(i)) && !stop)
-            SleepConditionVariableSRW(&s->released, &sched_lock, INFINITE, 0);
-        if (stop) {
-            ReleaseSRWLockExclusive(&sched_lock);
-            break;
-        }
-        mark_issued(s, i);
-        wake_next();
-        ReleaseSRWLockExclusive(&sched_lock);
-        run_call(i, s);
-    }
-    return 0;
-}
-
-static void run_threads(void)
-{
-    HANDLE *h = alloc_or_fail(n_threads * sizeof *h, "threads");
-    for (uint32_t t = 0; t < n_threads; t++)
-        if (!(h[t] = CreateThread(NULL, 0, worker, &slots[t], 0, NULL)))
-            fail("drvhost: CreateThread failed (%lu)", GetLastError());
-    for (uint32_t t = 0; t < n_threads; t++)
-        WaitForSingleObject(h[t], INFINITE);
-}
-
-/* ---------------------------------------------------------------- faults */
-
-static LONG WINAPI on_unhandled(EXCEPTION_POINTERS *ep)
-{
-    DWORD code = ep->ExceptionRecord->ExceptionCode;
-    WCHAR module[MAX_PATH];
-    char name[MAX_PATH * 3] = "";
-    int64_t offset = (int64_t)module_offset((uintptr_t)ep->ExceptionRecord->ExceptionAddress, module, MAX_PATH);
-    if (module[0])
-        WideCharToMultiByte(CP_UTF8, 0, module, -1, name, sizeof name, NULL, NULL);
-    if (loading) {
-        char msg[MAX_PATH * 3 + 96];
-        snprintf(msg, sizeof msg, "drvhost: exception 0x%08lX at %s+0x%llX while loading the DLL",
-                 code, name[0] ? name : "?", (unsigned long long)offset);
-        emit_final(REC_ERROR, NO_CALL, 0, 0, msg, 2);
-    }
-    /* The faulting replay thread's call; for a thread of the driver's own, the oldest
-       call in flight, else the last one issued. */
-    slot_t *s = TlsGetValue(tls_slot);
-    uint32_t idx = s && s->busy ? (uint32_t)s->index : oldest_in_flight();
-    if (idx == NO_CALL)
-        idx = issued ? (uint32_t)issued - 1 : NO_CALL;
-    emit_final(REC_FAULT, idx, (int64_t)code, offset, name, 3);
-}
-
-/* ---------------------------------------------------------------- main */
 
 /* Before stdout is ours the protocol cannot carry a message: stderr does, and exit 2. */
 static void __attribute__((noreturn)) fail_early(const char *what)
@@ -348,31 +146,14 @@ static void load_driver(const WCHAR *path)
     slot_leave(&load_slot);
     if (!dll)
         fail("drvhost: cannot load %s: error %lu", shown, err);
-    driver_proc = (DRIVERPROC)(void *)GetProcAddress(dll, "DriverProc");
-    if (!driver_proc)
-        fail("drvhost: %s does not export DriverProc", shown);
-    for (unsigned e = ENTRY_DRIVERPROC + 1; e < ENTRY_POINTS; e++)
-        device_procs[e] = (DEVICEPROC)(void *)GetProcAddress(dll, device_entry_name(e));
+    entry_points_find(dll, shown);
     mci_attach(dll);
-    SetUnhandledExceptionFilter(on_unhandled); /* again: DllMain may have replaced it */
-    loading = 0;
+    faults_driver_loaded();
     emit_now(REC_READY, NO_CALL, (int64_t)(uintptr_t)dll, 0);
 }
 
-/* Every call's entry point is one the DLL exports, or the batch is refused before any runs. */
-static void check_entry_points(void)
-{
-    for (uint32_t i = 0; i < n_calls; i++) {
-        uint32_t e = calls[i].entry;
-        if (e >= ENTRY_POINTS)
-            fail("drvhost: call %u has entry point %u (0..%u expected)", i, e, ENTRY_POINTS - 1);
-        if (e != ENTRY_DRIVERPROC && !device_procs[e])
-            fail("drvhost: the DLL does not export %s (call %u)", device_entry_name(e), i);
-    }
-}
-
 /* Every call issued has returned: end as the hello asked (see the header comment). */
-static void end_run(void)
+static void __attribute__((noreturn)) end_run(void)
 {
     if (hello_flags & FLAG_UNLOAD_AT_END) {
         load_what = "unloading";
@@ -381,8 +162,8 @@ static void end_run(void)
         slot_leave(&load_slot);
     }
     if (!(hello_flags & FLAG_EXIT_AT_END))
-        emit_final(REC_DONE, (uint32_t)issued, 0, 0, NULL, 0);
-    emit_now(REC_DONE, (uint32_t)issued, 0, 0);
+        emit_final(REC_DONE, calls_issued(), 0, 0, NULL, 0);
+    emit_now(REC_DONE, calls_issued(), 0, 0);
     ExitProcess(0);
 }
 
@@ -390,8 +171,7 @@ int wmain(void)
 {
     hello_t hello;
     SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX | SEM_NOOPENFILEERRORBOX);
-    SetUnhandledExceptionFilter(on_unhandled);
-    tls_slot = TlsAlloc();
+    faults_catch();
     take_stdio();
 
     read_exact(&hello, sizeof hello, "the hello");
@@ -400,6 +180,7 @@ int wmain(void)
     if (!hello.path_units || hello.path_units > 32767)
         fail("drvhost: bad DLL path length %u", hello.path_units);
     hello_flags = hello.flags;
+    calls_configure(hello_flags & FLAG_ONLY_DIFFERENCES, hello_flags & FLAG_STOP_ON_DIVERGENCE);
     WCHAR *path = alloc_or_fail(((size_t)hello.path_units + 1) * sizeof(WCHAR), "the path");
     read_exact(path, (size_t)hello.path_units * sizeof(WCHAR), "the DLL path");
     /* The watchdog must be past its own start-up (DLL_THREAD_ATTACH needs the loader lock)
@@ -408,12 +189,8 @@ int wmain(void)
     load_driver(path);
 
     read_batch();
-    check_entry_points();
-    returned = alloc_or_fail((size_t)n_calls * sizeof *returned, "the schedule");
-    produced = alloc_or_fail((size_t)n_calls * sizeof *produced, "the id table");
-    if (n_threads == 1)
-        run_serial(&slots[0]);
-    else
-        run_threads();
+    entry_points_check();
+    calls_prepare();
+    run_schedule();
     end_run();
 }

@@ -12,7 +12,7 @@
 #define CALL_HAS_EXPECT 1u
 #define CALL_P1 2u /* lparam1 is a block id (host_memory.h) */
 #define CALL_P2 4u
-#define CALL_RECORDED_HANG 8u /* the recording hung in this call (drvhost.c: return_is_sent) */
+#define CALL_RECORDED_HANG 8u /* the recording hung in this call (host_call.c: return_is_sent) */
 
 #pragma pack(push, 1)
 typedef struct {
@@ -34,7 +34,7 @@ typedef struct {
     LONG64 entries;
     volatile HANDLE thread; /* its OS thread, for its CPU time (slot_on_this_thread); NULL before */
     LONG64 seen_busy, seen_at, clock_start, cpu_start, cpu_mark; /* the watchdog's (host_watchdog.c) */
-    CONDITION_VARIABLE released; /* woken when its next call may be released (drvhost.c) */
+    CONDITION_VARIABLE released; /* woken when its next call may be released (host_schedule.c) */
     uint32_t *calls; /* indices of this thread's calls, in order */
     uint32_t n;
 } slot_t;
