@@ -129,9 +129,11 @@ static void tick(void)
     Sleep(tick_ms);
     LONG64 now = (LONG64)qpc_now(), took = now - tick_end;
     tick_end = now;
+    /* the first tick of its length counts at most that length: it may itself be late */
+    LONG64 most = shortest[fine] ? shortest[fine] : (LONG64)tick_ms * qpc_freq.QuadPart / 1000;
+    clock_now += took < most ? took : most;
     if (!shortest[fine] || took < shortest[fine])
         shortest[fine] = took;
-    clock_now += took < shortest[fine] ? took : shortest[fine];
     cpu_due = now - cpu_read_at >= (LONG64)CPU_STEP_MS * qpc_freq.QuadPart / 1000;
     if (cpu_due)
         cpu_read_at = now;

@@ -57,6 +57,19 @@ def test_a_serial_hang_is_reported_at_its_call(driver):
     assert [(r.seq, r.kind) for r in results] == [(1, "return"), (2, "hang")]
 
 
+def test_a_spinning_call_is_a_hang_no_earlier_than_its_timeout(driver):
+    run = run_host(driver("spinner"), calls((0, DRV_LOAD), (0, DRV_USER), (0, DRV_CLOSE)), timeout_s=0.5)
+    assert [(r.seq, r.kind) for r in run.results] == [(1, "return"), (2, "hang")]
+    assert run.results[1].duration_ns >= 500_000_000
+
+
+def test_a_call_waiting_in_steps_for_a_fifth_of_its_timeout_is_no_hang(driver):
+    """200 x Sleep(1): 0.2 s on an idle machine, several times that in wall time beside busy
+    processes; a step counts once however late the machine let it run (host_watchdog.c)."""
+    session = [HostCall(seq=1, thread=0, driver_id=0, hdrvr=0x10, msg=DRV_USER + 1, lparam1=200, lparam2=0)]
+    assert [(r.kind, r.result) for r in run_dll(driver("spinner"), session, timeout_s=1.0)] == [("return", 1)]
+
+
 def test_each_thread_index_is_one_os_thread(driver):
     """thread_affinity's DRV_CLOSE returns 1 only on the thread that opened the instance."""
     dll = driver("thread_affinity")
