@@ -1,19 +1,18 @@
 /* A call is hung when it has been in flight longer than the timeout without progress, counted
-   two ways; the larger count decides:
+   two ways; the larger count decides (docs/replay.md has the figures):
    - the time the host could run, for a thread that waits or sleeps: the watchdog sleeps in
      ticks like such a driver, and a tick counts at most as long as the shortest tick of that
      length seen so far (the platform's granularity: ~1 ms under Wine), however late it came
      back: a driver that waits in steps (Sleep(1) a thousand times: a second on an idle
-     machine) took 4.3-6.6 s of wall time on a loaded machine, most of it runnable but not
-     running, and gets one step per tick the machine gave the host, not more (counting a late
-     tick as two, it was reported hung at a 2 s timeout one run in three);
+     machine) took 4-13 s of wall time on a loaded machine, most of it runnable but not
+     running, and gets about one step per tick the machine gave the host (counting a late tick
+     as two, it was reported hung at a 2 s timeout in 9 runs of 10);
    - the CPU time its thread used, for a thread that spins: from an eighth of the timeout on
      (when the ticks turn fine), GetThreadTimes on its thread, read at most every CPU_STEP_MS
      (Wine 8.0 takes the figures from Linux's per-thread times, which step by 10 ms).
    A wait that nothing ends is counted in full on an idle machine and later in wall time under
    load, never earlier. Under Wine a thread spinning on SwitchToThread gets little CPU time on
-   a loaded machine (0.1 s in 3.5 s beside busy processes; sched_yield gives the core away),
-   so the ticks are what find it there.
+   a loaded machine (sched_yield gives the core away), so the ticks are what find it there.
 
    Replay threads read no clock per call (QueryPerformanceCounter costs ~0.6 us under Wine
    8.0, more than the rest of a call): a call's time starts when the watchdog first sees it in
