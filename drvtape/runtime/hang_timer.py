@@ -1,5 +1,7 @@
 """How long a non-cooperative driver's calls have been in flight, counted in the time this
-process could run, the rule drvhost's watchdog follows (docs/replay.md).
+process could run (docs/replay.md). drvhost's watchdog ticks the same way but counts a late
+tick as one and a spinning thread by its CPU time; here a spinning Python call holds the GIL
+and makes every tick late, so a late tick counts as two instead.
 
 The run's caller waits in ticks of 10 ms (1 ms once a call has been in flight an eighth of
 the timeout), and a tick that came back late counts as at most twice the shortest tick of
