@@ -60,7 +60,8 @@ def event_json(ev: Event, classes: InstanceClasses | None = None, captured: Capt
     doc = {**ev.model_dump(mode="json"), "msg_name": message_name(msg, cls), "class": cls.value}
     blocks = getattr(ev, "memory", ())
     if blocks and captured is not None:
-        doc["memory"] = memory_json(blocks, message_memory(cls, msg), captured.arch, captured.blobs)
+        doc["memory"] = memory_json(blocks, message_memory(cls, msg), captured.arch, captured.blobs,
+                                    captured.first_bytes)
     return doc
 
 
@@ -83,7 +84,8 @@ def _payload_text(p) -> str:
     raise TypeError(f"unknown payload {p!r}")
 
 
-def _lparams(ev: Event) -> tuple:
+def lparam_values(ev: Event) -> tuple:
+    """A call's lParams as the events table shows them: a copied payload as its text."""
     if not isinstance(ev, CallEvent):
         return None, None
     copied = (ev.payload.lparam1, ev.payload.lparam2) if ev.payload else (None, None)
@@ -101,7 +103,7 @@ def event_cells(ev: Event, threads: dict[int, str], classes: InstanceClasses | N
         str(ev.seq), ev.kind, f"{ev.ts_ns // 10**6}.{ev.ts_ns % 10**6 // 1000:03d}", threads[ev.thread],
         "" if msg is None else message_name(msg, event_class(ev, classes)),
         getattr(ev, "driver_id", None), getattr(ev, "hdrvr", None),
-        *_lparams(ev), event_detail(ev),
+        *lparam_values(ev), event_detail(ev),
     ]
 
 

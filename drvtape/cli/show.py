@@ -1,33 +1,83 @@
-"""`drvtape show SESSION`: one session's header, calls per message, threads and shutdown events."""
+"""`drvtape show SESSION`: one session's header, calls per message, threads and shutdown
+events; with --seq or --msg, calls with their lParams, returns and memory by struct field."""
 
 import typer
 from rich.table import Table
 
 from drvtape.cli.app import app, examples, open_store
+from drvtape.cli.call_view import FIRST_BYTES, call_at, call_json, calls_of, print_call
 from drvtape.cli.event_view import (
-    CapturedBytes, blob_keys, event_detail, event_json, events_view, session_classes, session_outcome, summary_json,
+    CapturedBytes, blob_keys, event_detail, event_json, events_view, session_classes, session_outcome,
+    summary_json,
 )
 from drvtape.cli.options import DOCUMENT_FORMAT, JSON, SESSION, output_format
 from drvtape.cli.output import Format, add_row, out, print_json, print_records, print_table, table
-from drvtape.cli.values import thread_names
+from drvtape.cli.values import positive, thread_names
+from drvtape.errors import DrvtapeError
 from drvtape.schema.entry_points import EntryPoint
-from drvtape.schema.memory.catalog import message_name, session_message_name
-from drvtape.schema.memory.classes import ENTRY_POINT_CLASSES
+from drvtape.schema.memory.catalog import message_name, parse_message, session_message_name
+from drvtape.schema.memory.classes import ENTRY_POINT_CLASSES, DriverClass
 from drvtape.schema.messages import DRV_EXITSESSION
 from drvtape.schema.rows import Kind
 from drvtape.store import EventFilter
 from drvtape.present.text import hex_value
 
+PARSED_CLASSES = (DriverClass.DRV, DriverClass.VFW, DriverClass.ACM, DriverClass.MCI)  # whose names --msg takes
 
-@app.command(epilog=examples("drvtape show last", "drvtape show 27eb41c9 --json"))
+
+@app.command(epilog=examples("drvtape show last", "drvtape show 27eb41c9 --json", "drvtape show last --seq 57",
+                             "drvtape show last --msg ACMDM_STREAM_CONVERT --json"))
 def show(
     ctx: typer.Context,
     session: str = SESSION,
+    seq: int = typer.Option(None, "--seq", metavar="SEQ", parser=positive,
+                            help="One call (or the call a return or fault ends): its lParams, its return "
+                                 "and the memory captured at call and at return, field by field."),
+    msg: int = typer.Option(None, "--msg", metavar="MSG", parser=parse_message,
+                            help="Every call of this message (DRV_*, ICM_*, ACMDM_*, MCI_* name or number), "
+                                 "as --seq shows one."),
     fmt: Format = DOCUMENT_FORMAT,
     as_json: bool = JSON,
 ) -> None:
-    """One session: its header, calls per message, threads, outcome and DRV_EXITSESSION events."""
+    """One session: its header, calls per message, threads, outcome and DRV_EXITSESSION events;
+    or, with --seq/--msg, calls and the memory behind them."""
     fmt = output_format(fmt, as_json)
+    if seq is not None and msg is not None:
+        raise DrvtapeError("give one of --seq and --msg")
+    if seq is None and msg is None:
+        show_session(ctx, session, fmt)
+    else:
+        show_calls(ctx, session, fmt, seq, msg)
+
+
+def show_calls(ctx: typer.Context, session: str, fmt: Format, seq: int | None, msg: int | None) -> None:
+    """The calls asked for, each with the bytes of its own blocks only (read call by call: a
+    session's frames are never all in memory at once)."""
+    with open_store(ctx, read_only=True) as store, store.snapshot():
+        stored = store.resolve(session)
+        end = next(iter(store.events(stored.pk, EventFilter(kinds=(Kind.END,)))), None)
+        classes = session_classes(store, stored)
+        if seq is not None:
+            shown = [call_at(store, stored, seq, end)]
+        else:
+            name = session_message_name(msg, set(PARSED_CLASSES))
+            shown = calls_of(store, stored, msg, name, classes, end)
+            if not shown:
+                raise DrvtapeError(f"session {stored.header.id} has no call of {name} (0x{msg:X})")
+        threads = thread_names(store.threads(stored.pk))
+        arch = stored.header.arch or "x64"
+        captured = (CapturedBytes(arch, store.blobs(blob_keys([one.call, one.ending])), FIRST_BYTES) for one in shown)
+        if fmt is Format.JSON:
+            docs = [call_json(one, classes, bytes_of) for one, bytes_of in zip(shown, captured)]
+            print_json({"session": str(stored.header.id), **(docs[0] if seq is not None else {"calls": docs})})
+            return
+        for n, (one, bytes_of) in enumerate(zip(shown, captured)):
+            if n:
+                out.print()
+            print_call(one, threads, classes, bytes_of)
+
+
+def show_session(ctx: typer.Context, session: str, fmt: Format) -> None:
     with open_store(ctx, read_only=True) as store, store.snapshot():
         stored = store.resolve(session)
         summary = store.summary(stored.pk)
@@ -46,7 +96,7 @@ def show(
             "session": summary_json(summary),
             "calls_by_msg": per_msg,
             "threads": [{"name": name, "thread": thread} for thread, name in threads.items()],
-            "end": end.model_dump(mode="json") if end else None,
+            "end": event_json(end, instances) if end else None,
             "exitsession": [event_json(ev, instances, captured) for ev in exits],
         })
         return
@@ -67,3 +117,4 @@ def show(
         print_records(Format.TABLE, exits, events_view(threads, instances))
     else:
         out.print("no DRV_EXITSESSION events")
+
