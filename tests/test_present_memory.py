@@ -2,7 +2,7 @@
 
 import struct
 
-from drvtape.present.memory import memory_json
+from drvtape.present.memory import CapturedBytes, block_rows, memory_json
 from drvtape.schema.memory.captured import Phase, block
 from drvtape.schema.memory.catalog import message_memory
 from drvtape.schema.memory.classes import DriverClass
@@ -28,3 +28,18 @@ def test_without_a_catalog_entry_or_bytes_no_fields():
     b = block("lparam1", Phase.CALL, 0x1000, 4, data)
     assert "fields" not in memory_json([b], None, "x64", {b.sha256: data})[0]
     assert "fields" not in memory_json([b], message_memory(DriverClass.VFW, 0x400B), "x64", {})[0]
+
+
+def test_rows_name_fields_with_offsets_a_null_pointer_and_what_was_not_captured():
+    header = struct.pack("<IiiHHIIiiII", 40, 320, 240, 1, 24, 0, 320 * 240 * 3, 0, 0, 0, 0)
+    params = struct.pack("<IIQQQQII", 0, 0, 0x1000, 0, 0x3000, 0x4000, 0, 0)
+    blocks = [block("lparam1", Phase.CALL, 0x100, 48, params),
+              block("lparam1.lpbiInput", Phase.CALL, 0x1000, 40, header),
+              block("lparam1.lpOutput", Phase.CALL, 0x4000, 230400, b"", unreadable=True)]
+    captured = CapturedBytes("x64", {b.sha256: d for b, d in zip(blocks, (params, header))}, first_bytes=16)
+    message = message_memory(DriverClass.VFW, ICM_DECOMPRESS)
+    rows = [row for b in blocks for row in block_rows(b, message, captured)]
+    assert ("", "lpbiInput", "8", "0x1000 -> lparam1.lpbiInput") in rows and ("", "lpInput", "16", "0x0 (NULL)") in rows
+    assert ("", "biHeight", "8", "240") in rows and ("", "biSizeImage", "20", "230400 (0x38400)") in rows
+    assert ("lparam1.lpOutput", "bytes", "", "230400 B, unreadable: nothing captured") in rows
+    assert not any(r[1] == "(bytes)" for r in rows)  # a bare header has nothing past its fields

@@ -1,15 +1,17 @@
 """`drvtape show SESSION --seq N` / `--msg NAME`: a call and its return with the memory captured
 at call and at return, struct by struct and field by field (the decoding events --json and
 the timeline use), large buffers as size, sha256 and first bytes; recorded sim:vfw-decoder
-and sim:vfw-kept-frame sessions (no Wine)."""
+sim:vfw-kept-frame and sim:exit-spin sessions (no Wine)."""
 
 import hashlib
 import json
+from pathlib import Path
 
 import pytest
 
-from drvtape.runtime.faults import DriverFault
+import drvtape as drvtape_package
 from drvtape.recorder import Recorder
+from drvtape.runtime.faults import DriverFault
 from drvtape.runtime.sim.codec import KeptFrameDecoder, VfwDecoder
 
 from codec_app import HEIGHT, WIDTH, decode, decoded, frame
@@ -132,3 +134,15 @@ def test_a_bad_seq_or_message_is_one_line_and_exit_2(drvtape, codec_db, args, me
     done = drvtape("--db", codec_db, "show", "last", *(a.format(**fill) for a in args))
     assert done.code == 2 and done.stdout == ""
     assert len(done.stderr.splitlines()) == 1 and message.format(**fill) in done.stderr, done.stderr
+
+
+def test_a_call_that_never_returned_shows_the_end_that_names_it(drvtape, tmp_path):
+    db = str(tmp_path / "hang.db")
+    workload = Path(drvtape_package.__file__).parent / "workloads" / "exit-spin.toml"
+    assert drvtape("--db", db, "record", "--target", "sim:exit-spin", "--workload", str(workload)).code == 0
+    shown = json.loads(drvtape("--db", db, "show", "last", "--msg", "DRV_EXITSESSION", "--json").stdout)
+    (exit_call,) = shown["calls"]
+    assert exit_call["call"]["lparam1_is"] == "unused" and exit_call["return"]["kind"] == "end"
+    assert exit_call["return"]["reason"] == "hang" and exit_call["return"]["call_seq"] == exit_call["call"]["seq"]
+    text = drvtape("--db", db, "show", "last", "--seq", str(exit_call["call"]["seq"])).stdout
+    assert f"never: the session ended at seq {exit_call['return']['seq']} (hang" in text

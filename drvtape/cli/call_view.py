@@ -39,6 +39,11 @@ def ending_of(store, session_pk: int, call: CallEvent, end: EndEvent | None) -> 
         if ending is not None:
             return ending
         start = found[-1].seq + 1
+    return end_naming(end, call)
+
+
+def end_naming(end: EndEvent | None, call: CallEvent) -> EndEvent | None:
+    """The session's end if it names the call (a hang or crash in it)."""
     return end if end is not None and end.call_seq == call.seq else None
 
 
@@ -59,7 +64,7 @@ def calls_of(store, stored, msg: int, name: str, classes: InstanceClasses, end: 
     MODM_SETVOLUME) in the session, each with its return or fault."""
     found = store.events(stored.pk, EventFilter(msgs=(msg,), kinds=(Kind.CALL, *ENDINGS)))
     endings = {ev.call_seq: ev for ev in found if not isinstance(ev, CallEvent)}
-    return [ShownCall(ev, endings.get(ev.seq, end if end is not None and end.call_seq == ev.seq else None))
+    return [ShownCall(ev, endings.get(ev.seq) or end_naming(end, ev))
             for ev in found if isinstance(ev, CallEvent) and message_name(msg, event_class(ev, classes)) == name]
 
 

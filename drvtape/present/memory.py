@@ -130,7 +130,10 @@ def block_rows(block: MemoryBlock, message: MessageMemory | None, captured: Capt
         offsets = {p.name: p.offset for p in layout.placed(captured.arch)}
         children = dict(node.child_fields)
         for name, value in fields.items():
-            shown = f"0x{value:X} -> {children[name]}" if name in children else _field_text(value)
+            if name in children:
+                shown = f"0x{value:X} -> {children[name]}" if value else "0x0 (NULL)"
+            else:
+                shown = _field_text(value)
             rows.append(("", name, str(offsets[name]), shown))
     raw = captured.blobs.get(block.sha256)
     text = decode_text(node, raw) if node is not None and raw is not None else None
