@@ -8,6 +8,7 @@ from drvtape.schema.memory.catalog import message_memory
 from drvtape.schema.memory.classes import DriverClass
 
 ICM_DECOMPRESS = 0x400D
+MCI_OPEN_DRIVER = 0x801  # mmddk.h
 
 
 def test_a_known_struct_block_shows_its_fields_raw_memory_does_not():
@@ -43,3 +44,12 @@ def test_rows_name_fields_with_offsets_a_null_pointer_and_what_was_not_captured(
     assert ("", "biHeight", "8", "240") in rows and ("", "biSizeImage", "20", "230400 (0x38400)") in rows
     assert ("lparam1.lpOutput", "bytes", "", "230400 B, unreadable: nothing captured") in rows
     assert not any(r[1] == "(bytes)" for r in rows)  # a bare header has nothing past its fields
+
+
+def test_a_string_block_shows_its_text_and_its_bytes():
+    name = "C:\\media\\tone.wav".encode("utf-16-le") + b"\0\0"
+    b = block("lparam2.lpstrElementName", Phase.CALL, 0x5000, len(name), name)
+    rows = block_rows(b, message_memory(DriverClass.MCI, MCI_OPEN_DRIVER), CapturedBytes("x64", {b.sha256: name}, 8))
+    assert rows[0][:2] == ("lparam2.lpstrElementName", "text")
+    assert ("", "(text)", "0", repr("C:\\media\\tone.wav")) in rows
+    assert ("", "(bytes)", "0", f"{len(name)} B: 43 00 3a 00 5c 00 6d 00 ...") in rows

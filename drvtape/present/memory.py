@@ -73,6 +73,13 @@ def bytes_hex(data: bytes) -> str:
     return data.hex(" ")
 
 
+def block_string(block: MemoryBlock, message: MessageMemory | None, blobs: Mapping[str, bytes]) -> str | None:
+    """The text of a block the message's catalog entry makes a string; None for any other."""
+    node = None if message is None else message.find(block.path)
+    data = blobs.get(block.sha256)
+    return decode_text(node, data) if node is not None and data is not None else None
+
+
 def block_json(block: MemoryBlock, message: MessageMemory | None, arch: Arch,
                blobs: Mapping[str, bytes], first_bytes: int = 0) -> dict:
     """One block as JSON, with "fields" when block_fields names them, "text" when the
@@ -83,9 +90,7 @@ def block_json(block: MemoryBlock, message: MessageMemory | None, arch: Arch,
     fields = block_fields(block, message, captured)
     if fields is not None:
         data["fields"] = fields
-    node = None if message is None else message.find(block.path)
-    raw = blobs.get(block.sha256)
-    text = decode_text(node, raw) if node is not None and raw is not None else None
+    text = block_string(block, message, blobs)
     if text is not None:
         data["text"] = text
     rest = past_fields(block, message, captured) if first_bytes else None
@@ -135,8 +140,7 @@ def block_rows(block: MemoryBlock, message: MessageMemory | None, captured: Capt
             else:
                 shown = _field_text(value)
             rows.append(("", name, str(offsets[name]), shown))
-    raw = captured.blobs.get(block.sha256)
-    text = decode_text(node, raw) if node is not None and raw is not None else None
+    text = block_string(block, message, captured.blobs)
     if text is not None:
         rows.append(("", "(text)", "0", repr(text)))
     rest = past_fields(block, message, captured) if captured.first_bytes else None
@@ -144,7 +148,7 @@ def block_rows(block: MemoryBlock, message: MessageMemory | None, captured: Capt
         start, data = rest
         more = " ..." if len(data) > captured.first_bytes else ""
         rows.append(("", "(bytes)", str(start), f"{len(data)} B: {bytes_hex(data[:captured.first_bytes])}{more}"))
-    elif raw is None and block.captured:
+    elif block.sha256 not in captured.blobs and block.captured:
         rows.append(("", "(bytes)", "", "not in this database"))
     return rows
 
