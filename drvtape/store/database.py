@@ -20,6 +20,7 @@ from drvtape.errors import DrvtapeError
 from drvtape.schema.details import DamagedDetail
 from drvtape.schema.entry_points import EntryPoint, entry_point_of
 from drvtape.schema.events import Event, SessionHeader
+from drvtape.schema.memory.selector import MessageSelector
 from drvtape.schema.rows import ROW_COLUMNS, EventRow, Kind, event_to_row, row_to_event
 from drvtape.schema.values import as_unsigned64
 from drvtape.store import chain, codec, damage, opening, verification
@@ -28,7 +29,7 @@ from drvtape.store import tables as t
 from drvtape.store.appends import Appender, ChainTips, EventInserter
 from drvtape.store.bulk import BulkLoad
 from drvtape.store.engines import WRITE, create_engine, database_url, sqlite_path
-from drvtape.store.queries import EventFilter, SessionSummary, apply_filter, summaries
+from drvtape.store.queries import EventFilter, SessionSummary, apply_filter, messages_are, summaries
 
 _PG_COUNT_LOCK = 0x64727675  # the advisory lock held while the count of stored sessions moves
 _SELECT_COLUMNS = [t.events.c[name] for name in ROW_COLUMNS]
@@ -217,9 +218,10 @@ class Store:
         return StoredSession(found[0]["pk"], codec.header_from_columns(found[0]))
 
     @damage.reads
-    def sessions(self, *, machine: str | None = None, driver: str | None = None, with_msg: int | None = None,
-                 limit: int | None = None) -> list[SessionSummary]:
-        """Session summaries, oldest first; limit keeps the newest."""
+    def sessions(self, *, machine: str | None = None, driver: str | None = None,
+                 with_msg: int | MessageSelector | None = None, limit: int | None = None) -> list[SessionSummary]:
+        """Session summaries, oldest first; limit keeps the newest. with_msg: sessions that got
+        that message (a call of it; an int is DriverProc's code)."""
         s, e = t.sessions, t.events
         query = sa.select(s).order_by(s.c.started_us.desc(), s.c.pk.desc())
         if machine is not None:
@@ -227,8 +229,7 @@ class Store:
         if driver is not None:
             query = query.where(s.c.driver.contains(driver, autoescape=True))
         if with_msg is not None:
-            query = query.where(s.c.pk.in_(
-                sa.select(e.c.session_pk).where(e.c.msg == with_msg, t.IS_CALL)))
+            query = query.where(s.c.pk.in_(self._calls_of(with_msg)))
         if limit is not None:
             query = query.limit(limit)
         with self.reading() as conn:
@@ -282,7 +283,7 @@ class Store:
         e = t.events
         query = sa.select(*_SELECT_COLUMNS).where(e.c.session_pk == session_pk)
         if flt is not None:
-            query = apply_filter(query, flt)
+            query = apply_filter(query, flt, self.engine.dialect.name)
         query = query.order_by(e.c.seq)
         if flt is not None and flt.limit is not None:
             query = query.limit(flt.limit)
@@ -365,13 +366,18 @@ class Store:
             return conn.execute(sa.select(e.c.chain).where(e.c.session_pk == session_pk, e.c.seq == seq)).scalar()
 
     @damage.reads
-    def sessions_with(self, msg: int) -> list[uuid.UUID]:
-        """Every session that received a message (a call event for it), oldest first."""
-        s, e = t.sessions, t.events
-        inner = sa.select(e.c.session_pk).where(e.c.msg == msg, t.IS_CALL).distinct()
-        query = sa.select(s.c.uuid).where(s.c.pk.in_(inner)).order_by(s.c.started_us, s.c.pk)
+    def sessions_with(self, msg: int | MessageSelector) -> list[uuid.UUID]:
+        """Every session that received a message (a call event for it; an int is DriverProc's
+        code), oldest first."""
+        s = t.sessions
+        query = sa.select(s.c.uuid).where(s.c.pk.in_(self._calls_of(msg).distinct())).order_by(s.c.started_us, s.c.pk)
         with self.reading() as conn:
             return [uuid.UUID(u) for (u,) in conn.execute(query)]
+
+    def _calls_of(self, msg: int | MessageSelector):
+        """The session_pk of each call of msg (ix_events_calls_msg finds them by code)."""
+        e = t.events
+        return sa.select(e.c.session_pk).where(t.IS_CALL, messages_are((msg,), self.engine.dialect.name))
 
     @damage.reads
     def session_ids(self) -> list[str]:
