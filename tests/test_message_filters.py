@@ -19,7 +19,7 @@ from drvtape.store import Store
 DEVICES = "dddd0013-0000-4000-8000-000000000013"
 PLAIN = "eeee0013-0000-4000-8000-000000000013"
 MCI_ID, DRV_ID = 0x30, 0x40
-MCI_STATUS, WODM_WRITE, MODM_SETVOLUME = 0x814, 9, 11
+MCI_STATUS, WODM_WRITE, MODM_SETVOLUME, UNNAMED = 0x814, 9, 11, 0x4001
 
 
 def mci_open() -> CallPayloads:
@@ -27,7 +27,8 @@ def mci_open() -> CallPayloads:
     return CallPayloads(lparam2=RawBytes(hex=struct.pack("<IQII", 1, 0, 0xFFFF, 0x20A).hex()))
 
 
-def fill(db: str, tapes) -> None:
+def devices_tape(tapes):
+    """An MCI instance, a drv instance, and modMessage's and wodMessage's calls, in one session."""
     tape = tapes.Tape(tapes.header(DEVICES, driver="C:\\windows\\system32\\mixed.dll", target=None))
     tape.send(DRV_OPEN, MCI_ID, payload=mci_open())  # 1
     tape.send(DRV_OPEN, DRV_ID)  # 3: an instance DRV_OPEN tells no class of
@@ -38,12 +39,17 @@ def fill(db: str, tapes) -> None:
     tape.send(WODM_WRITE, 0, entry_point=EntryPoint.WOD, driver_id=0x7100)  # 13
     tape.send(DRV_CLOSE, 1, driver_id=MCI_ID)  # 15
     tape.send(MCI_STATUS, 0, driver_id=MCI_ID)  # 17: after its instance closed
+    tape.send(UNNAMED, 0, entry_point=EntryPoint.WOD)  # 19: a code wodMessage does not name
     tape.end(EndReason.CLOSED)
+    return tape
+
+
+def fill(db: str, tapes) -> None:
     plain = tapes.Tape(tapes.header(PLAIN, minutes=1))
     plain.send(DRV_EXITSESSION, 0)
     plain.end(EndReason.CLOSED)
     with Store.open(db, create=True) as store:
-        tape.store_in(store)
+        devices_tape(tapes).store_in(store)
         plain.store_in(store)
 
 
