@@ -110,3 +110,4 @@ def test_an_unknown_name_is_one_line_with_the_closest_name(tmp_path, tapes, drvt
     assert done.code == 2 and done.stderr.count("\n") == 1 and not done.stdout
     assert name in done.stderr and "Traceback" not in done.stderr
     assert (f"did you mean {guess}?" in done.stderr) if guess else "did you mean" not in done.stderr
+
