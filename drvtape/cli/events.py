@@ -23,7 +23,8 @@ TIME_HELP = ("From this time: a duration after the session start with its unit (
 def events(
     ctx: typer.Context,
     session: str = SESSION,
-    msg: list[MessageSelector] = typer.Option(None, "--msg", metavar="MSG", parser=parse_selector, help=MSG_HELP),
+    msg: list[MessageSelector] = typer.Option(None, "--msg", metavar="MSG", parser=parse_selector,
+                                              help=MSG_HELP + " Repeatable."),
     kind: list[Kind] = typer.Option(None, "--kind", metavar="KIND", parser=event_kind,
                                     help="call, return, fault, mark or end (repeatable)."),
     thread: list[str] = typer.Option(None, "--thread", metavar="THREAD",
