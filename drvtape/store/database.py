@@ -229,7 +229,7 @@ class Store:
         if driver is not None:
             query = query.where(s.c.driver.contains(driver, autoescape=True))
         if with_msg is not None:
-            query = query.where(s.c.pk.in_(self._calls_of(with_msg)))
+            query = query.where(self._received(with_msg))
         if limit is not None:
             query = query.limit(limit)
         with self.reading() as conn:
@@ -370,14 +370,20 @@ class Store:
         """Every session that received a message (a call event for it; an int is DriverProc's
         code), oldest first."""
         s = t.sessions
-        query = sa.select(s.c.uuid).where(s.c.pk.in_(self._calls_of(msg).distinct())).order_by(s.c.started_us, s.c.pk)
+        query = sa.select(s.c.uuid).where(self._received(msg)).order_by(s.c.started_us, s.c.pk)
         with self.reading() as conn:
             return [uuid.UUID(u) for (u,) in conn.execute(query)]
 
-    def _calls_of(self, msg: int | MessageSelector):
-        """The session_pk of each call of msg (ix_events_calls_msg finds them by code)."""
-        e = t.events
-        return sa.select(e.c.session_pk).where(t.IS_CALL, messages_are((msg,), self.engine.dialect.name))
+    def _received(self, msg: int | MessageSelector):
+        """A condition on t.sessions: the session got a call of msg (ix_events_calls_msg finds
+        the calls by code). For a class's name a correlated EXISTS, which stops at a session's
+        first call to an instance of the class: an IN tested the class of every call of that
+        code in the database (100,000 MCI_STATUS calls: 2.5 s)."""
+        s, e = t.sessions, t.events
+        calls = sa.select(e.c.session_pk).where(t.IS_CALL, messages_are((msg,), self.engine.dialect.name))
+        if isinstance(msg, MessageSelector) and msg.driver_class is not None:
+            return sa.exists(calls.where(e.c.session_pk == s.c.pk))
+        return s.c.pk.in_(calls.distinct())
 
     @damage.reads
     def session_ids(self) -> list[str]:
