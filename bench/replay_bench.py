@@ -1,12 +1,14 @@
 """replay_recording against sim:reference (issue 2) in messages/s, serial and thread-faithful,
-beside a bare loop making the same calls and, for the 2-thread session, a two-thread baton."""
+beside a bare loop making the same calls and, for the 2-thread session, a two-thread baton;
+with the CPU microseconds per message of the replay and per hand-over of the baton (issue 12
+item 3: on a shared machine the wall rate says as much about the other processes)."""
 
 from __future__ import annotations
 
 import os
 import threading
 from pathlib import Path
-from time import perf_counter
+from time import perf_counter, process_time
 
 from measure import gc_clock, rate, step, timed
 from drvtape.recorder.workload import parse_workload, record_workload
@@ -55,6 +57,13 @@ def baton_handoffs(n: int) -> float:
     return took
 
 
+def cpu_us_per(count: int, fn, *args, **kwargs) -> tuple[float, object]:
+    """(CPU microseconds of this process per item, result) of one call of fn: count items."""
+    start = process_time()
+    result = fn(*args, **kwargs)
+    return (process_time() - start) / count * 1e6, result
+
+
 def bench_replay(tmp: Path, sends: int, faithful_sends: int, rounds: int = 3) -> dict:
     """replay_recording against sim:reference (serial; thread-faithful on a 2-thread session)
     in messages/s, beside a bare loop making the same calls to a fresh ReferenceDriver and, for
@@ -70,17 +79,21 @@ def bench_replay(tmp: Path, sends: int, faithful_sends: int, rounds: int = 3) ->
             with step(f"replay: record {n} sends on {threads} thread(s)"):
                 recording = load_recording(store, record_alternating(store, n, threads))
             calls = [(c.driver_id, c.hdrvr, c.msg, c.lparam1, c.lparam2) for c in recording.calls]
-            replay_s, bare_s, baton_s, gc_share = [], [], [], []
+            replay_s, bare_s, baton_s, gc_share, replay_cpu, baton_cpu = [], [], [], [], [], []
             with step(f"replay: {mode}, {len(calls)} messages", rounds) as advance:
                 for _ in range(rounds):
                     with gc_clock() as gc_s:
-                        seconds, report = timed(replay_recording, recording, target, threads=mode)
+                        cpu, (seconds, report) = cpu_us_per(len(calls), timed, replay_recording, recording, target,
+                                                            threads=mode)
                     replay_s.append(seconds)
+                    replay_cpu.append(cpu)
                     gc_share.append(gc_s["s"] / seconds)
                     bare = ReferenceDriver()
                     bare_s.append(timed(lambda: [bare(*c) for c in calls])[0])
                     if threads > 1:
-                        baton_s.append(baton_handoffs(len(calls)))
+                        cpu, seconds = cpu_us_per(len(calls), baton_handoffs, len(calls))
+                        baton_s.append(seconds)
+                        baton_cpu.append(cpu)
                     advance()
             out[mode] = {
                 "messages": len(calls),
@@ -88,12 +101,14 @@ def bench_replay(tmp: Path, sends: int, faithful_sends: int, rounds: int = 3) ->
                 "outcome": report.runs[0].kind,
                 "reproduced": report.reproduced,
                 "replay_messages_per_s": rate(len(calls), min(replay_s)),
+                "replay_cpu_us_per_message": round(min(replay_cpu), 2),
                 "bare_messages_per_s": rate(len(calls), min(bare_s)),
                 "replay_over_bare": round(min(bare_s) / min(replay_s), 4),
                 "gc_share_of_replay": round(min(gc_share), 3),
             }
             if baton_s:
                 out[mode]["baton_handoffs_per_s"] = rate(len(calls), min(baton_s))
+                out[mode]["baton_cpu_us_per_handoff"] = round(min(baton_cpu), 2)
                 out[mode]["replay_over_baton"] = round(min(baton_s) / min(replay_s), 3)
     out["load_average_1m"] = [load_at_start, round(os.getloadavg()[0], 2)]  # at the start and end of this figure
     out["target_serial_messages_per_s"] = TARGET_SERIAL_MESSAGES_PER_S

@@ -35,8 +35,10 @@ from recorder_hook_bench import bench_durability, bench_hook
 from recorder_stream_bench import bench_sustained_hook
 from hook_memory_bench import bench_hook_memory
 from replay_bench import bench_replay
+from replay_load_bench import bench_replay_loading
 from stream_bench import bench_streaming
 from listing_bench import bench_listing
+from bulk_bench import bench_bulk
 from drvtape import __version__
 
 FULL = dict(hook_calls=200_000, append_rows=200_000, replay_sends=100_000, faithful_sends=100_000,
@@ -69,9 +71,11 @@ def run(quick: bool, events: int | None, only: set[str] | None = None) -> dict:
         "durability": lambda tmp: bench_durability(tmp, sizes["hook_calls"]),
         "appends": lambda tmp: bench_appends(tmp, sizes["append_rows"]),
         "replay": lambda tmp: bench_replay(tmp, sizes["replay_sends"], sizes["faithful_sends"]),
+        "replay_loading": lambda tmp: bench_replay_loading(tmp, sizes["events"]),
         "query": lambda tmp: bench_query(tmp, sizes["events"]),
         "streaming": lambda tmp: bench_streaming(tmp, sizes["events"]),
         "listing": lambda tmp: bench_listing(tmp, sizes["listing_sessions"], sizes["listing_pairs"]),
+        "bulk": lambda tmp: bench_bulk(tmp, sizes["events"]),
         "dll": lambda tmp: bench_dll(sizes["dll_calls"]),
         "demo": lambda tmp: bench_demo(),
     }

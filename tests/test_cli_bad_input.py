@@ -47,6 +47,7 @@ def refused(drvtape, tape_db):
     (["show", "aaaa"], "session prefix 'aaaa' is ambiguous"),
     (["show", "not-a-uuid!"], "'not-a-uuid!' is not a session"),
     (["events", "last", "--msg", "DRV_BOGUS"], "unknown message 'DRV_BOGUS'"),
+    (["events", "last", "--msg", "\ud800"], "'\\ud800' is not UTF-8 text"),  # not from the OS: no surrogateescape
     (["sessions", "--with-msg", "exit"], "unknown message 'exit'"),
     (["events", "last", "--since", "5 minutes"], "'5 minutes' is not a time"),
     (["events", "last", "--until", "tomorrow"], "'tomorrow' is not a time"),

@@ -129,3 +129,14 @@ def test_every_exported_line_matches_exactly_one_branch_of_the_schema(tapes):
         validator.validate({"kind": "call", "seq": 1})
     with pytest.raises(jsonschema.ValidationError):
         validator.validate({**json.loads(_lines(tapes.clean())[0]), "version": 2})
+
+
+def test_lines_read_as_bytes_give_what_the_same_text_gives(tapes):
+    made = (tapes.shutdown(), tapes.clean())
+    lines = _lines(*made)
+    lines[2:2] = ["", "  \u3000 "]  # blank for str.strip, which bytes.strip is not: still skipped
+    as_bytes = [line.encode("utf-8") + b"\n" for line in lines]
+    assert parse_jsonl(as_bytes, "in.jsonl") == parse_jsonl(lines, "in.jsonl") == [(t.header, t.events) for t in made]
+    as_bytes[4] = b'{"seq": 3, "kind": "call", "x": "\xff"}\n'
+    with pytest.raises(DrvtapeError, match=r"^in\.jsonl:5: not UTF-8 text$"):
+        parse_jsonl(as_bytes, "in.jsonl")

@@ -586,3 +586,19 @@ def test_a_tape_that_grew_after_it_was_ingested_is_skipped_with_a_warning(tmp_pa
     assert run.code == 0 and "already ingested" in run.stdout and "now gives 5 events" in run.stderr
     doc = json.loads(drvtape("--db", tmp_path / "t.db", "ingest", path, "--json").stdout)
     assert doc["tapes"][0]["sessions"][0]["stored_events"] == 3
+
+
+def test_a_record_whose_length_starts_with_a_zero_byte_is_read_not_taken_for_padding():
+    w = Writer()
+    w.header()
+    w.send(DRV_LOAD, 1)
+    at = len(w.data)
+    w.send(DRV_OPEN, 7, payloads=(raw(2, b"x" * (256 - 72 - 8)),))  # a CALL body of 256 bytes: length 00 01 00 00
+    assert w.data[at:at + 4] == b"\x00\x01\x00\x00"
+    w.end(1)
+    tape = parse_tape(bytes(w.data))
+    assert tape.problems == []
+    (s,) = tape.sessions
+    assert kinds(s.events) == [("call", DRV_LOAD), ("return", DRV_LOAD), ("call", DRV_OPEN), ("return", DRV_OPEN),
+                               ("end", None)]
+    assert s.events[2].payload.lparam2 == RawBytes(hex=(b"x" * 176).hex())

@@ -1,20 +1,26 @@
 """The drvtape command line: thin; parses, calls the library, renders.
 
 One module per command (or command group), named by the command; each registers itself
-on `app` when imported below. Shared options live in options.py, output in output.py.
+on `app` when imported, which app.command imports. Shared options live in options.py,
+output in output.py.
 """
 
 import os
 import sys
 from typing import NoReturn
 
-from drvtape.cli import (  # noqa: F401  (registers the commands)
-    db, demo, diff, doctor, events, explore, hook_run, import_export, ingest, lint, minimize, push_pull, record, replay,
-    schema, sessions, show, state, tap, tap_run, timeline, verify,
-)
-from drvtape.cli.app import app, command
+from drvtape.cli.app import app, command, named_command
 from drvtape.cli.output import fail
 from drvtape.errors import DrvtapeError
+
+
+def _escaped(arg: str) -> str:
+    """The argument's bytes, escaped: a byte from the OS that is not UTF-8 as it came
+    (surrogateescape), any other lone surrogate (a caller of main() can pass one) as \\udXXX."""
+    try:
+        return repr(arg.encode("utf-8", "surrogateescape"))[2:-1][:60]
+    except UnicodeEncodeError:
+        return arg.encode("ascii", "backslashreplace").decode("ascii")[:60]
 
 
 def _refuse_unrepresentable(args: list[str]) -> None:
@@ -22,7 +28,7 @@ def _refuse_unrepresentable(args: list[str]) -> None:
     terminal can take; a NUL no file name can hold (a shell cannot pass one, a caller of
     main() can). Refused here, once, rather than by whichever layer meets them first."""
     for arg in args:
-        shown = repr(arg.encode("utf-8", "surrogateescape"))[2:-1][:60]  # the bytes, escaped
+        shown = _escaped(arg)
         if "\0" in arg:
             fail(f"argument '{shown}' contains a NUL character")
         try:
@@ -53,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     _refuse_unrepresentable(args)
     try:
-        code = command().main(args=args, prog_name="drvtape", standalone_mode=False)
+        code = command(named_command(args)).main(args=args, prog_name="drvtape", standalone_mode=False)
         _flush_stdout()
     except DrvtapeError as exc:
         fail(str(exc))

@@ -2,9 +2,11 @@
 
 `command()` is the click command the console script runs: the typer app with `--db`
 accepted after the subcommand too, `-h` beside `--help`, and placeholders (never type
-names such as <str>) in every help.
+names such as <str>) in every help. Each command's module registers it on `app` when
+imported; `command(name)` imports the modules of that command only (COMMAND_MODULES).
 """
 
+import importlib
 from dataclasses import dataclass
 from functools import cache
 
@@ -119,9 +121,40 @@ def _apply_conventions(command, *, root: bool) -> None:
         _apply_conventions(sub, root=False)
 
 
+# ---- which module registers which command ------------------------------------------------
+
+# The modules that register each command (tap's subcommands live in two). `drvtape sessions`
+# imports its own only: importing every command's module cost ~0.3 s of the ~0.9 s start-up
+# (python -X importtime on this machine, issue 16), the replay, lint and dllhost layers the
+# listing never uses.
+COMMAND_MODULES = {
+    "db": ("db",), "demo": ("demo",), "diff": ("diff",), "doctor": ("doctor",), "events": ("events",),
+    "explore": ("explore",), "export": ("import_export",), "hook": ("hook_run",), "import": ("import_export",),
+    "ingest": ("ingest",), "lint": ("lint",), "minimize": ("minimize",), "pull": ("push_pull",),
+    "push": ("push_pull",), "record": ("record",), "replay": ("replay",), "schema": ("schema",),
+    "sessions": ("sessions",), "show": ("show",), "state": ("state",), "tap": ("tap", "tap_run"),
+    "timeline": ("timeline",), "verify": ("verify",),
+}
+
+
+def named_command(args: list[str]) -> str | None:
+    """The command args run (the first argument after the global --db option); None when it
+    is none of drvtape's commands, or global options other than --db come first."""
+    rest = iter(args)
+    for arg in rest:
+        if arg == "--db":
+            next(rest, None)
+        elif not arg.startswith("--db="):
+            return arg if arg in COMMAND_MODULES else None
+    return None
+
+
 @cache
-def command():
-    """The click command `drvtape` runs."""
+def command(name: str | None = None):
+    """The click command `drvtape` runs: with every command, or with `name` only (what
+    running that command needs)."""
+    for module in COMMAND_MODULES[name] if name else sorted(set().union(*COMMAND_MODULES.values())):
+        importlib.import_module(f"drvtape.cli.{module}")
     built = get_command(app)
     _apply_conventions(built, root=True)
     return built

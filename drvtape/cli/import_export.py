@@ -25,29 +25,27 @@ from drvtape.store.bulk import BulkLoad, Loaded
 from drvtape.store.recovery import end_orphaned_sessions
 
 
-def _decoded(stream: BinaryIO, source: str) -> Iterator[str]:
+def _lines(stream: BinaryIO, source: str) -> Iterator[bytes]:
+    """The stream's lines as bytes: jsonl_items checks they are UTF-8 (orjson reads bytes)."""
     line_no = 0
     try:
         for line_no, raw in enumerate(stream, 1):
-            try:
-                yield raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise DrvtapeError(f"{source}:{line_no}: not UTF-8 text") from None
+            yield raw
     except DAMAGE as exc:
         raise DrvtapeError(f"{source}:{line_no + 1}: damaged compressed data ({exc or type(exc).__name__})") from None
 
 
 @contextmanager
-def input_lines(path: str) -> Iterator[tuple[Iterator[str], str]]:
-    """The text lines of a JSONL file (plain, zstd or gzip), or of stdin for -, read as they
-    are consumed; and the name to report problems under."""
+def input_lines(path: str) -> Iterator[tuple[Iterator[bytes], str]]:
+    """The lines of a JSONL file (plain, zstd or gzip), or of stdin for -, read as they are
+    consumed; and the name to report problems under."""
     source = "<stdin>" if path == STDIO else path
     try:
         if path == STDIO:
-            yield _decoded(decompressed(sys.stdin.buffer), source), source
+            yield _lines(decompressed(sys.stdin.buffer), source), source
             return
         with open(path, "rb") as stream:
-            yield _decoded(decompressed(stream), source), source
+            yield _lines(decompressed(stream), source), source
     except OSError as exc:
         raise DrvtapeError(f"cannot read {path}: {exc.strerror or exc}") from None
 

@@ -18,8 +18,10 @@ the tape has grown).
 """
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from functools import partial
 from pathlib import Path
 
 import typer
@@ -70,9 +72,7 @@ class _Stored:
     def __init__(self, load: BulkLoad, header: SessionHeader, done: list[Ingested]):
         self._load, self._done = load, done
         self.loaded = load.begin(header, compare=False)
-
-    def row(self, row: EventRow) -> None:
-        self._load.add(self.loaded, row)
+        self.row: Callable[[EventRow], None] = partial(load.add, self.loaded)  # once per event: no frame of its own
 
     def blob(self, key: str, data: bytes) -> None:
         if self.loaded.pk is not None:

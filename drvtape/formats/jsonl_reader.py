@@ -146,7 +146,7 @@ class _SessionChecks:
             self.calls.add(seq)
         elif kind == END:
             self.ended = True
-        for b in getattr(model, "memory", ()):
+        for b in getattr(model, "memory", ()) if model is not None else ():
             size = self.blob_sizes.get(b.sha256)
             if size is None:
                 raise ValueError(f"memory block {b.path} names blob {b.sha256[:16]}, which no earlier blob line holds")
@@ -158,14 +158,15 @@ class _SessionChecks:
 # ---- lines -> items ----------------------------------------------------------------------
 
 
-def _json_object(line: str, where: str) -> dict:
-    try:
-        obj = orjson.loads(line)
-    except orjson.JSONDecodeError:  # what json makes of it decides, and its message names the problem
-        obj = _json_loads(line, where)
-    if obj.__class__ is not dict:
-        raise DrvtapeError(f"{where}: a line must be a JSON object, not {type(obj).__name__}")
-    return obj
+def _parsed_otherwise(line: str | bytes, where: str) -> object:
+    """A line orjson refused, read as text: None for a blank line; what json makes of it
+    decides, and its message names the problem."""
+    if line.__class__ is bytes:
+        try:
+            line = line.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DrvtapeError(f"{where}: not UTF-8 text") from None
+    return _json_loads(line, where) if line.strip() else None
 
 
 def _json_loads(line: str, where: str):
@@ -182,19 +183,26 @@ def _json_loads(line: str, where: str):
         raise DrvtapeError(f"{where}: not JSON drvtape can read: {str(exc).split(';')[0]}") from None
 
 
-def jsonl_items(lines: Iterable[str], source: str, *, models: bool = False
+def jsonl_items(lines: Iterable[str | bytes], source: str, *, models: bool = False
                 ) -> Iterator[SessionHeader | Blob | RowEvent]:
     """What each line holds, checked, in file order; DrvtapeError names source:line of the
     first problem (items before it have been yielded: a consumer that stores them undoes
-    that). models=True builds every event's model (RowEvent.model is never None)."""
+    that). Lines are text, or bytes that must be UTF-8 (orjson reads them as they are: no
+    decoding per line). models=True builds every event's model (RowEvent.model is never None)."""
     checks: _SessionChecks | None = None
     blob_sizes: dict[str, int] = {}
     seen: set[uuid.UUID] = set()
     line_no = 0
+    loads, not_json = orjson.loads, orjson.JSONDecodeError
     for line_no, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        obj = _json_object(line, f"{source}:{line_no}")
+        try:  # orjson refuses blank lines, and bytes that are not UTF-8, as well as what is not JSON
+            obj = loads(line)
+        except not_json:
+            obj = _parsed_otherwise(line, f"{source}:{line_no}")
+            if obj is None:
+                continue
+        if obj.__class__ is not dict:
+            raise DrvtapeError(f"{source}:{line_no}: a line must be a JSON object, not {type(obj).__name__}")
         try:
             kind = obj.get("kind")
             fast = ROW_OF_KIND.get(kind) if kind.__class__ is str and not models else None
@@ -232,12 +240,12 @@ def jsonl_items(lines: Iterable[str], source: str, *, models: bool = False
                            f"{source}: no session header in {line_no} line(s)")
 
 
-def parse_jsonl(lines: Iterable[str], source: str) -> list[tuple[SessionHeader, list[Event]]]:
+def parse_jsonl(lines: Iterable[str | bytes], source: str) -> list[tuple[SessionHeader, list[Event]]]:
     """Every session in the lines, validated; DrvtapeError names source:line of the first problem."""
     return read_jsonl(lines, source).sessions
 
 
-def read_jsonl(lines: Iterable[str], source: str) -> Interchange:
+def read_jsonl(lines: Iterable[str | bytes], source: str) -> Interchange:
     """Every session and blob in the lines, validated, in memory (for a file of any size,
     consume jsonl_items instead); DrvtapeError names source:line of the first problem."""
     found = Interchange([], {})

@@ -16,17 +16,11 @@ _CALL_KEYS = frozenset(("kind", "seq", "ts_ns", "thread", "msg", "driver_id", "h
                         "depth", "payload", "memory"))
 _RETURN_KEYS = frozenset(("kind", "seq", "ts_ns", "thread", "call_seq", "msg", "driver_id", "hdrvr", "result",
                           "duration_ns", "memory"))
-_ABSENT = object()
 _new_tuple = tuple.__new__
 
-
-def _no_memory(obj: dict) -> bool:
-    memory = obj.get("memory", _ABSENT)
-    return memory is _ABSENT or (memory.__class__ is list and not memory)
-
-
 # The tests below are written out in one expression per kind: a helper function per value
-# cost more than the tests themselves (this runs once per event of an import).
+# cost more than the tests themselves (this runs once per event of an import). "No memory"
+# is the key absent or an empty list (`== []`: JSON gives no list subclass).
 
 
 def call_row(obj: dict) -> EventRow | None:
@@ -42,7 +36,8 @@ def call_row(obj: dict) -> EventRow | None:
             and 1 <= seq <= INT64_MAX and 0 <= ts <= INT64_MAX and 0 <= thread <= UINT64_MAX
             and 0 <= msg <= UINT32_MAX and 0 <= driver_id <= UINT64_MAX and 0 <= hdrvr <= UINT64_MAX
             and INT64_MIN <= l1 <= INT64_MAX and INT64_MIN <= l2 <= INT64_MAX and 0 <= depth <= INT64_MAX
-            and obj.keys() <= _CALL_KEYS and obj.get("payload") is None and _no_memory(obj)):
+            and obj.keys() <= _CALL_KEYS and obj.get("payload") is None
+            and ("memory" not in obj or obj["memory"] == [])):
         return _new_tuple(EventRow, (seq, CALL, ts, thread, msg, driver_id, hdrvr, l1, l2, None, None, depth,
                                      None, None, None))
     return None
@@ -60,7 +55,7 @@ def return_row(obj: dict) -> EventRow | None:
             and 1 <= seq <= INT64_MAX and 0 <= ts <= INT64_MAX and 0 <= thread <= UINT64_MAX
             and 1 <= call_seq <= INT64_MAX and 0 <= msg <= UINT32_MAX and 0 <= driver_id <= UINT64_MAX
             and 0 <= hdrvr <= UINT64_MAX and INT64_MIN <= result <= INT64_MAX and 0 <= duration <= INT64_MAX
-            and obj.keys() <= _RETURN_KEYS and _no_memory(obj)):
+            and obj.keys() <= _RETURN_KEYS and ("memory" not in obj or obj["memory"] == [])):
         return _new_tuple(EventRow, (seq, RETURN, ts, thread, msg, driver_id, hdrvr, None, None, result, call_seq,
                                      None, duration, None, None))
     return None

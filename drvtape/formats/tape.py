@@ -98,6 +98,7 @@ RETURN = struct.Struct("<IIIIQQQIIQQq")  # 72
 END = struct.Struct("<IIIIQQII")  # 40
 FAULT = struct.Struct("<IIIIQQQIIQQ")  # 64
 PAYLOAD = struct.Struct("<BBHI")
+_TYPE = struct.Struct("<I")
 ICOPEN = struct.Struct("<IIIIIxxxxqQQIxxxx")  # 56: x64 natural alignment
 ICOPEN_X86 = struct.Struct("<IIIIIiIII")  # 36: dwError an LRESULT, pV1 and pV2 pointers, all 4 bytes
 POINTER_SIZES = (4, 8)
@@ -224,8 +225,13 @@ class Record(NamedTuple):
 def records(data: bytes, problems: list[TapeProblem]) -> Iterator[TapeHeader | Record | MemoryRecord]:
     """The headers and records of every intact frame, in file order; damage and records that
     cannot be read go to problems (see frames)."""
+    type_of, shapes = _TYPE.unpack_from, _SHAPES
     for offset, body in frames(data, problems):
-        rtype = struct.unpack_from("<I", body)[0]
+        rtype = type_of(body)[0]
+        shape = shapes.get(rtype)
+        if shape is not None and len(body) >= shape[0].size:  # the common case first: once per record
+            yield _new_tuple(Record, (offset, _new_tuple(shape[1], shape[0].unpack_from(body)), body))
+            continue
         if rtype == REC_HEADER:
             try:
                 yield parse_header(offset, body)
@@ -238,15 +244,10 @@ def records(data: bytes, problems: list[TapeProblem]) -> Iterator[TapeHeader | R
             except ValueError as exc:
                 problems.append(TapeProblem(offset, "bad-record", f"{exc} at offset {offset}; skipped"))
             continue
-        shape = _SHAPES.get(rtype)
         if shape is None:
             problems.append(TapeProblem(offset, "unknown-record", f"record type {rtype} at offset {offset} skipped"))
-            continue
-        layout, named = shape
-        if len(body) < layout.size:
+        else:
             problems.append(TapeProblem(offset, "bad-record", f"record of {len(body)} bytes at offset {offset} skipped"))
-            continue
-        yield _new_tuple(Record, (offset, _new_tuple(named, layout.unpack_from(body)), body))
 
 
 def parse_header(offset: int, body: bytes) -> TapeHeader:

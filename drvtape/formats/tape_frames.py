@@ -90,11 +90,24 @@ def frames(data: bytes | mmap.mmap, problems: list[TapeProblem]) -> Iterator[tup
     present). A mapped file's pages behind the reading are handed back as it goes, so its
     size never shows in the process's memory."""
     pos = released = 0
-    budget = [RESYNC_CRC_BUDGET * len(data) + MAX_BODY]
+    size = len(data)
+    budget = [RESYNC_CRC_BUDGET * size + MAX_BODY]
     mapped = isinstance(data, mmap.mmap)
-    while pos < len(data):
+    unpack, crc32 = FRAME.unpack_from, zlib.crc32  # no memoryview kept: it would pin the mapping open
+    while pos < size:
         if mapped and pos - released >= RELEASE_BYTES:
             released = _release(data, released, pos)
+        # an intact frame, tested inline (this runs once per record); a zero first byte may
+        # be padding, and anything else not intact is for the tests below
+        if size - pos >= FRAME.size and data[pos]:
+            length, crc = unpack(data, pos)
+            end = pos + FRAME.size + length
+            if 4 <= length <= MAX_BODY and end <= size:
+                body = data[pos + FRAME.size:end]
+                if crc32(body) == crc:
+                    yield pos, body
+                    pos = end
+                    continue
         if data[pos] == 0 and (end := _padding_end(data, pos)) is not None:
             pos = end
             continue

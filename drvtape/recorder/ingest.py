@@ -225,14 +225,8 @@ class _Session:
         self.detached: EndRecord | None = None  # the DETACH record: the process was exiting
         self.output: SessionOutput | None = None  # None: not begun (its id needs its first record)
         self.info: SessionInfo | None = None
-        self.events = SessionEvents(header, grouping.problems, lambda: grouping.fault_facts(header.offset),
-                                    self._row, self._blob)
-
-    def _row(self, row: EventRow) -> None:
-        self.output.row(row)
-
-    def _blob(self, key: str, data: bytes) -> None:
-        self.output.blob(key, data)
+        self.events: SessionEvents | None = SessionEvents(header, grouping.problems,
+                                                          lambda: grouping.fault_facts(header.offset))
 
     def begin(self, sink: Sink, first: bytes) -> None:
         h = self.tape
@@ -250,11 +244,7 @@ class _Session:
                                f"drvtape cannot store: {err['msg']}") from None
         self.header = header
         self.output = sink(header)
-
-    def add(self, sink: Sink, record: Record | MemoryRecord) -> None:
-        if self.output is None and record.__class__ is Record:
-            self.begin(sink, record.body)
-        self.events.add(record)
+        self.events.send_to(self.output.row, self.output.blob)
 
     def finish(self, sink: Sink, torn: TapeProblem | None, unfinished: str) -> None:
         if self.output is None:
@@ -266,6 +256,7 @@ class _Session:
         built.emit_last(event_to_row(end))
         self.info = SessionInfo(self.header, built.events + 1, built.calls, end, built.handled)
         self.output.close(self.info)
+        self.events = None  # what it kept (the seq of every call answered) is done with: memory stays flat
 
 
 class _Grouping:
@@ -305,7 +296,9 @@ class _Grouping:
                 session.end = item.fields
                 session.finish(self.sink, None, self.unfinished)
                 continue
-            session.add(self.sink, item)  # a DETACH too: its seq is counted, and records follow it
+            if session.output is None and not memory:
+                session.begin(self.sink, item.body)
+            session.events.add(item)  # a DETACH too: its seq is counted, and records follow it
             if not memory and item.fields.type == REC_DETACH:
                 session.detached = item.fields
         torn = next((p for p in self.problems if p.kind == "torn"), None)

@@ -64,10 +64,10 @@ class _HeldCall:
 class SessionEvents:
     """Records of one session in, rows out through emit (and captured bytes through blob)."""
 
-    def __init__(self, tape: TapeHeader, problems: list[TapeProblem], faults: Callable[[], FaultFacts],
-                 emit: Callable[[EventRow], None], blob: Callable[[str, bytes], None]):
+    def __init__(self, tape: TapeHeader, problems: list[TapeProblem], faults: Callable[[], FaultFacts]):
         self._tape, self._problems, self._faults = tape, problems, faults
-        self._emit, self._blob = emit, blob
+        self._emit: Callable[[EventRow], None] | None = None  # send_to sets them before the first record
+        self._blob: Callable[[str, bytes], None] | None = None
         self._by_type = {REC_CALL: self._call, REC_RETURN: self._return, REC_FAULT: self._fault,
                          REC_DETACH: self._detach}
         self._open: dict[int, OpenCall] = {}  # tape seq -> the call, until it returns or faults
@@ -112,6 +112,10 @@ class SessionEvents:
         except ValueError as exc:
             self._problems.append(TapeProblem(offset, "bad-record", f"record at offset {offset} skipped: {exc}"))
 
+    def send_to(self, emit: Callable[[EventRow], None], blob: Callable[[str, bytes], None]) -> None:
+        """Where rows and captured bytes go (the session's output, once its header is known)."""
+        self._emit, self._blob = emit, blob
+
     def finish(self, end: EndRecord | None) -> Left:
         """Every event out; what the end event needs."""
         self._held.clear()
@@ -136,17 +140,23 @@ class SessionEvents:
         self._last_ts, self._last_thread = ts, thread
         return self.events
 
+    # _call and _return run once per record: fields unpacked into locals (not read by name),
+    # a time in range computed inline (ts only clamps or refuses) and the event counted inline
+
     def _call(self, record: Record) -> None:
-        f = record.fields
-        ts = self.ts(f.qpc)
-        payloads = call_payloads(record, self._problems, self._tape.pointer_size)
-        entry_point = entry_point_of(f.entry_point)  # ValueError: a code drvtape never writes
-        seq = self._next(ts, f.thread)
-        held = _HeldCall((seq, ts, f.thread, f.msg, f.driver_id, f.hdrvr, f.lparam1, f.lparam2, f.depth,
-                          stored_code(entry_point)), payloads, f.seq)
+        _, _, thread, depth, tape_seq, qpc, msg, n_payloads, code, driver_id, hdrvr, l1, l2 = record.fields
+        tape = self._tape
+        ts = (qpc - tape.qpc_start) * 1_000_000_000 // tape.freq
+        if not 0 <= ts <= INT64_MAX:
+            ts = self.ts(qpc)
+        payloads = call_payloads(record, self._problems, self._tape.pointer_size) if n_payloads else None
+        entry_point = entry_point_of(code)  # ValueError: a code drvtape never writes
+        self.events = seq = self.events + 1
+        self._last_ts, self._last_thread = ts, thread
+        held = _HeldCall((seq, ts, thread, msg, driver_id, hdrvr, l1, l2, depth, code or None), payloads, tape_seq)
         self._queue.append(held)
-        self._held[f.thread] = self._held_by_seq[f.seq] = held
-        self._open[f.seq] = OpenCall(seq, f.thread, f.msg, f.driver_id, f.hdrvr, f.depth, f.qpc, entry_point)
+        self._held[thread] = self._held_by_seq[tape_seq] = held
+        self._open[tape_seq] = _new_tuple(OpenCall, (seq, thread, msg, driver_id, hdrvr, depth, qpc, entry_point))
         self.calls += 1
         if self.after_detach is not None:
             self.after_detach += 1
@@ -154,24 +164,31 @@ class SessionEvents:
             self._release(force=True)
 
     def _return(self, record: Record) -> None:
-        f, offset = record.fields, record.offset
-        call = self._open.pop(f.call_seq, None)
+        _, _, thread, _, _, qpc, call_seq, msg, code, driver_id, hdrvr, result = record.fields
+        call = self._open.pop(call_seq, None)
         if call is None:
-            why = "already answered" if f.call_seq in self._answered else "its call record is missing"
-            self._problems.append(TapeProblem(offset, "orphan",
-                                              f"the return for tape seq {f.call_seq} at offset {offset}: {why}; skipped"))
+            why = "already answered" if call_seq in self._answered else "its call record is missing"
+            self._problems.append(TapeProblem(record.offset, "orphan", (
+                f"the return for tape seq {call_seq} at offset {record.offset}: {why}; skipped")))
             return
-        self._answered.add(f.call_seq)
-        ts = self.ts(f.qpc)
-        duration = max(0, (f.qpc - call.qpc) * 1_000_000_000 // self._tape.freq)
+        self._answered.add(call_seq)
+        tape = self._tape
+        ts = (qpc - tape.qpc_start) * 1_000_000_000 // tape.freq
+        if not 0 <= ts <= INT64_MAX:
+            ts = self.ts(qpc)
+        duration = (qpc - call.qpc) * 1_000_000_000 // tape.freq
+        if duration < 0:
+            duration = 0
         memory = self._memory_out.pop(call.seq, None)
-        result = f.result if f.msg != DRV_OPEN or f.entry_point != 0 else self._open_result(f.result)
+        if msg == DRV_OPEN and code == 0:
+            result = self._open_result(result)
         if duration > INT64_MAX:  # the model names the problem
-            ReturnEvent(seq=1, ts_ns=ts, thread=f.thread, call_seq=call.seq, msg=f.msg, driver_id=f.driver_id,
-                        hdrvr=f.hdrvr, result=result, duration_ns=duration)
-        seq = self._next(ts, f.thread)
+            ReturnEvent(seq=1, ts_ns=ts, thread=thread, call_seq=call.seq, msg=msg, driver_id=driver_id,
+                        hdrvr=hdrvr, result=result, duration_ns=duration)
+        self.events = seq = self.events + 1
+        self._last_ts, self._last_thread = ts, thread
         self._out(_new_tuple(EventRow, (
-            seq, RETURN, ts, f.thread, f.msg, f.driver_id, f.hdrvr, None, None, result, call.seq, None,
+            seq, RETURN, ts, thread, msg, driver_id, hdrvr, None, None, result, call.seq, None,
             duration, details.encode_return(tuple(memory.values())) if memory else None,
             stored_code(call.entry_point))))
 

@@ -95,10 +95,11 @@ def replay_recording(recording: Recording, target: Target, *, threads: Threads =
     the calls before it are replayed and the report says where it stopped. lookup: what each
     message's memory is (the catalog at the recording's arch unless given)."""
     threads = Threads(threads)
-    for call in recording.calls:
-        if call.payload is not None:
-            check_replayable(call.msg, call.payload, call.seq)
-    plan = plan_memory(recording, lookup or catalog_lookup(recording.arch), host_arch(recording, target))
+    with _cyclic_gc_paused():  # planning allocates per call too
+        for call in recording.calls:
+            if call.payload is not None:
+                check_replayable(call.msg, call.payload, call.seq)
+        plan = plan_memory(recording, lookup or catalog_lookup(recording.arch), host_arch(recording, target))
     if plan.unfaithful is not None:
         if not until_missing_memory:
             raise DrvtapeError(f"cannot replay faithfully: {plan.unfaithful.text}")

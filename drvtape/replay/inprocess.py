@@ -7,16 +7,15 @@ the run."""
 
 import ctypes
 from collections.abc import Callable
-from functools import partial
 
 from drvtape.errors import DrvtapeError
 from drvtape.replay.memcompare import Compared, OutputTally, compare_outputs
 from drvtape.replay.memory import CallMemory, MemoryPlan
-from drvtape.replay.order import call_orders
+from drvtape.replay.order import happens_before
 from drvtape.runtime.faults import fault_of
-from drvtape.runtime.memory import CallMemoryRebuilder
+from drvtape.runtime.memory import CallMemoryRebuilder, RebuiltCall
 from drvtape.runtime.pointers import python_arg
-from drvtape.runtime.schedule import ScheduleOutcome, Threads, Unit, run_schedule
+from drvtape.runtime.schedule import Schedule, ScheduleOutcome, Threads, run_schedule
 from drvtape.runtime.targets import RunningDriver, Target
 from drvtape.schema.entry_points import DEVICE_OPEN, EntryPoint
 from drvtape.schema.messages import DRV_OPEN
@@ -44,35 +43,37 @@ def drive(recording: Recording, running: RunningDriver, proc: Callable, *, threa
     recorded = recording.outcome
     calls = recording.calls
     devices = DeviceEntryPoints(running, calls)
-    orders = call_orders(calls)
+    afters, id_from = happens_before(calls)
     planned = plan.calls if plan is not None else [None] * len(calls)
     opened: dict[int, int] = {}  # index of a DRV_OPEN -> the dwDriverId it returned in this run
     memory = CallMemoryRebuilder(recording)  # MemoryRefs for the calls whose memory was recorded
+    driver_proc = EntryPoint.DRIVER_PROC
 
-    def run(index: int) -> None:
-        call, payload = calls[index], calls[index].payload
-        lparam1 = call.lparam1 if payload is None else python_arg(call.lparam1, payload.lparam1)
-        lparam2 = call.lparam2 if payload is None else python_arg(call.lparam2, payload.lparam2)
-        rebuilt = memory.call_memory(call) if call.memory_in else None  # built when it runs: shared blocks
-        if rebuilt is not None:
-            lparam1, lparam2 = rebuilt.lparam1, rebuilt.lparam2
-        if call.entry_point is not EntryPoint.DRIVER_PROC:
+    def run(index: int) -> None:  # once per replayed call, on the path each thread hand-over waits on
+        call = calls[index]
+        rebuilt = None
+        if call.payload is None and not call.memory_in:
+            lparam1, lparam2 = call.lparam1, call.lparam2
+        else:
+            lparam1, lparam2, rebuilt = _lparams(call, memory)
+        if call.entry_point is not driver_proc:
             actual = devices.call(call, lparam1, lparam2)
         else:
-            driver_id = opened.get(orders[index].id_from, call.driver_id)
+            driver_id = opened.get(id_from[index], call.driver_id)
             actual = as_signed64(proc(driver_id, call.hdrvr, call.msg, lparam1, lparam2))
         try:
-            if call.msg == DRV_OPEN and call.result and actual and call.entry_point is EntryPoint.DRIVER_PROC:
+            if call.msg == DRV_OPEN and call.result and actual and call.entry_point is driver_proc:
                 opened[index] = as_unsigned64(actual)  # an LRESULT becomes a DWORD_PTR id
-            check_return(call, actual, recorded)
+            if actual != call.result:  # an equal return always passes: check_return is not needed
+                check_return(call, actual, recorded)
             compare = planned[index]
             if compare is not None and compare.reads and rebuilt is not None:
                 _compare_outputs(recording, call, compare, rebuilt.outputs, tally)
         finally:
             memory.release_after(call)
 
-    units = [Unit(c.thread, partial(run, i), c.seq, o.after) for i, (c, o) in enumerate(zip(calls, orders))]
-    done = run_schedule(units, running.coordinator, threads=threads, cooperative=running.cooperative,
+    schedule = Schedule([c.thread for c in calls], [c.seq for c in calls], afters, run)
+    done = run_schedule(schedule, running.coordinator, threads=threads, cooperative=running.cooperative,
                         timeout=timeout)
     if done.kind is OutcomeKind.COMPLETED:
         return COMPLETED, done
@@ -111,6 +112,18 @@ class DeviceEntryPoints:
         if result == 0 and call.returned_id:
             self._instances[call.returned_id] = user.value
         return result
+
+
+def _lparams(call, memory: CallMemoryRebuilder) -> tuple[object, object, RebuiltCall | None]:
+    """A call's lParams (a payload's Python value, or the MemoryRefs rebuilt for its recorded
+    memory) and what was rebuilt."""
+    payload = call.payload
+    lparam1 = call.lparam1 if payload is None else python_arg(call.lparam1, payload.lparam1)
+    lparam2 = call.lparam2 if payload is None else python_arg(call.lparam2, payload.lparam2)
+    rebuilt = memory.call_memory(call) if call.memory_in else None  # built when it runs: shared blocks
+    if rebuilt is not None:
+        return rebuilt.lparam1, rebuilt.lparam2, rebuilt
+    return lparam1, lparam2, None
 
 
 def _compare_outputs(recording: Recording, call, planned: CallMemory, outputs: dict, tally: OutputTally | None) -> None:

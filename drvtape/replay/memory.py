@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from drvtape.formats import host_memory as op
 from drvtape.formats.host_memory import HostOp
-from drvtape.replay.memory_facts import Lookup, MessageFacts, NodeFacts, cached
+from drvtape.replay.memory_facts import Lookup, MessageFacts, NodeFacts
 from drvtape.runtime.memory_lifetime import release_points
 from drvtape.schema.memory.captured import MemoryBlock, Phase, block
 from drvtape.schema.memory.layout import Arch
@@ -62,11 +62,12 @@ class MemoryPlan:
 def plan_memory(recording: Recording, lookup: Lookup, host_arch: Arch = "x64") -> MemoryPlan:
     """The memory plan for a host built for host_arch (drvhost is built for the driver DLL's
     arch): a recording's memory has its own arch's layouts, so the two must agree."""
-    lookup = cached(lookup)
     calls = recording.calls
-    facts = [lookup(c.cls, c.msg) for c in calls]
-    unfaithful = next((u for i, (c, f) in enumerate(zip(calls, facts))
-                       if (u := _problem(i, c, f, recording, host_arch))), None)
+    known = {key: lookup(*key) for key in {(c.cls, c.msg) for c in calls}}  # asked once per class and message
+    facts = [known[c.cls, c.msg] for c in calls]
+    unfaithful = next((Unfaithful(i, c.seq, f"seq {c.seq} {f.name}: {problem}") for i, (c, f) in
+                       enumerate(zip(calls, facts)) if f is not None and (problem := _problem(c, f, recording, host_arch))),
+                      None)
     usable = calls[:unfaithful.index] if unfaithful else calls
     blocks = _BlockMap(usable, facts)
     planned = [None if f is None else blocks.call_memory(i, c, f, recording) for i, (c, f) in
@@ -74,30 +75,25 @@ def plan_memory(recording: Recording, lookup: Lookup, host_arch: Arch = "x64") -
     return MemoryPlan(planned, sum(1 for f in facts[:len(usable)] if f is None), unfaithful)
 
 
-def _problem(index: int, call: RecordedCall, facts: MessageFacts | None, recording: Recording,
-             host_arch: Arch) -> Unfaithful | None:
-    if facts is None:
-        return None
-    where = f"seq {call.seq} {facts.name}"
-    paths = {b.path for b in (*call.memory_in, *call.memory_out)}
+def _problem(call: RecordedCall, facts: MessageFacts, recording: Recording, host_arch: Arch) -> str | None:
+    """Why the call's memory cannot be rebuilt, None when it can."""
+    has_memory = call.memory_in or call.memory_out
+    paths = {b.path for b in (*call.memory_in, *call.memory_out)} if has_memory else ()
     for param in (1, 2):
         lparam = call.lparam1 if param == 1 else call.lparam2
-        legacy = call.payload is not None and getattr(call.payload, f"lparam{param}") is not None
-        if facts.top(param) is not None and lparam and not legacy and f"lparam{param}" not in paths:
-            return Unfaithful(index, call.seq, f"{where}: lparam{param} is a pointer and the recording has no "
-                                               f"memory for it")
-    if (call.memory_in or call.memory_out) and recording.arch != host_arch:  # an output's size is its arch's too
-        return Unfaithful(index, call.seq, f"{where}: its memory has {recording.arch} layouts and drvhost is "
-                                           f"{host_arch}")
+        if lparam and facts.top(param) is not None and f"lparam{param}" not in paths and \
+                (call.payload is None or getattr(call.payload, f"lparam{param}") is None):  # no legacy payload
+            return f"lparam{param} is a pointer and the recording has no memory for it"
+    if has_memory and recording.arch != host_arch:  # an output's size is its arch's too
+        return f"its memory has {recording.arch} layouts and drvhost is {host_arch}"
     for b in call.memory_in:
         if b.unreadable or b.truncated:
             state = "unreadable" if b.unreadable else f"truncated ({b.captured} of {b.size} bytes captured)"
-            return Unfaithful(index, call.seq, f"{where}: input {b.path} was {state} when recorded")
+            return f"input {b.path} was {state} when recorded"
         node = facts.nodes.get(b.path)
         for offset, width, child in node.pointers if node else ():
             if _pointer(recording.blob(b.sha256), offset, width) and child not in paths:
-                return Unfaithful(index, call.seq, f"{where}: {child} is a pointer and the recording has no "
-                                                   f"memory for it")
+                return f"{child} is a pointer and the recording has no memory for it"
     return None
 
 
@@ -114,7 +110,7 @@ class _BlockMap:
         self.size: dict[int, int] = {}
         self.first: dict[int, int] = {}  # id -> index of the call that allocates it
         for i, (call, f) in enumerate(zip(calls, facts)):
-            if f is None:
+            if f is None or not (call.memory_in or call.memory_out):
                 continue
             for b in (*call.memory_in, *call.memory_out):
                 block = self.ids.setdefault(b.address, len(self.ids) + 1)
@@ -127,8 +123,17 @@ class _BlockMap:
 
         freed = release_points(calls, lambda i: facts[i].name if facts[i] is not None else None, until)
         self.freed_after = {i: [self.ids[a] for a in addresses] for i, addresses in freed.items()}
+        self._empty: dict[str, CallMemory] = {}  # name -> the plan of its calls that have no memory (one shared)
+
+    def _no_memory(self, name: str) -> CallMemory:
+        found = self._empty.get(name)
+        if found is None:
+            found = self._empty[name] = CallMemory(name)
+        return found
 
     def call_memory(self, i: int, call: RecordedCall, facts: MessageFacts, recording: Recording) -> CallMemory:
+        if not (call.memory_in or call.memory_out or i in self.freed_after):
+            return self._no_memory(facts.name)
         ids = self.ids
         blocks = (*call.memory_in, *call.memory_out)
         by_path = {b.path: ids[b.address] for b in blocks}

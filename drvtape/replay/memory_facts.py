@@ -64,16 +64,3 @@ def facts_from_catalog(memory: MessageMemory, arch: Arch) -> MessageFacts:
         nodes[node.path] = NodeFacts(node.path, node.param, tuple(node.pointer_fields(arch)),
                                      tuple(node.driver_owned(arch)), fields, until, tuple(node.zeroed(arch)))
     return MessageFacts(memory.name, nodes)
-
-
-def cached(lookup: Lookup) -> Lookup:
-    """lookup, asked once per (class, message)."""
-    seen: dict[tuple[str, int], MessageFacts | None] = {}
-
-    def find(cls: str, msg: int) -> MessageFacts | None:
-        key = (cls, msg)
-        if key not in seen:
-            seen[key] = lookup(cls, msg)
-        return seen[key]
-
-    return find

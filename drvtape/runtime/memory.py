@@ -197,7 +197,8 @@ class CallMemoryRebuilder:
         self._recording = recording
         self._live: dict[int, MemoryRef] = {}  # recorded address -> its ref in this run
         calls = recording.calls
-        entries = [message_memory(c.cls, c.msg) for c in calls]
+        known = {key: message_memory(*key) for key in {(c.cls, c.msg) for c in calls}}  # asked once per message
+        entries = [known[c.cls, c.msg] for c in calls]
 
         def until(i: int, path: str) -> tuple[str, ...] | None:
             node = entries[i].find(path)

@@ -26,7 +26,7 @@ def release_points(calls: Sequence[RecordedCall], name: MessageName, until: Unti
     """{index of a call: the recorded addresses freed after it}, addresses in first-use order."""
     users: dict[int, list[int]] = {}
     for i, call in enumerate(calls):
-        if name(i) is None:
+        if not (call.memory_in or call.memory_out) or name(i) is None:
             continue
         for b in (*call.memory_in, *call.memory_out):
             users.setdefault(b.address, []).append(i)

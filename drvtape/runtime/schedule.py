@@ -8,7 +8,8 @@ workload passes none, which is the rule it records under). Serial: one thread, i
 
 A unit that raises stops the run (the process crashed, or a replay diverged). A unit that
 never returns is a hang: detected at quiescence for cooperative (simulated) drivers, and
-after `timeout` seconds for the others.
+once it has been in flight `timeout` seconds of the time this process could run for the
+others (runtime/hang_timer.py).
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from functools import partial
 
 from drvtape.runtime.coop import Coordinator
 from drvtape.runtime.faults import Abandoned
+from drvtape.runtime.hang_timer import HangTimer
 from drvtape.schema.outcome import Diverged, OutcomeKind
 
 
@@ -37,6 +40,28 @@ class Unit:
     run: Callable[[], object]
     label: int  # what reports name it by: a seq or a step number
     after: tuple[int, ...] = ()  # indices of earlier units that must have returned before this one is issued
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A run's units as parallel sequences (position i is unit i) and one function that runs
+    unit i: a replay builds no object per call (a Unit is made only to report one)."""
+
+    threads: Sequence[Hashable]
+    labels: Sequence[int]
+    after: Sequence[tuple[int, ...]]
+    run: Callable[[int], object]
+
+    @classmethod
+    def of(cls, units: Sequence[Unit]) -> Schedule:
+        return cls([u.thread for u in units], [u.label for u in units], [u.after for u in units],
+                   lambda i: units[i].run())
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def unit(self, index: int) -> Unit:
+        return Unit(self.threads[index], partial(self.run, index), self.labels[index], self.after[index])
 
 
 @dataclass
@@ -63,19 +88,24 @@ def _stopped(unit: Unit, error: BaseException, idents: dict) -> ScheduleOutcome:
     return ScheduleOutcome(kind, unit, error, idents=idents)
 
 
-def run_serial(units: Sequence[Unit], coordinator: Coordinator) -> ScheduleOutcome:
+def run_serial(schedule: Schedule, coordinator: Coordinator) -> ScheduleOutcome:
     coordinator.serial = True
-    ident = threading.get_ident()
-    idents = {}
-    for unit in units:
-        idents.setdefault(unit.thread, ident)
-        try:
-            unit.run()
-        except Abandoned:
-            return ScheduleOutcome(OutcomeKind.HANG, unit, hung=[unit], idents=idents)
-        except BaseException as exc:  # noqa: BLE001 - any failure of the unit ends the run
-            return _stopped(unit, exc, idents)
-    return ScheduleOutcome(OutcomeKind.COMPLETED, idents=idents)
+    run = schedule.run
+    index = 0
+    try:
+        for index in range(len(schedule)):
+            run(index)
+    except Abandoned:
+        unit = schedule.unit(index)
+        return ScheduleOutcome(OutcomeKind.HANG, unit, hung=[unit], idents=_serial_idents(schedule, index))
+    except BaseException as exc:  # noqa: BLE001 - any failure of the unit ends the run
+        return _stopped(schedule.unit(index), exc, _serial_idents(schedule, index))
+    return ScheduleOutcome(OutcomeKind.COMPLETED, idents=_serial_idents(schedule, len(schedule)))
+
+
+def _serial_idents(schedule: Schedule, upto: int) -> dict[Hashable, int]:
+    """Every recorded thread of the units up to `upto` (the one that ended the run included): this thread."""
+    return dict.fromkeys(schedule.threads[:upto + 1], threading.get_ident())
 
 
 class _Lane:
@@ -91,9 +121,9 @@ class _Lane:
         self.indices = indices  # positions of this lane's units, in order
         self.next = indices[0]  # the position it waits to issue, or is running
         self.busy = False  # in a unit: released (cooperative) or entered, and not returned
-        self.started_at: float | None = None
         self.waiting = False  # blocked on gate until woken
         self.woken = False  # the waker counted it as running (cooperative)
+        self.released = False  # woken by release_next: its unit may be issued
         self.finished = False  # issued all its units, or the run ended
         self.gate = threading.Lock()
         self.gate.acquire()
@@ -107,15 +137,21 @@ class _Lane:
 
     def _await_release(self, index: int) -> bool:
         """Block (lock held, released while blocked) until unit `index` may be issued; False
-        when the run is over."""
+        when the run is over. A lane woken by release_next goes without testing again: what
+        the waker saw returned stays returned, and only this lane can issue `index`."""
         run, cond = self.run, self.run.coord.cond
-        while not run.over and not run.releasable(index):
+        while not run.over:
             self.waiting = True
             run.notify_if_still()
             run.unlock()
             self.gate.acquire()
             cond.acquire()
-        return not run.over
+            if self.released:
+                self.released = False
+                return not run.over
+            if run.releasable(index):
+                return not run.over
+        return False
 
     def _loop(self) -> None:
         self.run.coord.cond.acquire()
@@ -128,54 +164,58 @@ class _Lane:
             self.run.unlock()
 
     def _issue_all(self) -> None:
-        # This loop runs once per replayed call: locals instead of attribute look-ups.
-        run, coord, units, returned = self.run, self.run.coord, self.run.units, self.run.returned
-        cooperative, total = run.cooperative, len(self.run.units)
+        # This loop runs once per replayed call, on the path every hand-over waits on: locals
+        # instead of attribute look-ups, the release test inlined, no clock read.
+        run, coord = self.run, self.run.coord
+        cond, returned, after, total = coord.cond, run.returned, run.schedule.after, run.total
+        cooperative = run.cooperative
         for index in self.indices:
             self.next = index
-            if (run.over or not run.releasable(index)) and not self._await_release(index):
+            ready = run.issued == index and not run.over
+            if ready:
+                for d in after[index]:
+                    if not returned[d]:
+                        ready = False
+                        break
+            if not ready and not self._await_release(index):
                 return
-            if cooperative and not self.woken:
-                coord.running += 1
-            self.woken = False
+            if cooperative:
+                if not self.woken:
+                    coord.running += 1
+                self.woken = False
             self.busy = True
-            if not cooperative:  # cooperative hangs are found at quiescence, not timed
-                self.started_at = time.monotonic()
             run.issued = index + 1
             run.release_next(handover=not cooperative)  # a cooperative unit may wait, lock held
-            if not self._issue(units[index]):
+            if not self._issue(index):
                 return
             returned[index] = True
             run.returns += 1
             self.busy = False
-            self.started_at = None
             if cooperative:
                 coord.running -= 1
                 coord.wake_ready()
             run.release_next(handover=True)
-            if run.returns == total:
-                coord.cond.notify_all()
-            elif cooperative and coord.running == 0:
-                coord.cond.notify_all()  # maybe quiescent: the caller's thread decides
+            if run.returns == total or (cooperative and coord.running == 0):
+                cond.notify_all()  # the end, or maybe quiescent: the caller's thread decides
 
-    def _issue(self, unit: Unit) -> bool:
-        """Run the unit (lock held; released around a non-cooperative driver); False when the
-        run is over."""
+    def _issue(self, index: int) -> bool:
+        """Run unit `index` (lock held; released around a non-cooperative driver); False when
+        the run is over."""
         run, cond = self.run, self.run.coord.cond
         try:
             if run.cooperative:
-                unit.run()
+                run.schedule.run(index)
             else:
                 run.unlock()
                 try:
-                    unit.run()
+                    run.schedule.run(index)
                 finally:
                     cond.acquire()
         except Abandoned:
             return False
         except BaseException as exc:  # noqa: BLE001 - the process "crashed"
             if run.stopped is None:
-                run.stopped = (unit, exc)
+                run.stopped = (index, exc)
             run.coord.abandon()
             return False
         return not run.coord.abandoned
@@ -186,22 +226,23 @@ class _FaithfulRun:
     The lanes hand the run to each other; the caller's thread only waits for the end, watches
     for hangs and, for cooperative drivers, settles the system when it is quiescent."""
 
-    def __init__(self, coordinator: Coordinator, cooperative: bool, timeout: float, units: Sequence[Unit]):
+    def __init__(self, coordinator: Coordinator, cooperative: bool, timeout: float, schedule: Schedule):
         self.coord = coordinator
         self.cooperative = cooperative
         self.timeout = timeout
-        self.units = units
-        self.stopped: tuple[Unit, BaseException] | None = None
-        self.returned = [False] * len(units)
+        self.schedule = schedule
+        self.total = len(schedule)
+        self.stopped: tuple[int, BaseException] | None = None  # the unit that raised, and what
+        self.returned = bytearray(self.total)  # 1 once unit i returned
         self.returns = 0
-        self.issued = 0  # units entered so far: units[issued] is the only one that can be released next
+        self.issued = 0  # units entered so far: unit `issued` is the only one that can be released next
         self.over = False
         self.handing_to: _Lane | None = None  # released, to be woken when the lock is let go (unlock)
         positions: dict[Hashable, list[int]] = {}
-        for index, unit in enumerate(units):
-            positions.setdefault(unit.thread, []).append(index)
+        for index, thread in enumerate(schedule.threads):
+            positions.setdefault(thread, []).append(index)
         self.lanes = {key: _Lane(self, key, indices) for key, indices in positions.items()}
-        self.owner = [self.lanes[unit.thread] for unit in units]
+        self.owner = [self.lanes[thread] for thread in schedule.threads]
 
     def releasable(self, index: int) -> bool:
         """Lock held: unit `index` may be issued (its lane's previous unit has returned: the
@@ -209,7 +250,7 @@ class _FaithfulRun:
         if self.issued != index:
             return False
         returned = self.returned
-        for d in self.units[index].after:  # a loop, not all(genexpr): this runs for every call
+        for d in self.schedule.after[index]:  # a loop, not all(genexpr): this runs for every call
             if not returned[d]:
                 return False
         return True
@@ -217,9 +258,15 @@ class _FaithfulRun:
     def release_next(self, *, handover: bool) -> None:
         """Lock held: release the lane owning the next unit if it is waiting and may go now;
         woken at once, or with handover when the caller next lets go of the lock (unlock)."""
-        if self.issued < len(self.units):
-            lane = self.owner[self.issued]
-            if lane.waiting and lane.next == self.issued and self.releasable(self.issued):
+        issued = self.issued
+        if issued < self.total:
+            lane = self.owner[issued]
+            if lane.waiting and lane.next == issued:
+                returned = self.returned
+                for d in self.schedule.after[issued]:  # releasable(issued), inlined: once per unit
+                    if not returned[d]:
+                        return
+                lane.released = True
                 if self.cooperative:
                     self.coord.running += 1
                     lane.woken = True
@@ -255,19 +302,22 @@ class _FaithfulRun:
         return outcome
 
     def _wait_for_end(self) -> None:
-        """Wait (lock held) until every unit returned, one stopped the run, or a call hung."""
-        coord = self.coord
-        while self.stopped is None and self.returns < len(self.units):
+        """Wait (lock held) until every unit returned, one stopped the run, or a unit hung:
+        cooperative, when nothing can run any more; otherwise by the hang timer's count."""
+        coord, cond = self.coord, self.coord.cond
+        timer = HangTimer(self.timeout)
+        while self.stopped is None and self.returns < self.total:
             if self.cooperative:
                 if coord.running == 0 and self._quiescent() and not coord.settle():
                     return  # nothing can wake: the busy lanes hang
-                coord.cond.wait()
+                cond.wait()
             else:
-                oldest = min((ln.started_at for ln in self.lanes.values() if ln.busy), default=None)
-                left = self.timeout if oldest is None else oldest + self.timeout - time.monotonic()
-                if left <= 0:
+                length = timer.tick()
+                started = time.monotonic()
+                timed_out = not cond.wait(length)
+                in_flight = {ln: ln.next for ln in self.lanes.values() if ln.busy}
+                if timer.expired(in_flight, length, time.monotonic() - started, timed_out):
                     return
-                coord.cond.wait(left)
 
     def _quiescent(self) -> bool:
         """Lock held, cooperative, no driver code running: no lane is on its way to issue or
@@ -282,20 +332,20 @@ class _FaithfulRun:
     def _outcome(self) -> ScheduleOutcome:
         idents = {k: ln.ident for k, ln in self.lanes.items() if ln.ident is not None}
         if self.stopped is not None:
-            unit, exc = self.stopped
-            return _stopped(unit, exc, idents)
-        hung = sorted((self.units[ln.next] for ln in self.lanes.values() if ln.busy), key=lambda u: u.label)
+            index, exc = self.stopped
+            return _stopped(self.schedule.unit(index), exc, idents)
+        hung = [self.schedule.unit(i) for i in sorted(ln.next for ln in self.lanes.values() if ln.busy)]
         if hung:
             return ScheduleOutcome(OutcomeKind.HANG, hung[0], hung=hung, idents=idents)
         return ScheduleOutcome(OutcomeKind.COMPLETED, idents=idents)
 
 
-def run_faithful(units: Sequence[Unit], coordinator: Coordinator, *, cooperative: bool,
+def run_faithful(schedule: Schedule, coordinator: Coordinator, *, cooperative: bool,
                  timeout: float) -> ScheduleOutcome:
-    return _FaithfulRun(coordinator, cooperative, timeout, units).execute()
+    return _FaithfulRun(coordinator, cooperative, timeout, schedule).execute()
 
 
-def run_schedule(units: Sequence[Unit], coordinator: Coordinator, *, threads: Threads = Threads.FAITHFUL,
+def run_schedule(units: Sequence[Unit] | Schedule, coordinator: Coordinator, *, threads: Threads = Threads.FAITHFUL,
                  cooperative: bool = True, timeout: float = 5.0) -> ScheduleOutcome:
     """Run units thread-faithfully or serially.
 
@@ -303,8 +353,9 @@ def run_schedule(units: Sequence[Unit], coordinator: Coordinator, *, threads: Th
     run on a lane so that a call that never returns can be timed out.
     """
     threads = Threads(threads)
-    if cooperative and (threads is Threads.SERIAL or len({u.thread for u in units}) <= 1):
-        return run_serial(units, coordinator)
+    schedule = units if isinstance(units, Schedule) else Schedule.of(units)
+    if cooperative and (threads is Threads.SERIAL or len(set(schedule.threads)) <= 1):
+        return run_serial(schedule, coordinator)
     if threads is Threads.SERIAL:
-        units = [replace(u, thread=0) for u in units]
-    return run_faithful(units, coordinator, cooperative=cooperative, timeout=timeout)
+        schedule = replace(schedule, threads=[0] * len(schedule))
+    return run_faithful(schedule, coordinator, cooperative=cooperative, timeout=timeout)

@@ -97,9 +97,15 @@ class Recording:
 
 
 def recording_from_rows(header: SessionHeader, rows: Iterable[tuple], load_blobs: BlobLoader = no_blobs) -> Recording:
-    """The recording of a session's rows, read once (an iterator may read them a chunk at a time)."""
+    """The recording of a session's rows, read once (an iterator may read them a chunk at a time).
+
+    A call is made once its return comes: only the calls in flight are held as lists of
+    fields. Values that repeat from call to call (messages, instance ids, handles, results)
+    are held once each: a million calls to a few instances name a few int objects."""
     threads: dict[int, int] = {}
-    calls: dict[int, list] = {}  # seq -> RecordedCall's fields, filled in as its return comes
+    recorded: list = []  # RecordedCall in seq order; None where the return is still to come
+    pending: dict[int, tuple[int, list]] = {}  # seq of a call in flight -> (its position, its fields)
+    same: dict = {}
     outcome = COMPLETED
     for (seq, kind, _ts, thread, msg, driver_id, hdrvr, l1, l2, result, call_seq, depth, _dur, payload,
          entry_point) in rows:
@@ -108,28 +114,40 @@ def recording_from_rows(header: SessionHeader, rows: Iterable[tuple], load_blobs
             if depth == 0:
                 lane = threads.setdefault(thread, len(threads))
                 ep = _entry_point(seq, entry_point) if entry_point is not None else EntryPoint.DRIVER_PROC
-                calls[seq] = [seq, lane, msg, driver_id, hdrvr, l1, l2, details.decode_call(payload), None, None,
-                              details.decode_memory(payload, Phase.CALL), (), DriverClass.DRV, ep, None]
+                pending[seq] = (len(recorded), [
+                    seq, lane, same.setdefault(msg, msg), same.setdefault(driver_id, driver_id),
+                    same.setdefault(hdrvr, hdrvr), l1, l2, details.decode_call(payload), None, None,
+                    details.decode_memory(payload, Phase.CALL), (), DriverClass.DRV, ep, None])
+                recorded.append(None)
         elif kind == Kind.RETURN:
-            call = calls.get(call_seq)
-            if call is not None:
-                call[8:10] = result, seq
+            entry = pending.pop(call_seq, None)
+            if entry is not None:
+                at, call = entry
+                call[8:10] = same.setdefault(result, result), seq
                 call[11] = details.decode_memory(payload, Phase.RETURN)
-                call[14] = driver_id
+                call[14] = same.setdefault(driver_id, driver_id)
+                recorded[at] = RecordedCall(*call)
         elif kind == Kind.FAULT and outcome is COMPLETED:
             fault = details.decode_fault(payload)
             outcome = Outcome(OutcomeKind.FAULT, seq=call_seq, msg=msg, code=fault.code, module=fault.module,
                               offset=fault.offset)
         elif kind == Kind.END and outcome is COMPLETED:
             if details.decode_end(payload).reason is EndReason.HANG and call_seq is not None:
-                hung = calls.get(call_seq)  # None when the hung call was a re-entrant one
-                outcome = Outcome(OutcomeKind.HANG, seq=call_seq, msg=hung[2] if hung else None)
-    recorded = [RecordedCall(*calls.pop(seq)) for seq in list(calls)]  # each list freed as its call is made
+                outcome = Outcome(OutcomeKind.HANG, seq=call_seq, msg=_msg_of(call_seq, pending, recorded))
+    for at, call in pending.values():  # the calls that never returned
+        recorded[at] = RecordedCall(*call)
     classes = call_classes(recorded, session_class_hint(header.driver))
     for i, cls in enumerate(classes):
         if cls is not DriverClass.DRV:
             recorded[i] = replace(recorded[i], cls=cls)
     return Recording(header, recorded, outcome, load_blobs)
+
+
+def _msg_of(seq: int, pending: dict[int, tuple[int, list]], recorded: list) -> int | None:
+    """The msg of the (outer) call `seq`; None when it was a re-entrant one."""
+    if seq in pending:
+        return pending[seq][1][2]
+    return next((c.msg for c in recorded if c is not None and c.seq == seq), None)
 
 
 def _entry_point(seq: int, code: int) -> EntryPoint:

@@ -3,7 +3,7 @@
 from drvtape.store.database import Store, StoredSession, opened
 from drvtape.store.engines import DEFAULT_DB, database_url, sqlite_path
 from drvtape.store.opening import schema_version
-from drvtape.store.queries import EventFilter, SessionSummary
+from drvtape.store.queries import EventFilter, ListedSession, SessionSummary
 
-__all__ = ["DEFAULT_DB", "EventFilter", "SessionSummary", "Store", "StoredSession", "database_url", "opened",
+__all__ = ["DEFAULT_DB", "EventFilter", "ListedSession", "SessionSummary", "Store", "StoredSession", "database_url", "opened",
            "schema_version", "sqlite_path"]

@@ -26,6 +26,8 @@ from drvtape.store.blobs import insert_blobs
 
 CHUNK_ROWS = 5_000
 CHUNK_BLOB_BYTES = 8 << 20
+# built once: SQLAlchemy building and coercing a select costs more than running it (once per session)
+_BY_UUID = sa.select(t.sessions).where(t.sessions.c.uuid == sa.bindparam("uuid"))
 
 
 @dataclass(eq=False)
@@ -58,8 +60,7 @@ class BulkLoad:
 
     def begin(self, header: SessionHeader, *, compare: bool = True) -> Loaded:
         """Start a session: stored now, or (the database has it) compared or only counted."""
-        s = t.sessions
-        stored = self._conn.execute(sa.select(s).where(s.c.uuid == str(header.id))).mappings().first()
+        stored = self._conn.execute(_BY_UUID, {"uuid": str(header.id)}).mappings().first()
         loaded = Loaded(header.id, already_there=stored is not None, tip=chain.genesis(header.id))
         if stored is None:
             loaded.pk = self._insert_header(self._conn, header)
@@ -111,7 +112,7 @@ class BulkLoad:
             return
         self._flush_blobs()
         if loaded.pk is not None:
-            loaded.tip = self._inserter.insert(self._conn, loaded.pk, rows, loaded.tip)
+            loaded.tip = self._inserter.insert(self._conn, loaded.pk, rows, loaded.tip, share_gil=False)
         elif loaded.stored_pk is not None:
             tip = loaded.tip
             for row in rows:

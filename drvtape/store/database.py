@@ -29,7 +29,8 @@ from drvtape.store import tables as t
 from drvtape.store.appends import Appender, ChainTips, EventInserter
 from drvtape.store.bulk import BulkLoad
 from drvtape.store.engines import WRITE, create_engine, database_url, sqlite_path
-from drvtape.store.queries import EventFilter, SessionSummary, apply_filter, messages_are, summaries
+from drvtape.store.queries import (EventFilter, ListedSession, SessionSummary, apply_filter, listed_sessions,
+                                   received, sessions_query, summaries)
 
 _PG_COUNT_LOCK = 0x64727675  # the advisory lock held while the count of stored sessions moves
 _SELECT_COLUMNS = [t.events.c[name] for name in ROW_COLUMNS]
@@ -222,19 +223,19 @@ class Store:
                  with_msg: int | MessageSelector | None = None, limit: int | None = None) -> list[SessionSummary]:
         """Session summaries, oldest first; limit keeps the newest. with_msg: sessions that got
         that message (a call of it; an int is DriverProc's code)."""
-        s, e = t.sessions, t.events
-        query = sa.select(s).order_by(s.c.started_us.desc(), s.c.pk.desc())
-        if machine is not None:
-            query = query.where(s.c.machine == machine)
-        if driver is not None:
-            query = query.where(s.c.driver.contains(driver, autoescape=True))
-        if with_msg is not None:
-            query = query.where(self._received(with_msg))
-        if limit is not None:
-            query = query.limit(limit)
+        query = sessions_query(dialect=self.engine.dialect.name, machine=machine, driver=driver, with_msg=with_msg,
+                               limit=limit)
         with self.reading() as conn:
-            headers = conn.execute(query).mappings().all()[::-1]
-            return summaries(conn, headers)
+            return summaries(conn, conn.execute(query).mappings().all()[::-1])
+
+    @damage.reads
+    def listing(self, *, machine: str | None = None, driver: str | None = None,
+                with_msg: int | MessageSelector | None = None, limit: int | None = None) -> list[ListedSession]:
+        """As sessions, without building a SessionHeader per session (what `drvtape sessions` prints)."""
+        query = sessions_query(dialect=self.engine.dialect.name, machine=machine, driver=driver, with_msg=with_msg,
+                               limit=limit)
+        with self.reading() as conn:
+            return listed_sessions(conn, conn.execute(query).mappings().all()[::-1])
 
     @damage.reads
     def summary(self, session_pk: int) -> SessionSummary:
@@ -370,20 +371,9 @@ class Store:
         """Every session that received a message (a call event for it; an int is DriverProc's
         code), oldest first."""
         s = t.sessions
-        query = sa.select(s.c.uuid).where(self._received(msg)).order_by(s.c.started_us, s.c.pk)
+        query = sa.select(s.c.uuid).where(received(msg, self.engine.dialect.name)).order_by(s.c.started_us, s.c.pk)
         with self.reading() as conn:
             return [uuid.UUID(u) for (u,) in conn.execute(query)]
-
-    def _received(self, msg: int | MessageSelector):
-        """A condition on t.sessions: the session got a call of msg (ix_events_calls_msg finds
-        the calls by code). For a class's name a correlated EXISTS, which stops at a session's
-        first call to an instance of the class: an IN tested the class of every call of that
-        code in the database (100,000 MCI_STATUS calls: 2.5 s)."""
-        s, e = t.sessions, t.events
-        calls = sa.select(e.c.session_pk).where(t.IS_CALL, messages_are((msg,), self.engine.dialect.name))
-        if isinstance(msg, MessageSelector) and msg.driver_class is not None:
-            return sa.exists(calls.where(e.c.session_pk == s.c.pk))
-        return s.c.pk.in_(calls.distinct())
 
     @damage.reads
     def session_ids(self) -> list[str]:

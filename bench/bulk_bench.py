@@ -1,0 +1,191 @@
+"""Speed of the bulk paths (issue 16 item 2): `drvtape ingest` of a tape and `drvtape import`
+of a JSONL file of `events` events (sessions of 1,000), each run as its own process, beside
+its baselines measured in the same run, and where each microsecond per event goes.
+
+- ingest: MB/s beside the tape read and CRC-checked frame by frame (stream_bench.raw_crc_mb_s);
+  target 30 MB/s.
+- import: events/s beside raw sqlite3 executemany (stream_bench.raw_insert_rate: tuples made
+  in Python, as last session's figure) and beside executemany of the very rows drvtape
+  stored, made beforehand, into a database of drvtape's schema: the floor of any path
+  through SQLite; target 150k events/s.
+- stages: CPU microseconds per event of each part of the two paths, timed alone in this
+  process on inputs of the same shape (at most STAGE_EVENTS events); "glue" is the command's
+  CPU time less its start-up (the same command on one session of 1,000 events) and less its
+  stages' sum: sessions, the bulk load's bookkeeping, SQLAlchemy.
+
+The machine's load average is reported beside them: on a machine shared with other work the
+wall clock runs several times the CPU time, so each rate is also given per CPU second.
+Run by hand at several sizes: `python bench/bulk_bench.py 200000 1000000`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+
+from drvtape.formats.jsonl_reader import jsonl_items
+from drvtape.formats.tape import records
+from drvtape.formats.tape_frames import frames
+from drvtape.recorder.ingest import stream_tape
+from drvtape.store import Store, codec
+from drvtape.store.session_summary import tally
+from stream_bench import drvtape_child, raw_crc_mb_s, raw_insert_rate, write_jsonl, write_tape
+
+INGEST_TARGET_MB_S = 30
+IMPORT_TARGET_EVENTS_S = 150_000
+STAGE_EVENTS = 200_000  # the stages' own inputs: costs per event, in bounded memory at any size
+CHUNK = 1_000  # rows per executemany: a session's, as the bulk load's flushes are
+SQLITE_PARAMS = ",".join("?" * 17)
+
+
+class _NoOutput:
+    """A session output that drops what it is given (stream_tape's own cost)."""
+
+    def __init__(self, header):
+        pass
+
+    def row(self, row) -> None:
+        pass
+
+    def blob(self, key: str, data: bytes) -> None:
+        pass
+
+    def close(self, info) -> None:
+        pass
+
+
+def _cpu_us(events: int, work: Callable[[], object]) -> tuple[float, object]:
+    started = time.process_time()
+    result = work()
+    return round((time.process_time() - started) / events * 1e6, 2), result
+
+
+def sqlite_floor(tmp: Path, source: Path) -> tuple[float, float]:
+    """(events/s, CPU us/event) of executemany of the rows stored in the database `source`
+    into a new database of drvtape's schema, one transaction, CHUNK rows a call (their
+    sessions inserted first); only the executemany calls are timed."""
+    path = tmp / "floor.db"
+    Store.open(path, create=True).close()
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    src = sqlite3.connect(source)
+    conn.executemany("INSERT INTO sessions (pk, uuid, driver, machine, os, process, recorder_version, started_us, "
+                     "clock, source) VALUES (?, ?, 'd', 'm', 'o', 'p', 'r', 0, 'c', 's')",
+                     [(pk, str(pk)) for (pk,) in src.execute("SELECT pk FROM sessions")])
+    conn.execute("BEGIN")
+    rows = src.execute("SELECT * FROM events ORDER BY session_pk, seq")
+    wall = cpu = 0.0
+    count = 0
+    while chunk := rows.fetchmany(CHUNK):
+        started_wall, started_cpu = time.perf_counter(), time.process_time()
+        conn.executemany(f"INSERT INTO events VALUES ({SQLITE_PARAMS})", chunk)
+        wall += time.perf_counter() - started_wall
+        cpu += time.process_time() - started_cpu
+        count += len(chunk)
+    started_wall = time.perf_counter()
+    conn.execute("COMMIT")
+    wall += time.perf_counter() - started_wall
+    conn.close()
+    src.close()
+    path.unlink()
+    return count / wall, round(cpu / count * 1e6, 2)
+
+
+def _stages(tmp: Path, events: int) -> dict:
+    """CPU us/event of each part, alone, on inputs of `events` events (see the module's docstring)."""
+    tape, jsonl = tmp / "sample.drvtape", tmp / "sample.jsonl"
+    events = write_jsonl(jsonl, events)
+    write_tape(tape, events)
+    data = tape.read_bytes()
+    lines = jsonl.read_bytes().splitlines()
+    rows = [item.row for item in jsonl_items(lines, "bench") if hasattr(item, "row")]
+    out: dict = {"events": events}
+    out["tape_frames_crc"], _ = _cpu_us(events, lambda: sum(1 for _ in frames(data, [])))
+    out["tape_records"], _ = _cpu_us(events, lambda: sum(1 for _ in records(data, [])))
+    out["tape_events_built"], _ = _cpu_us(events, lambda: stream_tape(data, "bench", _NoOutput))
+    out["jsonl_orjson_parse"], _ = _cpu_us(events, lambda: sum(1 for line in lines if orjson.loads(line)))
+    out["jsonl_checked_rows"], _ = _cpu_us(events, lambda: sum(1 for _ in jsonl_items(lines, "bench")))
+
+    def chained():
+        tip = b"\0" * 16
+        for start in range(0, len(rows), CHUNK):
+            _, tip = codec.to_db_rows(1, rows[start:start + CHUNK], tip)
+
+    out["chain_and_stored_rows"], _ = _cpu_us(events, chained)
+    out["thread_counts_tally"], _ = _cpu_us(events, lambda: [tally(rows[start:start + CHUNK])
+                                                             for start in range(0, len(rows), CHUNK)])
+    return out
+
+
+def bench_bulk(tmp: Path, events: int) -> dict:
+    """Ingest and import at `events` events (see the module's docstring)."""
+    tmp = tmp / "bulk"
+    tmp.mkdir(exist_ok=True)
+    jsonl, tape = tmp / "in.jsonl", tmp / "in.drvtape"
+    events = write_jsonl(jsonl, events)
+    write_tape(tape, events)
+    write_jsonl(tmp / "one.jsonl", 1_000)
+    write_tape(tmp / "one.drvtape", 1_000)
+    load_before = os.getloadavg()
+    tape_mb = tape.stat().st_size / 1e6
+    ingest_fixed = drvtape_child(tmp, "--db", str(tmp / "one_ingested.db"), "ingest", "--quiet", "--json",
+                                 str(tmp / "one.drvtape"))["cpu_seconds"]
+    import_fixed = drvtape_child(tmp, "--db", str(tmp / "one_imported.db"), "import", "--quiet", "--json",
+                                 str(tmp / "one.jsonl"))["cpu_seconds"]
+    ingest = drvtape_child(tmp, "--db", str(tmp / "ingested.db"), "ingest", "--quiet", "--json", str(tape))
+    crc_mb_s = raw_crc_mb_s(tape)
+    imported = drvtape_child(tmp, "--db", str(tmp / "imported.db"), "import", "--quiet", "--json", str(jsonl))
+    raw_rate = raw_insert_rate(tmp / "raw.db", events)
+    floor_rate, floor_cpu_us = sqlite_floor(tmp, tmp / "imported.db")
+    stages = {**_stages(tmp, min(events, STAGE_EVENTS)), "sqlite_executemany": floor_cpu_us}
+    load_after = os.getloadavg()
+    out = {
+        "what": "ingest and import, each its own process, beside baselines of the same run; stages in CPU us/event",
+        "events": events,
+        "load_average_1m": [round(load_before[0], 2), round(load_after[0], 2)],
+        "ingest": {
+            "mb_per_s": round(tape_mb / ingest["seconds"], 1), "baseline_mb_per_s": round(crc_mb_s, 1),
+            "ratio": round(tape_mb / ingest["seconds"] / crc_mb_s, 3), "target_mb_per_s": INGEST_TARGET_MB_S,
+            "mb_per_cpu_s": round(tape_mb / ingest["cpu_seconds"], 1),
+            "cpu_us_per_event": round(ingest["cpu_seconds"] / events * 1e6, 2),
+            "events_per_s": round(events / ingest["seconds"]), "tape_mb": round(tape_mb, 1),
+            "peak_rss_mb": ingest["peak_rss_mb"],
+        },
+        "import": {
+            "events_per_s": round(events / imported["seconds"]), "baseline_events_per_s": round(raw_rate),
+            "ratio": round(events / imported["seconds"] / raw_rate, 3),
+            "sqlite_floor_events_per_s": round(floor_rate),
+            "ratio_to_floor": round(events / imported["seconds"] / floor_rate, 3),
+            "target_events_per_s": IMPORT_TARGET_EVENTS_S,
+            "events_per_cpu_s": round(events / imported["cpu_seconds"]),
+            "cpu_us_per_event": round(imported["cpu_seconds"] / events * 1e6, 2),
+            "sqlite_floor_cpu_us_per_event": floor_cpu_us, "peak_rss_mb": imported["peak_rss_mb"],
+        },
+        "stages_cpu_us_per_event": stages,
+    }
+    s = stages
+    storing = s["chain_and_stored_rows"] + s["thread_counts_tally"] + s["sqlite_executemany"]
+    ingest_parts, import_parts = s["tape_events_built"] + storing, s["jsonl_checked_rows"] + storing
+    for name, fixed, parts in (("ingest", ingest_fixed, ingest_parts), ("import", import_fixed, import_parts)):
+        figure = out[name]
+        figure["start_up_cpu_s"] = round(fixed, 2)  # the same command on one session of 1,000 events
+        figure["glue_cpu_us_per_event"] = round(figure["cpu_us_per_event"] - fixed / events * 1e6 - parts, 2)
+    for path in tmp.iterdir():
+        path.unlink()
+    return out
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="drvtape-bulk-bench-") as folder:
+        for size in [int(arg) for arg in sys.argv[1:]] or [200_000]:
+            print(json.dumps(bench_bulk(Path(folder), size), indent=2), flush=True)
