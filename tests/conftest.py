@@ -15,6 +15,7 @@ settings.register_profile("ci", derandomize=True, deadline=None)
 if os.environ.get("CI", "").lower() == "true":
     settings.load_profile("ci")
 
+from drvtape.schema.entry_points import EntryPoint
 from drvtape.schema.events import (
     CallEvent, EndEvent, EndReason, Event, FaultEvent, MarkEvent, ReturnEvent, SessionHeader,
 )
@@ -51,9 +52,10 @@ class Tape:
         return ev.seq
 
     def call(self, msg: int, thread: int = T0, driver_id: int = 0, hdrvr: int = H1,
-             lparam1: int = 0, lparam2: int = 0, payload: CallPayloads | None = None) -> int:
+             lparam1: int = 0, lparam2: int = 0, payload: CallPayloads | None = None,
+             entry_point: EntryPoint = EntryPoint.DRIVER_PROC) -> int:
         return self._add(CallEvent(**self._next(), thread=thread, msg=msg, driver_id=driver_id, hdrvr=hdrvr,
-                                   lparam1=lparam1, lparam2=lparam2, payload=payload))
+                                   lparam1=lparam1, lparam2=lparam2, payload=payload, entry_point=entry_point))
 
     def _call(self, call_seq: int) -> CallEvent:
         return self.events[call_seq - 1]
@@ -61,7 +63,8 @@ class Tape:
     def ret(self, call_seq: int, result: int) -> int:
         c = self._call(call_seq)
         return self._add(ReturnEvent(**self._next(), thread=c.thread, call_seq=call_seq, msg=c.msg,
-                                     driver_id=c.driver_id, hdrvr=c.hdrvr, result=result, duration_ns=STEP_NS))
+                                     driver_id=c.driver_id, hdrvr=c.hdrvr, result=result, duration_ns=STEP_NS,
+                                     entry_point=c.entry_point))
 
     def send(self, msg: int, result: int, **call) -> int:
         """A call and its return; the call's seq."""

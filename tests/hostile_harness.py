@@ -97,6 +97,8 @@ HOSTILE: dict[str, Callable[[Place], str]] = {
 # a table or column the views name goes only with them (SQLite refuses to drop a column a view
 # names, PostgreSQL a table or a column, or to change its type)
 DROP_VIEWS = tuple(f"DROP VIEW IF EXISTS {name}" for name in views.NAMES)
+# and msg's type changes only without the partial indexes whose predicates compare it to a number
+DROP_MSG_INDEXES = ("DROP INDEX IF EXISTS ix_events_opened", "DROP INDEX IF EXISTS ix_events_closing")
 
 SQL_DAMAGES: dict[str, tuple[str, ...]] = {  # the same statements on SQLite and PostgreSQL
     "schema version not a number": ("UPDATE drvtape_meta SET value = '²' WHERE key = 'schema_version'",),
@@ -123,7 +125,7 @@ POSTGRES_TYPE_DAMAGES: dict[str, tuple[str, ...]] = {
                                   "UPDATE events SET thread = 'abc' WHERE seq = 1",
                                   "ALTER TABLE sessions ALTER COLUMN started_us TYPE text",
                                   "UPDATE sessions SET started_us = 'yesterday' WHERE pk = 2"),
-    "the text None": (*DROP_VIEWS, "ALTER TABLE events ALTER COLUMN msg TYPE text",
+    "the text None": (*DROP_VIEWS, *DROP_MSG_INDEXES, "ALTER TABLE events ALTER COLUMN msg TYPE text",
                       "UPDATE events SET msg = 'None' WHERE seq = 1"),
 }
 

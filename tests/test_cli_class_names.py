@@ -1,5 +1,5 @@
 """Messages are named by the class of the instance they went to, in events (table and
---json), show and the timeline; --msg takes ICM_* and ACMDM_* names."""
+--json), show and the timeline; --msg takes ICM_* and ACMDM_* names (and matches them in an instance of their class only)."""
 
 import json
 
@@ -46,9 +46,13 @@ def test_events_json_names_messages_by_instance_class(tmp_path, tapes, drvtape):
 
 def test_events_table_and_msg_filter_take_class_names(tmp_path, tapes, drvtape):
     db = codec_db(tmp_path, tapes)
-    table = drvtape("--db", db, "events", SESSION, "--msg", "icm_decompress", "--kind", "call")
-    assert table.code == 0, table.stderr
-    assert "ICM_DECOMPRESS" in table.stdout and table.stdout.count("DRV_USER+13") == 2
+    # a number or DRV_* name is the code to any instance; an ICM_* name only to a VfW instance (issue 13)
+    for number in ("0x400D", "DRV_USER+13"):
+        table = drvtape("--db", db, "events", SESSION, "--msg", number, "--kind", "call")
+        assert table.code == 0, table.stderr
+        assert "ICM_DECOMPRESS" in table.stdout and table.stdout.count("DRV_USER+13") == 2
+    named = json.loads(drvtape("--db", db, "events", SESSION, "--msg", "icm_decompress", "--json").stdout)
+    assert [(e["seq"], e["msg_name"]) for e in named] == [(7, "ICM_DECOMPRESS"), (8, "ICM_DECOMPRESS")]
     found = json.loads(drvtape("--db", db, "events", SESSION, "--msg", "ACMDM_STREAM_CONVERT", "--json").stdout)
     assert [e["seq"] for e in found] == [9, 10]
     bad = drvtape("--db", db, "events", SESSION, "--msg", "ICM_BOGUS")

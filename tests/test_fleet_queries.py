@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 
 from drvtape.schema.events import SessionHeader
+from drvtape.schema.memory.selector import parse_selector
 from drvtape.schema.messages import DRV_EXITSESSION, DRV_USER
 from drvtape.schema.rows import CALL, RETURN, end_row
 from drvtape.store import EventFilter, Store
@@ -72,14 +73,19 @@ def statements(store: Store):
 
 
 def fleet_statements(store: Store, pk: int) -> list:
-    """What `events SESSION`, `events --msg`, `sessions --with-msg` and a writer's opening ask."""
+    """What `events SESSION`, `events --msg`, `sessions --with-msg` (of DRV_*, MCI_* and MODM_*
+    names) and a writer's opening ask."""
     with statements(store) as seen:
         assert len(store.rows(pk)) > 0
         assert len(store.rows(pk, EventFilter(msgs=(DRV_EXITSESSION,)))) == 2
         assert store.sessions(with_msg=DRV_EXITSESSION)
         assert store.sessions_with(DRV_EXITSESSION)
+        # a class's name (the instance's class decides) and a device entry point's (issue 13)
+        named = (parse_selector("MCI_STATUS"), parse_selector("MODM_SETVOLUME"))
+        assert store.rows(pk, EventFilter(msgs=named)) == []
+        assert store.sessions(with_msg=named[0]) == [] and store.sessions_with(named[1]) == []
         end_orphaned_sessions(store)
-    assert len(seen) >= 5
+    assert len(seen) >= 8
     return seen
 
 

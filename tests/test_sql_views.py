@@ -24,6 +24,7 @@ from drvtape.schema.values import UINT64_MAX
 from drvtape.store import Store, tables, views
 from drvtape.store.engines import database_url
 from drvtape.store.migrations import alembic_config, upgrade
+from tests.test_message_filters import DEVICES
 
 DOC = Path(__file__).parents[1] / "docs" / "sql.md"
 CODES_ID = "dddd0005-0000-4000-8000-000000000005"
@@ -119,10 +120,11 @@ def test_the_views_are_the_same_on_both_engines(tmp_path, postgres, tapes):
 def as_schema_3(db: str) -> None:
     """What drvtape of schema version 3 made: the same tables but message_names, no views, no
     blobs nor sessions.arch (schema version 5), events' three whole indexes (version 6 made
-    them two partial ones), no events.entry_point (version 7), no thread_counts (version 8)."""
+    them two partial ones), no events.entry_point (version 7), no thread_counts (version 8), no
+    partial indexes of the instances (version 10)."""
     engine = sa.create_engine(database_url(db))
     with engine.begin() as conn:
-        for name in ("ix_events_calls_msg", "ix_events_endings"):
+        for name in ("ix_events_calls_msg", "ix_events_endings", "ix_events_opened", "ix_events_closing"):
             conn.exec_driver_sql(f"DROP INDEX {name}")
         for name, columns in (("ix_events_session_msg", "session_pk, msg, seq"),
                               ("ix_events_msg_session", "msg, kind, session_pk"),
@@ -252,8 +254,10 @@ def test_the_psql_line_of_the_doc_runs(postgres, tapes):
 
 def class_db(db: str, tapes) -> str:
     from tests.test_cli_class_names import codec_tape
+    from tests.test_message_filters import devices_tape
     with Store.open(db, create=True) as store:
         codec_tape(tapes).store_in(store)
+        devices_tape(tapes).store_in(store)
         alias = tapes.Tape(tapes.header(ALIAS_ID, minutes=5, driver="msacm.imaadpcm", target=None))
         alias.send(DRV_OPEN, 0x20)
         alias.send(0x604F, 0, driver_id=0x20)
@@ -265,17 +269,29 @@ def class_db(db: str, tapes) -> str:
 def test_events_view_names_messages_by_the_class_of_their_instance(db, tapes):
     from drvtape.cli.event_view import event_class, session_classes
     from drvtape.schema.memory.catalog import message_name as class_message_name
-    rows = {(r["session"], r["seq"]): r["message"] for r in view(class_db(db, tapes), "events_view")}
+    rows = {(r["session"], r["seq"]): r for r in view(class_db(db, tapes), "events_view")}
     with Store.open(db) as store:
         for summary in store.sessions():
             stored = store.resolve(str(summary.header.id))
             classes = session_classes(store, stored)
             for ev in store.events(summary.pk):
-                msg = getattr(ev, "msg", None)
+                msg, row = getattr(ev, "msg", None), rows[(str(summary.header.id), ev.seq)]
                 expected = None if msg is None else class_message_name(msg, event_class(ev, classes))
-                assert rows[(str(summary.header.id), ev.seq)] == expected, ev.seq
-    named = set(rows.values())
+                assert row["message"] == expected, ev.seq
+                # and the entry point and class drvtape events --json says (issue 13)
+                said = (None, None) if msg is None else (ev.entry_point.value, event_class(ev, classes).value)
+                assert (row["entry_point"], row["driver_class"]) == said, ev.seq
+    named = {r["message"] for r in rows.values()}
     assert {"ICM_GETINFO", "ICM_DECOMPRESS", "ACMDM_STREAM_CONVERT", "DRV_USER+13"} <= named
+    # device messages by their entry point (11 is MODM_SETVOLUME at modMessage, DRV_EXITSESSION
+    # at DriverProc), MCI commands in an MCI instance only
+    assert {"MCI_STATUS", "DRV_MCI_FIRST+20", "MODM_SETVOLUME", "WODM_WRITE", "DRV_EXITSESSION"} <= named
+    devices = {r["seq"]: (r["message"], r["entry_point"], r["driver_class"]) for r in rows.values()
+               if r["session"] == DEVICES}
+    assert devices[5] == ("MCI_STATUS", "DriverProc", "mci") and devices[7][0] == "DRV_MCI_FIRST+20"
+    assert devices[11] == ("MODM_SETVOLUME", "modMessage", "midiout") and devices[12][0] == "MODM_SETVOLUME"
+    assert devices[13] == ("WODM_WRITE", "wodMessage", "waveout") and devices[17][0] == "DRV_MCI_FIRST+20"
+    assert devices[19] == ("0x4001", "wodMessage", "waveout")  # not DRV_USER+1: no DRV_* message
 
 
 def test_the_views_answer_on_a_detail_that_is_not_json(db, tapes):

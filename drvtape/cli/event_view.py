@@ -11,6 +11,7 @@ from drvtape.schema.messages import DRV_CLOSE, DRV_OPEN
 from drvtape.schema.rows import Kind
 from drvtape.schema.payloads import AcmDrvOpenDescW, DrvConfigInfo, IcOpen, RawBytes, WideString
 from drvtape.present.memory import CapturedBytes, memory_json
+from drvtape.present.open_struct import STRUCT as MCI_OPEN_STRUCT, fields_text, mci_open_fields
 from drvtape.present.text import event_detail, hex_value
 from drvtape.store import EventFilter, SessionSummary
 
@@ -58,6 +59,9 @@ def event_json(ev: Event, classes: InstanceClasses | None = None, captured: Capt
         return {**ev.model_dump(mode="json"), "msg_name": None, "class": None}
     cls = event_class(ev, classes)
     doc = {**ev.model_dump(mode="json"), "msg_name": message_name(msg, cls), "class": cls.value}
+    opened = mci_open_fields(getattr(ev, "payload", None), msg, ev.entry_point)
+    if opened is not None:
+        doc["payload"]["lparam2"].update(struct=MCI_OPEN_STRUCT, fields=opened)
     blocks = getattr(ev, "memory", ())
     if blocks and captured is not None:
         doc["memory"] = memory_json(blocks, message_memory(cls, msg), captured.arch, captured.blobs,
@@ -89,7 +93,9 @@ def lparam_values(ev: Event) -> tuple:
     if not isinstance(ev, CallEvent):
         return None, None
     copied = (ev.payload.lparam1, ev.payload.lparam2) if ev.payload else (None, None)
-    return tuple(value if c is None else _payload_text(c) for value, c in zip((ev.lparam1, ev.lparam2), copied))
+    l1, l2 = (value if c is None else _payload_text(c) for value, c in zip((ev.lparam1, ev.lparam2), copied))
+    opened = mci_open_fields(ev.payload, ev.msg, ev.entry_point)
+    return l1, l2 if opened is None else fields_text(opened)
 
 
 EVENT_COLUMNS = ("seq", "kind", "t", "thread", "msg", "driver_id", "hdrvr", "lparam1", "lparam2", "result")

@@ -4,10 +4,10 @@ import typer
 
 from drvtape.cli.app import app, examples, open_store
 from drvtape.cli.event_view import CapturedBytes, blob_keys, events_view, session_classes
-from drvtape.cli.options import FORMAT, JSON, SESSION, output_format
+from drvtape.cli.options import FORMAT, JSON, MSG_HELP, SESSION, output_format
 from drvtape.cli.output import Format, print_records
 from drvtape.cli.values import event_kind, lresult, offset_ns, positive, thread_id, thread_names
-from drvtape.schema.memory.catalog import parse_message
+from drvtape.schema.memory.selector import MessageSelector, parse_selector
 from drvtape.schema.rows import Kind
 from drvtape.store import EventFilter
 
@@ -23,8 +23,8 @@ TIME_HELP = ("From this time: a duration after the session start with its unit (
 def events(
     ctx: typer.Context,
     session: str = SESSION,
-    msg: list[int] = typer.Option(None, "--msg", metavar="MSG", parser=parse_message,
-                                  help="A message name (DRV_*, ICM_*, ACMDM_*) or number (repeatable)."),
+    msg: list[MessageSelector] = typer.Option(None, "--msg", metavar="MSG", parser=parse_selector,
+                                              help=MSG_HELP + " Repeatable."),
     kind: list[Kind] = typer.Option(None, "--kind", metavar="KIND", parser=event_kind,
                                     help="call, return, fault, mark or end (repeatable)."),
     thread: list[str] = typer.Option(None, "--thread", metavar="THREAD",

@@ -28,6 +28,9 @@ REPLAY_THREADS = typer.Option(
 REPEAT = typer.Option(1, min=1, max=100_000, metavar="N", help="Replay N times, each against a fresh driver.")
 TIMEOUT = typer.Option(5.0, min=0.001, metavar="SECONDS",
                        help="How long a call of a real (dll:/py:) driver may take before it counts as a hang.")
+MSG_HELP = ("A message: a name (DRV_*, ICM_*, ACMDM_*, MCI_*; WODM_*, WIDM_*, MODM_*, MIDM_*, MXDM_*, AUXDM_* "
+            "at their device entry point) or a number (DriverProc's). ICM_*, ACMDM_* and MCI_* match only "
+            "messages to an instance of their class; a DRV_* name or a number, any instance.")
 QUIET = typer.Option(False, "--quiet", help="No progress bar on stderr.")
 OUTPUT = typer.Option(None, "-o", "--output", metavar="FILE", show_default="stdout", help="Write to FILE; - is stdout.")
 

@@ -6,12 +6,12 @@ import typer
 
 from drvtape.cli.app import app, examples, open_store
 from drvtape.cli.event_view import session_outcome
-from drvtape.cli.options import FORMAT, JSON, WIDE, output_format
+from drvtape.cli.options import FORMAT, JSON, MSG_HELP, WIDE, output_format
 from drvtape.cli.output import Format, RecordView, print_records
 from drvtape.cli.selection import copyable_ids
 from drvtape.cli.values import positive
 from drvtape.schema.events import SessionHeader
-from drvtape.schema.memory.catalog import parse_message
+from drvtape.schema.memory.selector import MessageSelector, parse_selector
 from drvtape.store import ListedSession
 
 HEADERS = ("id", "started (UTC)", "driver", "target", "machine", "events", "calls", "threads", "outcome",
@@ -50,8 +50,8 @@ def sessions(
     ctx: typer.Context,
     machine: str = typer.Option(None, "--machine", metavar="NAME", help="Only sessions recorded on this machine."),
     driver: str = typer.Option(None, "--driver", metavar="TEXT", help="Only drivers whose name contains TEXT."),
-    with_msg: int = typer.Option(None, "--with-msg", metavar="MSG", parser=parse_message,
-                                 help="Only sessions that received this message, e.g. DRV_EXITSESSION."),
+    with_msg: MessageSelector = typer.Option(None, "--with-msg", metavar="MSG", parser=parse_selector,
+                                             help="Only sessions that received this message. " + MSG_HELP),
     limit: int = typer.Option(None, "--limit", metavar="N", parser=positive, help="Only the newest N sessions."),
     wide: bool = WIDE,
     fmt: Format = FORMAT,

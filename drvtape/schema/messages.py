@@ -94,6 +94,7 @@ _RANGE_INFO = {
 _BY_NAME = {info.name: code for code, info in CATALOG.items()}
 _BY_NAME.update({base: first for first, _, base in _NAMED_RANGES})
 _BY_NAME.update({"DRV_RESERVED": DRV_RESERVED, "DRV_MCI_LAST": DRV_MCI_LAST})
+DRV_NAMES = frozenset(_BY_NAME)  # the names parse_message takes (before any +n)
 
 
 def message_name(code: int) -> str:

@@ -20,6 +20,7 @@ from drvtape.errors import DrvtapeError
 from drvtape.schema.details import DamagedDetail
 from drvtape.schema.entry_points import EntryPoint, entry_point_of
 from drvtape.schema.events import Event, SessionHeader
+from drvtape.schema.memory.selector import MessageSelector
 from drvtape.schema.rows import ROW_COLUMNS, EventRow, Kind, event_to_row, row_to_event
 from drvtape.schema.values import as_unsigned64
 from drvtape.store import chain, codec, damage, opening, verification
@@ -29,7 +30,7 @@ from drvtape.store.appends import Appender, ChainTips, EventInserter
 from drvtape.store.bulk import BulkLoad
 from drvtape.store.engines import WRITE, create_engine, database_url, sqlite_path
 from drvtape.store.queries import (EventFilter, ListedSession, SessionSummary, apply_filter, listed_sessions,
-                                   sessions_query, summaries)
+                                   received, sessions_query, summaries)
 
 _PG_COUNT_LOCK = 0x64727675  # the advisory lock held while the count of stored sessions moves
 _SELECT_COLUMNS = [t.events.c[name] for name in ROW_COLUMNS]
@@ -218,18 +219,21 @@ class Store:
         return StoredSession(found[0]["pk"], codec.header_from_columns(found[0]))
 
     @damage.reads
-    def sessions(self, *, machine: str | None = None, driver: str | None = None, with_msg: int | None = None,
-                 limit: int | None = None) -> list[SessionSummary]:
-        """Session summaries, oldest first; limit keeps the newest."""
-        query = sessions_query(machine=machine, driver=driver, with_msg=with_msg, limit=limit)
+    def sessions(self, *, machine: str | None = None, driver: str | None = None,
+                 with_msg: int | MessageSelector | None = None, limit: int | None = None) -> list[SessionSummary]:
+        """Session summaries, oldest first; limit keeps the newest. with_msg: sessions that got
+        that message (a call of it; an int is DriverProc's code)."""
+        query = sessions_query(dialect=self.engine.dialect.name, machine=machine, driver=driver, with_msg=with_msg,
+                               limit=limit)
         with self.reading() as conn:
             return summaries(conn, conn.execute(query).mappings().all()[::-1])
 
     @damage.reads
-    def listing(self, *, machine: str | None = None, driver: str | None = None, with_msg: int | None = None,
-                limit: int | None = None) -> list[ListedSession]:
+    def listing(self, *, machine: str | None = None, driver: str | None = None,
+                with_msg: int | MessageSelector | None = None, limit: int | None = None) -> list[ListedSession]:
         """As sessions, without building a SessionHeader per session (what `drvtape sessions` prints)."""
-        query = sessions_query(machine=machine, driver=driver, with_msg=with_msg, limit=limit)
+        query = sessions_query(dialect=self.engine.dialect.name, machine=machine, driver=driver, with_msg=with_msg,
+                               limit=limit)
         with self.reading() as conn:
             return listed_sessions(conn, conn.execute(query).mappings().all()[::-1])
 
@@ -280,7 +284,7 @@ class Store:
         e = t.events
         query = sa.select(*_SELECT_COLUMNS).where(e.c.session_pk == session_pk)
         if flt is not None:
-            query = apply_filter(query, flt)
+            query = apply_filter(query, flt, self.engine.dialect.name)
         query = query.order_by(e.c.seq)
         if flt is not None and flt.limit is not None:
             query = query.limit(flt.limit)
@@ -363,11 +367,11 @@ class Store:
             return conn.execute(sa.select(e.c.chain).where(e.c.session_pk == session_pk, e.c.seq == seq)).scalar()
 
     @damage.reads
-    def sessions_with(self, msg: int) -> list[uuid.UUID]:
-        """Every session that received a message (a call event for it), oldest first."""
-        s, e = t.sessions, t.events
-        inner = sa.select(e.c.session_pk).where(e.c.msg == msg, t.IS_CALL).distinct()
-        query = sa.select(s.c.uuid).where(s.c.pk.in_(inner)).order_by(s.c.started_us, s.c.pk)
+    def sessions_with(self, msg: int | MessageSelector) -> list[uuid.UUID]:
+        """Every session that received a message (a call event for it; an int is DriverProc's
+        code), oldest first."""
+        s = t.sessions
+        query = sa.select(s.c.uuid).where(received(msg, self.engine.dialect.name)).order_by(s.c.started_us, s.c.pk)
         with self.reading() as conn:
             return [uuid.UUID(u) for (u,) in conn.execute(query)]
 

@@ -7,11 +7,12 @@ migration 0004; a later change to a view is a migration that drops and creates i
 Message names come from the `message_names` table and, for codes it does not hold, from
 the rules of drvtape.schema.messages.message_name (DRV_USER+n, DRV_MCI_FIRST+n, 0x000D). Its
 rows with driver_class '' are the DRV_* names every driver shares (filled from the DRV_*
-catalog); rows of a class ('vfw', 'acm') name that class's own messages (ICM_*, ACMDM_*,
-from drvtape.schema.memory.catalog). events_view names an event by the class of the
-instance it went to, as `drvtape events` does (drvtape.schema.memory.classes): from what the
-DRV_OPEN that returned its dwDriverId received (ICOPEN / ACMDRVOPENDESCW fccType), else the
-session's Drivers32 alias prefix, from that DRV_OPEN's return up to the instance's DRV_CLOSE.
+catalog); rows of a class name that class's own messages (ICM_*, ACMDM_*, MCI_*, and WODM_*
+... AUXDM_* of the device entry points' classes, from drvtape.schema.memory.catalog).
+events_view names an event by its class, as `drvtape events` does
+(drvtape.schema.memory.classes): a device entry point's call by its entry point's class
+(a code that class does not name is hex, never DRV_*), a DriverProc call by the class of the
+instance it went to (drvtape.store.instance_sql), and says both (`entry_point`, `driver_class`).
 
 A stored detail that is not JSON (a database `drvtape verify` calls damaged) reads as NULL
 where a view looks inside it, so the views still answer.
@@ -25,51 +26,21 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Connection
 
+from drvtape.schema.entry_points import DEVICE_ENTRY_POINTS, EntryPoint, entry_point_code
 from drvtape.schema.memory.catalog import class_names
-from drvtape.schema.memory.classes import ACM_TYPES, ALIAS_PREFIXES, VFW_TYPES, DriverClass
-from drvtape.schema.messages import CATALOG, DRV_CLOSE, DRV_MCI_FIRST, DRV_MCI_LAST, DRV_OPEN, DRV_USER
+from drvtape.schema.memory.classes import ENTRY_POINT_CLASSES, DriverClass
+from drvtape.schema.messages import CATALOG, DRV_MCI_FIRST, DRV_MCI_LAST, DRV_USER
 from drvtape.schema.rows import CALL, END, FAULT, KIND_NAMES, RETURN
 from drvtape.store import tables as t
+from drvtape.store.instance_sql import CLOSING, OPENED, PG_JSON_OR_NULL, Dialect, class_of_open
 
 GENERIC_CLASS = ""  # message_names.driver_class of the names every driver shares
-NAMED_CLASSES = (DriverClass.VFW, DriverClass.ACM)  # the classes with message_names rows of their own
+# the classes with message_names rows of their own: every class but drv
+NAMED_CLASSES = tuple(cls for cls in DriverClass if cls is not DriverClass.DRV)
 NAMES = ("events_view", "sessions_view")
-# PostgreSQL 15 has no test for valid JSON (IS JSON is 16's): a cast that gives NULL instead
-PG_JSON_OR_NULL = """CREATE OR REPLACE FUNCTION drvtape_json(text) RETURNS json LANGUAGE plpgsql IMMUTABLE AS $$
-BEGIN RETURN $1::json; EXCEPTION WHEN others THEN RETURN NULL; END $$"""
 
 
-class _Dialect:
-    """The few expressions SQLite and PostgreSQL spell differently."""
-
-    def __init__(self, name: str):
-        self.sqlite = name == "sqlite"
-
-    def hex64(self, x: str) -> str:
-        # SQLite's %X and PostgreSQL's to_hex(bigint) both print a negative BIGINT's 64 bits
-        digits = f"printf('%X', {x})" if self.sqlite else f"upper(to_hex({x}))"
-        return f"CASE WHEN {x} IS NULL THEN NULL ELSE '0x' || {digits} END"
-
-    def hex4(self, x: str) -> str:
-        return f"printf('0x%04X', {x})" if self.sqlite else f"'0x' || lpad(upper(to_hex({x})), 4, '0')"
-
-    def iso(self, micros: str) -> str:
-        if self.sqlite:
-            return (f"strftime('%Y-%m-%dT%H:%M:%S', ({micros}) / 1000000, 'unixepoch') "
-                    f"|| printf('.%06dZ', ({micros}) % 1000000)")
-        return (f"to_char(TIMESTAMP 'epoch' + ({micros}) * INTERVAL '1 microsecond', "
-                f"'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
-
-    def json_text(self, column: str, *keys: str) -> str:
-        """The text at keys of a JSON object column; NULL when absent or the column is not JSON."""
-        if self.sqlite:
-            return (f"CASE WHEN json_valid({column}) "
-                    f"THEN CAST(json_extract({column}, '$.{'.'.join(keys)}') AS TEXT) END")
-        path = "".join(f" -> '{k}'" for k in keys[:-1])
-        return f"(drvtape_json({column}){path} ->> '{keys[-1]}')"
-
-
-def _message_name(d: _Dialect, msg: str) -> str:
+def _message_name(d: Dialect, msg: str) -> str:
     """message_name's rules for codes message_names does not hold (drvtape.schema.messages)."""
     return (f"CASE WHEN {msg} IS NULL THEN NULL "
             f"WHEN {msg} = {DRV_USER} THEN 'DRV_USER' "
@@ -80,62 +51,62 @@ def _message_name(d: _Dialect, msg: str) -> str:
             f"ELSE {d.hex4(msg)} END")
 
 
-def _in(expr: str, values) -> str:
-    listed = ", ".join(f"'{v}'" for v in sorted(values))
-    return f"{expr} IN ({listed})"
-
-
-def _class_of_open(d: _Dialect, payload: str, driver: str) -> str:
-    """classes.class_of_open of a DRV_OPEN call's payload, else session_class_hint(driver)."""
-    kind, fcc = d.json_text(payload, "lparam2", "type"), d.json_text(payload, "lparam2", "fccType")
-    hints = " ".join(f"WHEN substr(lower(trim({driver})), 1, {len(prefix)}) = '{prefix}' THEN '{cls.value}'"
-                     for prefix, cls in ALIAS_PREFIXES)
-    return (f"CASE WHEN {kind} = 'ICOPEN' AND {_in(fcc, VFW_TYPES)} THEN '{DriverClass.VFW.value}' "
-            f"WHEN {kind} = 'ACMDRVOPENDESCW' AND {_in(fcc, ACM_TYPES)} THEN '{DriverClass.ACM.value}' "
-            f"{hints} ELSE '{DriverClass.DRV.value}' END")
-
-
-def _instances(d: _Dialect) -> str:
+def _instances(d: Dialect) -> str:
     """Each instance: its session, dwDriverId and class, from its DRV_OPEN's return (opened)
     up to its DRV_CLOSE call, or to just before a later DRV_OPEN returned the same id (closed;
-    NULL: never closed). classes.InstanceClasses, in SQL."""
+    NULL: never closed). classes.InstanceClasses, in SQL (drvtape.store.instance_sql)."""
     return f"""opened AS (
-  SELECT r.session_pk, r.result AS driver_id, r.seq AS opened, {_class_of_open(d, 'c.payload', 's.driver')} AS cls
+  SELECT r.session_pk, r.result AS driver_id, r.seq AS opened, {class_of_open(d, 'c.payload', 's.driver')} AS cls
   FROM events r
   JOIN events c ON c.session_pk = r.session_pk AND c.seq = r.call_seq
   JOIN sessions s ON s.pk = r.session_pk
-  WHERE r.kind = {RETURN} AND r.msg = {DRV_OPEN} AND r.result <> 0
+  WHERE {OPENED.format('r.')} AND r.result <> 0
 ), instances AS (
   SELECT o.session_pk, o.driver_id, o.cls, o.opened,
          MIN(CASE WHEN x.kind = {RETURN} THEN x.seq - 1 ELSE x.seq END) AS closed
   FROM opened o
   LEFT JOIN events x ON x.session_pk = o.session_pk AND x.seq > o.opened
-       AND ((x.kind = {CALL} AND x.msg = {DRV_CLOSE} AND x.driver_id = o.driver_id)
-            OR (x.kind = {RETURN} AND x.msg = {DRV_OPEN} AND x.result = o.driver_id))
+       AND (({CLOSING.format('x.')} AND x.driver_id = o.driver_id)
+            OR ({OPENED.format('x.')} AND x.result = o.driver_id))
   GROUP BY o.session_pk, o.driver_id, o.cls, o.opened
 )"""
 
 
-def _events_view(d: _Dialect) -> str:
+def _event_class(entry_point: str, instance_class: str) -> str:
+    """The class of an event: its device entry point's, or for DriverProc its instance's."""
+    devices = " ".join(f"WHEN {entry_point_code(ep)} THEN '{cls.value}'" for ep, cls in ENTRY_POINT_CLASSES.items())
+    return f"CASE {entry_point} {devices} ELSE COALESCE({instance_class}, '{DriverClass.DRV.value}') END"
+
+
+def _events_view(d: Dialect) -> str:
     kinds = " ".join(f"WHEN {code} THEN '{name}'" for code, name in KIND_NAMES.items())
+    entry_points = " ".join(f"WHEN {entry_point_code(ep)} THEN '{ep.value}'" for ep in DEVICE_ENTRY_POINTS)
+    # a device entry point's code that it does not name is no DRV_* message: hex, as drvtape events shows it
+    unnamed = f"CASE WHEN e.entry_point IS NULL THEN COALESCE(g.name, {_message_name(d, 'e.msg')}) ELSE {d.hex4('e.msg')} END"
     return f"""CREATE VIEW events_view AS
-WITH {_instances(d)}
+WITH {_instances(d)}, classed AS (
+  SELECT e.*, {_event_class('e.entry_point', 'i.cls')} AS cls
+  FROM events e
+  LEFT JOIN instances i ON e.entry_point IS NULL AND i.session_pk = e.session_pk AND i.driver_id = e.driver_id
+       AND e.seq >= i.opened AND (i.closed IS NULL OR e.seq <= i.closed)
+)
 SELECT s.uuid AS session, e.seq, CASE e.kind {kinds} END AS kind,
        {d.iso('s.started_us + e.ts_ns / 1000')} AS time,
        {d.hex64('e.thread')} AS thread,
-       COALESCE(n.name, g.name, {_message_name(d, 'e.msg')}) AS message, e.msg,
+       CASE WHEN e.msg IS NULL THEN NULL ELSE COALESCE(n.name, {unnamed}) END AS message, e.msg,
+       CASE WHEN e.msg IS NULL THEN NULL ELSE CASE e.entry_point {entry_points} ELSE '{EntryPoint.DRIVER_PROC.value}' END END
+           AS entry_point,
+       CASE WHEN e.msg IS NULL THEN NULL ELSE e.cls END AS driver_class,
        {d.hex64('e.driver_id')} AS driver_id, {d.hex64('e.hdrvr')} AS hdrvr,
        {d.hex64('e.lparam1')} AS lparam1, {d.hex64('e.lparam2')} AS lparam2, {d.hex64('e.result')} AS result,
        e.call_seq, e.depth, e.duration_ns, e.ts_ns, e.payload AS detail
-FROM events e
+FROM classed e
 JOIN sessions s ON s.pk = e.session_pk
-LEFT JOIN instances i ON i.session_pk = e.session_pk AND i.driver_id = e.driver_id AND e.seq >= i.opened
-     AND (i.closed IS NULL OR e.seq <= i.closed)
-LEFT JOIN message_names n ON n.driver_class = i.cls AND n.code = e.msg
+LEFT JOIN message_names n ON n.driver_class = e.cls AND n.code = e.msg
 LEFT JOIN message_names g ON g.driver_class = '{GENERIC_CLASS}' AND g.code = e.msg"""
 
 
-def _sessions_view(d: _Dialect) -> str:
+def _sessions_view(d: Dialect) -> str:
     reason = d.json_text("en.payload", "reason")
     return f"""CREATE VIEW sessions_view AS
 SELECT session, started, driver, target, machine,
@@ -177,7 +148,7 @@ def create(conn: Connection) -> None:
     conn.execute(t.message_names.insert(), name_rows())
     if conn.dialect.name not in ("sqlite", "postgresql"):
         return
-    dialect = _Dialect(conn.dialect.name)
+    dialect = Dialect(conn.dialect.name)
     if not dialect.sqlite:
         conn.exec_driver_sql(PG_JSON_OR_NULL)
     for statement in (_events_view(dialect), _sessions_view(dialect)):

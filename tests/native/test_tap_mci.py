@@ -10,7 +10,8 @@ file written here), through mciSendString and through mciSendCommand:
 - uninstall leaves system.ini and both registry keys byte-identical.
 So is mciavi32.dll on an AVI file (status only): it creates its window at MCI_OPEN_DRIVER,
 which under a Wine with no display fails with MCIERR_CREATEWINDOW (347), with or without the
-tap, so this module's prefix uses Wine's null graphics driver (no window is shown)."""
+tap, so this module's prefix uses Wine's null graphics driver (no window is shown).
+mcicda.dll has no CD drive to open in a Wine prefix: its refusal is recorded and replayed."""
 import json
 import subprocess
 import sys
@@ -174,4 +175,65 @@ def test_every_session_replays_5_of_5_against_the_driver_with_its_answers_compar
         listed = drvtape(db, "events", session, "--json")
         written = [m for e in json.loads(listed.stdout) if e["kind"] == "return" for m in e["memory"]]
         assert report["outputs_compared"] == len(written) >= 5  # every MCI_STATUS_PARMS, MCI_INFO's text
+        assert report["unknown_meaning_calls"] == 0
+
+
+# ---- mcicda with no CD drive (issue 13) ----------------------------------------------------------
+
+CD_CLIENT = Path(__file__).parent / "clients" / "cd_client.c"
+MCIERR_CANNOT_LOAD_DRIVER = 266  # mmsystem.h: MCIERR_BASE (256) + 10
+
+
+@pytest.fixture(scope="module")
+def cd_recorded(headless_prefix, host, tmp_path_factory) -> Recorded:
+    """cd_client's opens of cdaudio without and with the tap in front of Wine's mcicda.dll.
+    A Wine prefix has no drive of type DRIVE_CDROM (c: and z: only), so mcicda's
+    MCI_OPEN_DRIVER, given no element, finds none and answers MCIERR_CANNOT_LOAD_DRIVER: the
+    same answer on every run, and so a session that replays."""
+    real = WINE_DRIVERS / "mcicda.dll"
+    if not real.is_file():
+        unavailable(f"Wine's {real.name} is not in {WINE_DRIVERS}")
+    folder = tmp_path_factory.mktemp("cdaudio")
+    ini = headless_prefix / "drive_c" / "windows" / "system.ini"
+    before = ini.read_bytes(), export(MCI32_FULL, folder / "mci32.reg")
+    client = compile_pe([CD_CLIENT], flags=["-municode"], libs=["-lwinmm"])
+    plain = run_client(client, (), folder)
+    tape = folder / "cdaudio.drvtape"
+    done = install("cdaudio", str(real), tape=str(tape))
+    try:
+        tapped = run_client(client, (), folder)
+    finally:
+        uninstall("cdaudio")
+    assert (ini.read_bytes(), export(MCI32_FULL, folder / "mci32.reg")) == before
+    return Recorded("cdaudio", real, plain, tapped, tape, [p["place"] for p in done["places"]])
+
+
+def test_mcicda_with_no_cd_drive_refuses_the_open_the_same_with_the_tap(cd_recorded):
+    assert cd_recorded.places == ["system.ini", "registry (MCI32)"]
+    assert cd_recorded.tapped == cd_recorded.plain
+    assert cd_recorded.plain.splitlines() == [f"string open: {MCIERR_CANNOT_LOAD_DRIVER}",
+                                              f"command open: {MCIERR_CANNOT_LOAD_DRIVER}"]
+
+
+def test_mcicda_refusing_the_open_is_recorded_and_replays_5_of_5(cd_recorded, tmp_path):
+    db = tmp_path / "cd.db"
+    found = sessions(db, cd_recorded.tape)
+    assert len(found) == 2  # one per open
+    for session in found:
+        events = json.loads(drvtape(db, "events", session, "--json").stdout)
+        calls = [e for e in events if e["kind"] == "call"]
+        results = {e["call_seq"]: e["result"] for e in events if e["kind"] == "return"}
+        opened = next(e for e in calls if e["msg_name"] == "MCI_OPEN_DRIVER")
+        assert opened["class"] == "mci" and results[opened["seq"]] == MCIERR_CANNOT_LOAD_DRIVER
+        fields = {m["path"]: m for m in opened["memory"]}["lparam2"]["fields"]
+        # winmm's DRV_OPEN with lParam2 NULL first, then the one with the MCI_OPEN_DRIVER_PARMS
+        drv_open = next(e for e in calls if e["msg_name"] == "DRV_OPEN" and e["payload"])
+        parms = drv_open["payload"]["lparam2"]
+        assert parms["struct"] == "MCI_OPEN_DRIVER_PARMS" and parms["fields"]["wDeviceID"] == fields["wDeviceID"]
+        assert "DRV_CLOSE" in [e["msg_name"] for e in calls[calls.index(opened):]]
+        replayed = drvtape(db, "replay", session, "--target", f"dll:{cd_recorded.real}", "--repeat", str(REPEAT),
+                           "--json")
+        assert replayed.returncode == 0, (replayed.stdout[-2000:], replayed.stderr)
+        report = json.loads(replayed.stdout)
+        assert report["reproduced_runs"] == REPEAT, report["distinct_outcomes"]
         assert report["unknown_meaning_calls"] == 0

@@ -4,6 +4,7 @@ import json
 from importlib import resources
 
 from drvtape.present.memory import CapturedBytes, memory_text
+from drvtape.present.open_struct import fields_text, stored_mci_open_fields
 from drvtape.present.text import end_text, fault_text, value_text
 from drvtape.schema import details
 from drvtape.schema.entry_points import EntryPoint, entry_point_of
@@ -41,7 +42,9 @@ def timeline_data(header, rows, captured: CapturedBytes | None = None) -> dict:
             name = message_name(msg, cls)
             calls[seq] = (target, name, cls)
             args = f"id=0x{driver_id:X} hdrvr=0x{hdrvr:X} l1={value_text(l1)} l2={value_text(l2)}"
-            events.append([seq, "call", ts, t, target, name, args + (f" {payload}" if payload else ""), depth,
+            opened = stored_mci_open_fields(payload, msg, entry_point_of(entry_point))
+            args += f" {fields_text(opened)}" if opened is not None else (f" {payload}" if payload else "")
+            events.append([seq, "call", ts, t, target, name, args, depth,
                            captured_text(payload, Phase.CALL, msg, cls, captured)])
         elif kind in (Kind.RETURN, Kind.FAULT):
             target, name, cls = calls.get(call_seq, (-1, None, classes.of_call(seq, driver_id, entry_point_of(entry_point))))

@@ -6,6 +6,7 @@ The format's times are microseconds; the store's are nanoseconds from the sessio
 """
 
 from drvtape.present.memory import CapturedBytes, memory_json
+from drvtape.present.open_struct import STRUCT as MCI_OPEN_STRUCT, stored_mci_open_fields
 from drvtape.present.text import end_text, fault_text, hex_value, value_text
 from drvtape.schema import details
 from drvtape.schema.entry_points import entry_point_of
@@ -45,6 +46,9 @@ def _slices(rows, classes: InstanceClasses,
                     "lParam1": value_text(l1), "lParam2": value_text(l2)}
             if payload:
                 args["payload"] = str(payload)
+            opened = stored_mci_open_fields(payload, msg, entry_point_of(entry_point))
+            if opened is not None:
+                args[MCI_OPEN_STRUCT] = opened
             cls = classes.of_call(seq, driver_id, entry_point_of(entry_point))
             message = message_memory(cls, msg)
             _add_memory(args, "memory_in", payload, Phase.CALL, message, captured)
