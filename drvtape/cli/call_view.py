@@ -15,6 +15,7 @@ from drvtape.present.text import event_detail, hex_value, value_text
 from drvtape.schema.events import CallEvent, EndEvent, Event, FaultEvent, ReturnEvent
 from drvtape.schema.memory.catalog import message_memory, message_name
 from drvtape.schema.memory.classes import InstanceClasses
+from drvtape.schema.memory.selector import MessageSelector
 from drvtape.schema.rows import Kind
 from drvtape.store import EventFilter
 
@@ -33,7 +34,8 @@ def ending_of(store, session_pk: int, call: CallEvent, end: EndEvent | None) -> 
     """The return or fault of a call (read a chunk at a time from the call on), else the
     session's end when it names the call (a hang, a crash)."""
     start = call.seq + 1
-    while found := store.events(session_pk, EventFilter(msgs=(call.msg,), kinds=ENDINGS, from_seq=start,
+    same_message = MessageSelector(call.msg, call.entry_point)
+    while found := store.events(session_pk, EventFilter(msgs=(same_message,), kinds=ENDINGS, from_seq=start,
                                                         limit=RETURN_CHUNK)):
         ending = next((ev for ev in found if ev.call_seq == call.seq), None)
         if ending is not None:
@@ -59,13 +61,12 @@ def call_at(store, stored, seq: int, end: EndEvent | None) -> ShownCall:
     return ShownCall(ev, ending_of(store, stored.pk, ev, end))
 
 
-def calls_of(store, stored, msg: int, name: str, classes: InstanceClasses, end: EndEvent | None) -> list[ShownCall]:
-    """Every call of a message (by name: DRV_EXITSESSION's number is also a MIDI driver's
-    MODM_SETVOLUME) in the session, each with its return or fault."""
-    found = store.events(stored.pk, EventFilter(msgs=(msg,), kinds=(Kind.CALL, *ENDINGS)))
+def calls_of(store, stored, selector: MessageSelector, end: EndEvent | None) -> list[ShownCall]:
+    """Every call of a message (as `events --msg` selects it: DRV_EXITSESSION's number is also
+    a MIDI driver's MODM_SETVOLUME) in the session, each with its return or fault."""
+    found = store.events(stored.pk, EventFilter(msgs=(selector,), kinds=(Kind.CALL, *ENDINGS)))
     endings = {ev.call_seq: ev for ev in found if not isinstance(ev, CallEvent)}
-    return [ShownCall(ev, endings.get(ev.seq) or end_naming(end, ev))
-            for ev in found if isinstance(ev, CallEvent) and message_name(msg, event_class(ev, classes)) == name]
+    return [ShownCall(ev, endings.get(ev.seq) or end_naming(end, ev)) for ev in found if isinstance(ev, CallEvent)]
 
 
 def call_json(shown: ShownCall, classes: InstanceClasses, captured: CapturedBytes) -> dict:

@@ -15,15 +15,13 @@ from drvtape.cli.output import Format, add_row, out, print_json, print_records, 
 from drvtape.cli.values import positive, thread_names
 from drvtape.errors import DrvtapeError
 from drvtape.schema.entry_points import EntryPoint
-from drvtape.schema.memory.catalog import message_name, parse_message, session_message_name
-from drvtape.schema.memory.classes import ENTRY_POINT_CLASSES, DriverClass
+from drvtape.schema.memory.catalog import message_name, session_message_name
+from drvtape.schema.memory.classes import ENTRY_POINT_CLASSES
+from drvtape.schema.memory.selector import MessageSelector, parse_selector, selected_name
 from drvtape.schema.messages import DRV_EXITSESSION
 from drvtape.schema.rows import Kind
 from drvtape.store import EventFilter
 from drvtape.present.text import hex_value
-
-PARSED_CLASSES = (DriverClass.DRV, DriverClass.VFW, DriverClass.ACM, DriverClass.MCI)  # whose names --msg takes
-
 
 @app.command(epilog=examples("drvtape show last", "drvtape show 27eb41c9 --json", "drvtape show last --seq 57",
                              "drvtape show last --msg ACMDM_STREAM_CONVERT --json"))
@@ -33,9 +31,9 @@ def show(
     seq: int = typer.Option(None, "--seq", metavar="SEQ", parser=positive,
                             help="One call (or the call a return or fault ends): its lParams, its return "
                                  "and the memory captured at call and at return, field by field."),
-    msg: int = typer.Option(None, "--msg", metavar="MSG", parser=parse_message,
-                            help="Every call of this message (DRV_*, ICM_*, ACMDM_*, MCI_* name or number), "
-                                 "as --seq shows one."),
+    msg: MessageSelector = typer.Option(None, "--msg", metavar="MSG", parser=parse_selector,
+                                        help="Every call of this message (a name of any class or entry point, "
+                                             "or DriverProc's number, as events --msg takes it), as --seq shows one."),
     fmt: Format = DOCUMENT_FORMAT,
     as_json: bool = JSON,
 ) -> None:
@@ -50,7 +48,7 @@ def show(
         show_calls(ctx, session, fmt, seq, msg)
 
 
-def show_calls(ctx: typer.Context, session: str, fmt: Format, seq: int | None, msg: int | None) -> None:
+def show_calls(ctx: typer.Context, session: str, fmt: Format, seq: int | None, msg: MessageSelector | None) -> None:
     """The calls asked for, each with the bytes of its own blocks only (read call by call: a
     session's frames are never all in memory at once)."""
     with open_store(ctx, read_only=True) as store, store.snapshot():
@@ -60,10 +58,9 @@ def show_calls(ctx: typer.Context, session: str, fmt: Format, seq: int | None, m
         if seq is not None:
             shown = [call_at(store, stored, seq, end)]
         else:
-            name = session_message_name(msg, set(PARSED_CLASSES))
-            shown = calls_of(store, stored, msg, name, classes, end)
+            shown = calls_of(store, stored, msg, end)
             if not shown:
-                raise DrvtapeError(f"session {stored.header.id} has no call of {name} (0x{msg:X})")
+                raise DrvtapeError(f"session {stored.header.id} has no call of {selected_name(msg)} (0x{msg.code:X})")
         threads = thread_names(store.threads(stored.pk))
         arch = stored.header.arch or "x64"
         captured = (CapturedBytes(arch, store.blobs(blob_keys([one.call, one.ending])), FIRST_BYTES) for one in shown)

@@ -19,7 +19,7 @@ from functools import cache
 
 from drvtape.errors import DrvtapeError
 from drvtape.schema.entry_points import EntryPoint
-from drvtape.schema.memory.catalog import class_names
+from drvtape.schema.memory.catalog import class_names, message_name
 from drvtape.schema.memory.classes import ENTRY_POINT_CLASSES, DriverClass
 from drvtape.schema.messages import DRV_NAMES, parse_message as parse_drv_message
 
@@ -32,6 +32,12 @@ class MessageSelector:
     code: int
     entry_point: EntryPoint = EntryPoint.DRIVER_PROC
     driver_class: DriverClass | None = None  # only messages to an instance of this class; None: any
+
+
+def selected_name(selector: MessageSelector) -> str:
+    """The selector's message by name: its class's, its entry point's, else DriverProc's DRV_* name."""
+    return message_name(selector.code, selector.driver_class or ENTRY_POINT_CLASSES.get(selector.entry_point,
+                                                                                         DriverClass.DRV))
 
 
 @cache
