@@ -1,6 +1,7 @@
 """Shared fixtures: real SQLite database files built through the Store API, and a CLI runner."""
 
 import os
+import tempfile
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -215,3 +216,14 @@ def db(request, tmp_path):
     if request.param == "sqlite":
         return str(tmp_path / "engine.db")
     return request.getfixturevalue("postgres").new_database()
+
+
+# ---- /tmp ---------------------------------------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def temporary_files_in_tmp_path(tmp_path, monkeypatch):
+    """What a test makes through tempfile in this process (hook_run's and tap_run's folders,
+    left for their caller to remove) goes to its tmp_path instead of /tmp. Child processes
+    keep TMPDIR: Debian's Wine puts a prefix's wineserver socket folder under TMPDIR, so a
+    second TMPDIR for the same prefix would start a second wineserver on it."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))

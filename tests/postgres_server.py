@@ -21,6 +21,10 @@ class PostgresUnavailable(Exception):
 
 
 PORT_ATTEMPTS = 3
+# the system's temporary folder, taken at import: the server's folder must be one the postgres
+# user can reach, not the tmp_path of the test that happens to start the server (conftest's
+# temporary_files_in_tmp_path points tempfile there, in folders only root can enter)
+SYSTEM_TMP = tempfile.gettempdir()
 
 
 def _free_port() -> int:
@@ -44,7 +48,7 @@ class PostgresServer:
         if not found:
             raise PostgresUnavailable("PostgreSQL server binaries not found: apt-get install postgresql")
         self._bin = Path(found[-1]).parent
-        self._dir = Path(tempfile.mkdtemp(prefix="drvtape-pg-"))
+        self._dir = Path(tempfile.mkdtemp(prefix="drvtape-pg-", dir=SYSTEM_TMP))
         if os.geteuid() == 0:
             shutil.chown(self._dir, "postgres", "postgres")
             self._as = ["runuser", "-u", "postgres", "--"]
