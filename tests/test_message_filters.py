@@ -83,6 +83,23 @@ def test_events_msg_matches_the_entry_point_and_class(db, tapes, drvtape):
                                                                        (6, "return", "MCI_STATUS")]
 
 
+def shown_calls(drvtape, db: str, msg: str) -> list[tuple[int, int, str]]:
+    done = drvtape("--db", db, "show", DEVICES, "--msg", msg, "--json")
+    assert done.code == 0, done.stderr
+    return [(c["call"]["seq"], c["return"]["seq"], c["call"]["msg_name"]) for c in json.loads(done.stdout)["calls"]]
+
+
+def test_show_msg_selects_calls_as_events_msg_does(db, tapes, drvtape):
+    fill(db, tapes)
+    assert shown_calls(drvtape, db, "MODM_SETVOLUME") == [(11, 12, "MODM_SETVOLUME")]
+    assert shown_calls(drvtape, db, "DRV_EXITSESSION") == [(9, 10, "DRV_EXITSESSION")]
+    assert shown_calls(drvtape, db, "MCI_STATUS") == [(5, 6, "MCI_STATUS")]
+    device_call = json.loads(drvtape("--db", db, "show", DEVICES, "--seq", "13", "--json").stdout)
+    assert (device_call["call"]["msg_name"], device_call["return"]["seq"]) == ("WODM_WRITE", 14)
+    refused = drvtape("--db", db, "show", DEVICES, "--msg", "WIDM_START")
+    assert refused.code == 2 and "has no call of WIDM_START" in refused.stderr
+
+
 def sessions(drvtape, db: str, msg: str) -> list[str]:
     done = drvtape("--db", db, "sessions", "--with-msg", msg, "--json")
     assert done.code == 0, done.stderr
