@@ -3,6 +3,7 @@ address into a pointer, payload sizes are capped at import, and `dll:` loads onl
 given (checked before anything runs; no Wine here)."""
 
 import json
+import struct
 import sys
 import textwrap
 import uuid
@@ -91,7 +92,7 @@ def test_a_payload_is_rebuilt_in_a_fresh_buffer_not_at_the_recorded_address():
 
 def test_a_dll_replay_sends_recorded_addresses_as_values_and_payloads_as_data(tmp_path, monkeypatch):
     dll = tmp_path / "drv.dll"
-    dll.write_bytes(b"MZ")
+    dll.write_bytes(b"MZ" + b"\0" * 0x3A + struct.pack("<I", 0x40) + b"PE\0\0" + struct.pack("<H", 0x8664))  # an x64 PE header
     db = tmp_path / "d.db"
     payload = {"lparam1": {"type": "wstr", "text": "s"}}
     with Store.open(str(db), create=True) as store:
@@ -99,7 +100,7 @@ def test_a_dll_replay_sends_recorded_addresses_as_values_and_payloads_as_data(tm
                                                     (0x4000, 0x7FF6_DEAD_BEEF, 7, 1, None)]), "d.jsonl"))
         recording = load_recording(store, "last")
     sent = {}
-    monkeypatch.setattr(replay_dll, "host_available", lambda: None)
+    monkeypatch.setattr(replay_dll, "host_available", lambda arch: None)
     monkeypatch.setattr(replay_dll, "run_dll", lambda path, calls, **_: sent.update(path=path, calls=calls) or [])
     monkeypatch.chdir(tmp_path)
     replay_recording(recording, parse_target("dll:drv.dll"))
