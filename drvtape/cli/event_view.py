@@ -4,7 +4,7 @@ import json
 
 from drvtape.cli.output import RecordView
 from drvtape.schema.entry_points import EntryPoint
-from drvtape.schema.events import CallEvent, EndReason, Event
+from drvtape.schema.events import CallEvent, Event
 from drvtape.schema.memory.catalog import message_memory, message_name
 from drvtape.schema.memory.classes import ENTRY_POINT_CLASSES, DriverClass, InstanceClasses, session_class_hint
 from drvtape.schema.messages import DRV_CLOSE, DRV_OPEN
@@ -18,18 +18,10 @@ from drvtape.store import EventFilter, SessionSummary
 INSTANCE_EVENTS = EventFilter(msgs=(DRV_OPEN, DRV_CLOSE), kinds=(Kind.CALL, Kind.RETURN))
 
 
-def session_outcome(s: SessionSummary) -> str:
-    if s.fault_seq is not None:
-        return f"fault at seq {s.fault_seq}"
-    if s.end_reason is EndReason.HANG:
-        return f"hang at seq {s.hang_seq}"
-    return "open" if s.end_reason is None else "completed"
-
-
 def summary_json(s: SessionSummary) -> dict:
     return {
         **s.header.model_dump(mode="json"), "events": s.events, "calls": s.calls, "threads": s.threads,
-        "outcome": session_outcome(s), "end_reason": s.end_reason.value if s.end_reason else None,
+        "outcome": s.outcome, "end_reason": s.end_reason.value if s.end_reason else None,
         "fault_seq": s.fault_seq, "hang_seq": s.hang_seq,
     }
 

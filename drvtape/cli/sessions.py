@@ -5,7 +5,6 @@ import uuid
 import typer
 
 from drvtape.cli.app import app, examples, open_store
-from drvtape.cli.event_view import session_outcome
 from drvtape.cli.options import FORMAT, JSON, MSG_HELP, WIDE, output_format
 from drvtape.cli.output import Format, RecordView, print_records
 from drvtape.cli.selection import copyable_ids
@@ -24,7 +23,7 @@ _HEADER_COLUMNS = tuple((name, {"id": "uuid", "started_at": "started_us"}.get(na
 def _cells(s: ListedSession, shown_id: str) -> list[str]:
     c = s.columns
     return [shown_id, s.started_at.isoformat(" ", "seconds")[:19], c["driver"], c["target"] or "", c["machine"],
-            str(s.events), str(s.calls), str(s.threads), session_outcome(s),
+            str(s.events), str(s.calls), str(s.threads), s.outcome,
             s.end_reason.value if s.end_reason else ""]
 
 
@@ -36,7 +35,7 @@ def document(s: ListedSession) -> dict:
     doc["started_at"] = s.started_at.isoformat().removesuffix("+00:00") + "Z"
     if doc["origin"]:
         doc["origin"] = str(uuid.UUID(doc["origin"]))
-    doc.update(events=s.events, calls=s.calls, threads=s.threads, outcome=session_outcome(s),
+    doc.update(events=s.events, calls=s.calls, threads=s.threads, outcome=s.outcome,
                end_reason=s.end_reason.value if s.end_reason else None, fault_seq=s.fault_seq, hang_seq=s.hang_seq)
     return doc
 

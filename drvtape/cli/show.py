@@ -7,8 +7,7 @@ from rich.table import Table
 from drvtape.cli.app import app, examples, open_store
 from drvtape.cli.call_view import FIRST_BYTES, call_at, call_json, calls_of, print_call
 from drvtape.cli.event_view import (
-    CapturedBytes, blob_keys, event_detail, event_json, events_view, session_classes, session_outcome,
-    summary_json,
+    CapturedBytes, blob_keys, event_detail, event_json, events_view, session_classes, summary_json,
 )
 from drvtape.cli.options import DOCUMENT_FORMAT, JSON, SESSION, output_format
 from drvtape.cli.output import Format, add_row, out, print_json, print_records, print_table, table
@@ -102,7 +101,7 @@ def show_session(ctx: typer.Context, session: str, fmt: Format) -> None:
         add_row(grid, (key, "" if value is None else str(value)))
     add_row(grid, ("events", f"{summary.events} ({summary.calls} calls)"))
     add_row(grid, ("threads", ", ".join(f"{name} = {thread} ({hex_value(thread)})" for thread, name in threads.items())))
-    add_row(grid, ("outcome", session_outcome(summary)))
+    add_row(grid, ("outcome", summary.outcome))
     add_row(grid, ("end", event_detail(end) if end else "none: the recording is open or was cut off"))
     print_table(grid)
     per_msg_table = table("msg", "calls", keys=("msg",))

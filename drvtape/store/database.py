@@ -226,7 +226,7 @@ class Store:
         query = sessions_query(dialect=self.engine.dialect.name, machine=machine, driver=driver, with_msg=with_msg,
                                limit=limit)
         with self.reading() as conn:
-            return summaries(conn, conn.execute(query).mappings().all()[::-1])
+            return summaries(conn, query)
 
     @damage.reads
     def listing(self, *, machine: str | None = None, driver: str | None = None,
@@ -235,13 +235,12 @@ class Store:
         query = sessions_query(dialect=self.engine.dialect.name, machine=machine, driver=driver, with_msg=with_msg,
                                limit=limit)
         with self.reading() as conn:
-            return listed_sessions(conn, conn.execute(query).mappings().all()[::-1])
+            return listed_sessions(conn, query)
 
     @damage.reads
     def summary(self, session_pk: int) -> SessionSummary:
         with self.reading() as conn:
-            headers = conn.execute(sa.select(t.sessions).where(t.sessions.c.pk == session_pk)).mappings().all()
-            return summaries(conn, headers)[0]
+            return summaries(conn, sa.select(t.sessions).where(t.sessions.c.pk == session_pk))[0]
 
     @damage.reads
     def threads(self, session_pk: int) -> list[int]:

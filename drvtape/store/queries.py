@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import functools
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from drvtape.schema import details
 from drvtape.schema.entry_points import EntryPoint, entry_point_code
 from drvtape.schema.memory.selector import MessageSelector
-from drvtape.schema.events import EndReason, SessionHeader
-from drvtape.schema.rows import END, FAULT, Kind
+from drvtape.schema.events import SessionHeader
+from drvtape.schema.rows import Kind
 from drvtape.schema.values import as_signed64
 from drvtape.store import codec, instance_sql
 from drvtape.store import tables as t
+from drvtape.store.session_summary import FIGURE_COLUMNS, SessionFigures, figures, with_figures
 
 
 @dataclass(frozen=True)
@@ -78,35 +77,20 @@ def messages_are(selectors, dialect: str):
     return sa.or_(*terms)
 
 
-@dataclass(frozen=True)
-class SessionSummary:
+@dataclass(frozen=True, slots=True)
+class SessionSummary(SessionFigures):
     pk: int
     header: SessionHeader
-    events: int
-    calls: int
-    threads: int
-    end_reason: EndReason | None
-    fault_seq: int | None
-    hang_seq: int | None
 
 
 @dataclass(frozen=True, slots=True)
-class ListedSession:
-    """A session as `drvtape sessions` lists it: SessionSummary's figures beside the sessions
-    table's columns as stored, with no SessionHeader built (10,000 validated headers took
-    0.32 s of a 1.1 s listing, issue 16). id and started_at are parsed: damage shows there."""
+class ListedSession(SessionFigures):
+    """A session as `drvtape sessions` lists it: its figures beside the sessions table's
+    columns as stored, with no SessionHeader built (10,000 validated headers took 0.32 s of a
+    1.1 s listing, issue 16). id and started_at are parsed: damage shows there."""
     id: uuid.UUID
     started_at: datetime
     columns: Mapping
-    events: int
-    calls: int
-    threads: int
-    end_reason: EndReason | None
-    fault_seq: int | None
-    hang_seq: int | None
-
-
-CHUNK = 500  # sessions per query; more than this many are summed over every session at once
 
 
 def sessions_query(*, dialect: str, machine: str | None = None, driver: str | None = None,
@@ -138,78 +122,14 @@ def received(msg: int | MessageSelector, dialect: str):
     return s.c.pk.in_(calls.distinct())
 
 
-def summaries(conn: Connection, headers) -> list[SessionSummary]:
-    """The summary of each session whose sessions-table row (a mapping) is in headers."""
-    counts, endings = _figures(conn, [h["pk"] for h in headers])
-    return [SessionSummary(h["pk"], codec.header_from_columns(h), *_counted(counts.get(h["pk"])),
-                           *_ending(endings.get(h["pk"], ())))
-            for h in headers]
+def summaries(conn: Connection, listed: sa.Select) -> list[SessionSummary]:
+    """The summary of each session that listed (a select of the sessions table) selects, oldest first."""
+    return [SessionSummary(*figures(row[-FIGURE_COLUMNS:]), pk=row.pk, header=codec.header_from_columns(row._mapping))
+            for row in conn.execute(with_figures(listed))]
 
 
-def listed_sessions(conn: Connection, headers) -> list[ListedSession]:
-    """summaries' figures of each session whose sessions-table row is in headers, as ListedSession."""
-    counts, endings = _figures(conn, [h["pk"] for h in headers])
-    return [ListedSession(uuid.UUID(h["uuid"]), codec.from_micros(h["started_us"]), h,
-                          *_counted(counts.get(h["pk"])), *_ending(endings.get(h["pk"], ())))
-            for h in headers]
-
-
-def _figures(conn: Connection, pks: list[int]) -> tuple[dict, dict]:
-    """The sessions' thread_counts sums and their rows of the endings' index, by session.
-
-    A few sessions: CHUNK at a time. More: those of every session in one query each (both
-    hold a few rows per session, never one per event), which costs less than binding
-    thousands of keys."""
-    counts, endings = {}, {}
-    for chunk in _chunks(pks, CHUNK) if len(pks) <= CHUNK else [None]:
-        counts.update({row.session_pk: row for row in conn.execute(_counts(chunk)).all()})
-        for session_pk, *ending in conn.execute(_endings(chunk)).all():
-            endings.setdefault(session_pk, []).append(ending)
-    return counts, endings
-
-
-def _counts(pks: list[int] | None):
-    """Sums of thread_counts (drvtape.store.session_summary): a session's threads are those
-    that sent it calls. pks None: every session."""
-    c = t.thread_counts
-    query = (sa.select(c.c.session_pk, sa.func.sum(c.c.events).label("events"),
-                       sa.func.sum(c.c.calls).label("calls"),
-                       sa.func.sum(sa.case((c.c.calls > 0, 1), else_=0)).label("threads"))
-             .group_by(c.c.session_pk))
-    return query if pks is None else query.where(c.c.session_pk.in_(pks))
-
-
-def _endings(pks: list[int] | None):
-    e = t.events
-    query = (sa.select(e.c.session_pk, e.c.kind, e.c.call_seq, e.c.payload).where(t.IS_ENDING)
-             .order_by(e.c.session_pk, e.c.seq))
-    return query if pks is None else query.where(e.c.session_pk.in_(pks))
-
-
-def _counted(counted) -> tuple[int, int, int]:
-    """(events, calls, threads) from a row of _counts; a session without events has none."""
-    return (int(counted.events), int(counted.calls), int(counted.threads)) if counted else (0, 0, 0)
-
-
-def _ending(endings) -> tuple[EndReason | None, int | None, int | None]:
-    """(end reason, the first fault's call, the hung call) from a session's rows of _endings."""
-    reason = fault_seq = hang_seq = None
-    for kind, call_seq, payload in endings:  # plain ints: IntEnum's == ran 10x slower
-        if kind == FAULT and fault_seq is None:
-            fault_seq = call_seq
-        elif kind == END:
-            reason = _end_reason(payload)
-            if reason is EndReason.HANG:
-                hang_seq = call_seq
-    return reason, fault_seq, hang_seq
-
-
-@functools.lru_cache(maxsize=1024)
-def _end_reason(payload: str) -> EndReason:
-    """Most sessions of a fleet end alike ("closed", no detail): each text is parsed once."""
-    return details.decode_end(payload).reason
-
-
-def _chunks(items: list, size: int) -> Iterator[list]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
+def listed_sessions(conn: Connection, listed: sa.Select) -> list[ListedSession]:
+    """summaries' sessions as ListedSession."""
+    return [ListedSession(*figures(row[-FIGURE_COLUMNS:]), id=uuid.UUID(row.uuid),
+                          started_at=codec.from_micros(row.started_us), columns=row._mapping)
+            for row in conn.execute(with_figures(listed))]

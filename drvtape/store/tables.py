@@ -5,13 +5,14 @@ import sqlalchemy as sa
 from drvtape.schema.rows import Kind
 from drvtape.store import instance_sql
 
-SCHEMA_VERSION = 10  # 1: first release; 2: events.chain; 3: sessions.header_link, SESSIONS_STORED;
+SCHEMA_VERSION = 11  # 1: first release; 2: events.chain; 3: sessions.header_link, SESSIONS_STORED;
 # 4: message_names and the views for other tools (drvtape.store.views); 5: blobs, sessions.arch;
 # 6: two partial indexes on events instead of three whole ones (issue 16: they were 51% of the file);
 # 7: events.entry_point (issue 13: device entry points);
 # 8: thread_counts (issue 16: `sessions` counted every event of every session it listed)
 # 9: message_names per driver class, views read damaged details as NULL
 # 10: message_names and events_view of device entry points and MCI, the instances' partial indexes
+# 11: ix_events_endings covers a session's first fault and last end (issue 16: `sessions`)
 # drvtape_meta key: how many sessions were ever stored here (a removed session leaves it higher)
 SESSIONS_STORED = "sessions_stored"
 APPLICATION = "drvtape"
@@ -83,8 +84,9 @@ IS_CALL = events.c.kind == sa.literal_column(str(int(Kind.CALL)))
 IS_ENDING = events.c.kind.in_([sa.literal_column(str(int(Kind.FAULT))), sa.literal_column(str(int(Kind.END)))])
 # which sessions got a message, across the whole history (calls only: half the events)
 sa.Index("ix_events_calls_msg", events.c.msg, events.c.session_pk, sqlite_where=IS_CALL, postgresql_where=IS_CALL)
-# faults and ends of sessions: a few per session
-sa.Index("ix_events_endings", events.c.session_pk, events.c.seq, sqlite_where=IS_ENDING, postgresql_where=IS_ENDING)
+# faults and ends of sessions: a few per session, each with what a session's summary reads
+sa.Index("ix_events_endings", events.c.session_pk, events.c.kind, events.c.seq, events.c.call_seq,
+         sqlite_where=IS_ENDING, postgresql_where=IS_ENDING)
 # DriverProc's DRV_OPEN returns and DRV_CLOSE calls, one entry per instance: which instance an
 # event went to, and so its class (schema version 10: drvtape.store.instance_sql)
 IS_OPENED = sa.text(instance_sql.OPENED.format(""))
