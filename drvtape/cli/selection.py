@@ -1,7 +1,7 @@
 """Which sessions a command works on, and how a table names them so the name can be copied."""
 
-import bisect
 import uuid
+from collections.abc import Iterator
 
 from drvtape.cli.options import require_sessions_or_all
 from drvtape.store import Store, StoredSession
@@ -28,17 +28,23 @@ def copyable_ids(store: Store, ids: list[uuid.UUID], *, every: bool, wide: bool 
     if wide:
         return {i: str(i) for i in ids}
     # One read of every id, not a resolve per id: 10,000 listed sessions took 22 s (issue 16).
-    texts = sorted(str(i) for i in ids) if every else store.session_ids()
-    shown = {}
-    for i in ids:
-        text = str(i)
-        n = bisect.bisect_left(texts, text)
+    wanted = {str(i): i for i in ids}
+    return {wanted[text]: text[:length] for text, length in unique_lengths(sorted(wanted) if every else
+                                                                          store.session_ids()) if text in wanted}
+
+
+def unique_lengths(texts: list[str]) -> Iterator[tuple[str, int]]:
+    """Each of the sorted texts with the length of its shortest prefix (at least SHORTEST_ID)
+    that no other text starts with: one walk comparing neighbours (a bisect per id took
+    0.12-0.15 s of 10,000 sessions' listing)."""
+    lengths = [SHORTEST_ID] * len(texts)
+    for n in range(len(texts) - 1):
+        text, following = texts[n], texts[n + 1]
         # most neighbours differ within SHORTEST_ID characters: then they need no count
-        neighbours = [other for other in texts[max(n - 1, 0):n] + texts[n + 1:n + 2]
-                      if other[:SHORTEST_ID] == text[:SHORTEST_ID]]
-        shared = max((_common_length(text, other) for other in neighbours), default=0)
-        shown[i] = text[:max(SHORTEST_ID, shared + 1)]
-    return shown
+        if following.startswith(text[:SHORTEST_ID]):
+            shared = _common_length(text, following) + 1
+            lengths[n], lengths[n + 1] = max(lengths[n], shared), max(lengths[n + 1], shared)
+    return zip(texts, lengths)
 
 
 def _common_length(a: str, b: str) -> int:
