@@ -1,6 +1,7 @@
 """`drvtape sessions` at fleet size (issue 16 item 4): seconds the command takes to list
 every session as a table, as --json, and with --with-msg, in process (start-up excluded)
-and as a command run from the shell (wall time, start-up included, the median of 3); beside
+and as a command run from the shell (start-up included, the median of 3), each as wall and
+as CPU time (the machine's load makes wall time mean little: load_average says it); beside
 them the baselines of the same run: `python -c pass`, the listing's SQL run raw, the
 sessions' counts read from thread_counts (schema 8) and the same counts taken over every
 event (what schema 6 ran). Also one session's events, in process.
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
+import resource
 import sqlite3
 import statistics
 import subprocess
@@ -18,11 +21,15 @@ import time
 import uuid
 from pathlib import Path
 
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+
 from drvtape.cli import main as drvtape_main
 from drvtape.schema import messages as m
 from drvtape.schema.events import SessionHeader, utc_now
 from drvtape.schema.rows import CALL, RETURN, end_row
 from drvtape.store import Store
+from drvtape.store.queries import sessions_query
+from drvtape.store.session_summary import with_figures
 
 TARGET_S = 1.0
 TARGET_EVENTS_MS = 50
@@ -54,33 +61,38 @@ def build(path: Path, sessions: int, pairs: int) -> None:
             store.store_session(header, exiting if n % 4 == 0 else plain)
 
 
-def command_s(*args: str) -> tuple[float, int]:
-    """Seconds `drvtape ARGS` takes in this process, and the lines it printed."""
+def command_s(*args: str) -> tuple[float, int, float]:
+    """Seconds `drvtape ARGS` takes in this process, the lines it printed, and its CPU seconds."""
     out = io.StringIO()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
         drvtape_main(list(args))
-    return time.perf_counter() - started, out.getvalue().count("\n")
+    return time.perf_counter() - started, out.getvalue().count("\n"), time.process_time() - cpu
 
 
-def wall_s(*args: str) -> float:
-    """Median wall seconds of `python ARGS` (3 runs), output discarded."""
-    took = []
+def children_cpu_s() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def shell_s(*args: str) -> tuple[float, float]:
+    """Median wall and CPU seconds of `python ARGS` (3 runs), output discarded."""
+    took, cpu = [], []
     for _ in range(3):
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), children_cpu_s()
         subprocess.run([sys.executable, *args], stdout=subprocess.DEVNULL, check=True, timeout=300)
         took.append(time.perf_counter() - started)
-    return statistics.median(took)
+        cpu.append(children_cpu_s() - cpu_before)
+    return statistics.median(took), statistics.median(cpu)
 
 
 def raw_listing_s(path: Path) -> float:
-    """The listing's three statements (sessions, counts, endings) by sqlite3, rows fetched."""
+    """The listing's statement (drvtape.store.session_summary.with_figures) by sqlite3, rows fetched."""
+    sql = str(with_figures(sessions_query(dialect="sqlite")).compile(
+        dialect=sqlite_dialect.dialect(), compile_kwargs={"literal_binds": True}))
     conn = sqlite3.connect(path)
     started = time.perf_counter()
-    conn.execute("SELECT * FROM sessions ORDER BY started_us DESC, pk DESC").fetchall()
-    conn.execute(COUNTS).fetchall()
-    conn.execute("SELECT session_pk, kind, call_seq, payload FROM events WHERE kind IN (2, 4) "
-                 "ORDER BY session_pk, seq").fetchall()
+    conn.execute(sql).fetchall()
     took = time.perf_counter() - started
     conn.close()
     return took
@@ -99,10 +111,11 @@ def bench_listing(tmp: Path, sessions: int, pairs: int) -> dict:
     build(path, sessions, pairs)
     build_s = time.perf_counter() - started
     db = ["--db", str(path)]
+    load_before = os.getloadavg()[0]
     command_s(*db, "sessions", "--limit", "1")  # warm: imports and the first connection
-    table_s, table_lines = command_s(*db, "sessions")
-    json_s, _ = command_s(*db, "sessions", "--json")
-    with_msg_s, with_msg_lines = command_s(*db, "sessions", "--with-msg", "DRV_EXITSESSION")
+    table_s, table_lines, table_cpu_s = command_s(*db, "sessions")
+    json_s, _, json_cpu_s = command_s(*db, "sessions", "--json")
+    with_msg_s, with_msg_lines, with_msg_cpu_s = command_s(*db, "sessions", "--with-msg", "DRV_EXITSESSION")
     with Store.open(path) as store:
         counts_s, over_events_s = query_s(store, COUNTS), query_s(store, COUNTS_OVER_EVENTS)
         middle = store.session_ids()[sessions // 2]
@@ -110,14 +123,17 @@ def bench_listing(tmp: Path, sessions: int, pairs: int) -> dict:
         started = time.perf_counter()
         store.rows(pk)
         rows_ms = (time.perf_counter() - started) * 1e3
-    events_ms = command_s(*db, "events", middle)[0] * 1e3
-    wall = {name: round(wall_s("-m", "drvtape", *db, *args), 3) for name, args in (
+    events_s, _, events_cpu_s = command_s(*db, "events", middle)
+    shell = {name: shell_s("-m", "drvtape", *db, *args) for name, args in (
         ("table", ["sessions"]), ("json", ["sessions", "--json"]),
         ("with_msg", ["sessions", "--with-msg", "DRV_EXITSESSION"]))}
+    wall = {name: round(took, 3) for name, (took, _) in shell.items()}
+    python_pass_s, python_pass_cpu_s = shell_s("-c", "pass")
     return {
         "what": f"s to list {sessions:,} sessions of {2 * pairs + 1} events in process (start-up excluded) and "
-                "from the shell (wall, median of 3, start-up included), beside python -c pass and the listing's "
-                "SQL run raw; the counts from thread_counts beside the same counts over every event "
+                "from the shell (median of 3, start-up included), wall and cpu_* (CPU time; load_average: the "
+                "1-minute load before and after), beside python -c pass and the listing's "
+                "statement run raw; the counts from thread_counts beside the same counts over every event "
                 "(schema 6's way); one session's events (store.rows, and `drvtape events` in process)",
         "sessions": sessions,
         "events": sessions * (2 * pairs + 1),
@@ -130,12 +146,21 @@ def bench_listing(tmp: Path, sessions: int, pairs: int) -> dict:
         "wall_table_s": wall["table"],
         "wall_json_s": wall["json"],
         "wall_with_msg_s": wall["with_msg"],
-        "baseline_python_pass_wall_s": round(wall_s("-c", "pass"), 3),
+        "cpu_table_s": round(table_cpu_s, 3),
+        "cpu_json_s": round(json_cpu_s, 3),
+        "cpu_with_msg_s": round(with_msg_cpu_s, 3),
+        "cpu_shell_table_s": round(shell["table"][1], 3),
+        "cpu_shell_json_s": round(shell["json"][1], 3),
+        "cpu_shell_with_msg_s": round(shell["with_msg"][1], 3),
+        "baseline_python_pass_wall_s": round(python_pass_s, 3),
+        "baseline_python_pass_cpu_s": round(python_pass_cpu_s, 3),
         "baseline_raw_sql_s": round(raw_listing_s(path), 3),
         "counts_ms": round(counts_s * 1e3, 1),
         "baseline_counts_over_events_ms": round(over_events_s * 1e3, 1),
         "one_session_rows_ms": round(rows_ms, 1),
-        "one_session_events_command_ms": round(events_ms, 1),
+        "one_session_events_command_ms": round(events_s * 1e3, 1),
+        "one_session_events_command_cpu_ms": round(events_cpu_s * 1e3, 1),
+        "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
         "target_s": TARGET_S,
         "target_events_ms": TARGET_EVENTS_MS,
         "meets_target": max(table_s, json_s, with_msg_s, *wall.values()) <= TARGET_S
