@@ -124,3 +124,26 @@ def test_listing_sessions_imports_no_other_commands_modules(tmp_path):
     others = {f"drvtape.cli.{m}" for name, modules in COMMAND_MODULES.items() if name != "sessions" for m in modules}
     assert not loaded & others and not any(m.startswith(("drvtape.replay", "drvtape.analysis", "drvtape.dllhost"))
                                            for m in loaded)
+
+
+def test_a_sessions_figures_follow_its_first_fault_and_last_end(tmp_path):
+    """As sessions_view: hang_seq is the hung call of the last end, fault_seq the first fault's call."""
+    with Store.open(tmp_path / "ends.db", create=True) as store:
+        ended_twice = store.begin_session(_header())
+        store.append_rows(ended_twice, _call(1) + [end_row(3, 40, THREAD, EndReason.HANG, 1),
+                                                   end_row(4, 50, THREAD, EndReason.CLOSED)])
+        hung = store.begin_session(_header(machine="hung"))
+        store.append_rows(hung, _call(1) + [
+            fault_row(3, 30, THREAD, 0x4001, 1, 2, 1, 0xC0000005, "drv.dll", 16, "first"),
+            fault_row(4, 31, THREAD, 0x4001, 1, 2, 9, 0xC0000005, "drv.dll", 17, "second"),
+            end_row(5, 40, THREAD, EndReason.CLOSED), end_row(6, 50, THREAD, EndReason.HANG, 1)])
+        listed = {s.columns["machine"]: s for s in store.listing()}
+        summaries = {s.header.machine: s for s in store.sessions()}
+        assert [store.summary(s.pk) for s in summaries.values()] == list(summaries.values())
+    for figures in (listed, summaries):
+        first, second = figures[_header().machine], figures["hung"]
+        assert (first.end_reason, first.hang_seq, first.fault_seq, first.outcome) == (
+            EndReason.CLOSED, None, None, "completed")
+        assert (second.end_reason, second.hang_seq, second.fault_seq, second.outcome) == (
+            EndReason.HANG, 1, 1, "fault at seq 1")
+        assert (first.events, first.calls, first.threads, second.events) == (4, 1, 1, 6)
