@@ -29,7 +29,7 @@ from drvtape.store import tables as t
 from drvtape.store.appends import Appender, ChainTips, EventInserter
 from drvtape.store.bulk import BulkLoad
 from drvtape.store.engines import WRITE, create_engine, database_url, sqlite_path
-from drvtape.store.queries import (EventFilter, ListedSession, SessionSummary, apply_filter, listed_sessions,
+from drvtape.store.queries import (DriverQuery, EventFilter, ListedSession, SessionSummary, apply_filter, listed_sessions,
                                    received, sessions_query, summaries)
 
 _PG_COUNT_LOCK = 0x64727675  # the advisory lock held while the count of stored sessions moves
@@ -59,6 +59,7 @@ class Store:
         self.inserter = EventInserter(engine)
         self.tips = ChainTips(engine)
         self._snapshot: Connection | None = None
+        self._paged: DriverQuery | None = None  # stream_rows' query, compiled at its first use
 
     # ---- opening -------------------------------------------------------------------------
 
@@ -287,15 +288,35 @@ class Store:
         query = query.order_by(e.c.seq)
         if flt is not None and flt.limit is not None:
             query = query.limit(flt.limit)
-        with self.reading() as conn:
-            return [codec.from_db_row(r) for r in conn.execute(query)]
+        return self._fetch(DriverQuery(query, self.engine.dialect))
 
     def stream_rows(self, session_pk: int, chunk: int = 10_000) -> Iterator[EventRow]:
-        """A session's rows in seq order, read `chunk` at a time (bounded memory at any size)."""
+        """A session's rows in seq order, read `chunk` at a time (bounded memory at any size),
+        keyset-paged by seq with one query compiled once per store."""
+        if self._paged is None:
+            e = t.events
+            self._paged = DriverQuery(sa.select(*_SELECT_COLUMNS).where(
+                e.c.session_pk == sa.bindparam("pk"), e.c.seq > sa.bindparam("after"))
+                .order_by(e.c.seq).limit(sa.bindparam("chunk")), self.engine.dialect)
         done = 0
-        while rows := self.rows(session_pk, EventFilter(from_seq=done + 1, limit=chunk)):
+        while rows := self._fetch(self._paged, pk=session_pk, after=done, chunk=chunk):
             yield from rows
             done = rows[-1].seq
+
+    @damage.reads
+    def _fetch(self, query: DriverQuery, **values) -> list[EventRow]:
+        """query's rows as EventRows. A DBAPI error met while fetching (past the statement's
+        first step) is not seen by the engine's error handling: damage is named here as there."""
+        with self.reading() as conn:
+            try:
+                rows = query.fetch(conn, **values)
+            except conn.dialect.loaded_dbapi.Error as exc:
+                sqlite_file = self.where if self.engine.dialect.name == "sqlite" else None
+                message = damage.damage_message(exc, self.where, sqlite_file)
+                if message is None:
+                    raise
+                raise damage.DamagedDatabase(message) from None
+        return codec.from_db_rows(rows)
 
     @damage.reads
     def events(self, session_pk: int, flt: EventFilter | None = None) -> list[Event]:

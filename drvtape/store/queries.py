@@ -1,4 +1,5 @@
-"""The read side's query pieces: event filters and session summaries."""
+"""The read side's query pieces: event filters, session summaries and queries run through
+the DBAPI cursor."""
 
 from __future__ import annotations
 
@@ -33,6 +34,24 @@ class EventFilter:
     to_ts_ns: int | None = None
     results: tuple[int, ...] = ()
     limit: int | None = None
+
+
+class DriverQuery:
+    """A select compiled once for a dialect and run with exec_driver_sql, its rows fetched from
+    the DBAPI cursor as the driver gives them (tuples): no compile per run and no Row object
+    per row, which cost as much as the fetch itself (Store.stream_rows, issue 16). Values
+    are bound by name (sa.bindparam), in the dialect's paramstyle."""
+
+    def __init__(self, query, dialect: sa.engine.Dialect):
+        self._compiled = query.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+        self.sql = str(self._compiled)
+        self._positions = self._compiled.positiontup  # None for a named paramstyle (psycopg's)
+
+    def fetch(self, conn: Connection, **values) -> list[tuple]:
+        params = self._compiled.construct_params(values)
+        if self._positions is not None:
+            params = tuple(params[name] for name in self._positions)
+        return conn.exec_driver_sql(self.sql, params).cursor.fetchall()
 
 
 def apply_filter(query, flt: EventFilter, dialect: str):
