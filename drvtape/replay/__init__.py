@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from drvtape.errors import DrvtapeError
+from drvtape.replay.call_table import detailed, first, load_table
 from drvtape.replay.dll import host_arch, run_dll_target
 from drvtape.replay.memcompare import Compared
 from drvtape.replay.memory import MemoryPlan, Unfaithful, plan_memory
@@ -17,7 +18,7 @@ from drvtape.runtime.pointers import check_replayable
 from drvtape.runtime.schedule import Threads
 from drvtape.runtime.targets import Target
 from drvtape.schema.outcome import COMPLETED, Outcome, OutcomeKind
-from drvtape.schema.recording import Recording, recording_from_rows
+from drvtape.schema.recording import Recording
 from drvtape.store import Store
 
 
@@ -82,9 +83,10 @@ class ReplayReport:
 
 
 def load_recording(store: Store, ref: str) -> Recording:
-    """The stored session `ref` names (a UUID, a unique prefix or 'last'), as replay reads it."""
+    """The stored session `ref` names (a UUID, a unique prefix or 'last'), as replay reads it:
+    its calls as columns (replay/call_table.py), read a chunk at a time."""
     stored = store.resolve(ref)
-    return recording_from_rows(stored.header, store.stream_rows(stored.pk), store.blobs)
+    return load_table(stored.header, store.stream_rows(stored.pk), store.blobs)
 
 
 def replay_recording(recording: Recording, target: Target, *, threads: Threads = Threads.FAITHFUL, repeat: int = 1,
@@ -96,7 +98,7 @@ def replay_recording(recording: Recording, target: Target, *, threads: Threads =
     message's memory is (the catalog at the recording's arch unless given)."""
     threads = Threads(threads)
     with _cyclic_gc_paused():  # planning allocates per call too
-        for call in recording.calls:
+        for _, call in detailed(recording.calls):
             if call.payload is not None:
                 check_replayable(call.msg, call.payload, call.seq)
         plan = plan_memory(recording, lookup or catalog_lookup(recording.arch), host_arch(recording, target))
@@ -125,7 +127,7 @@ def _run_once(recording: Recording, target: Target, plan: MemoryPlan, *, threads
 def _before(recording: Recording, stop: Unfaithful) -> Recording:
     """The recording up to the call replay cannot rebuild; it ends as recorded only if it ended before it."""
     ended_before = recording.outcome.seq is not None and recording.outcome.seq < stop.seq
-    return replace(recording, calls=recording.calls[:stop.index],
+    return replace(recording, calls=first(recording.calls, stop.index),
                    outcome=recording.outcome if ended_before else COMPLETED)
 
 

@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from drvtape.dllhost import HostCall, host_available, run_dll
 from drvtape.dllhost.client import dll_arch
+from drvtape.replay.call_table import has_memory
 from drvtape.replay.memcompare import Compared, compare_outputs
 from drvtape.replay.memory import CallMemory, MemoryPlan
 from drvtape.replay.order import call_orders
@@ -55,7 +56,7 @@ def host_arch(recording: Recording, target: Target) -> Arch:
     """The arch the recording's memory is rebuilt for: in process, Python objects in the
     recording's own layouts; for a DLL, its drvhost's (the DLL's PE machine), looked at only
     when some call has memory to rebuild (without any, there are no layouts to agree on)."""
-    if target.in_process or not any(c.memory_in or c.memory_out for c in recording.calls):
+    if target.in_process or not has_memory(recording.calls):
         return recording.arch
     return dll_arch(target.name).name
 

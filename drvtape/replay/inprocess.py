@@ -6,9 +6,11 @@ recording's return-phase blocks as for drvhost (memcompare), the first differenc
 the run."""
 
 import ctypes
+from bisect import bisect_left
 from collections.abc import Callable
 
 from drvtape.errors import DrvtapeError
+from drvtape.replay.call_table import column, entry_points, has_memory
 from drvtape.replay.memcompare import Compared, OutputTally, compare_outputs
 from drvtape.replay.memory import CallMemory, MemoryPlan
 from drvtape.replay.order import happens_before
@@ -46,7 +48,8 @@ def drive(recording: Recording, running: RunningDriver, proc: Callable, *, threa
     afters, id_from = happens_before(calls)
     planned = plan.calls if plan is not None else [None] * len(calls)
     opened: dict[int, int] = {}  # index of a DRV_OPEN -> the dwDriverId it returned in this run
-    memory = CallMemoryRebuilder(recording)  # MemoryRefs for the calls whose memory was recorded
+    # MemoryRefs for the calls whose memory was recorded (none without: it reads every call)
+    memory = CallMemoryRebuilder(recording) if has_memory(calls) else None
     driver_proc = EntryPoint.DRIVER_PROC
 
     def run(index: int) -> None:  # once per replayed call, on the path each thread hand-over waits on
@@ -70,14 +73,16 @@ def drive(recording: Recording, running: RunningDriver, proc: Callable, *, threa
             if compare is not None and compare.reads and rebuilt is not None:
                 _compare_outputs(recording, call, compare, rebuilt.outputs, tally)
         finally:
-            memory.release_after(call)
+            if memory is not None:
+                memory.release_after(call)
 
-    schedule = Schedule([c.thread for c in calls], [c.seq for c in calls], afters, run)
+    seqs = column(calls, "seq")
+    schedule = Schedule(column(calls, "thread"), seqs, afters, run)
     done = run_schedule(schedule, running.coordinator, threads=threads, cooperative=running.cooperative,
                         timeout=timeout)
     if done.kind is OutcomeKind.COMPLETED:
         return COMPLETED, done
-    call = next(c for c in calls if c.seq == done.unit.label)
+    call = calls[bisect_left(seqs, done.unit.label)]  # the calls are in seq order
     if done.kind is OutcomeKind.HANG:
         return Outcome(OutcomeKind.HANG, seq=call.seq, msg=call.msg, cls=call.cls), done
     if done.kind is OutcomeKind.DIVERGED:
@@ -94,7 +99,7 @@ class DeviceEntryPoints:
     is mapped to it for the device's later calls, as drvhost does."""
 
     def __init__(self, running: RunningDriver, calls):
-        needed = dict.fromkeys(c.entry_point for c in calls if c.entry_point is not EntryPoint.DRIVER_PROC)
+        needed = dict.fromkeys(ep for ep in entry_points(calls) if ep is not EntryPoint.DRIVER_PROC)
         self._procs = {ep: getattr(running.proc, ep.value, None) for ep in needed}
         missing = [ep.value for ep, proc in self._procs.items() if not callable(proc)]
         if missing:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from drvtape.formats import host_memory as op
 from drvtape.formats.host_memory import HostOp
+from drvtape.replay.call_table import column, detailed, first, message_keys
 from drvtape.replay.memory_facts import Lookup, MessageFacts, NodeFacts
 from drvtape.runtime.memory_lifetime import release_points
 from drvtape.schema.memory.captured import MemoryBlock, Phase, block
@@ -61,29 +62,44 @@ class MemoryPlan:
 
 def plan_memory(recording: Recording, lookup: Lookup, host_arch: Arch = "x64") -> MemoryPlan:
     """The memory plan for a host built for host_arch (drvhost is built for the driver DLL's
-    arch): a recording's memory has its own arch's layouts, so the two must agree."""
+    arch): a recording's memory has its own arch's layouts, so the two must agree. Calls with
+    neither payload nor memory are looked at through columns (replay/call_table.py): only
+    the others are read as RecordedCalls."""
     calls = recording.calls
-    known = {key: lookup(*key) for key in {(c.cls, c.msg) for c in calls}}  # asked once per class and message
-    facts = [known[c.cls, c.msg] for c in calls]
-    unfaithful = next((Unfaithful(i, c.seq, f"seq {c.seq} {f.name}: {problem}") for i, (c, f) in
-                       enumerate(zip(calls, facts)) if f is not None and (problem := _problem(c, f, recording, host_arch))),
-                      None)
-    usable = calls[:unfaithful.index] if unfaithful else calls
+    known = {key: lookup(*key) for key in set(message_keys(calls))}  # asked once per class and message
+    facts = list(map(known.__getitem__, message_keys(calls)))
+    unfaithful = _first_unfaithful(calls, facts, recording, host_arch)
+    usable = first(calls, unfaithful.index) if unfaithful else calls
     blocks = _BlockMap(usable, facts)
-    planned = [None if f is None else blocks.call_memory(i, c, f, recording) for i, (c, f) in
-               enumerate(zip(usable, facts))]
-    return MemoryPlan(planned, sum(1 for f in facts[:len(usable)] if f is None), unfaithful)
+    return MemoryPlan(blocks.plan(usable, facts, recording), facts[:len(usable)].count(None), unfaithful)
+
+
+def _first_unfaithful(calls: Sequence[RecordedCall], facts: Sequence[MessageFacts | None], recording: Recording,
+                      host_arch: Arch) -> Unfaithful | None:
+    """The first call whose memory cannot be rebuilt, None when every call's can."""
+    with_details = dict(detailed(calls))
+    lparam1, lparam2 = column(calls, "lparam1"), column(calls, "lparam2")
+    for i, f in enumerate(facts):
+        if f is None:
+            continue
+        call = with_details.get(i)
+        if call is not None:
+            problem = _problem(call, f, recording, host_arch)
+        else:  # no payload, no memory: only a pointer lParam can be a problem
+            problem = _pointer_problem(lparam1[i], lparam2[i], f, (), None)
+        if problem:
+            seq = call.seq if call is not None else calls[i].seq
+            return Unfaithful(i, seq, f"seq {seq} {f.name}: {problem}")
+    return None
 
 
 def _problem(call: RecordedCall, facts: MessageFacts, recording: Recording, host_arch: Arch) -> str | None:
     """Why the call's memory cannot be rebuilt, None when it can."""
     has_memory = call.memory_in or call.memory_out
     paths = {b.path for b in (*call.memory_in, *call.memory_out)} if has_memory else ()
-    for param in (1, 2):
-        lparam = call.lparam1 if param == 1 else call.lparam2
-        if lparam and facts.top(param) is not None and f"lparam{param}" not in paths and \
-                (call.payload is None or getattr(call.payload, f"lparam{param}") is None):  # no legacy payload
-            return f"lparam{param} is a pointer and the recording has no memory for it"
+    pointer = _pointer_problem(call.lparam1, call.lparam2, facts, paths, call.payload)
+    if pointer:
+        return pointer
     if has_memory and recording.arch != host_arch:  # an output's size is its arch's too
         return f"its memory has {recording.arch} layouts and drvhost is {host_arch}"
     for b in call.memory_in:
@@ -94,6 +110,15 @@ def _problem(call: RecordedCall, facts: MessageFacts, recording: Recording, host
         for offset, width, child in node.pointers if node else ():
             if _pointer(recording.blob(b.sha256), offset, width) and child not in paths:
                 return f"{child} is a pointer and the recording has no memory for it"
+    return None
+
+
+def _pointer_problem(lparam1: int, lparam2: int, facts: MessageFacts, paths, payload) -> str | None:
+    """An lParam the catalog says is a pointer, with no memory recorded for it (nor a legacy payload)."""
+    for param, lparam in ((1, lparam1), (2, lparam2)):
+        if lparam and facts.top(param) is not None and f"lparam{param}" not in paths and \
+                (payload is None or getattr(payload, f"lparam{param}") is None):
+            return f"lparam{param} is a pointer and the recording has no memory for it"
     return None
 
 
@@ -109,9 +134,11 @@ class _BlockMap:
         self.ids: dict[int, int] = {}
         self.size: dict[int, int] = {}
         self.first: dict[int, int] = {}  # id -> index of the call that allocates it
-        for i, (call, f) in enumerate(zip(calls, facts)):
-            if f is None or not (call.memory_in or call.memory_out):
+        self.users: set[int] = set()  # indices of the calls with memory
+        for i, call in detailed(calls):
+            if facts[i] is None or not (call.memory_in or call.memory_out):
                 continue
+            self.users.add(i)
             for b in (*call.memory_in, *call.memory_out):
                 block = self.ids.setdefault(b.address, len(self.ids) + 1)
                 self.size[block] = max(self.size.get(block, 0), b.size)
@@ -121,9 +148,19 @@ class _BlockMap:
             node = facts[i].nodes.get(path)
             return node.until if node is not None else None
 
-        freed = release_points(calls, lambda i: facts[i].name if facts[i] is not None else None, until)
+        # without memory, nothing is freed (and release_points would read every call)
+        freed = release_points(calls, lambda i: facts[i].name if facts[i] is not None else None,
+                               until) if self.users else {}
         self.freed_after = {i: [self.ids[a] for a in addresses] for i, addresses in freed.items()}
         self._empty: dict[str, CallMemory] = {}  # name -> the plan of its calls that have no memory (one shared)
+
+    def plan(self, calls: Sequence[RecordedCall], facts: Sequence[MessageFacts | None],
+             recording: Recording) -> list[CallMemory | None]:
+        """Each call's CallMemory (None: its message is unknown); a call with no memory to
+        handle shares its message's one, and is not read as a RecordedCall."""
+        special = self.users | self.freed_after.keys()
+        return [None if f is None else self.call_memory(i, calls[i], f, recording) if i in special
+                else self._no_memory(f.name) for i, f in zip(range(len(calls)), facts)]
 
     def _no_memory(self, name: str) -> CallMemory:
         found = self._empty.get(name)

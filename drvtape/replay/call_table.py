@@ -1,0 +1,197 @@
+"""A loaded session's calls as columns (issue 16): what replay holds per call.
+
+A RecordedCall of a plain call (no payload, no memory, returned) held about 250 bytes with
+its own ints (seq, lparam, returned_at); here it is ten 8-byte array slots and two bytes.
+The other calls (with memory or a payload, never returned, or a value no column holds) are
+kept as RecordedCall objects (`detailed`): they are what the payload checks and the memory
+plan look at, so those passes read them and the columns, never every call as an object.
+A call is made a RecordedCall again when it is asked for by index (the run does, once).
+
+The rows are read by schema.recording.recording_from_rows a piece at a time: a piece ends
+where no call is in flight, so pairing a call with its return is that function's as it is.
+A session whose calls always overlap is one piece (it is held whole while loading, as before).
+"""
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
+
+from drvtape.schema.entry_points import ENTRY_POINTS, EntryPoint
+from drvtape.schema.events import SessionHeader
+from drvtape.schema.memory.classes import DriverClass, InstanceClasses, session_class_hint
+from drvtape.schema.messages import DRV_CLOSE, DRV_OPEN
+from drvtape.schema.outcome import COMPLETED
+from drvtape.schema.recording import BlobLoader, RecordedCall, Recording, no_blobs, recording_from_rows
+from drvtape.schema.rows import CALL, RETURN
+
+PIECE = 20_000  # rows read into RecordedCalls at a time (at least; a piece ends with no call in flight)
+_CLASSES = tuple(DriverClass)
+_CLASS_CODE = {c: i for i, c in enumerate(_CLASSES)}
+_ENTRY_CODE = {e: i for i, e in enumerate(ENTRY_POINTS)}
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+_UINT64 = (0, (1 << 64) - 1)
+# column -> (array type code, the range it holds)
+_COLUMNS = {"seq": ("q", _INT64), "thread": ("q", _INT64), "msg": ("q", _INT64), "driver_id": ("Q", _UINT64),
+            "hdrvr": ("Q", _UINT64), "lparam1": ("q", _INT64), "lparam2": ("q", _INT64),
+            "result": ("q", _INT64), "returned_at": ("q", _INT64), "returned_id": ("Q", _UINT64)}
+
+
+class CallTable(Sequence):
+    """RecordedCalls in seq order, as columns; a Sequence of RecordedCall to everything else."""
+
+    def __init__(self):
+        for name, (code, _) in _COLUMNS.items():
+            setattr(self, name, array(code))
+        self.cls = bytearray()  # index into DriverClass
+        self.entry = bytearray()  # index into ENTRY_POINTS
+        self.detailed: dict[int, RecordedCall] = {}  # index -> the call, for those not plain
+
+    def append(self, call: RecordedCall, thread: int | None = None) -> None:
+        """Add the call, as the session's lane `thread` when given (its piece numbered it otherwise)."""
+        index = len(self.seq)
+        plain = (call.payload is None and not call.memory_in and not call.memory_out and call.result is not None
+                 and call.returned_at is not None and call.returned_id is not None)
+        for name, (_, (low, high)) in _COLUMNS.items():
+            value = thread if name == "thread" and thread is not None else getattr(call, name)
+            if value is None or not low <= value <= high:
+                plain, value = False, 0
+            getattr(self, name).append(value)
+        self.cls.append(_CLASS_CODE[call.cls])
+        self.entry.append(_ENTRY_CODE[call.entry_point])
+        if not plain:
+            self.detailed[index] = call if thread in (None, call.thread) else replace(call, thread=thread)
+
+    def __iter__(self) -> Iterator[RecordedCall]:
+        return map(self.__getitem__, range(len(self)))
+
+    def __len__(self) -> int:
+        return len(self.seq)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):  # a list, as a list's slice is (callers add to them); first() keeps a table
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        found = self.detailed.get(index)
+        if found is not None:
+            return found
+        return RecordedCall(self.seq[index], self.thread[index], self.msg[index], self.driver_id[index],
+                            self.hdrvr[index], self.lparam1[index], self.lparam2[index], None, self.result[index],
+                            self.returned_at[index], (), (), _CLASSES[self.cls[index]],
+                            ENTRY_POINTS[self.entry[index]], self.returned_id[index])
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Sequence) and len(other) == len(self) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None
+
+    def head(self, count: int) -> CallTable:
+        """The first `count` calls, as a table of their own."""
+        out = CallTable()
+        for name in (*_COLUMNS, "cls", "entry"):
+            setattr(out, name, getattr(self, name)[:count])
+        out.detailed = {i: c for i, c in self.detailed.items() if i < count}
+        return out
+
+    def classes(self) -> Iterator[DriverClass]:
+        return map(_CLASSES.__getitem__, self.cls)
+
+    def entry_points(self) -> Iterator[EntryPoint]:
+        return map(ENTRY_POINTS.__getitem__, self.entry)
+
+    def set_class(self, index: int, cls: DriverClass) -> None:
+        self.cls[index] = _CLASS_CODE[cls]
+        if index in self.detailed:
+            self.detailed[index] = replace(self.detailed[index], cls=cls)
+
+
+def first(calls: Sequence[RecordedCall], count: int) -> Sequence[RecordedCall]:
+    """The first `count` calls: a table's as a table."""
+    return calls.head(count) if isinstance(calls, CallTable) else calls[:count]
+
+
+def detailed(calls: Sequence[RecordedCall]) -> Iterator[tuple[int, RecordedCall]]:
+    """(index, call) of the calls with a payload or memory, in order (a table's detailed calls
+    may include others: every caller tests what it needs)."""
+    if isinstance(calls, CallTable):
+        return iter(sorted(calls.detailed.items()))
+    return ((i, c) for i, c in enumerate(calls) if c.payload is not None or c.memory_in or c.memory_out)
+
+
+def has_memory(calls: Sequence[RecordedCall]) -> bool:
+    """Some call has memory captured around it."""
+    return any(c.memory_in or c.memory_out for _, c in detailed(calls))
+
+
+def message_keys(calls: Sequence[RecordedCall]) -> Iterable[tuple[DriverClass, int]]:
+    """Each call's (class, msg), in order."""
+    if isinstance(calls, CallTable):
+        return zip(calls.classes(), calls.msg)
+    return ((c.cls, c.msg) for c in calls)
+
+
+def column(calls: Sequence[RecordedCall], name: str) -> Sequence:
+    """One field of every call (a table's own column; see CallTable for what a detailed call's holds there)."""
+    if isinstance(calls, CallTable):
+        return getattr(calls, name)
+    return [getattr(c, name) for c in calls]
+
+
+def entry_points(calls: Sequence[RecordedCall]) -> Iterable[EntryPoint]:
+    return calls.entry_points() if isinstance(calls, CallTable) else (c.entry_point for c in calls)
+
+
+def load_table(header: SessionHeader, rows: Iterable[tuple], load_blobs: BlobLoader = no_blobs) -> Recording:
+    """The recording of a session's rows (read once, as an iterator gives them) with its calls in a CallTable."""
+    table, lanes = CallTable(), {}
+    outcome = COMPLETED
+    for piece, threads in _pieces(rows):
+        part = recording_from_rows(header, piece)
+        lane_of = [lanes.setdefault(t, len(lanes)) for t in threads]  # the piece's lanes -> the session's
+        for call in part.calls:
+            table.append(call, lane_of[call.thread])
+        if outcome is COMPLETED:
+            outcome = part.outcome
+    _set_classes(table, session_class_hint(header.driver))
+    return Recording(header, table, outcome, load_blobs)
+
+
+def _pieces(rows: Iterable[tuple]) -> Iterator[tuple[list, list[int]]]:
+    """The rows in pieces that end with no outer call in flight, each with the threads of its
+    outer calls in order of first appearance (recording_from_rows numbers a piece's lanes so)."""
+    piece, threads, seen, in_flight = [], [], set(), set()
+    for row in rows:
+        piece.append(row)
+        kind = row[1]
+        if kind == CALL and row[11] == 0:
+            in_flight.add(row[0])
+            if row[3] not in seen:
+                seen.add(row[3])
+                threads.append(row[3])
+        elif kind == RETURN:
+            in_flight.discard(row[10])
+        if len(piece) >= PIECE and not in_flight:
+            yield piece, threads
+            piece, threads, seen = [], [], set()
+    if piece:
+        yield piece, threads
+
+
+def _set_classes(table: CallTable, hint: DriverClass) -> None:
+    """Each call's instance class over the whole session (recording_from_rows saw one piece at
+    a time): from its DRV_OPENs and DRV_CLOSEs, as schema.memory.classes.call_classes does."""
+    opens = [table[i] for i, msg in enumerate(table.msg) if msg in (DRV_OPEN, DRV_CLOSE)]
+    classes = InstanceClasses.from_calls(opens, hint)
+    if not classes.spans and not any(table.entry):
+        return  # every call is DRV: no instance has a class, no device entry point
+    detailed_calls = table.detailed
+    for i, (seq, driver_id, entry) in enumerate(zip(table.seq, table.driver_id, table.entry_points())):
+        if i in detailed_calls:  # its columns may hold 0 for a value they cannot
+            seq, driver_id = detailed_calls[i].seq, detailed_calls[i].driver_id
+        cls = classes.of_call(seq, driver_id, entry)
+        if cls is not _CLASSES[table.cls[i]]:
+            table.set_class(i, cls)
+
+
+__all__ = ["CallTable", "column", "detailed", "entry_points", "first", "has_memory", "load_table", "message_keys"]
