@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
+from array import array
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -115,7 +116,7 @@ class _Lane:
     waker has let go of the run's lock (handing over), so it does not wake only to wait for
     that lock: one switch per hand-over, as a bare two-thread baton."""
 
-    def __init__(self, run: _FaithfulRun, key: Hashable, indices: list[int]):
+    def __init__(self, run: _FaithfulRun, key: Hashable, indices: Sequence[int]):
         self.run = run
         self.key = key
         self.indices = indices  # positions of this lane's units, in order
@@ -238,9 +239,9 @@ class _FaithfulRun:
         self.issued = 0  # units entered so far: unit `issued` is the only one that can be released next
         self.over = False
         self.handing_to: _Lane | None = None  # released, to be woken when the lock is let go (unlock)
-        positions: dict[Hashable, list[int]] = {}
+        positions: dict[Hashable, array] = {}  # 8 bytes a unit: a list held an int object per unit too
         for index, thread in enumerate(schedule.threads):
-            positions.setdefault(thread, []).append(index)
+            positions.setdefault(thread, array("q")).append(index)
         self.lanes = {key: _Lane(self, key, indices) for key, indices in positions.items()}
         self.owner = [self.lanes[thread] for thread in schedule.threads]
 
