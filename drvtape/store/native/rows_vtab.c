@@ -115,16 +115,19 @@ static int rows_filter(sqlite3_vtab_cursor *base, int plan, const char *plan_tex
 {
     (void)plan, (void)plan_text, (void)argc;
     rows_cursor *cursor = (rows_cursor *)base;
-    if (sqlite3_value_bytes(argv[1]) != LINK_BYTES || sqlite3_value_type(argv[1]) != SQLITE_BLOB)
+    /* each value's blob first, then its length: the order sqlite3_value_bytes asks for */
+    const void *tip = sqlite3_value_type(argv[1]) == SQLITE_BLOB ? sqlite3_value_blob(argv[1]) : NULL;
+    if (!tip || sqlite3_value_bytes(argv[1]) != LINK_BYTES)
         return fail(cursor, SQLITE_ERROR, "drvtape_rows: the tip is not a 16-byte link");
+    memcpy(cursor->link, tip, LINK_BYTES);
+    const void *packed = sqlite3_value_blob(argv[0]);
     sqlite3_free(cursor->packed);
-    cursor->size = (size_t)sqlite3_value_bytes(argv[0]);
+    cursor->size = packed ? (size_t)sqlite3_value_bytes(argv[0]) : 0;
     cursor->packed = sqlite3_malloc64(cursor->size ? cursor->size : 1);
     if (!cursor->packed)
         return SQLITE_NOMEM;
     if (cursor->size)
-        memcpy(cursor->packed, sqlite3_value_blob(argv[0]), cursor->size);
-    memcpy(cursor->link, sqlite3_value_blob(argv[1]), LINK_BYTES);
+        memcpy(cursor->packed, packed, cursor->size);
     cursor->next = 0;
     cursor->rowid = 0;
     cursor->eof = 0;
