@@ -16,7 +16,7 @@ from drvtape.schema.values import INT64_MAX, INT64_MIN, UINT64_MAX
 from drvtape.store import Store, chain
 from drvtape.store import tables as t
 from drvtape.store.appends import EventInserter
-from drvtape.store.native_insert import AVAILABLE, NOT_NULL_MASK, UNSIGNED_MASK, sqlite_rows
+from drvtape.store.native_insert import AVAILABLE, NOT_NULL_MASK, PACK_SLICE_ROWS, UNSIGNED_MASK, sqlite_rows
 
 from conftest import header
 
@@ -55,12 +55,13 @@ def stored(store: Store, pk: int) -> tuple[list, list]:
     return events, counts
 
 
-def outcome(store: Store, inserter: EventInserter, rows) -> tuple:
-    """What inserting rows after TIP in a new session does: (tip, events, counts) or the error."""
+def outcome(store: Store, inserter: EventInserter, rows, share_gil: bool | None = None) -> tuple:
+    """What inserting rows after TIP in a new session does: (tip, events, counts) or the error.
+    share_gil: by default, for an even number of rows only."""
     pk = store.begin_session(header(str(uuid.uuid4())))
     try:
         with store.writing() as conn:
-            tip = inserter.insert(conn, pk, rows, TIP, share_gil=len(rows) % 2 == 0)
+            tip = inserter.insert(conn, pk, rows, TIP, share_gil=len(rows) % 2 == 0 if share_gil is None else share_gil)
     except Exception as exc:  # noqa: BLE001 - the two paths must fail alike, whatever they raise
         assert stored(store, pk) == ([], []), "a failed insert stored something"
         return type(exc), str(getattr(exc, "orig", exc))
@@ -91,16 +92,25 @@ def test_c_path_fails_or_stores_as_the_python_path_does_for_odd_values(store, ro
 
 
 def test_out_of_range_values_raise_what_the_python_path_raises_with_nothing_stored(store):
-    good = [call_row(seq, 0, 1, 1, 1, 1, 0, 0, 0) for seq in range(1, 201)]
+    good = [call_row(seq, 0, 1, 1, 1, 1, 0, 0, 0) for seq in range(1, PACK_SLICE_ROWS + 11)]
     for bad in ({"lparam1": INT64_MAX + 1}, {"ts_ns": INT64_MIN - 1}, {"thread": 2**65}, {"driver_id": -2**63 - 1}):
-        row = call_row(500, **{"ts_ns": 0, "thread": 1, "msg": 1, "driver_id": 1, "hdrvr": 1, "lparam1": 0,
-                               "lparam2": 0, "depth": 0, **bad})
+        row = call_row(10**6, **{"ts_ns": 0, "thread": 1, "msg": 1, "driver_id": 1, "hdrvr": 1, "lparam1": 0,
+                                 "lparam2": 0, "depth": 0, **bad})
         # in the first packed slice, past it, and after a row the database refuses first (seq 1 again)
         for rows in ([good[0], row], [*good, row], [good[0], good[0], row]):
-            raised = outcome(store, store.inserter, rows)
-            assert raised == outcome(store, EventInserter(store.engine, native=False), rows), bad
+            raised = outcome(store, store.inserter, rows, share_gil=True)
+            assert raised == outcome(store, EventInserter(store.engine, native=False), rows, share_gil=True), bad
             if rows[1] is not good[0]:
                 assert raised == (OverflowError, "Python int too large to convert to SQLite INTEGER"), bad
+
+
+@pytest.mark.parametrize("share_gil", [True, False])
+def test_a_batch_of_several_packed_slices_is_stored_as_the_python_path_stores_it(store, share_gil):
+    rows = [return_row(seq, seq, UINT64_MAX - seq % 3, 0x800, seq, INT64_MAX + seq, -seq, seq - 1, 5,
+                       None if seq % 7 else f'{{"n": "ж{seq}"}}', None if seq % 2 else 1)
+            for seq in range(1, 2 * PACK_SLICE_ROWS + 100)]
+    assert outcome(store, store.inserter, rows, share_gil) == \
+        outcome(store, EventInserter(store.engine, native=False), rows, share_gil)
 
 
 def test_verify_passes_on_what_the_c_path_stored(tmp_path):

@@ -89,10 +89,10 @@ class EventInserter:
         on a loaded machine each sleep(0) gave the CPU away for ~0.7 ms (5 us an event)."""
         if not rows:
             return tip
-        step = GIL_SLICE_ROWS if share_gil else len(rows)
-        new_tip = self.native.insert(conn, session_pk, rows, tip, step) if self.native else None
+        new_tip = self.native.insert(conn, session_pk, rows, tip, share_gil) if self.native else None
         if new_tip is None:
-            new_tip = self._insert_chained_in_python(conn, session_pk, rows, tip, step)
+            new_tip = self._insert_chained_in_python(conn, session_pk, rows, tip,
+                                                     GIL_SLICE_ROWS if share_gil else len(rows))
         self.counts.add(conn, session_pk, rows)
         return new_tip
 

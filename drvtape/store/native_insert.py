@@ -27,6 +27,10 @@ except ImportError:  # not built (no C compiler or headers at install): the Pyth
 
 UNSIGNED_MASK = sum(1 << i for i in codec.UNSIGNED_AT)
 NOT_NULL_MASK = sum(1 << i for i, name in enumerate(ROW_COLUMNS) if not t.events.c[name].nullable)
+# Rows packed between two releases of the GIL when it is shared: ~0.3-0.5 ms of packing at
+# 0.06-0.13 us a row (bench/native_bench.py), what appends.GIL_SLICE_ROWS rows of chaining
+# cost the Python path; each sleep(0) can give the CPU away for ~0.7 ms on a loaded machine.
+PACK_SLICE_ROWS = 4_096
 # last_insert_rowid(): the last row the INSERT ... SELECT stored, and so the new tip
 TIP_SQL = "SELECT chain FROM events WHERE rowid = last_insert_rowid()"
 
@@ -61,10 +65,11 @@ class NativeInsert:
         return AVAILABLE and engine.dialect.name == "sqlite" and engine.dialect.driver == "pysqlite"
 
     def insert(self, conn: Connection, session_pk: int, rows: Sequence[Sequence], tip: bytes,
-               slice_rows: int) -> bytes | None:
+               share_gil: bool) -> bytes | None:
         """Insert rows after `tip`; the new tip, or None (nothing done) when a row is one the
-        Python path must take. Packing yields the GIL every `slice_rows` rows."""
-        packed = pack(rows if isinstance(rows, list) else list(rows), slice_rows)
+        Python path must take. share_gil: packing yields the GIL every PACK_SLICE_ROWS rows."""
+        rows = rows if isinstance(rows, list) else list(rows)
+        packed = pack(rows, PACK_SLICE_ROWS if share_gil else len(rows))
         if packed is None:
             return None
         conn.exec_driver_sql(self.sql, (session_pk, packed, tip))
