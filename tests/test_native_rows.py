@@ -11,14 +11,13 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from drvtape.schema.events import SessionHeader, utc_now
 from drvtape.schema.rows import CALL, RETURN, ROW_COLUMNS, call_row, return_row
 from drvtape.schema.values import INT64_MAX, INT64_MIN, UINT64_MAX
 from drvtape.store import Store, chain
 from drvtape.store import tables as t
 from drvtape.store.appends import EventInserter
 from drvtape.store.native_insert import AVAILABLE, NOT_NULL_MASK, PACK_SLICE_ROWS, UNSIGNED_MASK, sqlite_rows
-
-from conftest import header
 
 TIP = chain.genesis(uuid.UUID(int=7))
 INT64 = st.integers(INT64_MIN, INT64_MAX) | st.sampled_from([0, -1, INT64_MIN, INT64_MAX])
@@ -30,6 +29,10 @@ FIELD.update(seq=INT64, kind=INT64, ts_ns=INT64, thread=UINT64, driver_id=st.non
 # values the columns do not expect: the C path must leave them to the Python path, or agree with it
 ODD = (st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False) | TEXT
        | st.sampled_from(["\ud800", b"\x01", "12", 2**64 + 5, -2**63 - 1]))
+
+
+def new_session(store: Store) -> int:
+    return store.begin_session(SessionHeader(id=uuid.uuid4(), driver="sim:native", started_at=utc_now(), source="test"))
 
 
 def rows_of(fields: st.SearchStrategy) -> st.SearchStrategy:
@@ -58,7 +61,7 @@ def stored(store: Store, pk: int) -> tuple[list, list]:
 def outcome(store: Store, inserter: EventInserter, rows, share_gil: bool | None = None) -> tuple:
     """What inserting rows after TIP in a new session does: (tip, events, counts) or the error.
     share_gil: by default, for an even number of rows only."""
-    pk = store.begin_session(header(str(uuid.uuid4())))
+    pk = new_session(store)
     try:
         with store.writing() as conn:
             tip = inserter.insert(conn, pk, rows, TIP, share_gil=len(rows) % 2 == 0 if share_gil is None else share_gil)
@@ -117,7 +120,7 @@ def test_verify_passes_on_what_the_c_path_stored(tmp_path):
     db = tmp_path / "v.db"
     with Store.open(str(db), create=True) as opened:
         assert opened.inserter.native is not None
-        pk = opened.begin_session(header(str(uuid.uuid4())))
+        pk = new_session(opened)
         thread, handle = UINT64_MAX - 3, INT64_MAX + 9
         rows = []
         for i in range(300):
