@@ -107,6 +107,15 @@ def test_out_of_range_values_raise_what_the_python_path_raises_with_nothing_stor
                 assert raised == (OverflowError, "Python int too large to convert to SQLite INTEGER"), bad
 
 
+def test_payloads_of_any_size_are_stored_as_the_python_path_stores_them(store):
+    """A text field is followed by entry_point: the packed bytes must have room for it too."""
+    rows = [call_row(seq, 0, 1, 1, 1, 1, 0, 0, 0, "x" * size, 3)
+            for seq, size in enumerate([1, 127, 128, 1000, 4096, 65_536, 1 << 20, 3 << 20], start=1)]
+    for batch in ([row] for row in rows):
+        assert outcome(store, store.inserter, batch) == outcome(store, EventInserter(store.engine, native=False), batch)
+    assert outcome(store, store.inserter, rows) == outcome(store, EventInserter(store.engine, native=False), rows)
+
+
 @pytest.mark.parametrize("share_gil", [True, False])
 def test_a_batch_of_several_packed_slices_is_stored_as_the_python_path_stores_it(store, share_gil):
     rows = [return_row(seq, seq, UINT64_MAX - seq % 3, 0x800, seq, INT64_MAX + seq, -seq, seq - 1, 5,

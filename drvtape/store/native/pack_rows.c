@@ -66,7 +66,7 @@ static enum verdict pack_text(out_buffer *out, PyObject *value)
         PyErr_Clear();
         return NOT_PACKABLE;
     }
-    if (!reserve(out, 5 + (size_t)len))
+    if (!reserve(out, 5 + (size_t)len + 9 * PACKED_MAX_FIELDS)) /* and the fields after it */
         return NO_MEMORY;
     uint32_t len32 = (uint32_t)len;
     put(out, TAG_TEXT, &len32, 4);
