@@ -7,13 +7,17 @@ native/ stays at the repository root, where it is edited; building the package c
 builds the binaries into drvtape/_native/bin with drvtape's own build command (its imports
 are the standard library's only). A source checkout, and so an editable install, uses
 native/ itself (drvtape.dllhost.sources).
+
+It also builds drvtape.store.sqlite_rows, the host's C insert path for SQLite (sources in
+drvtape/store/native/; gcc, Python's headers, libsqlite3-dev and libssl-dev): optional, as
+drvtape takes the Python path without it (drvtape/store/native_insert.py).
 """
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Extension, setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
@@ -47,4 +51,12 @@ class BuildPyWithNative(build_py):
                 self.warn(f"shipping no built {name}: {done.stderr.strip()}")
 
 
-setup(cmdclass={"build_py": BuildPyWithNative})
+SQLITE_ROWS = Extension(
+    "drvtape.store.sqlite_rows",
+    sources=sorted(str(p.relative_to(ROOT)) for p in (ROOT / "drvtape" / "store" / "native").glob("*.c")),
+    libraries=["sqlite3", "crypto"],  # the libsqlite3 Python's sqlite3 links; OpenSSL's SHA-256
+    extra_compile_args=["-O2", "-std=c11", "-Wall", "-Wextra"],
+    optional=True,
+)
+
+setup(cmdclass={"build_py": BuildPyWithNative}, ext_modules=[SQLITE_ROWS])

@@ -39,6 +39,7 @@ from replay_load_bench import bench_replay_loading
 from stream_bench import bench_streaming
 from listing_bench import bench_listing
 from bulk_bench import bench_bulk
+from native_bench import bench_native
 from drvtape import __version__
 
 FULL = dict(hook_calls=200_000, append_rows=200_000, replay_sends=100_000, faithful_sends=100_000,
@@ -70,6 +71,7 @@ def run(quick: bool, events: int | None, only: set[str] | None = None) -> dict:
         "hook_memory": lambda tmp: bench_hook_memory(tmp, sizes["memory_frames"]),
         "durability": lambda tmp: bench_durability(tmp, sizes["hook_calls"]),
         "appends": lambda tmp: bench_appends(tmp, sizes["append_rows"]),
+        "native_insert": lambda tmp: bench_native(tmp, sizes["append_rows"]),
         "replay": lambda tmp: bench_replay(tmp, sizes["replay_sends"], sizes["faithful_sends"]),
         "replay_loading": lambda tmp: bench_replay_loading(tmp, sizes["events"]),
         "query": lambda tmp: bench_query(tmp, sizes["events"]),

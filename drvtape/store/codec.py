@@ -19,9 +19,9 @@ from drvtape.schema.rows import FAULT, ROW_COLUMNS, EventRow
 from drvtape.schema.values import INT64_MAX, as_signed64, as_unsigned64
 from drvtape.store import chain
 
-UNSIGNED_COLUMNS = ("thread", "driver_id", "hdrvr")
-_UNSIGNED_AT = tuple(ROW_COLUMNS.index(c) for c in UNSIGNED_COLUMNS)
-_THREAD, _DRIVER_ID, _HDRVR = _UNSIGNED_AT
+UNSIGNED_COLUMNS = ("thread", "driver_id", "hdrvr")  # also the C insert path's (native_insert.py)
+UNSIGNED_AT = tuple(ROW_COLUMNS.index(c) for c in UNSIGNED_COLUMNS)
+_THREAD, _DRIVER_ID, _HDRVR = UNSIGNED_AT
 _KIND, _MSG = ROW_COLUMNS.index("kind"), ROW_COLUMNS.index("msg")
 _ENTRY_POINT = ROW_COLUMNS.index("entry_point")
 _WIDTH = len(ROW_COLUMNS)
@@ -58,7 +58,7 @@ def checked_msgs(counts: dict) -> dict:
 def signed_row(row: Sequence) -> tuple:
     """A row's values as the database holds them (ROW_COLUMNS order); a row of the 14 fields
     before entry_point gets a NULL one."""
-    values = tuple(as_signed64(v) if i in _UNSIGNED_AT and v is not None else v for i, v in enumerate(row))
+    values = tuple(as_signed64(v) if i in UNSIGNED_AT and v is not None else v for i, v in enumerate(row))
     return values + (None,) * (_WIDTH - len(values))
 
 
@@ -78,7 +78,7 @@ def from_db_row(values: Sequence) -> EventRow:
         except ValueError as exc:
             raise DamagedDetail(f"seq {values[0]} has an {exc}") from None
     if values[_THREAD] < 0 or (values[_DRIVER_ID] or 0) < 0 or (values[_HDRVR] or 0) < 0:
-        values = [as_unsigned64(v) if i in _UNSIGNED_AT and v is not None else v for i, v in enumerate(values)]
+        values = [as_unsigned64(v) if i in UNSIGNED_AT and v is not None else v for i, v in enumerate(values)]
     return _new_tuple(EventRow, values)
 
 
