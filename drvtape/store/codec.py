@@ -27,7 +27,7 @@ _ENTRY_POINT = ROW_COLUMNS.index("entry_point")
 _WIDTH = len(ROW_COLUMNS)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _new_tuple = tuple.__new__
-_thread_of, _driver_id_of, _hdrvr_of = map(itemgetter, _UNSIGNED_AT)
+_thread_of, _driver_id_of, _hdrvr_of = map(itemgetter, UNSIGNED_AT)
 _msg_of, _entry_point_of = itemgetter(_MSG), itemgetter(_ENTRY_POINT)
 _INT_ONLY, _NULL_ONLY = {int}, {None}
 
