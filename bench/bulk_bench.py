@@ -54,6 +54,9 @@ class _NoOutput:
     def row(self, row) -> None:
         pass
 
+    def rows(self, rows) -> None:
+        pass
+
     def blob(self, key: str, data: bytes) -> None:
         pass
 

@@ -73,6 +73,7 @@ class _Stored:
         self._load, self._done = load, done
         self.loaded = load.begin(header, compare=False)
         self.row: Callable[[EventRow], None] = partial(load.add, self.loaded)  # once per event: no frame of its own
+        self.rows: Callable[[list[tuple]], None] = partial(load.add_rows, self.loaded)
 
     def blob(self, key: str, data: bytes) -> None:
         if self.loaded.pk is not None:
@@ -98,6 +99,9 @@ class _Ignored:
         pass
 
     def row(self, row: EventRow) -> None:
+        pass
+
+    def rows(self, rows: list[tuple]) -> None:
         pass
 
     def blob(self, key: str, data: bytes) -> None:

@@ -81,6 +81,12 @@ class BulkLoad:
         if len(loaded.rows) >= CHUNK_ROWS:
             self._flush(loaded)
 
+    def add_rows(self, loaded: Loaded, rows: list[Sequence]) -> None:
+        """Rows (ROW_COLUMNS order) of a session begun here, in order."""
+        loaded.rows += rows
+        if len(loaded.rows) >= CHUNK_ROWS:
+            self._flush(loaded)
+
     def blob(self, key: str, data: bytes) -> None:
         if key not in self._blobs:
             self._blobs[key] = data
