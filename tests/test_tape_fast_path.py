@@ -59,6 +59,7 @@ def mixed_tape() -> bytes:
     b.header(pointer_size=4)
     b.send(DRV_LOAD, 1)
     pairs(a, 2)
+    b.send(DRV_USER, 0)  # b's turn: through add, then the fast path reads on with b's records
     opened = b.call(DRV_OPEN)
     b.ret(opened, 0xFFFF_0000 - (1 << 32), msg=DRV_OPEN)  # unsigned on x86
     b.send(DRV_CLOSE, 1, driver_id=0xFFFF_0000)
@@ -129,7 +130,7 @@ def test_parse_tape_gives_events_of_the_fast_paths_rows():
     assert [ev.kind for ev in events[:4]] == ["call", "return", "call", "return"]
     assert events[1].call_seq == 1 and events[1].duration_ns == 1_000
     x86 = tape.sessions[1]
-    assert x86.header.arch == "x86" and x86.events[3].result == 0xFFFF_0000
+    assert x86.header.arch == "x86" and x86.events[5].result == 0xFFFF_0000
 
 
 @pytest.mark.parametrize("cut", range(1, 160, 7))

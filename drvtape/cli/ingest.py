@@ -10,8 +10,9 @@ calls never returned (no end record: the process was killed) as a hang at the ol
 them, so that `drvtape replay` with a timeout can reproduce it.
 
 Each tape is read once, mapped, and its sessions stream into that transaction as they are
-read (drvtape.recorder.ingest.stream_tape): a tape of any size needs little memory; a file
-that turns out not to be a tape rolls it back. Ingest a tape once its process has ended: a
+read (drvtape.recorder.ingest.stream_tape), inserted by a second thread while the tape is
+read on (drvtape.store.bulk, overlap): a tape of any size needs little memory; a file that
+turns out not to be a tape rolls it back. Ingest a tape once its process has ended: a
 session's id comes from its header and first record, so a tape ingested while still being
 written keeps the events it had then (a later ingest says "already ingested" and warns that
 the tape has grown).
@@ -88,7 +89,7 @@ class _Stored:
         self._done.append((info, self.loaded))
 
 
-def _stream(load: BulkLoad | None, path: str, unfinished: Unfinished) -> IngestedTape:
+def stream_into(load: BulkLoad | None, path: str, unfinished: Unfinished = Unfinished.unknown) -> IngestedTape:
     """One tape into the load (None: only read, for its problems)."""
     done: list[tuple[SessionInfo, Loaded]] = []
     with mapped_tape(path) as (data, source):
@@ -193,12 +194,12 @@ def ingest(
     if tapes.count(STDIO) > 1:
         raise DrvtapeError("stdin (-) can be read once")
     done: list[IngestedTape] = []
-    with all_or_nothing_store(ctx, lambda: [_stream(None, path, unfinished) for path in tapes]) as store:
+    with all_or_nothing_store(ctx, lambda: [stream_into(None, path, unfinished) for path in tapes]) as store:
         end_orphaned_sessions(store)
         with progress("ingesting tapes", len(tapes), quiet=quiet) as bar, store.bulk_load(overlap=True) as load:
             task = bar.add_task("ingest", total=len(tapes))
             for path in tapes:
-                done.append(_stream(load, path, unfinished))
+                done.append(stream_into(load, path, unfinished))
                 bar.advance(task)
     print_ingested(fmt, done)
 
