@@ -85,3 +85,29 @@ def test_an_error_in_the_caller_while_chunks_are_in_flight_rolls_everything_back
             raise DrvtapeError("not a tape")
     assert store.sessions() == []
     assert no_inserting_thread()
+
+
+def test_ingest_in_a_second_thread_stores_what_ingest_in_one_stores(tmp_path, monkeypatch):
+    """`drvtape ingest` with INSERT_IN_SECOND_THREAD on: tapes with memory blocks (blobs), a
+    session already there, a torn tail; the same output and database as with it off."""
+    from cli_runner import run_cli
+    from test_tape_fast_path import mixed_tape
+    from test_tape_memory import decompress_session
+
+    import drvtape.cli.ingest as ingest_cli
+
+    tapes = [tmp_path / "mixed.drvtape", tmp_path / "memory.drvtape"]
+    tapes[0].write_bytes(mixed_tape())
+    tapes[1].write_bytes(bytes(decompress_session()[0].data))
+    results = []
+    for overlap in (False, True):
+        monkeypatch.setattr(ingest_cli, "INSERT_IN_SECOND_THREAD", overlap)
+        db = tmp_path / f"{overlap}.db"
+        results.append([run_cli("--db", db, "ingest", "--json", *tapes), run_cli("--db", db, "ingest", *tapes)])
+        with Store.open(db) as store:
+            results[-1].append(stored(store))
+        assert no_inserting_thread()
+    assert results[0] == results[1]
+    (code, text, _), (again, said, _), sessions = results[1]
+    assert code == again == 0 and '"ingested": 4' in text and said.count("already ingested") == 4
+    assert len(sessions) == 4

@@ -10,9 +10,8 @@ calls never returned (no end record: the process was killed) as a hang at the ol
 them, so that `drvtape replay` with a timeout can reproduce it.
 
 Each tape is read once, mapped, and its sessions stream into that transaction as they are
-read (drvtape.recorder.ingest.stream_tape), inserted by a second thread while the tape is
-read on (drvtape.store.bulk, overlap): a tape of any size needs little memory; a file that
-turns out not to be a tape rolls it back. Ingest a tape once its process has ended: a
+read (drvtape.recorder.ingest.stream_tape): a tape of any size needs little memory; a file
+that turns out not to be a tape rolls it back. Ingest a tape once its process has ended: a
 session's id comes from its header and first record, so a tape ingested while still being
 written keeps the events it had then (a later ingest says "already ingested" and warns that
 the tape has grown).
@@ -41,6 +40,12 @@ from drvtape.store.bulk import BulkLoad, Loaded
 from drvtape.store.recovery import end_orphaned_sessions
 
 INGESTED, ALREADY = "ingested", "already ingested"
+# Insert in a second thread while the tape is read on (drvtape.store.bulk's overlap): off,
+# since with sqlite3's executemany (the chain built in Python, holding the GIL) it did not
+# help: 200k events at load 12-14, 4 alternating runs, wall 17.4-23.7 s with it against
+# 15.8-22.8 s without, CPU 5.06-5.50 against 4.31-5.35 s (bench/bulk_bench.py's
+# ingest_overlap measures it again, for an insert path that releases the GIL).
+INSERT_IN_SECOND_THREAD = False
 
 
 class Unfinished(str, Enum):
@@ -196,7 +201,8 @@ def ingest(
     done: list[IngestedTape] = []
     with all_or_nothing_store(ctx, lambda: [stream_into(None, path, unfinished) for path in tapes]) as store:
         end_orphaned_sessions(store)
-        with progress("ingesting tapes", len(tapes), quiet=quiet) as bar, store.bulk_load(overlap=True) as load:
+        with progress("ingesting tapes", len(tapes), quiet=quiet) as bar, \
+                store.bulk_load(overlap=INSERT_IN_SECOND_THREAD) as load:
             task = bar.add_task("ingest", total=len(tapes))
             for path in tapes:
                 done.append(stream_into(load, path, unfinished))

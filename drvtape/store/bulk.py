@@ -12,7 +12,8 @@ thread, in the order it was asked for, while the caller reads on: the connection
 that thread only until the load is finished or closed, and at most IN_FLIGHT pieces of work
 wait, so memory stays bounded. An error there is raised in the caller by its next call
 (wait, finish at the latest); the caller reads what a session's work found (Loaded's
-already_there, stored_events, pk) only after wait.
+already_there, stored_events, pk) only after wait. Whether it pays depends on how much of
+the insert runs without the GIL (drvtape.cli.ingest's INSERT_IN_SECOND_THREAD has figures).
 """
 
 from __future__ import annotations
