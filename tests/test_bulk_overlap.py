@@ -2,17 +2,23 @@
 `drvtape ingest` uses) stores what the same load without it stores, and an error on
 either side leaves the database as it was, with the thread gone."""
 import threading
+import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from drvtape.errors import DrvtapeError
+from drvtape.schema.events import SessionHeader
 from drvtape.schema.rows import call_row, return_row
 from drvtape.store import Store
 from drvtape.store.bulk import CHUNK_ROWS
 
-from conftest import header
-
 IDS = [f"bbbb000{n}-0000-4000-8000-00000000000{n}" for n in range(1, 4)]
+
+
+def header(session_id: str, minutes: int = 0, driver: str = "bulk.dll") -> SessionHeader:
+    return SessionHeader(id=uuid.UUID(session_id), driver=driver, machine="box-a",
+                         started_at=datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(minutes=minutes))
 
 
 def rows(n: int) -> list[tuple]:
