@@ -11,7 +11,13 @@ its baselines measured in the same run, and where each microsecond per event goe
 - stages: CPU microseconds per event of each part of the two paths, timed alone in this
   process on inputs of the same shape (at most STAGE_EVENTS events); "glue" is the command's
   CPU time less its start-up (the same command on one session of 1,000 events) and less its
-  stages' sum: sessions, the bulk load's bookkeeping, SQLAlchemy.
+  stages' sum: sessions, the bulk load's bookkeeping, SQLAlchemy. tape_events_built is tape
+  bytes -> rows in all; most records never meet the general reader (general_frames_crc,
+  general_records: every frame through FrameReader and record_of) since the fast path reads
+  a CALL and its RETURN in one go (tape_rows_fast_share: the share of rows it built).
+- ingest_overlap: the stages' tape through `drvtape ingest`'s own code in this process, its
+  database work in a second thread (BulkLoad(overlap=True), what the command does) and in
+  the reading thread, alternately, wall and CPU seconds of each (CPU: both threads).
 
 The machine's load average is reported beside them: on a machine shared with other work the
 wall clock runs several times the CPU time, so each rate is also given per CPU second.
@@ -30,6 +36,7 @@ from pathlib import Path
 
 import orjson
 
+from drvtape.cli.ingest import stream_into
 from drvtape.formats.jsonl_reader import jsonl_items
 from drvtape.formats.tape import records
 from drvtape.formats.tape_frames import frames
@@ -46,13 +53,19 @@ SQLITE_PARAMS = ",".join("?" * 17)
 
 
 class _NoOutput:
-    """A session output that drops what it is given (stream_tape's own cost)."""
+    """A session output that drops what it is given (stream_tape's own cost), counting the
+    rows the fast path handed on."""
+
+    fast_rows = 0
 
     def __init__(self, header):
         pass
 
     def row(self, row) -> None:
         pass
+
+    def rows(self, rows) -> None:
+        _NoOutput.fast_rows += len(rows)
 
     def blob(self, key: str, data: bytes) -> None:
         pass
@@ -99,6 +112,25 @@ def sqlite_floor(tmp: Path, source: Path) -> tuple[float, float]:
     return count / wall, round(cpu / count * 1e6, 2)
 
 
+def ingest_overlap(tmp: Path, tape: Path, rounds: int = 2) -> dict:
+    """Wall and CPU seconds of ingesting tape in this process with and without the inserting
+    thread, alternately (each into a new database), and the load average."""
+    figures: dict = {"overlap": [], "one_thread": []}
+    load_before = os.getloadavg()[0]
+    for n in range(rounds):
+        for name, overlap in (("overlap", True), ("one_thread", False)):
+            path = tmp / f"overlap{n}{name}.db"
+            with Store.open(path, create=True) as store:
+                started_wall, started_cpu = time.perf_counter(), time.process_time()
+                with store.bulk_load(overlap=overlap) as load:
+                    stream_into(load, str(tape))
+                figures[name].append([round(time.perf_counter() - started_wall, 2),
+                                      round(time.process_time() - started_cpu, 2)])
+            path.unlink()
+    return {"what": "[wall s, cpu s] per run", **figures,
+            "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
+
+
 def _stages(tmp: Path, events: int) -> dict:
     """CPU us/event of each part, alone, on inputs of `events` events (see the module's docstring)."""
     tape, jsonl = tmp / "sample.drvtape", tmp / "sample.jsonl"
@@ -108,9 +140,11 @@ def _stages(tmp: Path, events: int) -> dict:
     lines = jsonl.read_bytes().splitlines()
     rows = [item.row for item in jsonl_items(lines, "bench") if hasattr(item, "row")]
     out: dict = {"events": events}
-    out["tape_frames_crc"], _ = _cpu_us(events, lambda: sum(1 for _ in frames(data, [])))
-    out["tape_records"], _ = _cpu_us(events, lambda: sum(1 for _ in records(data, [])))
+    out["general_frames_crc"], _ = _cpu_us(events, lambda: sum(1 for _ in frames(data, [])))
+    out["general_records"], _ = _cpu_us(events, lambda: sum(1 for _ in records(data, [])))
+    _NoOutput.fast_rows = 0
     out["tape_events_built"], _ = _cpu_us(events, lambda: stream_tape(data, "bench", _NoOutput))
+    out["tape_rows_fast_share"] = round(_NoOutput.fast_rows / events, 3)
     out["jsonl_orjson_parse"], _ = _cpu_us(events, lambda: sum(1 for line in lines if orjson.loads(line)))
     out["jsonl_checked_rows"], _ = _cpu_us(events, lambda: sum(1 for _ in jsonl_items(lines, "bench")))
 
@@ -146,6 +180,7 @@ def bench_bulk(tmp: Path, events: int) -> dict:
     raw_rate = raw_insert_rate(tmp / "raw.db", events)
     floor_rate, floor_cpu_us = sqlite_floor(tmp, tmp / "imported.db")
     stages = {**_stages(tmp, min(events, STAGE_EVENTS)), "sqlite_executemany": floor_cpu_us}
+    overlap = ingest_overlap(tmp, tmp / "sample.drvtape")  # the stages' input
     load_after = os.getloadavg()
     out = {
         "what": "ingest and import, each its own process, beside baselines of the same run; stages in CPU us/event",
@@ -170,6 +205,7 @@ def bench_bulk(tmp: Path, events: int) -> dict:
             "sqlite_floor_cpu_us_per_event": floor_cpu_us, "peak_rss_mb": imported["peak_rss_mb"],
         },
         "stages_cpu_us_per_event": stages,
+        "ingest_overlap": overlap,
     }
     s = stages
     storing = s["chain_and_stored_rows"] + s["thread_counts_tally"] + s["sqlite_executemany"]

@@ -40,6 +40,12 @@ from drvtape.store.bulk import BulkLoad, Loaded
 from drvtape.store.recovery import end_orphaned_sessions
 
 INGESTED, ALREADY = "ingested", "already ingested"
+# Insert in a second thread while the tape is read on (drvtape.store.bulk's overlap): off,
+# since with sqlite3's executemany (the chain built in Python, holding the GIL) it did not
+# help: 200k events at load 12-14, 4 alternating runs, wall 17.4-23.7 s with it against
+# 15.8-22.8 s without, CPU 5.06-5.50 against 4.31-5.35 s (bench/bulk_bench.py's
+# ingest_overlap measures it again, for an insert path that releases the GIL).
+INSERT_IN_SECOND_THREAD = False
 
 
 class Unfinished(str, Enum):
@@ -69,28 +75,36 @@ def _ingested(info: SessionInfo, loaded: Loaded) -> Ingested:
 class _Stored:
     """A session of a tape as it streams into the load (a session already there: only counted)."""
 
-    def __init__(self, load: BulkLoad, header: SessionHeader, done: list[Ingested]):
+    def __init__(self, load: BulkLoad, header: SessionHeader, done: list[tuple[SessionInfo, Loaded]]):
         self._load, self._done = load, done
         self.loaded = load.begin(header, compare=False)
         self.row: Callable[[EventRow], None] = partial(load.add, self.loaded)  # once per event: no frame of its own
+        self.rows: Callable[[list[tuple]], None] = partial(load.add_rows, self.loaded)
+        self._storing: bool | None = None  # None: not known yet
 
     def blob(self, key: str, data: bytes) -> None:
-        if self.loaded.pk is not None:
+        if self._storing is None:
+            self._load.wait()  # the session's look-up is done: is it being stored?
+            self._storing = self.loaded.pk is not None
+        if self._storing:
             self._load.blob(key, data)
 
     def close(self, info: SessionInfo) -> None:
         self._load.end(self.loaded)
-        self._done.append(_ingested(info, self.loaded))
+        self._done.append((info, self.loaded))
 
 
-def _stream(load: BulkLoad | None, path: str, unfinished: Unfinished) -> IngestedTape:
+def stream_into(load: BulkLoad | None, path: str, unfinished: Unfinished = Unfinished.unknown) -> IngestedTape:
     """One tape into the load (None: only read, for its problems)."""
-    done: list[Ingested] = []
+    done: list[tuple[SessionInfo, Loaded]] = []
     with mapped_tape(path) as (data, source):
         infos, problems = stream_tape(data, source, (lambda h: _Stored(load, h, done)) if load else _Ignored,
                                       unfinished=unfinished.value)
+    if load is not None:
+        load.wait()  # what each session's work found
     order = {id(info): i for i, info in enumerate(infos)}  # done is in end order; infos in header order
-    return IngestedTape(source, problems, sorted(done, key=lambda d: order[id(d.session)]))
+    return IngestedTape(source, problems, [_ingested(info, loaded) for info, loaded
+                                           in sorted(done, key=lambda d: order[id(d[0])])])
 
 
 class _Ignored:
@@ -98,6 +112,9 @@ class _Ignored:
         pass
 
     def row(self, row: EventRow) -> None:
+        pass
+
+    def rows(self, rows: list[tuple]) -> None:
         pass
 
     def blob(self, key: str, data: bytes) -> None:
@@ -182,12 +199,13 @@ def ingest(
     if tapes.count(STDIO) > 1:
         raise DrvtapeError("stdin (-) can be read once")
     done: list[IngestedTape] = []
-    with all_or_nothing_store(ctx, lambda: [_stream(None, path, unfinished) for path in tapes]) as store:
+    with all_or_nothing_store(ctx, lambda: [stream_into(None, path, unfinished) for path in tapes]) as store:
         end_orphaned_sessions(store)
-        with progress("ingesting tapes", len(tapes), quiet=quiet) as bar, store.bulk_load() as load:
+        with progress("ingesting tapes", len(tapes), quiet=quiet) as bar, \
+                store.bulk_load(overlap=INSERT_IN_SECOND_THREAD) as load:
             task = bar.add_task("ingest", total=len(tapes))
             for path in tapes:
-                done.append(_stream(load, path, unfinished))
+                done.append(stream_into(load, path, unfinished))
                 bar.advance(task)
     print_ingested(fmt, done)
 

@@ -77,7 +77,7 @@ from pydantic import ValidationError
 
 from drvtape.errors import DrvtapeError
 from drvtape.formats.tape_frames import (  # noqa: F401  (the frame layer's names are the tape format's too)
-    CHUNK_ALIGN, MAX_BODY, TapeProblem, frames, starts_like_a_tape,
+    CHUNK_ALIGN, MAX_BODY, FrameReader, TapeProblem, frames, starts_like_a_tape,
 )
 from drvtape.formats.tape_memory import REC_MEMORY, MemoryRecord, parse_memory
 from drvtape.schema.payloads import AcmDrvOpenDescW, CallPayloads, DrvConfigInfo, IcOpen, RawBytes, WideString
@@ -98,6 +98,9 @@ RETURN = struct.Struct("<IIIIQQQIIQQq")  # 72
 END = struct.Struct("<IIIIQQII")  # 40
 FAULT = struct.Struct("<IIIIQQQIIQQ")  # 64
 PAYLOAD = struct.Struct("<BBHI")
+# whole frames of the common records, each read in one unpack (drvtape.recorder.tape_events' fast path):
+CALL_RETURN_FRAMES = struct.Struct("<II" + CALL.format[1:] + "II" + RETURN.format[1:])  # a CALL, then a RETURN
+RETURN_FRAME = struct.Struct("<II" + RETURN.format[1:])
 _TYPE = struct.Struct("<I")
 ICOPEN = struct.Struct("<IIIIIxxxxqQQIxxxx")  # 56: x64 natural alignment
 ICOPEN_X86 = struct.Struct("<IIIIIiIII")  # 36: dwError an LRESULT, pV1 and pV2 pointers, all 4 bytes
@@ -225,29 +228,34 @@ class Record(NamedTuple):
 def records(data: bytes, problems: list[TapeProblem]) -> Iterator[TapeHeader | Record | MemoryRecord]:
     """The headers and records of every intact frame, in file order; damage and records that
     cannot be read go to problems (see frames)."""
-    type_of, shapes = _TYPE.unpack_from, _SHAPES
     for offset, body in frames(data, problems):
-        rtype = type_of(body)[0]
-        shape = shapes.get(rtype)
-        if shape is not None and len(body) >= shape[0].size:  # the common case first: once per record
-            yield _new_tuple(Record, (offset, _new_tuple(shape[1], shape[0].unpack_from(body)), body))
-            continue
-        if rtype == REC_HEADER:
-            try:
-                yield parse_header(offset, body)
-            except (ValueError, struct.error) as exc:
-                problems.append(TapeProblem(offset, "bad-record", f"{exc} at offset {offset}; its session is skipped"))
-            continue
-        if rtype == REC_MEMORY:
-            try:
-                yield parse_memory(offset, body)
-            except ValueError as exc:
-                problems.append(TapeProblem(offset, "bad-record", f"{exc} at offset {offset}; skipped"))
-            continue
-        if shape is None:
-            problems.append(TapeProblem(offset, "unknown-record", f"record type {rtype} at offset {offset} skipped"))
-        else:
-            problems.append(TapeProblem(offset, "bad-record", f"record of {len(body)} bytes at offset {offset} skipped"))
+        if (item := record_of(offset, body, problems)) is not None:
+            yield item
+
+
+def record_of(offset: int, body: bytes, problems: list[TapeProblem]) -> TapeHeader | Record | MemoryRecord | None:
+    """The header or record in a frame's body; None (and a problem) when it cannot be read."""
+    rtype = _TYPE.unpack_from(body)[0]
+    shape = _SHAPES.get(rtype)
+    if shape is not None and len(body) >= shape[0].size:  # the common case first: once per record
+        return _new_tuple(Record, (offset, _new_tuple(shape[1], shape[0].unpack_from(body)), body))
+    if rtype == REC_HEADER:
+        try:
+            return parse_header(offset, body)
+        except (ValueError, struct.error) as exc:
+            problems.append(TapeProblem(offset, "bad-record", f"{exc} at offset {offset}; its session is skipped"))
+            return None
+    if rtype == REC_MEMORY:
+        try:
+            return parse_memory(offset, body)
+        except ValueError as exc:
+            problems.append(TapeProblem(offset, "bad-record", f"{exc} at offset {offset}; skipped"))
+            return None
+    if shape is None:
+        problems.append(TapeProblem(offset, "unknown-record", f"record type {rtype} at offset {offset} skipped"))
+    else:
+        problems.append(TapeProblem(offset, "bad-record", f"record of {len(body)} bytes at offset {offset} skipped"))
+    return None
 
 
 def parse_header(offset: int, body: bytes) -> TapeHeader:

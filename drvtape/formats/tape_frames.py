@@ -84,59 +84,83 @@ def _padding_end(data: bytes, pos: int) -> int | None:
     return aligned if aligned > pos else None
 
 
-def frames(data: bytes | mmap.mmap, problems: list[TapeProblem]) -> Iterator[tuple[int, bytes]]:
-    """(offset, body) of every intact frame, as they are read; damage goes to problems,
+class FrameReader:
+    """Reads a tape's frames from `pos` on, one at a time (next); damage goes to problems,
     padding is skipped. A torn tail is reported as kind 'torn' (always the last problem when
     present). A mapped file's pages behind the reading are handed back as it goes, so its
-    size never shows in the process's memory."""
-    pos = released = 0
-    size = len(data)
-    budget = [RESYNC_CRC_BUDGET * size + MAX_BODY]
-    mapped = isinstance(data, mmap.mmap)
-    unpack, crc32 = FRAME.unpack_from, zlib.crc32  # no memoryview kept: it would pin the mapping open
-    while pos < size:
-        if mapped and pos - released >= RELEASE_BYTES:
-            released = _release(data, released, pos)
-        # an intact frame, tested inline (this runs once per record); a zero first byte may
-        # be padding, and anything else not intact is for the tests below
-        if size - pos >= FRAME.size and data[pos]:
-            length, crc = unpack(data, pos)
-            end = pos + FRAME.size + length
-            if 4 <= length <= MAX_BODY and end <= size:
-                body = data[pos + FRAME.size:end]
-                if crc32(body) == crc:
-                    yield pos, body
-                    pos = end
-                    continue
-        if data[pos] == 0 and (end := _padding_end(data, pos)) is not None:
-            pos = end
-            continue
-        state, length = _frame_at(data, pos)
-        if state == "ok":
-            end = pos + FRAME.size + length
-            yield pos, data[pos + FRAME.size:end]
-            pos = end
-            continue
-        nxt = _resync(data, pos + 1, budget)
-        if nxt is None:
-            if state == "torn":
-                problems.append(TapeProblem(pos, "torn", (
-                    f"the tape ends inside a record at offset {pos} ({len(data) - pos} of "
-                    f"{'?' if length < 0 else FRAME.size + length} bytes): the process died while writing it;"
-                    " everything before it is kept")))
-            elif state == "bad-length" and length == 0:  # mapped tape: the length is written last
-                problems.append(TapeProblem(pos, "torn", (
-                    f"the record at offset {pos} has no length yet: the process died while writing it;"
-                    " everything before it is kept")))
-            else:
-                problems.append(TapeProblem(pos, state, (
-                    f"{_damage(state, length)} at offset {pos}; no intact record after it "
-                    f"({len(data) - pos} bytes skipped)")))
-            break
-        what = "a record running past the end of the tape" if state == "torn" else _damage(state, length)
-        problems.append(TapeProblem(pos, "bad-length" if state == "torn" else state, (
-            f"{what} at offset {pos}: skipped {nxt - pos} bytes, resynchronized at offset {nxt}")))
-        pos = nxt
+    size never shows in the process's memory. A caller that reads intact frames itself
+    (drvtape.recorder.tape_events' fast path) moves pos on, staying below stretch_end."""
+
+    def __init__(self, data: bytes | mmap.mmap, problems: list[TapeProblem]):
+        self.data, self.problems = data, problems
+        self.pos = self._released = 0
+        self.size = len(data)
+        self._budget = [RESYNC_CRC_BUDGET * self.size + MAX_BODY]
+        self._mapped = isinstance(data, mmap.mmap)
+
+    def stretch_end(self) -> int:
+        """How far a caller may read before coming back to next (which hands pages back)."""
+        return min(self.size, self._released + RELEASE_BYTES) if self._mapped else self.size
+
+    def next(self) -> tuple[int, bytes] | None:
+        """(offset, body) of the next intact frame; None at the end of the tape."""
+        data, size = self.data, self.size
+        unpack, crc32 = FRAME.unpack_from, zlib.crc32  # no memoryview kept: it would pin the mapping open
+        pos = self.pos
+        while pos < size:
+            if self._mapped and pos - self._released >= RELEASE_BYTES:
+                self._released = _release(data, self._released, pos)
+            # an intact frame, tested inline (this runs once per record); a zero first byte may
+            # be padding, and anything else not intact is for the tests below
+            if size - pos >= FRAME.size and data[pos]:
+                length, crc = unpack(data, pos)
+                end = pos + FRAME.size + length
+                if 4 <= length <= MAX_BODY and end <= size:
+                    body = data[pos + FRAME.size:end]
+                    if crc32(body) == crc:
+                        self.pos = end
+                        return pos, body
+            if data[pos] == 0 and (end := _padding_end(data, pos)) is not None:
+                pos = end
+                continue
+            state, length = _frame_at(data, pos)
+            if state == "ok":
+                self.pos = end = pos + FRAME.size + length
+                return pos, data[pos + FRAME.size:end]
+            nxt = _resync(data, pos + 1, self._budget)
+            if nxt is None:
+                self._report_last(pos, state, length)
+                break
+            what = "a record running past the end of the tape" if state == "torn" else _damage(state, length)
+            self.problems.append(TapeProblem(pos, "bad-length" if state == "torn" else state, (
+                f"{what} at offset {pos}: skipped {nxt - pos} bytes, resynchronized at offset {nxt}")))
+            pos = nxt
+        self.pos = size
+        return None
+
+    def _report_last(self, pos: int, state: str, length: int) -> None:
+        """Damage at pos with no intact frame after it."""
+        data, problems = self.data, self.problems
+        if state == "torn":
+            problems.append(TapeProblem(pos, "torn", (
+                f"the tape ends inside a record at offset {pos} ({len(data) - pos} of "
+                f"{'?' if length < 0 else FRAME.size + length} bytes): the process died while writing it;"
+                " everything before it is kept")))
+        elif state == "bad-length" and length == 0:  # mapped tape: the length is written last
+            problems.append(TapeProblem(pos, "torn", (
+                f"the record at offset {pos} has no length yet: the process died while writing it;"
+                " everything before it is kept")))
+        else:
+            problems.append(TapeProblem(pos, state, (
+                f"{_damage(state, length)} at offset {pos}; no intact record after it "
+                f"({len(data) - pos} bytes skipped)")))
+
+
+def frames(data: bytes | mmap.mmap, problems: list[TapeProblem]) -> Iterator[tuple[int, bytes]]:
+    """(offset, body) of every intact frame, as they are read (see FrameReader)."""
+    reader = FrameReader(data, problems)
+    while (frame := reader.next()) is not None:
+        yield frame
 
 
 def _release(data: mmap.mmap, start: int, pos: int) -> int:

@@ -54,8 +54,8 @@ from pydantic import ValidationError
 from drvtape.errors import DrvtapeError
 from drvtape.formats.compressed import DAMAGE, compression_of, decompressed
 from drvtape.formats.tape import (
-    MAGIC, REC_DETACH, REC_END, REC_FAULT, REC_RETURN, EndRecord, MemoryRecord, Record, TapeHeader, TapeProblem,
-    records, starts_like_a_tape,
+    MAGIC, REC_DETACH, REC_END, REC_FAULT, REC_RETURN, EndRecord, FrameReader, MemoryRecord, Record, TapeHeader,
+    TapeProblem, record_of, records, starts_like_a_tape,
 )
 from drvtape.recorder.tape_ending import ending
 from drvtape.recorder.tape_events import FaultFacts, SessionEvents
@@ -99,6 +99,9 @@ class SessionOutput(Protocol):
     """Where one session's rows and captured bytes go, as they are read."""
 
     def row(self, row: EventRow) -> None: ...
+
+    def rows(self, rows: list[tuple]) -> None:
+        """Rows in ROW_COLUMNS order as plain tuples (the fast path's, SessionEvents.run)."""
 
     def blob(self, key: str, data: bytes) -> None: ...
 
@@ -172,10 +175,13 @@ class _Collected:
     """A session's rows kept, for parse_tape."""
 
     def __init__(self, header: SessionHeader):
-        self.rows: list[EventRow] = []
+        self.kept: list[tuple] = []
         self.blobs: dict[str, bytes] = {}
         self.info: SessionInfo | None = None
-        self.row = self.rows.append
+        self.row = self.kept.append
+
+    def rows(self, rows: list[tuple]) -> None:
+        self.kept.extend(rows)
 
     def blob(self, key: str, data: bytes) -> None:
         self.blobs.setdefault(key, data)
@@ -185,7 +191,7 @@ class _Collected:
 
     def session(self) -> TapeSession:
         i = self.info
-        events = [row_to_event(r) for r in self.rows[:-1]] + [i.end]  # the last row is the end's
+        events = [row_to_event(EventRow(*r)) for r in self.kept[:-1]] + [i.end]  # the last row: the end's
         return TapeSession(i.header, events, i.calls, i.end, i.handled_exceptions, self.blobs)
 
 
@@ -244,7 +250,7 @@ class _Session:
                                f"drvtape cannot store: {err['msg']}") from None
         self.header = header
         self.output = sink(header)
-        self.events.send_to(self.output.row, self.output.blob)
+        self.events.send_to(self.output.row, self.output.rows, self.output.blob)
 
     def finish(self, sink: Sink, torn: TapeProblem | None, unfinished: str) -> None:
         if self.output is None:
@@ -261,51 +267,66 @@ class _Session:
 
 class _Grouping:
     """A tape's records -> its sessions: a header starts one; a record belongs to the latest
-    header of its pid; an END record ends it (records after it are orphans)."""
+    header of its pid; an END record ends it (records after it are orphans). The session
+    last touched reads on by itself while the records are of the common kind
+    (SessionEvents.run); every other record comes here through the frame reader."""
 
     def __init__(self, data, problems: list[TapeProblem], sink: Sink, unfinished: str):
         self.data, self.problems, self.sink, self.unfinished = data, problems, sink, unfinished
         self._facts: dict[int, FaultFacts] | None = None
+        self.sessions: list[_Session] = []
+        self.current: dict[int, _Session] = {}
+        self.last_touched: _Session | None = None
 
     def run(self) -> list[_Session]:
-        sessions: list[_Session] = []
-        current: dict[int, _Session] = {}
-        last_touched: _Session | None = None
-        for item in records(self.data, self.problems):
-            if item.__class__ is TapeHeader:
-                replaced = current.get(item.pid)
-                if replaced is not None and replaced.end is None:
-                    replaced.finish(self.sink, None, self.unfinished)
-                session = _Session(self, item)
-                sessions.append(session)
-                current[item.pid] = last_touched = session
-                continue
-            memory = item.__class__ is MemoryRecord
-            offset, pid = item.offset, item.pid if memory else item.fields.pid
-            session = current.get(pid)
-            if session is None:
-                self.problems.append(TapeProblem(offset, "orphan", (
-                    f"a record of process {pid} at offset {offset} with no session header before it: skipped")))
-                continue
-            if session.end is not None:
-                self.problems.append(TapeProblem(offset, "orphan",
-                                                 f"a record after its session's end at offset {offset}: skipped"))
-                continue
-            last_touched = session
-            if not memory and item.fields.type == REC_END:
-                session.end = item.fields
-                session.finish(self.sink, None, self.unfinished)
-                continue
-            if session.output is None and not memory:
-                session.begin(self.sink, item.body)
-            session.events.add(item)  # a DETACH too: its seq is counted, and records follow it
-            if not memory and item.fields.type == REC_DETACH:
-                session.detached = item.fields
+        reader = FrameReader(self.data, self.problems)
+        while True:
+            session = self.last_touched
+            if session is not None and session.output is not None and session.end is None:
+                reader.pos = session.events.run(self.data, reader.pos, reader.stretch_end())
+            frame = reader.next()
+            if frame is None:
+                break
+            item = record_of(*frame, self.problems)
+            if item is not None:
+                self._take(item)
         torn = next((p for p in self.problems if p.kind == "torn"), None)
-        for session in sessions:
+        for session in self.sessions:
             if session.info is None:
-                session.finish(self.sink, torn if session is last_touched else None, self.unfinished)
-        return sessions
+                session.finish(self.sink, torn if session is self.last_touched else None, self.unfinished)
+        return self.sessions
+
+    def _take(self, item: TapeHeader | Record | MemoryRecord) -> None:
+        """One record, into its session."""
+        if item.__class__ is TapeHeader:
+            replaced = self.current.get(item.pid)
+            if replaced is not None and replaced.end is None:
+                replaced.finish(self.sink, None, self.unfinished)
+            session = _Session(self, item)
+            self.sessions.append(session)
+            self.current[item.pid] = self.last_touched = session
+            return
+        memory = item.__class__ is MemoryRecord
+        offset, pid = item.offset, item.pid if memory else item.fields.pid
+        session = self.current.get(pid)
+        if session is None:
+            self.problems.append(TapeProblem(offset, "orphan", (
+                f"a record of process {pid} at offset {offset} with no session header before it: skipped")))
+            return
+        if session.end is not None:
+            self.problems.append(TapeProblem(offset, "orphan",
+                                             f"a record after its session's end at offset {offset}: skipped"))
+            return
+        self.last_touched = session
+        if not memory and item.fields.type == REC_END:
+            session.end = item.fields
+            session.finish(self.sink, None, self.unfinished)
+            return
+        if session.output is None and not memory:
+            session.begin(self.sink, item.body)
+        session.events.add(item)  # a DETACH too: its seq is counted, and records follow it
+        if not memory and item.fields.type == REC_DETACH:
+            session.detached = item.fields
 
     def fault_facts(self, header_offset: int) -> FaultFacts:
         """The facts of the session whose header is at header_offset (the whole tape read once

@@ -7,10 +7,16 @@ computed here that may not (a time, a duration) are checked, the models judging 
 What is kept between records is what is still open: the calls that have not returned, the
 memory blocks waiting for their event, and a CALL event until its thread's next record
 (its call-phase MEMORY records follow it: the tap writes them before forwarding the call).
+
+Most of a tape is a CALL with no payloads and at once its RETURN on the same thread: run
+reads such pairs straight from the tape's bytes (frames, CRCs and fields in one unpack) and
+builds their rows as plain tuples, where nothing is open or held; every other record comes
+one at a time through add. tests/test_tape_fast_path.py checks both give the same rows.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,21 +24,22 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from drvtape.formats.tape import (
-    REC_CALL, REC_DETACH, REC_FAULT, REC_RETURN, EndRecord, MemoryRecord, Record, TapeHeader,
-    TapeProblem, call_payloads, fault_module,
+    CALL, CALL_RETURN_FRAMES, REC_CALL, REC_DETACH, REC_FAULT, REC_RETURN, RETURN, RETURN_FRAME, EndRecord,
+    MemoryRecord, Record, TapeHeader, TapeProblem, call_payloads, fault_module,
 )
 from drvtape.formats.tape_memory import PHASE_CALL
 from drvtape.recorder.tape_ending import Left, OpenCall
 from drvtape.schema import details
-from drvtape.schema.entry_points import entry_point_of, stored_code
+from drvtape.schema.entry_points import ENTRY_POINTS, entry_point_of, stored_code
 from drvtape.schema.events import FaultEvent, ReturnEvent
 from drvtape.schema.memory.captured import MemoryBlock, Phase, block
 from drvtape.schema.messages import DRV_OPEN
 from drvtape.schema.payloads import CallPayloads
-from drvtape.schema.rows import CALL, RETURN, EventRow, event_to_row
+from drvtape.schema.rows import CALL as CALL_KIND, RETURN as RETURN_KIND, EventRow, event_to_row
 from drvtape.schema.values import INT64_MAX
 
 HOLD_LIMIT = 4_096  # events held behind a CALL event waiting for its memory, at most
+FAST_ROWS = 4_096  # rows the fast path hands on at once, at most
 _new_tuple = tuple.__new__
 
 
@@ -57,7 +64,7 @@ class _HeldCall:
         seq, ts, thread, msg, driver_id, hdrvr, l1, l2, depth, entry_code = self.fields
         payload = details.encode_call(self.payloads, tuple(self.blocks.values())) if self.payloads or self.blocks \
             else None
-        return _new_tuple(EventRow, (seq, CALL, ts, thread, msg, driver_id, hdrvr, l1, l2, None, None, depth, None,
+        return _new_tuple(EventRow, (seq, CALL_KIND, ts, thread, msg, driver_id, hdrvr, l1, l2, None, None, depth, None,
                                      payload, entry_code))
 
 
@@ -67,6 +74,7 @@ class SessionEvents:
     def __init__(self, tape: TapeHeader, problems: list[TapeProblem], faults: Callable[[], FaultFacts]):
         self._tape, self._problems, self._faults = tape, problems, faults
         self._emit: Callable[[EventRow], None] | None = None  # send_to sets them before the first record
+        self._emit_rows: Callable[[list[tuple]], None] | None = None
         self._blob: Callable[[str, bytes], None] | None = None
         self._by_type = {REC_CALL: self._call, REC_RETURN: self._return, REC_FAULT: self._fault,
                          REC_DETACH: self._detach}
@@ -112,9 +120,63 @@ class SessionEvents:
         except ValueError as exc:
             self._problems.append(TapeProblem(offset, "bad-record", f"record at offset {offset} skipped: {exc}"))
 
-    def send_to(self, emit: Callable[[EventRow], None], blob: Callable[[str, bytes], None]) -> None:
-        """Where rows and captured bytes go (the session's output, once its header is known)."""
-        self._emit, self._blob = emit, blob
+    def send_to(self, emit: Callable[[EventRow], None], emit_rows: Callable[[list[tuple]], None],
+                blob: Callable[[str, bytes], None]) -> None:
+        """Where rows (one, or a list of plain tuples) and captured bytes go (the session's
+        output, once its header is known)."""
+        self._emit, self._emit_rows, self._blob = emit, emit_rows, blob
+
+    def run(self, data, pos: int, stop: int) -> int:
+        """The fast path, for the records of most tapes: from pos, while the frames below stop
+        are a CALL with no payloads and at once its RETURN (intact, of this session, on the
+        same thread, the next seqs, a known entry point, times in range) and no event waits,
+        their rows are built here as add would build them, as plain tuples, and handed on in
+        lists; the offset of the first record left for add (pos when none was taken). A pair
+        with no record between them has no memory block and no held event to release."""
+        if self._queue or self._emit_rows is None:
+            return pos
+        tape = self._tape
+        pid, qpc_start, freq, narrow = tape.pid, tape.qpc_start, tape.freq, tape.pointer_size == 4
+        unpack, crc32, answered = CALL_RETURN_FRAMES.unpack_from, zlib.crc32, self._answered.add
+        n_codes = len(ENTRY_POINTS)
+        started, seq, events, last_ts, last_thread = pos, self._last_seq, self.events, 0, 0
+        rows: list[tuple] = []
+        stop -= CALL_RETURN_FRAMES.size
+        while pos <= stop:
+            (length, crc, rtype, rpid, thread, depth, call_seq, qpc, msg, n_payloads, code, driver_id, hdrvr, l1, l2,
+             r_length, r_crc, r_type, r_pid, r_thread, _, r_seq, r_qpc, r_call_seq, r_msg, r_code, r_driver_id,
+             r_hdrvr, result) = unpack(data, pos)
+            if not (length == CALL.size and r_length == RETURN.size and rtype == REC_CALL and r_type == REC_RETURN
+                    and rpid == pid and r_pid == pid and r_thread == thread and call_seq == seq + 1
+                    and r_call_seq == call_seq and r_seq == call_seq + 1 and not n_payloads and code < n_codes):
+                break
+            ts = (qpc - qpc_start) * 1_000_000_000 // freq
+            r_ts = (r_qpc - qpc_start) * 1_000_000_000 // freq
+            duration = (r_qpc - qpc) * 1_000_000_000 // freq
+            if not (0 <= ts <= INT64_MAX and 0 <= r_ts <= INT64_MAX and duration <= INT64_MAX) \
+                    or crc32(data[pos + 8:pos + 80]) != crc or crc32(data[pos + 88:pos + 160]) != r_crc:
+                break  # add clamps, refuses or reports it
+            if r_msg == DRV_OPEN and not r_code and narrow:
+                result &= 0xFFFF_FFFF  # see _open_result
+            entry = code or None
+            rows.append((events + 1, CALL_KIND, ts, thread, msg, driver_id, hdrvr, l1, l2, None, None, depth, None,
+                         None, entry))
+            rows.append((events + 2, RETURN_KIND, r_ts, thread, r_msg, r_driver_id, r_hdrvr, None, None, result,
+                         events + 1, None, duration if duration > 0 else 0, None, entry))
+            answered(call_seq)
+            events, seq, pos, last_ts, last_thread = events + 2, r_seq, pos + CALL_RETURN_FRAMES.size, r_ts, thread
+            if len(rows) >= FAST_ROWS:
+                self._emit_rows(rows)
+                rows = []
+        if pos != started:
+            if rows:
+                self._emit_rows(rows)
+            pairs = (events - self.events) // 2
+            self.calls += pairs
+            if self.after_detach is not None:
+                self.after_detach += pairs
+            self.events, self._last_seq, self._last_ts, self._last_thread = events, seq, last_ts, last_thread
+        return pos
 
     def finish(self, end: EndRecord | None) -> Left:
         """Every event out; what the end event needs."""
@@ -188,7 +250,7 @@ class SessionEvents:
         self.events = seq = self.events + 1
         self._last_ts, self._last_thread = ts, thread
         self._out(_new_tuple(EventRow, (
-            seq, RETURN, ts, thread, msg, driver_id, hdrvr, None, None, result, call.seq, None,
+            seq, RETURN_KIND, ts, thread, msg, driver_id, hdrvr, None, None, result, call.seq, None,
             duration, details.encode_return(tuple(memory.values())) if memory else None,
             stored_code(call.entry_point))))
 

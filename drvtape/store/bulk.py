@@ -6,10 +6,20 @@ are chained as they come and, at its end, the count and the last link must equal
 stored ones (the chain covers every field of every row), else it is refused as other
 content. Ingest only counts its rows (begin(..., compare=False)). The transaction is the
 caller's: a DrvtapeError anywhere rolls back everything, sessions before it too.
+
+With overlap=True the database work (headers, chunks, blobs, comparisons) runs in a second
+thread, in the order it was asked for, while the caller reads on: the connection is used by
+that thread only until the load is finished or closed, and at most IN_FLIGHT pieces of work
+wait, so memory stays bounded. An error there is raised in the caller by its next call
+(wait, finish at the latest); the caller reads what a session's work found (Loaded's
+already_there, stored_events, pk) only after wait. Whether it pays depends on how much of
+the insert runs without the GIL (drvtape.cli.ingest's INSERT_IN_SECOND_THREAD has figures).
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +36,7 @@ from drvtape.store.blobs import insert_blobs
 
 CHUNK_ROWS = 5_000
 CHUNK_BLOB_BYTES = 8 << 20
+IN_FLIGHT = 2  # pieces of work waiting for the inserting thread, at most
 # built once: SQLAlchemy building and coercing a select costs more than running it (once per session)
 _BY_UUID = sa.select(t.sessions).where(t.sessions.c.uuid == sa.bindparam("uuid"))
 
@@ -45,10 +56,12 @@ class Loaded:
 
 
 class BulkLoad:
-    """Sessions (begin, add rows, end) and blobs into the transaction of conn."""
+    """Sessions (begin, add rows, end) and blobs into the transaction of conn; a context
+    manager: leaving it stops the inserting thread (overlap=True) before the caller's
+    transaction ends."""
 
     def __init__(self, conn: Connection, inserter: EventInserter,
-                 insert_header: Callable[[Connection, SessionHeader], int]):
+                 insert_header: Callable[[Connection, SessionHeader], int], *, overlap: bool = False):
         self._conn = conn
         self._inserter = inserter
         self._insert_header = insert_header
@@ -56,28 +69,35 @@ class BulkLoad:
         self._blob_bytes = 0
         self._open: list[Loaded] = []
         self._begun: set[uuid.UUID] = set()
+        self._inserting = _Inserting() if overlap else None
         self.loaded: list[Loaded] = []
+
+    def __enter__(self) -> BulkLoad:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._inserting is not None:
+            self._inserting.stop()
 
     def begin(self, header: SessionHeader, *, compare: bool = True) -> Loaded:
         """Start a session: stored now, or (the database has it) compared or only counted."""
-        stored = self._conn.execute(_BY_UUID, {"uuid": str(header.id)}).mappings().first()
-        loaded = Loaded(header.id, already_there=stored is not None, tip=chain.genesis(header.id))
-        if stored is None:
-            loaded.pk = self._insert_header(self._conn, header)
-        elif compare and codec.header_from_columns(stored) != header:
-            raise _other_content(header.id)
-        elif compare:
-            loaded.stored_pk = stored["pk"]
-        elif header.id not in self._begun:
-            loaded.stored_events = self._stored_events(stored["pk"])
+        loaded = Loaded(header.id, already_there=False, tip=chain.genesis(header.id))
+        first = header.id not in self._begun
         self._begun.add(header.id)
         self._open.append(loaded)
         self.loaded.append(loaded)
+        self._do(lambda: self._look_up(loaded, header, compare, first))
         return loaded
 
     def add(self, loaded: Loaded, row: Sequence) -> None:
         """One row (ROW_COLUMNS order) of a session begun here."""
         loaded.rows.append(row)
+        if len(loaded.rows) >= CHUNK_ROWS:
+            self._flush(loaded)
+
+    def add_rows(self, loaded: Loaded, rows: list[Sequence]) -> None:
+        """Rows (ROW_COLUMNS order) of a session begun here, in order."""
+        loaded.rows += rows
         if len(loaded.rows) >= CHUNK_ROWS:
             self._flush(loaded)
 
@@ -92,6 +112,39 @@ class BulkLoad:
         """A session's last row is in: a compared one must match the stored one to its last link."""
         self._flush(loaded)
         self._open.remove(loaded)
+        self._do(lambda: self._compare_end(loaded))
+
+    def wait(self) -> None:
+        """Until the work asked for is done (its error raised here)."""
+        if self._inserting is not None:
+            self._inserting.wait()
+
+    def finish(self) -> None:
+        """End every session still open, and store the blobs still held."""
+        for loaded in list(self._open):
+            self.end(loaded)
+        self._flush_blobs()
+        self.wait()
+
+    def _do(self, work: Callable[[], None]) -> None:
+        if self._inserting is None:
+            work()
+        else:
+            self._inserting.submit(work)
+
+    def _look_up(self, loaded: Loaded, header: SessionHeader, compare: bool, first: bool) -> None:
+        stored = self._conn.execute(_BY_UUID, {"uuid": str(header.id)}).mappings().first()
+        loaded.already_there = stored is not None
+        if stored is None:
+            loaded.pk = self._insert_header(self._conn, header)
+        elif compare and codec.header_from_columns(stored) != header:
+            raise _other_content(header.id)
+        elif compare:
+            loaded.stored_pk = stored["pk"]
+        elif first:
+            loaded.stored_events = self._stored_events(stored["pk"])
+
+    def _compare_end(self, loaded: Loaded) -> None:
         if loaded.stored_pk is not None:
             e = t.events
             last = self._conn.execute(sa.select(e.c.seq, e.c.chain).where(e.c.session_pk == loaded.stored_pk)
@@ -100,17 +153,13 @@ class BulkLoad:
             if stored != (loaded.events, loaded.tip):
                 raise _other_content(loaded.session_id)
 
-    def finish(self) -> None:
-        """End every session still open, and store the blobs still held."""
-        for loaded in list(self._open):
-            self.end(loaded)
-        self._flush_blobs()
-
     def _flush(self, loaded: Loaded) -> None:
         rows, loaded.rows = loaded.rows, []
-        if not rows:
-            return
-        self._flush_blobs()
+        if rows:
+            self._flush_blobs()
+            self._do(lambda: self._store_rows(loaded, rows))
+
+    def _store_rows(self, loaded: Loaded, rows: list[Sequence]) -> None:
         if loaded.pk is not None:
             loaded.tip = self._inserter.insert(self._conn, loaded.pk, rows, loaded.tip, share_gil=False)
         elif loaded.stored_pk is not None:
@@ -122,13 +171,54 @@ class BulkLoad:
 
     def _flush_blobs(self) -> None:
         if self._blobs:
-            insert_blobs(self._conn, self._blobs)
-            self._blobs, self._blob_bytes = {}, 0
+            blobs, self._blobs, self._blob_bytes = self._blobs, {}, 0
+            self._do(lambda: insert_blobs(self._conn, blobs))
 
     def _stored_events(self, session_pk: int) -> int:
         e = t.events
         return self._conn.execute(sa.select(sa.func.count()).select_from(e)
                                   .where(e.c.session_pk == session_pk)).scalar_one()
+
+
+class _Inserting:
+    """The second thread of an overlapped load: runs the work it is given, in order; after an
+    error (kept, raised in the caller) or stop, it skips what is left."""
+
+    def __init__(self):
+        self._work: queue.Queue = queue.Queue(maxsize=IN_FLIGHT)
+        self._error: BaseException | None = None
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="drvtape-bulk-insert", daemon=True)
+        self._thread.start()
+
+    def submit(self, work: Callable[[], None]) -> None:
+        self._raise()
+        self._work.put(work)
+
+    def wait(self) -> None:
+        self._work.join()
+        self._raise()
+
+    def stop(self) -> None:
+        """Skip the work not begun, and end the thread (once the work under way is done)."""
+        self._stopping = True
+        self._work.put(None)
+        self._thread.join()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        while (work := self._work.get()) is not None:
+            try:
+                if self._error is None and not self._stopping:
+                    work()
+            except BaseException as exc:  # noqa: BLE001  (any error is the caller's, raised there)
+                self._error = exc
+            finally:
+                self._work.task_done()
+        self._work.task_done()
 
 
 def _other_content(session_id: uuid.UUID) -> DrvtapeError:
