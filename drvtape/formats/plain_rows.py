@@ -6,8 +6,9 @@ plain_row tests what it can of one line's object in a few C calls; the rest, whi
 little per run of rows and much per line, is left to its caller (drvtape.formats.jsonl_reader):
 no_bools, and the session's checks, which see to seq and call_seq being at least 1. A run
 that fails goes through the event models line by line, which accept it or name the problem:
-so the bulk path never accepts what the models refuse, and what line_of_row writes is what
-the models' JSON is (drvtape.formats.jsonl, tests/test_interchange, tests/test_plain_rows).
+so the bulk path never accepts what the models refuse (tests/test_plain_rows). line_of_row,
+for export, tests a stored row with the same packing and writes what the models' JSON is
+(tests/test_export_lines).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from operator import itemgetter
 import orjson
 
 from drvtape.schema.rows import CALL, RETURN, EventRow
-from drvtape.schema.values import INT64_MAX, INT64_MIN, UINT32_MAX, UINT64_MAX
 
 # A plain line's fields: drvtape's key sets (line_of_row's). An object with as many keys that
 # has all of these has exactly these; a line with any other set (depth or payload left out, an
@@ -64,24 +64,24 @@ def no_bools(rows: list[tuple]) -> bool:
     return b"t" not in text and b"f" not in text
 
 
-def _int_in(v, low: int, high: int) -> bool:
-    return v.__class__ is int and low <= v <= high
-
-
 def line_of_row(row: EventRow) -> str | None:
     """The JSONL line (no newline) of a plain stored call or return row, exactly as the
-    event model's JSON is; None for any other row."""
+    event model's JSON is; None for any other row (a value a model refuses included)."""
     seq, kind, ts, thread, msg, driver_id, hdrvr, l1, l2, result, call_seq, depth, duration, payload, entry = row
-    if payload is not None or entry is not None or not (_int_in(seq, 1, INT64_MAX) and _int_in(ts, 0, INT64_MAX)
-                                   and _int_in(thread, 0, UINT64_MAX) and _int_in(msg, 0, UINT32_MAX)
-                                   and _int_in(driver_id, 0, UINT64_MAX) and _int_in(hdrvr, 0, UINT64_MAX)):
+    if payload is not None or entry is not None:
         return None
-    if kind == CALL and _int_in(l1, INT64_MIN, INT64_MAX) and _int_in(l2, INT64_MIN, INT64_MAX) \
-            and _int_in(depth, 0, INT64_MAX):
-        return (f'{{"seq":{seq},"ts_ns":{ts},"thread":{thread},"kind":"call","msg":{msg},"driver_id":{driver_id},'
-                f'"hdrvr":{hdrvr},"lparam1":{l1},"lparam2":{l2},"depth":{depth},"payload":null}}')
-    if kind == RETURN and _int_in(call_seq, 1, INT64_MAX) and _int_in(result, INT64_MIN, INT64_MAX) \
-            and _int_in(duration, 0, INT64_MAX):
-        return (f'{{"seq":{seq},"ts_ns":{ts},"thread":{thread},"kind":"return","call_seq":{call_seq},"msg":{msg},'
-                f'"driver_id":{driver_id},"hdrvr":{hdrvr},"result":{result},"duration_ns":{duration}}}')
+    try:
+        if (kind == CALL and seq.__class__ is ts.__class__ is thread.__class__ is msg.__class__ is driver_id.__class__
+                is hdrvr.__class__ is l1.__class__ is l2.__class__ is depth.__class__ is int and seq > 0):
+            _CALL_RANGES(seq, ts, thread, msg, driver_id, hdrvr, l1, l2, depth, ts, depth)
+            return (f'{{"seq":{seq},"ts_ns":{ts},"thread":{thread},"kind":"call","msg":{msg},"driver_id":{driver_id},'
+                    f'"hdrvr":{hdrvr},"lparam1":{l1},"lparam2":{l2},"depth":{depth},"payload":null}}')
+        if (kind == RETURN and seq.__class__ is ts.__class__ is thread.__class__ is call_seq.__class__
+                is msg.__class__ is driver_id.__class__ is hdrvr.__class__ is result.__class__ is duration.__class__
+                is int and seq > 0 and call_seq > 0):
+            _RETURN_RANGES(seq, ts, thread, call_seq, msg, driver_id, hdrvr, result, duration, ts, duration)
+            return (f'{{"seq":{seq},"ts_ns":{ts},"thread":{thread},"kind":"return","call_seq":{call_seq},'
+                    f'"msg":{msg},"driver_id":{driver_id},"hdrvr":{hdrvr},"result":{result},"duration_ns":{duration}}}')
+    except struct.error:
+        pass
     return None
