@@ -37,7 +37,7 @@ from pathlib import Path
 import orjson
 
 from drvtape.cli.ingest import stream_into
-from drvtape.formats.jsonl_reader import jsonl_items
+from drvtape.formats.jsonl_reader import PlainRows, RowEvent, jsonl_items
 from drvtape.formats.tape import records
 from drvtape.formats.tape_frames import frames
 from drvtape.recorder.ingest import stream_tape
@@ -138,7 +138,12 @@ def _stages(tmp: Path, events: int) -> dict:
     write_tape(tape, events)
     data = tape.read_bytes()
     lines = jsonl.read_bytes().splitlines()
-    rows = [item.row for item in jsonl_items(lines, "bench") if hasattr(item, "row")]
+    rows = []
+    for item in jsonl_items(lines, "bench"):
+        if isinstance(item, PlainRows):
+            rows += item.rows
+        elif isinstance(item, RowEvent):
+            rows.append(item.row)
     out: dict = {"events": events}
     out["general_frames_crc"], _ = _cpu_us(events, lambda: sum(1 for _ in frames(data, [])))
     out["general_records"], _ = _cpu_us(events, lambda: sum(1 for _ in records(data, [])))

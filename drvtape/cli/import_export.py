@@ -20,7 +20,7 @@ from drvtape.cli.selection import chosen_sessions
 from drvtape.errors import DrvtapeError
 from drvtape.formats.compressed import DAMAGE, decompressed
 from drvtape.formats.jsonl import Interchange, dump_rows
-from drvtape.formats.jsonl_reader import Blob, RowEvent, jsonl_items, read_jsonl
+from drvtape.formats.jsonl_reader import Blob, PlainRows, RowEvent, jsonl_items, read_jsonl
 from drvtape.store.bulk import BulkLoad, Loaded
 from drvtape.store.recovery import end_orphaned_sessions
 
@@ -60,7 +60,10 @@ def _load_file(load: BulkLoad, path: str, file_of: dict) -> None:
     with input_lines(path) as (lines, source):
         add, session = load.add, None
         for item in jsonl_items(lines, source):
-            if item.__class__ is RowEvent:
+            if item.__class__ is PlainRows:
+                for row in item.rows:
+                    add(session, row)
+            elif item.__class__ is RowEvent:
                 add(session, item.row)
             elif item.__class__ is Blob:
                 load.blob(item.sha256, item.data)

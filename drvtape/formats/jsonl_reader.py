@@ -1,12 +1,14 @@
 """Reading the JSONL interchange format (drvtape.formats.jsonl) one line at a time.
 
-`jsonl_items` yields what each line holds, checked: a SessionHeader, a Blob, or an event
-as an EventRow (with its model when it was built through one). Nothing but the current
-session's call bookkeeping and the sizes of the blobs seen is kept, so a file of any size
-is read in bounded memory.
+`jsonl_items` yields what each line holds, checked: a SessionHeader, a Blob, an event as
+its row and model (RowEvent), or the rows of consecutive plain events (PlainRows). Nothing
+but the current session's call bookkeeping and the sizes of the blobs seen is kept, so a
+file of any size is read in bounded memory.
 
-Bulk path: plain call and return lines become rows directly (drvtape.formats.plain_rows);
-every other line goes through its pydantic model, which accepts it or names the problem.
+Bulk path: lines of plain calls and returns become rows directly (drvtape.formats.plain_rows),
+and a run of them has the rest of its tests and its session's checks (_SessionChecks.add_plain)
+made together. Every other line goes through its pydantic model, which accepts it or names
+the problem, and so does each line of a run that fails: its message is the model path's.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import json
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import timezone
+from itertools import compress
+from operator import itemgetter, lt, not_
 from typing import NamedTuple
 
 import orjson
@@ -24,14 +28,15 @@ from pydantic import BaseModel, ValidationError
 
 from drvtape.errors import DrvtapeError
 from drvtape.formats.jsonl import FORMAT, VERSION, BlobLine, Interchange
-from drvtape.formats.plain_rows import ROW_OF_KIND
+from drvtape.formats.plain_rows import no_bools, plain_row
 from drvtape.schema.events import EVENT_TYPES, Event, SessionHeader
 from drvtape.schema.memory.captured import blob_key
 from drvtape.schema.rows import CALL, END, FAULT, RETURN, EventRow, event_to_row
 from drvtape.schema.values import INT64_MAX
 
 _EVENT_BY_KIND: dict[str, type[BaseModel]] = {m.model_fields["kind"].default: m for m in EVENT_TYPES}
-_new_tuple = tuple.__new__
+RUN_ROWS = 1_000  # plain rows checked and yielded together
+_seq_of, _kind_of, _call_seq_of = itemgetter(0), itemgetter(1), itemgetter(10)  # ROW_COLUMNS places
 
 
 class Blob(NamedTuple):
@@ -40,10 +45,16 @@ class Blob(NamedTuple):
 
 
 class RowEvent(NamedTuple):
-    """An event line: its row, and its model when it went through one (None on the fast path)."""
+    """An event line read through its model: its row, and the model."""
 
     row: EventRow
-    model: Event | None
+    model: Event
+
+
+class PlainRows(NamedTuple):
+    """The rows (plain tuples, ROW_COLUMNS order) of consecutive plain call and return lines."""
+
+    rows: list[tuple]
 
 
 # ---- the model path ---------------------------------------------------------------------
@@ -130,7 +141,7 @@ class _SessionChecks:
         self.answered: set[int] = set()
         self.ended = False
 
-    def add(self, row: EventRow, model: Event | None) -> None:
+    def add(self, row: EventRow, model: Event) -> None:
         if self.ended:
             raise ValueError(f"event after the session's end event (seq {self.last_seq})")
         seq, kind, call_seq = row[0], row[1], row[10]
@@ -146,7 +157,7 @@ class _SessionChecks:
             self.calls.add(seq)
         elif kind == END:
             self.ended = True
-        for b in getattr(model, "memory", ()) if model is not None else ():
+        for b in getattr(model, "memory", ()):
             size = self.blob_sizes.get(b.sha256)
             if size is None:
                 raise ValueError(f"memory block {b.path} names blob {b.sha256[:16]}, which no earlier blob line holds")
@@ -154,8 +165,81 @@ class _SessionChecks:
                 raise ValueError(f"memory block {b.path} captured {b.captured} bytes, its blob holds {size}")
         self.last_seq = seq
 
+    def add_plain(self, rows: list[tuple]) -> bool:
+        """Plain call and return rows, checked together (set operations and C loops instead
+        of add per row): True, and recorded, when each passes what add checks; False, and
+        nothing changed, when one may not (add, row by row, then names it)."""
+        first = self.last_seq + 1
+        after = first + len(rows)
+        if self.ended or list(map(_seq_of, rows)) != list(range(first, after)):
+            return False
+        is_return = list(map(RETURN.__eq__, map(_kind_of, rows)))
+        returns = list(compress(rows, is_return))
+        answers = list(map(_call_seq_of, returns))
+        answered = set(answers)
+        new_calls = set(compress(range(first, after), map(not_, is_return)))
+        if (len(answered) != len(answers) or not answered.isdisjoint(self.answered)
+                or not answered.difference(self.calls) <= new_calls
+                or not all(map(lt, answers, map(_seq_of, returns)))):
+            return False
+        self.calls |= new_calls
+        self.answered |= answered
+        self.last_seq = after - 1
+        return True
+
 
 # ---- lines -> items ----------------------------------------------------------------------
+
+
+class _File:
+    """What the lines read so far say about the rest of the file."""
+
+    def __init__(self):
+        self.checks: _SessionChecks | None = None  # the current session's
+        self.blob_sizes: dict[str, int] = {}
+        self.seen: set[uuid.UUID] = set()
+
+    def item(self, obj: object, where: str) -> SessionHeader | Blob | RowEvent:
+        """What a line's JSON value holds, through its model; DrvtapeError names where."""
+        if obj.__class__ is not dict:
+            raise DrvtapeError(f"{where}: a line must be a JSON object, not {type(obj).__name__}")
+        try:
+            if obj.get("type") == "session":
+                header = _parse_header(obj)
+                if header.id in self.seen:
+                    raise ValueError(f"session {header.id} appears twice in this file")
+                self.seen.add(header.id)
+                self.checks = _SessionChecks(self.blob_sizes)
+                return header
+            if obj.get("type") == "blob":
+                blob = _parse_blob(obj)
+                self.blob_sizes[blob.sha256] = len(blob.data)
+                return blob
+            if "kind" not in obj:
+                raise ValueError('neither a session header ("type": "session"), a blob ("type": "blob") nor an '
+                                 'event ("kind")')
+            if self.checks is None:
+                raise ValueError("an event before any session header")
+            event = _parse_event(obj)
+            row = event_to_row(event)
+            self.checks.add(row, event)
+            return RowEvent(row, event)
+        except ValidationError as exc:
+            raise DrvtapeError(f"{where}: {_validation_problem(exc)}") from None
+        except ValueError as exc:
+            raise DrvtapeError(f"{where}: {exc}") from None
+
+
+def _checked_run(file: _File, rows: list[tuple], lines: list, first_line: int, source: str
+                 ) -> Iterator[PlainRows | RowEvent]:
+    """The rows of the plain lines first_line...: together, when they pass no_bools and their
+    session's checks in bulk; else each line through its model, which accepts it or names the
+    problem as for any other line."""
+    if no_bools(rows) and file.checks.add_plain(rows):
+        yield PlainRows(rows)
+        return
+    for i, line in enumerate(lines):
+        yield file.item(orjson.loads(line), f"{source}:{first_line + i}")
 
 
 def _parsed_otherwise(line: str | bytes, where: str) -> object:
@@ -183,59 +267,48 @@ def _json_loads(line: str, where: str):
         raise DrvtapeError(f"{where}: not JSON drvtape can read: {str(exc).split(';')[0]}") from None
 
 
+_REFUSED = object()  # a line orjson refused
+
+
 def jsonl_items(lines: Iterable[str | bytes], source: str, *, models: bool = False
-                ) -> Iterator[SessionHeader | Blob | RowEvent]:
+                ) -> Iterator[SessionHeader | Blob | PlainRows | RowEvent]:
     """What each line holds, checked, in file order; DrvtapeError names source:line of the
     first problem (items before it have been yielded: a consumer that stores them undoes
     that). Lines are text, or bytes that must be UTF-8 (orjson reads them as they are: no
-    decoding per line). models=True builds every event's model (RowEvent.model is never None)."""
-    checks: _SessionChecks | None = None
-    blob_sizes: dict[str, int] = {}
-    seen: set[uuid.UUID] = set()
-    line_no = 0
-    loads, not_json = orjson.loads, orjson.JSONDecodeError
+    decoding per line). Consecutive plain call and return lines come as PlainRows (up to
+    RUN_ROWS at a time); models=True builds every event's model instead (a RowEvent each)."""
+    file = _File()
+    rows: list[tuple] = []  # a run of plain lines: their rows, and the lines
+    run: list = []
+    run_line = line_no = 0
+    loads, not_json, fast = orjson.loads, orjson.JSONDecodeError, not models
     for line_no, line in enumerate(lines, 1):
         try:  # orjson refuses blank lines, and bytes that are not UTF-8, as well as what is not JSON
             obj = loads(line)
         except not_json:
+            obj = _REFUSED
+        else:
+            row = plain_row(obj) if fast and obj.__class__ is dict and file.checks is not None else None
+            if row is not None:
+                if not rows:
+                    run_line = line_no
+                rows.append(row)
+                run.append(line)
+                if len(rows) == RUN_ROWS:
+                    yield from _checked_run(file, rows, run, run_line, source)
+                    rows, run = [], []
+                continue
+        if rows:
+            yield from _checked_run(file, rows, run, run_line, source)
+            rows, run = [], []
+        if obj is _REFUSED:
             obj = _parsed_otherwise(line, f"{source}:{line_no}")
             if obj is None:
                 continue
-        if obj.__class__ is not dict:
-            raise DrvtapeError(f"{source}:{line_no}: a line must be a JSON object, not {type(obj).__name__}")
-        try:
-            kind = obj.get("kind")
-            fast = ROW_OF_KIND.get(kind) if kind.__class__ is str and not models else None
-            row = fast(obj) if fast is not None else None
-            if row is not None and checks is not None:
-                checks.add(row, None)
-                yield _new_tuple(RowEvent, (row, None))
-            elif obj.get("type") == "session":
-                header = _parse_header(obj)
-                if header.id in seen:
-                    raise ValueError(f"session {header.id} appears twice in this file")
-                seen.add(header.id)
-                checks = _SessionChecks(blob_sizes)
-                yield header
-            elif obj.get("type") == "blob":
-                blob = _parse_blob(obj)
-                blob_sizes[blob.sha256] = len(blob.data)
-                yield blob
-            elif "kind" not in obj:
-                raise ValueError('neither a session header ("type": "session"), a blob ("type": "blob") nor an '
-                                 'event ("kind")')
-            elif checks is None:
-                raise ValueError("an event before any session header")
-            else:
-                event = _parse_event(obj)
-                row = event_to_row(event)
-                checks.add(row, event)
-                yield RowEvent(row, event)
-        except ValidationError as exc:
-            raise DrvtapeError(f"{source}:{line_no}: {_validation_problem(exc)}") from None
-        except ValueError as exc:
-            raise DrvtapeError(f"{source}:{line_no}: {exc}") from None
-    if checks is None:
+        yield file.item(obj, f"{source}:{line_no}")
+    if rows:
+        yield from _checked_run(file, rows, run, run_line, source)
+    if file.checks is None:
         raise DrvtapeError(f"{source}: no sessions (the file is empty)" if line_no == 0 else
                            f"{source}: no session header in {line_no} line(s)")
 

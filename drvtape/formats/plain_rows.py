@@ -1,87 +1,87 @@
 """The bulk path of the JSONL format: plain call and return events (integers only, no
-payload, no memory, DriverProc's: most of any recording) between JSON objects or lines and rows, with
-type and range tests instead of a pydantic model per event.
+payload, no memory, DriverProc's: most of any recording) between JSON objects or lines and rows,
+without a pydantic model per event.
 
-Each function returns None for anything else, and its caller takes the model path, which
-accepts or names the problem: so these never accept what the event models refuse, and
-what they write is what the models' JSON is (drvtape.formats.jsonl, tests/test_interchange).
+plain_row tests what it can of one line's object in a few C calls; the rest, which costs
+little per run of rows and much per line, is left to its caller (drvtape.formats.jsonl_reader):
+no_bools, and the session's checks, which see to seq and call_seq being at least 1. A run
+that fails goes through the event models line by line, which accept it or name the problem:
+so the bulk path never accepts what the models refuse (tests/test_plain_rows). line_of_row,
+for export, tests a stored row with the same packing and writes what the models' JSON is
+(tests/test_export_lines).
 """
 
 from __future__ import annotations
 
+import struct
+from operator import itemgetter
+
+import orjson
+
 from drvtape.schema.rows import CALL, RETURN, EventRow
-from drvtape.schema.values import INT64_MAX, INT64_MIN, UINT32_MAX, UINT64_MAX
 
-_CALL_KEYS = frozenset(("kind", "seq", "ts_ns", "thread", "msg", "driver_id", "hdrvr", "lparam1", "lparam2",
-                        "depth", "payload", "memory"))
-_RETURN_KEYS = frozenset(("kind", "seq", "ts_ns", "thread", "call_seq", "msg", "driver_id", "hdrvr", "result",
-                          "duration_ns", "memory"))
-_new_tuple = tuple.__new__
+# A plain line's fields: drvtape's key sets (line_of_row's). An object with as many keys that
+# has all of these has exactly these; a line with any other set (depth or payload left out, an
+# empty memory list, an entry point) takes the model path.
+_CALL_FIELDS = itemgetter("seq", "kind", "ts_ns", "thread", "msg", "driver_id", "hdrvr", "lparam1", "lparam2", "depth",
+                          "payload")
+_RETURN_FIELDS = itemgetter("seq", "kind", "ts_ns", "thread", "call_seq", "msg", "driver_id", "hdrvr", "result",
+                            "duration_ns")
+_CALL_KEYS, _RETURN_KEYS = 11, 10
+# Packing the values tests their types and ranges in one C call: struct refuses what is not an
+# integer (a float, a string, null, a list) or out of its format's range. A count (ts_ns, depth,
+# duration_ns) is packed twice, as signed and as unsigned 64-bit: 0..2**63-1. seq and call_seq
+# are only signed 64-bit here.
+_CALL_RANGES = struct.Struct("<qqQIQQqqqQQ").pack  # seq ts thread msg driver_id hdrvr lparam1 lparam2 depth ts depth
+_RETURN_RANGES = struct.Struct("<qqQqIQQqqQQ").pack  # seq ts thread call_seq msg driver_id hdrvr result duration ts duration
 
-# The tests below are written out in one expression per kind: a helper function per value
-# cost more than the tests themselves (this runs once per event of an import). "No memory"
-# is the key absent or an empty list (`== []`: JSON gives no list subclass).
 
-
-def call_row(obj: dict) -> EventRow | None:
-    """The row of a plain call line's object."""
+def plain_row(obj: dict) -> tuple | None:
+    """The row (a plain tuple in ROW_COLUMNS order) of a plain call or return line's object;
+    None: another shape, or a value a plain line cannot have. A bool passes for 0 or 1 (struct
+    takes it), and seq and call_seq may be below 1: no_bools and the session's checks refuse those."""
     try:
-        seq, ts, thread, msg = obj["seq"], obj["ts_ns"], obj["thread"], obj["msg"]
-        driver_id, hdrvr, l1, l2 = obj["driver_id"], obj["hdrvr"], obj["lparam1"], obj["lparam2"]
-    except KeyError:
-        return None
-    depth = obj.get("depth", 0)
-    if (seq.__class__ is ts.__class__ is thread.__class__ is msg.__class__ is driver_id.__class__ is hdrvr.__class__
-            is l1.__class__ is l2.__class__ is depth.__class__ is int
-            and 1 <= seq <= INT64_MAX and 0 <= ts <= INT64_MAX and 0 <= thread <= UINT64_MAX
-            and 0 <= msg <= UINT32_MAX and 0 <= driver_id <= UINT64_MAX and 0 <= hdrvr <= UINT64_MAX
-            and INT64_MIN <= l1 <= INT64_MAX and INT64_MIN <= l2 <= INT64_MAX and 0 <= depth <= INT64_MAX
-            and obj.keys() <= _CALL_KEYS and obj.get("payload") is None
-            and ("memory" not in obj or obj["memory"] == [])):
-        return _new_tuple(EventRow, (seq, CALL, ts, thread, msg, driver_id, hdrvr, l1, l2, None, None, depth,
-                                     None, None, None))
+        if len(obj) == _CALL_KEYS:
+            seq, kind, ts, thread, msg, driver_id, hdrvr, l1, l2, depth, payload = _CALL_FIELDS(obj)
+            if kind == "call" and payload is None:
+                _CALL_RANGES(seq, ts, thread, msg, driver_id, hdrvr, l1, l2, depth, ts, depth)
+                return (seq, CALL, ts, thread, msg, driver_id, hdrvr, l1, l2, None, None, depth, None, None, None)
+        elif len(obj) == _RETURN_KEYS:
+            seq, kind, ts, thread, call_seq, msg, driver_id, hdrvr, result, duration = _RETURN_FIELDS(obj)
+            if kind == "return":
+                _RETURN_RANGES(seq, ts, thread, call_seq, msg, driver_id, hdrvr, result, duration, ts, duration)
+                return (seq, RETURN, ts, thread, msg, driver_id, hdrvr, None, None, result, call_seq, None, duration,
+                        None, None)
+    except (KeyError, struct.error):
+        pass
     return None
 
 
-def return_row(obj: dict) -> EventRow | None:
-    """The row of a plain return line's object."""
-    try:
-        seq, ts, thread, call_seq, msg = obj["seq"], obj["ts_ns"], obj["thread"], obj["call_seq"], obj["msg"]
-        driver_id, hdrvr, result, duration = obj["driver_id"], obj["hdrvr"], obj["result"], obj["duration_ns"]
-    except KeyError:
-        return None
-    if (seq.__class__ is ts.__class__ is thread.__class__ is call_seq.__class__ is msg.__class__
-            is driver_id.__class__ is hdrvr.__class__ is result.__class__ is duration.__class__ is int
-            and 1 <= seq <= INT64_MAX and 0 <= ts <= INT64_MAX and 0 <= thread <= UINT64_MAX
-            and 1 <= call_seq <= INT64_MAX and 0 <= msg <= UINT32_MAX and 0 <= driver_id <= UINT64_MAX
-            and 0 <= hdrvr <= UINT64_MAX and INT64_MIN <= result <= INT64_MAX and 0 <= duration <= INT64_MAX
-            and obj.keys() <= _RETURN_KEYS and ("memory" not in obj or obj["memory"] == [])):
-        return _new_tuple(EventRow, (seq, RETURN, ts, thread, msg, driver_id, hdrvr, None, None, result, call_seq,
-                                     None, duration, None, None))
-    return None
-
-
-ROW_OF_KIND = {"call": call_row, "return": return_row}
-
-
-def _int_in(v, low: int, high: int) -> bool:
-    return v.__class__ is int and low <= v <= high
+def no_bools(rows: list[tuple]) -> bool:
+    """Whether plain_row's rows hold no true or false: their JSON is then integers and nulls
+    only, in which no 't' or 'f' appears (one C pass over a run instead of a test per value)."""
+    text = orjson.dumps(rows)
+    return b"t" not in text and b"f" not in text
 
 
 def line_of_row(row: EventRow) -> str | None:
     """The JSONL line (no newline) of a plain stored call or return row, exactly as the
-    event model's JSON is; None for any other row."""
+    event model's JSON is; None for any other row (a value a model refuses included)."""
     seq, kind, ts, thread, msg, driver_id, hdrvr, l1, l2, result, call_seq, depth, duration, payload, entry = row
-    if payload is not None or entry is not None or not (_int_in(seq, 1, INT64_MAX) and _int_in(ts, 0, INT64_MAX)
-                                   and _int_in(thread, 0, UINT64_MAX) and _int_in(msg, 0, UINT32_MAX)
-                                   and _int_in(driver_id, 0, UINT64_MAX) and _int_in(hdrvr, 0, UINT64_MAX)):
+    if payload is not None or entry is not None:
         return None
-    if kind == CALL and _int_in(l1, INT64_MIN, INT64_MAX) and _int_in(l2, INT64_MIN, INT64_MAX) \
-            and _int_in(depth, 0, INT64_MAX):
-        return (f'{{"seq":{seq},"ts_ns":{ts},"thread":{thread},"kind":"call","msg":{msg},"driver_id":{driver_id},'
-                f'"hdrvr":{hdrvr},"lparam1":{l1},"lparam2":{l2},"depth":{depth},"payload":null}}')
-    if kind == RETURN and _int_in(call_seq, 1, INT64_MAX) and _int_in(result, INT64_MIN, INT64_MAX) \
-            and _int_in(duration, 0, INT64_MAX):
-        return (f'{{"seq":{seq},"ts_ns":{ts},"thread":{thread},"kind":"return","call_seq":{call_seq},"msg":{msg},'
-                f'"driver_id":{driver_id},"hdrvr":{hdrvr},"result":{result},"duration_ns":{duration}}}')
+    try:
+        if (kind == CALL and seq.__class__ is ts.__class__ is thread.__class__ is msg.__class__ is driver_id.__class__
+                is hdrvr.__class__ is l1.__class__ is l2.__class__ is depth.__class__ is int and seq > 0):
+            _CALL_RANGES(seq, ts, thread, msg, driver_id, hdrvr, l1, l2, depth, ts, depth)
+            return (f'{{"seq":{seq},"ts_ns":{ts},"thread":{thread},"kind":"call","msg":{msg},"driver_id":{driver_id},'
+                    f'"hdrvr":{hdrvr},"lparam1":{l1},"lparam2":{l2},"depth":{depth},"payload":null}}')
+        if (kind == RETURN and seq.__class__ is ts.__class__ is thread.__class__ is call_seq.__class__
+                is msg.__class__ is driver_id.__class__ is hdrvr.__class__ is result.__class__ is duration.__class__
+                is int and seq > 0 and call_seq > 0):
+            _RETURN_RANGES(seq, ts, thread, call_seq, msg, driver_id, hdrvr, result, duration, ts, duration)
+            return (f'{{"seq":{seq},"ts_ns":{ts},"thread":{thread},"kind":"return","call_seq":{call_seq},'
+                    f'"msg":{msg},"driver_id":{driver_id},"hdrvr":{hdrvr},"result":{result},"duration_ns":{duration}}}')
+    except struct.error:
+        pass
     return None
