@@ -24,7 +24,7 @@ from functools import partial
 
 from drvtape.runtime.coop import Coordinator
 from drvtape.runtime.faults import Abandoned
-from drvtape.runtime.hang_timer import HangTimer
+from drvtape.runtime.hang_timer import HangTimer, cpu_seconds, own_cpu_clock
 from drvtape.runtime.lane_plan import NOBODY, plan_lanes
 from drvtape.schema.outcome import Diverged, OutcomeKind
 
@@ -132,6 +132,7 @@ class _Lane:
         self.gate = threading.Lock()
         self.gate.acquire()
         self.ident: int | None = None
+        self.cpu_clock: int | None = None  # its thread's CPU-time clock (hang_timer), when not cooperative
         self.thread = threading.Thread(target=self._loop, name=f"drvtape-lane-{key}", daemon=True)
 
     def _loop(self) -> None:
@@ -139,6 +140,7 @@ class _Lane:
         if self.run.cooperative:
             self._issue_cooperative()
         else:
+            self.cpu_clock = own_cpu_clock()
             self._issue_free()
 
     def _issue_free(self) -> None:
@@ -330,7 +332,7 @@ class _FaithfulRun:
         """Wait (lock held) until every lane finished, a unit stopped the run, or a unit hung:
         cooperative, when nothing can run any more; otherwise by the hang timer's count."""
         coord, cond, lanes = self.coord, self.coord.cond, list(self.lanes.values())
-        timer = HangTimer(self.timeout)
+        timer = HangTimer(self.timeout, cpu_time=lambda lane: cpu_seconds(lane.cpu_clock))
         while self.stopped is None and not all(lane.finished for lane in lanes):
             if self.cooperative:
                 if coord.running == 0 and not coord.settle():
