@@ -5,7 +5,7 @@ that is another lane's) and the returns it must come after (another lane's; its 
 are behind it already). A return implies its unit's issue, so a unit coming after the
 previous unit's return waits for that one event only. Each such event names, in the plan,
 the unit it lets go: a lane finishing a unit looks up who is next in an array, no dict and
-no search. Arrays of ints, not lists of objects: a plan adds ~20 bytes per unit.
+no search. Arrays of 32-bit ints, not lists of objects: a plan adds 12 bytes per unit.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ def plan_lanes(threads: Sequence[Hashable], after: Sequence[tuple[int, ...]]) ->
     for index, thread in enumerate(threads):
         lanes.setdefault(thread, array("i")).append(index)
     waits = array("i", bytes(4 * total))
-    issue_next = array("q", [NOBODY]) * total
-    return_next = array("q", [NOBODY]) * total
+    issue_next = array("i", [NOBODY]) * total
+    return_next = array("i", [NOBODY]) * total
     return_more: dict[int, list[int]] = {}
     previous = None
     for index, thread in enumerate(threads):  # once per unit before the run: plain loops, no call per unit
