@@ -65,13 +65,15 @@ def bench_dll_replay(n: int) -> dict:
     """Replay through drvhost as `replay` does (the host compares, sends back differences):
     serially, beside the same session with every result sent back (what minimize and explore
     read), and thread-faithfully on 4 threads; host start-up and DLL load excluded from each
-    rate. The baseline: msrle32's DriverProc called in a C loop under Wine (the test client's
-    bench mode), when the source checkout has it."""
+    rate. The baselines: msrle32's DriverProc called in a C loop under Wine (the test client's
+    bench mode), when the source checkout has it; for 4 threads, a bare baton handing a turn
+    between 4 threads as many times (bench/thread_baton.c)."""
     load_at_start = _load_1m()  # the machine is shared: how busy it was says how to read these
     expects = _learned_expects()
     out = {"dll": MSRLE32.name, **_replay_rate(_msrle_session(n, 1, expects), only_differences=True)}
     out["every_result_sent"] = _replay_rate(_msrle_session(n, 1, expects))
     out["faithful_4_threads"] = _replay_rate(_msrle_session(n, 4, expects), only_differences=True)
+    out["faithful_4_threads"]["baton_handoffs_per_s"] = _baton_rate(4, n)
     if TAPCLIENT_SOURCE.is_file():
         client = compile_pe([TAPCLIENT_SOURCE], flags=["-municode"])
         out["c_loop_messages_per_s"] = round(1e9 / _client_bench(client, MSRLE32, max(n, 1000), None), 1)
@@ -80,6 +82,17 @@ def bench_dll_replay(n: int) -> dict:
 
 
 REPO = Path(__file__).resolve().parents[1]
+THREAD_BATON_SOURCE = Path(__file__).resolve().parent / "thread_baton.c"
+
+
+def _baton_rate(threads: int, n: int) -> float:
+    """Hand-overs per second of bench/thread_baton.c under Wine: `threads` threads, n turns."""
+    argv, env = wine.command(compile_pe([THREAD_BATON_SOURCE]))
+    proc = subprocess.run([*argv, str(threads), str(n)], env=env, capture_output=True, text=True, timeout=600)
+    found = re.search(r"([0-9.]+) handovers/s", proc.stdout)
+    if proc.returncode != 0 or not found:
+        raise DrvtapeError(f"thread_baton failed (exit {proc.returncode}): {(proc.stderr or proc.stdout).strip()[-200:]}")
+    return float(found.group(1))
 TAPCLIENT_SOURCE = REPO / "tests" / "native" / "clients" / "tapclient.c"
 # The tap as it was before the mapped tape (one WriteFile per record under a lock), built
 # from git for the comparison: the last main commit with that writer.

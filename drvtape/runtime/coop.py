@@ -24,9 +24,12 @@ class _Waiter:
 
 class Coordinator:
     def __init__(self, *, serial: bool = True):
-        self.cond = threading.Condition()
+        # A plain Lock, not the default RLock: a replay lane that lets another go and then waits
+        # hands this lock on to it (runtime/schedule.py), and only a Lock may be released by a
+        # thread other than the one that took it. Nothing takes it twice on one thread.
+        self.cond = threading.Condition(threading.Lock())
         self.serial = serial  # one thread: a wait that cannot be satisfied is a hang at once
-        self.running = 0  # threads inside driver code and not waiting
+        self.running = 0  # threads inside driver code and not waiting (a replay counts its lanes that can go on)
         self.abandoned = False
         self._waiters: list[_Waiter] = []
         self._idle_hooks: list[Callable[[], bool]] = []

@@ -24,7 +24,8 @@ from functools import partial
 
 from drvtape.runtime.coop import Coordinator
 from drvtape.runtime.faults import Abandoned
-from drvtape.runtime.hang_timer import HangTimer
+from drvtape.runtime.hang_timer import HangTimer, cpu_seconds, own_cpu_clock
+from drvtape.runtime.lane_plan import NOBODY, plan_lanes
 from drvtape.schema.outcome import Diverged, OutcomeKind
 
 
@@ -109,226 +110,241 @@ def _serial_idents(schedule: Schedule, upto: int) -> dict[Hashable, int]:
     return dict.fromkeys(schedule.threads[:upto + 1], threading.get_ident())
 
 
+_LET_GO = object()  # in _FaithfulRun.meet: the unit was let go before its lane got to it
+
+
 class _Lane:
-    """One replay thread standing for one recorded thread: it issues its own units, in order,
-    each once it is released. Only the lane owning the next unit can be released, so a state
-    change wakes that one lane (its own gate), never all of them; and it is woken once the
-    waker has let go of the run's lock (handing over), so it does not wake only to wait for
-    that lock: one switch per hand-over, as a bare two-thread baton."""
+    """One replay thread standing for one recorded thread: it issues its own units in order,
+    waiting only where the plan says another lane's issue or return comes first
+    (runtime/lane_plan.py). The lane completing the last of those lets it go by releasing its
+    gate, so a hand-over is one release, as in a bare two-thread baton; a lane's consecutive
+    units need none. Cooperative drivers run holding the coordinator's lock: a lane that lets
+    another go and then waits passes that lock on to it instead of letting go of it."""
 
     def __init__(self, run: _FaithfulRun, key: Hashable, indices: Sequence[int]):
         self.run = run
         self.key = key
         self.indices = indices  # positions of this lane's units, in order
         self.next = indices[0]  # the position it waits to issue, or is running
-        self.busy = False  # in a unit: released (cooperative) or entered, and not returned
-        self.waiting = False  # blocked on gate until woken
-        self.woken = False  # the waker counted it as running (cooperative)
-        self.released = False  # woken by release_next: its unit may be issued
-        self.finished = False  # issued all its units, or the run ended
+        self.busy = False  # in a unit: entered and not returned
+        self.handed = False  # cooperative: woken holding the coordinator's lock (its waker passed it on)
+        self.finished = False  # issued all its units and they returned
         self.gate = threading.Lock()
         self.gate.acquire()
         self.ident: int | None = None
+        self.cpu_clock: int | None = None  # its thread's CPU-time clock (hang_timer), when not cooperative
         self.thread = threading.Thread(target=self._loop, name=f"drvtape-lane-{key}", daemon=True)
 
-    def wake(self) -> None:
-        """Let the lane go (lock held; only when it is waiting)."""
-        self.waiting = False
-        self.gate.release()
-
-    def _await_release(self, index: int) -> bool:
-        """Block (lock held, released while blocked) until unit `index` may be issued; False
-        when the run is over. A lane woken by release_next goes without testing again: what
-        the waker saw returned stays returned, and only this lane can issue `index`."""
-        run, cond = self.run, self.run.coord.cond
-        while not run.over:
-            self.waiting = True
-            run.notify_if_still()
-            run.unlock()
-            self.gate.acquire()
-            cond.acquire()
-            if self.released:
-                self.released = False
-                return not run.over
-            if run.releasable(index):
-                return not run.over
-        return False
-
     def _loop(self) -> None:
-        self.run.coord.cond.acquire()
         self.ident = threading.get_ident()
-        try:
-            self._issue_all()
-        finally:
-            self.finished = True
-            self.run.notify_if_still()
-            self.run.unlock()
+        if self.run.cooperative:
+            self._issue_cooperative()
+        else:
+            self.cpu_clock = own_cpu_clock()
+            self._issue_free()
 
-    def _issue_all(self) -> None:
-        # This loop runs once per replayed call, on the path every hand-over waits on: locals
-        # instead of attribute look-ups, the release test inlined, no clock read.
-        run, coord = self.run, self.run.coord
-        cond, returned, after, total = coord.cond, run.returned, run.schedule.after, run.total
-        cooperative = run.cooperative
+    def _issue_free(self) -> None:
+        """A non-cooperative driver: units run with no lock held. These loops run once per
+        replayed call, on the path every hand-over waits on: locals, arrays, no clock."""
+        run = self.run
+        plan, meet, let_go, gate, unit_run = run.plan, run.meet, run.let_go, self.gate, run.schedule.run
+        waits, issue_next, return_next, return_more = plan.waits, plan.issue_next, plan.return_next, plan.return_more
         for index in self.indices:
             self.next = index
-            ready = run.issued == index and not run.over
-            if ready:
-                for d in after[index]:
-                    if not returned[d]:
-                        ready = False
-                        break
-            if not ready and not self._await_release(index):
+            if waits[index]:
+                if meet.setdefault(index, self) is self:  # it waits: the last event it waits for wakes it
+                    if run.over:
+                        return
+                    gate.acquire()
+                else:
+                    meet.pop(index, None)
+            if run.over:
                 return
-            if cooperative:
-                if not self.woken:
-                    coord.running += 1
-                self.woken = False
             self.busy = True
-            run.issued = index + 1
-            run.release_next(handover=not cooperative)  # a cooperative unit may wait, lock held
-            if not self._issue(index):
+            if issue_next[index] >= 0 and (lane := let_go(issue_next[index])) is not None:
+                lane.gate.release()
+            try:
+                unit_run(index)
+            except Abandoned:
                 return
-            returned[index] = True
-            run.returns += 1
+            except BaseException as exc:  # noqa: BLE001 - the process "crashed"
+                with run.coord.cond:
+                    run.stop(index, exc)
+                return
             self.busy = False
-            if cooperative:
-                coord.running -= 1
-                coord.wake_ready()
-            run.release_next(handover=True)
-            if run.returns == total or (cooperative and coord.running == 0):
-                cond.notify_all()  # the end, or maybe quiescent: the caller's thread decides
+            waiting = return_next[index]
+            if waiting != NOBODY:
+                for unit in (waiting,) if waiting >= 0 else return_more[index]:
+                    if (lane := let_go(unit)) is not None:
+                        lane.gate.release()
+        with run.coord.cond:
+            self.finished = True
+            run.coord.cond.notify_all()  # maybe the end: the caller's thread decides
 
-    def _issue(self, index: int) -> bool:
-        """Run unit `index` (lock held; released around a non-cooperative driver); False when
-        the run is over."""
-        run, cond = self.run, self.run.coord.cond
+    def _issue_cooperative(self) -> None:
+        """A cooperative driver: units run holding the coordinator's lock, which this lane
+        holds from one unit to the next until it waits. coord.running counts the lanes that
+        can go on (this one until it waits or leaves; one it lets go from then on)."""
+        run, coord = self.run, self.run.coord
+        plan, meet, let_go, unit_run = run.plan, run.meet, run.let_go, run.schedule.run
+        waits, issue_next, return_next, return_more = plan.waits, plan.issue_next, plan.return_next, plan.return_more
+        woken: list[_Lane] = []  # lanes this one let go, woken when it waits (one is handed the lock) or goes on
+        coord.cond.acquire()
         try:
-            if run.cooperative:
-                run.schedule.run(index)
-            else:
-                run.unlock()
+            for index in self.indices:
+                self.next = index
+                if run.over:  # the end's sweep (lock held) has woken every lane it found waiting
+                    return
+                if waits[index]:
+                    if meet.setdefault(index, self) is self:
+                        self._wait(woken)
+                        if run.over:
+                            return
+                    else:
+                        meet.pop(index, None)
+                if woken:
+                    for lane in woken:
+                        lane.gate.release()
+                    woken.clear()
+                self.busy = True
+                if issue_next[index] >= 0 and (lane := let_go(issue_next[index])) is not None:
+                    coord.running += 1
+                    lane.gate.release()  # it waits for this lock, held while the unit runs
                 try:
-                    run.schedule.run(index)
-                finally:
-                    cond.acquire()
-        except Abandoned:
-            return False
-        except BaseException as exc:  # noqa: BLE001 - the process "crashed"
-            if run.stopped is None:
-                run.stopped = (index, exc)
-            run.coord.abandon()
-            return False
-        return not run.coord.abandoned
+                    unit_run(index)
+                except Abandoned:
+                    return
+                except BaseException as exc:  # noqa: BLE001 - the process "crashed"
+                    run.stop(index, exc)
+                    return
+                self.busy = False
+                coord.wake_ready()
+                waiting = return_next[index]
+                if waiting != NOBODY:
+                    for unit in (waiting,) if waiting >= 0 else return_more[index]:
+                        if (lane := let_go(unit)) is not None:
+                            coord.running += 1
+                            woken.append(lane)
+            self.finished = True
+        finally:
+            self._leave(woken)
+
+    def _wait(self, woken: list[_Lane]) -> None:
+        """Cooperative, lock held: block until let go; the lock is held again after. A lane
+        this one let go is handed the lock (it is woken last: nothing runs here after that)."""
+        coord = self.run.coord
+        coord.running -= 1
+        if woken:
+            first = woken.pop(0)
+            for lane in woken:
+                lane.gate.release()
+            woken.clear()
+            first.handed = True
+            first.gate.release()
+        else:
+            if coord.running == 0:
+                coord.cond.notify_all()  # maybe quiescent: the caller's thread decides
+            coord.cond.release()
+        self.gate.acquire()
+        if self.handed:
+            self.handed = False
+        else:
+            coord.cond.acquire()
+
+    def _leave(self, woken: list[_Lane]) -> None:
+        """Cooperative, lock held: this lane is done (or the run is over)."""
+        coord = self.run.coord
+        coord.running -= 1
+        coord.cond.notify_all()  # the end, or maybe quiescent: the caller's thread decides
+        coord.cond.release()
+        for lane in woken:
+            lane.gate.release()
 
 
 class _FaithfulRun:
     """Units issued in order, each on its thread's lane, under the happens-before they carry.
-    The lanes hand the run to each other; the caller's thread only waits for the end, watches
-    for hangs and, for cooperative drivers, settles the system when it is quiescent."""
+    The lanes let each other go; the caller's thread only waits for the end, watches for
+    hangs and, for cooperative drivers, settles the system when it is quiescent."""
 
     def __init__(self, coordinator: Coordinator, cooperative: bool, timeout: float, schedule: Schedule):
         self.coord = coordinator
         self.cooperative = cooperative
         self.timeout = timeout
         self.schedule = schedule
-        self.total = len(schedule)
+        self.plan = plan_lanes(schedule.threads, schedule.after)
+        self.pending = array("i", self.plan.waits)  # per unit: the events it still waits for (read when > 1)
+        self.count_lock = threading.Lock()
+        self.meet: dict[int, object] = {}  # unit -> its lane waiting for it, or _LET_GO
         self.stopped: tuple[int, BaseException] | None = None  # the unit that raised, and what
-        self.returned = bytearray(self.total)  # 1 once unit i returned
-        self.returns = 0
-        self.issued = 0  # units entered so far: unit `issued` is the only one that can be released next
         self.over = False
-        self.handing_to: _Lane | None = None  # released, to be woken when the lock is let go (unlock)
-        positions: dict[Hashable, array] = {}  # 8 bytes a unit: a list held an int object per unit too
-        for index, thread in enumerate(schedule.threads):
-            positions.setdefault(thread, array("q")).append(index)
-        self.lanes = {key: _Lane(self, key, indices) for key, indices in positions.items()}
-        self.owner = [self.lanes[thread] for thread in schedule.threads]
+        self.lanes = {key: _Lane(self, key, indices) for key, indices in self.plan.lanes.items()}
 
-    def releasable(self, index: int) -> bool:
-        """Lock held: unit `index` may be issued (its lane's previous unit has returned: the
-        lane only asks once it has)."""
-        if self.issued != index:
-            return False
-        returned = self.returned
-        for d in self.schedule.after[index]:  # a loop, not all(genexpr): this runs for every call
-            if not returned[d]:
-                return False
-        return True
+    def let_go(self, unit: int) -> _Lane | None:
+        """One event `unit` waits for happened: its lane when that was the last one and the lane
+        is waiting for it (the caller wakes it), else None."""
+        if self.plan.waits[unit] > 1:
+            with self.count_lock:
+                left = self.pending[unit] - 1
+                self.pending[unit] = left
+            if left:
+                return None
+        # setdefault and pop are each one step under the GIL: of the lane getting to its unit and
+        # the last event letting it go, the second finds the first one's mark, and only one of
+        # this and the end's sweep pops a waiting lane (so its gate is released once).
+        lane = self.meet.setdefault(unit, _LET_GO)
+        if lane is _LET_GO or self.meet.pop(unit, None) is not lane:
+            return None
+        return lane
 
-    def release_next(self, *, handover: bool) -> None:
-        """Lock held: release the lane owning the next unit if it is waiting and may go now;
-        woken at once, or with handover when the caller next lets go of the lock (unlock)."""
-        issued = self.issued
-        if issued < self.total:
-            lane = self.owner[issued]
-            if lane.waiting and lane.next == issued:
-                returned = self.returned
-                for d in self.schedule.after[issued]:  # releasable(issued), inlined: once per unit
-                    if not returned[d]:
-                        return
-                lane.released = True
-                if self.cooperative:
-                    self.coord.running += 1
-                    lane.woken = True
-                if handover:
-                    lane.waiting = False
-                    self.handing_to = lane
-                else:
-                    lane.wake()
-
-    def unlock(self) -> None:
-        """Let go of the lock (held), then wake the lane released for hand-over, if any."""
-        lane, self.handing_to = self.handing_to, None
-        self.coord.cond.release()
-        if lane is not None:
-            lane.gate.release()
+    def stop(self, index: int, error: BaseException) -> None:
+        """Lock held: unit `index` raised; the run ends."""
+        if self.stopped is None:
+            self.stopped = (index, error)
+        self.over = True
+        self.coord.abandon()
 
     def execute(self) -> ScheduleOutcome:
         coord = self.coord
         coord.serial = False
         with coord.cond:
+            if self.cooperative:
+                coord.running = len(self.lanes)  # each counts itself until it waits
             for lane in self.lanes.values():
                 lane.thread.start()
             self._wait_for_end()
             outcome = self._outcome()
             self.over = True
             coord.abandon()
-            for lane in self.lanes.values():
-                if lane.waiting:
-                    lane.wake()
+            self._sweep()
             # No lane looks at these once the run is over: dropped, the lanes and the run make no
             # cycle, and the units go when the caller drops them instead of at the next full collection.
-            self.lanes, self.owner = {}, []
+            self.lanes = {}
         return outcome
 
+    def _sweep(self) -> None:
+        """The run is over: wake every lane waiting at its gate (it sees the run is over)."""
+        for unit in list(self.meet):
+            lane = self.meet.pop(unit, None)
+            if isinstance(lane, _Lane):
+                lane.gate.release()
+
     def _wait_for_end(self) -> None:
-        """Wait (lock held) until every unit returned, one stopped the run, or a unit hung:
+        """Wait (lock held) until every lane finished, a unit stopped the run, or a unit hung:
         cooperative, when nothing can run any more; otherwise by the hang timer's count."""
-        coord, cond = self.coord, self.coord.cond
-        timer = HangTimer(self.timeout)
-        while self.stopped is None and self.returns < self.total:
+        coord, cond, lanes = self.coord, self.coord.cond, list(self.lanes.values())
+        timer = HangTimer(self.timeout, cpu_time=lambda lane: cpu_seconds(lane.cpu_clock))
+        while self.stopped is None and not all(lane.finished for lane in lanes):
             if self.cooperative:
-                if coord.running == 0 and self._quiescent() and not coord.settle():
+                if coord.running == 0 and not coord.settle():
                     return  # nothing can wake: the busy lanes hang
                 cond.wait()
             else:
                 length = timer.tick()
                 started = time.monotonic()
                 timed_out = not cond.wait(length)
-                in_flight = {ln: ln.next for ln in self.lanes.values() if ln.busy}
+                in_flight = {lane: lane.next for lane in lanes if lane.busy}
                 if timer.expired(in_flight, length, time.monotonic() - started, timed_out):
                     return
-
-    def _quiescent(self) -> bool:
-        """Lock held, cooperative, no driver code running: no lane is on its way to issue or
-        wait (each is blocked at its gate, in a call, or done)."""
-        return all(ln.waiting or ln.busy or ln.finished for ln in self.lanes.values())
-
-    def notify_if_still(self) -> None:
-        """Lock held: a cooperative run may have become quiescent; the caller's thread decides."""
-        if self.cooperative and self.coord.running == 0:
-            self.coord.cond.notify_all()
 
     def _outcome(self) -> ScheduleOutcome:
         idents = {k: ln.ident for k, ln in self.lanes.items() if ln.ident is not None}

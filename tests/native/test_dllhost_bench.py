@@ -9,6 +9,8 @@ def test_bench_dll_replay_reports_a_rate(wine_drivers):
     out = bench_dll_replay(2000)
     assert out["returned"] == out["messages"] == 2003
     assert out["messages_per_s"] > 0
+    assert out["faithful_4_threads"]["returned"] == 2003
+    assert out["faithful_4_threads"]["baton_handoffs_per_s"] > 0  # the bare 4-thread baseline beside it
 
 
 def test_bench_tap_overhead_reports_per_record_costs(wine_drivers):
