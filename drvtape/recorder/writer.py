@@ -16,9 +16,9 @@ class BatchWriter:
     sheds instead (`shed` keeps the buffer bounded; drvtape.recorder.losses counts what it
     drops)."""
 
-    def __init__(self, store: Store, session_pk: int, take: Callable[[int], tuple[list, dict]],
+    def __init__(self, store: Store, session_pk: int, take: Callable[[], tuple[list, dict]],
                  give_back: Callable[[list, dict], None],
-                 shed: Callable[[BaseException], None], interval: float, batch_rows: int):
+                 shed: Callable[[BaseException], None], interval: float):
         self._store = store
         self._pk = session_pk
         self._take = take
@@ -27,8 +27,9 @@ class BatchWriter:
         self._backoff = FIRST_BACKOFF
         self._retry_at = 0.0
         self._interval = interval
-        self._batch_rows = batch_rows
         self._wake = threading.Event()
+        self.kicked = self._wake.is_set  # the hot path kicks only a writer not kicked yet
+        self.room_waits = 0  # make_room calls that found the buffer full: each a caller held up
         self._taken = threading.Condition()  # notified each time the writer has taken the buffer
         self._stopping = False
         self.error: BaseException | None = None
@@ -61,6 +62,8 @@ class BatchWriter:
         them here: a caller that wrote a backlog itself froze its driver for seconds, issue
         16); while the storage fails, shed instead."""
         with self._taken:  # pending() is read under it, so the writer's notify is never missed
+            if pending() >= limit:
+                self.room_waits += 1
             while pending() >= limit:
                 if self.error is not None:
                     self._shed(self.error)
@@ -72,23 +75,21 @@ class BatchWriter:
         return self.error is not None and time.monotonic() < self._retry_at
 
     def _write_once(self) -> None:
-        """Write what is buffered a batch (one transaction) at a time, each taken just before
-        it is written: a caller waiting for room waits for one batch, never the whole backlog."""
-        while True:
-            rows, blobs = self._take(self._batch_rows)  # blobs: bytes the rows' memory blocks name
-            if not rows:
-                return
-            with self._taken:
-                self._taken.notify_all()
-            try:
-                self._store.append_rows(self._pk, rows, blobs)  # the blobs before any row naming them
-                self.error, self._backoff = None, FIRST_BACKOFF
-            except Exception as exc:  # keep the rows; a later try, after the pause, writes them
-                self._give_back(rows, blobs)
-                self.error = exc
-                self._retry_at = time.monotonic() + self._backoff
-                self._backoff = min(2 * self._backoff, LAST_BACKOFF)
-                return
+        """Take the whole buffer (one swap) and write it in one transaction: a caller waiting
+        for room waits for the swap, never for a write."""
+        rows, blobs = self._take()  # blobs: bytes the rows' memory blocks name
+        if not rows:
+            return
+        with self._taken:
+            self._taken.notify_all()
+        try:
+            self._store.append_rows(self._pk, rows, blobs)  # the blobs before any row naming them
+            self.error, self._backoff = None, FIRST_BACKOFF
+        except Exception as exc:  # keep the rows; a later try, after the pause, writes them
+            self._give_back(rows, blobs)
+            self.error = exc
+            self._retry_at = time.monotonic() + self._backoff
+            self._backoff = min(2 * self._backoff, LAST_BACKOFF)
 
     def stop(self) -> None:
         """Stop the thread and write what is left (once more, pause or not, if the last try failed)."""
