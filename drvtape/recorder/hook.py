@@ -61,10 +61,10 @@ class Recorder:
     caller runs Python, the writer thread waits up to this long for the GIL at each hand-off,
     and a call waits while the writer holds it: 0.0005 cut a sustained stream's worst call
     from 461 ms to 63 ms where the default is 0.005 (issue 16; docs/reliability.md).
-    In batched mode at most 2 * max_pending events are not yet stored at any moment: the
-    writer holds at most that many, and a caller that finds max_pending buffered waits for
-    the writer to take them (it never writes them itself); normally nothing is older than
-    flush_interval.
+    In batched mode at most 2 * max_pending events are not yet stored at any moment: a
+    caller that finds max_pending buffered and, with what the writer has taken and not stored
+    yet, 2 * max_pending, waits until the writer has stored a batch (it never writes them
+    itself); normally nothing is older than flush_interval.
     A MemoryRef argument (drvtape.runtime.memory) is recorded as its blocks: what the driver
     reads before the call, what it wrote after it returned, at most memory_cap bytes of each
     (a longer block is marked truncated). Their bytes are stored once per session and content,
@@ -111,7 +111,7 @@ class Recorder:
         if self.durability is Durability.BATCHED:
             self._emit = self._rows.append  # rebound to the new list at each take
             self._writer = BatchWriter(self.store, self._pk, self._take, self._give_back, self._shed,
-                                       flush_interval)
+                                       flush_interval, batch_size)
         else:
             # Written under the recorder's lock, so what survives a crash is a contiguous prefix.
             self._appender = self.store.appender(self._pk, fsync=self.durability is Durability.MACHINE)
@@ -121,6 +121,11 @@ class Recorder:
     @property
     def session_id(self) -> uuid.UUID:
         return self.header.id
+
+    @property
+    def room_waits(self) -> int:
+        """How many times a hooked call found 2 * max_pending events unstored and waited for the writer."""
+        return 0 if self._writer is None else self._writer.room_waits
 
     # ---- the hot path --------------------------------------------------------------------
 
@@ -181,8 +186,8 @@ class Recorder:
             finally:
                 release()
             if pending >= batch:
-                if pending >= max_pending:  # the writer is behind: bound what a crash can lose
-                    recorder._writer.make_room(recorder._pending, max_pending)
+                if pending >= max_pending:  # the writer may be behind: bound what a crash can lose
+                    recorder._writer.make_room(recorder._pending, 2 * max_pending)
                 elif not recorder._writer.kicked():
                     recorder._writer.kick()
             return result
