@@ -63,7 +63,10 @@ class BatchWriter:
         """While the buffer (`pending()` events) and what the writer holds unstored are `limit`
         events or more, wait for the writer to store a batch (never write them here: a caller
         that wrote a backlog itself froze its driver for seconds, issue 16); while the storage
-        fails, shed instead."""
+        fails, shed instead (the buffer then keeps at most max_pending)."""
+        if self.error is not None:
+            self._shed(self.error)
+            return
         self._wake.set()
         with self._stored:  # read under it, so the writer's notify is never missed
             if pending() + self.held >= limit:
