@@ -8,10 +8,14 @@ stream to the same driver without the recorder.
 
 from __future__ import annotations
 
+import argparse
 import gc
+import json
+import os
+import tempfile
 from array import array
 from pathlib import Path
-from time import perf_counter, perf_counter_ns
+from time import perf_counter, perf_counter_ns, process_time
 
 from drvtape.recorder.hook import Recorder
 from drvtape.runtime.sim.reference import ReferenceDriver
@@ -61,9 +65,9 @@ def hooked_stream(db: Path, rate: int, seconds: float, **options) -> dict:
     hooked = recorder.wrap(ReferenceDriver())
     driver_id, hdrvr = open_instance(hooked)
     gc.collect()
-    started = perf_counter()
+    started, cpu_started = perf_counter(), process_time()
     took = paced_calls(hooked, (driver_id, hdrvr, DRV_USER_1, 0, 0), rate, seconds)
-    stream_s = perf_counter() - started
+    stream_s, stream_cpu_s = perf_counter() - started, process_time() - cpu_started
     close_started = perf_counter()
     recorder.close()
     close_s = perf_counter() - close_started
@@ -72,7 +76,10 @@ def hooked_stream(db: Path, rate: int, seconds: float, **options) -> dict:
     expected = 2 * (3 + len(took)) + 1
     return {**percentiles(took), "achieved_calls_per_s": round(len(took) / stream_s, 1),
             "close_ms": round(close_s * 1e3, 1), "events_expected": expected, "events_stored": stored,
-            "all_events_stored": stored == expected}
+            "all_events_stored": stored == expected, "make_room_waits": recorder.room_waits,
+            # the process's CPU (the paced caller's busy wait included) beside the wall time
+            "stream_s": round(stream_s, 2), "stream_cpu_s": round(stream_cpu_s, 2),
+            "load_average_1m": round(os.getloadavg()[0], 1)}
 
 
 def bench_sustained_hook(tmp: Path, rate: int, seconds: float, switch_interval: float = 0.0005) -> dict:
@@ -99,3 +106,18 @@ def bench_sustained_hook(tmp: Path, rate: int, seconds: float, switch_interval: 
         "target_overhead_p50_ns": TARGET_P50_NS,
         "meets_target": hooked["max_ns"] <= STALL_NS and hooked["all_events_stored"],
     }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """By hand (not in CI): `python bench/recorder_stream_bench.py --seconds 60` prints the figure as JSON."""
+    parser = argparse.ArgumentParser(description="the hook per call under a sustained stream (issue 16 item 3)")
+    parser.add_argument("--seconds", type=float, default=3.0, help="length of each paced stream")
+    parser.add_argument("--rate", type=int, default=100_000, help="calls per second")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="drvtape-bench-") as tmp:
+        figure = bench_sustained_hook(Path(tmp), args.rate, args.seconds)
+    print(json.dumps({"load_average": [round(x, 1) for x in os.getloadavg()], **figure}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

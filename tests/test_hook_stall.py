@@ -86,3 +86,25 @@ def test_a_stalled_writer_keeps_the_loss_bound(tmp_path):
         rows = store.rows(store.resolve("last").pk)
     assert [r.lparam1 for r in rows if r.kind == Kind.CALL] == list(range(10 * max_pending))
     assert [r.seq for r in rows] == list(range(1, len(rows) + 1))
+
+
+def test_calls_that_waited_for_room_are_counted(tmp_path):
+    max_pending = 64
+    with Store.open(tmp_path / "waits.db", create=True) as store:
+        hooked_free = Recorder(store, driver="free", batch_size=64, max_pending=1 << 20, flush_interval=0.001)
+        proc = hooked_free.wrap(driver_counting([]))
+        for i in range(500):
+            proc(0, 1, 0x4001, i, 0)
+        hooked_free.close()
+        assert hooked_free.room_waits == 0
+        stalled = StalledStore(store)
+        rec = Recorder(store, driver="waits", batch_size=16, max_pending=max_pending, flush_interval=0.001)
+        hooked = rec.wrap(driver_counting([]))
+        caller = in_thread(lambda: [hooked(0, 1, 0x4001, i, 0) for i in range(4 * max_pending)])
+        assert stalled.entered.wait(GATE_S)
+        caller.join(0.5)
+        assert caller.is_alive() and rec.room_waits >= 1
+        stalled.gate.set()
+        caller.join(GATE_S)
+        rec.close()
+        assert rec.room_waits >= 1

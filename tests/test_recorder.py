@@ -167,6 +167,38 @@ def test_bad_arguments_are_refused_before_the_driver_runs(tmp_path):
     assert calls == []
 
 
+def test_arguments_that_are_not_integers_or_past_64_bits_are_refused_before_the_driver_runs(tmp_path):
+    calls = []
+    with hooked(lambda *a: calls.append(a) or 0, tmp_path / "r.db", driver="x") as h:
+        for args in ((1 << 64, 0, DRV_LOAD, 0, 0), (0, 1.5, DRV_LOAD, 0, 0), (0, 0, -1, 0, 0),
+                     (0, 0, DRV_LOAD, 1 << 63, 0), (0, 0, DRV_LOAD, 0, -(1 << 63) - 1)):
+            with pytest.raises(ValueError, match="out of range"):
+                h(*args)
+        assert h(0xFFFF_FFFF_FFFF_FFFF, 0, 0xFFFF_FFFF, (1 << 63) - 1, -(1 << 63)) == 0
+    assert len(calls) == 1
+
+
+def test_depth_after_a_fault_and_in_another_thread_starts_again_at_zero(tmp_path):
+    db = tmp_path / "r.db"
+
+    def proc(driver_id, hdrvr, msg, lparam1, lparam2):
+        if msg == DRV_OPEN:
+            return h(driver_id, hdrvr, DRV_USER, 0, 0)
+        if lparam1:
+            raise RuntimeError("inner fault")
+        return 0
+
+    with hooked(proc, db, driver="depths") as h:
+        with pytest.raises(RuntimeError):
+            h(0, 1, DRV_USER, 1, 0)
+        h(0, 1, DRV_OPEN, 0, 0)
+        other = threading.Thread(target=lambda: h(0, 1, DRV_OPEN, 0, 0))
+        other.start()
+        other.join()
+    _, events = stored(db)
+    assert [e.depth for e in events if e.kind == "call"] == [0, 0, 1, 0, 1]
+
+
 def test_a_driver_returning_none_is_a_recorded_fault(tmp_path):
     db = tmp_path / "r.db"
     with hooked(lambda *a: None, db, driver="x") as h:

@@ -16,7 +16,7 @@ class BatchWriter:
     sheds instead (`shed` keeps the buffer bounded; drvtape.recorder.losses counts what it
     drops)."""
 
-    def __init__(self, store: Store, session_pk: int, take: Callable[[int], tuple[list, dict]],
+    def __init__(self, store: Store, session_pk: int, take: Callable[[], tuple[list, dict]],
                  give_back: Callable[[list, dict], None],
                  shed: Callable[[BaseException], None], interval: float, batch_rows: int):
         self._store = store
@@ -28,8 +28,11 @@ class BatchWriter:
         self._retry_at = 0.0
         self._interval = interval
         self._batch_rows = batch_rows
+        self.held = 0  # rows taken and not stored yet (read and written under _stored)
         self._wake = threading.Event()
-        self._taken = threading.Condition()  # notified each time the writer has taken the buffer
+        self.kicked = self._wake.is_set  # the hot path kicks only a writer not kicked yet
+        self.room_waits = 0  # make_room calls that found the buffer full: each a caller held up
+        self._stored = threading.Condition()  # notified each time the writer has stored a batch
         self._stopping = False
         self.error: BaseException | None = None
         self._write_lock = threading.Lock()  # batches go in seq order even when flush() runs too
@@ -57,38 +60,50 @@ class BatchWriter:
             self._write_once()
 
     def make_room(self, pending: Callable[[], int], limit: int) -> None:
-        """The buffer holds `limit` events: wait until the writer has taken them (never write
-        them here: a caller that wrote a backlog itself froze its driver for seconds, issue
-        16); while the storage fails, shed instead."""
-        with self._taken:  # pending() is read under it, so the writer's notify is never missed
-            while pending() >= limit:
+        """While the buffer (`pending()` events) and what the writer holds unstored are `limit`
+        events or more, wait for the writer to store a batch (never write them here: a caller
+        that wrote a backlog itself froze its driver for seconds, issue 16); while the storage
+        fails, shed instead (the buffer then keeps at most max_pending)."""
+        if self.error is not None:
+            self._shed(self.error)
+            return
+        self._wake.set()
+        with self._stored:  # read under it, so the writer's notify is never missed
+            if pending() + self.held >= limit:
+                self.room_waits += 1
+            while pending() + self.held >= limit:
                 if self.error is not None:
                     self._shed(self.error)
                     return
                 self._wake.set()
-                self._taken.wait(self._interval)
+                self._stored.wait(self._interval)
 
     def _backing_off(self) -> bool:
         return self.error is not None and time.monotonic() < self._retry_at
 
     def _write_once(self) -> None:
-        """Write what is buffered a batch (one transaction) at a time, each taken just before
-        it is written: a caller waiting for room waits for one batch, never the whole backlog."""
-        while True:
-            rows, blobs = self._take(self._batch_rows)  # blobs: bytes the rows' memory blocks name
-            if not rows:
-                return
-            with self._taken:
-                self._taken.notify_all()
+        """Take the whole buffer (one swap), then store it a batch (one transaction) at a time:
+        a caller waiting for room waits for one batch, never the whole backlog."""
+        rows, blobs = self._take()  # blobs: bytes the rows' memory blocks name
+        self._set_held(len(rows))
+        for start in range(0, len(rows), self._batch_rows):
+            batch = rows[start:start + self._batch_rows]
             try:
-                self._store.append_rows(self._pk, rows, blobs)  # the blobs before any row naming them
-                self.error, self._backoff = None, FIRST_BACKOFF
+                self._store.append_rows(self._pk, batch, blobs)  # the blobs before any row naming them
+                self.error, self._backoff, blobs = None, FIRST_BACKOFF, None
             except Exception as exc:  # keep the rows; a later try, after the pause, writes them
-                self._give_back(rows, blobs)
+                self._give_back(rows[start:], blobs or {})
+                self._set_held(0)
                 self.error = exc
                 self._retry_at = time.monotonic() + self._backoff
                 self._backoff = min(2 * self._backoff, LAST_BACKOFF)
                 return
+            self._set_held(len(rows) - start - len(batch))
+
+    def _set_held(self, rows: int) -> None:
+        with self._stored:
+            self.held = rows
+            self._stored.notify_all()
 
     def stop(self) -> None:
         """Stop the thread and write what is left (once more, pause or not, if the last try failed)."""
