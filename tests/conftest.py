@@ -223,7 +223,6 @@ def db(request, tmp_path):
 @pytest.fixture(autouse=True)
 def temporary_files_in_tmp_path(tmp_path, monkeypatch):
     """What a test makes through tempfile in this process (hook_run's and tap_run's folders,
-    left for their caller to remove) goes to its tmp_path instead of /tmp. Child processes
-    keep TMPDIR: Debian's Wine puts a prefix's wineserver socket folder under TMPDIR, so a
-    second TMPDIR for the same prefix would start a second wineserver on it."""
+    left for their caller to remove) goes to its tmp_path instead of /tmp. (Wine processes get
+    one TMPDIR whatever this is: drvtape.dllhost.wine.SERVER_TMPDIR.)"""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))

@@ -41,6 +41,13 @@ _DLLOVERRIDES = "mscoree,mshtml=;winedbg.exe=d"  # no Mono/Gecko install prompts
 # running for the prefix it exits at once, status 2, in ~7 ms).
 SERVER_LINGER_S = 30
 SERVER_START_S = 60  # a server starting on a loaded machine; never wait without bound
+# Debian's Wine 8.0 keys a prefix's server socket on TMPDIR: it is $TMPDIR/<name>/server-<dev>-<inode>/socket
+# (/tmp when TMPDIR is unset; <name> is the wine-XXXXXX made once and kept in the prefix's `wineserver`
+# file, <dev> and <inode> the prefix folder's, in hex). Checked by running: one prefix under two TMPDIRs
+# had two wineservers at once, and a value one's `reg add` wrote was not seen by the other's `reg query`
+# (and was lost when the other saved the registry over it). So every Wine process drvtape starts gets the
+# TMPDIR a plain `wine` gets by default, whatever drvtape's own TMPDIR is: one prefix, one server.
+SERVER_TMPDIR = "/tmp"
 
 
 def wine_binary(arch: Arch = X64) -> str:
@@ -64,8 +71,10 @@ def prefix_dir(arch: Arch = X64) -> Path:
 
 
 def wine_env(prefix: Path) -> dict[str, str]:
+    """The environment of a Wine process in prefix: this one's, with the prefix, Wine's quiet
+    settings and the one TMPDIR its server is found under."""
     env = dict(os.environ)
-    env.update(WINEPREFIX=str(prefix), WINEDEBUG="-all", WINEDLLOVERRIDES=_DLLOVERRIDES)
+    env.update(WINEPREFIX=str(prefix), WINEDEBUG="-all", WINEDLLOVERRIDES=_DLLOVERRIDES, TMPDIR=SERVER_TMPDIR)
     return env
 
 

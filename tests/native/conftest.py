@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -36,9 +35,10 @@ def unavailable(reason: str) -> None:
 @pytest.fixture(scope="session", autouse=True)
 def wineserver_folders_removed(tmp_path_factory):
     """Debian's Wine makes the socket folder of a new prefix's wineserver in TMPDIR (wine-XXXXXX,
-    its name kept in the prefix's `wineserver` file) and leaves it there when the prefix is
-    gone: those of the prefixes this session made in its tmp_paths go at the session's end."""
-    tmp = Path(tempfile.gettempdir())
+    its name kept in the prefix's `wineserver` file; drvtape's Wine processes have
+    TMPDIR=SERVER_TMPDIR) and leaves it there when the prefix is gone: those of the prefixes
+    this session made in its tmp_paths go at the session's end."""
+    tmp = Path(wine.SERVER_TMPDIR)
     yield
     base = tmp_path_factory.getbasetemp()
     for named in [*base.glob("*/wineserver"), *base.glob("*/*/wineserver")]:

@@ -28,9 +28,6 @@ def alias(host_x86, request):
 
 
 def drvtape(db, *args, env_extra=None):
-    # Wine 8.0 makes the wineserver directory of a prefix under TMPDIR (checked: a `reg add` made with another
-    # TMPDIR went to a second server, and a query here did not see it), so TMPDIR stays as it is
-    # unless a test says otherwise
     env = {k: v for k, v in os.environ.items() if not k.startswith("DRVTAP_")}
     env.update(env_extra or {})
     return subprocess.run([sys.executable, "-m", "drvtape", "--db", str(db), *args], env=env, capture_output=True,
