@@ -63,6 +63,13 @@ def test_each_call_gets_its_instance_class_and_a_reused_id_its_new_one():
     assert instance_classes(calls) == {7: DriverClass.ACM, 9: DriverClass.DRV}
 
 
+def test_an_id_opened_again_without_a_close_is_the_later_instance_and_once_closed_none():
+    calls = numbered(Call(DRV_OPEN, 0, icopen("vidc"), result=7), Call(0x400D, 7),
+                     Call(DRV_OPEN, 0, None, result=7), Call(0x400D, 7), Call(DRV_CLOSE, 7, result=1), Call(0x400D, 7))
+    assert call_classes(calls) == [DriverClass.DRV, DriverClass.VFW, DriverClass.DRV, DriverClass.DRV,
+                                   DriverClass.DRV, DriverClass.DRV]  # not the first instance's VfW at the end
+
+
 def test_one_message_number_two_meanings():
     assert message_name(0x604F, DriverClass.ACM) == "ACMDM_STREAM_CONVERT"
     assert message_name(0x400D, DriverClass.VFW) == "ICM_DECOMPRESS"

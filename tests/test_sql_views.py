@@ -18,17 +18,23 @@ from alembic import command
 
 from drvtape.cli.event_view import summary_json
 from drvtape.schema.events import EndReason
-from drvtape.schema.messages import DRV_OPEN, message_name
-from drvtape.schema.rows import event_to_row
+from drvtape.schema.memory.selector import parse_selector
+from drvtape.schema.memory.classes import fourcc
+from drvtape.schema.messages import DRV_CLOSE, DRV_OPEN, message_name
+from drvtape.schema.payloads import CallPayloads, IcOpen
+from drvtape.schema.rows import Kind, event_to_row
 from drvtape.schema.values import UINT64_MAX
 from drvtape.store import Store, tables, views
 from drvtape.store.engines import database_url
 from drvtape.store.migrations import alembic_config, upgrade
+from drvtape.store.queries import EventFilter
+from tests.test_cli_class_names import ICM_DECOMPRESS
 from tests.test_message_filters import DEVICES
 
 DOC = Path(__file__).parents[1] / "docs" / "sql.md"
 CODES_ID = "dddd0005-0000-4000-8000-000000000005"
 ALIAS_ID = "eeee0006-0000-4000-8000-000000000006"
+REOPENED_ID = "ffff0007-0000-4000-8000-000000000007"
 # a code of each naming rule: the catalog, a gap, the MCI range and its ends, DRV_USER and past it
 CODES = [0x0001, 0x000B, 0x000D, 0x07FF, 0x0800, 0x0801, 0x17FF, 0x1800, 0x3FFF, 0x4000, 0x4001, 0xFFFFFFFF]
 SESSION_COLUMNS = ("outcome", "events", "calls", "threads", "end_reason", "fault_seq", "hang_seq",
@@ -263,7 +269,23 @@ def class_db(db: str, tapes) -> str:
         alias.send(0x604F, 0, driver_id=0x20)
         alias.end(EndReason.CLOSED)
         alias.store_in(store)
+        reopened_tape(tapes).store_in(store)
     return db
+
+
+def reopened_tape(tapes):
+    """A dwDriverId a second DRV_OPEN returned again, with no DRV_CLOSE between: the id is the
+    driver's own, so the driver reused it, and once it is closed no instance has it."""
+    tape = tapes.Tape(tapes.header(REOPENED_ID, minutes=6, driver="C:\\windows\\system32\\reopens.dll", target=None))
+    vfw = CallPayloads(lparam2=IcOpen(dwSize=48, fccType=fourcc("vidc"), fccHandler=fourcc("MRLE")))
+    tape.send(DRV_OPEN, 0x30, payload=vfw)  # 1: a VfW instance
+    tape.send(ICM_DECOMPRESS, 0, driver_id=0x30)  # 3
+    tape.send(DRV_OPEN, 0x30)  # 5: the same id again, for a plain open: a drv instance
+    tape.send(ICM_DECOMPRESS, 0, driver_id=0x30)  # 7
+    tape.send(DRV_CLOSE, 1, driver_id=0x30)  # 9
+    tape.send(ICM_DECOMPRESS, 0, driver_id=0x30)  # 11: no instance has the id now
+    tape.end(EndReason.CLOSED)
+    return tape
 
 
 def test_events_view_names_messages_by_the_class_of_their_instance(db, tapes):
@@ -292,6 +314,13 @@ def test_events_view_names_messages_by_the_class_of_their_instance(db, tapes):
     assert devices[11] == ("MODM_SETVOLUME", "modMessage", "midiout") and devices[12][0] == "MODM_SETVOLUME"
     assert devices[13] == ("WODM_WRITE", "wodMessage", "waveout") and devices[17][0] == "DRV_MCI_FIRST+20"
     assert devices[19] == ("0x4001", "wodMessage", "waveout")  # not DRV_USER+1: no DRV_* message
+    reopened = {r["seq"]: (r["message"], r["driver_class"]) for r in rows.values() if r["session"] == REOPENED_ID}
+    assert [reopened[seq] for seq in (3, 7, 9, 11)] == [
+        ("ICM_DECOMPRESS", "vfw"), ("DRV_USER+13", "drv"), ("DRV_CLOSE", "drv"), ("DRV_USER+13", "drv")]
+    with Store.open(db) as store:  # and the message filters' per-event class test agrees
+        pk = store.resolve(REOPENED_ID).pk
+        found = store.events(pk, EventFilter(msgs=(parse_selector("ICM_DECOMPRESS"),), kinds=(Kind.CALL,)))
+        assert [ev.seq for ev in found] == [3]
 
 
 def test_the_views_answer_on_a_detail_that_is_not_json(db, tapes):

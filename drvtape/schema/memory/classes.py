@@ -111,13 +111,19 @@ def session_class_hint(driver: str | None) -> DriverClass:
 @dataclass
 class InstanceClasses:
     """The class of each instance over a session: an instance has its class from the return
-    of the DRV_OPEN that gave it its driver_id up to its DRV_CLOSE, so a reused id gets its
-    new class; outside those spans (driver_id 0, before DRV_OPEN) a call is DRV."""
+    of the DRV_OPEN that gave it its driver_id up to its DRV_CLOSE, or to just before a later
+    DRV_OPEN returned the same id (as drvtape.store.instance_sql has it). The id is the
+    driver's own: returning it again, the driver reused it, so the earlier instance ends there
+    and is not what the id means once the later one closes. Outside those spans (driver_id 0,
+    before DRV_OPEN, after DRV_CLOSE) a call is DRV."""
 
     spans: dict[int, list[tuple[int, int, DriverClass]]] = field(default_factory=dict)  # id -> (from, to, cls)
 
     def opened(self, seq: int, driver_id: int, cls: DriverClass) -> None:
-        self.spans.setdefault(driver_id, []).append((seq, UNCLOSED, cls))
+        spans = self.spans.setdefault(driver_id, [])
+        if spans and spans[-1][1] == UNCLOSED and spans[-1][0] < seq:
+            spans[-1] = (spans[-1][0], seq - 1, spans[-1][2])
+        spans.append((seq, UNCLOSED, cls))
 
     def closed(self, seq: int, driver_id: int) -> None:
         spans = self.spans.get(driver_id)
