@@ -9,7 +9,8 @@ import pytest
 
 from drvtape.errors import DrvtapeError
 from drvtape.replay.memory_facts import catalog_lookup
-from drvtape.schema.memory.catalog import message_memory, message_name, parse_message, session_message_name
+from drvtape.schema.memory.catalog import message_memory, message_name, session_message_name
+from drvtape.schema.memory.selector import MessageSelector, parse_selector
 from drvtape.schema.memory.classes import (
     DriverClass, call_classes, class_of_open, fourcc, is_mci_open, session_class_hint,
 )
@@ -52,9 +53,10 @@ def test_the_commands_winmm_sends_are_named_in_an_mci_instance_only():
     assert message_name(0x841, DriverClass.MCI) == "MCI_WINDOW"  # named, of unknown meaning
     assert message_memory(DriverClass.MCI, 0x841) is None
     assert session_message_name(MCI_STATUS, {DriverClass.MCI, DriverClass.VFW}) == "MCI_STATUS"
-    assert parse_message("mci_status") == MCI_STATUS and parse_message("MCI_OPEN_DRIVER") == MCI_OPEN_DRIVER
+    assert parse_selector("mci_status") == MessageSelector(MCI_STATUS, driver_class=DriverClass.MCI)
+    assert parse_selector("MCI_OPEN_DRIVER") == MessageSelector(MCI_OPEN_DRIVER, driver_class=DriverClass.MCI)
     with pytest.raises(DrvtapeError, match="MCI_STATUS"):
-        parse_message("MCI_NO_SUCH")
+        parse_selector("MCI_NO_SUCH")
 
 
 def test_the_open_parameters_are_the_largest_variant_with_their_strings_followed():

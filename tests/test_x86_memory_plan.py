@@ -12,7 +12,7 @@ from drvtape.replay.dll import host_arch
 from drvtape.replay.memory import plan_memory
 from drvtape.replay.memory_facts import MessageFacts, catalog_lookup
 from drvtape.runtime.targets import parse_target
-from drvtape.schema.memory.catalog import parse_message
+from drvtape.schema.memory.selector import parse_selector
 from drvtape.schema.memory.classes import DriverClass
 
 from memory_sessions import DECODE, memcodec_facts, memcodec_session
@@ -32,7 +32,7 @@ def as_arch(recording, arch: str):
 
 
 def test_the_catalog_at_x86_has_4_byte_pointers_where_x64_has_8():
-    msg = parse_message("ACMDM_STREAM_CONVERT")
+    msg = parse_selector("ACMDM_STREAM_CONVERT").code
     x64, x86 = (catalog_lookup(arch)(DriverClass.ACM, msg) for arch in ("x64", "x86"))
     header64, header86 = x64.nodes["lparam2"], x86.nodes["lparam2"]
     assert {w for _, w, _ in header64.pointers} == {8} and {w for _, w, _ in header86.pointers} == {4}

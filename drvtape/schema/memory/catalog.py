@@ -11,12 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from drvtape.errors import DrvtapeError
 from drvtape.schema.memory.classes import DriverClass
 from drvtape.schema.memory.spec import MessageMemory, flatten
-from drvtape.schema.messages import message_name as drv_message_name, parse_message as parse_drv_message
-
-CLASS_PREFIXES = ("ICM_", "ACMDM_", "MCI_")
+from drvtape.schema.messages import message_name as drv_message_name
 
 
 @dataclass(frozen=True)
@@ -24,7 +21,6 @@ class Catalog:
     messages: dict[DriverClass, dict[int, MessageMemory]]  # per class, by code
     named_only: dict[DriverClass, dict[int, str]]  # named, of unknown meaning
     device_classes: frozenset[DriverClass]  # device entry points' classes: no DRV_* names
-    codes: dict[str, int]  # ICM_*, ACMDM_* and MCI_* names -> code
 
 
 @cache
@@ -43,10 +39,7 @@ def catalog() -> Catalog:
     named_only = {DriverClass.DRV: {}, DriverClass.VFW: dict(icm.NAMED_ONLY), DriverClass.ACM: dict(acm.NAMED_ONLY),
                   DriverClass.MCI: dict(mci.NAMED_ONLY),
                   **{cls: {} for cls in devices.CLASS_MESSAGES}}
-    codes = {m.name: m.code for cls in (DriverClass.VFW, DriverClass.ACM, DriverClass.MCI)
-             for m in messages[cls].values()}
-    codes.update({name: code for names in named_only.values() for code, name in names.items()})
-    return Catalog(messages, named_only, frozenset(devices.CLASS_MESSAGES), codes)
+    return Catalog(messages, named_only, frozenset(devices.CLASS_MESSAGES))
 
 
 def message_memory(cls: DriverClass, msg: int) -> MessageMemory | None:
@@ -74,20 +67,6 @@ def class_messages(cls: DriverClass) -> list[MessageMemory]:
 def class_names(cls: DriverClass) -> dict[int, str]:
     """{code: name} of every message cls names, with or without a known meaning."""
     return {**catalog().named_only[DriverClass(cls)], **{m.code: m.name for m in class_messages(cls)}}
-
-
-def parse_message(text: str) -> int:
-    """A message code from an ICM_*/ACMDM_*/MCI_* name (any case), or as schema.messages parses
-    DRV_* names and numbers."""
-    name = text.strip().upper()
-    if not name.startswith(CLASS_PREFIXES):
-        return parse_drv_message(text)
-    codes = catalog().codes
-    if name not in codes:
-        raise DrvtapeError(f"unknown message {text!r}: not an ICM_* message of vfw.h, an ACMDM_* message "
-                           "of msacmdrv.h nor an MCI_* command of mmsystem.h (e.g. ICM_DECOMPRESS, "
-                           "ACMDM_STREAM_CONVERT, MCI_STATUS)")
-    return codes[name]
 
 
 def session_message_name(code: int, classes: set[DriverClass]) -> str:
