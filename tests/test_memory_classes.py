@@ -70,6 +70,15 @@ def test_an_id_opened_again_without_a_close_is_the_later_instance_and_once_close
                                    DriverClass.DRV, DriverClass.DRV]  # not the first instance's VfW at the end
 
 
+def test_opens_returning_out_of_order_count_from_their_returns():
+    """Two threads' DRV_OPENs give the same id; the one called first returns last, so its
+    instance is the one the id has after both returns (as the SQL views have it)."""
+    calls = [Call(DRV_OPEN, 0, icopen("vidc"), result=7, seq=1, returned_at=10),
+             Call(DRV_OPEN, 0, None, result=7, seq=2, returned_at=5), Call(0x400D, 7, seq=6, returned_at=7),
+             Call(0x400D, 7, seq=11, returned_at=12)]
+    assert call_classes(calls) == [DriverClass.DRV, DriverClass.DRV, DriverClass.DRV, DriverClass.VFW]
+
+
 def test_one_message_number_two_meanings():
     assert message_name(0x604F, DriverClass.ACM) == "ACMDM_STREAM_CONVERT"
     assert message_name(0x400D, DriverClass.VFW) == "ICM_DECOMPRESS"

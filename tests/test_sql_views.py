@@ -284,6 +284,11 @@ def reopened_tape(tapes):
     tape.send(ICM_DECOMPRESS, 0, driver_id=0x30)  # 7
     tape.send(DRV_CLOSE, 1, driver_id=0x30)  # 9
     tape.send(ICM_DECOMPRESS, 0, driver_id=0x30)  # 11: no instance has the id now
+    first = tape.call(DRV_OPEN, payload=vfw)  # 13: two threads open, the first called returns last
+    tape.ret(tape.call(DRV_OPEN, thread=tapes.T1), 0x40)  # 14, 15: a drv instance
+    tape.send(ICM_DECOMPRESS, 0, driver_id=0x40)  # 16
+    tape.ret(first, 0x40)  # 18: the id is the VfW instance's from here
+    tape.send(ICM_DECOMPRESS, 0, driver_id=0x40)  # 19
     tape.end(EndReason.CLOSED)
     return tape
 
@@ -315,12 +320,13 @@ def test_events_view_names_messages_by_the_class_of_their_instance(db, tapes):
     assert devices[13] == ("WODM_WRITE", "wodMessage", "waveout") and devices[17][0] == "DRV_MCI_FIRST+20"
     assert devices[19] == ("0x4001", "wodMessage", "waveout")  # not DRV_USER+1: no DRV_* message
     reopened = {r["seq"]: (r["message"], r["driver_class"]) for r in rows.values() if r["session"] == REOPENED_ID}
-    assert [reopened[seq] for seq in (3, 7, 9, 11)] == [
-        ("ICM_DECOMPRESS", "vfw"), ("DRV_USER+13", "drv"), ("DRV_CLOSE", "drv"), ("DRV_USER+13", "drv")]
+    assert [reopened[seq] for seq in (3, 7, 9, 11, 16, 19)] == [
+        ("ICM_DECOMPRESS", "vfw"), ("DRV_USER+13", "drv"), ("DRV_CLOSE", "drv"), ("DRV_USER+13", "drv"),
+        ("DRV_USER+13", "drv"), ("ICM_DECOMPRESS", "vfw")]
     with Store.open(db) as store:  # and the message filters' per-event class test agrees
         pk = store.resolve(REOPENED_ID).pk
         found = store.events(pk, EventFilter(msgs=(parse_selector("ICM_DECOMPRESS"),), kinds=(Kind.CALL,)))
-        assert [ev.seq for ev in found] == [3]
+        assert [ev.seq for ev in found] == [3, 19]
 
 
 def test_the_views_answer_on_a_detail_that_is_not_json(db, tapes):

@@ -146,15 +146,23 @@ class InstanceClasses:
 
     @classmethod
     def from_calls(cls, calls: Iterable[OpenCall], hint: DriverClass = DriverClass.DRV) -> InstanceClasses:
-        """From a recording's calls (RecordedCall: seq, result, returned_at)."""
-        classes = cls()
+        """From a recording's calls (RecordedCall: seq, result, returned_at), in the order of the
+        events that open and close: a DRV_OPEN's return (which may come after later calls on
+        other threads), a DRV_CLOSE's call."""
+        marks: list[tuple[int, int, DriverClass | None]] = []  # (seq, driver_id, class opened; None: closed)
         for call in calls:
             if entry_point_of_call(call) is not EntryPoint.DRIVER_PROC:
                 continue
             if call.msg == DRV_OPEN and call.result:
-                classes.opened(call.returned_at or call.seq, call.result, class_of_open(call.payload) or hint)
+                marks.append((call.returned_at or call.seq, call.result, class_of_open(call.payload) or hint))
             elif call.msg == DRV_CLOSE:
-                classes.closed(call.seq, call.driver_id)
+                marks.append((call.seq, call.driver_id, None))
+        classes = cls()
+        for seq, driver_id, opened_as in sorted(marks, key=lambda mark: mark[0]):
+            if opened_as is None:
+                classes.closed(seq, driver_id)
+            else:
+                classes.opened(seq, driver_id, opened_as)
         return classes
 
     @classmethod
