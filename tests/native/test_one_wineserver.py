@@ -9,7 +9,7 @@ import subprocess
 
 from drvtape.dllhost import wine
 
-KEY = rf"HKCU\Software\drvtape-tests\one-server-{os.getpid()}"
+KEY = rf"HKCU\Software\drvtape-test-one-server-{os.getpid()}"  # one key: deleting it leaves nothing
 
 
 def reg(prefix, *args: str) -> subprocess.CompletedProcess:
