@@ -21,7 +21,7 @@ from drvtape.store import codec
 from drvtape.store import tables as t
 
 try:
-    from drvtape.store import sqlite_rows
+    import drvtape.store.sqlite_rows as sqlite_rows  # the C module itself, not the package
 except ImportError:  # not built (no C compiler or headers at install): the Python path
     sqlite_rows = None
 
