@@ -43,8 +43,11 @@ INGESTED, ALREADY = "ingested", "already ingested"
 # Insert in a second thread while the tape is read on (drvtape.store.bulk's overlap): off,
 # since with sqlite3's executemany (the chain built in Python, holding the GIL) it did not
 # help: 200k events at load 12-14, 4 alternating runs, wall 17.4-23.7 s with it against
-# 15.8-22.8 s without, CPU 5.06-5.50 against 4.31-5.35 s (bench/bulk_bench.py's
-# ingest_overlap measures it again, for an insert path that releases the GIL).
+# 15.8-22.8 s without, CPU 5.06-5.50 against 4.31-5.35 s. Nor with the C insert path, which
+# releases the GIL: `drvtape ingest` of 1M events (80 MB) at load ~1, alternating, wall
+# 8.32 and 7.03 s with it against 8.14 and 6.61 s without, CPU 8.4-9.9 against 6.4-7.9 s
+# (bench/bulk_bench.py's ingest_overlap, at 200k events in process, showed 0.85-1.04 against
+# 1.06-1.40 s wall: the command's own figure is the one that counts).
 INSERT_IN_SECOND_THREAD = False
 
 
