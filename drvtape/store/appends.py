@@ -7,7 +7,6 @@ insert through an EventInserter and take a session's last chain link from ChainT
 from __future__ import annotations
 
 import contextlib
-import time
 import uuid
 from collections.abc import Mapping, Sequence
 
@@ -18,7 +17,7 @@ from drvtape.schema.rows import ROW_COLUMNS
 from drvtape.store import chain, codec
 from drvtape.store import tables as t
 from drvtape.store.blobs import BlobInserter
-from drvtape.store.native_insert import NativeInsert
+from drvtape.store.native_insert import NativeInsert, gil_offering_slices
 from drvtape.store.session_summary import CountKeeper
 
 INSERT_COLUMNS = ("session_pk", *ROW_COLUMNS, "chain")
@@ -99,10 +98,8 @@ class EventInserter:
     def _insert_chained_in_python(self, conn: Connection, session_pk: int, rows: Sequence[Sequence],
                                   tip: bytes, step: int) -> bytes:
         db_rows = []
-        for start in range(0, len(rows), step):
-            if start:
-                time.sleep(0)  # lets a waiting thread (the hook's caller) take the GIL now
-            chunk, tip = codec.to_db_rows(session_pk, rows[start:start + step], tip)
+        for part in gil_offering_slices(rows, step):
+            chunk, tip = codec.to_db_rows(session_pk, part, tip)
             db_rows += chunk
         conn.exec_driver_sql(self.sql, self.params(db_rows))
         return tip

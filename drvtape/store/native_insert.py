@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from sqlalchemy.engine import Connection, Engine
 
@@ -77,14 +77,19 @@ class NativeInsert:
 
 
 def pack(rows: list, slice_rows: int) -> bytes | None:
-    if len(rows) <= slice_rows:
-        return sqlite_rows.pack_rows(rows, UNSIGNED_MASK, NOT_NULL_MASK)
     slices = []
-    for start in range(0, len(rows), slice_rows):
-        if start:
-            time.sleep(0)  # lets a waiting thread (the hook's caller) take the GIL now
-        packed = sqlite_rows.pack_rows(rows[start:start + slice_rows], UNSIGNED_MASK, NOT_NULL_MASK)
+    for part in gil_offering_slices(rows, slice_rows):
+        packed = sqlite_rows.pack_rows(part, UNSIGNED_MASK, NOT_NULL_MASK)
         if packed is None:
             return None
         slices.append(packed)
-    return b"".join(slices)
+    return b"".join(slices)  # one slice: that bytes object itself, not a copy
+
+
+def gil_offering_slices(rows: Sequence, step: int) -> Iterator[Sequence]:
+    """rows in slices of `step`, the GIL offered between two (sleep(0)): a thread waiting for
+    it (the hook's caller) takes it then. Both insert paths slice their batches with this."""
+    for start in range(0, len(rows), step):
+        if start:
+            time.sleep(0)
+        yield rows[start:start + step]
