@@ -27,25 +27,32 @@ FINE_TICK = 0.001
 HAS_THREAD_CPU_CLOCK = hasattr(time, "pthread_getcpuclockid")
 
 
-def own_cpu_clock() -> int | None:
+class ThreadCpuClock(NamedTuple):
+    """A thread's CPU-time clock (clock_gettime's id) and the thread it names."""
+
+    clock_id: int
+    thread: threading.Thread
+
+
+def own_cpu_clock() -> ThreadCpuClock | None:
     """The calling thread's CPU-time clock, for cpu_seconds, or None where there is none. Taken
-    by the thread itself: its clock names its kernel thread, so a read after it ended fails
-    instead of naming another (a pthread id of an ended thread may not be used at all)."""
+    by the thread itself (a pthread id of an ended thread may not be used at all)."""
     if not HAS_THREAD_CPU_CLOCK:
         return None
     try:
-        return time.pthread_getcpuclockid(threading.get_ident())
+        return ThreadCpuClock(time.pthread_getcpuclockid(threading.get_ident()), threading.current_thread())
     except OSError:  # ENOENT: the system has no per-thread CPU clocks
         return None
 
 
-def cpu_seconds(clock: int | None) -> float | None:
+def cpu_seconds(clock: ThreadCpuClock | None) -> float | None:
     """The CPU seconds its thread has used on `clock` (own_cpu_clock), or None (no clock, or
-    the thread ended)."""
-    if clock is None:
+    the thread ended). Read only while the thread is alive: its kernel thread outlives join()
+    by a moment, so the clock still read then, and its id, once freed, can name a later thread."""
+    if clock is None or not clock.thread.is_alive():
         return None
     try:
-        return time.clock_gettime(clock)
+        return time.clock_gettime(clock.clock_id)
     except OSError:
         return None
 

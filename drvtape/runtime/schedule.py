@@ -24,7 +24,7 @@ from functools import partial
 
 from drvtape.runtime.coop import Coordinator
 from drvtape.runtime.faults import Abandoned
-from drvtape.runtime.hang_timer import HangTimer, cpu_seconds, own_cpu_clock
+from drvtape.runtime.hang_timer import HangTimer, ThreadCpuClock, cpu_seconds, own_cpu_clock
 from drvtape.runtime.lane_plan import NOBODY, plan_lanes
 from drvtape.schema.outcome import Diverged, OutcomeKind
 
@@ -132,7 +132,7 @@ class _Lane:
         self.gate = threading.Lock()
         self.gate.acquire()
         self.ident: int | None = None
-        self.cpu_clock: int | None = None  # its thread's CPU-time clock (hang_timer), when not cooperative
+        self.cpu_clock: ThreadCpuClock | None = None  # its thread's CPU-time clock (hang_timer), when not cooperative
         self.thread = threading.Thread(target=self._loop, name=f"drvtape-lane-{key}", daemon=True)
 
     def _loop(self) -> None:
