@@ -45,7 +45,9 @@ def kill_at_random(work, *args, within: float, rng: random.Random) -> bool:
 
 
 def timed(work, *args) -> float:
-    """How long work(*args) takes in a child, in seconds (to aim the kills of a soak)."""
+    """How long work(*args) takes in a child, in seconds (to aim the kills of a soak). Soaks
+    aim by the fastest of a few runs: one run slowed by the rest of the suite would spread the
+    kills past the end of most children (CI once saw 6 of 20 upgrades killed, 8 needed)."""
     start = time.monotonic()
     code = wait(fork(work, *args))
     assert code == 0, f"the child failed (exit {code})"

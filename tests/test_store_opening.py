@@ -74,7 +74,7 @@ def test_a_kill_at_any_moment_of_a_creation_leaves_a_database_that_opens(tmp_pat
     kinds = {"sqlite": lambda i: str(tmp_path / f"c{i}.db"), "postgresql": lambda i: postgres.new_database()}
     killed = 0
     for kind, new_db in kinds.items():
-        within = 1.3 * timed(create, new_db("timing"))
+        within = 1.3 * min(timed(create, new_db(f"timing{j}")) for j in range(3))  # forks.timed
         for i in range(trials(20)):
             db = new_db(i)
             killed += kill_at_random(create, db, within=within, rng=rng)
