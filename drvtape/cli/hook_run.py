@@ -12,10 +12,10 @@ from drvtape.cli.app import app, examples, open_store
 from drvtape.cli.ingest import store_program_tapes
 from drvtape.cli.options import FORMAT, JSON, output_format
 from drvtape.cli.output import Format, err
+from drvtape.cli.program_end import exit_as_program
 from drvtape.recorder.hookrun import check_pattern, hook_run
 from drvtape.recorder.taprun import choose_prefix, program_arch
 
-INTERRUPTED_EXIT = 130
 
 hook_app = typer.Typer(help="Record the drivers one program loads, through a hook in that program only.",
                        no_args_is_help=True, epilog=examples("drvtape hook run -- player.exe clip.avi"))
@@ -52,8 +52,4 @@ def hook_run_command(
     if not run.tapes:
         err.print(f"note: {program[0]} loaded no driver" + (f" matching {driver}" if driver else ""),
                   markup=False, soft_wrap=True)
-    if run.interrupted:
-        err.print(f"interrupted ({run.interrupted}): what was recorded is stored", markup=False, soft_wrap=True)
-        raise typer.Exit(INTERRUPTED_EXIT)
-    if run.exit_code:
-        raise typer.Exit(run.exit_code if 0 < run.exit_code < 256 else 1)
+    exit_as_program(run, program[0], "what was recorded is stored")

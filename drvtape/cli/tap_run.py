@@ -12,11 +12,11 @@ from drvtape.cli.app import examples, open_store
 from drvtape.cli.ingest import store_program_tapes
 from drvtape.cli.options import FORMAT, JSON, output_format
 from drvtape.cli.output import Format, err
+from drvtape.cli.program_end import exit_as_program
 from drvtape.cli.tap import tap_app
 from drvtape.errors import DrvtapeError
 from drvtape.recorder.taprun import choose_prefix, program_arch, tap_run
 
-INTERRUPTED_EXIT = 130
 
 
 @tap_app.command("run", epilog=examples(
@@ -51,9 +51,4 @@ def tap_run_command(
     if not run.tapes:
         err.print(f"warning: {program[0]} produced no tape (did it open any of the aliases?)", markup=False,
                   soft_wrap=True)
-    if run.interrupted:
-        err.print(f"interrupted ({run.interrupted}): the aliases were uninstalled, what was recorded is stored",
-                  markup=False, soft_wrap=True)
-        raise typer.Exit(INTERRUPTED_EXIT)
-    if run.exit_code:
-        raise typer.Exit(run.exit_code if 0 < run.exit_code < 256 else 1)
+    exit_as_program(run, program[0], "the aliases were uninstalled, what was recorded is stored")

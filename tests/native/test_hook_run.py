@@ -193,3 +193,24 @@ def test_sigterm_stops_the_program_and_keeps_what_was_recorded(tmp_path, client,
     assert proc.returncode == 130, (stdout, stderr)
     (session,) = json.loads(stdout)["tapes"][0]["sessions"]
     assert session["calls"] > 10
+
+
+def test_a_program_killed_by_a_signal_is_said_so_and_what_it_recorded_is_stored(tmp_path, client, driver):
+    """A Wine process ended by a Unix signal has no exit code to pass on: hook run exits 1 and says
+    which signal (the job hooklaunch holds the program in ends with it, so the program ends too)."""
+    command = [sys.executable, "-m", "drvtape", "--db", str(tmp_path / "k.db"), "hook", "run", "--json", "--",
+               str(client), wine.windows_path(driver("thread_affinity")), "stream"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRVTAP_")}
+    env["TMPDIR"] = str(tmp_path)
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not any(t.stat().st_size for t in tmp_path.glob("drvtape-hookrun-*/*.drvtape")):
+        assert time.monotonic() < deadline, "no tape after 120 s"
+        time.sleep(0.2)
+    (launcher,) = [int(pid) for task in Path(f"/proc/{proc.pid}/task").iterdir()
+                   for pid in (task / "children").read_text().split()]
+    os.kill(launcher, signal.SIGKILL)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 1 and "was killed by SIGKILL: drvtape exits 1" in stderr, (stdout, stderr)
+    (session,) = json.loads(stdout)["tapes"][0]["sessions"]
+    assert session["calls"] > 0
