@@ -146,10 +146,18 @@ def test_driver_pattern_records_only_the_matching_drivers(tmp_path, ways):
     assert json.loads(matched.stdout)["ingested"] == 1, matched.stderr
 
 
-def test_a_bad_pattern_is_refused_before_anything_runs(tmp_path, client):
-    run = drvtape(tmp_path, "hook", "run", "--driver", "a/b", "--", str(client))
-    assert run.returncode == 2 and "Traceback" not in run.stderr
-    assert run.stderr.count("\n") == 1 and "--driver" in run.stderr
+@pytest.mark.parametrize("bad, named", [(["--driver", "a/b"], "--driver"),
+                                        (["--prefix", "/nonexistent/prefix"], "not a Wine prefix"),
+                                        (["--format", "yaml"], "unknown format"),
+                                        (["--db", "/nonexistent/dir/x.db"], "/nonexistent/dir")])
+def test_a_bad_value_is_refused_before_anything_runs(tmp_path, client, bad, named):
+    command = [sys.executable, "-m", "drvtape", *(bad if bad[0] == "--db" else ["--db", str(tmp_path / "h.db")]),
+               "hook", "run", *(bad if bad[0] != "--db" else []), "--", str(client)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRVTAP_")}
+    run = subprocess.run(command, env={**env, "TMPDIR": str(tmp_path)}, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert run.stderr.count("\n") == 1 and named in run.stderr, run.stderr
+    assert not list(tmp_path.glob("drvtape-hookrun-*")), "a run folder was made"
 
 
 def test_follow_children_records_the_drivers_of_a_child_process(tmp_path, client, driver):
