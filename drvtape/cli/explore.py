@@ -6,9 +6,8 @@ from decimal import Decimal
 import typer
 
 from drvtape.cli.app import app, db_of, examples, open_store
-from drvtape.cli.options import (
-    DOCUMENT_FORMAT, JSON, QUIET, REPLAY_THREADS, SESSION, TARGET_FOR_REPLAY, TIMEOUT, Threads, output_format,
-)
+from drvtape.cli.driver_options import REPLAY_THREADS, TARGET_FOR_REPLAY, TIMEOUT, Threads
+from drvtape.cli.options import DOCUMENT_FORMAT, JSON, QUIET, SESSION, output_format
 from drvtape.cli.output import Format, out, print_json, progress
 from drvtape.cli.recorded import load_with_target, stored_recording
 from drvtape.errors import DrvtapeError

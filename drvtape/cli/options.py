@@ -5,7 +5,6 @@ import typer
 
 from drvtape.cli.output import Format
 from drvtape.errors import DrvtapeError
-from drvtape.runtime.schedule import Threads
 
 
 SESSION = typer.Argument(..., metavar="SESSION", help="A session: its UUID, a unique prefix of it, or 'last'.",
@@ -19,15 +18,6 @@ JSON = typer.Option(False, "--json", help="Print JSON (the same as --format json
 WIDE = typer.Option(False, "--wide", help="Full session ids in tables (else the shortest unique prefix, "
                                           "at least 8 characters).")
 
-TARGET_FOR_REPLAY = typer.Option(
-    None, "--target", "-t", metavar="TARGET", show_default="none: a session's own target runs only if you say so",
-    help="sim:NAME, py:MODULE:ATTR, dll:PATH, or 'recorded' for the target the session was recorded against.")
-REPLAY_THREADS = typer.Option(
-    Threads.FAITHFUL, metavar="faithful|serial",
-    help="faithful: a replay thread per recorded thread; serial: every call on one thread, in seq order.")
-REPEAT = typer.Option(1, min=1, max=100_000, metavar="N", help="Replay N times, each against a fresh driver.")
-TIMEOUT = typer.Option(5.0, min=0.001, metavar="SECONDS",
-                       help="How long a call of a real (dll:/py:) driver may take before it counts as a hang.")
 MSG_HELP = ("A message: a name (DRV_*, ICM_*, ACMDM_*, MCI_*; WODM_*, WIDM_*, MODM_*, MIDM_*, MXDM_*, AUXDM_* "
             "at their device entry point) or a number (DriverProc's). ICM_*, ACMDM_* and MCI_* match only "
             "messages to an instance of their class; a DRV_* name or a number, any instance.")

@@ -6,7 +6,8 @@ from pathlib import Path
 import typer
 
 from drvtape.cli.app import app, db_of, examples, open_store
-from drvtape.cli.options import DOCUMENT_FORMAT, JSON, TIMEOUT, Threads, output_format
+from drvtape.cli.driver_options import TIMEOUT, Threads
+from drvtape.cli.options import DOCUMENT_FORMAT, JSON, output_format
 from drvtape.cli.output import STDIO, Format, err, out, print_json, read_input
 from drvtape.errors import DrvtapeError
 from drvtape.recorder.hook import Durability

@@ -4,9 +4,8 @@ import typer
 from rich.table import Table
 
 from drvtape.cli.app import app, examples
-from drvtape.cli.options import (
-    DOCUMENT_FORMAT, JSON, QUIET, REPEAT, REPLAY_THREADS, SESSION, TARGET_FOR_REPLAY, TIMEOUT, Threads, output_format,
-)
+from drvtape.cli.driver_options import REPEAT, REPLAY_THREADS, TARGET_FOR_REPLAY, TIMEOUT, Threads
+from drvtape.cli.options import DOCUMENT_FORMAT, JSON, QUIET, SESSION, output_format
 from drvtape.cli.output import Format, add_row, out, print_json, progress
 from drvtape.cli.recorded import load_with_target
 from drvtape.present.text import outcome_text
