@@ -24,7 +24,7 @@ from pathlib import Path
 from sample_rows import call_return_rows, new_header
 from drvtape.store import Store, chain, codec
 from drvtape.store.appends import EventInserter
-from drvtape.store.native_insert import AVAILABLE, NOT_NULL_MASK, TIP_SQL, UNSIGNED_MASK, sqlite_rows
+from drvtape.store.native_insert import NOT_NULL_MASK, TIP_SQL, UNSIGNED_MASK, registered, sqlite_rows
 
 BATCH = 8_192  # the recorder's batch size
 
@@ -101,7 +101,7 @@ def _counter_during(work) -> dict:
 
 def bench_native(tmp: Path, count: int) -> dict:
     """C path vs Python path vs raw executemany, in CPU us/row; the GIL the writer holds per row."""
-    if not AVAILABLE:
+    if not registered():
         return {"what": "the C insert path", "skipped": "drvtape.store.sqlite_rows is not built or registered"}
     tmp = tmp / "native"
     tmp.mkdir(exist_ok=True)

@@ -17,7 +17,7 @@ from drvtape.schema.values import INT64_MAX, INT64_MIN, UINT64_MAX
 from drvtape.store import Store, chain
 from drvtape.store import tables as t
 from drvtape.store.appends import EventInserter
-from drvtape.store.native_insert import AVAILABLE, NOT_NULL_MASK, PACK_SLICE_ROWS, UNSIGNED_MASK, sqlite_rows
+from drvtape.store.native_insert import NOT_NULL_MASK, PACK_SLICE_ROWS, UNSIGNED_MASK, registered, sqlite_rows
 
 TIP = chain.genesis(uuid.UUID(int=7))
 INT64 = st.integers(INT64_MIN, INT64_MAX) | st.sampled_from([0, -1, INT64_MIN, INT64_MAX])
@@ -74,7 +74,7 @@ def outcome(store: Store, inserter: EventInserter, rows, share_gil: bool | None 
 def test_the_build_has_the_c_insert_path(store):
     """CI and scripts/setup build it (setup.py): without it, ingest and the recorder's writer
     lose their speed silently, so its absence fails here."""
-    assert AVAILABLE, "drvtape.store.sqlite_rows is not built or not registered (pip install -e . builds it)"
+    assert registered(), "drvtape.store.sqlite_rows is not built or not registered (pip install -e . builds it)"
     assert store.inserter.native is not None
 
 

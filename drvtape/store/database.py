@@ -6,6 +6,7 @@ never updated; everything else is read from them.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import uuid
@@ -56,10 +57,15 @@ class Store:
     def __init__(self, engine: Engine, where: str):
         self.engine = engine
         self.where = where  # the file, or the URL without its password: what messages name
-        self.inserter = EventInserter(engine)
         self.tips = ChainTips(engine)
         self._snapshot: Connection | None = None
         self._paged: DriverQuery | None = None  # stream_rows' query, compiled at its first use
+
+    @functools.cached_property
+    def inserter(self) -> EventInserter:
+        """Made at the first write: a command that only reads compiles no insert and never
+        probes for the C insert path (native_insert.registered)."""
+        return EventInserter(self.engine)
 
     # ---- opening -------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ serve (PostgreSQL, or SQLite where the module is missing or not registered) uses
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -35,6 +36,7 @@ PACK_SLICE_ROWS = 4_096
 TIP_SQL = "SELECT chain FROM events WHERE rowid = last_insert_rowid()"
 
 
+@functools.cache  # asked at the first insert, not at import: a command that only reads opens no probe
 def registered() -> bool:
     """Whether drvtape_rows exists on the connections Python's sqlite3 opens: the module was
     built, and links the libsqlite3 that sqlite3 uses (its auto-extension is that library's)."""
@@ -50,9 +52,6 @@ def registered() -> bool:
     return True
 
 
-AVAILABLE = registered()
-
-
 class NativeInsert:
     """One batch's rows in one INSERT ... SELECT over drvtape_rows."""
 
@@ -62,7 +61,7 @@ class NativeInsert:
 
     @staticmethod
     def serves(engine: Engine) -> bool:
-        return AVAILABLE and engine.dialect.name == "sqlite" and engine.dialect.driver == "pysqlite"
+        return registered() and engine.dialect.name == "sqlite" and engine.dialect.driver == "pysqlite"
 
     def insert(self, conn: Connection, session_pk: int, rows: Sequence[Sequence], tip: bytes,
                share_gil: bool) -> bytes | None:
