@@ -31,7 +31,7 @@ from drvtape.store.appends import Appender, ChainTips, EventInserter
 from drvtape.store.bulk import BulkLoad
 from drvtape.store.engines import WRITE, create_engine, database_url, sqlite_path
 from drvtape.store.queries import (DriverQuery, EventFilter, ListedSession, SessionSummary, apply_filter, listed_sessions,
-                                   received, sessions_query, summaries)
+                                   listing_query, received, sessions_query, summaries)
 
 _PG_COUNT_LOCK = 0x64727675  # the advisory lock held while the count of stored sessions moves
 _SELECT_COLUMNS = [t.events.c[name] for name in ROW_COLUMNS]
@@ -241,8 +241,8 @@ class Store:
         """As sessions, without building a SessionHeader per session (what `drvtape sessions` prints)."""
         query = sessions_query(dialect=self.engine.dialect.name, machine=machine, driver=driver, with_msg=with_msg,
                                limit=limit)
-        with self.reading() as conn:
-            return listed_sessions(conn, query)
+        listed = listing_query(query, self.engine.dialect)
+        return listed_sessions(listed, self._driver_rows(listed))
 
     @damage.reads
     def summary(self, session_pk: int) -> SessionSummary:
@@ -311,8 +311,13 @@ class Store:
 
     @damage.reads
     def _fetch(self, query: DriverQuery, **values) -> list[EventRow]:
-        """query's rows as EventRows. A DBAPI error met while fetching (past the statement's
-        first step) is not seen by the engine's error handling: damage is named here as there."""
+        """query's rows as EventRows."""
+        return codec.from_db_rows(self._driver_rows(query, **values))
+
+    def _driver_rows(self, query: DriverQuery, **values) -> list[tuple]:
+        """query's rows as the DBAPI gives them. A DBAPI error met while fetching (past the
+        statement's first step) is not seen by the engine's error handling: damage is named
+        here as there."""
         with self.reading() as conn:
             try:
                 rows = query.fetch(conn, **values)
@@ -322,7 +327,7 @@ class Store:
                 if message is None:
                     raise
                 raise damage.DamagedDatabase(message) from None
-        return codec.from_db_rows(rows)
+        return rows
 
     @damage.reads
     def events(self, session_pk: int, flt: EventFilter | None = None) -> list[Event]:

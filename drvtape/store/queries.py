@@ -46,6 +46,7 @@ class DriverQuery:
         self._compiled = query.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
         self.sql = str(self._compiled)
         self._positions = self._compiled.positiontup  # None for a named paramstyle (psycopg's)
+        self.names = tuple(query.selected_columns.keys())  # the rows' columns, in order
 
     def fetch(self, conn: Connection, **values) -> list[tuple]:
         params = self._compiled.construct_params(values)
@@ -147,8 +148,16 @@ def summaries(conn: Connection, listed: sa.Select) -> list[SessionSummary]:
             for row in conn.execute(with_figures(listed))]
 
 
-def listed_sessions(conn: Connection, listed: sa.Select) -> list[ListedSession]:
-    """summaries' sessions as ListedSession."""
-    return [ListedSession(*figures(row[-FIGURE_COLUMNS:]), id=uuid.UUID(row.uuid),
-                          started_at=codec.from_micros(row.started_us), columns=row._mapping)
-            for row in conn.execute(with_figures(listed))]
+def listing_query(listed: sa.Select, dialect: sa.engine.Dialect) -> DriverQuery:
+    """summaries' statement, to be fetched as tuples (listed_sessions)."""
+    return DriverQuery(with_figures(listed), dialect)
+
+
+def listed_sessions(query: DriverQuery, rows: list[tuple]) -> list[ListedSession]:
+    """listing_query's rows as ListedSession (as tuples from the DBAPI, not SQLAlchemy Rows:
+    10,000 sessions' Rows and mappings took 0.16 s more than the fetch, issue 16)."""
+    names = query.names[:-FIGURE_COLUMNS]
+    uuid_at, started_at = names.index("uuid"), names.index("started_us")
+    return [ListedSession(*figures(row[-FIGURE_COLUMNS:]), id=uuid.UUID(row[uuid_at]),
+                          started_at=codec.from_micros(row[started_at]), columns=dict(zip(names, row)))
+            for row in rows]
