@@ -1,8 +1,8 @@
 """The drvtape command line: thin; parses, calls the library, renders.
 
 One module per command (or command group), named by the command; each registers itself
-on `app` when imported, which app.command imports. Shared options live in options.py,
-output in output.py.
+on `app` when imported, which app.command imports. Shared options live in options.py (those
+of the commands that run a driver in driver_options.py), output in output.py.
 """
 
 import gc
