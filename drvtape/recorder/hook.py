@@ -118,6 +118,12 @@ class Recorder:
         return 0 if self._writer is None else self._writer.room_waits
 
     @property
+    def longest_room_wait_s(self) -> float:
+        """The longest of those waits (wall time): at most about one batch's storing (a
+        waiting caller goes on as soon as the writer has stored one)."""
+        return 0.0 if self._writer is None else self._writer.longest_room_wait_ns / 1e9
+
+    @property
     def events_after_close(self) -> int:
         """Events hooked calls made after close() that were not stored (the session had ended):
         a call made after it, its call and return; a call in progress at it, its return."""
