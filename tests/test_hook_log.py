@@ -134,3 +134,35 @@ def test_a_call_in_progress_at_close_keeps_its_call_and_counts_its_return(tmp_pa
     with Store.open(str(db)) as store:
         rows = store.rows(store.resolve("last").pk)
     assert [r.kind for r in rows] == [Kind.CALL, Kind.END]
+
+
+def test_close_while_threads_call_leaves_nothing_after_the_end(tmp_path, log_kind):
+    db = tmp_path / "race.db"
+    rec = Recorder(str(db), driver="race", batch_size=64, flush_interval=0.001)
+    hooked = rec.wrap(lambda *a: a[3])
+    started, underway = threading.Barrier(5), threading.Event()
+    answers: list[list] = [[] for _ in range(4)]
+
+    def work(n):
+        started.wait()
+        for i in range(20_000):
+            answers[n].append(hooked(0, n, DRV_USER, i, 0))
+            if i == 500:
+                underway.set()
+
+    workers = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for w in workers:
+        w.start()
+    started.wait()
+    underway.wait()
+    rec.close()  # in the middle of the calls (or after them, on a slow machine: the same checks hold)
+    for w in workers:
+        w.join()
+    assert all(a == list(range(20_000)) for a in answers)  # every call ran, recorded or not
+    with Store.open(str(db)) as store:
+        rows = store.rows(store.resolve("last").pk)
+    assert [r.seq for r in rows] == list(range(1, len(rows) + 1)) and rows[-1].kind == Kind.END
+    calls = {r.seq for r in rows if r.kind == Kind.CALL}
+    returns = [r for r in rows if r.kind == Kind.RETURN]
+    assert all(r.call_seq in calls for r in returns)
+    assert rec.events_after_close == 4 * 2 * 20_000 - (len(calls) + len(returns))

@@ -88,7 +88,6 @@ class Recorder:
             self._resources = opening.pop_all()
         self._lock = threading.Lock()
         self._t0 = perf_counter_ns()
-        self._batch_size = batch_size
         self._max_pending = max_pending or 16 * batch_size
         self.fault_call_seq: int | None = None
         self._losses = Losses()
@@ -102,7 +101,7 @@ class Recorder:
         self._log = new_log(self._t0, batch_size, self._max_pending, lock=self._lock, on_batch=self._kick,
                             on_full=self._make_room, capture_call=self._capture_call,
                             capture_return=self._capture_return, record_fault=self._record_fault,
-                            as_lresult=_as_lresult, sink=self._appender and self._append_durably)
+                            as_lresult=_as_lresult, sink=None if self._appender is None else self._append_durably)
         if self.durability is Durability.BATCHED:
             self._writer = BatchWriter(self.store, self._pk, self._take, self._give_back, self._shed,
                                        flush_interval, batch_size)

@@ -21,18 +21,33 @@ long long log_now_ns(void)
 }
 /* ---- rows ---- */
 
-/* A new row of None; its seq and ts set (both stolen); NULL with an error set. */
-PyObject *log_new_row(PyObject *seq, PyObject *ts)
+/* A new row of None, then its seq (the log's next) and ts (the clock reading *at, or now's
+   where *at is 0) put in; *seq and *at are set to what was used. The tuple is made first:
+   making it may run the collector, so Python code that could let another thread draw a seq
+   and append its row before this one, or close the log; after the seq nothing here, nor in
+   the callers until they append, runs Python code. NULL with no error set: the log closed
+   meanwhile (no seq drawn). */
+PyObject *log_new_row(CallLog *log, long long *seq, long long *at)
 {
     PyObject *row = PyTuple_New(ROW_FIELDS);
-    if (!row || !seq || !ts) {
-        Py_XDECREF(row), Py_XDECREF(seq), Py_XDECREF(ts);
+    if (!row)
         return NULL;
-    }
     for (int i = 0; i < ROW_FIELDS; i++)
         PyTuple_SET_ITEM(row, i, Py_NewRef(Py_None));
-    PyTuple_SET_ITEM(row, SEQ, seq), Py_DECREF(Py_None);
-    PyTuple_SET_ITEM(row, TS, ts), Py_DECREF(Py_None);
+    if (log->closed) {
+        Py_DECREF(row);
+        return NULL;
+    }
+    *seq = log->next_seq++;
+    if (!*at)
+        *at = log_now_ns();
+    PyObject *seq_value = PyLong_FromLongLong(*seq), *ts = PyLong_FromLongLong(*at - log->t0);
+    if (!seq_value || !ts) {
+        Py_XDECREF(seq_value), Py_XDECREF(ts), Py_DECREF(row);
+        return NULL;
+    }
+    Py_SETREF(PyTuple_GET_ITEM(row, SEQ), seq_value);
+    Py_SETREF(PyTuple_GET_ITEM(row, TS), ts);
     return row;
 }
 
@@ -113,41 +128,49 @@ static PyObject *log_keep_oldest(CallLog *log, PyObject *arg)
     return dropped;
 }
 
-/* template's fields with the next seq and now's ts in place, appended; its seq. */
-static PyObject *stamp_into(CallLog *log, PyObject *template, long long seq, long long ts)
+/* template's fields, with the next seq and now's ts in place, appended (*seq, *ts: those):
+   0, or 1 where the log is closed (nothing appended), or -1 (an error set). */
+static int stamp_into(CallLog *log, PyObject *template, long long *seq, long long *ts)
 {
-    if (!PyTuple_Check(template) || PyTuple_GET_SIZE(template) != ROW_FIELDS)
-        return PyErr_Format(PyExc_TypeError, "a row of %d fields", ROW_FIELDS);
-    PyObject *row = log_new_row(PyLong_FromLongLong(seq), PyLong_FromLongLong(ts));
+    if (!PyTuple_Check(template) || PyTuple_GET_SIZE(template) != ROW_FIELDS) {
+        PyErr_Format(PyExc_TypeError, "a row of %d fields", ROW_FIELDS);
+        return -1;
+    }
+    *ts = 0;
+    PyObject *row = log_new_row(log, seq, ts);
     if (!row)
-        return NULL;
+        return PyErr_Occurred() ? -1 : 1;
     for (int i = 0; i < ROW_FIELDS; i++)
         if (i != SEQ && i != TS)
             row_put(row, i, PyTuple_GET_ITEM(template, i));
-    return log_append(log, row) < 0 ? NULL : PyLong_FromLongLong(seq);
+    return log_append(log, row);
 }
 
 static PyObject *log_stamp(CallLog *log, PyObject *template)
 {
-    if (log->closed) {
-        log->unrecorded++;
-        Py_RETURN_NONE;
-    }
-    /* no after_append: the caller may hold the recorder's lock, which the writer takes */
-    return stamp_into(log, template, log->next_seq++, log_now_ns() - log->t0);
+    long long seq, ts;
+    /* no log_after_append: the caller may hold the recorder's lock, which the writer takes */
+    int stamped = stamp_into(log, template, &seq, &ts);
+    if (stamped < 0)
+        return NULL;
+    if (stamped == 0)
+        return PyLong_FromLongLong(seq);
+    log->unrecorded++;
+    Py_RETURN_NONE;
 }
 
 static PyObject *log_end(CallLog *log, PyObject *template)
 {
-    long long seq = log->next_seq++, ts = log_now_ns() - log->t0;
-    log->closed = 1;
-    if (template != Py_None) {
-        PyObject *stamped = stamp_into(log, template, seq, ts);
-        if (!stamped)
-            return NULL;
-        Py_DECREF(stamped);
+    long long seq, ts;
+    int stamped = template == Py_None || log->closed ? 1 : stamp_into(log, template, &seq, &ts);
+    if (stamped < 0)
+        return NULL;
+    if (stamped == 1) {  /* no row (closed already: the recorder checks that under its lock) */
+        seq = log->next_seq++;
+        ts = log_now_ns();
     }
-    return Py_BuildValue("LL", seq, ts);
+    log->closed = 1;
+    return Py_BuildValue("LL", seq, ts - log->t0);
 }
 
 static PyObject *log_pending(CallLog *log, PyObject *Py_UNUSED(ignored))

@@ -29,7 +29,7 @@ extern PyTypeObject CallLogType;
 extern PyTypeObject HookedProcType;  /* made by new_hooked_proc */
 
 long long log_now_ns(void);
-PyObject *log_new_row(PyObject *seq, PyObject *ts);
+PyObject *log_new_row(CallLog *log, long long *seq, long long *at);
 int log_append(CallLog *log, PyObject *row);
 int log_after_append(CallLog *log);
 PyObject *new_hooked_proc(CallLog *log, PyObject *proc);

@@ -113,37 +113,51 @@ static void record_fault(CallLog *log, PyObject *const *args, PyObject *ident, l
     PyErr_Restore(type, value, tb);
 }
 
-/* The call row; depth: the calls of this thread in progress before it. */
+/* The call row (*seq, *start: its seq and clock reading); depth: the calls of this thread in
+   progress before it. 0, or 1 where the log closed meanwhile (nothing appended), or -1. */
 static int append_call(CallLog *log, PyObject *const *args, PyObject *ident, PyObject *depth,
-                       PyObject *const *raw, long long seq, long long start)
+                       PyObject *const *raw, long long *seq, long long *start)
 {
-    PyObject *row = log_new_row(PyLong_FromLongLong(seq), PyLong_FromLongLong(start - log->t0));
+    *start = 0;
+    PyObject *row = log_new_row(log, seq, start);
     if (!row)
-        return -1;
+        return PyErr_Occurred() ? -1 : 1;
     row_put(row, KIND, log->call_kind), row_put(row, THREAD, ident), row_put(row, MSG, args[2]);
     row_put(row, DRIVER_ID, args[0]), row_put(row, HDRVR, args[1]), row_put(row, LPARAM1, raw[0]);
     row_put(row, LPARAM2, raw[1]), row_put(row, DEPTH, depth), row_put(row, PAYLOAD, raw[2]);
     return log_append(log, row);
 }
 
+/* The return row, unless the log has closed since the call (then counted as unrecorded). */
 static int append_return(CallLog *log, PyObject *const *args, PyObject *ident, PyObject *result,
                          PyObject *written, long long call_seq, long long start, long long end)
 {
-    PyObject *row = log_new_row(PyLong_FromLongLong(log->next_seq++), PyLong_FromLongLong(end - log->t0));
-    if (!row)
-        return -1;
-    PyObject *seq = PyLong_FromLongLong(call_seq), *duration = PyLong_FromLongLong(end - start);
-    if (seq && duration) {
+    long long seq;
+    PyObject *row = log_new_row(log, &seq, &end);
+    if (!row) {
+        if (PyErr_Occurred())
+            return -1;
+        log->unrecorded++;
+        return 0;
+    }
+    PyObject *call = PyLong_FromLongLong(call_seq), *duration = PyLong_FromLongLong(end - start);
+    if (call && duration) {
         row_put(row, KIND, log->return_kind), row_put(row, THREAD, ident), row_put(row, MSG, args[2]);
         row_put(row, DRIVER_ID, args[0]), row_put(row, HDRVR, args[1]), row_put(row, RESULT, result);
-        row_put(row, CALL_SEQ, seq), row_put(row, DURATION, duration), row_put(row, PAYLOAD, written);
+        row_put(row, CALL_SEQ, call), row_put(row, DURATION, duration), row_put(row, PAYLOAD, written);
     }
-    Py_XDECREF(seq), Py_XDECREF(duration);
-    if (!seq || !duration) {
+    Py_XDECREF(call), Py_XDECREF(duration);
+    if (!call || !duration) {
         Py_DECREF(row);
         return -1;
     }
     return log_append(log, row) < 0 ? -1 : log_after_append(log);
+}
+
+static PyObject *run_unrecorded(HookedProc *self, PyObject *const *args)
+{
+    self->log->unrecorded += 2;  /* its call and its return */
+    return lresult(self->log, PyObject_Vectorcall(self->proc, args, 5, NULL));
 }
 
 /* Runs the driver between its call row (appended) and its return row; the result, or NULL. */
@@ -157,11 +171,11 @@ static PyObject *run_recorded(HookedProc *self, PyObject *const *args, PyObject 
     long below = depth ? PyLong_AsLong(depth) : 0;
     depth = depth ? Py_NewRef(depth) : PyLong_FromLong(0);
     PyObject *deeper = PyLong_FromLong(below + 1);
-    long long seq = log->next_seq++, start = log_now_ns();
-    if (!depth || !deeper || append_call(log, args, ident, depth, raw, seq, start) < 0
-        || PyDict_SetItem(log->depths, ident, deeper) < 0) {
+    long long seq, start;
+    int appended = depth && deeper ? append_call(log, args, ident, depth, raw, &seq, &start) : -1;
+    if (appended != 0 || PyDict_SetItem(log->depths, ident, deeper) < 0) {
         Py_XDECREF(depth), Py_XDECREF(deeper);
-        return NULL;
+        return appended == 1 ? run_unrecorded(self, args) : NULL;
     }
     Py_DECREF(deeper);
     PyObject *result = lresult(log, PyObject_Vectorcall(self->proc, args, 5, NULL));
@@ -179,17 +193,11 @@ static PyObject *run_recorded(HookedProc *self, PyObject *const *args, PyObject 
         Py_XDECREF(written), Py_DECREF(result);
         return NULL;
     }
-    int stored = log->closed ? (log->unrecorded++, 0) : append_return(log, args, ident, result, written, seq, start, end);
+    int stored = append_return(log, args, ident, result, written, seq, start, end);
     Py_DECREF(written);
     if (stored < 0)
         Py_CLEAR(result);
     return result;
-}
-
-static PyObject *run_unrecorded(HookedProc *self, PyObject *const *args)
-{
-    self->log->unrecorded += 2;  /* its call and its return */
-    return lresult(self->log, PyObject_Vectorcall(self->proc, args, 5, NULL));
 }
 
 static PyObject *hooked_call(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
