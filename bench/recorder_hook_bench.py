@@ -131,9 +131,11 @@ def main_thread_instructions(tmp: Path, mode: str, calls: int) -> int:
     return int(totals[0].split()[1])
 
 
-def bench_hook_instructions(tmp: Path) -> dict:
+def bench_hook_instructions(tmp: Path, quick: bool = False) -> dict:
     """Instructions per DRV_USER+1 call on the caller's thread (valgrind's callgrind, the
     difference of two runs' counts): bare, through the C log, through the Python log."""
+    if quick:  # six runs under valgrind take minutes, mostly Python's start-up
+        return {"skipped": "not with --quick"}
     if shutil.which("valgrind") is None:
         return {"skipped": "valgrind is not installed"}
     low, high = INSTRUCTION_RUNS

@@ -68,7 +68,7 @@ def run(quick: bool, events: int | None, only: set[str] | None = None) -> dict:
     }
     jobs = {
         "hook": lambda tmp: bench_hook(tmp, sizes["hook_calls"]),
-        "hook_instructions": bench_hook_instructions,
+        "hook_instructions": lambda tmp: bench_hook_instructions(tmp, quick),
         "hook_sustained": lambda tmp: bench_sustained_hook(tmp, sizes["stream_rate"], sizes["stream_s"]),
         "hook_memory": lambda tmp: bench_hook_memory(tmp, sizes["memory_frames"]),
         "durability": lambda tmp: bench_durability(tmp, sizes["hook_calls"]),
