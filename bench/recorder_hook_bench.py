@@ -1,14 +1,21 @@
 """The in-process hook (issue 2): median ns per DRV_USER+1 call to an open sim:reference
 instance through Recorder.wrap, beside the same call to a bare ReferenceDriver, and every
-event checked in the database after close(); the same in each durability mode."""
+event checked in the database after close(); the same in each durability mode; and the
+caller's instructions per call under valgrind, which load cannot move (issue 16 item 3)."""
 
 from __future__ import annotations
 
+import argparse
+import itertools
+import shutil
 import statistics
+import subprocess
+import sys
 from pathlib import Path
 
 from measure import BATCH, batch_ns, gc_clock, step, timed
 from sample_rows import DRV_USER_1, open_instance
+from drvtape.recorder import call_log
 from drvtape.recorder.hook import Recorder
 from drvtape.runtime.sim.reference import ReferenceDriver
 from drvtape.store import Store
@@ -93,3 +100,58 @@ def bench_durability(tmp: Path, calls: int) -> dict:
         "bare_median_ns": round(bare_med, 1),
         **modes,
     }
+
+
+INSTRUCTION_RUNS = (2_000, 22_000)  # calls in the two runs whose difference is counted
+
+
+def calls_child(mode: str, calls: int, db: str) -> None:
+    """The valgrind run's program: `calls` DRV_USER+1 calls, bare, through the C log
+    ("hooked") or the Python one ("hooked_python"), which never fills a batch (the writer's
+    thread would be counted apart anyway)."""
+    proc = ReferenceDriver()
+    if mode != "bare":
+        if mode == "hooked_python":
+            call_log.NativeLog = None
+        recorder = Recorder(db, driver="sim:reference", batch_size=1 << 21, max_pending=1 << 22, flush_interval=1e3)
+        proc = recorder.wrap(proc)
+    driver_id, hdrvr, _ = open_instance(proc)
+    for _ in itertools.repeat(None, calls):
+        proc(driver_id, hdrvr, DRV_USER_1, 0, 0)
+
+
+def main_thread_instructions(tmp: Path, mode: str, calls: int) -> int:
+    out = tmp / f"callgrind-{mode}-{calls}"
+    db = tmp / f"instructions-{mode}-{calls}.db"
+    subprocess.run(["valgrind", "--tool=callgrind", "--separate-threads=yes", f"--callgrind-out-file={out}.%p",
+                    sys.executable, __file__, "--calls-child", mode, str(calls), str(db)],
+                   check=True, capture_output=True, timeout=1800)
+    main = next(tmp.glob(f"{out.name}.*-01"))  # thread 1: the caller's
+    totals = [line for line in main.read_text().splitlines() if line.startswith(("summary:", "totals:"))]
+    return int(totals[0].split()[1])
+
+
+def bench_hook_instructions(tmp: Path, quick: bool = False) -> dict:
+    """Instructions per DRV_USER+1 call on the caller's thread (valgrind's callgrind, the
+    difference of two runs' counts): bare, through the C log, through the Python log."""
+    if quick:  # six runs under valgrind take minutes, mostly Python's start-up
+        return {"skipped": "not with --quick"}
+    if shutil.which("valgrind") is None:
+        return {"skipped": "valgrind is not installed"}
+    low, high = INSTRUCTION_RUNS
+    per_call = {mode: round((main_thread_instructions(tmp, mode, high) - main_thread_instructions(tmp, mode, low))
+                            / (high - low))
+                for mode in ("bare", "hooked", "hooked_python")}
+    return {"what": "instructions per DriverProc call on the calling thread (callgrind, the difference of "
+                    f"{low:,} and {high:,} calls): bare sim:reference, hooked through the C log, hooked "
+                    "through the Python log (the durable modes' and the fallback's)",
+            **{f"{mode}_instructions_per_call": n for mode, n in per_call.items()},
+            "hooked_added": per_call["hooked"] - per_call["bare"],
+            "hooked_python_added": per_call["hooked_python"] - per_call["bare"]}
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="the hook's instructions per call (run by bench_hook_instructions)")
+    parser.add_argument("--calls-child", nargs=3, metavar=("MODE", "CALLS", "DB"), required=True)
+    mode, calls, db = parser.parse_args().calls_child
+    calls_child(mode, int(calls), db)

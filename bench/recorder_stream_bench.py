@@ -15,7 +15,7 @@ import os
 import tempfile
 from array import array
 from pathlib import Path
-from time import perf_counter, perf_counter_ns, process_time
+from time import perf_counter, perf_counter_ns, process_time, thread_time_ns
 
 from drvtape.recorder.hook import Recorder
 from drvtape.runtime.sim.reference import ReferenceDriver
@@ -27,29 +27,57 @@ STALL_NS = 1_000_000  # issue 16: no call spends more than 1 ms in the recorder
 TARGET_P50_NS = 1_000  # overhead at the median
 
 
-def paced_calls(proc, args: tuple, rate: int, seconds: float) -> array:
-    """ns of each call of proc(*args), calls started `rate` times a second for `seconds`."""
+def paced_calls(proc, args: tuple, rate: int, seconds: float) -> tuple[array, array]:
+    """ns of each call of proc(*args), wall and the thread's CPU time, calls started `rate`
+    times a second for `seconds`. The CPU time (a syscall each side, outside the wall
+    window) is what load cannot inflate: a call long in wall time and short in CPU time
+    waited (for a core, the GIL, or room)."""
     count = int(rate * seconds)
     spacing = 1_000_000_000 // rate
-    took = array("q", bytes(8 * count))
-    clock = perf_counter_ns
+    took, cpu = array("q", bytes(8 * count)), array("q", bytes(8 * count))
+    clock, cpu_clock = perf_counter_ns, thread_time_ns
     due = clock()
     for i in range(count):
         while clock() < due:
             pass
+        cpu_start = cpu_clock()
         start = clock()
         proc(*args)
         took[i] = clock() - start
+        cpu[i] = cpu_clock() - cpu_start
         due += spacing
-    return took
+    return took, cpu
 
 
-def percentiles(took: array) -> dict:
+def percentiles(took: array, cpu: array) -> dict:
     ordered = sorted(took)
     n = len(ordered)
     return {"p50_ns": ordered[n // 2], "p99_ns": ordered[min(n - 1, n * 99 // 100)],
             "p99_9_ns": ordered[min(n - 1, n * 999 // 1000)], "max_ns": ordered[-1],
-            f"calls_over_{STALL_NS // 1000}_us": sum(1 for t in ordered if t > STALL_NS)}
+            f"calls_over_{STALL_NS // 1000}_us": sum(1 for t in ordered if t > STALL_NS),
+            "cpu_p50_ns": sorted(cpu)[n // 2], "cpu_max_ns": max(cpu),
+            f"calls_over_{STALL_NS // 1000}_us_cpu": sum(1 for t in cpu if t > STALL_NS)}
+
+
+class WriterClock:
+    """The writer thread's wall and CPU time in store.append_rows, and the rows it stored."""
+
+    def __init__(self, store):
+        self.rows = self.wall_ns = self.cpu_ns = 0
+        self._append = store.append_rows
+        store.append_rows = self.append_rows
+
+    def append_rows(self, session_pk, rows, *blobs):
+        wall, cpu = perf_counter_ns(), thread_time_ns()
+        self._append(session_pk, rows, *blobs)
+        self.cpu_ns += thread_time_ns() - cpu
+        self.wall_ns += perf_counter_ns() - wall
+        self.rows += len(rows)
+
+    def figures(self) -> dict:
+        rows = max(1, self.rows)
+        return {"writer_cpu_us_per_row": round(self.cpu_ns / rows / 1e3, 2),
+                "writer_wall_us_per_row": round(self.wall_ns / rows / 1e3, 2)}
 
 
 def open_instance(proc) -> tuple:
@@ -62,11 +90,12 @@ def hooked_stream(db: Path, rate: int, seconds: float, **options) -> dict:
     """Per-call percentiles of a paced stream through a Recorder(db, **options); its close
     time; whether every event was stored."""
     recorder = Recorder(str(db), driver="sim:reference", target="sim:reference", **options)
+    writer = WriterClock(recorder.store)
     hooked = recorder.wrap(ReferenceDriver())
     driver_id, hdrvr = open_instance(hooked)
     gc.collect()
     started, cpu_started = perf_counter(), process_time()
-    took = paced_calls(hooked, (driver_id, hdrvr, DRV_USER_1, 0, 0), rate, seconds)
+    took, cpu = paced_calls(hooked, (driver_id, hdrvr, DRV_USER_1, 0, 0), rate, seconds)
     stream_s, stream_cpu_s = perf_counter() - started, process_time() - cpu_started
     close_started = perf_counter()
     recorder.close()
@@ -74,9 +103,10 @@ def hooked_stream(db: Path, rate: int, seconds: float, **options) -> dict:
     with Store.open(str(db)) as store:
         stored = store.event_count()
     expected = 2 * (3 + len(took)) + 1
-    return {**percentiles(took), "achieved_calls_per_s": round(len(took) / stream_s, 1),
+    return {**percentiles(took, cpu), "achieved_calls_per_s": round(len(took) / stream_s, 1),
             "close_ms": round(close_s * 1e3, 1), "events_expected": expected, "events_stored": stored,
             "all_events_stored": stored == expected, "make_room_waits": recorder.room_waits,
+            "longest_room_wait_ms": round(recorder.longest_room_wait_s * 1e3, 1), **writer.figures(),
             # the process's CPU (the paced caller's busy wait included) beside the wall time
             "stream_s": round(stream_s, 2), "stream_cpu_s": round(stream_cpu_s, 2),
             "load_average_1m": round(os.getloadavg()[0], 1)}
@@ -88,7 +118,7 @@ def bench_sustained_hook(tmp: Path, rate: int, seconds: float, switch_interval: 
     bare = ReferenceDriver()
     driver_id, hdrvr = open_instance(bare)
     gc.collect()
-    bare_pct = percentiles(paced_calls(bare, (driver_id, hdrvr, DRV_USER_1, 0, 0), rate, seconds))
+    bare_pct = percentiles(*paced_calls(bare, (driver_id, hdrvr, DRV_USER_1, 0, 0), rate, seconds))
     hooked = hooked_stream(tmp / "sustained-hook.db", rate, seconds)
     switched = hooked_stream(tmp / "sustained-hook-switch.db", rate, seconds, switch_interval=switch_interval)
     return {

@@ -31,7 +31,7 @@ from demo_bench import bench_demo
 from dll_bench import bench_dll
 from measure import progress
 from query_bench import EVENTS_PER_SESSION, bench_query
-from recorder_hook_bench import bench_durability, bench_hook
+from recorder_hook_bench import bench_durability, bench_hook, bench_hook_instructions
 from recorder_stream_bench import bench_sustained_hook
 from hook_memory_bench import bench_hook_memory
 from replay_bench import bench_replay
@@ -68,6 +68,7 @@ def run(quick: bool, events: int | None, only: set[str] | None = None) -> dict:
     }
     jobs = {
         "hook": lambda tmp: bench_hook(tmp, sizes["hook_calls"]),
+        "hook_instructions": lambda tmp: bench_hook_instructions(tmp, quick),
         "hook_sustained": lambda tmp: bench_sustained_hook(tmp, sizes["stream_rate"], sizes["stream_s"]),
         "hook_memory": lambda tmp: bench_hook_memory(tmp, sizes["memory_frames"]),
         "durability": lambda tmp: bench_durability(tmp, sizes["hook_calls"]),

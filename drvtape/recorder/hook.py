@@ -1,18 +1,15 @@
 """The hook: wraps a DriverProc so that every message it receives is recorded.
 
-The caller's thread only builds a tuple per event under one lock (one global seq, each
-thread's own order kept); a writer thread stores batches. The hook returns exactly what the
-driver returned and re-raises what it raised.
+The caller's thread only appends a row per event to the session's log (drvtape.recorder.call_log:
+one global seq, each thread's own order kept); a writer thread stores batches. The hook
+returns exactly what the driver returned and re-raises what it raised.
 """
 
 from __future__ import annotations
 
 import ctypes
-import functools
-import itertools
 import os
 import platform
-import struct
 import sys
 import threading
 import uuid
@@ -24,6 +21,7 @@ from time import perf_counter_ns
 
 from drvtape import __version__
 from drvtape.errors import DrvtapeError
+from drvtape.recorder.call_log import new_log
 from drvtape.recorder.losses import Losses
 from drvtape.recorder.writer import BatchWriter
 from drvtape.runtime.faults import fault_of
@@ -33,16 +31,11 @@ from drvtape.schema.events import EndReason, SessionHeader, utc_now
 from drvtape.schema import details
 from drvtape.schema.memory.captured import Phase
 from drvtape.schema.rows import CALL, FAULT, RETURN, end_row, fault_row, mark_row
-from drvtape.schema.values import INT64_MAX, INT64_MIN, as_signed64, fits_64_bits
+from drvtape.schema.values import as_signed64, fits_64_bits
 from drvtape.store import EventFilter, Store, opened
 from drvtape.store.recovery import end_orphaned_sessions
 DRIVER_PROC_TYPE = ctypes.CFUNCTYPE(ctypes.c_ssize_t, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_uint,
                                     ctypes.c_ssize_t, ctypes.c_ssize_t)
-# dwDriverId, hdrvr, msg, lParam1, lParam2: packing them is the range check, in one C call
-# (struct.error for a value out of range or not an integer); five chained comparisons cost twice as much.
-ARGUMENTS = struct.Struct("<QQIqq")
-ARGUMENTS_OUT_OF_RANGE = ("DriverProc arguments out of range: dwDriverId and hdrvr are unsigned 64-bit integers, "
-                          "msg a UINT, lParam1/lParam2 signed 64-bit")
 
 
 class Durability(str, Enum):
@@ -94,28 +87,24 @@ class Recorder:
             self._pk = self.store.begin_session(self.header)
             self._resources = opening.pop_all()
         self._lock = threading.Lock()
-        self._rows: list[tuple] = []  # batched mode: what the writer has not taken yet
-        # Seqs are drawn under the lock, so the buffer (and each durable commit) is in seq order.
-        self._next_seq = itertools.count(1).__next__
         self._t0 = perf_counter_ns()
-        self._depths: dict[int, int] = {}  # calls in progress per thread (by ident): the next call's depth
-        self._batch_size = batch_size
         self._max_pending = max_pending or 16 * batch_size
-        self._closed = False
         self.fault_call_seq: int | None = None
         self._losses = Losses()
         self.memory_cap = memory_cap
         self._blobs: dict[str, bytes] = {}  # captured bytes not stored yet, by sha256
         self._blob_keys: set[str] = set()  # every sha256 this session queued: stored once
         self._writer = self._appender = None
-        if self.durability is Durability.BATCHED:
-            self._emit = self._rows.append  # rebound to the new list at each take
-            self._writer = BatchWriter(self.store, self._pk, self._take, self._give_back, self._shed,
-                                       flush_interval, batch_size)
-        else:
+        if self.durability is not Durability.BATCHED:
             # Written under the recorder's lock, so what survives a crash is a contiguous prefix.
             self._appender = self.store.appender(self._pk, fsync=self.durability is Durability.MACHINE)
-            self._emit = self._append_durably
+        self._log = new_log(self._t0, batch_size, self._max_pending, lock=self._lock, on_batch=self._kick,
+                            on_full=self._make_room, capture_call=self._capture_call,
+                            capture_return=self._capture_return, record_fault=self._record_fault,
+                            as_lresult=_as_lresult, sink=None if self._appender is None else self._append_durably)
+        if self.durability is Durability.BATCHED:
+            self._writer = BatchWriter(self.store, self._pk, self._take, self._give_back, self._shed,
+                                       flush_interval, batch_size)
         self._switch_interval_before = _set_switch_interval(switch_interval)
 
     @property
@@ -127,72 +116,25 @@ class Recorder:
         """How many times a hooked call found 2 * max_pending events unstored and waited for the writer."""
         return 0 if self._writer is None else self._writer.room_waits
 
+    @property
+    def longest_room_wait_s(self) -> float:
+        """The longest of those waits (wall time): at most about one batch's storing (a
+        waiting caller goes on as soon as the writer has stored one)."""
+        return 0.0 if self._writer is None else self._writer.longest_room_wait_ns / 1e9
+
+    @property
+    def events_after_close(self) -> int:
+        """Events hooked calls made after close() that were not stored (the session had ended):
+        a call made after it, its call and return; a call in progress at it, its return."""
+        return self._log.unrecorded
+
     # ---- the hot path --------------------------------------------------------------------
 
     def wrap(self, proc: Callable) -> Callable:
         """A DriverProc that records every call, then calls proc. Also usable as a decorator."""
         if isinstance(proc, ctypes._CFuncPtr):
             return self._wrap_ctypes(proc)
-        recorder, t0, next_seq, get_ident = self, self._t0, self._next_seq, threading.get_ident
-        # acquire/release in try/finally: `with lock` measured 220 ns a section here, these 100
-        acquire, release = self._lock.acquire, self._lock.release
-        depths, check_arguments, batch, max_pending = self._depths, ARGUMENTS.pack, self._batch_size, self._max_pending
-
-        # The call and return rows are schema.rows.call_row/return_row written out as tuple
-        # literals: the builder calls measured +0.4 us per message (two rows) on a ~5 us path.
-        @functools.wraps(proc)
-        def hooked(driver_id, hdrvr, msg, lparam1, lparam2):
-            if type(lparam1) is int and type(lparam2) is int:
-                raw1, raw2, payload = lparam1, lparam2, None  # three names: no tuple built (four would)
-                refs = None
-            else:
-                raw1, raw2, payload, refs = recorder._capture_call(msg, lparam1, lparam2)
-            try:
-                check_arguments(driver_id, hdrvr, msg, raw1, raw2)
-            except struct.error:
-                raise ValueError(ARGUMENTS_OUT_OF_RANGE) from None
-            ident = get_ident()
-            depth = depths.get(ident, 0)
-            acquire()
-            try:
-                seq = next_seq()
-                start = perf_counter_ns()
-                recorder._emit((seq, CALL, start - t0, ident, msg, driver_id, hdrvr, raw1, raw2,
-                                None, None, depth, None, payload, None))
-            finally:
-                release()
-            depths[ident] = depth + 1
-            try:
-                result = proc(driver_id, hdrvr, msg, lparam1, lparam2)
-                if type(result) is not int or not INT64_MIN <= result <= INT64_MAX:
-                    result = _as_lresult(result)
-            except Exception as exc:
-                _leave(depths, ident, depth)
-                recorder._record_fault(seq, ident, msg, driver_id, hdrvr, exc)
-                raise
-            end = perf_counter_ns()
-            if depth:  # _leave, written out: a function call here costs a tenth of the hook
-                depths[ident] = depth
-            else:
-                del depths[ident]
-            written = None if refs is None else recorder._capture_return(refs)
-            acquire()
-            try:
-                if recorder._closed:
-                    return result
-                recorder._emit((next_seq(), RETURN, end - t0, ident, msg, driver_id, hdrvr, None, None,
-                                result, seq, None, end - start, written, None))
-                pending = len(recorder._rows)
-            finally:
-                release()
-            if pending >= batch:
-                if pending >= max_pending:  # the writer may be behind: bound what a crash can lose
-                    recorder._writer.make_room(recorder._pending, 2 * max_pending)
-                elif not recorder._writer.kicked():
-                    recorder._writer.kick()
-            return result
-
-        return hooked
+        return self._log.hook(proc)
 
     hook = wrap
 
@@ -234,13 +176,10 @@ class Recorder:
 
     def _record_fault(self, call_seq, ident, msg, driver_id, hdrvr, exc) -> None:
         fault = fault_of(exc)
-        with self._lock:
-            if self._closed:
-                return
-            seq = self._next_seq()
-            self._emit(fault_row(seq, perf_counter_ns() - self._t0, ident, msg, driver_id, hdrvr, call_seq,
-                                 fault.code, fault.module, fault.offset, fault.description))
-            if self.fault_call_seq is None:
+        with self._lock:  # the row's seq and ts (0 here) are the log's
+            seq = self._log.stamp(fault_row(0, 0, ident, msg, driver_id, hdrvr, call_seq, fault.code, fault.module,
+                                            fault.offset, fault.description))
+            if seq is not None and self.fault_call_seq is None:
                 self.fault_call_seq = call_seq
 
     # ---- the rest ------------------------------------------------------------------------
@@ -249,22 +188,17 @@ class Recorder:
         """Add a user's annotation to the session; returns its seq."""
         with self._lock:
             self._check_open()
-            seq = self._next_seq()
-            self._emit(mark_row(seq, perf_counter_ns() - self._t0, threading.get_ident(), text))
-        return seq
+            return self._log.stamp(mark_row(0, 0, threading.get_ident(), text))
 
     def close(self, reason: EndReason = EndReason.CLOSED, *, call_seq: int | None = None,
               detail: str | None = None) -> None:
         """End the session: every event, then the `end` event, is in the database on return
         (after a storage failure: the events stored before it, a mark of the loss, the end)."""
         with self._lock:
-            if self._closed:
+            if self._log.closed:
                 return
-            self._closed = True
-            seq = self._next_seq()
-            ts_ns = perf_counter_ns() - self._t0
-            if self._losses.from_seq is None:
-                self._emit(end_row(seq, ts_ns, threading.get_ident(), reason, call_seq, detail))
+            ending = end_row(0, 0, threading.get_ident(), reason, call_seq, detail)
+            _, ts_ns = self._log.end(ending if self._losses.from_seq is None else None)
         try:
             self._finish(ts_ns, reason, call_seq, detail)
         finally:
@@ -301,10 +235,9 @@ class Recorder:
     def _shed(self, error: BaseException) -> None:
         """While the storage fails, keep at most max_pending buffered events (the oldest)."""
         with self._lock:
-            dropped = self._rows[self._max_pending:]
-            if dropped:
-                self._losses.lose(dropped[0][0], len(dropped), error)
-                del self._rows[self._max_pending:]
+            dropped = self._log.keep_oldest(self._max_pending)
+            if dropped is not None:
+                self._losses.lose(*dropped, error)
 
     def in_flight(self, ident: int) -> int | None:
         """The innermost call of an OS thread that has no return yet."""
@@ -316,17 +249,20 @@ class Recorder:
         return max(pending, default=None)
 
     def _check_open(self) -> None:
-        if self._closed:
+        if self._log.closed:
             raise DrvtapeError("the recording is closed")
 
-    def _pending(self) -> int:
-        return len(self._rows)
+    def _kick(self) -> None:
+        self._writer.kick()
+
+    def _make_room(self) -> None:
+        """The buffer holds max_pending events: the writer may be behind; bound what a crash can lose."""
+        self._writer.make_room(self._log.pending, 2 * self._max_pending)
 
     def _take(self) -> tuple[list, dict[str, bytes]]:
         """The whole buffer (in seq order) and the blobs its rows name; a new buffer in its place."""
         with self._lock:
-            rows, self._rows = self._rows, []  # one swap: the lock is held for no copy
-            self._emit = self._rows.append
+            rows = self._log.take()
             blobs = {}
             if rows and self._blobs:  # queued before the rows naming them: taken with rows only
                 blobs, self._blobs = self._blobs, {}
@@ -339,7 +275,7 @@ class Recorder:
 
     def _give_back(self, rows: list, blobs: dict[str, bytes]) -> None:
         with self._lock:
-            self._rows[:0] = rows
+            self._log.give_back(rows)
             self._blobs.update(blobs)
 
     def __enter__(self) -> Recorder:
@@ -352,15 +288,6 @@ class Recorder:
             self.close(EndReason.CRASH, call_seq=self.fault_call_seq, detail=str(exc))
         else:
             self.close(EndReason.CLOSED, detail=f"closed by {type(exc).__name__}: {exc}")
-
-
-def _leave(depths: dict[int, int], ident: int, depth: int) -> None:
-    """A thread's call at `depth` is over; a thread with no call in progress keeps no entry
-    (threads come and go)."""
-    if depth:
-        depths[ident] = depth
-    else:
-        del depths[ident]
 
 
 def _set_switch_interval(seconds: float | None) -> float | None:

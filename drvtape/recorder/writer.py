@@ -30,8 +30,8 @@ class BatchWriter:
         self._batch_rows = batch_rows
         self.held = 0  # rows taken and not stored yet (read and written under _stored)
         self._wake = threading.Event()
-        self.kicked = self._wake.is_set  # the hot path kicks only a writer not kicked yet
         self.room_waits = 0  # make_room calls that found the buffer full: each a caller held up
+        self.longest_room_wait_ns = 0  # the longest of them, wall time
         self._stored = threading.Condition()  # notified each time the writer has stored a batch
         self._stopping = False
         self.error: BaseException | None = None
@@ -69,14 +69,19 @@ class BatchWriter:
             return
         self._wake.set()
         with self._stored:  # read under it, so the writer's notify is never missed
-            if pending() + self.held >= limit:
-                self.room_waits += 1
-            while pending() + self.held >= limit:
-                if self.error is not None:
-                    self._shed(self.error)
-                    return
-                self._wake.set()
-                self._stored.wait(self._interval)
+            if pending() + self.held < limit:
+                return
+            self.room_waits += 1
+            started = time.perf_counter_ns()
+            try:
+                while pending() + self.held >= limit:
+                    if self.error is not None:
+                        self._shed(self.error)
+                        return
+                    self._wake.set()
+                    self._stored.wait(self._interval)
+            finally:
+                self.longest_room_wait_ns = max(self.longest_room_wait_ns, time.perf_counter_ns() - started)
 
     def _backing_off(self) -> bool:
         return self.error is not None and time.monotonic() < self._retry_at

@@ -3,7 +3,9 @@
  * Importing it registers drvtape_rows (rows_vtab.c) on every SQLite connection opened from
  * then on in this process (sqlite3_auto_extension), provided Python's sqlite3 links the same
  * libsqlite3 this module does; native_insert.py checks that before using it.
+ * It also holds CallLog (call_log.c), the batched recorder's buffer and hot path.
  */
+#include "call_log.h"
 #include "pack_rows.h"
 #include "rows_vtab.h"
 
@@ -28,5 +30,8 @@ PyMODINIT_FUNC PyInit_sqlite_rows(void)
         PyErr_Format(PyExc_ImportError, "sqlite3_auto_extension failed (%d)", rc);
         return NULL;
     }
-    return PyModule_Create(&module);
+    PyObject *created = PyModule_Create(&module);
+    if (created && PyModule_AddType(created, &CallLogType) < 0)
+        Py_CLEAR(created);
+    return created;
 }
