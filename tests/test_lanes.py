@@ -8,7 +8,9 @@ import time
 
 import pytest
 
+from drvtape.runtime import schedule
 from drvtape.runtime.coop import Coordinator
+from drvtape.runtime.handover import LockGate
 from drvtape.runtime.lane_plan import NOBODY, SEVERAL, plan_lanes
 from drvtape.runtime.schedule import Schedule, run_faithful
 from drvtape.schema.outcome import OutcomeKind
@@ -46,8 +48,16 @@ def random_session(rng: random.Random) -> tuple[list[int], list[tuple[int, ...]]
     return threads, after
 
 
+@pytest.fixture(params=["native", "lock"])
+def gates(request, monkeypatch):
+    """The lanes' gates: the C module's, and the Lock-made ones drvtape uses without it."""
+    if request.param == "lock":
+        monkeypatch.setattr(schedule, "closed_gate", LockGate)
+    return request.param
+
+
 @pytest.mark.parametrize("cooperative", [True, False], ids=["cooperative", "free"])
-def test_random_partial_orders_run_by_the_rule_and_end_with_no_lane_left(cooperative):
+def test_random_partial_orders_run_by_the_rule_and_end_with_no_lane_left(cooperative, gates):
     rng = random.Random(12)
     lanes_before = threading.active_count()
     for _ in range(150):
