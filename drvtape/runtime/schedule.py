@@ -231,8 +231,12 @@ class _Lane:
                 self.busy = False
                 coord.wake_ready()
                 waiting = return_next[index]
-                if waiting != NOBODY:
-                    for unit in (waiting,) if waiting >= 0 else return_more[index]:
+                if waiting >= 0:
+                    if (lane := let_go(waiting)) is not None:
+                        coord.running += 1
+                        woken.append(lane)
+                elif waiting != NOBODY:
+                    for unit in return_more[index]:
                         if (lane := let_go(unit)) is not None:
                             coord.running += 1
                             woken.append(lane)
@@ -246,7 +250,9 @@ class _Lane:
         coord = self.run.coord
         coord.running -= 1
         if woken:
-            first = _open_all_but_one(woken)
+            first = woken.pop()
+            if woken:
+                _open_all(woken)
             first.handed = True
             self.gate.pass_to(first.gate)
         else:
@@ -293,6 +299,7 @@ class _FaithfulRun:
         self.timeout = timeout
         self.schedule = schedule
         self.plan = plan_lanes(schedule.threads, schedule.after)
+        self.waits = self.plan.waits
         self.pending = array("i", self.plan.waits)  # per unit: the events it still waits for (read when > 1)
         self.count_lock = threading.Lock()
         self.meet: dict[int, object] = {}  # unit -> its lane waiting for it, or _LET_GO
@@ -303,7 +310,7 @@ class _FaithfulRun:
     def let_go(self, unit: int) -> _Lane | None:
         """One event `unit` waits for happened: its lane when that was the last one and the lane
         is waiting for it (the caller wakes it), else None."""
-        if self.plan.waits[unit] > 1:
+        if self.waits[unit] > 1:
             with self.count_lock:
                 left = self.pending[unit] - 1
                 self.pending[unit] = left
