@@ -10,7 +10,10 @@ native/ itself (drvtape.dllhost.sources).
 
 It also builds drvtape.store.sqlite_rows, the host's C insert path for SQLite (sources in
 drvtape/store/native/; gcc, Python's headers, libsqlite3-dev and libssl-dev): optional, as
-drvtape takes the Python path without it (drvtape/store/native_insert.py).
+drvtape takes the Python path without it (drvtape/store/native_insert.py). And
+drvtape.runtime.gate, the replay lanes' hand-over (drvtape/runtime/native/gate.c, Python's
+headers only), optional too: without it the lanes hand over through threading.Lock
+(drvtape/runtime/handover.py).
 """
 import os
 import subprocess
@@ -59,4 +62,11 @@ SQLITE_ROWS = Extension(
     optional=True,
 )
 
-setup(cmdclass={"build_py": BuildPyWithNative}, ext_modules=[SQLITE_ROWS])
+GATE = Extension(
+    "drvtape.runtime.gate",
+    sources=["drvtape/runtime/native/gate.c"],
+    extra_compile_args=["-O2", "-std=c11", "-Wall", "-Wextra"],
+    optional=True,
+)
+
+setup(cmdclass={"build_py": BuildPyWithNative}, ext_modules=[SQLITE_ROWS, GATE])

@@ -1,7 +1,8 @@
 """replay_recording against sim:reference (issue 2) in messages/s, serial and thread-faithful,
 beside a bare loop making the same calls and, for the 2-thread session, a two-thread baton;
 with the CPU microseconds per message of the replay and per hand-over of the baton (issue 12
-item 3: on a shared machine the wall rate says as much about the other processes)."""
+item 3: on a shared machine the wall rate says as much about the other processes). Two
+batons: a Lock each (baton_*), and the lanes' own gates (gate_baton_*, runtime/handover.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from time import perf_counter, process_time
 from measure import gc_clock, rate, step, timed
 from drvtape.recorder.workload import parse_workload, record_workload
 from drvtape.replay import load_recording, replay_recording
+from drvtape.runtime.handover import closed_gate
 from drvtape.runtime.sim.reference import ReferenceDriver
 from drvtape.runtime.targets import parse_target
 from drvtape.store import Store
@@ -57,6 +59,29 @@ def baton_handoffs(n: int) -> float:
     return took
 
 
+def gate_baton_handoffs(n: int) -> float:
+    """Seconds for n hand-overs between two threads through the lanes' gates
+    (drvtape/runtime/handover.py): each opens the other's and waits at its own in one pass_to,
+    the GIL let go first. The least the lanes' hand-over can cost; without the C module, the
+    Lock-made gate (about baton_handoffs)."""
+    mine, theirs = closed_gate(), closed_gate()
+
+    def other() -> None:
+        theirs.acquire()
+        for _ in range(n // 2 - 1):
+            theirs.pass_to(mine)
+        mine.release()
+
+    thread = threading.Thread(target=other, daemon=True)
+    thread.start()
+    start = perf_counter()
+    for _ in range(n // 2):
+        mine.pass_to(theirs)
+    took = perf_counter() - start
+    thread.join()
+    return took
+
+
 def cpu_us_per(count: int, fn, *args, **kwargs) -> tuple[float, object]:
     """(CPU microseconds of this process per item, result) of one call of fn: count items."""
     start = process_time()
@@ -73,13 +98,15 @@ def bench_replay(tmp: Path, sends: int, faithful_sends: int, rounds: int = 3) ->
     target = parse_target("sim:reference")
     out = {"what": "messages/s replaying a recorded session against sim:reference (load excluded), best of "
                    f"{rounds}; bare = a loop calling a fresh ReferenceDriver with the same calls; baton = two "
-                   "threads handing over through a lock each, once per message"}
+                   "threads handing over through a lock each, once per message; gate_baton = the same through "
+                   "the lanes' gates (runtime/handover.py)"}
     with Store.open(str(tmp / "replay.db"), create=True) as store:
         for mode, n, threads in (("serial", sends, 1), ("faithful", faithful_sends, 2)):
             with step(f"replay: record {n} sends on {threads} thread(s)"):
                 recording = load_recording(store, record_alternating(store, n, threads))
             calls = [(c.driver_id, c.hdrvr, c.msg, c.lparam1, c.lparam2) for c in recording.calls]
             replay_s, bare_s, baton_s, gc_share, replay_cpu, baton_cpu = [], [], [], [], [], []
+            gate_s, gate_cpu = [], []
             with step(f"replay: {mode}, {len(calls)} messages", rounds) as advance:
                 for _ in range(rounds):
                     with gc_clock() as gc_s:
@@ -94,6 +121,9 @@ def bench_replay(tmp: Path, sends: int, faithful_sends: int, rounds: int = 3) ->
                         cpu, seconds = cpu_us_per(len(calls), baton_handoffs, len(calls))
                         baton_s.append(seconds)
                         baton_cpu.append(cpu)
+                        cpu, seconds = cpu_us_per(len(calls), gate_baton_handoffs, len(calls))
+                        gate_s.append(seconds)
+                        gate_cpu.append(cpu)
                     advance()
             out[mode] = {
                 "messages": len(calls),
@@ -110,6 +140,8 @@ def bench_replay(tmp: Path, sends: int, faithful_sends: int, rounds: int = 3) ->
                 out[mode]["baton_handoffs_per_s"] = rate(len(calls), min(baton_s))
                 out[mode]["baton_cpu_us_per_handoff"] = round(min(baton_cpu), 2)
                 out[mode]["replay_over_baton"] = round(min(baton_s) / min(replay_s), 3)
+                out[mode]["gate_baton_handoffs_per_s"] = rate(len(calls), min(gate_s))
+                out[mode]["gate_baton_cpu_us_per_handoff"] = round(min(gate_cpu), 2)
     out["load_average_1m"] = [load_at_start, round(os.getloadavg()[0], 2)]  # at the start and end of this figure
     out["target_serial_messages_per_s"] = TARGET_SERIAL_MESSAGES_PER_S
     out["target_faithful_messages_per_s"] = TARGET_FAITHFUL_MESSAGES_PER_S

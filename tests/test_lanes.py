@@ -8,7 +8,9 @@ import time
 
 import pytest
 
+from drvtape.runtime import schedule
 from drvtape.runtime.coop import Coordinator
+from drvtape.runtime.handover import LockGate
 from drvtape.runtime.lane_plan import NOBODY, SEVERAL, plan_lanes
 from drvtape.runtime.schedule import Schedule, run_faithful
 from drvtape.schema.outcome import OutcomeKind
@@ -46,8 +48,16 @@ def random_session(rng: random.Random) -> tuple[list[int], list[tuple[int, ...]]
     return threads, after
 
 
+@pytest.fixture(params=["native", "lock"])
+def gates(request, monkeypatch):
+    """The lanes' gates: the C module's, and the Lock-made ones drvtape uses without it."""
+    if request.param == "lock":
+        monkeypatch.setattr(schedule, "closed_gate", LockGate)
+    return request.param
+
+
 @pytest.mark.parametrize("cooperative", [True, False], ids=["cooperative", "free"])
-def test_random_partial_orders_run_by_the_rule_and_end_with_no_lane_left(cooperative):
+def test_random_partial_orders_run_by_the_rule_and_end_with_no_lane_left(cooperative, gates):
     rng = random.Random(12)
     lanes_before = threading.active_count()
     for _ in range(150):
@@ -87,3 +97,41 @@ def test_random_partial_orders_run_by_the_rule_and_end_with_no_lane_left(coopera
     while threading.active_count() > lanes_before and time.monotonic() < deadline:
         time.sleep(0.01)
     assert threading.active_count() == lanes_before  # every lane ended, the abandoned ones too
+
+
+class CountingGate(LockGate):
+    """A Lock-made gate that counts how often lanes open gates (a hand-over opens one)."""
+
+    __slots__ = ()
+    opened = 0
+
+    def __init__(self):
+        super().__init__()
+        lock_release = self.release
+
+        def release():
+            CountingGate.opened += 1
+            lock_release()
+
+        self.release = release
+
+
+@pytest.mark.parametrize("cooperative", [True, False], ids=["cooperative", "free"])
+def test_a_run_of_one_threads_units_costs_no_hand_over_and_each_forced_one_costs_one(cooperative, monkeypatch):
+    monkeypatch.setattr(schedule, "closed_gate", CountingGate)
+    # five units of a, five of b recorded after a's fifth returned, five of a after b's last returned
+    threads = [0] * 5 + [1] * 5 + [0] * 5
+    after = [()] * 5 + [(4,)] * 5 + [(9,)] * 5
+    order: list[int] = []
+    for _ in range(20):
+        CountingGate.opened = 0
+        order.clear()
+        done = run_faithful(Schedule(threads, list(range(15)), after, order.append), Coordinator(),
+                            cooperative=cooperative, timeout=5)
+        assert done.kind is OutcomeKind.COMPLETED and order == list(range(15))
+        assert CountingGate.opened <= 2  # at most the two the recording forces
+    alternating = [i % 2 for i in range(40)]
+    CountingGate.opened = 0
+    run_faithful(Schedule(alternating, list(range(40)), [()] + [(i - 1,) for i in range(1, 40)], order.append),
+                 Coordinator(), cooperative=cooperative, timeout=5)
+    assert CountingGate.opened <= 39  # one per call after the other thread's return, no more

@@ -30,14 +30,16 @@ class LanePlan:
 def plan_lanes(threads: Sequence[Hashable], after: Sequence[tuple[int, ...]]) -> LanePlan:
     total = len(threads)
     lanes: dict[Hashable, array] = {}  # a list would hold an int object per unit too
-    for index, thread in enumerate(threads):
-        lanes.setdefault(thread, array("i")).append(index)
     waits = array("i", bytes(4 * total))
     issue_next = array("i", [NOBODY]) * total
     return_next = array("i", [NOBODY]) * total
     return_more: dict[int, list[int]] = {}
     previous = None
     for index, thread in enumerate(threads):  # once per unit before the run: plain loops, no call per unit
+        lane = lanes.get(thread)
+        if lane is None:  # not setdefault: it would build an array per unit to throw away
+            lane = lanes[thread] = array("i")
+        lane.append(index)
         count = 0
         previous_returned = False
         for d in after[index]:

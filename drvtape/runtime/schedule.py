@@ -24,6 +24,7 @@ from functools import partial
 
 from drvtape.runtime.coop import Coordinator
 from drvtape.runtime.faults import Abandoned
+from drvtape.runtime.handover import closed_gate
 from drvtape.runtime.hang_timer import HangTimer, ThreadCpuClock, cpu_seconds, own_cpu_clock
 from drvtape.runtime.lane_plan import NOBODY, plan_lanes
 from drvtape.schema.outcome import Diverged, OutcomeKind
@@ -116,10 +117,12 @@ _LET_GO = object()  # in _FaithfulRun.meet: the unit was let go before its lane 
 class _Lane:
     """One replay thread standing for one recorded thread: it issues its own units in order,
     waiting only where the plan says another lane's issue or return comes first
-    (runtime/lane_plan.py). The lane completing the last of those lets it go by releasing its
-    gate, so a hand-over is one release, as in a bare two-thread baton; a lane's consecutive
-    units need none. Cooperative drivers run holding the coordinator's lock: a lane that lets
-    another go and then waits passes that lock on to it instead of letting go of it."""
+    (runtime/lane_plan.py). The lane completing the last of those lets it go by opening its
+    gate; a lane's consecutive units need none. A lane that let others go opens their gates
+    when it next waits, and then hands over to one of them in one step with the GIL let go
+    first (runtime/handover.py), or before its next unit runs when that one need not wait.
+    Cooperative drivers run holding the coordinator's lock: a lane that lets another go and
+    then waits passes that lock on to it instead of letting go of it."""
 
     def __init__(self, run: _FaithfulRun, key: Hashable, indices: Sequence[int]):
         self.run = run
@@ -129,8 +132,7 @@ class _Lane:
         self.busy = False  # in a unit: entered and not returned
         self.handed = False  # cooperative: woken holding the coordinator's lock (its waker passed it on)
         self.finished = False  # issued all its units and they returned
-        self.gate = threading.Lock()
-        self.gate.acquire()
+        self.gate = closed_gate()
         self.ident: int | None = None
         self.cpu_clock: ThreadCpuClock | None = None  # its thread's CPU-time clock (hang_timer), when not cooperative
         self.thread = threading.Thread(target=self._loop, name=f"drvtape-lane-{key}", daemon=True)
@@ -149,37 +151,48 @@ class _Lane:
         run = self.run
         plan, meet, let_go, gate, unit_run = run.plan, run.meet, run.let_go, self.gate, run.schedule.run
         waits, issue_next, return_next, return_more = plan.waits, plan.issue_next, plan.return_next, plan.return_more
-        for index in self.indices:
-            self.next = index
-            if waits[index]:
-                if meet.setdefault(index, self) is self:  # it waits: the last event it waits for wakes it
-                    if run.over:
-                        return
-                    gate.acquire()
-                else:
-                    meet.pop(index, None)
-            if run.over:
-                return
-            self.busy = True
-            if issue_next[index] >= 0 and (lane := let_go(issue_next[index])) is not None:
-                lane.gate.release()
-            try:
-                unit_run(index)
-            except Abandoned:
-                return
-            except BaseException as exc:  # noqa: BLE001 - the process "crashed"
-                with run.coord.cond:
-                    run.stop(index, exc)
-                return
-            self.busy = False
-            waiting = return_next[index]
-            if waiting != NOBODY:
-                for unit in (waiting,) if waiting >= 0 else return_more[index]:
-                    if (lane := let_go(unit)) is not None:
-                        lane.gate.release()
-        with run.coord.cond:
-            self.finished = True
-            run.coord.cond.notify_all()  # maybe the end: the caller's thread decides
+        woken: list[_Lane] = []  # lanes this one let go, their gates not opened yet
+        try:
+            for index in self.indices:
+                self.next = index
+                if waits[index]:
+                    if meet.setdefault(index, self) is self:  # it waits: the last event it waits for wakes it
+                        if run.over:
+                            return
+                        if woken:
+                            gate.pass_to(_open_all_but_one(woken).gate)
+                        else:
+                            gate.acquire()
+                    else:
+                        meet.pop(index, None)
+                if woken:
+                    _open_all(woken)
+                if run.over:
+                    return
+                self.busy = True
+                if issue_next[index] >= 0 and (lane := let_go(issue_next[index])) is not None:
+                    lane.gate.release()
+                try:
+                    unit_run(index)
+                except Abandoned:
+                    return
+                except BaseException as exc:  # noqa: BLE001 - the process "crashed"
+                    with run.coord.cond:
+                        run.stop(index, exc)
+                    return
+                self.busy = False
+                waiting = return_next[index]
+                if waiting >= 0:
+                    if (lane := let_go(waiting)) is not None:
+                        woken.append(lane)
+                elif waiting != NOBODY:
+                    woken.extend(lane for unit in return_more[index] if (lane := let_go(unit)) is not None)
+            _open_all(woken)
+            with run.coord.cond:
+                self.finished = True
+                run.coord.cond.notify_all()  # maybe the end: the caller's thread decides
+        finally:
+            _open_all(woken)
 
     def _issue_cooperative(self) -> None:
         """A cooperative driver: units run holding the coordinator's lock, which this lane
@@ -203,9 +216,7 @@ class _Lane:
                     else:
                         meet.pop(index, None)
                 if woken:
-                    for lane in woken:
-                        lane.gate.release()
-                    woken.clear()
+                    _open_all(woken)
                 self.busy = True
                 if issue_next[index] >= 0 and (lane := let_go(issue_next[index])) is not None:
                     coord.running += 1
@@ -220,8 +231,12 @@ class _Lane:
                 self.busy = False
                 coord.wake_ready()
                 waiting = return_next[index]
-                if waiting != NOBODY:
-                    for unit in (waiting,) if waiting >= 0 else return_more[index]:
+                if waiting >= 0:
+                    if (lane := let_go(waiting)) is not None:
+                        coord.running += 1
+                        woken.append(lane)
+                elif waiting != NOBODY:
+                    for unit in return_more[index]:
                         if (lane := let_go(unit)) is not None:
                             coord.running += 1
                             woken.append(lane)
@@ -235,17 +250,16 @@ class _Lane:
         coord = self.run.coord
         coord.running -= 1
         if woken:
-            first = woken.pop(0)
-            for lane in woken:
-                lane.gate.release()
-            woken.clear()
+            first = woken.pop()
+            if woken:
+                _open_all(woken)
             first.handed = True
-            first.gate.release()
+            self.gate.pass_to(first.gate)
         else:
             if coord.running == 0:
                 coord.cond.notify_all()  # maybe quiescent: the caller's thread decides
             coord.cond.release()
-        self.gate.acquire()
+            self.gate.acquire()
         if self.handed:
             self.handed = False
         else:
@@ -257,8 +271,21 @@ class _Lane:
         coord.running -= 1
         coord.cond.notify_all()  # the end, or maybe quiescent: the caller's thread decides
         coord.cond.release()
-        for lane in woken:
-            lane.gate.release()
+        _open_all(woken)
+
+
+def _open_all(lanes: list[_Lane]) -> None:
+    """Open the gates of the lanes let go (each was popped from the run's meet once), and forget them."""
+    for lane in lanes:
+        lane.gate.release()
+    lanes.clear()
+
+
+def _open_all_but_one(lanes: list[_Lane]) -> _Lane:
+    """Open the gates of all the lanes let go but the last, which is returned (to be handed over to)."""
+    last = lanes.pop()
+    _open_all(lanes)
+    return last
 
 
 class _FaithfulRun:
@@ -272,6 +299,7 @@ class _FaithfulRun:
         self.timeout = timeout
         self.schedule = schedule
         self.plan = plan_lanes(schedule.threads, schedule.after)
+        self.waits = self.plan.waits
         self.pending = array("i", self.plan.waits)  # per unit: the events it still waits for (read when > 1)
         self.count_lock = threading.Lock()
         self.meet: dict[int, object] = {}  # unit -> its lane waiting for it, or _LET_GO
@@ -282,7 +310,7 @@ class _FaithfulRun:
     def let_go(self, unit: int) -> _Lane | None:
         """One event `unit` waits for happened: its lane when that was the last one and the lane
         is waiting for it (the caller wakes it), else None."""
-        if self.plan.waits[unit] > 1:
+        if self.waits[unit] > 1:
             with self.count_lock:
                 left = self.pending[unit] - 1
                 self.pending[unit] = left
