@@ -36,6 +36,7 @@ from recorder_stream_bench import bench_sustained_hook
 from hook_memory_bench import bench_hook_memory
 from replay_bench import bench_replay
 from replay_load_bench import bench_replay_loading
+from replaywin_bench import bench_replay_window
 from stream_bench import bench_streaming
 from listing_bench import bench_listing
 from bulk_bench import bench_bulk
@@ -75,6 +76,7 @@ def run(quick: bool, events: int | None, only: set[str] | None = None) -> dict:
         "native_insert": lambda tmp: bench_native(tmp, sizes["append_rows"]),
         "replay": lambda tmp: bench_replay(tmp, sizes["replay_sends"], sizes["faithful_sends"]),
         "replay_loading": lambda tmp: bench_replay_loading(tmp, sizes["events"]),
+        "replay_window": lambda tmp: bench_replay_window(tmp, sizes["events"]),
         "query": lambda tmp: bench_query(tmp, sizes["events"]),
         "streaming": lambda tmp: bench_streaming(tmp, sizes["events"]),
         "listing": lambda tmp: bench_listing(tmp, sizes["listing_sessions"], sizes["listing_pairs"]),

@@ -16,7 +16,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
-from itertools import repeat, starmap
+from itertools import chain, repeat, starmap
 
 from drvtape.schema.entry_points import ENTRY_POINTS, EntryPoint
 from drvtape.schema.events import SessionHeader
@@ -67,7 +67,7 @@ class CallTable(Sequence):
             self.detailed[index] = call if thread in (None, call.thread) else replace(call, thread=thread)
 
     def __iter__(self) -> Iterator[RecordedCall]:
-        """Every call (replay's passes over every call, order.happens_before, run this)."""
+        """Every call, built (minimize, explore and a dll: run's host calls read them so)."""
         return self._built(0, len(self))
 
     def __len__(self) -> int:
@@ -85,7 +85,7 @@ class CallTable(Sequence):
             if not 0 <= index < len(self):
                 raise IndexError("call index out of range")
             calls = list(self._built(block * _BLOCK, (block + 1) * _BLOCK))
-            # the last two blocks: a run's, and happens_before's look-back at calls just returned
+            # the last two blocks: a run's, and a look-back at a call just returned (a hang's, a fault's)
             self._blocks = {**dict(list(blocks.items())[-1:]), block: calls}
         return calls[at]
 
@@ -126,6 +126,27 @@ class CallTable(Sequence):
         self._blocks = {}
         if index in self.detailed:
             self.detailed[index] = replace(self.detailed[index], cls=cls)
+
+
+ORDER_FIELDS = ("seq", "thread", "msg", "driver_id", "result", "returned_at")  # and the entry point's code
+
+
+def order_fields(calls: Sequence[RecordedCall]) -> Iterable[tuple]:
+    """Each call's ORDER_FIELDS and its entry point's code (0: DriverProc), in order: what
+    replay/order.py reads. A table's come from its columns (a detailed call's from the call:
+    its columns may hold 0 for None), no RecordedCall built."""
+    if not isinstance(calls, CallTable):
+        return ((c.seq, c.thread, c.msg, c.driver_id, c.result, c.returned_at, _ENTRY_CODE[c.entry_point])
+                for c in calls)
+    columns = [memoryview(getattr(calls, name)) for name in ORDER_FIELDS] + [memoryview(calls.entry)]
+    pieces, start = [], 0
+    for i in sorted(calls.detailed):
+        c = calls.detailed[i]
+        pieces.append(zip(*(col[start:i] for col in columns)))
+        pieces.append([(c.seq, c.thread, c.msg, c.driver_id, c.result, c.returned_at, _ENTRY_CODE[c.entry_point])])
+        start = i + 1
+    pieces.append(zip(*(col[start:] for col in columns)))
+    return chain.from_iterable(pieces)
 
 
 def first(calls: Sequence[RecordedCall], count: int) -> Sequence[RecordedCall]:
@@ -216,4 +237,5 @@ def _set_classes(table: CallTable, hint: DriverClass) -> None:
             table.set_class(i, cls)
 
 
-__all__ = ["CallTable", "column", "detailed", "entry_points", "first", "has_memory", "load_table", "message_keys"]
+__all__ = ["CallTable", "column", "detailed", "entry_points", "first", "has_memory", "load_table", "message_keys",
+           "order_fields"]
