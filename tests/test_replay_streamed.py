@@ -9,11 +9,14 @@ from importlib import resources
 
 import pytest
 
+from drvtape.errors import DrvtapeError
 from drvtape.recorder.workload import parse_workload, record_workload
 from drvtape.replay import call_table, load_recording, replay_recording, streamed
 from drvtape.replay.streamed import StreamedCalls
 from drvtape.runtime.targets import parse_target
 from drvtape.store import Store
+
+from test_replay_memory_refusal import REFUSAL, header, icinfo_session_rows
 
 BUGS = ("exit-spin", "use-after-release", "disable-with-open", "thread-affinity")
 
@@ -98,3 +101,17 @@ def test_a_python_driver_that_never_returns_streamed_is_the_same_hang(tmp_path, 
     for loaded, pieces in _loaded_and_streamed(tmp_path / "r.db", result.session_id, monkeypatch):
         report = _same_reports(loaded, pieces, "py:stuckagain:DriverProc", timeout=0.3)
         assert report["reproduced"] and report["outcome"]["kind"] == "hang"
+
+
+def test_a_call_without_its_memory_streamed_is_refused_or_stopped_before_alike(tmp_path, monkeypatch):
+    with Store.open(tmp_path / "r.db", create=True) as store:
+        store.store_session(header(), icinfo_session_rows())
+        session_id = str(store.resolve("last").header.id)
+    for loaded, pieces in _loaded_and_streamed(tmp_path / "r.db", session_id, monkeypatch):
+        for recording in (loaded, pieces):
+            with pytest.raises(DrvtapeError, match=f"^cannot replay faithfully: {REFUSAL}$"):
+                replay_recording(recording, parse_target("sim:reference"))
+        report = _same_reports(loaded, pieces, "sim:reference", until_missing_memory=True, repeat=2)
+        assert report["stopped_before"] == REFUSAL
+        stopped = replay_recording(pieces, parse_target("sim:reference"), until_missing_memory=True)
+        assert [c.seq for c in stopped.recording.calls] == [1] and stopped.reproduced
