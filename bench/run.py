@@ -37,6 +37,7 @@ from hook_memory_bench import bench_hook_memory
 from replay_bench import bench_replay
 from replay_load_bench import bench_replay_loading
 from sched_bench import bench_sched
+from replaywin_bench import bench_replay_window
 from stream_bench import bench_streaming
 from listing_bench import bench_listing
 from bulk_bench import bench_bulk
@@ -78,6 +79,7 @@ def run(quick: bool, events: int | None, only: set[str] | None = None) -> dict:
         "replay": lambda tmp: bench_replay(tmp, sizes["replay_sends"], sizes["faithful_sends"]),
         "sched": lambda tmp: bench_sched(tmp, sizes["faithful_sends"]),
         "replay_loading": lambda tmp: bench_replay_loading(tmp, sizes["events"]),
+        "replay_window": lambda tmp: bench_replay_window(tmp, sizes["events"]),
         "query": lambda tmp: bench_query(tmp, sizes["events"]),
         "streaming": lambda tmp: bench_streaming(tmp, sizes["events"]),
         "listing": lambda tmp: bench_listing(tmp, sizes["listing_sessions"], sizes["listing_pairs"]),

@@ -1,11 +1,12 @@
-"""What replay holds per call of a big session (issue 16 item 1), measured with tracemalloc
-on two sessions written directly (bench/replay_load_bench.py, as bench/direct_db.py writes
-them): the growth from the small one to the big one, per call, so what every replay holds
-whatever the size (imports, the pieces rows are read in) cancels out.
+"""What replay holds per call of a session loaded whole (issue 16 item 1), measured with
+tracemalloc on two sessions written directly (bench/replay_load_bench.py, as
+bench/direct_db.py writes them): the growth from the small one to the big one, per call, so
+what every replay holds whatever the size (imports, the pieces rows are read in) cancels out.
 
-The bound is per call, not one bound at every size: the calls are held as columns
-(replay/call_table.py) and the schedule still has a few slots per call (docs/replay.md,
+The bound is per call, not one bound at every size: a loaded session's calls are held as
+columns (replay/call_table.py) and the schedule has a few slots per call (docs/replay.md,
 "Memory"). With a RecordedCall per call, as before, the load alone grew 256 bytes per call.
+A session this big is streamed instead (test_replay_window_memory.py bounds that by a constant).
 """
 
 import sys
@@ -14,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from drvtape.replay import load_recording, replay_recording
+from drvtape.replay import replay_recording
+from drvtape.replay.call_table import load_table
 from drvtape.runtime.targets import parse_target
 from drvtape.store import Store
 
@@ -47,8 +49,10 @@ def _traced(fn):
 
 
 def _load(db: Path):
+    """The session loaded whole (a session this big is otherwise streamed: test_replay_window_memory.py)."""
     with Store.open(db) as store:
-        return load_recording(store, "last")
+        stored = store.resolve("last")
+        return load_table(stored.header, store.stream_rows(stored.pk), store.blobs)
 
 
 def _per_call(small: tuple[int, int], big: tuple[int, int]) -> float:

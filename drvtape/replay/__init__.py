@@ -14,6 +14,7 @@ from drvtape.replay.memcompare import Compared
 from drvtape.replay.memory import MemoryPlan, Unfaithful, plan_memory
 from drvtape.replay.memory_facts import Lookup, catalog_lookup
 from drvtape.replay.inprocess import run_in_process
+from drvtape.replay.streamed import StreamedCalls, replay_streamed, streamed_recording
 from drvtape.runtime.pointers import check_replayable
 from drvtape.runtime.schedule import Threads
 from drvtape.runtime.targets import Target
@@ -84,9 +85,11 @@ class ReplayReport:
 
 def load_recording(store: Store, ref: str) -> Recording:
     """The stored session `ref` names (a UUID, a unique prefix or 'last'), as replay reads it:
-    its calls as columns (replay/call_table.py), read a chunk at a time."""
+    its calls as columns (replay/call_table.py), read a chunk at a time; a big one's calls
+    read a piece at a time as each run gets to them (replay/streamed.py)."""
     stored = store.resolve(ref)
-    return load_table(stored.header, store.stream_rows(stored.pk), store.blobs)
+    streamed = streamed_recording(store, stored.pk, stored.header)  # a big session: read again for each run
+    return streamed or load_table(stored.header, store.stream_rows(stored.pk), store.blobs)
 
 
 def replay_recording(recording: Recording, target: Target, *, threads: Threads = Threads.FAITHFUL, repeat: int = 1,
@@ -97,11 +100,21 @@ def replay_recording(recording: Recording, target: Target, *, threads: Threads =
     the calls before it are replayed and the report says where it stopped. lookup: what each
     message's memory is (the catalog at the recording's arch unless given)."""
     threads = Threads(threads)
+    lookup = lookup or catalog_lookup(recording.arch)
+    if isinstance(recording.calls, StreamedCalls):
+        if target.in_process:
+            with _cyclic_gc_paused():
+                done = replay_streamed(recording, target, threads=threads, repeat=repeat, timeout=timeout,
+                                       on_run=on_run, until_missing_memory=until_missing_memory, lookup=lookup,
+                                       arch=recording.arch)
+            return ReplayReport(done.recording, target.spec, threads, done.runs, done.memory, done.unknown,
+                                done.stopped)
+        recording = replace(recording, calls=recording.calls.whole())  # drvhost is sent the whole schedule
     with _cyclic_gc_paused():  # planning allocates per call too
         for _, call in detailed(recording.calls):
             if call.payload is not None:
                 check_replayable(call.msg, call.payload, call.seq)
-        plan = plan_memory(recording, lookup or catalog_lookup(recording.arch), host_arch(recording, target))
+        plan = plan_memory(recording, lookup, host_arch(recording, target))
     if plan.unfaithful is not None:
         if not until_missing_memory:
             raise DrvtapeError(f"cannot replay faithfully: {plan.unfaithful.text}")

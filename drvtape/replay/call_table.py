@@ -16,13 +16,13 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
-from itertools import repeat, starmap
+from itertools import chain, repeat, starmap
 
 from drvtape.schema.entry_points import ENTRY_POINTS, EntryPoint
 from drvtape.schema.events import SessionHeader
-from drvtape.schema.memory.classes import DriverClass, InstanceClasses, session_class_hint
+from drvtape.schema.memory.classes import UNCLOSED, DriverClass, InstanceClasses, session_class_hint
 from drvtape.schema.messages import DRV_CLOSE, DRV_OPEN
-from drvtape.schema.outcome import COMPLETED
+from drvtape.schema.outcome import COMPLETED, Outcome
 from drvtape.schema.recording import BlobLoader, RecordedCall, Recording, no_blobs, recording_from_rows
 from drvtape.schema.rows import CALL, RETURN
 
@@ -67,7 +67,7 @@ class CallTable(Sequence):
             self.detailed[index] = call if thread in (None, call.thread) else replace(call, thread=thread)
 
     def __iter__(self) -> Iterator[RecordedCall]:
-        """Every call (replay's passes over every call, order.happens_before, run this)."""
+        """Every call, built (minimize, explore and a dll: run's host calls read them so)."""
         return self._built(0, len(self))
 
     def __len__(self) -> int:
@@ -85,7 +85,7 @@ class CallTable(Sequence):
             if not 0 <= index < len(self):
                 raise IndexError("call index out of range")
             calls = list(self._built(block * _BLOCK, (block + 1) * _BLOCK))
-            # the last two blocks: a run's, and happens_before's look-back at calls just returned
+            # the last two blocks: a run's, and a look-back at a call just returned (a hang's, a fault's)
             self._blocks = {**dict(list(blocks.items())[-1:]), block: calls}
         return calls[at]
 
@@ -106,6 +106,14 @@ class CallTable(Sequence):
         return isinstance(other, Sequence) and len(other) == len(self) and all(a == b for a, b in zip(self, other))
 
     __hash__ = None
+
+    def extend(self, other: CallTable) -> None:
+        """Add other's calls after these."""
+        offset = len(self)
+        for name in (*_COLUMNS, "cls", "entry"):
+            getattr(self, name).extend(getattr(other, name))
+        self.detailed.update((offset + i, c) for i, c in other.detailed.items())
+        self._blocks = {}
 
     def head(self, count: int) -> CallTable:
         """The first `count` calls, as a table of their own."""
@@ -128,9 +136,31 @@ class CallTable(Sequence):
             self.detailed[index] = replace(self.detailed[index], cls=cls)
 
 
+ORDER_FIELDS = ("seq", "thread", "msg", "driver_id", "result", "returned_at")  # and the entry point's code
+
+
+def order_fields(calls: Sequence[RecordedCall]) -> Iterable[tuple]:
+    """Each call's ORDER_FIELDS and its entry point's code (0: DriverProc), in order: what
+    replay/order.py reads. A table's come from its columns (a detailed call's from the call:
+    its columns may hold 0 for None), no RecordedCall built."""
+    if not isinstance(calls, CallTable):
+        return ((c.seq, c.thread, c.msg, c.driver_id, c.result, c.returned_at, _ENTRY_CODE[c.entry_point])
+                for c in calls)
+    columns = [memoryview(getattr(calls, name)) for name in ORDER_FIELDS] + [memoryview(calls.entry)]
+    pieces, start = [], 0
+    for i in sorted(calls.detailed):
+        c = calls.detailed[i]
+        pieces.append(zip(*(col[start:i] for col in columns)))
+        pieces.append([(c.seq, c.thread, c.msg, c.driver_id, c.result, c.returned_at, _ENTRY_CODE[c.entry_point])])
+        start = i + 1
+    pieces.append(zip(*(col[start:] for col in columns)))
+    return chain.from_iterable(pieces)
+
+
 def first(calls: Sequence[RecordedCall], count: int) -> Sequence[RecordedCall]:
-    """The first `count` calls: a table's as a table."""
-    return calls.head(count) if isinstance(calls, CallTable) else calls[:count]
+    """The first `count` calls: a table's as a table (and replay/streamed.py's as its own)."""
+    head = getattr(calls, "head", None)
+    return head(count) if head is not None else calls[:count]
 
 
 def detailed(calls: Sequence[RecordedCall]) -> Iterator[tuple[int, RecordedCall]]:
@@ -166,17 +196,32 @@ def entry_points(calls: Sequence[RecordedCall]) -> Iterable[EntryPoint]:
 
 def load_table(header: SessionHeader, rows: Iterable[tuple], load_blobs: BlobLoader = no_blobs) -> Recording:
     """The recording of a session's rows (read once, as an iterator gives them) with its calls in a CallTable."""
-    table, lanes = CallTable(), {}
-    outcome = COMPLETED
+    table, outcome = CallTable(), COMPLETED
+    for piece, piece_outcome in table_pieces(header, rows):
+        table.extend(piece)
+        if outcome is COMPLETED:
+            outcome = piece_outcome
+    return Recording(header, table, outcome, load_blobs)
+
+
+def table_pieces(header: SessionHeader, rows: Iterable[tuple]) -> Iterator[tuple[CallTable, Outcome]]:
+    """A session's calls a piece at a time, each piece a CallTable numbered and classed as in
+    the whole session's (its lanes, its instances' classes), with the outcome its rows show
+    (COMPLETED until the piece holding the session's fault or end). Only a piece is held."""
+    lanes: dict[int, int] = {}
+    still_open: list[RecordedCall] = []
+    hint = session_class_hint(header.driver)
     for piece, threads in _pieces(rows):
         part = recording_from_rows(header, piece)
         lane_of = [lanes.setdefault(t, len(lanes)) for t in threads]  # the piece's lanes -> the session's
+        table = CallTable()
         for call in part.calls:
             table.append(call, lane_of[call.thread])
-        if outcome is COMPLETED:
-            outcome = part.outcome
-    _set_classes(table, session_class_hint(header.driver))
-    return Recording(header, table, outcome, load_blobs)
+        outcome = part.outcome
+        del piece, part  # not held while the next piece is read
+        still_open = _set_classes(table, still_open, hint)
+        yield table, outcome
+        del table
 
 
 def _pieces(rows: Iterable[tuple]) -> Iterator[tuple[list, list[int]]]:
@@ -200,20 +245,25 @@ def _pieces(rows: Iterable[tuple]) -> Iterator[tuple[list, list[int]]]:
         yield piece, threads
 
 
-def _set_classes(table: CallTable, hint: DriverClass) -> None:
+def _set_classes(table: CallTable, still_open: list[RecordedCall], hint: DriverClass) -> list[RecordedCall]:
     """Each call's instance class over the whole session (recording_from_rows saw one piece at
-    a time): from its DRV_OPENs and DRV_CLOSEs, as schema.memory.classes.call_classes does."""
-    opens = [table[i] for i, msg in enumerate(table.msg) if msg in (DRV_OPEN, DRV_CLOSE)]
+    a time), from its DRV_OPENs and DRV_CLOSEs as schema.memory.classes.call_classes does, and
+    the DRV_OPENs still open after the piece: a call's class depends on no later event, so a
+    piece needs only those of the pieces before it."""
+    opens = [*still_open, *(table[i] for i, msg in enumerate(table.msg) if msg in (DRV_OPEN, DRV_CLOSE))]
     classes = InstanceClasses.from_calls(opens, hint)
-    if not classes.spans and not any(table.entry):
-        return  # every call is DRV: no instance has a class, no device entry point
-    detailed_calls = table.detailed
-    for i, (seq, driver_id, entry) in enumerate(zip(table.seq, table.driver_id, table.entry_points())):
-        if i in detailed_calls:  # its columns may hold 0 for a value they cannot
-            seq, driver_id = detailed_calls[i].seq, detailed_calls[i].driver_id
-        cls = classes.of_call(seq, driver_id, entry)
-        if cls is not _CLASSES[table.cls[i]]:
-            table.set_class(i, cls)
+    if classes.spans or any(table.entry):  # else every call is DRV: no instance has a class, no device entry point
+        detailed_calls = table.detailed
+        for i, (seq, driver_id, entry) in enumerate(zip(table.seq, table.driver_id, table.entry_points())):
+            if i in detailed_calls:  # its columns may hold 0 for a value they cannot
+                seq, driver_id = detailed_calls[i].seq, detailed_calls[i].driver_id
+            cls = classes.of_call(seq, driver_id, entry)
+            if cls is not _CLASSES[table.cls[i]]:
+                table.set_class(i, cls)
+    open_at = {(c.returned_at or c.seq, c.result): c for c in opens if c.msg == DRV_OPEN}
+    return [open_at[spans[-1][0], driver_id] for driver_id, spans in classes.spans.items()
+            if spans[-1][1] == UNCLOSED]
 
 
-__all__ = ["CallTable", "column", "detailed", "entry_points", "first", "has_memory", "load_table", "message_keys"]
+__all__ = ["CallTable", "column", "detailed", "entry_points", "first", "has_memory", "load_table", "message_keys",
+           "order_fields", "table_pieces"]

@@ -7,17 +7,24 @@ the frontier (the latest such call per other thread: its thread's earlier calls 
 before it did), and the DRV_OPEN whose returned dwDriverId the call carries. Both schedulers
 (runtime/schedule.py for sim:/py:, drvhost for dll:) are given these, so they share one
 definition. A call that never returned in the recording is nobody's dependency.
+
+It is one pass in seq order holding only the calls in flight (a heap by their returns' seq),
+each thread's latest returned call and the ids DRV_OPENs returned: a streamed replay feeds
+it a window of calls at a time (HappensBefore.extend), a loaded one all of them at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from heapq import heappop, heappush
 from typing import NamedTuple
 
-from drvtape.schema.entry_points import EntryPoint
+from drvtape.replay.call_table import order_fields
 from drvtape.schema.messages import DRV_OPEN
 from drvtape.schema.recording import RecordedCall
 from drvtape.schema.values import as_unsigned64
+
+_DRIVER_PROC = 0  # entry_point_code(EntryPoint.DRIVER_PROC): devices' instances are mapped by the host, not by an open
 
 
 class CallOrder(NamedTuple):
@@ -31,43 +38,47 @@ def call_orders(calls: Sequence[RecordedCall]) -> list[CallOrder]:
 
 
 def happens_before(calls: Sequence[RecordedCall]) -> tuple[list[tuple[int, ...]], list[int | None]]:
-    """Each call's `after` and `id_from` (as CallOrder's), as two lists in the calls' order:
-    the calls and their returns merged by seq in one pass. Replay computes this once per run
-    for every call: plain loops and look-ups, and no object per call but its `after` (shared
-    by a thread's calls while no return comes between them)."""
-    returned_at = [c.returned_at for c in calls]
-    returned_at.append(float("inf"))  # a sentinel past every call, at index len(calls)
-    # The returned calls' indices by their returns' seq: no (seq, index) tuple per call (half the time and memory)
-    returns = sorted((i for i, at in enumerate(returned_at) if at is not None), key=returned_at.__getitem__)
-    latest_returned: dict[int, int] = {}  # recorded thread -> index of its latest returned call
-    opened: dict[int, int] = {}  # dwDriverId -> index of the DRV_OPEN that last returned it
-    after_for: dict[int, tuple[int, ...]] = {}  # thread -> its `after`, while no return came in between
-    afters: list[tuple[int, ...]] = []
-    id_from: list[int | None] = []
-    driver_proc = EntryPoint.DRIVER_PROC
-    next_return = 0
-    j = returns[0]
-    at = returned_at[j]
-    for call in calls:
-        seq = call.seq
-        if at < seq:
-            while at < seq:
-                returned = calls[j]
-                latest_returned[returned.thread] = j
-                if returned.msg == DRV_OPEN and returned.result and returned.entry_point is driver_proc:
-                    opened[as_unsigned64(returned.result)] = j
-                next_return += 1
-                j = returns[next_return]
-                at = returned_at[j]
-            after_for.clear()
-        thread = call.thread
-        after = after_for.get(thread)
-        if after is None:
-            after = after_for[thread] = tuple(sorted([k for t, k in latest_returned.items() if t != thread]))
-        afters.append(after)
-        driver_id = call.driver_id  # devices' instances are mapped by the host, not by an open
-        if opened and driver_id and call.entry_point is driver_proc:
-            id_from.append(opened.get(driver_id if driver_id > 0 else as_unsigned64(driver_id)))  # > 0: as it is
-        else:
-            id_from.append(None)
-    return afters, id_from
+    """Each call's `after` and `id_from` (as CallOrder's), as two lists in the calls' order."""
+    return HappensBefore().extend(order_fields(calls))
+
+
+class HappensBefore:
+    """The calls' happens-before, fed in seq order a piece at a time; indices count every call fed."""
+
+    def __init__(self):
+        self.fed = 0  # calls fed so far: the next one's index
+        self.in_flight: list[tuple[int, int, int, int]] = []  # heap of (return's seq, index, thread, id it opened or 0)
+        self.latest_returned: dict[int, int] = {}  # recorded thread -> index of its latest returned call
+        self.opened: dict[int, int] = {}  # dwDriverId -> index of the DRV_OPEN that last returned it
+        self.after_for: dict[int, tuple[int, ...]] = {}  # thread -> its `after`, while no return came in between
+
+    def extend(self, fields: Iterable[tuple]) -> tuple[list[tuple[int, ...]], list[int | None]]:
+        """The `after` and `id_from` of the calls whose call_table.order_fields these are.
+        Plain loops and look-ups, once per call: no object per call but its `after` (shared by a
+        thread's calls while no return comes between them) and its heap entry while in flight."""
+        in_flight, latest_returned, opened, after_for = self.in_flight, self.latest_returned, self.opened, self.after_for
+        afters: list[tuple[int, ...]] = []
+        id_from: list[int | None] = []
+        index = self.fed
+        for seq, thread, msg, driver_id, result, returned_at, entry in fields:
+            if in_flight and in_flight[0][0] < seq:
+                while in_flight and in_flight[0][0] < seq:
+                    _, j, returned_thread, opened_id = heappop(in_flight)
+                    latest_returned[returned_thread] = j
+                    if opened_id:
+                        opened[opened_id] = j
+                after_for.clear()
+            after = after_for.get(thread)
+            if after is None:
+                after = after_for[thread] = tuple(sorted([k for t, k in latest_returned.items() if t != thread]))
+            afters.append(after)
+            if opened and driver_id and entry == _DRIVER_PROC:
+                id_from.append(opened.get(driver_id if driver_id > 0 else as_unsigned64(driver_id)))  # > 0: as it is
+            else:
+                id_from.append(None)
+            if returned_at is not None:
+                opens = msg == DRV_OPEN and result and entry == _DRIVER_PROC
+                heappush(in_flight, (returned_at, index, thread, as_unsigned64(result) if opens else 0))
+            index += 1
+        self.fed = index
+        return afters, id_from

@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from array import array
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import partial
@@ -27,6 +27,7 @@ from drvtape.runtime.faults import Abandoned
 from drvtape.runtime.handover import closed_gate
 from drvtape.runtime.hang_timer import HangTimer, ThreadCpuClock, cpu_seconds, own_cpu_clock
 from drvtape.runtime.lane_plan import NOBODY, plan_lanes
+from drvtape.runtime.lane_threads import LaneThreads
 from drvtape.schema.outcome import Diverged, OutcomeKind
 
 
@@ -135,9 +136,9 @@ class _Lane:
         self.gate = closed_gate()
         self.ident: int | None = None
         self.cpu_clock: ThreadCpuClock | None = None  # its thread's CPU-time clock (hang_timer), when not cooperative
-        self.thread = threading.Thread(target=self._loop, name=f"drvtape-lane-{key}", daemon=True)
 
-    def _loop(self) -> None:
+    def loop(self) -> None:
+        """The lane's work, run on its OS thread (LaneThreads)."""
         self.ident = threading.get_ident()
         if self.run.cooperative:
             self._issue_cooperative()
@@ -293,8 +294,10 @@ class _FaithfulRun:
     The lanes let each other go; the caller's thread only waits for the end, watches for
     hangs and, for cooperative drivers, settles the system when it is quiescent."""
 
-    def __init__(self, coordinator: Coordinator, cooperative: bool, timeout: float, schedule: Schedule):
+    def __init__(self, coordinator: Coordinator, cooperative: bool, timeout: float, schedule: Schedule,
+                 threads: LaneThreads):
         self.coord = coordinator
+        self.threads = threads
         self.cooperative = cooperative
         self.timeout = timeout
         self.schedule = schedule
@@ -338,7 +341,7 @@ class _FaithfulRun:
             if self.cooperative:
                 coord.running = len(self.lanes)  # each counts itself until it waits
             for lane in self.lanes.values():
-                lane.thread.start()
+                self.threads.start(lane.key, lane.loop)
             self._wait_for_end()
             outcome = self._outcome()
             self.over = True
@@ -386,8 +389,14 @@ class _FaithfulRun:
 
 
 def run_faithful(schedule: Schedule, coordinator: Coordinator, *, cooperative: bool,
-                 timeout: float) -> ScheduleOutcome:
-    return _FaithfulRun(coordinator, cooperative, timeout, schedule).execute()
+                 timeout: float, threads: LaneThreads | None = None) -> ScheduleOutcome:
+    """threads: the lanes' OS threads when they outlive this run (run_schedules), else its own."""
+    lanes = threads or LaneThreads()
+    try:
+        return _FaithfulRun(coordinator, cooperative, timeout, schedule, lanes).execute()
+    finally:
+        if threads is None:
+            lanes.close()
 
 
 def run_schedule(units: Sequence[Unit] | Schedule, coordinator: Coordinator, *, threads: Threads = Threads.FAITHFUL,
@@ -397,10 +406,35 @@ def run_schedule(units: Sequence[Unit] | Schedule, coordinator: Coordinator, *, 
     Cooperative drivers run a single thread's units on the caller's thread; the others always
     run on a lane so that a call that never returns can be timed out.
     """
-    threads = Threads(threads)
     schedule = units if isinstance(units, Schedule) else Schedule.of(units)
-    if cooperative and (threads is Threads.SERIAL or len(set(schedule.threads)) <= 1):
-        return run_serial(schedule, coordinator)
-    if threads is Threads.SERIAL:
-        schedule = replace(schedule, threads=[0] * len(schedule))
-    return run_faithful(schedule, coordinator, cooperative=cooperative, timeout=timeout)
+    return run_schedules([schedule], coordinator, threads=threads, cooperative=cooperative, timeout=timeout,
+                         recorded_threads=len(set(schedule.threads)))
+
+
+def run_schedules(pieces: Iterable[Schedule], coordinator: Coordinator, *, threads: Threads = Threads.FAITHFUL,
+                  cooperative: bool = True, timeout: float = 5.0, recorded_threads: int) -> ScheduleOutcome:
+    """Run one schedule given in pieces, each begun once the one before has ended with every
+    unit returned (a streamed replay cuts the recording where no call was in flight, so no
+    unit of a piece may start before that), the first not COMPLETED ending the run. A piece's
+    `after` names its own units. Serial or on lanes is decided once, by the recorded threads
+    of the whole: a recorded thread keeps one OS thread throughout (a driver may tell)."""
+    threads = Threads(threads)
+    serial = cooperative and (threads is Threads.SERIAL or recorded_threads <= 1)
+    lanes = LaneThreads()
+    done = ScheduleOutcome(OutcomeKind.COMPLETED)
+    try:
+        for number, schedule in enumerate(pieces):
+            if serial:
+                done = run_serial(schedule, coordinator)
+            else:
+                if threads is Threads.SERIAL:
+                    schedule = replace(schedule, threads=[0] * len(schedule))
+                if number:
+                    coordinator.abandoned = False  # the piece before ended with nothing left waiting
+                done = run_faithful(schedule, coordinator, cooperative=cooperative, timeout=timeout, threads=lanes)
+            if done.kind is not OutcomeKind.COMPLETED or done.unit is not None:  # a unit's StopRun ends it too
+                return done
+            del schedule  # not held while the next piece is made
+        return done
+    finally:
+        lanes.close()

@@ -43,7 +43,7 @@ def _dumps(obj: dict) -> str:
 
 
 MEMORY_KEY = "memory"
-_MEMORY_MARK = f'"{MEMORY_KEY}":'  # a cheap test before parsing: most events have no memory
+MEMORY_MARK = f'"{MEMORY_KEY}":'  # a cheap test before parsing: most events have no memory
 _blocks_adapter: TypeAdapter = TypeAdapter(tuple[MemoryBlock, ...])
 
 
@@ -66,7 +66,7 @@ def decode_call(text: str | None) -> CallPayloads | None:
     try:
         if not text:
             return None
-        if _MEMORY_MARK not in text:
+        if MEMORY_MARK not in text:
             return CallPayloads.model_validate_json(text)
         obj = _loads(text, "call", MEMORY_KEY)
         del obj[MEMORY_KEY]
@@ -77,7 +77,7 @@ def decode_call(text: str | None) -> CallPayloads | None:
 
 def decode_memory(text: str | None, phase: Phase) -> tuple[MemoryBlock, ...]:
     """The memory blocks in a call's (phase CALL) or return's (RETURN) stored details."""
-    if not text or _MEMORY_MARK not in text:
+    if not text or MEMORY_MARK not in text:
         return ()
     try:
         blocks = _blocks_adapter.validate_python(_loads(text, phase.value, MEMORY_KEY)[MEMORY_KEY])

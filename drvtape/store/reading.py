@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from drvtape.errors import DrvtapeError
-from drvtape.schema.details import DamagedDetail
+from drvtape.schema.details import MEMORY_MARK, DamagedDetail
 from drvtape.schema.entry_points import EntryPoint, entry_point_of
 from drvtape.schema.events import Event, SessionHeader
 from drvtape.schema.memory.selector import MessageSelector
@@ -144,6 +144,21 @@ class StoreReads:
         while rows := self._fetch(self._paged, pk=session_pk, after=done, chunk=chunk):
             yield from rows
             done = rows[-1].seq
+
+    @damage.reads
+    def replay_shape(self, session_pk: int) -> tuple[int, int, bool]:
+        """(the session's outer calls, the threads they were made on, whether a call or return
+        may hold captured memory: its details have the mark schema.details reads memory by),
+        in one pass of the database over its rows (replay/streamed.py)."""
+        e = t.events
+        outer_call = (e.c.kind == Kind.CALL) & (e.c.depth == 0)
+        memory = e.c.kind.in_((Kind.CALL, Kind.RETURN)) & e.c.payload.contains(MEMORY_MARK, autoescape=True)
+        query = sa.select(sa.func.coalesce(sa.func.sum(sa.case((outer_call, 1), else_=0)), 0),
+                          sa.func.count(sa.distinct(sa.case((outer_call, e.c.thread), else_=None))),
+                          sa.func.coalesce(sa.func.max(sa.case((memory, 1), else_=0)), 0))
+        with self.reading() as conn:
+            calls, threads, has_memory = conn.execute(query.where(e.c.session_pk == session_pk)).one()
+        return int(calls), int(threads), bool(has_memory)
 
     @damage.reads
     def _fetch(self, query: DriverQuery, **values) -> list[EventRow]:
