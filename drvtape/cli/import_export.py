@@ -56,7 +56,7 @@ def read_sessions(path: str) -> Interchange:
         return read_jsonl(lines, source)
 
 
-def _load_file(load: BulkLoad, path: str, file_of: dict) -> None:
+def load_file(load: BulkLoad, path: str, file_of: dict) -> None:
     with input_lines(path) as (lines, source):
         add, session = load.add, None
         for item in jsonl_items(lines, source):
@@ -105,7 +105,7 @@ def import_(
             task = bar.add_task("import", total=len(files))
             file_of: dict = {}
             for path in files:
-                _load_file(load, path, file_of)
+                load_file(load, path, file_of)
                 bar.advance(task)
     _print_imported(fmt, load.loaded)
 
