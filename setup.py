@@ -59,4 +59,8 @@ SQLITE_ROWS = Extension(
     optional=True,
 )
 
-setup(cmdclass={"build_py": BuildPyWithNative}, ext_modules=[SQLITE_ROWS])
+# plain JSONL lines read into rows in C for import (drvtape/formats/plain_rows.py), optional too
+JSONL_SCAN = Extension("drvtape.formats.jsonl_scan", sources=["drvtape/formats/native/jsonl_scan.c"],
+                       extra_compile_args=["-O2", "-std=c11", "-Wall", "-Wextra"], optional=True)
+
+setup(cmdclass={"build_py": BuildPyWithNative}, ext_modules=[SQLITE_ROWS, JSONL_SCAN])

@@ -58,13 +58,12 @@ def read_sessions(path: str) -> Interchange:
 
 def load_file(load: BulkLoad, path: str, file_of: dict) -> None:
     with input_lines(path) as (lines, source):
-        add, session = load.add, None
+        session = None
         for item in jsonl_items(lines, source):
             if item.__class__ is PlainRows:
-                for row in item.rows:
-                    add(session, row)
+                load.add_rows(session, item.rows)
             elif item.__class__ is RowEvent:
-                add(session, item.row)
+                load.add(session, item.row)
             elif item.__class__ is Blob:
                 load.blob(item.sha256, item.data)
             else:

@@ -19,7 +19,7 @@ import json
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import timezone
-from itertools import compress
+from itertools import compress, islice
 from operator import itemgetter, lt, not_
 from typing import NamedTuple
 
@@ -28,7 +28,7 @@ from pydantic import BaseModel, ValidationError
 
 from drvtape.errors import DrvtapeError
 from drvtape.formats.jsonl import FORMAT, VERSION, BlobLine, Interchange
-from drvtape.formats.plain_rows import no_bools, plain_row
+from drvtape.formats.plain_rows import no_bools, plain_row, scan_plain
 from drvtape.schema.events import EVENT_TYPES, Event, SessionHeader
 from drvtape.schema.memory.captured import blob_key
 from drvtape.schema.rows import CALL, END, FAULT, RETURN, EventRow, event_to_row
@@ -36,6 +36,7 @@ from drvtape.schema.values import INT64_MAX
 
 _EVENT_BY_KIND: dict[str, type[BaseModel]] = {m.model_fields["kind"].default: m for m in EVENT_TYPES}
 RUN_ROWS = 1_000  # plain rows checked and yielded together
+READ_LINES = 1_000  # lines read, and scanned in C, at a time
 _seq_of, _kind_of, _call_seq_of = itemgetter(0), itemgetter(1), itemgetter(10)  # ROW_COLUMNS places
 
 
@@ -230,16 +231,60 @@ class _File:
             raise DrvtapeError(f"{where}: {exc}") from None
 
 
-def _checked_run(file: _File, rows: list[tuple], lines: list, first_line: int, source: str
-                 ) -> Iterator[PlainRows | RowEvent]:
-    """The rows of the plain lines first_line...: together, when they pass no_bools and their
-    session's checks in bulk; else each line through its model, which accepts it or names the
-    problem as for any other line."""
-    if no_bools(rows) and file.checks.add_plain(rows):
-        yield PlainRows(rows)
-        return
-    for i, line in enumerate(lines):
-        yield file.item(orjson.loads(line), f"{source}:{first_line + i}")
+class _Run:
+    """Plain lines read and not checked yet: their rows, the lines, the first line's number."""
+
+    def __init__(self):
+        self.rows: list[tuple] = []
+        self.lines: list = []
+        self.first = 0
+        self.may_hold_bools = False  # plain_row's rows may; the C scan's never do
+
+    def add(self, row: tuple, line, line_no: int) -> None:
+        if not self.rows:
+            self.first = line_no
+        self.rows.append(row)
+        self.lines.append(line)
+        self.may_hold_bools = True
+
+    def add_scanned(self, rows: list[tuple], lines: list, line_no: int) -> None:
+        if not self.rows:
+            self.first = line_no
+        self.rows += rows
+        self.lines += lines
+
+    def checked(self, file: _File, source: str) -> Iterator[PlainRows | RowEvent]:
+        """The run's rows together, when they pass no_bools and their session's checks in
+        bulk; else each line through its model, which accepts it or names the problem as for
+        any other line. The run is empty after."""
+        rows, lines, first = self.rows, self.lines, self.first
+        self.rows, self.lines = [], []
+        if (not self.may_hold_bools or no_bools(rows)) and file.checks.add_plain(rows):
+            self.may_hold_bools = False
+            yield PlainRows(rows)
+            return
+        self.may_hold_bools = False
+        for i, line in enumerate(lines):
+            yield file.item(orjson.loads(line), f"{source}:{first + i}")
+
+
+def _batches(lines: Iterable, size: int) -> Iterator[list]:
+    """The lines in lists of up to size; an error reading them is raised after the lines read
+    before it have been yielded, as when they were read one at a time."""
+    it = iter(lines)
+    while True:
+        batch: list = []
+        add = batch.append
+        try:
+            for line in islice(it, size):
+                add(line)
+        except BaseException:
+            if batch:
+                yield batch
+            raise
+        if not batch:
+            return
+        yield batch
 
 
 def _parsed_otherwise(line: str | bytes, where: str) -> object:
@@ -271,43 +316,51 @@ _REFUSED = object()  # a line orjson refused
 
 
 def jsonl_items(lines: Iterable[str | bytes], source: str, *, models: bool = False
-                ) -> Iterator[SessionHeader | Blob | PlainRows | RowEvent]:
+                 ) -> Iterator[SessionHeader | Blob | PlainRows | RowEvent]:
     """What each line holds, checked, in file order; DrvtapeError names source:line of the
     first problem (items before it have been yielded: a consumer that stores them undoes
     that). Lines are text, or bytes that must be UTF-8 (orjson reads them as they are: no
     decoding per line). Consecutive plain call and return lines come as PlainRows (up to
     RUN_ROWS at a time); models=True builds every event's model instead (a RowEvent each)."""
-    file = _File()
-    rows: list[tuple] = []  # a run of plain lines: their rows, and the lines
-    run: list = []
-    run_line = line_no = 0
-    loads, not_json, fast = orjson.loads, orjson.JSONDecodeError, not models
-    for line_no, line in enumerate(lines, 1):
-        try:  # orjson refuses blank lines, and bytes that are not UTF-8, as well as what is not JSON
-            obj = loads(line)
-        except not_json:
-            obj = _REFUSED
-        else:
-            row = plain_row(obj) if fast and obj.__class__ is dict and file.checks is not None else None
-            if row is not None:
-                if not rows:
-                    run_line = line_no
-                rows.append(row)
-                run.append(line)
-                if len(rows) == RUN_ROWS:
-                    yield from _checked_run(file, rows, run, run_line, source)
-                    rows, run = [], []
-                continue
-        if rows:
-            yield from _checked_run(file, rows, run, run_line, source)
-            rows, run = [], []
-        if obj is _REFUSED:
-            obj = _parsed_otherwise(line, f"{source}:{line_no}")
-            if obj is None:
-                continue
-        yield file.item(obj, f"{source}:{line_no}")
-    if rows:
-        yield from _checked_run(file, rows, run, run_line, source)
+    file, run = _File(), _Run()
+    line_no = 0
+    loads, not_json = orjson.loads, orjson.JSONDecodeError
+    scan = None if models else scan_plain
+    for batch in _batches(lines, READ_LINES):
+        at = 0
+        while at < len(batch):
+            if scan is not None and file.checks is not None:
+                rows = scan(batch, at, at + RUN_ROWS - len(run.rows))
+                if rows:
+                    run.add_scanned(rows, batch[at:at + len(rows)], line_no + 1)
+                    at += len(rows)
+                    line_no += len(rows)
+                    if len(run.rows) == RUN_ROWS:
+                        yield from run.checked(file, source)
+                    continue
+            line = batch[at]
+            at += 1
+            line_no += 1
+            try:  # orjson refuses blank lines, and bytes that are not UTF-8, as well as what is not JSON
+                obj = loads(line)
+            except not_json:
+                obj = _REFUSED
+            else:
+                row = plain_row(obj) if not models and obj.__class__ is dict and file.checks is not None else None
+                if row is not None:
+                    run.add(row, line, line_no)
+                    if len(run.rows) == RUN_ROWS:
+                        yield from run.checked(file, source)
+                    continue
+            if run.rows:
+                yield from run.checked(file, source)
+            if obj is _REFUSED:
+                obj = _parsed_otherwise(line, f"{source}:{line_no}")
+                if obj is None:
+                    continue
+            yield file.item(obj, f"{source}:{line_no}")
+    if run.rows:
+        yield from run.checked(file, source)
     if file.checks is None:
         raise DrvtapeError(f"{source}: no sessions (the file is empty)" if line_no == 0 else
                            f"{source}: no session header in {line_no} line(s)")

@@ -2,6 +2,9 @@
 payload, no memory, DriverProc's: most of any recording) between JSON objects or lines and rows,
 without a pydantic model per event.
 
+scan_plain (drvtape/formats/native/jsonl_scan.c, where setup.py built it) reads the lines of
+drvtape's plain events into the very rows plain_row makes of orjson's objects, and stops at a
+line it is not sure of; plain_row reads that one (None where the module is missing).
 plain_row tests what it can of one line's object in a few C calls; the rest, which costs
 little per run of rows and much per line, is left to its caller (drvtape.formats.jsonl_reader):
 no_bools, and the session's checks, which see to seq and call_seq being at least 1. A run
@@ -19,6 +22,11 @@ from operator import itemgetter
 import orjson
 
 from drvtape.schema.rows import CALL, RETURN, EventRow
+
+try:
+    from drvtape.formats.jsonl_scan import scan_plain  # the C module (setup.py)
+except ImportError:  # not built (no C compiler or headers at install): orjson and plain_row only
+    scan_plain = None
 
 # A plain line's fields: drvtape's key sets (line_of_row's). An object with as many keys that
 # has all of these has exactly these; a line with any other set (depth or payload left out, an
