@@ -200,8 +200,10 @@ class _File:
         self.blob_sizes: dict[str, int] = {}
         self.seen: set[uuid.UUID] = set()
 
-    def item(self, obj: object, where: str) -> SessionHeader | Blob | RowEvent:
-        """What a line's JSON value holds, through its model; DrvtapeError names where."""
+    def item(self, obj: object, where: str, line: str | bytes | None = None) -> SessionHeader | Blob | RowEvent:
+        """What a line's JSON value holds, through its model; DrvtapeError names where. line:
+        the text orjson read obj from, read again by json where a model refused a float,
+        which orjson makes of an integer past 64 bits: the message then names its range."""
         if obj.__class__ is not dict:
             raise DrvtapeError(f"{where}: a line must be a JSON object, not {type(obj).__name__}")
         try:
@@ -226,6 +228,8 @@ class _File:
             self.checks.add(row, event)
             return RowEvent(row, event)
         except ValidationError as exc:
+            if line is not None and exc.errors(include_url=False)[0].get("input").__class__ is float:
+                return self.item(_json_loads(line, where), where)
             raise DrvtapeError(f"{where}: {_validation_problem(exc)}") from None
         except ValueError as exc:
             raise DrvtapeError(f"{where}: {exc}") from None
@@ -265,7 +269,7 @@ class _Run:
             return
         self.may_hold_bools = False
         for i, line in enumerate(lines):
-            yield file.item(orjson.loads(line), f"{source}:{first + i}")
+            yield file.item(orjson.loads(line), f"{source}:{first + i}", line)
 
 
 def _batches(lines: Iterable, size: int) -> Iterator[list]:
@@ -298,7 +302,7 @@ def _parsed_otherwise(line: str | bytes, where: str) -> object:
     return _json_loads(line, where) if line.strip() else None
 
 
-def _json_loads(line: str, where: str):
+def _json_loads(line: str | bytes, where: str):
     """json's reading of a line orjson refused: orjson is 5x faster on the lines drvtape
     writes, json accepts more (integers past 64 bits, NaN, nesting past 1,024 levels, lone
     surrogates) and the checks after it refuse those with their own messages."""
@@ -354,11 +358,12 @@ def jsonl_items(lines: Iterable[str | bytes], source: str, *, models: bool = Fal
                     continue
             if run.rows:
                 yield from run.checked(file, source)
-            if obj is _REFUSED:
-                obj = _parsed_otherwise(line, f"{source}:{line_no}")
-                if obj is None:
-                    continue
-            yield file.item(obj, f"{source}:{line_no}")
+            if obj is not _REFUSED:
+                yield file.item(obj, f"{source}:{line_no}", line)
+                continue
+            obj = _parsed_otherwise(line, f"{source}:{line_no}")
+            if obj is not None:
+                yield file.item(obj, f"{source}:{line_no}")
     if run.rows:
         yield from run.checked(file, source)
     if file.checks is None:
