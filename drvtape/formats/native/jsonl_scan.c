@@ -8,7 +8,8 @@
  * set (any order, each key once, no escapes), every value a JSON integer within its field's
  * range (plain_row's struct formats), "kind" "call" or "return", "payload" null; whitespace
  * as JSON allows it. Anything else (a float, a bool, an exponent, a leading zero, a
- * duplicate key, an escape, a byte past ASCII, another key) stops the scan.
+ * duplicate key, an escape, a byte past ASCII, another key) stops the scan. A line exactly as
+ * drvtape writes it is matched against its template first (a third of the instructions).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -195,40 +196,102 @@ static PyObject *int_object(const json_int *v)
     return PyLong_FromLongLong(-(long long)v->magnitude);
 }
 
-/* The row (ROW_COLUMNS order) of members found[k] of keys[k]; NULL: out of memory. */
-static PyObject *row_of(const member *found, const key_spec *keys, int count, enum kind kind)
+/* The row (ROW_COLUMNS order) of the integers by_column[c] for each column c in columns;
+ * NULL: out of memory. */
+static PyObject *row_of(const json_int *by_column, unsigned columns, enum kind kind)
 {
     PyObject *row = PyTuple_New(ROW_FIELDS);
     if (!row)
         return NULL;
-    for (int column = 0; column < ROW_FIELDS; column++)
-        PyTuple_SET_ITEM(row, column, Py_NewRef(Py_None));
-    for (int k = 0; k < count; k++) {
-        if (keys[k].column == NO_COLUMN)
-            continue;
-        PyObject *item = keys[k].column == KIND_COLUMN ? PyLong_FromLong(kind) : int_object(&found[k].number);
+    for (int column = 0; column < ROW_FIELDS; column++) {
+        PyObject *item = column == KIND_COLUMN ? PyLong_FromLong(kind)
+                         : columns & (1u << column) ? int_object(&by_column[column]) : Py_NewRef(Py_None);
         if (!item) {
             Py_DECREF(row);
             return NULL;
         }
-        PyObject *none = PyTuple_GET_ITEM(row, keys[k].column);
-        PyTuple_SET_ITEM(row, keys[k].column, item);
-        Py_DECREF(none);
+        PyTuple_SET_ITEM(row, column, item);
     }
     return row;
+}
+
+/* A line exactly as drvtape writes it (plain_rows.line_of_row: no spaces, its key order):
+ * each literal, then the integer of its column (none after the last). */
+typedef struct {
+    const char *literal;
+    size_t len;
+    int column;
+    enum range range;
+} template_part;
+
+#define PART(text, column, range) {text, sizeof text - 1, column, range}
+static const template_part HEAD[] = {
+    PART("{\"seq\":", 0, SIGNED64), PART(",\"ts_ns\":", 2, COUNT), PART(",\"thread\":", 3, UNSIGNED64),
+};
+static const template_part CALL_TAIL[] = {
+    PART(",\"kind\":\"call\",\"msg\":", 4, UNSIGNED32), PART(",\"driver_id\":", 5, UNSIGNED64),
+    PART(",\"hdrvr\":", 6, UNSIGNED64), PART(",\"lparam1\":", 7, SIGNED64), PART(",\"lparam2\":", 8, SIGNED64),
+    PART(",\"depth\":", 11, COUNT), PART(",\"payload\":null}", NO_COLUMN, SIGNED64),
+};
+static const template_part RETURN_TAIL[] = {
+    PART(",\"kind\":\"return\",\"call_seq\":", 10, SIGNED64), PART(",\"msg\":", 4, UNSIGNED32),
+    PART(",\"driver_id\":", 5, UNSIGNED64), PART(",\"hdrvr\":", 6, UNSIGNED64), PART(",\"result\":", 9, SIGNED64),
+    PART(",\"duration_ns\":", 12, COUNT), PART("}", NO_COLUMN, SIGNED64),
+};
+#define PARTS(parts) parts, (int)(sizeof parts / sizeof *parts)
+
+/* The byte after the parts at p, their integers put by column; NULL where the text differs. */
+static const char *matched(const template_part *parts, int count, const char *p, const char *end,
+                           json_int *by_column, unsigned *columns)
+{
+    for (int i = 0; i < count; i++) {
+        const template_part *part = &parts[i];
+        if ((size_t)(end - p) < part->len || memcmp(p, part->literal, part->len) != 0)
+            return NULL;
+        p += part->len;
+        if (part->column == NO_COLUMN)
+            break;
+        p = integer(p, end, &by_column[part->column]);
+        if (!p || !in_range(&by_column[part->column], part->range))
+            return NULL;
+        *columns |= 1u << part->column;
+    }
+    return p;
+}
+
+/* The row of a line written as drvtape writes it; NULL with no error set for any other. */
+static PyObject *templated_row(const char *line, const char *end)
+{
+    json_int by_column[ROW_FIELDS];
+    unsigned columns = 0;
+    const char *p = matched(PARTS(HEAD), line, end, by_column, &columns), *tail;
+    if (!p)
+        return NULL;
+    enum kind kind = CALL;
+    tail = matched(PARTS(CALL_TAIL), p, end, by_column, &columns);
+    if (!tail) {
+        kind = RETURN;
+        tail = matched(PARTS(RETURN_TAIL), p, end, by_column, &columns);
+    }
+    return tail && skip_space(tail, end) == end ? row_of(by_column, columns, kind) : NULL;
 }
 
 /* The row of a plain line, a new reference; NULL with no error set when the line is not one
  * this scan is sure of, NULL with an error set when Python ran out of memory. */
 static PyObject *plain_row(const char *line, Py_ssize_t size)
 {
-    member found[MAX_KEYS], in_key_order[MAX_KEYS];
-    int count = members(line, line + size, found);
+    const char *end = line + size;
+    PyObject *row = templated_row(line, end);
+    if (row || PyErr_Occurred())
+        return row;
+    member found[MAX_KEYS];
+    int count = members(line, end, found);
     const key_spec *keys = count == CALL_KEY_COUNT ? CALL_KEYS : count == RETURN_KEY_COUNT ? RETURN_KEYS : NULL;
     if (!keys)
         return NULL;
     enum kind kind = count == CALL_KEY_COUNT ? CALL : RETURN;
-    unsigned seen = 0;
+    json_int by_column[ROW_FIELDS];
+    unsigned seen = 0, columns = 0;
     for (int i = 0; i < count; i++) {
         int k = i, tried = 0; /* drvtape's own order first */
         while (tried < count && !is(found[i].key, found[i].key_len, keys[k].name))
@@ -236,9 +299,12 @@ static PyObject *plain_row(const char *line, Py_ssize_t size)
         if (tried == count || seen & (1u << k) || !fits(&found[i], &keys[k], kind))
             return NULL;
         seen |= 1u << k;
-        in_key_order[k] = found[i];
+        if (keys[k].column != NO_COLUMN && keys[k].column != KIND_COLUMN) {
+            by_column[keys[k].column] = found[i].number;
+            columns |= 1u << keys[k].column;
+        }
     }
-    return row_of(in_key_order, keys, count, kind);
+    return row_of(by_column, columns, kind);
 }
 
 static int line_text(PyObject *line, const char **text, Py_ssize_t *size)
