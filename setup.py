@@ -59,8 +59,12 @@ SQLITE_ROWS = Extension(
     optional=True,
 )
 
-# plain JSONL lines read into rows in C for import (drvtape/formats/plain_rows.py), optional too
-JSONL_SCAN = Extension("drvtape.formats.jsonl_scan", sources=["drvtape/formats/native/jsonl_scan.c"],
-                       extra_compile_args=["-O2", "-std=c11", "-Wall", "-Wextra"], optional=True)
+# drvtape's plain JSONL lines read and written in C for import and export (drvtape/formats/plain_rows.py), optional too
+PLAIN_LINES = Extension(
+    "drvtape.formats.plain_lines",
+    sources=sorted(str(p.relative_to(ROOT)) for p in (ROOT / "drvtape" / "formats" / "native").glob("*.c")),
+    extra_compile_args=["-O2", "-std=c11", "-Wall", "-Wextra"],
+    optional=True,
+)
 
-setup(cmdclass={"build_py": BuildPyWithNative}, ext_modules=[SQLITE_ROWS, JSONL_SCAN])
+setup(cmdclass={"build_py": BuildPyWithNative}, ext_modules=[SQLITE_ROWS, PLAIN_LINES])

@@ -19,7 +19,7 @@ import json
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import timezone
-from itertools import compress, islice
+from itertools import compress
 from operator import itemgetter, lt, not_
 from typing import NamedTuple
 
@@ -28,7 +28,7 @@ from pydantic import BaseModel, ValidationError
 
 from drvtape.errors import DrvtapeError
 from drvtape.formats.jsonl import FORMAT, VERSION, BlobLine, Interchange
-from drvtape.formats.plain_rows import no_bools, plain_row, scan_plain
+from drvtape.formats.plain_rows import in_batches, no_bools, plain_row, rows_of_lines
 from drvtape.schema.events import EVENT_TYPES, Event, SessionHeader
 from drvtape.schema.memory.captured import blob_key
 from drvtape.schema.rows import CALL, END, FAULT, RETURN, EventRow, event_to_row
@@ -272,25 +272,6 @@ class _Run:
             yield file.item(orjson.loads(line), f"{source}:{first + i}", line)
 
 
-def _batches(lines: Iterable, size: int) -> Iterator[list]:
-    """The lines in lists of up to size; an error reading them is raised after the lines read
-    before it have been yielded, as when they were read one at a time."""
-    it = iter(lines)
-    while True:
-        batch: list = []
-        add = batch.append
-        try:
-            for line in islice(it, size):
-                add(line)
-        except BaseException:
-            if batch:
-                yield batch
-            raise
-        if not batch:
-            return
-        yield batch
-
-
 def _parsed_otherwise(line: str | bytes, where: str) -> object:
     """A line orjson refused, read as text: None for a blank line; what json makes of it
     decides, and its message names the problem."""
@@ -329,8 +310,8 @@ def jsonl_items(lines: Iterable[str | bytes], source: str, *, models: bool = Fal
     file, run = _File(), _Run()
     line_no = 0
     loads, not_json = orjson.loads, orjson.JSONDecodeError
-    scan = None if models else scan_plain
-    for batch in _batches(lines, READ_LINES):
+    scan = None if models else rows_of_lines
+    for batch in in_batches(lines, READ_LINES):
         at = 0
         while at < len(batch):
             if scan is not None and file.checks is not None:

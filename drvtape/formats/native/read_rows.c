@@ -1,6 +1,6 @@
-/* drvtape.formats.jsonl_scan: JSONL lines of plain call and return events to rows, in C.
+/* JSONL lines of plain call and return events to rows (drvtape.formats.plain_lines).
  *
- * scan_plain(lines, start, stop) reads lines[start:stop] while each is a plain call or return
+ * rows_of_lines(lines, start, stop) reads lines[start:stop] while each is a plain call or return
  * line it is sure of, and returns the rows of those (a list of 15-tuples in ROW_COLUMNS
  * order, exactly what drvtape.formats.plain_rows.plain_row makes of orjson's object); it
  * stops at the first line it is not sure of, which the caller reads its own way (the Python
@@ -11,15 +11,10 @@
  * duplicate key, an escape, a byte past ASCII, another key) stops the scan. A line exactly as
  * drvtape writes it is matched against its template first (a third of the instructions).
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-
 #include <stdint.h>
 #include <string.h>
 
-enum range { SIGNED64, UNSIGNED64, UNSIGNED32, COUNT }; /* struct's q, Q, I; q and Q both */
-enum kind { CALL = 0, RETURN = 1 };                     /* drvtape.schema.rows.Kind */
-enum { ROW_FIELDS = 15, KIND_COLUMN = 1, NO_COLUMN = -1 };
+#include "plain_lines.h"
 
 typedef struct {
     const char *name;
@@ -27,9 +22,7 @@ typedef struct {
     enum range range;
 } key_spec;
 
-/* In the order drvtape writes them (plain_rows.line_of_row), which a key is looked for from.
- * ROW_COLUMNS: seq kind ts_ns thread msg driver_id hdrvr lparam1 lparam2 result call_seq depth
- * duration_ns payload entry_point */
+/* In the order drvtape writes them (plain_rows.line_of_row), which a key is looked for from. */
 static const key_spec CALL_KEYS[] = {
     {"seq", 0, SIGNED64}, {"ts_ns", 2, COUNT}, {"thread", 3, UNSIGNED64}, {"kind", KIND_COLUMN, SIGNED64},
     {"msg", 4, UNSIGNED32}, {"driver_id", 5, UNSIGNED64}, {"hdrvr", 6, UNSIGNED64}, {"lparam1", 7, SIGNED64},
@@ -168,6 +161,8 @@ static int in_range(const json_int *v, enum range range)
         return !v->negative ? v->magnitude <= UINT32_MAX : v->magnitude == 0;
     case COUNT:
         return !v->negative ? v->magnitude <= INT64_MAX : v->magnitude == 0;
+    case ORDINAL:
+        return !v->negative && v->magnitude >= 1 && v->magnitude <= INT64_MAX;
     }
     return 0;
 }
@@ -215,37 +210,12 @@ static PyObject *row_of(const json_int *by_column, unsigned columns, enum kind k
     return row;
 }
 
-/* A line exactly as drvtape writes it (plain_rows.line_of_row: no spaces, its key order):
- * each literal, then the integer of its column (none after the last). */
-typedef struct {
-    const char *literal;
-    size_t len;
-    int column;
-    enum range range;
-} template_part;
-
-#define PART(text, column, range) {text, sizeof text - 1, column, range}
-static const template_part HEAD[] = {
-    PART("{\"seq\":", 0, SIGNED64), PART(",\"ts_ns\":", 2, COUNT), PART(",\"thread\":", 3, UNSIGNED64),
-};
-static const template_part CALL_TAIL[] = {
-    PART(",\"kind\":\"call\",\"msg\":", 4, UNSIGNED32), PART(",\"driver_id\":", 5, UNSIGNED64),
-    PART(",\"hdrvr\":", 6, UNSIGNED64), PART(",\"lparam1\":", 7, SIGNED64), PART(",\"lparam2\":", 8, SIGNED64),
-    PART(",\"depth\":", 11, COUNT), PART(",\"payload\":null}", NO_COLUMN, SIGNED64),
-};
-static const template_part RETURN_TAIL[] = {
-    PART(",\"kind\":\"return\",\"call_seq\":", 10, SIGNED64), PART(",\"msg\":", 4, UNSIGNED32),
-    PART(",\"driver_id\":", 5, UNSIGNED64), PART(",\"hdrvr\":", 6, UNSIGNED64), PART(",\"result\":", 9, SIGNED64),
-    PART(",\"duration_ns\":", 12, COUNT), PART("}", NO_COLUMN, SIGNED64),
-};
-#define PARTS(parts) parts, (int)(sizeof parts / sizeof *parts)
-
 /* The byte after the parts at p, their integers put by column; NULL where the text differs. */
-static const char *matched(const template_part *parts, int count, const char *p, const char *end,
-                           json_int *by_column, unsigned *columns)
+static const char *matched(const template *t, const char *p, const char *end, json_int *by_column,
+                           unsigned *columns)
 {
-    for (int i = 0; i < count; i++) {
-        const template_part *part = &parts[i];
+    for (int i = 0; i < t->count; i++) {
+        const template_part *part = &t->parts[i];
         if ((size_t)(end - p) < part->len || memcmp(p, part->literal, part->len) != 0)
             return NULL;
         p += part->len;
@@ -264,14 +234,14 @@ static PyObject *templated_row(const char *line, const char *end)
 {
     json_int by_column[ROW_FIELDS];
     unsigned columns = 0;
-    const char *p = matched(PARTS(HEAD), line, end, by_column, &columns), *tail;
+    const char *p = matched(&HEAD, line, end, by_column, &columns), *tail;
     if (!p)
         return NULL;
     enum kind kind = CALL;
-    tail = matched(PARTS(CALL_TAIL), p, end, by_column, &columns);
+    tail = matched(&CALL_TAIL, p, end, by_column, &columns);
     if (!tail) {
         kind = RETURN;
-        tail = matched(PARTS(RETURN_TAIL), p, end, by_column, &columns);
+        tail = matched(&RETURN_TAIL, p, end, by_column, &columns);
     }
     return tail && skip_space(tail, end) == end ? row_of(by_column, columns, kind) : NULL;
 }
@@ -322,11 +292,11 @@ static int line_text(PyObject *line, const char **text, Py_ssize_t *size)
     return 0;
 }
 
-static PyObject *scan_plain(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+PyObject *rows_of_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)module;
     if (nargs != 3 || !PyList_Check(args[0])) {
-        PyErr_SetString(PyExc_TypeError, "scan_plain(lines: list, start: int, stop: int)");
+        PyErr_SetString(PyExc_TypeError, "rows_of_lines(lines: list, start: int, stop: int)");
         return NULL;
     }
     Py_ssize_t start = PyLong_AsSsize_t(args[1]), stop = PyLong_AsSsize_t(args[2]);
@@ -352,23 +322,4 @@ static PyObject *scan_plain(PyObject *module, PyObject *const *args, Py_ssize_t 
         Py_DECREF(row);
     }
     return rows;
-}
-
-static PyMethodDef methods[] = {
-    {"scan_plain", (PyCFunction)(void (*)(void))scan_plain, METH_FASTCALL,
-     "scan_plain(lines, start, stop) -> the rows of lines[start:] up to the first that is not a plain line"},
-    {NULL, NULL, 0, NULL},
-};
-
-static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT,
-    .m_name = "drvtape.formats.jsonl_scan",
-    .m_doc = "Plain call and return lines of drvtape's JSONL format read into rows in C.",
-    .m_size = -1,
-    .m_methods = methods,
-};
-
-PyMODINIT_FUNC PyInit_jsonl_scan(void)
-{
-    return PyModule_Create(&module);
 }
