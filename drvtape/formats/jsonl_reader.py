@@ -5,8 +5,9 @@ its row and model (RowEvent), or the rows of consecutive plain events (PlainRows
 but the current session's call bookkeeping and the sizes of the blobs seen is kept, so a
 file of any size is read in bounded memory.
 
-Bulk path: lines of plain calls and returns become rows directly (drvtape.formats.plain_rows),
-and a run of them has the rest of its tests and its session's checks (_SessionChecks.add_plain)
+Bulk path: lines of plain calls and returns become rows directly (drvtape.formats.plain_rows:
+a batch of lines at a time in C, where it was built, and any line it leaves one by one), and a
+run of them has the rest of its tests and its session's checks (_SessionChecks.add_plain)
 made together. Every other line goes through its pydantic model, which accepts it or names
 the problem, and so does each line of a run that fails: its message is the model path's.
 """
@@ -301,7 +302,7 @@ _REFUSED = object()  # a line orjson refused
 
 
 def jsonl_items(lines: Iterable[str | bytes], source: str, *, models: bool = False
-                 ) -> Iterator[SessionHeader | Blob | PlainRows | RowEvent]:
+                ) -> Iterator[SessionHeader | Blob | PlainRows | RowEvent]:
     """What each line holds, checked, in file order; DrvtapeError names source:line of the
     first problem (items before it have been yielded: a consumer that stores them undoes
     that). Lines are text, or bytes that must be UTF-8 (orjson reads them as they are: no
