@@ -109,7 +109,7 @@ def in_batches(items: Iterable, size: int) -> Iterator[list]:
         try:
             for item in islice(it, size):
                 add(item)
-        except BaseException:
+        except Exception:  # not KeyboardInterrupt: that one stops the reading at once
             if batch:
                 yield batch
             raise
