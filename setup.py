@@ -69,4 +69,12 @@ GATE = Extension(
     optional=True,
 )
 
-setup(cmdclass={"build_py": BuildPyWithNative}, ext_modules=[SQLITE_ROWS, GATE])
+# drvtape's plain JSONL lines read and written in C for import and export (drvtape/formats/plain_rows.py), optional too
+PLAIN_LINES = Extension(
+    "drvtape.formats.plain_lines",
+    sources=sorted(str(p.relative_to(ROOT)) for p in (ROOT / "drvtape" / "formats" / "native").glob("*.c")),
+    extra_compile_args=["-O2", "-std=c11", "-Wall", "-Wextra"],
+    optional=True,
+)
+
+setup(cmdclass={"build_py": BuildPyWithNative}, ext_modules=[SQLITE_ROWS, GATE, PLAIN_LINES])

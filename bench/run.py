@@ -43,6 +43,7 @@ from listing_bench import bench_listing
 from bulk_bench import bench_bulk
 from native_bench import bench_native
 from export_bench import bench_export_stages
+from import_bench import bench_import
 from drvtape import __version__
 
 FULL = dict(hook_calls=200_000, append_rows=200_000, replay_sends=100_000, faithful_sends=100_000,
@@ -85,6 +86,7 @@ def run(quick: bool, events: int | None, only: set[str] | None = None) -> dict:
         "listing": lambda tmp: bench_listing(tmp, sizes["listing_sessions"], sizes["listing_pairs"]),
         "bulk": lambda tmp: bench_bulk(tmp, sizes["events"]),
         "export_stages": lambda tmp: bench_export_stages(tmp, sizes["events"]),
+        "import_stages": lambda tmp: bench_import(tmp, sizes["events"]),
         "dll": lambda tmp: bench_dll(sizes["dll_calls"]),
         "demo": lambda tmp: bench_demo(),
     }

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drvtape.schema.events import SessionHeader, utc_now
+from drvtape.errors import DrvtapeError
 from drvtape.schema.rows import CALL, RETURN, ROW_COLUMNS, call_row, return_row
 from drvtape.schema.values import INT64_MAX, INT64_MIN, UINT64_MAX
 from drvtape.store import Store, chain
@@ -96,7 +97,10 @@ def test_c_path_fails_or_stores_as_the_python_path_does_for_odd_values(store, ro
 
 def test_out_of_range_values_raise_what_the_python_path_raises_with_nothing_stored(store):
     good = [call_row(seq, 0, 1, 1, 1, 1, 0, 0, 0) for seq in range(1, PACK_SLICE_ROWS + 11)]
-    for bad in ({"lparam1": INT64_MAX + 1}, {"ts_ns": INT64_MIN - 1}, {"thread": 2**65}, {"driver_id": -2**63 - 1}):
+    too_large = (OverflowError, "Python int too large to convert to SQLite INTEGER")
+    for bad, says in (({"lparam1": INT64_MAX + 1}, too_large), ({"ts_ns": INT64_MIN - 1}, too_large),
+                      ({"thread": 2**65}, (DrvtapeError, f"seq 1000000: field 'thread': {2**65} does not fit in 64 bits")),
+                      ({"driver_id": -2**63 - 1}, too_large)):
         row = call_row(10**6, **{"ts_ns": 0, "thread": 1, "msg": 1, "driver_id": 1, "hdrvr": 1, "lparam1": 0,
                                  "lparam2": 0, "depth": 0, **bad})
         # in the first packed slice, past it, and after a row the database refuses first (seq 1 again)
@@ -104,7 +108,7 @@ def test_out_of_range_values_raise_what_the_python_path_raises_with_nothing_stor
             raised = outcome(store, store.inserter, rows, share_gil=True)
             assert raised == outcome(store, EventInserter(store.engine, native=False), rows, share_gil=True), bad
             if rows[1] is not good[0]:
-                assert raised == (OverflowError, "Python int too large to convert to SQLite INTEGER"), bad
+                assert raised == says, bad
 
 
 def test_payloads_of_any_size_are_stored_as_the_python_path_stores_them(store):

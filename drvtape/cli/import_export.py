@@ -56,15 +56,14 @@ def read_sessions(path: str) -> Interchange:
         return read_jsonl(lines, source)
 
 
-def _load_file(load: BulkLoad, path: str, file_of: dict) -> None:
+def load_file(load: BulkLoad, path: str, file_of: dict) -> None:
     with input_lines(path) as (lines, source):
-        add, session = load.add, None
+        session = None
         for item in jsonl_items(lines, source):
             if item.__class__ is PlainRows:
-                for row in item.rows:
-                    add(session, row)
+                load.add_rows(session, item.rows)
             elif item.__class__ is RowEvent:
-                add(session, item.row)
+                load.add(session, item.row)
             elif item.__class__ is Blob:
                 load.blob(item.sha256, item.data)
             else:
@@ -105,7 +104,7 @@ def import_(
             task = bar.add_task("import", total=len(files))
             file_of: dict = {}
             for path in files:
-                _load_file(load, path, file_of)
+                load_file(load, path, file_of)
                 bar.advance(task)
     _print_imported(fmt, load.loaded)
 

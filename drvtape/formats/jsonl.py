@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
 from drvtape.errors import DrvtapeError
-from drvtape.formats.plain_rows import line_of_row
+from drvtape.formats.plain_rows import in_batches, line_of_row, lines_of_rows
 from drvtape.schema.entry_points import EntryPoint
 from drvtape.schema.events import EVENT_TYPES, Event, SessionHeader
 from drvtape.schema.memory.captured import SHA256_HEX
@@ -32,6 +32,7 @@ from drvtape.schema.rows import EventRow, row_to_event
 FORMAT = "drvtape-jsonl"
 VERSION = 1
 SCHEMA_ID = f"urn:drvtape:interchange:{FORMAT}:v{VERSION}"
+WRITE_ROWS = 1_000  # rows written, in C where they are plain, at a time
 
 
 class HeaderLine(SessionHeader):
@@ -75,15 +76,25 @@ def dump_session(header: SessionHeader, events: Iterable[Event], blobs: BlobLoad
 def dump_rows(header: SessionHeader, rows: Iterable[EventRow], blobs: BlobLoader = no_blobs,
               written: set[str] | None = None) -> Iterator[str]:
     """dump_session from stored rows (an iterator may read them a chunk at a time): plain
-    call and return rows are written directly, the others through their event models."""
+    call and return rows are written directly (a batch at a time, in C where it was built),
+    the others through their event models."""
     written = set() if written is None else written
     yield _header_line(header)
-    for row in rows:
-        line = line_of_row(row)
-        if line is None:
-            yield from _event_lines(header, row_to_event(row), blobs, written)
-        else:
-            yield line
+    for batch in in_batches(rows, WRITE_ROWS):
+        at = 0
+        while at < len(batch):
+            lines = lines_of_rows(batch, at, len(batch)) if lines_of_rows is not None else None
+            if lines:
+                yield from lines
+                at += len(lines)
+                continue
+            row = batch[at]
+            at += 1
+            line = line_of_row(row)
+            if line is None:
+                yield from _event_lines(header, row_to_event(row), blobs, written)
+            else:
+                yield line
 
 
 def _header_line(header: SessionHeader) -> str:

@@ -5,8 +5,9 @@ its row and model (RowEvent), or the rows of consecutive plain events (PlainRows
 but the current session's call bookkeeping and the sizes of the blobs seen is kept, so a
 file of any size is read in bounded memory.
 
-Bulk path: lines of plain calls and returns become rows directly (drvtape.formats.plain_rows),
-and a run of them has the rest of its tests and its session's checks (_SessionChecks.add_plain)
+Bulk path: lines of plain calls and returns become rows directly (drvtape.formats.plain_rows:
+a batch of lines at a time in C, where it was built, and any line it leaves one by one), and a
+run of them has the rest of its tests and its session's checks (_SessionChecks.add_plain)
 made together. Every other line goes through its pydantic model, which accepts it or names
 the problem, and so does each line of a run that fails: its message is the model path's.
 """
@@ -28,7 +29,7 @@ from pydantic import BaseModel, ValidationError
 
 from drvtape.errors import DrvtapeError
 from drvtape.formats.jsonl import FORMAT, VERSION, BlobLine, Interchange
-from drvtape.formats.plain_rows import no_bools, plain_row
+from drvtape.formats.plain_rows import in_batches, no_bools, plain_row, rows_of_lines
 from drvtape.schema.events import EVENT_TYPES, Event, SessionHeader
 from drvtape.schema.memory.captured import blob_key
 from drvtape.schema.rows import CALL, END, FAULT, RETURN, EventRow, event_to_row
@@ -36,6 +37,7 @@ from drvtape.schema.values import INT64_MAX
 
 _EVENT_BY_KIND: dict[str, type[BaseModel]] = {m.model_fields["kind"].default: m for m in EVENT_TYPES}
 RUN_ROWS = 1_000  # plain rows checked and yielded together
+READ_LINES = 1_000  # lines read, and scanned in C, at a time
 _seq_of, _kind_of, _call_seq_of = itemgetter(0), itemgetter(1), itemgetter(10)  # ROW_COLUMNS places
 
 
@@ -199,8 +201,10 @@ class _File:
         self.blob_sizes: dict[str, int] = {}
         self.seen: set[uuid.UUID] = set()
 
-    def item(self, obj: object, where: str) -> SessionHeader | Blob | RowEvent:
-        """What a line's JSON value holds, through its model; DrvtapeError names where."""
+    def item(self, obj: object, where: str, line: str | bytes | None = None) -> SessionHeader | Blob | RowEvent:
+        """What a line's JSON value holds, through its model; DrvtapeError names where. line:
+        the text orjson read obj from, read again by json where a model refused a float,
+        which orjson makes of an integer past 64 bits: the message then names its range."""
         if obj.__class__ is not dict:
             raise DrvtapeError(f"{where}: a line must be a JSON object, not {type(obj).__name__}")
         try:
@@ -225,21 +229,48 @@ class _File:
             self.checks.add(row, event)
             return RowEvent(row, event)
         except ValidationError as exc:
+            if line is not None and exc.errors(include_url=False)[0].get("input").__class__ is float:
+                return self.item(_json_loads(line, where), where)
             raise DrvtapeError(f"{where}: {_validation_problem(exc)}") from None
         except ValueError as exc:
             raise DrvtapeError(f"{where}: {exc}") from None
 
 
-def _checked_run(file: _File, rows: list[tuple], lines: list, first_line: int, source: str
-                 ) -> Iterator[PlainRows | RowEvent]:
-    """The rows of the plain lines first_line...: together, when they pass no_bools and their
-    session's checks in bulk; else each line through its model, which accepts it or names the
-    problem as for any other line."""
-    if no_bools(rows) and file.checks.add_plain(rows):
-        yield PlainRows(rows)
-        return
-    for i, line in enumerate(lines):
-        yield file.item(orjson.loads(line), f"{source}:{first_line + i}")
+class _Run:
+    """Plain lines read and not checked yet: their rows, the lines, the first line's number."""
+
+    def __init__(self):
+        self.rows: list[tuple] = []
+        self.lines: list = []
+        self.first = 0
+        self.may_hold_bools = False  # plain_row's rows may; the C scan's never do
+
+    def add(self, row: tuple, line, line_no: int) -> None:
+        if not self.rows:
+            self.first = line_no
+        self.rows.append(row)
+        self.lines.append(line)
+        self.may_hold_bools = True
+
+    def add_scanned(self, rows: list[tuple], lines: list, line_no: int) -> None:
+        if not self.rows:
+            self.first = line_no
+        self.rows += rows
+        self.lines += lines
+
+    def checked(self, file: _File, source: str) -> Iterator[PlainRows | RowEvent]:
+        """The run's rows together, when they pass no_bools and their session's checks in
+        bulk; else each line through its model, which accepts it or names the problem as for
+        any other line. The run is empty after."""
+        rows, lines, first = self.rows, self.lines, self.first
+        self.rows, self.lines = [], []
+        if (not self.may_hold_bools or no_bools(rows)) and file.checks.add_plain(rows):
+            self.may_hold_bools = False
+            yield PlainRows(rows)
+            return
+        self.may_hold_bools = False
+        for i, line in enumerate(lines):
+            yield file.item(orjson.loads(line), f"{source}:{first + i}", line)
 
 
 def _parsed_otherwise(line: str | bytes, where: str) -> object:
@@ -253,7 +284,7 @@ def _parsed_otherwise(line: str | bytes, where: str) -> object:
     return _json_loads(line, where) if line.strip() else None
 
 
-def _json_loads(line: str, where: str):
+def _json_loads(line: str | bytes, where: str):
     """json's reading of a line orjson refused: orjson is 5x faster on the lines drvtape
     writes, json accepts more (integers past 64 bits, NaN, nesting past 1,024 levels, lone
     surrogates) and the checks after it refuse those with their own messages."""
@@ -277,37 +308,46 @@ def jsonl_items(lines: Iterable[str | bytes], source: str, *, models: bool = Fal
     that). Lines are text, or bytes that must be UTF-8 (orjson reads them as they are: no
     decoding per line). Consecutive plain call and return lines come as PlainRows (up to
     RUN_ROWS at a time); models=True builds every event's model instead (a RowEvent each)."""
-    file = _File()
-    rows: list[tuple] = []  # a run of plain lines: their rows, and the lines
-    run: list = []
-    run_line = line_no = 0
-    loads, not_json, fast = orjson.loads, orjson.JSONDecodeError, not models
-    for line_no, line in enumerate(lines, 1):
-        try:  # orjson refuses blank lines, and bytes that are not UTF-8, as well as what is not JSON
-            obj = loads(line)
-        except not_json:
-            obj = _REFUSED
-        else:
-            row = plain_row(obj) if fast and obj.__class__ is dict and file.checks is not None else None
-            if row is not None:
-                if not rows:
-                    run_line = line_no
-                rows.append(row)
-                run.append(line)
-                if len(rows) == RUN_ROWS:
-                    yield from _checked_run(file, rows, run, run_line, source)
-                    rows, run = [], []
+    file, run = _File(), _Run()
+    line_no = 0
+    loads, not_json = orjson.loads, orjson.JSONDecodeError
+    scan = None if models else rows_of_lines
+    for batch in in_batches(lines, READ_LINES):
+        at = 0
+        while at < len(batch):
+            if scan is not None and file.checks is not None:
+                rows = scan(batch, at, at + RUN_ROWS - len(run.rows))
+                if rows:
+                    run.add_scanned(rows, batch[at:at + len(rows)], line_no + 1)
+                    at += len(rows)
+                    line_no += len(rows)
+                    if len(run.rows) == RUN_ROWS:
+                        yield from run.checked(file, source)
+                    continue
+            line = batch[at]
+            at += 1
+            line_no += 1
+            try:  # orjson refuses blank lines, and bytes that are not UTF-8, as well as what is not JSON
+                obj = loads(line)
+            except not_json:
+                obj = _REFUSED
+            else:
+                row = plain_row(obj) if not models and obj.__class__ is dict and file.checks is not None else None
+                if row is not None:
+                    run.add(row, line, line_no)
+                    if len(run.rows) == RUN_ROWS:
+                        yield from run.checked(file, source)
+                    continue
+            if run.rows:
+                yield from run.checked(file, source)
+            if obj is not _REFUSED:
+                yield file.item(obj, f"{source}:{line_no}", line)
                 continue
-        if rows:
-            yield from _checked_run(file, rows, run, run_line, source)
-            rows, run = [], []
-        if obj is _REFUSED:
             obj = _parsed_otherwise(line, f"{source}:{line_no}")
-            if obj is None:
-                continue
-        yield file.item(obj, f"{source}:{line_no}")
-    if rows:
-        yield from _checked_run(file, rows, run, run_line, source)
+            if obj is not None:
+                yield file.item(obj, f"{source}:{line_no}")
+    if run.rows:
+        yield from run.checked(file, source)
     if file.checks is None:
         raise DrvtapeError(f"{source}: no sessions (the file is empty)" if line_no == 0 else
                            f"{source}: no session header in {line_no} line(s)")

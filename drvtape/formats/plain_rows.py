@@ -2,6 +2,11 @@
 payload, no memory, DriverProc's: most of any recording) between JSON objects or lines and rows,
 without a pydantic model per event.
 
+The C module drvtape.formats.plain_lines (drvtape/formats/native/, where setup.py built it)
+does both in bulk: rows_of_lines reads a batch of lines into the very rows plain_row makes of
+orjson's objects, lines_of_rows writes a batch of rows as line_of_row does; each stops at a
+line or row it is not sure of, which the Python functions here take (both None where the
+module is missing). in_batches gives them their batches.
 plain_row tests what it can of one line's object in a few C calls; the rest, which costs
 little per run of rows and much per line, is left to its caller (drvtape.formats.jsonl_reader):
 no_bools, and the session's checks, which see to seq and call_seq being at least 1. A run
@@ -14,11 +19,18 @@ for export, tests a stored row with the same packing and writes what the models'
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from operator import itemgetter
 
 import orjson
 
 from drvtape.schema.rows import CALL, RETURN, EventRow
+
+try:
+    from drvtape.formats.plain_lines import lines_of_rows, rows_of_lines  # the C module (setup.py)
+except ImportError:  # not built (no C compiler or headers at install): orjson, plain_row, line_of_row only
+    lines_of_rows = rows_of_lines = None
 
 # A plain line's fields: drvtape's key sets (line_of_row's). An object with as many keys that
 # has all of these has exactly these; a line with any other set (depth or payload left out, an
@@ -85,3 +97,22 @@ def line_of_row(row: EventRow) -> str | None:
     except struct.error:
         pass
     return None
+
+
+def in_batches(items: Iterable, size: int) -> Iterator[list]:
+    """The items in lists of up to size; an error reading them is raised after the items read
+    before it have been yielded, as when they were read one at a time."""
+    it = iter(items)
+    while True:
+        batch: list = []
+        add = batch.append
+        try:
+            for item in islice(it, size):
+                add(item)
+        except Exception:  # not KeyboardInterrupt: that one stops the reading at once
+            if batch:
+                yield batch
+            raise
+        if not batch:
+            return
+        yield batch

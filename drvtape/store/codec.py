@@ -12,11 +12,12 @@ from datetime import datetime, timedelta, timezone
 from itertools import repeat
 from operator import itemgetter
 
+from drvtape.errors import DrvtapeError
 from drvtape.schema.details import DamagedDetail
 from drvtape.schema.entry_points import entry_point_of
 from drvtape.schema.events import SessionHeader
 from drvtape.schema.rows import FAULT, ROW_COLUMNS, EventRow
-from drvtape.schema.values import INT64_MAX, as_signed64, as_unsigned64
+from drvtape.schema.values import INT64_MAX, UINT64_MAX, as_signed64, as_unsigned64
 from drvtape.store import chain
 
 UNSIGNED_COLUMNS = ("thread", "driver_id", "hdrvr")  # also the C insert path's (native_insert.py)
@@ -57,9 +58,18 @@ def checked_msgs(counts: dict) -> dict:
 
 def signed_row(row: Sequence) -> tuple:
     """A row's values as the database holds them (ROW_COLUMNS order); a row of the 14 fields
-    before entry_point gets a NULL one."""
-    values = tuple(as_signed64(v) if i in UNSIGNED_AT and v is not None else v for i, v in enumerate(row))
+    before entry_point gets a NULL one. DrvtapeError for an unsigned column's integer past
+    2**64-1: its bits would be cut to 64 silently, and the link, made over the value as
+    given, would then not match the row stored (one below -2**63 the database refuses)."""
+    values = tuple(_stored_unsigned(row, i) if i in UNSIGNED_AT and v is not None else v for i, v in enumerate(row))
     return values + (None,) * (_WIDTH - len(values))
+
+
+def _stored_unsigned(row: Sequence, at: int) -> object:
+    value = row[at]
+    if value.__class__ is int and value > UINT64_MAX:
+        raise DrvtapeError(f"seq {row[0]}: field {ROW_COLUMNS[at]!r}: {value} does not fit in 64 bits")
+    return as_signed64(value)
 
 
 def from_db_row(values: Sequence) -> EventRow:
