@@ -33,6 +33,8 @@ from drvtape.store import chain, codec
 from drvtape.store import tables as t
 from drvtape.store.appends import EventInserter
 from drvtape.store.blobs import insert_blobs
+from drvtape.store.native_insert import pack
+from drvtape.store.packed_rows import PackedRows
 
 CHUNK_ROWS = 5_000
 CHUNK_BLOB_BYTES = 8 << 20
@@ -49,7 +51,9 @@ class Loaded:
     already_there: bool  # stored before this load (or earlier in it)
     stored_events: int | None = None  # the events the database held for it then; None: not there
     events: int = 0  # the input's
-    rows: list[Sequence] = field(default_factory=list, repr=False)  # not flushed yet
+    rows: list[Sequence] = field(default_factory=list, repr=False)  # not flushed yet: the last rows given one by one
+    parts: list[Sequence] = field(default_factory=list, repr=False)  # and before them, packed rows and rows
+    held: int = field(default=0, repr=False)  # the rows in parts
     pk: int | None = field(default=None, repr=False)  # None: not inserting
     stored_pk: int | None = field(default=None, repr=False)  # set: comparing with it
     tip: bytes = field(default=b"", repr=False)
@@ -92,13 +96,21 @@ class BulkLoad:
     def add(self, loaded: Loaded, row: Sequence) -> None:
         """One row (ROW_COLUMNS order) of a session begun here."""
         loaded.rows.append(row)
-        if len(loaded.rows) >= CHUNK_ROWS:
+        if len(loaded.rows) + loaded.held >= CHUNK_ROWS:
             self._flush(loaded)
 
-    def add_rows(self, loaded: Loaded, rows: list[Sequence]) -> None:
-        """Rows (ROW_COLUMNS order) of a session begun here, in order."""
-        loaded.rows += rows
-        if len(loaded.rows) >= CHUNK_ROWS:
+    def add_rows(self, loaded: Loaded, rows: Sequence[Sequence]) -> None:
+        """Rows (ROW_COLUMNS order; a list, or PackedRows kept packed) of a session begun here, in order."""
+        if rows.__class__ is PackedRows:
+            if loaded.rows:
+                loaded.parts.append(loaded.rows)
+                loaded.held += len(loaded.rows)
+                loaded.rows = []
+            loaded.parts.append(rows)
+            loaded.held += len(rows)
+        else:
+            loaded.rows += rows
+        if len(loaded.rows) + loaded.held >= CHUNK_ROWS:
             self._flush(loaded)
 
     def blob(self, key: str, data: bytes) -> None:
@@ -154,7 +166,8 @@ class BulkLoad:
                 raise _other_content(loaded.session_id)
 
     def _flush(self, loaded: Loaded) -> None:
-        rows, loaded.rows = loaded.rows, []
+        rows = _joined([*loaded.parts, loaded.rows]) if loaded.parts else loaded.rows
+        loaded.rows, loaded.parts, loaded.held = [], [], 0
         if rows:
             self._flush_blobs()
             self._do(lambda: self._store_rows(loaded, rows))
@@ -219,6 +232,18 @@ class _Inserting:
             finally:
                 self._work.task_done()
         self._work.task_done()
+
+
+def _joined(parts: list[Sequence]) -> Sequence:
+    """The parts as one batch, in order: packed together when the C path takes every row
+    (packed rows concatenate), else as tuples for the Python path to decide."""
+    parts = [p for p in parts if p]
+    if len(parts) == 1:
+        return parts[0]
+    packed = [p.packed if p.__class__ is PackedRows else pack(p, len(p)) for p in parts]
+    if None in packed:
+        return [row for p in parts for row in p]
+    return PackedRows(b"".join(packed), sum(map(len, parts)))
 
 
 def _other_content(session_id: uuid.UUID) -> DrvtapeError:
