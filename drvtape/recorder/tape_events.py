@@ -104,7 +104,7 @@ class SessionEvents:
     def __init__(self, tape: TapeHeader, problems: list[TapeProblem], faults: Callable[[], FaultFacts]):
         self._tape, self._problems, self._faults = tape, problems, faults
         self._emit: Callable[[EventRow], None] | None = None  # send_to sets them before the first record
-        self._emit_rows: Callable[[list[tuple]], None] | None = None
+        self._emit_rows: Callable[[PackedRows], None] | None = None
         self._blob: Callable[[str, bytes], None] | None = None
         self._by_type = {REC_CALL: self._call, REC_RETURN: self._return, REC_FAULT: self._fault,
                          REC_DETACH: self._detach}
@@ -151,9 +151,9 @@ class SessionEvents:
         except ValueError as exc:
             self._problems.append(TapeProblem(offset, "bad-record", f"record at offset {offset} skipped: {exc}"))
 
-    def send_to(self, emit: Callable[[EventRow], None], emit_rows: Callable[[list[tuple]], None],
+    def send_to(self, emit: Callable[[EventRow], None], emit_rows: Callable[[PackedRows], None],
                 blob: Callable[[str, bytes], None]) -> None:
-        """Where rows (one, or a list of plain tuples) and captured bytes go (the session's
+        """Where rows (one, or the fast path's PackedRows) and captured bytes go (the session's
         output, once its header is known)."""
         self._emit, self._emit_rows, self._blob = emit, emit_rows, blob
 

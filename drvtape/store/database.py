@@ -183,10 +183,10 @@ class Store:
         return stored
 
     @contextmanager
-    def bulk_load(self, *, overlap: bool = False) -> Iterator[BulkLoad]:
-        """Sessions streamed in (drvtape.store.bulk) in one transaction: all, or nothing;
-        overlap: inserted by a second thread while the caller reads on."""
-        with self.writing() as conn, BulkLoad(conn, self.inserter, self._insert_header, overlap=overlap) as load:
+    def bulk_load(self) -> Iterator[BulkLoad]:
+        """Sessions streamed in (drvtape.store.bulk) in one transaction: all, or nothing."""
+        with self.writing() as conn:
+            load = BulkLoad(conn, self.inserter, self._insert_header)
             yield load
             load.finish()
 
