@@ -2,8 +2,9 @@
 of a JSONL file of `events` events (sessions of 1,000), each run as its own process, beside
 its baselines measured in the same run, and where each microsecond per event goes.
 
-- ingest: MB/s beside the tape read and CRC-checked frame by frame (stream_bench.raw_crc_mb_s);
-  target 30 MB/s.
+- ingest: MB/s and CPU us/event beside the tape read and CRC-checked frame by frame
+  (stream_bench.raw_crc_mb_s), peak RSS; target 30 MB/s. ingest_200k: the same at 200k
+  events, when the run is bigger.
 - import: events/s beside raw sqlite3 executemany (stream_bench.raw_insert_rate: tuples made
   in Python, as last session's figure) and beside executemany of the very rows drvtape
   stored, made beforehand, into a database of drvtape's schema: the floor of any path
@@ -56,6 +57,7 @@ from stream_bench import drvtape_child, header_fields, raw_crc_mb_s, raw_insert_
 INGEST_TARGET_MB_S = 30
 IMPORT_TARGET_EVENTS_S = 150_000
 STAGE_EVENTS = 200_000  # the stages' own inputs: costs per event, in bounded memory at any size
+SMALL_INGEST = 200_000  # ingest is also measured at this size (ingest_200k) when the run is bigger
 CHUNK = 1_000  # rows per executemany: a session's, as the bulk load's flushes are
 SQLITE_PARAMS = ",".join("?" * 17)
 
@@ -214,6 +216,25 @@ def _session_headers_cpu_us(tmp: Path, sessions: int, events: int) -> float:
     return round(cpu / events * 1e6, 2)
 
 
+def ingest_figure(tmp: Path, tape: Path, events: int) -> dict:
+    """`drvtape ingest` of tape in its own process beside the tape read and CRC-checked, and
+    the load average around both."""
+    load_before = os.getloadavg()[0]
+    ingest = drvtape_child(tmp, "--db", str(tmp / "ingested.db"), "ingest", "--quiet", "--json", str(tape))
+    crc_mb_s = raw_crc_mb_s(tape)
+    tape_mb = tape.stat().st_size / 1e6
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{tmp / 'ingested.db'}{suffix}").unlink(missing_ok=True)
+    return {
+        "events": events, "mb_per_s": round(tape_mb / ingest["seconds"], 1), "baseline_mb_per_s": round(crc_mb_s, 1),
+        "ratio": round(tape_mb / ingest["seconds"] / crc_mb_s, 3), "target_mb_per_s": INGEST_TARGET_MB_S,
+        "mb_per_cpu_s": round(tape_mb / ingest["cpu_seconds"], 1),
+        "cpu_us_per_event": round(ingest["cpu_seconds"] / events * 1e6, 2),
+        "events_per_s": round(events / ingest["seconds"]), "tape_mb": round(tape_mb, 1),
+        "peak_rss_mb": ingest["peak_rss_mb"], "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+    }
+
+
 def bench_bulk(tmp: Path, events: int) -> dict:
     """Ingest and import at `events` events (see the module's docstring)."""
     tmp = tmp / "bulk"
@@ -224,13 +245,13 @@ def bench_bulk(tmp: Path, events: int) -> dict:
     write_jsonl(tmp / "one.jsonl", 1_000)
     write_tape(tmp / "one.drvtape", 1_000)
     load_before = os.getloadavg()
-    tape_mb = tape.stat().st_size / 1e6
     ingest_fixed = drvtape_child(tmp, "--db", str(tmp / "one_ingested.db"), "ingest", "--quiet", "--json",
                                  str(tmp / "one.drvtape"))["cpu_seconds"]
     import_fixed = drvtape_child(tmp, "--db", str(tmp / "one_imported.db"), "import", "--quiet", "--json",
                                  str(tmp / "one.jsonl"))["cpu_seconds"]
-    ingest = drvtape_child(tmp, "--db", str(tmp / "ingested.db"), "ingest", "--quiet", "--json", str(tape))
-    crc_mb_s = raw_crc_mb_s(tape)
+    ingest = ingest_figure(tmp, tape, events)
+    small = ingest_figure(tmp, tmp / "small.drvtape", write_tape(tmp / "small.drvtape", SMALL_INGEST)) \
+        if events > SMALL_INGEST else None
     imported = drvtape_child(tmp, "--db", str(tmp / "imported.db"), "import", "--quiet", "--json", str(jsonl))
     raw_rate = raw_insert_rate(tmp / "raw.db", events)
     floor_rate, floor_cpu_us = sqlite_floor(tmp, tmp / "imported.db")
@@ -240,14 +261,8 @@ def bench_bulk(tmp: Path, events: int) -> dict:
         "what": "ingest and import, each its own process, beside baselines of the same run; stages in CPU us/event",
         "events": events,
         "load_average_1m": [round(load_before[0], 2), round(load_after[0], 2)],
-        "ingest": {
-            "mb_per_s": round(tape_mb / ingest["seconds"], 1), "baseline_mb_per_s": round(crc_mb_s, 1),
-            "ratio": round(tape_mb / ingest["seconds"] / crc_mb_s, 3), "target_mb_per_s": INGEST_TARGET_MB_S,
-            "mb_per_cpu_s": round(tape_mb / ingest["cpu_seconds"], 1),
-            "cpu_us_per_event": round(ingest["cpu_seconds"] / events * 1e6, 2),
-            "events_per_s": round(events / ingest["seconds"]), "tape_mb": round(tape_mb, 1),
-            "peak_rss_mb": ingest["peak_rss_mb"],
-        },
+        "ingest": ingest,
+        **({f"ingest_{SMALL_INGEST // 1000}k": small} if small else {}),
         "import": {
             "events_per_s": round(events / imported["seconds"]), "baseline_events_per_s": round(raw_rate),
             "ratio": round(events / imported["seconds"] / raw_rate, 3),
