@@ -70,78 +70,97 @@ static int nanoseconds(uint64_t from, uint64_t to, uint64_t freq, int64_t *out)
     return 1;
 }
 
-/* One pair at p into two rows, or 0 when the Python reader must take it. */
-static int read_pair(const unsigned char *p, const session_facts *s, uint64_t seq, int64_t events, row_out *out,
-                     int64_t *ts_out, uint32_t *thread_out)
+/* A CALL and its RETURN, as their two rows need them. */
+typedef struct {
+    uint32_t thread, depth, msg, r_msg;
+    uint16_t code;
+    uint64_t driver_id, hdrvr, r_driver_id, r_hdrvr;
+    int64_t l1, l2, result, ts, r_ts, duration;
+} pair;
+
+/* The pair at p, or 0 when the Python reader must take it. */
+static int read_pair(const unsigned char *p, const session_facts *s, uint64_t seq, int64_t events, pair *out)
 {
     const unsigned char *call = p + FRAME_BYTES, *ret = p + 2 * FRAME_BYTES + RECORD_BYTES;
     /* CALL: type, pid, thread, depth, seq, qpc, msg, n_payloads (u16), entry_point (u16), driver_id, hdrvr, l1, l2 */
-    uint32_t thread = u32_at(call + 8), depth = u32_at(call + 12), msg = u32_at(call + 32);
     uint64_t call_seq = u64_at(call + 16), qpc = u64_at(call + 24);
-    uint16_t n_payloads = u16_at(call + 36), code = u16_at(call + 38);
+    uint16_t n_payloads = u16_at(call + 36);
     /* RETURN: type, pid, thread, depth, seq, qpc, call_seq, msg, entry_point (u32), driver_id, hdrvr, result */
     uint64_t r_seq = u64_at(ret + 16), r_qpc = u64_at(ret + 24), r_call_seq = u64_at(ret + 32);
-    uint32_t r_msg = u32_at(ret + 40), r_code = u32_at(ret + 44);
+    out->thread = u32_at(call + 8);
+    out->code = u16_at(call + 38);
     if (u32_at(p) != RECORD_BYTES || u32_at(p + FRAME_BYTES + RECORD_BYTES) != RECORD_BYTES
         || u32_at(call) != REC_CALL || u32_at(ret) != REC_RETURN || u32_at(call + 4) != s->pid
-        || u32_at(ret + 4) != s->pid || u32_at(ret + 8) != thread || seq == UINT64_MAX || call_seq != seq + 1
-        || r_call_seq != call_seq || call_seq == UINT64_MAX || r_seq != call_seq + 1 || n_payloads
-        || code >= s->n_codes || events > INT64_MAX - 2)
+        || u32_at(ret + 4) != s->pid || u32_at(ret + 8) != out->thread || seq == UINT64_MAX
+        || call_seq != seq + 1 || r_call_seq != call_seq || call_seq == UINT64_MAX || r_seq != call_seq + 1
+        || n_payloads || out->code >= s->n_codes || events > INT64_MAX - 2)
         return 0;
-    int64_t ts, r_ts, duration = 0;
-    if (!nanoseconds(s->qpc_start, qpc, s->freq, &ts) || !nanoseconds(s->qpc_start, r_qpc, s->freq, &r_ts))
+    out->duration = 0; /* a negative one is stored as 0 */
+    if (!nanoseconds(s->qpc_start, qpc, s->freq, &out->ts) || !nanoseconds(s->qpc_start, r_qpc, s->freq, &out->r_ts)
+        || (r_qpc >= qpc && !nanoseconds(qpc, r_qpc, s->freq, &out->duration)))
         return 0;
-    if (r_qpc >= qpc && !nanoseconds(qpc, r_qpc, s->freq, &duration))
-        return 0; /* a negative duration is stored as 0 */
     if (crc32(0, call, RECORD_BYTES) != u32_at(p + 4) || crc32(0, ret, RECORD_BYTES) != u32_at(ret - 4))
         return 0;
-    int64_t result = (int64_t)u64_at(ret + 64);
-    if (r_msg == DRV_OPEN && !r_code && s->narrow)
-        result &= 0xFFFFFFFF; /* SessionEvents._open_result */
-    /* the CALL row: seq, kind, ts, thread, msg, driver_id, hdrvr, l1, l2, result, call_seq, depth,
-     * duration, payload, entry_point (drvtape.schema.rows.ROW_COLUMNS) */
+    out->depth = u32_at(call + 12);
+    out->msg = u32_at(call + 32);
+    out->driver_id = u64_at(call + 40);
+    out->hdrvr = u64_at(call + 48);
+    out->l1 = (int64_t)u64_at(call + 56);
+    out->l2 = (int64_t)u64_at(call + 64);
+    out->r_msg = u32_at(ret + 40);
+    out->r_driver_id = u64_at(ret + 48);
+    out->r_hdrvr = u64_at(ret + 56);
+    out->result = (int64_t)u64_at(ret + 64);
+    if (out->r_msg == DRV_OPEN && !u32_at(ret + 44) && s->narrow)
+        out->result &= 0xFFFFFFFF; /* SessionEvents._open_result */
+    return 1;
+}
+
+static void put_entry_point(row_out *out, uint16_t code)
+{
+    if (code)
+        put_signed(out, code);
+    else
+        put_null(out); /* DriverProc */
+}
+
+/* The pair's CALL and RETURN rows, numbered after `events`: seq, kind, ts, thread, msg,
+ * driver_id, hdrvr, l1, l2, result, call_seq, depth, duration, payload, entry_point
+ * (drvtape.schema.rows.ROW_COLUMNS), as SessionEvents.add builds them. */
+static void put_pair(row_out *out, const pair *pr, int64_t events)
+{
     *out->at++ = PACKED_MAX_FIELDS;
     put_signed(out, events + 1);
     put_signed(out, KIND_CALL);
-    put_signed(out, ts);
-    put_unsigned(out, thread);
-    put_signed(out, msg);
-    put_unsigned(out, u64_at(call + 40));
-    put_unsigned(out, u64_at(call + 48));
-    put_signed(out, (int64_t)u64_at(call + 56));
-    put_signed(out, (int64_t)u64_at(call + 64));
+    put_signed(out, pr->ts);
+    put_unsigned(out, pr->thread);
+    put_signed(out, pr->msg);
+    put_unsigned(out, pr->driver_id);
+    put_unsigned(out, pr->hdrvr);
+    put_signed(out, pr->l1);
+    put_signed(out, pr->l2);
     put_null(out);
     put_null(out);
-    put_signed(out, depth);
+    put_signed(out, pr->depth);
     put_null(out);
     put_null(out);
-    if (code)
-        put_signed(out, code);
-    else
-        put_null(out);
-    /* the RETURN row */
+    put_entry_point(out, pr->code);
     *out->at++ = PACKED_MAX_FIELDS;
     put_signed(out, events + 2);
     put_signed(out, KIND_RETURN);
-    put_signed(out, r_ts);
-    put_unsigned(out, thread);
-    put_signed(out, r_msg);
-    put_unsigned(out, u64_at(ret + 48));
-    put_unsigned(out, u64_at(ret + 56));
+    put_signed(out, pr->r_ts);
+    put_unsigned(out, pr->thread);
+    put_signed(out, pr->r_msg);
+    put_unsigned(out, pr->r_driver_id);
+    put_unsigned(out, pr->r_hdrvr);
     put_null(out);
     put_null(out);
-    put_signed(out, result);
+    put_signed(out, pr->result);
     put_signed(out, events + 1);
     put_null(out);
-    put_signed(out, duration);
+    put_signed(out, pr->duration);
     put_null(out);
-    if (code)
-        put_signed(out, code);
-    else
-        put_null(out);
-    *ts_out = r_ts;
-    *thread_out = thread;
-    return 1;
+    put_entry_point(out, pr->code);
 }
 
 static int session_of(PyObject *tuple, session_facts *s)
@@ -189,11 +208,15 @@ PyObject *read_pairs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     row_out out = {rows};
     Py_ssize_t at = pos, taken = 0;
+    pair read;
     int64_t last_ts = 0;
     uint32_t last_thread = 0;
     Py_BEGIN_ALLOW_THREADS
     const unsigned char *data = view.buf;
-    while (taken < room && read_pair(data + at, &s, seq, events, &out, &last_ts, &last_thread)) {
+    while (taken < room && read_pair(data + at, &s, seq, events, &read)) {
+        put_pair(&out, &read, events);
+        last_ts = read.r_ts;
+        last_thread = read.thread;
         seq += 2;
         events += 2;
         at += PAIR_BYTES;
