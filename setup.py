@@ -9,11 +9,13 @@ are the standard library's only). A source checkout, and so an editable install,
 native/ itself (drvtape.dllhost.sources).
 
 It also builds drvtape.store.sqlite_rows, the host's C insert path for SQLite (sources in
-drvtape/store/native/; gcc, Python's headers, libsqlite3-dev and libssl-dev): optional, as
-drvtape takes the Python path without it (drvtape/store/native_insert.py). And
-drvtape.runtime.gate, the replay lanes' hand-over (drvtape/runtime/native/gate.c, Python's
-headers only), optional too: without it the lanes hand over through threading.Lock
-(drvtape/runtime/handover.py).
+drvtape/store/native/; gcc, Python's headers, libsqlite3-dev, libssl-dev and zlib1g-dev):
+optional, as drvtape takes the Python path without it (drvtape/store/native_insert.py). And,
+optional too and needing Python's headers only: drvtape.runtime.gate, the replay lanes'
+hand-over (drvtape/runtime/native/gate.c; without it the lanes hand over through
+threading.Lock, drvtape/runtime/handover.py), and drvtape.formats.plain_lines, import's and
+export's plain JSONL lines (drvtape/formats/native/; without it orjson and
+drvtape/formats/plain_rows.py).
 """
 import os
 import subprocess
@@ -57,7 +59,7 @@ class BuildPyWithNative(build_py):
 SQLITE_ROWS = Extension(
     "drvtape.store.sqlite_rows",
     sources=sorted(str(p.relative_to(ROOT)) for p in (ROOT / "drvtape" / "store" / "native").glob("*.c")),
-    libraries=["sqlite3", "crypto"],  # the libsqlite3 Python's sqlite3 links; OpenSSL's SHA-256
+    libraries=["sqlite3", "crypto", "z"],  # the libsqlite3 Python's sqlite3 links; OpenSSL's SHA-256; zlib's CRC32
     extra_compile_args=["-O2", "-std=c11", "-Wall", "-Wextra"],
     optional=True,
 )

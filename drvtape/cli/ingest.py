@@ -18,7 +18,7 @@ the tape has grown).
 """
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import partial
@@ -40,15 +40,6 @@ from drvtape.store.bulk import BulkLoad, Loaded
 from drvtape.store.recovery import end_orphaned_sessions
 
 INGESTED, ALREADY = "ingested", "already ingested"
-# Insert in a second thread while the tape is read on (drvtape.store.bulk's overlap): off,
-# since with sqlite3's executemany (the chain built in Python, holding the GIL) it did not
-# help: 200k events at load 12-14, 4 alternating runs, wall 17.4-23.7 s with it against
-# 15.8-22.8 s without, CPU 5.06-5.50 against 4.31-5.35 s. Nor with the C insert path, which
-# releases the GIL: `drvtape ingest` of 1M events (80 MB) at load ~1, alternating, wall
-# 8.32 and 7.03 s with it against 8.14 and 6.61 s without, CPU 8.4-9.9 against 6.4-7.9 s
-# (bench/bulk_bench.py's ingest_overlap, at 200k events in process, showed 0.85-1.04 against
-# 1.06-1.40 s wall: the command's own figure is the one that counts).
-INSERT_IN_SECOND_THREAD = False
 
 
 class Unfinished(str, Enum):
@@ -82,14 +73,10 @@ class _Stored:
         self._load, self._done = load, done
         self.loaded = load.begin(header, compare=False)
         self.row: Callable[[EventRow], None] = partial(load.add, self.loaded)  # once per event: no frame of its own
-        self.rows: Callable[[list[tuple]], None] = partial(load.add_rows, self.loaded)
-        self._storing: bool | None = None  # None: not known yet
+        self.rows: Callable[[Sequence[tuple]], None] = partial(load.add_rows, self.loaded)
 
     def blob(self, key: str, data: bytes) -> None:
-        if self._storing is None:
-            self._load.wait()  # the session's look-up is done: is it being stored?
-            self._storing = self.loaded.pk is not None
-        if self._storing:
+        if self.loaded.pk is not None:  # being stored
             self._load.blob(key, data)
 
     def close(self, info: SessionInfo) -> None:
@@ -103,8 +90,6 @@ def stream_into(load: BulkLoad | None, path: str, unfinished: Unfinished = Unfin
     with mapped_tape(path) as (data, source):
         infos, problems = stream_tape(data, source, (lambda h: _Stored(load, h, done)) if load else _Ignored,
                                       unfinished=unfinished.value)
-    if load is not None:
-        load.wait()  # what each session's work found
     order = {id(info): i for i, info in enumerate(infos)}  # done is in end order; infos in header order
     return IngestedTape(source, problems, [_ingested(info, loaded) for info, loaded
                                            in sorted(done, key=lambda d: order[id(d[0])])])
@@ -117,7 +102,7 @@ class _Ignored:
     def row(self, row: EventRow) -> None:
         pass
 
-    def rows(self, rows: list[tuple]) -> None:
+    def rows(self, rows: Sequence[tuple]) -> None:
         pass
 
     def blob(self, key: str, data: bytes) -> None:
@@ -205,7 +190,7 @@ def ingest(
     with all_or_nothing_store(ctx, lambda: [stream_into(None, path, unfinished) for path in tapes]) as store:
         end_orphaned_sessions(store)
         with progress("ingesting tapes", len(tapes), quiet=quiet) as bar, \
-                store.bulk_load(overlap=INSERT_IN_SECOND_THREAD) as load:
+                store.bulk_load() as load:
             task = bar.add_task("ingest", total=len(tapes))
             for path in tapes:
                 done.append(stream_into(load, path, unfinished))

@@ -98,9 +98,8 @@ RETURN = struct.Struct("<IIIIQQQIIQQq")  # 72
 END = struct.Struct("<IIIIQQII")  # 40
 FAULT = struct.Struct("<IIIIQQQIIQQ")  # 64
 PAYLOAD = struct.Struct("<BBHI")
-# whole frames of the common records, each read in one unpack (drvtape.recorder.tape_events' fast path):
-CALL_RETURN_FRAMES = struct.Struct("<II" + CALL.format[1:] + "II" + RETURN.format[1:])  # a CALL, then a RETURN
-RETURN_FRAME = struct.Struct("<II" + RETURN.format[1:])
+# the frames of the common records, a CALL then its RETURN (drvtape.recorder.tape_events' fast path reads them):
+CALL_RETURN_FRAMES = struct.Struct("<II" + CALL.format[1:] + "II" + RETURN.format[1:])
 _TYPE = struct.Struct("<I")
 ICOPEN = struct.Struct("<IIIIIxxxxqQQIxxxx")  # 56: x64 natural alignment
 ICOPEN_X86 = struct.Struct("<IIIIIiIII")  # 36: dwError an LRESULT, pV1 and pV2 pointers, all 4 bytes

@@ -43,7 +43,7 @@ import shutil
 import sys
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,8 +100,9 @@ class SessionOutput(Protocol):
 
     def row(self, row: EventRow) -> None: ...
 
-    def rows(self, rows: list[tuple]) -> None:
-        """Rows in ROW_COLUMNS order as plain tuples (the fast path's, SessionEvents.run)."""
+    def rows(self, rows: Sequence[tuple]) -> None:
+        """Rows in ROW_COLUMNS order, from the fast path (SessionEvents.run): PackedRows, or
+        tuples once it is unpacked."""
 
     def blob(self, key: str, data: bytes) -> None: ...
 
@@ -180,7 +181,7 @@ class _Collected:
         self.info: SessionInfo | None = None
         self.row = self.kept.append
 
-    def rows(self, rows: list[tuple]) -> None:
+    def rows(self, rows: Sequence[tuple]) -> None:
         self.kept.extend(rows)
 
     def blob(self, key: str, data: bytes) -> None:

@@ -9,14 +9,15 @@ memory blocks waiting for their event, and a CALL event until its thread's next 
 (its call-phase MEMORY records follow it: the tap writes them before forwarding the call).
 
 Most of a tape is a CALL with no payloads and at once its RETURN on the same thread: run
-reads such pairs straight from the tape's bytes (frames, CRCs and fields in one unpack) and
-builds their rows as plain tuples, where nothing is open or held; every other record comes
-one at a time through add. tests/test_tape_fast_path.py checks both give the same rows.
+reads such pairs straight from the tape's bytes in C (frames, CRCs and fields) into rows
+packed for the insert, no Python object per row, where nothing is open or held; every other
+record comes one at a time through add, the reference. tests/test_tape_fast_path.py checks
+both give the same rows.
 """
 
 from __future__ import annotations
 
-import zlib
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from drvtape.formats.tape import (
-    CALL, CALL_RETURN_FRAMES, REC_CALL, REC_DETACH, REC_FAULT, REC_RETURN, RETURN, RETURN_FRAME, EndRecord,
+    CALL_RETURN_FRAMES, REC_CALL, REC_DETACH, REC_FAULT, REC_RETURN, EndRecord,
     MemoryRecord, Record, TapeHeader, TapeProblem, call_payloads, fault_module,
 )
 from drvtape.formats.tape_memory import PHASE_CALL
@@ -37,9 +38,10 @@ from drvtape.schema.messages import DRV_OPEN
 from drvtape.schema.payloads import CallPayloads
 from drvtape.schema.rows import CALL as CALL_KIND, RETURN as RETURN_KIND, EventRow, event_to_row
 from drvtape.schema.values import INT64_MAX
+from drvtape.store.packed_rows import PackedRows, sqlite_rows
 
 HOLD_LIMIT = 4_096  # events held behind a CALL event waiting for its memory, at most
-FAST_ROWS = 4_096  # rows the fast path hands on at once, at most
+FAST_PAIRS = 2_048  # CALL and RETURN pairs the fast path hands on at once, at most
 _new_tuple = tuple.__new__
 
 
@@ -49,6 +51,34 @@ class FaultFacts:
 
     last_fault: dict[int, int] = field(default_factory=dict)  # tape call seq -> offset of its last FAULT
     returned: set[int] = field(default_factory=set)  # tape call seqs with a RETURN after a FAULT
+
+
+class _Answered:
+    """The tape seqs of the calls that returned or faulted: a set, and the fast path's runs as
+    ranges, not an int per call (a run is CALL, RETURN, CALL, ...: its calls are every second seq)."""
+
+    __slots__ = ("_seqs", "_firsts", "_lasts")
+
+    def __init__(self):
+        self._seqs: set[int] = set()
+        self._firsts: list[int] = []  # the runs' first and last call seqs, in increasing order
+        self._lasts: list[int] = []
+
+    def add(self, seq: int) -> None:
+        self._seqs.add(seq)
+
+    def add_run(self, first: int, last: int) -> None:
+        if self._lasts and first <= self._lasts[-1]:  # seqs going back (damage): kept one by one
+            self._seqs.update(range(first, last + 1, 2))
+        else:
+            self._firsts.append(first)
+            self._lasts.append(last)
+
+    def __contains__(self, seq: int) -> bool:
+        if seq in self._seqs:
+            return True
+        run = bisect_right(self._firsts, seq) - 1
+        return run >= 0 and seq <= self._lasts[run] and (seq - self._firsts[run]) % 2 == 0
 
 
 class _HeldCall:
@@ -74,12 +104,12 @@ class SessionEvents:
     def __init__(self, tape: TapeHeader, problems: list[TapeProblem], faults: Callable[[], FaultFacts]):
         self._tape, self._problems, self._faults = tape, problems, faults
         self._emit: Callable[[EventRow], None] | None = None  # send_to sets them before the first record
-        self._emit_rows: Callable[[list[tuple]], None] | None = None
+        self._emit_rows: Callable[[PackedRows], None] | None = None
         self._blob: Callable[[str, bytes], None] | None = None
         self._by_type = {REC_CALL: self._call, REC_RETURN: self._return, REC_FAULT: self._fault,
                          REC_DETACH: self._detach}
         self._open: dict[int, OpenCall] = {}  # tape seq -> the call, until it returns or faults
-        self._answered: set[int] = set()  # tape seqs of the calls that returned or faulted
+        self._answered = _Answered()
         self._queue: deque = deque()  # rows and held calls not emitted yet, in seq order
         self._held: dict[int, _HeldCall] = {}  # thread -> its CALL event waiting for memory
         self._held_by_seq: dict[int, _HeldCall] = {}  # tape seq -> the same
@@ -91,6 +121,7 @@ class SessionEvents:
         self.faulted: tuple[OpenCall, FaultEvent] | None = None
         self.after_detach: int | None = None
         self._last_ts = self._last_thread = 0
+        self._facts = (tape.pid, tape.qpc_start, tape.freq, tape.pointer_size == 4, len(ENTRY_POINTS))  # read_pairs'
 
     def ts(self, qpc: int) -> int:
         ns = max(0, (qpc - self._tape.qpc_start) * 1_000_000_000 // self._tape.freq)
@@ -120,9 +151,9 @@ class SessionEvents:
         except ValueError as exc:
             self._problems.append(TapeProblem(offset, "bad-record", f"record at offset {offset} skipped: {exc}"))
 
-    def send_to(self, emit: Callable[[EventRow], None], emit_rows: Callable[[list[tuple]], None],
+    def send_to(self, emit: Callable[[EventRow], None], emit_rows: Callable[[PackedRows], None],
                 blob: Callable[[str, bytes], None]) -> None:
-        """Where rows (one, or a list of plain tuples) and captured bytes go (the session's
+        """Where rows (one, or the fast path's PackedRows) and captured bytes go (the session's
         output, once its header is known)."""
         self._emit, self._emit_rows, self._blob = emit, emit_rows, blob
 
@@ -130,53 +161,29 @@ class SessionEvents:
         """The fast path, for the records of most tapes: from pos, while the frames below stop
         are a CALL with no payloads and at once its RETURN (intact, of this session, on the
         same thread, the next seqs, a known entry point, times in range) and no event waits,
-        their rows are built here as add would build them, as plain tuples, and handed on in
-        lists; the offset of the first record left for add (pos when none was taken). A pair
-        with no record between them has no memory block and no held event to release."""
-        if self._queue or self._emit_rows is None:
+        their rows are built in C (sqlite_rows.read_pairs) as add would build them, packed for
+        the insert, and handed on as PackedRows of at most FAST_PAIRS pairs; the offset of the
+        first record left for add (pos when none was taken, or the C module is not built). A
+        pair with no record between them has no memory block and no held event to release."""
+        if self._queue or self._emit_rows is None or sqlite_rows is None:
             return pos
-        tape = self._tape
-        pid, qpc_start, freq, narrow = tape.pid, tape.qpc_start, tape.freq, tape.pointer_size == 4
-        unpack, crc32, answered = CALL_RETURN_FRAMES.unpack_from, zlib.crc32, self._answered.add
-        n_codes = len(ENTRY_POINTS)
-        started, seq, events, last_ts, last_thread = pos, self._last_seq, self.events, 0, 0
-        rows: list[tuple] = []
-        stop -= CALL_RETURN_FRAMES.size
-        while pos <= stop:
-            (length, crc, rtype, rpid, thread, depth, call_seq, qpc, msg, n_payloads, code, driver_id, hdrvr, l1, l2,
-             r_length, r_crc, r_type, r_pid, r_thread, _, r_seq, r_qpc, r_call_seq, r_msg, r_code, r_driver_id,
-             r_hdrvr, result) = unpack(data, pos)
-            if not (length == CALL.size and r_length == RETURN.size and rtype == REC_CALL and r_type == REC_RETURN
-                    and rpid == pid and r_pid == pid and r_thread == thread and call_seq == seq + 1
-                    and r_call_seq == call_seq and r_seq == call_seq + 1 and not n_payloads and code < n_codes):
-                break
-            ts = (qpc - qpc_start) * 1_000_000_000 // freq
-            r_ts = (r_qpc - qpc_start) * 1_000_000_000 // freq
-            duration = (r_qpc - qpc) * 1_000_000_000 // freq
-            if not (0 <= ts <= INT64_MAX and 0 <= r_ts <= INT64_MAX and duration <= INT64_MAX) \
-                    or crc32(data[pos + 8:pos + 80]) != crc or crc32(data[pos + 88:pos + 160]) != r_crc:
-                break  # add clamps, refuses or reports it
-            if r_msg == DRV_OPEN and not r_code and narrow:
-                result &= 0xFFFF_FFFF  # see _open_result
-            entry = code or None
-            rows.append((events + 1, CALL_KIND, ts, thread, msg, driver_id, hdrvr, l1, l2, None, None, depth, None,
-                         None, entry))
-            rows.append((events + 2, RETURN_KIND, r_ts, thread, r_msg, r_driver_id, r_hdrvr, None, None, result,
-                         events + 1, None, duration if duration > 0 else 0, None, entry))
-            answered(call_seq)
-            events, seq, pos, last_ts, last_thread = events + 2, r_seq, pos + CALL_RETURN_FRAMES.size, r_ts, thread
-            if len(rows) >= FAST_ROWS:
-                self._emit_rows(rows)
-                rows = []
-        if pos != started:
-            if rows:
-                self._emit_rows(rows)
-            pairs = (events - self.events) // 2
+        while True:
+            start = pos
+            pos, packed, last_ts, last_thread = sqlite_rows.read_pairs(data, pos, stop, self._last_seq, self.events,
+                                                                       self._facts, FAST_PAIRS)
+            if packed is None:
+                return pos
+            pairs = (pos - start) // CALL_RETURN_FRAMES.size
+            self._emit_rows(PackedRows(packed, 2 * pairs))
+            self._answered.add_run(self._last_seq + 1, self._last_seq + 2 * pairs - 1)
             self.calls += pairs
             if self.after_detach is not None:
                 self.after_detach += pairs
-            self.events, self._last_seq, self._last_ts, self._last_thread = events, seq, last_ts, last_thread
-        return pos
+            self.events += 2 * pairs
+            self._last_seq += 2 * pairs
+            self._last_ts, self._last_thread = last_ts, last_thread
+            if pairs < FAST_PAIRS:
+                return pos
 
     def finish(self, end: EndRecord | None) -> Left:
         """Every event out; what the end event needs."""

@@ -20,11 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from drvtape.schema.rows import ROW_COLUMNS
 from drvtape.store import codec
 from drvtape.store import tables as t
-
-try:
-    import drvtape.store.sqlite_rows as sqlite_rows  # the C module itself, not the package
-except ImportError:  # not built (no C compiler or headers at install): the Python path
-    sqlite_rows = None
+from drvtape.store.packed_rows import PackedRows, sqlite_rows  # sqlite_rows None: not built, the Python path
 
 UNSIGNED_MASK = sum(1 << i for i in codec.UNSIGNED_AT)
 NOT_NULL_MASK = sum(1 << i for i, name in enumerate(ROW_COLUMNS) if not t.events.c[name].nullable)
@@ -67,8 +63,11 @@ class NativeInsert:
                share_gil: bool) -> bytes | None:
         """Insert rows after `tip`; the new tip, or None (nothing done) when a row is one the
         Python path must take. share_gil: packing yields the GIL every PACK_SLICE_ROWS rows."""
-        rows = rows if isinstance(rows, list) else list(rows)
-        packed = pack(rows, PACK_SLICE_ROWS if share_gil else len(rows))
+        if rows.__class__ is PackedRows:
+            packed = rows.packed
+        else:
+            rows = rows if isinstance(rows, list) else list(rows)
+            packed = pack(rows, PACK_SLICE_ROWS if share_gil else len(rows))
         if packed is None:
             return None
         conn.exec_driver_sql(self.sql, (session_pk, packed, tip))

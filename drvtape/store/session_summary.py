@@ -22,6 +22,7 @@ from drvtape.schema.events import EndReason
 from drvtape.schema.rows import CALL, END, FAULT, ROW_COLUMNS
 from drvtape.schema.values import INT64_MAX, as_signed64
 from drvtape.store import tables as t
+from drvtape.store.packed_rows import PackedRows
 
 _KIND, _THREAD = ROW_COLUMNS.index("kind"), ROW_COLUMNS.index("thread")
 # SQLite (3.24+) and PostgreSQL spell the upsert alike
@@ -38,6 +39,8 @@ _NAMES = ("session_pk", "thread", "events", "calls")
 
 def tally(rows: Sequence[Sequence]) -> dict[int, list[int]]:
     """{thread as stored: [events, calls]} of rows in ROW_COLUMNS order (threads unsigned)."""
+    if rows.__class__ is PackedRows:  # counted in C, no row unpacked
+        return rows.tally()
     counts: dict[int, list[int]] = {}
     for row in rows:
         counted = counts.get(row[_THREAD])

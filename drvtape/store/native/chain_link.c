@@ -71,7 +71,15 @@ int chain_next_link(link_buffer *buffer, unsigned char link[LINK_BYTES], const p
         out += write_field(out, &row->fields[i]);
     }
     unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256(buffer->bytes, (size_t)((unsigned char *)out - buffer->bytes), digest);
+    unsigned int digest_len;
+    if (!buffer->sha256 && !(buffer->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)))
+        return 0;
+    if (!buffer->digest && !(buffer->digest = EVP_MD_CTX_new()))
+        return 0;
+    if (!EVP_DigestInit_ex(buffer->digest, buffer->sha256, NULL)
+        || !EVP_DigestUpdate(buffer->digest, buffer->bytes, (size_t)((unsigned char *)out - buffer->bytes))
+        || !EVP_DigestFinal_ex(buffer->digest, digest, &digest_len))
+        return 0;
     memcpy(link, digest, LINK_BYTES);
     return 1;
 }
@@ -79,6 +87,7 @@ int chain_next_link(link_buffer *buffer, unsigned char link[LINK_BYTES], const p
 void link_buffer_free(link_buffer *buffer)
 {
     free(buffer->bytes);
-    buffer->bytes = NULL;
-    buffer->capacity = 0;
+    EVP_MD_CTX_free(buffer->digest);
+    EVP_MD_free(buffer->sha256);
+    memset(buffer, 0, sizeof(*buffer));
 }

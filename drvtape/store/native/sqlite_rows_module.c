@@ -7,11 +7,17 @@
  */
 #include "call_log.h"
 #include "pack_rows.h"
+#include "packed_view.h"
 #include "rows_vtab.h"
+#include "tape_pairs.h"
 
 static PyMethodDef methods[] = {
     {"pack_rows", (PyCFunction)(void (*)(void))pack_rows, METH_FASTCALL,
      "pack_rows(rows, unsigned_mask, not_null_mask) -> bytes, or None where the Python path must decide"},
+    {"unpack_rows", unpack_rows, METH_O, "unpack_rows(packed) -> the rows as tuples"},
+    {"tally_packed", tally_packed, METH_O, "tally_packed(packed) -> {thread as stored: [events, calls]}"},
+    {"read_pairs", (PyCFunction)(void (*)(void))read_pairs, METH_FASTCALL,
+     "read_pairs(data, pos, stop, seq, events, session, max_pairs) -> (pos, packed or None, last_ts, last_thread)"},
     {NULL, NULL, 0, NULL},
 };
 
