@@ -19,7 +19,6 @@ from drvtape.recorder.tape_events import SessionEvents
 from drvtape.schema.messages import DRV_CLOSE, DRV_OPEN, DRV_USER
 from drvtape.schema.values import INT64_MAX, INT64_MIN, UINT64_MAX
 from drvtape.store import Store
-from drvtape.store.native_insert import AVAILABLE
 from drvtape.store.packed_rows import PackedRows
 
 from test_tape_ingest import QPC0, TID, _string, fault, wstr
@@ -187,10 +186,6 @@ def stored(folder: Path, name: str, data: bytes) -> tuple:
     finally:
         conn.close()
     return said, tables
-
-
-def test_the_c_module_is_built():
-    assert AVAILABLE
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
