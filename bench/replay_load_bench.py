@@ -47,6 +47,14 @@ def write_session(path: Path, events: int) -> int:
     return write_sessions(path, [(new_header("bench.dll"), session_rows(events))])
 
 
+def session_dbs(folder: Path, sizes) -> dict[int, Path]:
+    """{events: a database in folder holding one session of that many events} per size."""
+    dbs = {events: folder / f"{events}.db" for events in sizes}
+    for events, db in dbs.items():
+        write_session(db, events)
+    return dbs
+
+
 def bench_replay_loading(tmp: Path, events: int) -> dict:
     tmp = tmp / "replay_load"
     tmp.mkdir(exist_ok=True)

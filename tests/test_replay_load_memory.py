@@ -30,12 +30,7 @@ REPLAY_BYTES_PER_CALL = 200  # planning and the schedule: a few list slots and i
 
 @pytest.fixture(scope="module")
 def dbs(tmp_path_factory) -> dict[int, Path]:
-    tmp = tmp_path_factory.mktemp("replay_load")
-    out = {}
-    for events in (SMALL, BIG):
-        out[events] = tmp / f"{events}.db"
-        replay_load_bench.write_session(out[events], events)
-    return out
+    return replay_load_bench.session_dbs(tmp_path_factory.mktemp("replay_load"), (SMALL, BIG))
 
 
 def _traced(fn):

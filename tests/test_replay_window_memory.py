@@ -32,12 +32,7 @@ SCALE_EVENTS = 2_000_001
 
 @pytest.fixture(scope="module")
 def dbs(tmp_path_factory) -> dict[int, Path]:
-    tmp = tmp_path_factory.mktemp("replay_window")
-    out = {}
-    for events in (SMALL, BIG):
-        out[events] = tmp / f"{events}.db"
-        replay_load_bench.write_session(out[events], events)
-    return out
+    return replay_load_bench.session_dbs(tmp_path_factory.mktemp("replay_window"), (SMALL, BIG))
 
 
 def _load_and_replay_peak(db: Path, threads: str) -> int:
