@@ -27,6 +27,7 @@ from drvtape.recorder.taprun import Prefix, Signals, TapRun, read_tapes, run_pro
 from drvtape.schema.entry_points import DEVICE_ENTRY_POINTS
 
 HOOK_CONFIG = "drvhook.cfg"  # line 1: the --driver pattern, line 2: "children" (native/hook/taps.h)
+LAUNCH_ERROR = "hooklaunch.err"  # beside the hook: why hooklaunch could not start the program (native/hook/hooklaunch.c)
 X86_FOLDER = "x86"  # beside the x64 hook: where native/hook/children.c looks for the x86 one
 
 
@@ -85,7 +86,8 @@ def hook_run(argv: Sequence[str], prefix: Prefix, pattern: str | None = None, fo
     follow_children), recording the drivers whose file name matches PATTERN, or all; the tapes
     read, also when the program crashed or was interrupted. The run's folder (run.folder, in
     work_dir if given) holds the tapes: the caller removes it once they are stored; it is
-    removed here when the program could not be started (it holds no tape then)."""
+    removed here when the program could not be started (it holds no tape then), which is a
+    DrvtapeError saying why (Windows' text for the error, e.g. that the file was not found)."""
     if not argv:
         raise DrvtapeError("no program to run: put it after --, e.g. -- client.exe ARGS")
     check_pattern(pattern)
@@ -96,6 +98,11 @@ def hook_run(argv: Sequence[str], prefix: Prefix, pattern: str | None = None, fo
     try:
         with Signals().handled() as signals:
             run_program([str(launcher), hook, *argv], prefix, run, signals)
+        launch_error = hook_folder / LAUNCH_ERROR
+        if launch_error.is_file():
+            why = launch_error.read_text(encoding="utf-8", errors="replace").strip()
+            # the system's text may name the program as %1 (hooklaunch asks for it without inserts)
+            raise DrvtapeError(f"{argv[0]}: {why.replace('%1', argv[0])}")
     except DrvtapeError:
         shutil.rmtree(run.folder, ignore_errors=True)
         raise

@@ -160,6 +160,22 @@ def test_a_bad_value_is_refused_before_anything_runs(tmp_path, client, bad, name
     assert not list(tmp_path.glob("drvtape-hookrun-*")), "a run folder was made"
 
 
+# Wine 8.0's CreateProcessW says 2 (file not found) for a missing folder too
+@pytest.mark.parametrize("program, why", [("C:\\no\\such.exe", "(Windows error 2)"),
+                                          ("nosuch.exe", "(Windows error 2)"),
+                                          ("C:\\windows\\win.ini", "C:\\windows\\win.ini (Windows error 193)")])
+def test_a_program_that_cannot_start_is_one_line_saying_why(tmp_path, host, program, why):
+    """hooklaunch's own 127 is told from a program's (its reason is in the run folder): exit 2,
+    the reason in drvtape's one line, no note of drivers, no session stored."""
+    run = drvtape(tmp_path, "hook", "run", "--", program)
+    assert run.returncode == 2, (run.returncode, run.stderr)
+    lines = [line for line in run.stderr.splitlines() if "building" not in line]
+    assert len(lines) == 1 and lines[0].startswith(f"drvtape: error: {program}: cannot start it: "), lines
+    assert lines[0].endswith(why), lines
+    assert not list(tmp_path.glob("drvtape-hookrun-*")), "the run folder was left"
+    assert json.loads(drvtape(tmp_path, "sessions", "--json").stdout) == []
+
+
 def test_follow_children_records_the_drivers_of_a_child_process(tmp_path, client, driver):
     real = driver("thread_affinity")
     argv = [str(client), wine.windows_path(real), "child", "77", "88"]  # the child opens the driver
