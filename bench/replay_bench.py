@@ -14,6 +14,8 @@ from time import perf_counter, process_time
 from measure import gc_clock, rate, step, timed
 from drvtape.recorder.workload import parse_workload, record_workload
 from drvtape.replay import load_recording, replay_recording
+from drvtape.replay.call_table import load_table
+from drvtape.replay.streamed import StreamedCalls
 from drvtape.runtime.handover import closed_gate
 from drvtape.runtime.sim.reference import ReferenceDriver
 from drvtape.runtime.targets import parse_target
@@ -96,17 +98,22 @@ def bench_replay(tmp: Path, sends: int, faithful_sends: int, rounds: int = 3) ->
     replay and its baselines alternated (the machine is shared: the best is the least disturbed)."""
     load_at_start = round(os.getloadavg()[0], 2)  # the machine is shared: how busy it was says how to read these
     target = parse_target("sim:reference")
-    out = {"what": "messages/s replaying a recorded session against sim:reference (load excluded), best of "
-                   f"{rounds}; bare = a loop calling a fresh ReferenceDriver with the same calls; baton = two "
+    out = {"what": "messages/s replaying a recorded session against sim:reference, best of "
+                   f"{rounds}: replay_* as `drvtape replay` runs it (a session of 50,000 calls or more is "
+                   "streamed: read again in each run, the read counted), loaded_replay_* with the session "
+                   "loaded whole first (the load not counted); bare = a loop calling a fresh ReferenceDriver "
+                   "with the same calls; baton = two "
                    "threads handing over through a lock each, once per message; gate_baton = the same through "
                    "the lanes' gates (runtime/handover.py)"}
     with Store.open(str(tmp / "replay.db"), create=True) as store:
         for mode, n, threads in (("serial", sends, 1), ("faithful", faithful_sends, 2)):
             with step(f"replay: record {n} sends on {threads} thread(s)"):
-                recording = load_recording(store, record_alternating(store, n, threads))
-            calls = [(c.driver_id, c.hdrvr, c.msg, c.lparam1, c.lparam2) for c in recording.calls]
+                session = store.resolve(record_alternating(store, n, threads))
+                recording = load_recording(store, str(session.header.id))
+                loaded = load_table(session.header, store.stream_rows(session.pk), store.blobs)
+            calls = [(c.driver_id, c.hdrvr, c.msg, c.lparam1, c.lparam2) for c in loaded.calls]
             replay_s, bare_s, baton_s, gc_share, replay_cpu, baton_cpu = [], [], [], [], [], []
-            gate_s, gate_cpu = [], []
+            gate_s, gate_cpu, loaded_s, loaded_cpu = [], [], [], []
             with step(f"replay: {mode}, {len(calls)} messages", rounds) as advance:
                 for _ in range(rounds):
                     with gc_clock() as gc_s:
@@ -114,6 +121,9 @@ def bench_replay(tmp: Path, sends: int, faithful_sends: int, rounds: int = 3) ->
                                                             threads=mode)
                     replay_s.append(seconds)
                     replay_cpu.append(cpu)
+                    cpu, (seconds, _) = cpu_us_per(len(calls), timed, replay_recording, loaded, target, threads=mode)
+                    loaded_s.append(seconds)
+                    loaded_cpu.append(cpu)
                     gc_share.append(gc_s["s"] / seconds)
                     bare = ReferenceDriver()
                     bare_s.append(timed(lambda: [bare(*c) for c in calls])[0])
@@ -128,10 +138,13 @@ def bench_replay(tmp: Path, sends: int, faithful_sends: int, rounds: int = 3) ->
             out[mode] = {
                 "messages": len(calls),
                 "recorded_threads": recording.threads,
+                "streamed": isinstance(recording.calls, StreamedCalls),
                 "outcome": report.runs[0].kind,
                 "reproduced": report.reproduced,
                 "replay_messages_per_s": rate(len(calls), min(replay_s)),
                 "replay_cpu_us_per_message": round(min(replay_cpu), 2),
+                "loaded_replay_messages_per_s": rate(len(calls), min(loaded_s)),
+                "loaded_replay_cpu_us_per_message": round(min(loaded_cpu), 2),
                 "bare_messages_per_s": rate(len(calls), min(bare_s)),
                 "replay_over_bare": round(min(bare_s) / min(replay_s), 4),
                 "gc_share_of_replay": round(min(gc_share), 3),
