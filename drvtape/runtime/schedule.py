@@ -251,9 +251,7 @@ class _Lane:
         coord = self.run.coord
         coord.running -= 1
         if woken:
-            first = woken.pop()
-            if woken:
-                _open_all(woken)
+            first = _open_all_but_one(woken)
             first.handed = True
             self.gate.pass_to(first.gate)
         else:
