@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from itertools import chain, repeat, starmap
 
-from drvtape.schema.entry_points import ENTRY_POINTS, EntryPoint
+from drvtape.schema.entry_points import ENTRY_POINTS, EntryPoint, entry_point_of
 from drvtape.schema.memory.classes import UNCLOSED, DriverClass, InstanceClasses, session_class_hint
 from drvtape.schema.messages import DRV_CLOSE, DRV_OPEN
 from drvtape.schema.outcome import COMPLETED, Outcome
@@ -34,7 +34,6 @@ PIECE = 20_000  # rows read at a time (at least; a piece ends with no call in fl
 _CLASSES = tuple(DriverClass)
 _CLASS_CODE = {c: i for i, c in enumerate(_CLASSES)}
 _ENTRY_CODE = {e: i for i, e in enumerate(ENTRY_POINTS)}
-_DRIVER_PROC_CODE = _ENTRY_CODE[EntryPoint.DRIVER_PROC]
 _INT64 = (-(1 << 63), (1 << 63) - 1)
 _UINT64 = (0, (1 << 64) - 1)
 # column -> (array type code, the range it holds)
@@ -249,7 +248,11 @@ def _plain_table(rows: list[tuple], lanes: dict[int, int]) -> CallTable | None:
             if kind == CALL:
                 if depth:  # a re-entrant call: the driver's own, not replayed
                     continue
-                if payload is not None or not (code is None or code.__class__ is int and 0 <= code < len(ENTRY_POINTS)):
+                if payload is not None:
+                    return None
+                try:
+                    entry = _ENTRY_CODE[entry_point_of(code)]
+                except ValueError:  # a code drvtape never writes: recording_from_rows names it
                     return None
                 in_flight[seq] = len(seqs)
                 seqs.append(seq)
@@ -259,7 +262,7 @@ def _plain_table(rows: list[tuple], lanes: dict[int, int]) -> CallTable | None:
                 hdrvrs.append(hdrvr)
                 l1s.append(l1)
                 l2s.append(l2)
-                entries.append(_DRIVER_PROC_CODE if code is None else code)
+                entries.append(entry)
                 results.append(0)
                 returned_ats.append(0)
                 returned_ids.append(0)
