@@ -13,9 +13,9 @@ from time import perf_counter, process_time
 
 from measure import gc_clock, rate, step, timed
 from drvtape.recorder.workload import parse_workload, record_workload
-from drvtape.replay import load_recording, replay_recording
+from drvtape.replay import replay_recording
 from drvtape.replay.call_table import load_table
-from drvtape.replay.streamed import StreamedCalls
+from drvtape.replay.streamed import StreamedCalls, streamed_recording
 from drvtape.runtime.handover import closed_gate
 from drvtape.runtime.sim.reference import ReferenceDriver
 from drvtape.runtime.targets import parse_target
@@ -109,8 +109,9 @@ def bench_replay(tmp: Path, sends: int, faithful_sends: int, rounds: int = 3) ->
         for mode, n, threads in (("serial", sends, 1), ("faithful", faithful_sends, 2)):
             with step(f"replay: record {n} sends on {threads} thread(s)"):
                 session = store.resolve(record_alternating(store, n, threads))
-                recording = load_recording(store, str(session.header.id))
                 loaded = load_table(session.header, store.stream_rows(session.pk), store.blobs)
+                # as load_recording has it: a big session streamed, else the loaded one itself
+                recording = streamed_recording(store, session.pk, session.header) or loaded
             calls = [(c.driver_id, c.hdrvr, c.msg, c.lparam1, c.lparam2) for c in loaded.calls]
             replay_s, bare_s, baton_s, gc_share, replay_cpu, baton_cpu = [], [], [], [], [], []
             gate_s, gate_cpu, loaded_s, loaded_cpu = [], [], [], []
