@@ -7,9 +7,11 @@ from __future__ import annotations
 import os
 import queue
 import subprocess
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,12 +25,6 @@ from drvtape.formats.host_calls import RETURNED, HostCall, HostResult
 from drvtape.present.text import exception_code, fault_place
 from drvtape.schema.outcome import OutcomeKind
 
-try:
-    import fcntl
-except ImportError:  # not on Windows
-    fcntl = None
-
-PIPE_BYTES = 1 << 20  # Linux's default /proc/sys/fs/pipe-max-size: an unprivileged process may ask this much
 STARTUP_S = 60.0  # hello -> READY: Wine may be starting its wineserver or updating the prefix
 SILENCE_S = 5.0  # the host writes at least every second (HEARTBEAT); this much silence means it is wedged
 EXIT_S = 5.0
@@ -69,47 +65,83 @@ def run_dll(path: str, calls: Sequence[HostCall], *, timeout_s: float = 5.0,
                     only_differences=only_differences).results
 
 
-def run_host(path: str, calls: Sequence[HostCall], *, timeout_s: float = 5.0,
-             stop_on_divergence: bool = True, only_differences: bool = False,
-             end: p.HostEnd = p.HostEnd.TERMINATE, env_extra: dict[str, str] | None = None) -> HostRun:
+@dataclass(frozen=True)
+class HostBatch:
+    """Calls encoded once, in a file each drvhost run reads: `replay --repeat N` encodes its
+    session once for N hosts (host_batch)."""
+
+    dll: str
+    calls: Sequence[HostCall]
+    file: Path
+    size: int
+
+
+@contextmanager
+def host_batch(path: str, calls: Sequence[HostCall]) -> Iterator[HostBatch]:
+    """The calls for the DLL at path, encoded into a file that lives as long as this context."""
+    with _batch_file() as file:
+        yield HostBatch(path, calls, file, len(_write_batch(file, path, calls, _dense_threads(calls))))
+
+
+def run_batch(batch: HostBatch, **options) -> HostRun:
+    """run_host's run of a batch already written (host_batch)."""
+    return _run(batch.dll, batch.calls, batch.file, lambda: p.encode_go(batch.size), **options)
+
+
+def run_host(path: str, calls: Sequence[HostCall], **options) -> HostRun:
     """run_dll's run, timed. With only_differences the host compares each result with its
     expect itself and reports only the calls without one, those that diverge (DRV_OPEN:
     zero vs nonzero), those that read memory back and those before a recorded hang
     (host_call.c: return_is_sent), so nothing is decoded for a call that
     matched. `end` says how the host ends after the last call, env_extra is added to its
-    environment (the tap's configuration, when recording)."""
-    arch = dll_arch(path)
+    environment (the tap's configuration, when recording). The batch is encoded while Wine
+    starts the host and it loads the DLL."""
+    threads = _dense_threads(calls)  # refused before a host is started
+    with _batch_file() as file:
+        return _run(path, calls, file, lambda: p.encode_go(len(_write_batch(file, path, calls, threads))), **options)
+
+
+@contextmanager
+def _batch_file() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="drvtape-host-") as folder:
+        yield Path(folder) / "batch.bin"
+
+
+def _dense_threads(calls: Sequence[HostCall]) -> list[int]:
+    """Each call's host thread: its recorded thread's rank among the session's, or DrvtapeError
+    when there are more than a host runs."""
     dense = {t: i for i, t in enumerate(sorted({c.thread for c in calls}))}
     if len(dense) > p.MAX_HOST_THREADS:
         raise DrvtapeError(f"{len(dense)} threads: drvhost runs at most {p.MAX_HOST_THREADS} "
                            "(--threads serial runs every call on one)")
-    hello = p.encode_hello(wine.windows_path(path), timeout_s, stop_on_divergence, only_differences, end)
-    argv, env = wine.command(build_drvhost(arch))
+    return [dense[c.thread] for c in calls]
+
+
+def _write_batch(file: Path, path: str, calls: Sequence[HostCall], threads: list[int]) -> bytes:
+    """The calls' batch for the DLL at path (its arch's pointer size), written to file and returned."""
+    data = p.encode_batch(calls, threads, dll_arch(path).pointer_size)
+    file.write_bytes(data)
+    return data
+
+
+def _run(path: str, calls: Sequence[HostCall], batch_file: Path, write_batch: Callable[[], bytes], *,
+         timeout_s: float = 5.0, stop_on_divergence: bool = True, only_differences: bool = False,
+         end: p.HostEnd = p.HostEnd.TERMINATE, env_extra: dict[str, str] | None = None) -> HostRun:
+    """One drvhost run of the batch in batch_file; write_batch, called once the host is
+    started, makes sure the file is written whole and returns the go that says so."""
+    argv, env = wine.command(build_drvhost(dll_arch(path)))
     if env_extra:
         env = {**(env if env is not None else os.environ), **env_extra}
+    hello = p.encode_hello(wine.windows_path(path), wine.windows_path(str(batch_file)), timeout_s,
+                           stop_on_divergence, only_differences, end)
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
-    _widen_pipe(proc.stdin.fileno())
     try:
-        # The batch is encoded while Wine starts the host and it loads the DLL (~1 s).
-        threads = [dense[c.thread] for c in calls]
-        return _HostConversation(proc, calls).run(hello, lambda: p.encode_batch(calls, threads, arch.pointer_size))
+        return _HostConversation(proc, calls).run(hello, write_batch)
     except BaseException:
         proc.kill()  # bad input found while encoding, or the host failed: nothing more to wait for
         raise
     finally:
-        _end(proc)
-
-
-def _widen_pipe(fd: int) -> None:
-    """Let the pipe to the host hold PIPE_BYTES where the platform allows it. A Linux pipe
-    holds 64 KiB by default, and the batch (72 bytes a call) crossed it in 64 KiB turns, each
-    needing the host and the writer scheduled in turn: 100k calls spent 92-221 ms there
-    against 14-55 ms running them, at load 13; with 1 MiB, 16-71 ms. Nothing depends on it."""
-    if fcntl is not None and hasattr(fcntl, "F_SETPIPE_SZ"):
-        try:
-            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-        except OSError:  # EPERM: above this system's /proc/sys/fs/pipe-max-size
-            pass
+        _end(proc)  # before the batch file goes: the host may still hold it open
 
 
 def _end(proc: subprocess.Popen) -> None:
@@ -142,10 +174,13 @@ class _HostConversation:
             self.chunks.put((time.perf_counter(), chunk))
         self.chunks.put((time.perf_counter(), b""))
 
-    def _write(self, data: bytes) -> None:
+    def _send(self, data: bytes, *, last: bool = False) -> None:
         try:
             self.proc.stdin.write(data)
-            self.proc.stdin.close()
+            if last:
+                self.proc.stdin.close()
+            else:
+                self.proc.stdin.flush()
         except OSError:
             pass  # the host is gone; what it said before going tells why
 
@@ -162,13 +197,10 @@ class _HostConversation:
             yield from self.reader.feed(chunk)
             wait = SILENCE_S
 
-    def run(self, hello: bytes, encode_batch: Callable[[], bytes]) -> HostRun:
-        try:
-            self.proc.stdin.write(hello)
-            self.proc.stdin.flush()
-        except OSError:
-            pass
-        threading.Thread(target=self._write, args=(encode_batch(),), daemon=True).start()  # read after READY
+    def run(self, hello: bytes, write_batch: Callable[[], bytes]) -> HostRun:
+        """write_batch writes the batch file and returns the go that tells the host to read it."""
+        self._send(hello)
+        self._send(write_batch(), last=True)  # read after READY
         records = self._records(STARTUP_S)
         first = next((r for r in records if r is None or r.kind != p.HEARTBEAT), None)  # slow DllMain
         if first is None or first.kind != p.READY:

@@ -2,15 +2,18 @@
 
 Everything is little-endian. Python -> host, on the host's stdin:
 
-  hello   u32 magic 'DRVH' (0x48565244), u16 version (4), u16 flags (bit 0: stop on
+  hello   u32 magic 'DRVH' (0x48565244), u16 version (5), u16 flags (bit 0: stop on
           divergence; bit 1: FreeLibrary the DLL after the last call; bit 2: end with
           ExitProcess, so DLLs see a process-exit detach, instead of TerminateProcess;
           bit 3: only differences: a RETURN only for a call without an expect, whose result
           diverges from it, that read memory back, or that comes before the call flagged 8),
-          u32 timeout_ms (per call),
-          u32 path_units, then the DLL path as path_units UTF-16 code units (no NUL).
+          u32 timeout_ms (per call), u32 path_units, u32 batch_units,
+          then the DLL path as path_units UTF-16 code units (no NUL), then the batch
+          file's path as batch_units.
   The host loads the DLL and answers READY (or ERROR, then exits).
-  batch   u32 n_calls, u32 n_threads, u32 n_blocks, u32 n_after, u64 ops_bytes,
+  go      u64 the batch file's size, sent once the file is written whole: the host reads
+          the batch from it (a file, as Wine 8.0 reads a pipe ten times slower: host_batch.c).
+  batch   (the file) u32 n_calls, u32 n_threads, u32 n_blocks, u32 n_after, u64 ops_bytes,
           then n_calls call records of 72 bytes:
             u64 driver_id, u64 hdrvr, i64 lparam1, i64 lparam2, i64 expect,
             u32 msg, u32 thread, u32 flags (1: expect is valid, 2: lparam1 is a block id,
@@ -63,7 +66,7 @@ from drvtape.formats.host_memory import encode_ops, payload_ops
 from drvtape.schema.entry_points import entry_point_code
 
 MAGIC = 0x48565244
-VERSION = 4
+VERSION = 5
 FLAG_STOP_ON_DIVERGENCE = 1
 FLAG_ONLY_DIFFERENCES = 8
 MAX_HOST_THREADS = 2048  # MAX_THREADS in host_batch.h; 2,000 took 2.3 s under Wine 8.0, 4,096 took 146 s
@@ -85,7 +88,8 @@ CALL_RECORDED_HANG = 8
 
 READY, RETURN, HEARTBEAT, DONE, FAULT, HANG, ERROR, MEMORY = range(1, 9)
 
-_HELLO = struct.Struct("<IHHII")
+_HELLO = struct.Struct("<IHHIII")
+_GO = struct.Struct("<Q")
 _BATCH = struct.Struct("<IIIIQ")
 _CALL = struct.Struct("<QQQQQIIIIIIII")
 NO_CALL = 0xFFFFFFFF
@@ -93,13 +97,20 @@ RECORD = struct.Struct("<IIqqII")
 _M64 = (1 << 64) - 1
 
 
-def encode_hello(dll_path: str, timeout_s: float, stop_on_divergence: bool, only_differences: bool = False,
-                 end: HostEnd = HostEnd.TERMINATE) -> bytes:
+def encode_hello(dll_path: str, batch_path: str, timeout_s: float, stop_on_divergence: bool,
+                 only_differences: bool = False, end: HostEnd = HostEnd.TERMINATE) -> bytes:
+    """The hello; both paths as the host sees them (wine.windows_path)."""
     units = dll_path.encode("utf-16-le", "surrogatepass")
+    batch_units = batch_path.encode("utf-16-le", "surrogatepass")
     flags = (FLAG_STOP_ON_DIVERGENCE if stop_on_divergence else 0) | end
     flags |= FLAG_ONLY_DIFFERENCES if only_differences else 0
     timeout_ms = max(1, min(int(timeout_s * 1000), 0xFFFFFFFF))
-    return _HELLO.pack(MAGIC, VERSION, flags, timeout_ms, len(units) // 2) + units
+    return _HELLO.pack(MAGIC, VERSION, flags, timeout_ms, len(units) // 2, len(batch_units) // 2) + units + batch_units
+
+
+def encode_go(batch_bytes: int) -> bytes:
+    """What tells the host the batch file is written whole, and how long it is."""
+    return _GO.pack(batch_bytes)
 
 
 def encode_batch(calls: Sequence[HostCall], threads: Sequence[int], pointer_size: int = 8) -> bytes:

@@ -8,14 +8,16 @@
  * Protocol (stdin -> host, host -> stdout; everything little-endian). The same text is
  * in drvtape/formats/host_protocol.py, which is the other end.
  *
- *   hello   u32 magic 'DRVH' (0x48565244), u16 version (4), u16 flags (bit 0: stop on
+ *   hello   u32 magic 'DRVH' (0x48565244), u16 version (5), u16 flags (bit 0: stop on
  *           divergence; bit 1: FreeLibrary the DLL after the last call; bit 2: end with
  *           ExitProcess instead of TerminateProcess; bit 3: only differences: a RETURN
  *           only where drvtape cannot tell the result itself, see return_is_sent), u32
- *           timeout_ms (per call), u32 path_units, then the DLL path as path_units UTF-16
- *           code units (no NUL).
+ *           timeout_ms (per call), u32 path_units, u32 batch_units, then the DLL path as
+ *           path_units UTF-16 code units (no NUL), then the batch file's path as batch_units.
  *   The host loads the DLL and answers READY (or ERROR, then exits).
- *   batch   u32 n_calls, u32 n_threads, u32 n_blocks, u32 n_after, u64 ops_bytes,
+ *   go      u64 the batch file's size, sent once drvtape has written it whole; the host then
+ *           reads the batch from that file (host_batch.c: why not down the pipe).
+ *   batch   (the file) u32 n_calls, u32 n_threads, u32 n_blocks, u32 n_after, u64 ops_bytes,
  *           then n_calls call records of 72 bytes:
  *             u64 driver_id, u64 hdrvr, i64 lparam1, i64 lparam2, i64 expect,
  *             u32 msg, u32 thread, u32 flags (1: expect is valid, 2: lparam1 is a block
@@ -88,7 +90,7 @@
 #include "host_watchdog.h"
 
 #define MAGIC 0x48565244u
-#define VERSION 4
+#define VERSION 5
 #define FLAG_STOP_ON_DIVERGENCE 1u
 #define FLAG_UNLOAD_AT_END 2u
 #define FLAG_EXIT_AT_END 4u
@@ -98,7 +100,7 @@
 typedef struct {
     uint32_t magic;
     uint16_t version, flags;
-    uint32_t timeout_ms, path_units;
+    uint32_t timeout_ms, path_units, batch_units;
 } hello_t;
 #pragma pack(pop)
 
@@ -134,6 +136,16 @@ static void take_stdio(void)
     SetStdHandle(STD_INPUT_HANDLE, nul);
     SetStdHandle(STD_OUTPUT_HANDLE, GetStdHandle(STD_ERROR_HANDLE));
     _dup2(2, 1);
+}
+
+/* units UTF-16 code units of the hello, NUL-terminated. */
+static WCHAR *read_path(uint32_t units, const char *what)
+{
+    if (!units || units > 32767)
+        fail("drvhost: bad length %u of %s", units, what);
+    WCHAR *path = alloc_or_fail(((size_t)units + 1) * sizeof(WCHAR), what);
+    read_exact(path, (size_t)units * sizeof(WCHAR), what);
+    return path;
 }
 
 static void load_driver(const WCHAR *path)
@@ -177,18 +189,16 @@ int wmain(void)
     read_exact(&hello, sizeof hello, "the hello");
     if (hello.magic != MAGIC || hello.version != VERSION)
         fail("drvhost: protocol mismatch (magic 0x%08X version %u)", hello.magic, hello.version);
-    if (!hello.path_units || hello.path_units > 32767)
-        fail("drvhost: bad DLL path length %u", hello.path_units);
     hello_flags = hello.flags;
     calls_configure(hello_flags & FLAG_ONLY_DIFFERENCES, hello_flags & FLAG_STOP_ON_DIVERGENCE);
-    WCHAR *path = alloc_or_fail(((size_t)hello.path_units + 1) * sizeof(WCHAR), "the path");
-    read_exact(path, (size_t)hello.path_units * sizeof(WCHAR), "the DLL path");
+    WCHAR *path = read_path(hello.path_units, "the DLL path");
+    WCHAR *batch_path = read_path(hello.batch_units, "the batch file's path");
     /* The watchdog must be past its own start-up (DLL_THREAD_ATTACH needs the loader lock)
        before LoadLibrary takes the loader lock, or a DllMain that never returns stops it too. */
     watchdog_start(hello.timeout_ms ? hello.timeout_ms : 1);
     load_driver(path);
 
-    read_batch();
+    read_batch(batch_path);
     entry_points_check();
     calls_prepare();
     run_schedule();

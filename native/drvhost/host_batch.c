@@ -17,22 +17,38 @@ typedef struct {
 #pragma pack(pop)
 
 HANDLE in_h;
+static HANDLE batch_h;    /* the batch file, while it is read */
+static uint64_t batch_left; /* of the size drvtape announced */
 call_t *calls;
 uint32_t *after, *after_first;
 uint32_t n_calls, n_threads;
 uint32_t every_return_before;
 slot_t *slots;
 
-void read_exact(void *p, size_t n, const char *what)
+static void read_from(HANDLE h, void *p, size_t n, const char *what)
 {
     unsigned char *c = p;
     while (n) {
         DWORD got = 0;
-        if (!ReadFile(in_h, c, (DWORD)(n > (1u << 20) ? (1u << 20) : n), &got, NULL) || !got)
+        if (!ReadFile(h, c, (DWORD)(n > (1u << 20) ? (1u << 20) : n), &got, NULL) || !got)
             fail("drvhost: input ended while reading %s", what);
         c += got;
         n -= got;
     }
+}
+
+void read_exact(void *p, size_t n, const char *what)
+{
+    read_from(in_h, p, n, what);
+}
+
+/* n bytes of the batch file, within the size announced for it. */
+static void read_batch_part(void *p, size_t n, const char *what)
+{
+    if (n > batch_left)
+        fail("drvhost: the batch ends before %s", what);
+    read_from(batch_h, p, n, what);
+    batch_left -= n;
 }
 
 void *alloc_or_fail(size_t n, const char *what)
@@ -53,26 +69,44 @@ static size_t bytes_of(uint64_t count, size_t size, const char *what)
     return (size_t)count * size;
 }
 
-void read_batch(void)
+/* The batch comes in a file rather than down the pipe: Wine 8.0 read 7.2 MB (100k calls)
+   from the pipe in 94-122 ms, from a file in 9-14 ms, and running those calls took 3 ms. */
+static void open_batch(const WCHAR *path)
+{
+    read_exact(&batch_left, sizeof batch_left, "the batch size");
+    batch_h = CreateFileW(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                          OPEN_EXISTING, FILE_FLAG_SEQUENTIAL_SCAN, NULL);
+    if (batch_h == INVALID_HANDLE_VALUE) {
+        char shown[MAX_PATH * 3] = "";
+        WideCharToMultiByte(CP_UTF8, 0, path, -1, shown, sizeof shown, NULL, NULL);
+        fail("drvhost: cannot open the batch file %s: error %lu", shown, GetLastError());
+    }
+}
+
+void read_batch(const WCHAR *path)
 {
     batch_t b;
-    read_exact(&b, sizeof b, "the batch header");
+    open_batch(path);
+    read_batch_part(&b, sizeof b, "the batch header");
     if (b.n_calls > MAX_CALLS || !b.n_threads || b.n_threads > MAX_THREADS || b.n_blocks > MAX_CALLS)
         fail("drvhost: bad batch header (%u calls, %u threads)", b.n_calls, b.n_threads);
     n_calls = b.n_calls;
     n_threads = b.n_threads;
     size_t calls_size = bytes_of(n_calls, sizeof *calls, "the calls");
     calls = alloc_or_fail(calls_size, "calls");
-    read_exact(calls, calls_size, "the calls");
+    read_batch_part(calls, calls_size, "the calls");
     if (b.n_after > (uint64_t)n_calls * MAX_THREADS)
         fail("drvhost: bad batch header (%u dependencies)", b.n_after);
     size_t after_size = bytes_of(b.n_after, 4, "the dependencies");
     after = alloc_or_fail(after_size, "dependencies");
-    read_exact(after, after_size, "the dependencies");
+    read_batch_part(after, after_size, "the dependencies");
     after_first = alloc_or_fail(((size_t)n_calls + 1) * 4, "dependencies");
     size_t ops_size = bytes_of(b.ops_bytes, 1, "the memory ops");
     unsigned char *wire = alloc_or_fail(ops_size, "memory ops");
-    read_exact(wire, ops_size, "the memory ops");
+    read_batch_part(wire, ops_size, "the memory ops");
+    if (batch_left)
+        fail("drvhost: %llu bytes of the batch file belong to nothing", (unsigned long long)batch_left);
+    CloseHandle(batch_h);
 
     slots = alloc_or_fail(n_threads * sizeof *slots, "threads");
     uint64_t first = 0;

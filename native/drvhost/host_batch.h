@@ -50,7 +50,8 @@ extern slot_t *slots;
 /* n bytes of input, or fail() naming `what`. */
 void read_exact(void *p, size_t n, const char *what);
 void *alloc_or_fail(size_t n, const char *what);
-/* The batch: calls, memory ops, slots; any inconsistency fails. */
-void read_batch(void);
+/* The batch, from the file at path once drvtape has sent its size down the pipe: calls,
+   memory ops, slots; any inconsistency fails. */
+void read_batch(const WCHAR *path);
 
 #endif
