@@ -13,7 +13,7 @@ from pathlib import Path
 
 from drvtape.dllhost import wine
 from drvtape.dllhost.build import build_drvtap, compile_pe
-from drvtape.dllhost.client import run_host
+from drvtape.dllhost.client import host_batch, run_batch, run_host
 from drvtape.errors import DrvtapeError
 from drvtape.formats.host_calls import HostCall
 from drvtape.formats.tape import frames
@@ -49,11 +49,18 @@ def _learned_expects() -> dict[int, int]:
 
 
 def _replay_rate(calls: list[HostCall], **options) -> dict:
-    run = run_host(str(MSRLE32), calls, **options)
+    """One run of the calls as `drvtape replay` makes each of its runs: the batch encoded and
+    written first (once for all of a --repeat's runs), then a host that reads and runs it."""
+    started = time.perf_counter()
+    with host_batch(str(MSRLE32), calls) as batch:
+        prepare_s = time.perf_counter() - started
+        run = run_batch(batch, **options)
     failed = [r for r in run.results if r.kind != "return"]
     returned = (run.issued or 0) - len(failed) if options.get("only_differences") else len(run.results) - len(failed)
     return {"messages": len(calls), "returned": returned, "results_sent": len(run.results),
-            "seconds": round(run.replay_s, 4), "messages_per_s": round(len(calls) / run.replay_s, 1)}
+            "seconds": round(run.replay_s, 4), "messages_per_s": round(len(calls) / run.replay_s, 1),
+            "prepare_seconds": round(prepare_s, 4),
+            "with_prepare_messages_per_s": round(len(calls) / (prepare_s + run.replay_s), 1)}
 
 
 def _load_1m() -> float | None:
@@ -65,7 +72,8 @@ def bench_dll_replay(n: int) -> dict:
     """Replay through drvhost as `replay` does (the host compares, sends back differences):
     serially, beside the same session with every result sent back (what minimize and explore
     read), and thread-faithfully on 4 threads; host start-up and DLL load excluded from each
-    rate. The baselines: msrle32's DriverProc called in a C loop under Wine (the test client's
+    rate, and the batch's encoding too (beside it: with_prepare_*, the encoding a replay
+    does once for all its runs counted in). The baselines: msrle32's DriverProc called in a C loop under Wine (the test client's
     bench mode), when the source checkout has it; for 4 threads, a bare baton handing a turn
     between 4 threads as many times (bench/thread_baton.c)."""
     load_at_start = _load_1m()  # the machine is shared: how busy it was says how to read these

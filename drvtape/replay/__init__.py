@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 
 from drvtape.errors import DrvtapeError
 from drvtape.replay.call_table import detailed, first, load_table
-from drvtape.replay.dll import host_arch, run_dll_target
+from drvtape.replay.dll import dll_runs, host_arch
 from drvtape.replay.memcompare import Compared
 from drvtape.replay.memory import MemoryPlan, Unfaithful, plan_memory
 from drvtape.replay.memory_facts import Lookup, catalog_lookup
@@ -120,21 +120,24 @@ def replay_recording(recording: Recording, target: Target, *, threads: Threads =
             raise DrvtapeError(f"cannot replay faithfully: {plan.unfaithful.text}")
         recording = _before(recording, plan.unfaithful)
     runs, memory = [], []
-    for i in range(repeat):
-        with _cyclic_gc_paused():
-            outcome, compared = _run_once(recording, target, plan, threads=threads, timeout=timeout)
-        runs.append(outcome)
-        memory.append(compared)
-        if on_run is not None:
-            on_run(i, outcome)
+    with _cyclic_gc_paused(), _runs(recording, target, plan, threads=threads) as run_once:
+        for i in range(repeat):
+            outcome, compared = run_once(timeout)
+            runs.append(outcome)
+            memory.append(compared)
+            if on_run is not None:
+                on_run(i, outcome)
     return ReplayReport(recording, target.spec, threads, runs, memory, plan.unknown, plan.unfaithful)
 
 
-def _run_once(recording: Recording, target: Target, plan: MemoryPlan, *, threads: Threads,
-              timeout: float) -> tuple[Outcome, Compared]:
+def _runs(recording: Recording, target: Target, plan: MemoryPlan, *,
+          threads: Threads) -> AbstractContextManager[Callable[[float], tuple[Outcome, Compared]]]:
+    """A function that runs the recording once against a fresh driver, given the per-call
+    timeout; what a DLL's runs share (the encoded calls) is made once, for all of them."""
     if target.in_process:
-        return run_in_process(recording, target, threads=threads, timeout=timeout, plan=plan)
-    return run_dll_target(recording, target, threads=threads, timeout=timeout, plan=plan)
+        return nullcontext(lambda timeout: run_in_process(recording, target, threads=threads, timeout=timeout,
+                                                          plan=plan))
+    return dll_runs(recording, target, threads=threads, plan=plan)
 
 
 def _before(recording: Recording, stop: Unfaithful) -> Recording:

@@ -144,17 +144,24 @@ ORDER_FIELDS = ("seq", "thread", "msg", "driver_id", "result", "returned_at")  #
 
 def order_fields(calls: Sequence[RecordedCall]) -> Iterable[tuple]:
     """Each call's ORDER_FIELDS and its entry point's code (0: DriverProc), in order: what
-    replay/order.py reads. A table's come from its columns (a detailed call's from the call:
-    its columns may hold 0 for None), no RecordedCall built."""
+    replay/order.py reads."""
+    return call_fields(calls, ORDER_FIELDS)
+
+
+def call_fields(calls: Sequence[RecordedCall], names: Sequence[str]) -> Iterable[tuple]:
+    """Each call's fields `names` and its entry point's code (0: DriverProc), in order. A
+    table's come from its columns (a detailed call's from the call: its columns may hold 0 for
+    None), no RecordedCall built."""
+    def of(c: RecordedCall) -> tuple:
+        return (*(getattr(c, name) for name in names), _ENTRY_CODE[c.entry_point])
+
     if not isinstance(calls, CallTable):
-        return ((c.seq, c.thread, c.msg, c.driver_id, c.result, c.returned_at, _ENTRY_CODE[c.entry_point])
-                for c in calls)
-    columns = [memoryview(getattr(calls, name)) for name in ORDER_FIELDS] + [memoryview(calls.entry)]
+        return map(of, calls)
+    columns = [memoryview(getattr(calls, name)) for name in names] + [memoryview(calls.entry)]
     pieces, start = [], 0
     for i in sorted(calls.detailed):
-        c = calls.detailed[i]
         pieces.append(zip(*(col[start:i] for col in columns)))
-        pieces.append([(c.seq, c.thread, c.msg, c.driver_id, c.result, c.returned_at, _ENTRY_CODE[c.entry_point])])
+        pieces.append([of(calls.detailed[i])])
         start = i + 1
     pieces.append(zip(*(col[start:] for col in columns)))
     return chain.from_iterable(pieces)
@@ -324,5 +331,5 @@ def _set_classes(table: CallTable, still_open: list[RecordedCall], hint: DriverC
             if spans[-1][1] == UNCLOSED]
 
 
-__all__ = ["CallTable", "column", "detailed", "entry_points", "first", "has_memory", "load_table", "message_keys",
+__all__ = ["CallTable", "call_fields", "column", "detailed", "entry_points", "first", "has_memory", "load_table", "message_keys",
            "order_fields", "table_pieces"]

@@ -10,31 +10,44 @@ them into an Outcome with the same comparison as in-process replay, plus every o
 compared (replay/memcompare.py).
 """
 
-from dataclasses import replace
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-from drvtape.dllhost import HostCall, host_available, run_dll
-from drvtape.dllhost.client import dll_arch
-from drvtape.replay.call_table import has_memory
+from drvtape.dllhost import HostCall, host_available
+from drvtape.dllhost.client import HostRun, dll_arch, host_batch, run_batch
+from drvtape.replay.call_table import call_fields, detailed, has_memory
 from drvtape.replay.memcompare import Compared, compare_outputs
 from drvtape.replay.memory import CallMemory, MemoryPlan
-from drvtape.replay.order import call_orders
+from drvtape.replay.order import happens_before
 from drvtape.runtime.schedule import Threads
 from drvtape.runtime.targets import Target
 from drvtape.schema.memory.layout import Arch
 from drvtape.schema.outcome import COMPLETED, Diverged, Outcome, OutcomeKind, check_return
-from drvtape.schema.entry_points import DEVICE_OPEN
-from drvtape.schema.recording import RecordedCall, Recording
+from drvtape.schema.entry_points import DEVICE_OPEN, ENTRY_POINTS
+from drvtape.schema.recording import Recording
 
 
-def run_dll_target(recording: Recording, target: Target, *, threads: Threads, timeout: float,
-                   plan: MemoryPlan | None = None) -> tuple[Outcome, Compared]:
-    """How the run ended, and what of the driver's output memory was compared (the first difference ends it)."""
+@contextmanager
+def dll_runs(recording: Recording, target: Target, *, threads: Threads,
+             plan: MemoryPlan | None = None) -> Iterator[Callable[[float], tuple[Outcome, Compared]]]:
+    """A function that replays the recording once against the DLL, in a fresh drvhost with
+    that per-call timeout, and says how the run ended and what of the driver's output memory
+    was compared (the first difference ends it). The calls are encoded once for every run."""
     host_available(dll_arch(target.name))  # the DLL's own arch: an x86 one needs none of the x64 tools
-    calls = {c.seq: (c, m) for c, m in zip(recording.calls, _memory(recording, plan))}
+    memories = _memory(recording, plan)
+    with host_batch(target.name, host_calls(recording, threads, plan)) as batch:
+        index_of = {call.seq: i for i, call in enumerate(batch.calls)}
+        yield lambda timeout: _outcome(recording, memories, index_of,
+                                       run_batch(batch, timeout_s=timeout, only_differences=True))
+
+
+def _outcome(recording: Recording, memories: list[CallMemory | None], index_of: dict[int, int],
+             run: HostRun) -> tuple[Outcome, Compared]:
+    """How the run ended, from the results the host sent (only those that may differ)."""
     outputs = size = 0
-    for result in run_dll(target.name, host_calls(recording, threads, plan), timeout_s=timeout,
-                          only_differences=True):
-        call, memory = calls[result.seq]
+    for result in run.results:
+        index = index_of[result.seq]
+        call, memory = recording.calls[index], memories[index]
         if result.kind is OutcomeKind.FAULT:
             return Outcome(OutcomeKind.FAULT, seq=call.seq, msg=call.msg, code=result.code, module=result.module,
                            offset=result.offset, cls=call.cls), Compared(outputs, size, None)
@@ -65,33 +78,39 @@ def _memory(recording: Recording, plan: MemoryPlan | None) -> list[CallMemory | 
     return plan.calls if plan is not None else [None] * len(recording.calls)
 
 
+_HOST_FIELDS = ("seq", "thread", "msg", "driver_id", "hdrvr", "lparam1", "lparam2", "result", "returned_id")
+
+
 def host_calls(recording: Recording, threads: Threads, plan: MemoryPlan | None = None) -> list[HostCall]:
+    """The recording's calls as the host is sent them, read from the call table's columns
+    (a RecordedCall is looked at only for a call with a payload or memory)."""
     # The call the recording hung in is marked: a driver that freezes its whole host there
     # (the watchdog too) is noticed by its silence and placed at the oldest call without a
     # result, so the host sends every earlier result, written out before that call
     # (host_call.c: return_is_sent, the one rule for which results come back).
     hung_at = recording.outcome.seq if recording.outcome.kind is OutcomeKind.HANG else None
+    serial = threads == Threads.SERIAL
+    with_details = dict(detailed(recording.calls))
+    afters, id_from = happens_before(recording.calls)
+    memories = _memory(recording, plan)
     out = []
-    for c, order, memory in zip(recording.calls, call_orders(recording.calls), _memory(recording, plan)):
-        call = HostCall(seq=c.seq, thread=0 if threads == Threads.SERIAL else c.thread, driver_id=_driver_id(c),
-                        hdrvr=c.hdrvr, msg=c.msg, lparam1=c.lparam1, lparam2=c.lparam2,
-                        payload1=_payload(c.payload, "lparam1"), payload2=_payload(c.payload, "lparam2"),
-                        expect=c.result, after=order.after, id_from=order.id_from,
-                        recorded_hang=c.seq == hung_at, entry_point=c.entry_point)
+    for i, (seq, thread, msg, driver_id, hdrvr, l1, l2, result, returned_id, entry) in enumerate(
+            call_fields(recording.calls, _HOST_FIELDS)):
+        entry_point = ENTRY_POINTS[entry]
+        if DEVICE_OPEN.get(entry_point) == msg:  # the instance the recorded driver stored at its dwUser
+            driver_id = returned_id or 0  # (the host maps it to the one stored in this run)
+        call = HostCall(seq, 0 if serial else thread, driver_id, hdrvr, msg, l1, l2, None, None, result, afters[i],
+                        id_from[i], seq == hung_at, (), None, None, entry_point)
+        c = with_details.get(i)
+        if c is not None:
+            call.payload1, call.payload2 = _payload(c.payload, "lparam1"), _payload(c.payload, "lparam2")
+        memory = memories[i]
         if memory is not None and memory.ops:
-            call = replace(call, ops=memory.ops, block1=memory.block1, block2=memory.block2,
-                           payload1=None if memory.block1 else call.payload1,
-                           payload2=None if memory.block2 else call.payload2)
+            call.ops, call.block1, call.block2 = memory.ops, memory.block1, memory.block2
+            call.payload1 = None if memory.block1 else call.payload1
+            call.payload2 = None if memory.block2 else call.payload2
         out.append(call)
     return out
-
-
-def _driver_id(c: RecordedCall) -> int:
-    """What the host is sent as the call's driver_id: a device open's is the instance the
-    recorded driver stored at its dwUser (the host maps it to the one stored in this run)."""
-    if DEVICE_OPEN.get(c.entry_point) == c.msg:
-        return c.returned_id or 0
-    return c.driver_id
 
 
 def _payload(payloads, which: str) -> dict | None:
