@@ -80,7 +80,10 @@ static LONG64 cpu_time(HANDLE h)
 
 /* Slot s's call, in flight for age (host clock) past an eighth of the timeout: the larger of age
    and its count by CPU time, the host clock's age when its CPU time was first read plus the CPU
-   time used since (at most a tick of the slot's next call, which the next tick starts afresh). */
+   time used since (at most a tick of the slot's next call, which the next tick starts afresh).
+   That count is at most the wall time since the call was seen: under Wine 8.0 a thread's CPU
+   time comes in steps (the kernel's clock ticks), and a spinning call was once counted hung at
+   its 500 ms timeout 498.6 ms after it was seen, which the HANG then reported. */
 static LONG64 with_cpu_time(slot_t *s, LONG64 age)
 {
     if (s->cpu_start == NO_CPU) {
@@ -88,8 +91,9 @@ static LONG64 with_cpu_time(slot_t *s, LONG64 age)
         s->cpu_mark = age;
     } else if (cpu_due) {
         LONG64 now = cpu_time(s->thread);
-        if (now != NO_CPU && s->cpu_mark + now - s->cpu_start > age)
-            return s->cpu_mark + now - s->cpu_start;
+        LONG64 count = s->cpu_mark + now - s->cpu_start, wall = tick_end - s->seen_at;
+        if (now != NO_CPU && count > age)
+            return count < wall ? count : wall;
     }
     return age;
 }
