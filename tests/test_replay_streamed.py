@@ -115,3 +115,18 @@ def test_a_call_without_its_memory_streamed_is_refused_or_stopped_before_alike(t
         assert report["stopped_before"] == REFUSAL
         stopped = replay_recording(pieces, parse_target("sim:reference"), until_missing_memory=True)
         assert [c.seq for c in stopped.recording.calls] == [1] and stopped.reproduced
+
+
+@pytest.mark.parametrize(("keep_for_repeats", "reads"), [(10_000, 1), (4, 3)])
+def test_repeated_runs_of_a_streamed_session_read_it_once_when_it_fits_else_each_run(tmp_path, monkeypatch,
+                                                                                      keep_for_repeats, reads):
+    bug = "use-after-release"
+    result = record_workload(parse_workload(_workload(bug), bug), parse_target(f"sim:{bug}"), tmp_path / "r.db")
+    monkeypatch.setattr(streamed, "KEEP_FOR_REPEATS", keep_for_repeats)
+    for loaded, pieces in _loaded_and_streamed(tmp_path / "r.db", result.session_id, monkeypatch):
+        pieces.calls._whole = None  # _loaded_and_streamed read it whole: a replay reads pieces
+        store, done = pieces.calls.store, []
+        read_rows = store.stream_rows
+        monkeypatch.setattr(store, "stream_rows", lambda pk: done.append(pk) or read_rows(pk))
+        report = _same_reports(loaded, pieces, f"sim:{bug}", threads="faithful", repeat=3)
+        assert report["reproduced_runs"] == 3 and len(done) == reads

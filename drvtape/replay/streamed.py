@@ -1,7 +1,7 @@
 """A big stored session replayed a piece at a time (issue 16: bounded memory at any size).
 
 A session of at least STREAM_FROM calls with no captured memory is not loaded: its calls are a StreamedCalls, read from the store again
-for each run, a piece (call_table.table_pieces) at a time. A piece ends where no call was in
+for each run (unless kept for repeats: KEEP_FOR_REPEATS), a piece (call_table.table_pieces) at a time. A piece ends where no call was in
 flight in the recording, so every call of the pieces before it returned before any of its
 calls was issued: the run's schedule is fed piece by piece (runtime/schedule.run_schedules),
 each begun when the one before ended with every call returned, which is what the
@@ -38,6 +38,10 @@ from drvtape.store import Store
 from drvtape.store.queries import EventFilter
 
 STREAM_FROM = 50_000  # calls: a smaller session is loaded whole (a few MB), its refusals before anything runs
+# calls: a session up to this big replayed several times (--repeat) keeps the pieces its first
+# run read, for the others: about 42 MB of columns (call_table.CallTable), inside issue 16's
+# 250 MB. A bigger one is read again for every run.
+KEEP_FOR_REPEATS = 500_000
 
 
 class StreamedCalls(Sequence):
@@ -48,14 +52,33 @@ class StreamedCalls(Sequence):
         self.store, self.session_pk, self.header, self.count = store, session_pk, header, count
         self.threads = threads  # the recorded threads the calls were made on
         self._whole: CallTable | None = None
+        self._kept: list[CallTable] | None = None  # the pieces of a pass asked to keep them
 
     def __len__(self) -> int:
         return self.count
 
-    def pieces(self) -> Iterator[CallTable]:
-        """The calls in pieces (call_table.table_pieces), from a read of the store of their own.
-        The store is closed after it (Store.close disposes of its connections; its engine
-        makes new ones for the next pass)."""
+    def pieces(self, keep: bool = False) -> Iterator[CallTable]:
+        """The calls in pieces (call_table.table_pieces), from a read of the store of their own,
+        or the pieces kept by an earlier pass. keep: keep this pass's pieces for the later ones,
+        when the session has at most KEEP_FOR_REPEATS calls and the pass reads it to the end
+        (the pieces are only read once made)."""
+        if self._kept is not None:
+            yield from self._kept
+            return
+        kept: list[CallTable] | None = [] if keep and self.count <= KEEP_FOR_REPEATS else None
+        read = 0
+        for piece in self._read_pieces():
+            read += len(piece)
+            if kept is not None:
+                kept.append(piece)
+                if read == self.count:  # before the last piece is run: a run may end without asking for more
+                    self._kept = kept
+            yield piece
+            del piece  # not held while the next piece is read (unless kept)
+
+    def _read_pieces(self) -> Iterator[CallTable]:
+        """The calls in pieces, read from the store; it is closed after the read (Store.close
+        disposes of its connections; its engine makes new ones for the next pass)."""
         left = self.count
         try:
             for piece, _ in table_pieces(self.header, self.store.stream_rows(self.session_pk)):
@@ -120,7 +143,7 @@ def replay_streamed(recording: Recording, target: Target, *, threads: Threads, r
         running = target.start()
         tally = OutputTally()
         driving = Driving(out.recording.outcome, running, running.proc, tally)
-        run = _PiecesRun(out, driving, lookup, arch, until_missing_memory, counting=i == 0)
+        run = _PiecesRun(out, driving, lookup, arch, until_missing_memory, counting=i == 0, keep=repeat > 1)
         done = run_schedules(run.schedules(), running.coordinator, threads=threads, cooperative=running.cooperative,
                              timeout=timeout, recorded_threads=out.recording.calls.threads)
         outcome = driving.outcome(done)
@@ -135,13 +158,13 @@ class _PiecesRun:
     """One run's schedules, a piece at a time, each planned as a loaded recording's is."""
 
     def __init__(self, out: StreamedRuns, driving: Driving, lookup: Lookup, arch: str, until_missing_memory: bool,
-                 counting: bool):
+                 counting: bool, keep: bool):
         self.out, self.driving, self.lookup, self.arch = out, driving, lookup, arch
-        self.until_missing_memory, self.counting = until_missing_memory, counting
+        self.until_missing_memory, self.counting, self.keep = until_missing_memory, counting, keep
 
     def schedules(self) -> Iterator[Schedule]:
         out, start = self.out, 0
-        for piece in out.recording.calls.pieces():
+        for piece in out.recording.calls.pieces(keep=self.keep):
             for _, call in detailed(piece):
                 if call.payload is not None:
                     check_replayable(call.msg, call.payload, call.seq)
