@@ -7,11 +7,13 @@ import struct
 import sys
 import textwrap
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 import drvtape.replay.dll as replay_dll
+from drvtape.dllhost.client import HostBatch, HostRun
 from drvtape.errors import DrvtapeError
 from drvtape.present.text import outcome_text
 from drvtape.replay import load_recording, replay_recording
@@ -101,7 +103,13 @@ def test_a_dll_replay_sends_recorded_addresses_as_values_and_payloads_as_data(tm
         recording = load_recording(store, "last")
     sent = {}
     monkeypatch.setattr(replay_dll, "host_available", lambda arch: None)
-    monkeypatch.setattr(replay_dll, "run_dll", lambda path, calls, **_: sent.update(path=path, calls=calls) or [])
+    @contextmanager
+    def batch(path, calls):  # what the host would be sent; no host is started
+        sent.update(path=path, calls=calls)
+        yield HostBatch(path, calls, tmp_path / "batch.bin", 0)
+
+    monkeypatch.setattr(replay_dll, "host_batch", batch)
+    monkeypatch.setattr(replay_dll, "run_batch", lambda batch, **_: HostRun([], 0.0, 0))
     monkeypatch.chdir(tmp_path)
     replay_recording(recording, parse_target("dll:drv.dll"))
     assert sent["path"] == str(dll.resolve())
@@ -185,7 +193,7 @@ def test_replay_to_a_missing_dll_exits_2_before_starting_a_host(tmp_path, drvtap
     def never(*_, **__):
         raise AssertionError("a host was started for a missing DLL")
 
-    monkeypatch.setattr(replay_dll, "run_dll", never)
+    monkeypatch.setattr(replay_dll, "host_batch", never)
     monkeypatch.setattr(replay_dll, "host_available", never)
     monkeypatch.chdir(tmp_path)
     result = drvtape("--db", tape_db, "replay", "last", "--target", "dll:nowhere/driver.dll")
