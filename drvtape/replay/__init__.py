@@ -88,7 +88,8 @@ def load_recording(store: Store, ref: str) -> Recording:
     its calls as columns (replay/call_table.py), read a chunk at a time; a big one's calls
     read a piece at a time as each run gets to them (replay/streamed.py)."""
     stored = store.resolve(ref)
-    streamed = streamed_recording(store, stored.pk, stored.header)  # a big session: read again for each run (or kept: streamed.KEEP_FOR_REPEATS)
+    # a big session: read again for each run (or kept for --repeat: streamed.KEEP_FOR_REPEATS)
+    streamed = streamed_recording(store, stored.pk, stored.header)
     return streamed or load_table(stored.header, store.stream_rows(stored.pk), store.blobs)
 
 
