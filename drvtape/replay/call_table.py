@@ -331,5 +331,5 @@ def _set_classes(table: CallTable, still_open: list[RecordedCall], hint: DriverC
             if spans[-1][1] == UNCLOSED]
 
 
-__all__ = ["CallTable", "call_fields", "column", "detailed", "entry_points", "first", "has_memory", "load_table", "message_keys",
-           "order_fields", "table_pieces"]
+__all__ = ["CallTable", "call_fields", "column", "detailed", "entry_points", "first", "has_memory", "load_table",
+           "message_keys", "order_fields", "table_pieces"]

@@ -1,8 +1,9 @@
 """A big stored session replayed a piece at a time (issue 16: bounded memory at any size).
 
-A session of at least STREAM_FROM calls with no captured memory is not loaded: its calls are a StreamedCalls, read from the store again
-for each run (unless kept for repeats: KEEP_FOR_REPEATS), a piece (call_table.table_pieces) at a time. A piece ends where no call was in
-flight in the recording, so every call of the pieces before it returned before any of its
+A session of at least STREAM_FROM calls with no captured memory is not loaded: its calls are
+a StreamedCalls, read from the store again for each run (unless kept for repeats:
+KEEP_FOR_REPEATS), a piece (call_table.table_pieces) at a time. A piece ends where no call was
+in flight in the recording, so every call of the pieces before it returned before any of its
 calls was issued: the run's schedule is fed piece by piece (runtime/schedule.run_schedules),
 each begun when the one before ended with every call returned, which is what the
 happens-before asks (docs/replay.md). A run holds one piece, its plan and schedule, and what
@@ -60,8 +61,7 @@ class StreamedCalls(Sequence):
     def pieces(self, keep: bool = False) -> Iterator[CallTable]:
         """The calls in pieces (call_table.table_pieces), from a read of the store of their own,
         or the pieces kept by an earlier pass. keep: keep this pass's pieces for the later ones,
-        when the session has at most KEEP_FOR_REPEATS calls and the pass reads it to the end
-        (the pieces are only read once made)."""
+        when the session has at most KEEP_FOR_REPEATS calls and the pass reads it to the end."""
         if self._kept is not None:
             yield from self._kept
             return
