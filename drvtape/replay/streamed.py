@@ -7,7 +7,8 @@ in flight in the recording, so every call of the pieces before it returned befor
 calls was issued: the run's schedule is fed piece by piece (runtime/schedule.run_schedules),
 each begun when the one before ended with every call returned, which is what the
 happens-before asks (docs/replay.md). A run holds one piece, its plan and schedule, and what
-spans pieces (replay/inprocess.Driving): memory bounded by the piece, not the session.
+spans pieces (replay/inprocess.Driving): memory bounded by the piece, not the session (with
+--repeat, by KEEP_FOR_REPEATS).
 
 In-process targets only (sim:, py:): a dll: target and anything reading calls by index or
 every call at once (minimize, explore, a hang's analysis) get the calls loaded whole
