@@ -73,9 +73,9 @@ def bench_dll_replay(n: int) -> dict:
     serially, beside the same session with every result sent back (what minimize and explore
     read), and thread-faithfully on 4 threads; host start-up and DLL load excluded from each
     rate, and the batch's encoding too (beside it: with_prepare_*, the encoding a replay
-    does once for all its runs counted in). The baselines: msrle32's DriverProc called in a C loop under Wine (the test client's
-    bench mode), when the source checkout has it; for 4 threads, a bare baton handing a turn
-    between 4 threads as many times (bench/thread_baton.c)."""
+    does once for all its runs counted in). The baselines: msrle32's DriverProc called in a C
+    loop under Wine (the test client's bench mode), when the source checkout has it; for 4
+    threads, a bare baton handing a turn between 4 threads as many times (bench/thread_baton.c)."""
     load_at_start = _load_1m()  # the machine is shared: how busy it was says how to read these
     expects = _learned_expects()
     out = {"dll": MSRLE32.name, **_replay_rate(_msrle_session(n, 1, expects), only_differences=True)}

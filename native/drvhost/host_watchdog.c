@@ -81,9 +81,10 @@ static LONG64 cpu_time(HANDLE h)
 /* Slot s's call, in flight for age (host clock) past an eighth of the timeout: the larger of age
    and its count by CPU time, the host clock's age when its CPU time was first read plus the CPU
    time used since (at most a tick of the slot's next call, which the next tick starts afresh).
-   That count is at most the wall time since the call was seen: under Wine 8.0 a thread's CPU
-   time comes in steps (the kernel's clock ticks), and a spinning call was once counted hung at
-   its 500 ms timeout 498.6 ms after it was seen, which the HANG then reported. */
+   That count is at most the wall time since the call was seen: under Wine 8.0 on Linux,
+   GetThreadTimes of a spinning thread moves in steps of 10 ms (checked), and a spinning call
+   was once counted hung at its 500 ms timeout 498.6 ms after it was seen, which the HANG then
+   reported. */
 static LONG64 with_cpu_time(slot_t *s, LONG64 age)
 {
     if (s->cpu_start == NO_CPU) {
